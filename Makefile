@@ -15,7 +15,7 @@ REGRESS_OPTS = --inputdir=. --load-extension=postgis --load-extension=naboom
 ISOLATION = $(patsubst specs/%.spec,%,$(sort $(wildcard specs/*.spec)))
 ISOLATION_OPTS = --inputdir=. --load-extension=postgis --load-extension=naboom
 
-PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Werror
+PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare -Werror
 SHLIB_LINK =
 
 PG_CONFIG ?= pg_config

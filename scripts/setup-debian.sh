@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Install everything naboom needs on Debian 12 (PostgreSQL 15), then build and
+# install the extension.  Idempotent; works from any working directory.
+#
+#   bash scripts/setup-debian.sh
+#
+# Environment:
+#   NABOOM_FORCE_APT=1   run apt-get update/install even if every package is
+#                        already installed (by default apt is skipped then).
+set -euo pipefail
+
+# shellcheck source=scripts/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+PACKAGES=(
+    postgresql-common                       # pg_virtualenv, pg_createcluster
+    "postgresql-${PG_MAJOR}"
+    "postgresql-client-${PG_MAJOR}"         # psql, pg_isolation_regress, isolationtester
+    "postgresql-server-dev-${PG_MAJOR}"     # PGXS, pg_regress, server headers
+    "postgresql-${PG_MAJOR}-postgis-3"
+    "postgresql-${PG_MAJOR}-postgis-3-scripts"
+    "postgresql-${PG_MAJOR}-cron"
+    "postgresql-${PG_MAJOR}-pgtap"
+    libtap-parser-sourcehandler-pgtap-perl  # pg_prove
+    libipc-run-perl
+    libpq-dev
+    make
+    gcc
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+    if ! dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
+        missing+=("$p")
+    fi
+done
+
+if [ "${#missing[@]}" -gt 0 ] || [ "${NABOOM_FORCE_APT:-0}" = 1 ]; then
+    if [ "$(id -u)" -ne 0 ] && ! command -v sudo >/dev/null 2>&1; then
+        echo "ERROR: missing packages: ${missing[*]}" >&2
+        echo "Run as root:" >&2
+        echo "  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${PACKAGES[*]}" >&2
+        exit 1
+    fi
+    log "installing packages: ${missing[*]:-${PACKAGES[*]}}"
+    as_root apt-get update -q
+    as_root env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y -q --no-install-recommends "${PACKAGES[@]}"
+else
+    log "all ${#PACKAGES[@]} packages already installed"
+fi
+
+[ -x "$PG_CONFIG" ] || die "pg_config not found at $PG_CONFIG"
+
+cd "$NABOOM_ROOT"
+log "building naboom in $NABOOM_ROOT"
+make -s PG_CONFIG="$PG_CONFIG"
+
+log "installing naboom"
+# stdout is the list of installed files: drop it; errors (stderr) stay visible.
+if [ -w "$("$PG_CONFIG" --sharedir)/extension" ]; then
+    make -s PG_CONFIG="$PG_CONFIG" install >/dev/null
+else
+    as_root make -s PG_CONFIG="$PG_CONFIG" install >/dev/null
+fi
+log "setup done"

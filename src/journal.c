@@ -1,0 +1,224 @@
+/*-------------------------------------------------------------------------
+ *
+ * journal.c
+ *	  The incident timeline: one entry per report, status change,
+ *	  assignment, acknowledgement and merge, numbered per incident.
+ *
+ * The AFTER INSERT OR UPDATE row trigger on naboom.incident compares the old
+ * and new row (already judged and stamped by workflow.c) and appends the
+ * entries.  Entry numbers are max(seq) + 1 for the incident: every writer of
+ * an incident's timeline holds that incident's row lock (the UPDATE itself,
+ * or add_note's SELECT ... FOR NO KEY UPDATE), so numbers never collide and
+ * follow the order of the changes.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/rel.h"
+
+#include "naboom.h"
+#include "workflow.h"
+
+static SPIPlanPtr AppendPlan = NULL;
+
+/*
+ * NaboomJournalAppend adds one entry to an incident's timeline.  The caller
+ * holds the incident's row lock and runs as a role that may write the
+ * timeline.  detail_json may be NULL.
+ */
+void
+NaboomJournalAppend(int64 community_id, int64 incident_id,
+					const char *actor_ref, const char *kind,
+					const char *from_status, const char *to_status,
+					const char *note, bool is_public, const char *detail_json)
+{
+	Oid			argtypes[9] = {INT8OID, INT8OID, TEXTOID, TEXTOID, TEXTOID,
+	TEXTOID, TEXTOID, BOOLOID, JSONBOID};
+	Datum		args[9];
+	char		nulls[9];
+	int			ret;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (AppendPlan == NULL)
+	{
+		SPIPlanPtr	p = SPI_prepare("INSERT INTO naboom.incident_timeline"
+									" (community_id, incident_id, seq, actor_ref, entry_kind,"
+									"  from_status, to_status, note, is_public, detail)"
+									" SELECT $1, $2, COALESCE(pg_catalog.max(t.seq), 0) + 1,"
+									"  $3, $4, $5, $6, $7, $8, $9"
+									" FROM naboom.incident_timeline t"
+									" WHERE t.community_id = $1 AND t.incident_id = $2",
+									9, argtypes);
+
+		if (p == NULL || SPI_keepplan(p) != 0)
+			elog(ERROR, "could not prepare the timeline insert: %s",
+				 SPI_result_code_string(SPI_result));
+		AppendPlan = p;
+	}
+
+	memset(nulls, ' ', sizeof(nulls));
+	args[0] = Int64GetDatum(community_id);
+	args[1] = Int64GetDatum(incident_id);
+#define TEXT_ARG(i, s) \
+	do { if ((s) == NULL) nulls[i] = 'n'; else args[i] = CStringGetTextDatum(s); } while (0)
+	TEXT_ARG(2, actor_ref);
+	TEXT_ARG(3, kind);
+	TEXT_ARG(4, from_status);
+	TEXT_ARG(5, to_status);
+	TEXT_ARG(6, note);
+#undef TEXT_ARG
+	args[7] = BoolGetDatum(is_public);
+	if (detail_json == NULL)
+		nulls[8] = 'n';
+	else
+		args[8] = DirectFunctionCall1(jsonb_in, CStringGetDatum(detail_json));
+
+	ret = SPI_execute_plan(AppendPlan, args, nulls, false, 0);
+	if (ret != SPI_OK_INSERT || SPI_processed != 1)
+		elog(ERROR, "could not append to the incident timeline: %d", ret);
+	SPI_finish();
+}
+
+/* Small accessors over the trigger's tuples. */
+static char *
+GetText(HeapTuple tup, TupleDesc desc, AttrNumber att)
+{
+	bool		isnull;
+	Datum		d = heap_getattr(tup, att, desc, &isnull);
+
+	return isnull ? NULL : TextDatumGetCString(d);
+}
+
+static int64
+GetInt64(HeapTuple tup, TupleDesc desc, AttrNumber att, bool *isnull)
+{
+	Datum		d = heap_getattr(tup, att, desc, isnull);
+
+	return *isnull ? 0 : DatumGetInt64(d);
+}
+
+static bool
+Differs(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a != b;
+	return strcmp(a, b) != 0;
+}
+
+/*
+ * JsonPair returns {"key": "value"} with the value escaped.
+ */
+static char *
+JsonPair(const char *key, const char *value)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '{');
+	escape_json(&buf, key);
+	appendStringInfoChar(&buf, ':');
+	escape_json(&buf, value);
+	appendStringInfoChar(&buf, '}');
+	return buf.data;
+}
+
+/*
+ * JournalUpdate writes the entries one UPDATE of an incident stands for.
+ */
+static void
+JournalUpdate(const IncidentAtts *a, TupleDesc desc, HeapTuple oldtup,
+			  HeapTuple newtup)
+{
+	bool		isnull;
+	int64		community_id = GetInt64(newtup, desc, a->community_id, &isnull);
+	int64		incident_id = GetInt64(newtup, desc, a->incident_id, &isnull);
+	char	   *actor = GetText(newtup, desc, a->updated_by);
+	char	   *old_status = GetText(oldtup, desc, a->status);
+	char	   *new_status = GetText(newtup, desc, a->status);
+	char	   *old_assignee = GetText(oldtup, desc, a->assignee_ref);
+	char	   *new_assignee = GetText(newtup, desc, a->assignee_ref);
+	bool		old_dup_null,
+				new_dup_null;
+	int64		old_dup = GetInt64(oldtup, desc, a->duplicate_of, &old_dup_null);
+	int64		new_dup = GetInt64(newtup, desc, a->duplicate_of, &new_dup_null);
+
+	if (Differs(old_status, new_status) || Differs(old_assignee, new_assignee))
+		NaboomJournalAppend(community_id, incident_id, actor,
+							strcmp(old_status, new_status) == 0 ? "assigned" : "status_changed",
+							old_status, new_status,
+							GetText(newtup, desc, a->status_note), true,
+							Differs(old_assignee, new_assignee) && new_assignee ?
+							JsonPair("assignee", new_assignee) : NULL);
+
+	if (!new_dup_null && (old_dup_null || old_dup != new_dup))
+		NaboomJournalAppend(community_id, new_dup, actor, "merged",
+							NULL, NULL, NULL, true,
+							JsonPair("merged", GetText(newtup, desc, a->reference)));
+
+	if (Differs(GetText(oldtup, desc, a->acknowledged_by),
+				GetText(newtup, desc, a->acknowledged_by)))
+		NaboomJournalAppend(community_id, incident_id, actor, "acknowledged",
+							NULL, NULL, NULL, true, NULL);
+}
+
+PG_FUNCTION_INFO_V1(naboom_incident_journal);
+
+/*
+ * naboom_incident_journal is the AFTER INSERT OR UPDATE FOR EACH ROW trigger
+ * on naboom.incident that keeps the timeline.
+ */
+Datum
+naboom_incident_journal(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	Relation	rel;
+	TupleDesc	desc;
+	const IncidentAtts *a;
+	Oid			save_userid;
+	int			save_sec;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		elog(ERROR, "naboom_incident_journal: not called by trigger manager");
+	if (!TRIGGER_FIRED_AFTER(trigdata->tg_event))
+		elog(ERROR, "naboom_incident_journal: must be fired AFTER");
+	if (!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
+		elog(ERROR, "naboom_incident_journal: must be fired FOR EACH ROW");
+
+	rel = trigdata->tg_relation;
+	desc = RelationGetDescr(rel);
+	a = NaboomIncidentAtts(rel);
+
+	/* The timeline is written as the table owner: callers cannot write it. */
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(rel->rd_rel->relowner,
+						   save_sec | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_NOFORCE_RLS);
+
+	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+	{
+		HeapTuple	tup = trigdata->tg_trigtuple;
+		bool		isnull;
+
+		NaboomJournalAppend(GetInt64(tup, desc, a->community_id, &isnull),
+							GetInt64(tup, desc, a->incident_id, &isnull),
+							GetText(tup, desc, a->updated_by), "reported",
+							NULL, GetText(tup, desc, a->status), NULL, true, NULL);
+	}
+	else if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+		JournalUpdate(a, desc, trigdata->tg_trigtuple, trigdata->tg_newtuple);
+	else
+		elog(ERROR, "naboom_incident_journal: must be fired by INSERT or UPDATE");
+
+	SetUserIdAndSecContext(save_userid, save_sec);
+	PG_RETURN_POINTER(NULL);
+}

@@ -1,0 +1,104 @@
+/*-------------------------------------------------------------------------
+ *
+ * workflow.h
+ *	  The incident workflow: statuses and allowed transitions, cached per
+ *	  backend from naboom.status and naboom.transition.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef NABOOM_WORKFLOW_H
+#define NABOOM_WORKFLOW_H
+
+#include "postgres.h"
+
+#include "access/attnum.h"
+#include "utils/rel.h"
+
+/* Who, besides a moderator or admin, may make a transition. */
+typedef enum ActorRule
+{
+	RULE_VERIFIER = 1 << 0,		/* verified member or responder, not the reporter */
+	RULE_SELF_ASSIGN = 1 << 1,	/* responder assigning themself */
+	RULE_ASSIGNEE = 1 << 2,		/* the current assignee */
+	RULE_REPORTER = 1 << 3,		/* the reporter */
+	RULE_REPORTER_REOPEN = 1 << 4,	/* the reporter within the reopen window */
+	RULE_SERVICE = 1 << 5		/* the naboom service (jobs, integrations) */
+} ActorRule;
+
+/* The incident timestamp a status stamps when it is entered. */
+typedef enum Milestone
+{
+	MILESTONE_NONE = 0,
+	MILESTONE_DISPATCHED,
+	MILESTONE_EN_ROUTE,
+	MILESTONE_ON_SCENE,
+	MILESTONE_RESOLVED,
+	MILESTONE_CLOSED,
+	MILESTONE_COUNT
+} Milestone;
+
+typedef struct WorkflowStatus
+{
+	char	   *name;
+	char		type;			/* 'o'pen, 'f'ixed or 'c'losed */
+	Milestone	milestone;
+} WorkflowStatus;
+
+typedef struct WorkflowTransition
+{
+	int			from;			/* index into statuses */
+	int			to;
+	int			allowed;		/* ActorRule bits */
+	bool		requires_note;
+	bool		requires_assignee;
+	bool		requires_duplicate_of;
+} WorkflowTransition;
+
+typedef struct Workflow
+{
+	int			nstatuses;
+	WorkflowStatus *statuses;
+	int			ntransitions;
+	WorkflowTransition *transitions;
+} Workflow;
+
+/* transition_cache.c */
+extern const Workflow *NaboomGetWorkflow(void);
+extern int	NaboomStatusIndex(const Workflow *wf, const char *name);
+extern const WorkflowTransition *NaboomFindTransition(const Workflow *wf,
+													  int from, int to);
+
+/* Column numbers of naboom.incident, looked up once per relation. */
+typedef struct IncidentAtts
+{
+	Oid			relid;
+	AttrNumber	community_id;
+	AttrNumber	incident_id;
+	AttrNumber	reference;
+	AttrNumber	kind;
+	AttrNumber	status;
+	AttrNumber	status_note;
+	AttrNumber	reporter_ref;
+	AttrNumber	assignee_ref;
+	AttrNumber	duplicate_of;
+	AttrNumber	client_ref;
+	AttrNumber	version;
+	AttrNumber	created_at;
+	AttrNumber	updated_at;
+	AttrNumber	updated_by;
+	AttrNumber	acknowledged_at;
+	AttrNumber	acknowledged_by;
+	AttrNumber	next_escalation_at;
+	AttrNumber	milestone[MILESTONE_COUNT];
+} IncidentAtts;
+
+extern const IncidentAtts *NaboomIncidentAtts(Relation rel);
+
+/* journal.c */
+extern void NaboomJournalAppend(int64 community_id, int64 incident_id,
+								const char *actor_ref, const char *kind,
+								const char *from_status, const char *to_status,
+								const char *note, bool is_public,
+								const char *detail_json);
+
+#endif							/* NABOOM_WORKFLOW_H */
