@@ -6,7 +6,7 @@ HEADERS = $(wildcard src/*.h)
 
 DATA = $(wildcard extension/naboom--*.sql)
 
-# pg_regress: one file per feature, run in the order listed in sql/schedule
+# pg_regress: one file per feature, run in file-name order
 TESTS = $(sort $(wildcard sql/*.sql))
 REGRESS = $(patsubst sql/%.sql,%,$(TESTS))
 REGRESS_OPTS = --inputdir=. --load-extension=postgis --load-extension=naboom
