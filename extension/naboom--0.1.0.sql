@@ -374,8 +374,8 @@ SELECT pg_catalog.pg_extension_config_dump('naboom.incident_timeline', '');
 CREATE FUNCTION naboom.fail(state text, key text, message text, detail text, hint text) RETURNS void
 LANGUAGE plpgsql IMMUTABLE AS $$
 BEGIN
-	RAISE EXCEPTION USING ERRCODE = state, MESSAGE = message,
-		DETAIL = key || ': ' || detail, HINT = hint;
+	RAISE EXCEPTION USING ERRCODE = state, MESSAGE = coalesce(message, key),
+		DETAIL = key || ': ' || coalesce(detail, ''), HINT = coalesce(hint, '');
 END
 $$;
 COMMENT ON FUNCTION naboom.fail(text, text, text, text, text) IS
@@ -843,12 +843,13 @@ BEGIN
 			'Clip the area to the community boundary.');
 	END IF;
 
+	created := NOT EXISTS (SELECT 1 FROM naboom.area x WHERE x.community_id = c.community_id AND x.code = v_code);
 	INSERT INTO naboom.area AS x (community_id, code, name_en, name_af, kind, boundary, area_m2)
 	VALUES (c.community_id, v_code, v_name, v_name_af, kind, v_geom, ST_Area(v_geom::geography))
-	ON CONFLICT (community_id, code) DO UPDATE
+	ON CONFLICT ON CONSTRAINT area_community_id_code_key DO UPDATE
 		SET name_en = EXCLUDED.name_en, name_af = EXCLUDED.name_af, kind = EXCLUDED.kind,
 			boundary = EXCLUDED.boundary, area_m2 = EXCLUDED.area_m2, updated_at = now()
-	RETURNING *, (xmax = 0) INTO a, created;
+	RETURNING * INTO a;
 	IF created THEN
 		PERFORM set_config('response.status', '201', true);
 	END IF;
@@ -895,16 +896,17 @@ BEGIN
 			format('It is %s.', duplicate_radius_m), 'A few hundred metres suits most categories.');
 	END IF;
 
+	created := NOT EXISTS (SELECT 1 FROM naboom.category x WHERE x.community_id = c.community_id AND x.code = v_code);
 	INSERT INTO naboom.category AS x (community_id, code, name_en, name_af, default_priority, is_sensitive,
 		ack_target, resolve_target, duplicate_radius_m, duplicate_window, is_active)
 	VALUES (c.community_id, v_code, v_en, v_af, default_priority::naboom.priority, coalesce(is_sensitive, false),
 		ack_target, resolve_target, duplicate_radius_m, duplicate_window, coalesce(is_active, true))
-	ON CONFLICT (community_id, code) DO UPDATE
+	ON CONFLICT ON CONSTRAINT category_pkey DO UPDATE
 		SET name_en = EXCLUDED.name_en, name_af = EXCLUDED.name_af, default_priority = EXCLUDED.default_priority,
 			is_sensitive = EXCLUDED.is_sensitive, ack_target = EXCLUDED.ack_target,
 			resolve_target = EXCLUDED.resolve_target, duplicate_radius_m = EXCLUDED.duplicate_radius_m,
 			duplicate_window = EXCLUDED.duplicate_window, is_active = EXCLUDED.is_active
-	RETURNING *, (xmax = 0) INTO cat, created;
+	RETURNING * INTO cat;
 	IF created THEN
 		PERFORM set_config('response.status', '201', true);
 	END IF;
@@ -939,12 +941,13 @@ BEGIN
 		PERFORM naboom.fail('22023', 'naboom.invalid_language', format('unsupported language "%s"', language),
 			'naboom speaks English (en) and Afrikaans (af).', 'Use en or af.');
 	END IF;
+	created := NOT EXISTS (SELECT 1 FROM naboom.member x WHERE x.community_id = c.community_id AND x.user_ref = actor);
 	INSERT INTO naboom.member AS x (community_id, user_ref, display_name, phone, language)
 	VALUES (c.community_id, actor, v_name, v_phone, language)
-	ON CONFLICT (community_id, user_ref) DO UPDATE
+	ON CONFLICT ON CONSTRAINT member_pkey DO UPDATE
 		SET display_name = EXCLUDED.display_name, phone = EXCLUDED.phone,
 			language = EXCLUDED.language, last_active_at = now()
-	RETURNING *, (xmax = 0) INTO m, created;
+	RETURNING * INTO m;
 	IF created THEN
 		PERFORM set_config('response.status', '201', true);
 	END IF;
@@ -1006,7 +1009,7 @@ CREATE FUNCTION naboom.file_incident(
 	c naboom.community, actor text, cat naboom.category, kind naboom.incident_kind,
 	lat double precision, lon double precision, title text, description text, address text,
 	accuracy_m double precision, is_public boolean, priority naboom.priority,
-	client_ref text, next_escalation_at timestamptz) RETURNS naboom_api.incident
+	p_client_ref text, next_escalation_at timestamptz) RETURNS naboom_api.incident
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_variable
 DECLARE
@@ -1028,7 +1031,7 @@ BEGIN
 	INSERT INTO naboom.incident (community_id, category_code, kind, title, description, location, accuracy_m,
 		address, area_id, outside_boundary, priority, reporter_ref, is_public, client_ref, next_escalation_at)
 	VALUES (c.community_id, cat.code, kind, coalesce(title, cat.name_en), description, pt, accuracy_m,
-		address, naboom.route_area(c.community_id, pt), outside, priority, actor, is_public, client_ref,
+		address, naboom.route_area(c.community_id, pt), outside, priority, actor, is_public, p_client_ref,
 		next_escalation_at)
 	ON CONFLICT (community_id, reporter_ref, client_ref) WHERE client_ref IS NOT NULL DO NOTHING
 	RETURNING * INTO i;
@@ -1036,10 +1039,10 @@ BEGIN
 	IF NOT FOUND THEN
 		-- A resubmit (after a timeout, or while offline): same incident.
 		SELECT * INTO i FROM naboom.incident x
-		WHERE x.community_id = c.community_id AND x.reporter_ref = actor AND x.client_ref = file_incident.client_ref;
+		WHERE x.community_id = c.community_id AND x.reporter_ref = actor AND x.client_ref = p_client_ref;
 		IF i.kind <> kind OR i.category_code <> cat.code THEN
 			PERFORM naboom.fail('PT409', 'naboom.client_ref_reused',
-				format('client_ref "%s" was already used for %s', client_ref, i.reference),
+				format('client_ref "%s" was already used for %s', p_client_ref, i.reference),
 				format('That client_ref filed a %s of category %s.', i.kind, i.category_code),
 				'Use a fresh client_ref for each new report.');
 		END IF;
@@ -1089,7 +1092,7 @@ BEGIN
 	IF NOT FOUND OR cat.code = 'panic' THEN
 		PERFORM naboom.fail('22023', 'naboom.unknown_category',
 			format('unknown category "%s" in community "%s"', left(category, 40), c.slug),
-			'Known categories: ' || (SELECT string_agg(x.code, ', ' ORDER BY x.code) FROM naboom.category x
+			'Known categories: ' || (SELECT coalesce(string_agg(x.code, ', ' ORDER BY x.code), 'none') FROM naboom.category x
 				WHERE x.community_id = c.community_id AND x.is_active AND x.code <> 'panic') || '.',
 			CASE WHEN cat.code = 'panic' THEN 'Use raise_panic for an emergency.' ELSE 'Pick one of the known categories.' END);
 	END IF;
@@ -1220,6 +1223,12 @@ BEGIN
 	IF actor IS NULL THEN
 		PERFORM naboom.fail('28000', 'naboom.missing_identity', 'acknowledging needs a person',
 			'An acknowledgement says which responder is on it.', 'Call with the responder''s JWT claims.');
+	END IF;
+	IF i.acknowledged_by IS NOT NULL THEN
+		PERFORM naboom.fail('PT409', 'naboom.already_acknowledged',
+			format('incident %s was already acknowledged', i.reference),
+			format('It was acknowledged by "%s" at %s.', i.acknowledged_by, i.acknowledged_at),
+			'Nothing to do: escalation has stopped; coordinate with the first responder.');
 	END IF;
 	UPDATE naboom.incident x SET acknowledged_by = actor
 	WHERE x.community_id = i.community_id AND x.incident_id = i.incident_id
