@@ -446,10 +446,10 @@ COMMENT ON FUNCTION naboom.my_staff_community_ids() IS 'Communities where the ca
 
 CREATE FUNCTION naboom.may_view(i naboom.incident, actor text) RETURNS boolean
 LANGUAGE sql STABLE AS $$
-	SELECT i.is_public
+	SELECT coalesce(i.is_public
 		OR (actor IS NULL AND naboom.is_service())
 		OR (actor IS NOT NULL AND (i.reporter_ref = actor
-			OR naboom.role_in(i.community_id, actor) >= 'responder'))
+			OR naboom.role_in(i.community_id, actor) >= 'responder')), false)
 $$;
 COMMENT ON FUNCTION naboom.may_view(naboom.incident, text) IS
 	'Visibility: public incidents to everyone; private ones to the reporter, responders and moderators of the community, and the service. Same rule as the RLS policy on naboom.incident';
@@ -487,6 +487,7 @@ CREATE FUNCTION naboom.parse_polygon(geojson text, what text) RETURNS geometry
 LANGUAGE plpgsql IMMUTABLE AS $$
 DECLARE
 	g geometry;
+	reason text;
 BEGIN
 	IF geojson IS NULL OR length(geojson) > 10000000 THEN
 		PERFORM naboom.fail('22023', 'naboom.invalid_geojson',
@@ -514,9 +515,10 @@ BEGIN
 			'GeoJSON positions are [longitude, latitude] in degrees.',
 			'Check that longitude comes first.');
 	END IF;
-	IF NOT ST_IsValid(g) THEN
+	reason := ST_IsValidReason(g);		-- unlike ST_IsValid, raises no NOTICE
+	IF reason <> 'Valid Geometry' THEN
 		PERFORM naboom.fail('22023', 'naboom.invalid_geometry',
-			format('%s is not a valid polygon', what), ST_IsValidReason(g) || '.',
+			format('%s is not a valid polygon', what), reason || '.',
 			'Fix self-intersections or unclosed rings (e.g. with ST_MakeValid) and send it again.');
 	END IF;
 	RETURN ST_Multi(g);
@@ -1227,7 +1229,7 @@ BEGIN
 	IF i.acknowledged_by IS NOT NULL THEN
 		PERFORM naboom.fail('PT409', 'naboom.already_acknowledged',
 			format('incident %s was already acknowledged', i.reference),
-			format('It was acknowledged by "%s" at %s.', i.acknowledged_by, i.acknowledged_at),
+			format('It was acknowledged by "%s".', i.acknowledged_by),
 			'Nothing to do: escalation has stopped; coordinate with the first responder.');
 	END IF;
 	UPDATE naboom.incident x SET acknowledged_by = actor
@@ -1358,8 +1360,8 @@ GRANT SELECT ON naboom.member, naboom.incident, naboom.incident_timeline TO nabo
 -- Functions row-level security policies call run as the reader.
 GRANT EXECUTE ON FUNCTION naboom.current_actor(), naboom.my_community_ids(),
 	naboom.my_staff_community_ids() TO naboom_anon, naboom_user, naboom_service;
-GRANT EXECUTE ON FUNCTION naboom.reference_valid(text), naboom.normalize_reference(text)
-	TO naboom_anon, naboom_user, naboom_service;
+-- Pure functions, also used by the CHECK on incident.reference.
+GRANT EXECUTE ON FUNCTION naboom.reference_valid(text), naboom.normalize_reference(text) TO PUBLIC;
 
 GRANT EXECUTE ON FUNCTION naboom_api.get_incident(text) TO naboom_anon, naboom_user, naboom_service;
 GRANT EXECUTE ON FUNCTION

@@ -80,7 +80,7 @@ naboom_clean_text(PG_FUNCTION_ARGS)
 	if (VARSIZE_ANY_EXHDR(value) > (Size) max_chars * 4 + 1024)
 		NaboomErrorHint(ERRCODE_INVALID_PARAMETER_VALUE, "naboom.text_too_long",
 						("%s is too long", field),
-						("Keep %s under %d characters.", field, max_chars),
+						("Keep %s to at most %d characters.", field, max_chars),
 						"%s has %zu bytes.", field, VARSIZE_ANY_EXHDR(value));
 
 	s = text_to_cstring(value);
@@ -104,7 +104,7 @@ naboom_clean_text(PG_FUNCTION_ARGS)
 	if (chars > max_chars)
 		NaboomErrorHint(ERRCODE_INVALID_PARAMETER_VALUE, "naboom.text_too_long",
 						("%s is too long", field),
-						("Keep %s under %d characters.", field, max_chars),
+						("Keep %s to at most %d characters.", field, max_chars),
 						"%s has %d characters.", field, chars);
 	PG_RETURN_TEXT_P(cstring_to_text(s));
 

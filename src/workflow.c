@@ -579,23 +579,24 @@ CheckColumns(Guard *g)
 	for (att = 1; att <= g->desc->natts; att++)
 	{
 		AttClass	cls;
+		const char *name = NameStr(TupleDescAttr(g->desc, att - 1)->attname);
 
 		if (TupleDescAttr(g->desc, att - 1)->attisdropped || !AttChanged(g, att))
 			continue;
 		cls = ClassifyAtt(g->atts, att);
-		if (cls == ATT_IMMUTABLE || cls == ATT_MANAGED)
-			NaboomErrorHint(ERRCODE_INSUFFICIENT_PRIVILEGE,
-							cls == ATT_IMMUTABLE ? "naboom.immutable_column" : "naboom.managed_column",
-							("column %s of incident %s cannot be changed",
-							 NameStr(TupleDescAttr(g->desc, att - 1)->attname), g->reference),
-							(cls == ATT_IMMUTABLE ? "It is fixed when the incident is reported." :
-							 "naboom sets it; change the status instead."),
-							"%s is %s.", NameStr(TupleDescAttr(g->desc, att - 1)->attname),
-							cls == ATT_IMMUTABLE ? "immutable" : "maintained by the workflow trigger");
+		if (cls == ATT_IMMUTABLE)
+			NaboomErrorHint(ERRCODE_INSUFFICIENT_PRIVILEGE, "naboom.immutable_column",
+							("column %s of incident %s cannot be changed", name, g->reference),
+							("It is fixed when the incident is reported."),
+							"%s is immutable.", name);
+		if (cls == ATT_MANAGED)
+			NaboomErrorHint(ERRCODE_INSUFFICIENT_PRIVILEGE, "naboom.managed_column",
+							("column %s of incident %s cannot be changed", name, g->reference),
+							("naboom sets it; change the status instead."),
+							"%s is maintained by the workflow trigger.", name);
 		if (cls == ATT_CONTENT && !g->actor.is_service && g->role < MEMBER_MODERATOR)
 			NaboomErrorHint(ERRCODE_INSUFFICIENT_PRIVILEGE, "naboom.edit_forbidden",
-							("only moderators may edit %s of incident %s",
-							 NameStr(TupleDescAttr(g->desc, att - 1)->attname), g->reference),
+							("only moderators may edit %s of incident %s", name, g->reference),
 							("Add a note instead, or ask a moderator."),
 							"You are a %s of this community.", NaboomRoleName(g->role));
 	}

@@ -1,0 +1,96 @@
+-- naboom demo: small helpers in schema "demo" (not part of naboom).
+--
+-- They only make the demo's output pleasant to read; every change still goes
+-- through the naboom_api functions, exactly as a gateway such as PostgREST
+-- would call them.  Loaded by scripts/demo.sh before town.sql and story.sql.
+
+\set ON_ERROR_STOP 1
+
+DROP SCHEMA IF EXISTS demo CASCADE;
+CREATE SCHEMA demo;
+COMMENT ON SCHEMA demo IS 'Helpers of the naboom demo (scripts/demo.sh); not part of naboom';
+
+-- The public may call the refusal helper too (the story shows what an
+-- anonymous visitor is refused); the helper runs with the caller's rights.
+GRANT USAGE ON SCHEMA demo TO naboom_anon, naboom_user;
+
+-- act_as(sub): become a person, the way PostgREST does for every request:
+-- it puts the verified JWT claims in request.jwt.claims.  Returns a line for
+-- the transcript naming the person and their role in the community.
+CREATE FUNCTION demo.act_as(sub text) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+	who text;
+BEGIN
+	PERFORM set_config('request.jwt.claims', json_build_object('sub', sub)::text, false);
+	SELECT format('%s, %s', m.display_name, m.role) INTO who
+	FROM naboom.member m JOIN naboom.community c USING (community_id)
+	WHERE c.slug = 'mookgophong' AND m.user_ref = sub;
+	RETURN format('   [as %s]  request.jwt.claims = {"sub":"%s"}', coalesce(who, 'a new member'), sub);
+END
+$$;
+
+-- area_name(code): 'town (Town centre / Dorp)', for reading area codes.
+CREATE FUNCTION demo.area_name(code text) RETURNS text
+LANGUAGE sql STABLE AS $$
+	SELECT coalesce(
+		(SELECT format('%s (%s)', a.code,
+			CASE WHEN a.name_en = a.name_af THEN a.name_en ELSE a.name_en || ' / ' || a.name_af END)
+		 FROM naboom.area a JOIN naboom.community c USING (community_id)
+		 WHERE c.slug = 'mookgophong' AND a.code = area_name.code),
+		code)
+$$;
+
+-- sast(t): a time as a person in Limpopo reads it.
+CREATE FUNCTION demo.sast(t timestamptz) RETURNS text
+LANGUAGE sql STABLE AS $$
+	SELECT to_char(t AT TIME ZONE 'Africa/Johannesburg', 'HH24:MI:SS')
+$$;
+
+-- refused(statement, expected_key): run a statement that naboom must refuse,
+-- and return the refusal as a row (SQLSTATE, message, the stable key from the
+-- DETAIL, the rest of the detail, the hint) so the script carries on.  If the
+-- statement is accepted, or refused for another reason than expected_key,
+-- that is a bug: raise, so the demo stops with a non-zero exit.
+CREATE TYPE demo.refusal AS (
+	attempt text,
+	sqlstate text,
+	message text,
+	key text,
+	detail text,
+	hint text
+);
+
+CREATE FUNCTION demo.refused(statement text, expected_key text) RETURNS demo.refusal
+LANGUAGE plpgsql AS $$
+DECLARE
+	r demo.refusal;
+	v_state text;
+	v_message text;
+	v_detail text;
+	v_hint text;
+BEGIN
+	r.attempt := regexp_replace(statement, '^\s*SELECT\s+(\S+\s+FROM\s+)?(naboom_api\.)?', '');
+	BEGIN
+		EXECUTE statement;
+	EXCEPTION WHEN OTHERS THEN
+		GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT,
+			v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
+		r.sqlstate := v_state;
+		r.message := v_message;
+		r.key := substring(v_detail FROM '^([a-z0-9_]+\.[a-z0-9_]+):');
+		r.detail := coalesce(nullif(regexp_replace(v_detail, '^[a-z0-9_]+\.[a-z0-9_]+: ?', ''), ''), v_detail);
+		r.hint := nullif(v_hint, '');
+		IF r.key IS DISTINCT FROM expected_key THEN
+			RAISE EXCEPTION 'demo: expected naboom to refuse with %, got % (%): %',
+				expected_key, coalesce(r.key, 'no key'), v_state, v_message
+				USING DETAIL = coalesce(v_detail, ''), HINT = 'statement: ' || statement;
+		END IF;
+		RETURN r;
+	END;
+	RAISE EXCEPTION 'demo: naboom accepted a statement it should refuse with %', expected_key
+		USING HINT = 'statement: ' || statement;
+END
+$$;
+
+GRANT EXECUTE ON FUNCTION demo.refused(text, text) TO naboom_anon, naboom_user;

@@ -1,0 +1,84 @@
+-- Identity: who is calling, from the claims a gateway sets.
+\pset format unaligned
+\pset tuples_only on
+
+-- No claims at all: a superuser is the service.
+SELECT t.as_service();
+SELECT naboom.current_actor() IS NULL, naboom.is_service(), naboom.require_actor() IS NULL;
+
+-- PostgREST style.
+SELECT t.as_user('user-1');
+SELECT naboom.current_actor(), naboom.is_service(), naboom.require_actor();
+
+-- PostGraphile style.
+SELECT t.as_service();
+SELECT set_config('jwt.claims.sub', 'user-2', false);
+SELECT naboom.current_actor();
+-- Both, agreeing.
+SELECT set_config('request.jwt.claims', '{"sub":"user-2","role":"naboom_user"}', false);
+SELECT naboom.current_actor();
+-- Both, disagreeing: refused.
+SELECT set_config('request.jwt.claims', '{"sub":"user-3"}', false);
+SELECT t.err('SELECT naboom.current_actor()');
+SELECT t.as_service();
+
+-- An empty setting (what a custom GUC reads after SET LOCAL ends) is "no claims".
+SELECT set_config('request.jwt.claims', '', false);
+SELECT naboom.current_actor() IS NULL;
+-- Claims without sub, or with a null sub: no identity.
+SELECT set_config('request.jwt.claims', '{"role":"naboom_anon"}', false);
+SELECT naboom.current_actor() IS NULL;
+SELECT set_config('request.jwt.claims', '{"sub":null}', false);
+SELECT naboom.current_actor() IS NULL;
+
+-- Malformed or forged claims.
+SELECT set_config('request.jwt.claims', 'not json', false);
+SELECT t.err('SELECT naboom.current_actor()');
+SELECT set_config('request.jwt.claims', '["sub","x"]', false);
+SELECT t.err('SELECT naboom.current_actor()');
+SELECT set_config('request.jwt.claims', '{"sub":42}', false);
+SELECT t.err('SELECT naboom.current_actor()');
+SELECT set_config('request.jwt.claims', '{"sub":""}', false);
+SELECT t.err('SELECT naboom.current_actor()');
+SELECT set_config('request.jwt.claims', json_build_object('sub', repeat('x', 256))::text, false);
+SELECT t.err('SELECT naboom.current_actor()');
+SELECT set_config('request.jwt.claims', json_build_object('sub', E'evil\nuser')::text, false);
+SELECT t.err('SELECT naboom.current_actor()');
+SELECT t.as_service();
+
+-- A role that is neither a person nor the service has no identity.
+CREATE ROLE regress_nobody;
+GRANT USAGE ON SCHEMA naboom TO regress_nobody;
+GRANT EXECUTE ON FUNCTION naboom.require_actor() TO regress_nobody;
+SET ROLE regress_nobody;
+SELECT t.err('SELECT naboom.require_actor()');
+RESET ROLE;
+-- naboom_service members act as the service.
+GRANT naboom_service TO regress_nobody;
+SET ROLE regress_nobody;
+SELECT naboom.require_actor() IS NULL AS service;
+RESET ROLE;
+REVOKE ALL ON SCHEMA naboom FROM regress_nobody;
+REVOKE EXECUTE ON FUNCTION naboom.require_actor() FROM regress_nobody;
+DROP ROLE regress_nobody;
+
+-- Validators: coordinates and text.
+SELECT naboom.check_point(-24.52, 28.71);
+SELECT t.err('SELECT naboom.check_point(''NaN'', 28.71)');
+SELECT t.err('SELECT naboom.check_point(-24.52, ''Infinity'')');
+SELECT t.err('SELECT naboom.check_point(-90.5, 28.71)');
+SELECT t.err('SELECT naboom.check_point(-24.52, 180.01)');
+SELECT t.err('SELECT naboom.check_point(NULL, 28.71)');
+SELECT naboom.check_point(90, 180), naboom.check_point(-90, -180);
+
+SELECT naboom.clean_text('note', '  hello  ', true, 10);
+SELECT naboom.clean_text('note', '   ', false, 10) IS NULL;
+SELECT t.err('SELECT naboom.clean_text(''note'', '' '', true, 10)');
+SELECT t.err('SELECT naboom.clean_text(''note'', ''12345678901'', true, 10)');
+SELECT naboom.clean_text('note', 'ééééééééé', true, 10);
+SELECT t.err('SELECT naboom.clean_text(''note'', E''bell\x07'', true, 10)');
+SELECT t.err($$SELECT naboom.clean_text('description', repeat('x', 1000000), true, NULL)$$);
+SET naboom.max_text_length = 100;
+SELECT t.err($$SELECT naboom.clean_text('description', repeat('x', 101), true, NULL)$$);
+RESET naboom.max_text_length;
+SELECT length(naboom.clean_text('description', repeat('x', 4000), true, NULL));
