@@ -372,7 +372,7 @@ SELECT pg_catalog.pg_extension_config_dump('naboom.incident_timeline', '');
 -- row-level security policy needs them)
 ------------------------------------------------------------------------------
 CREATE FUNCTION naboom.fail(state text, key text, message text, detail text, hint text) RETURNS void
-LANGUAGE plpgsql IMMUTABLE AS $$
+LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
 	RAISE EXCEPTION USING ERRCODE = state, MESSAGE = coalesce(message, key),
 		DETAIL = key || ': ' || coalesce(detail, ''), HINT = coalesce(hint, '');
