@@ -47,6 +47,19 @@ LANGUAGE sql STABLE AS $$
 	SELECT to_char(t AT TIME ZONE 'Africa/Johannesburg', 'HH24:MI:SS')
 $$;
 
+-- wrap(text, width): word-wrapped text, so long notes and messages keep the
+-- tables narrow (psql marks the line breaks with ↵).
+CREATE FUNCTION demo.wrap(t text, width integer) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+	SELECT rtrim(regexp_replace(t, '(.{1,' || width || '})(\s+|$)', E'\\1\n', 'g'), E'\n')
+$$;
+
+-- indent(text, by, width): word-wrapped to width, every line indented.
+CREATE FUNCTION demo.indent(t text, by integer, width integer) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+	SELECT repeat(' ', by) || replace(demo.wrap(t, width), E'\n', E'\n' || repeat(' ', by))
+$$;
+
 -- refused(statement, expected_key): run a statement that naboom must refuse,
 -- and return the refusal as a row (SQLSTATE, message, the stable key from the
 -- DETAIL, the rest of the detail, the hint) so the script carries on.  If the
@@ -86,6 +99,9 @@ BEGIN
 				expected_key, coalesce(r.key, 'no key'), v_state, v_message
 				USING DETAIL = coalesce(v_detail, ''), HINT = 'statement: ' || statement;
 		END IF;
+		r.message := demo.wrap(r.message, 80);
+		r.detail := demo.wrap(r.detail, 80);
+		r.hint := demo.wrap(r.hint, 80);
 		RETURN r;
 	END;
 	RAISE EXCEPTION 'demo: naboom accepted a statement it should refuse with %', expected_key
@@ -94,3 +110,40 @@ END
 $$;
 
 GRANT EXECUTE ON FUNCTION demo.refused(text, text) TO naboom_anon, naboom_user;
+
+-- line(incident): the transcript line(s) for an incident after a call.
+CREATE FUNCTION demo.line(i naboom_api.incident) RETURNS text
+LANGUAGE sql STABLE AS $$
+	SELECT rtrim(format('   %s  %-10s  %-24s  version %-2s %s', i.reference, i.status,
+		i.status_en || ' / ' || i.status_af, i.version,
+		CASE WHEN i.assignee_name IS NOT NULL THEN 'assignee: ' || i.assignee_name END))
+		|| CASE WHEN i.status_note IS NOT NULL
+			THEN E'\n' || demo.indent('note: "' || i.status_note || '"', 17, 72) ELSE '' END
+$$;
+
+-- note_line(entry): the transcript lines for a note just added.
+CREATE FUNCTION demo.note_line(t naboom_api.timeline_entry) RETURNS text
+LANGUAGE sql STABLE AS $$
+	SELECT format(E'   %s  note #%s, %s, by %s\n%s', t.reference, t.seq,
+		CASE WHEN t.is_public THEN 'public' ELSE 'internal (responders and moderators only)' END,
+		t.actor_name, demo.indent('"' || t.note || '"', 17, 72))
+$$;
+
+-- http(): the HTTP status PostgREST would answer for the call just made.
+CREATE FUNCTION demo.http() RETURNS text
+LANGUAGE sql STABLE AS $$
+	SELECT CASE coalesce(nullif(current_setting('response.status', true), ''), '200')
+		WHEN '201' THEN '201 Created' WHEN '200' THEN '200 OK'
+		ELSE current_setting('response.status', true) END
+$$;
+
+-- dur(interval): '2 min', '4 h', '3 days'.
+CREATE FUNCTION demo.dur(d interval) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+	SELECT CASE
+		WHEN d >= '1 day' AND extract(epoch FROM d)::bigint % 86400 = 0 AND d < '2 days' THEN '1 day'
+		WHEN extract(epoch FROM d)::bigint % 86400 = 0 THEN extract(epoch FROM d)::bigint / 86400 || ' days'
+		WHEN extract(epoch FROM d)::bigint % 3600 = 0 THEN extract(epoch FROM d)::bigint / 3600 || ' h'
+		WHEN extract(epoch FROM d)::bigint % 60 = 0 THEN extract(epoch FROM d)::bigint / 60 || ' min'
+		ELSE extract(epoch FROM d)::bigint || ' s' END
+$$;

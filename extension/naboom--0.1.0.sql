@@ -527,6 +527,15 @@ $$;
 COMMENT ON FUNCTION naboom.parse_polygon(text, text) IS
 	'A valid WGS84 MultiPolygon from GeoJSON text, or naboom.invalid_geojson / naboom.invalid_geometry / naboom.invalid_coordinates (22023)';
 
+CREATE FUNCTION naboom.blur_point(p geometry) RETURNS geometry
+LANGUAGE sql IMMUTABLE AS $$
+	SELECT ST_SetSRID(ST_MakePoint(
+		round((floor(ST_X(p) * 1000) / 1000 + 0.0005)::numeric, 4)::double precision,
+		round((floor(ST_Y(p) * 1000) / 1000 + 0.0005)::numeric, 4)::double precision), 4326)
+$$;
+COMMENT ON FUNCTION naboom.blur_point(geometry) IS
+	'The centre of the 0.001 degree grid cell (about 110 m x 100 m here) holding the point: all points of a cell show the same place, so only the cell is revealed';
+
 CREATE FUNCTION naboom.route_area(community_id bigint, location geometry) RETURNS bigint
 LANGUAGE sql STABLE AS $$
 	SELECT a.area_id FROM naboom.area a
@@ -571,6 +580,7 @@ CREATE TYPE naboom_api.incident AS (
 	is_public boolean,
 	version integer,
 	escalation_level integer,
+	next_escalation_at timestamptz,
 	created_at timestamptz,
 	acknowledged_at timestamptz,
 	dispatched_at timestamptz,
@@ -672,7 +682,7 @@ BEGIN
 	blur := cat.is_sensitive AND NOT staff AND NOT mine;
 	show_reporter := mine OR service OR coalesce(my_role >= 'moderator', false)
 		OR (NOT cat.is_sensitive AND my_role IS NOT NULL);
-	loc := CASE WHEN blur THEN ST_SnapToGrid(i.location, 0.001) ELSE i.location END;
+	loc := CASE WHEN blur THEN naboom.blur_point(i.location) ELSE i.location END;
 
 	r.reference := i.reference;
 	r.community := (SELECT c.slug FROM naboom.community c WHERE c.community_id = i.community_id);
@@ -707,6 +717,7 @@ BEGIN
 	r.is_public := i.is_public;
 	r.version := i.version;
 	r.escalation_level := i.escalation_level;
+	r.next_escalation_at := i.next_escalation_at;
 	r.created_at := i.created_at;
 	r.acknowledged_at := i.acknowledged_at;
 	r.dispatched_at := i.dispatched_at;
@@ -726,7 +737,7 @@ BEGIN
 					WHEN t.actor_ref = i.reporter_ref AND NOT show_reporter THEN NULL
 					ELSE (SELECT m.display_name FROM naboom.member m
 						  WHERE m.community_id = t.community_id AND m.user_ref = t.actor_ref) END,
-				'detail', t.detail) ORDER BY t.seq), '[]')
+				'detail', CASE WHEN member THEN t.detail END) ORDER BY t.seq), '[]')
 		INTO r.timeline
 		FROM naboom.incident_timeline t
 		WHERE t.community_id = i.community_id AND t.incident_id = i.incident_id

@@ -91,9 +91,13 @@ SubjectFromPostgrest(const char *claims)
 	JsonbValue *sub;
 	char	   *result;
 
-	/* Validate first, without throwing, so bad claims get our own error. */
+	/*
+	 * Validate first, without throwing, so bad claims get our own error.
+	 * need_escapes makes the lexer decode \u escapes too, so \u0000 or a
+	 * lone surrogate is caught here and not by jsonb_in.
+	 */
 	lex = makeJsonLexContextCstringLen(unconstify(char *, claims), strlen(claims),
-										 GetDatabaseEncoding(), false);
+										 GetDatabaseEncoding(), true);
 	if (pg_parse_json(lex, &nullSemAction) != JSON_SUCCESS)
 		NaboomErrorHint(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION,
 						"naboom.invalid_claims",

@@ -21,6 +21,7 @@
 #include "utils/builtins.h"
 #include "utils/inval.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
 #include "utils/rel.h"
 
 #include "naboom.h"
@@ -29,6 +30,7 @@
 static MemoryContext WorkflowContext = NULL;
 static Workflow CachedWorkflow;
 static bool WorkflowValid = false;
+static uint64 WorkflowInvalidations = 0;
 static IncidentAtts CachedAtts;
 static bool CallbackRegistered = false;
 static Oid	StatusRelid = InvalidOid;
@@ -50,7 +52,10 @@ InvalidateWorkflow(Datum arg, Oid relid)
 	if (relid == InvalidOid || relid == CachedAtts.relid)
 		CachedAtts.relid = InvalidOid;
 	if (relid == InvalidOid || relid == StatusRelid || relid == TransitionRelid)
+	{
 		WorkflowValid = false;
+		WorkflowInvalidations++;
+	}
 }
 
 static void
@@ -149,6 +154,14 @@ LoadWorkflow(void)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
+	/*
+	 * Read with the latest snapshot, not the transaction's: in REPEATABLE
+	 * READ the transaction snapshot may predate a committed change whose
+	 * invalidation we have already consumed, and caching that old state
+	 * would outlive the transaction.
+	 */
+	PushActiveSnapshot(GetLatestSnapshot());
+
 	ret = SPI_execute("SELECT 'naboom.status'::pg_catalog.regclass::pg_catalog.oid,"
 					  " 'naboom.transition'::pg_catalog.regclass::pg_catalog.oid",
 					  true, 1);
@@ -207,8 +220,8 @@ LoadWorkflow(void)
 	}
 	MemoryContextSwitchTo(old);
 
+	PopActiveSnapshot();
 	SPI_finish();
-	WorkflowValid = true;
 }
 
 /*
@@ -218,9 +231,22 @@ LoadWorkflow(void)
 const Workflow *
 NaboomGetWorkflow(void)
 {
+	uint64		before;
+
 	EnsureCallback();
+
+	/*
+	 * A statement that already holds its locks does not read the
+	 * invalidation queue by itself; a change committed meanwhile must count.
+	 */
+	AcceptInvalidationMessages();
 	if (!WorkflowValid)
+	{
+		/* An invalidation arriving during the load makes the result stale. */
+		before = WorkflowInvalidations;
 		LoadWorkflow();
+		WorkflowValid = (before == WorkflowInvalidations);
+	}
 	return &CachedWorkflow;
 }
 

@@ -469,6 +469,9 @@ StampMilestones(Guard *g, int from, int to)
 	if (target->milestone != MILESTONE_NONE)
 		SetAtt(g, g->atts->milestone[target->milestone],
 			   TimestampTzGetDatum(g->now), false);
+	/* A closed or fixed incident no longer escalates. */
+	if (target->type != 'o')
+		SetAtt(g, g->atts->next_escalation_at, (Datum) 0, true);
 	if (target->type == 'o' && g->wf->statuses[from].type != 'o')
 	{
 		SetAtt(g, g->atts->milestone[MILESTONE_RESOLVED], (Datum) 0, true);

@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# naboom demo: from a fresh Debian 12 machine to a living town in one command.
+#
+#   sudo bash scripts/demo.sh          (or `bash scripts/demo.sh` as root)
+#
+# What it does
+#   1. scripts/setup-debian.sh: PostgreSQL 15, PostGIS 3, pg_cron, pgTAP;
+#      builds and installs naboom from this tree (idempotent; its output goes
+#      to demo/out/setup.log and is shown only if something fails).
+#   2. a throw-away cluster "naboom_demo" on port 5499 (Debian's
+#      pg_createcluster; dropped and recreated on every run), with pg_cron
+#      preloaded and the time zone Africa/Johannesburg; database naboom_demo
+#      with CREATE EXTENSION naboom CASCADE and CREATE EXTENSION pg_cron.
+#   3. demo/helpers.sql (schema demo: tiny helpers for pretty output) and
+#      demo/town.sql: Mookgophong (Naboomspruit), Limpopo, with its areas,
+#      bilingual categories, people and earlier incidents, all made through
+#      the naboom_api functions by the person who would make them.
+#   4. demo/story.sql: a night in Mookgophong, told through the API.
+#   5. tells you how to connect and explore.  The cluster stays up; drop it
+#      with: sudo pg_dropcluster --stop 15 naboom_demo
+#
+# Exit status is non-zero if anything unexpected fails (including naboom
+# accepting something the story expects it to refuse).
+set -euo pipefail
+
+# shellcheck source=scripts/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+CLUSTER=naboom_demo
+PORT=5499
+DB=naboom_demo
+TZ_DEMO=Africa/Johannesburg
+OUT="$NABOOM_ROOT/demo/out"
+
+if [ "$(id -u)" -ne 0 ]; then
+    die "run the demo as root: sudo bash scripts/demo.sh"
+fi
+
+mkdir -p "$OUT"
+
+# run_logged LOG CMD...: run quietly; on failure show the end of the log.
+run_logged() {
+    local logfile="$1"
+    shift
+    if ! "$@" >"$logfile" 2>&1; then
+        echo "------------------------------------------------------------------" >&2
+        tail -n 40 "$logfile" >&2
+        echo "------------------------------------------------------------------" >&2
+        die "failed: $* (full log: $logfile)"
+    fi
+}
+
+echo
+echo "naboom demo: community incident reporting and emergency response inside PostgreSQL"
+echo
+
+# ---------------------------------------------------------------- 1. setup
+log "1/4  installing PostgreSQL 15, PostGIS, pg_cron and pgTAP; building naboom (log: demo/out/setup.log)"
+run_logged "$OUT/setup.log" bash "$NABOOM_ROOT/scripts/setup-debian.sh"
+
+# ---------------------------------------------------------------- 2. cluster
+cluster_exists() {
+    pg_lsclusters --no-header 2>/dev/null | awk -v v="$PG_MAJOR" -v c="$CLUSTER" \
+        '$1 == v && $2 == c { found = 1 } END { exit !found }'
+}
+
+log "2/4  starting a throw-away cluster $PG_MAJOR/$CLUSTER on port $PORT (log: demo/out/cluster.log)"
+: >"$OUT/cluster.log"
+if cluster_exists; then
+    run_logged "$OUT/cluster.log" pg_dropcluster --stop "$PG_MAJOR" "$CLUSTER"
+fi
+other=$(pg_lsclusters --no-header 2>/dev/null | awk -v p="$PORT" '$3 == p { print $1 "/" $2 }')
+if [ -n "$other" ]; then
+    die "port $PORT is taken by cluster $other; stop it first (pg_ctlcluster ${other/\// } stop)"
+fi
+
+run_logged "$OUT/cluster.log" pg_createcluster "$PG_MAJOR" "$CLUSTER" --port "$PORT" \
+    --start-conf=manual -- --locale=C.UTF-8
+for setting in "shared_preload_libraries=pg_cron" "cron.database_name=$DB" \
+               "timezone=$TZ_DEMO" "log_timezone=$TZ_DEMO"; do
+    run_logged "$OUT/cluster.log" pg_conftool "$PG_MAJOR" "$CLUSTER" set "${setting%%=*}" "${setting#*=}"
+done
+run_logged "$OUT/cluster.log" pg_ctlcluster "$PG_MAJOR" "$CLUSTER" start
+
+# The server runs as postgres, which cannot read this tree: copy the SQL files
+# to a directory it can read, and run psql from there.
+WORK=$(mktemp -d /tmp/naboom-demo.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+cp "$NABOOM_ROOT"/demo/*.sql "$WORK/"
+chmod 755 "$WORK"
+chmod 644 "$WORK"/*.sql
+cd "$WORK"
+
+# psql as postgres on the demo cluster: quiet, no ~/.psqlrc, stop on error.
+demo_psql() {
+    runuser -u postgres -- env PGOPTIONS="-c client_min_messages=warning" \
+        psql -X -q -v ON_ERROR_STOP=1 -p "$PORT" "$@"
+}
+
+run_logged "$OUT/cluster.log" demo_psql -d postgres -c "CREATE DATABASE $DB"
+run_logged "$OUT/cluster.log" demo_psql -d "$DB" \
+    -c "CREATE EXTENSION naboom CASCADE" \
+    -c "CREATE EXTENSION pg_cron"
+versions=$(demo_psql -d "$DB" -At -c "SELECT string_agg(extname || ' ' || extversion, ', ' ORDER BY extname) FROM pg_extension WHERE extname <> 'plpgsql'")
+echo "     database $DB: $versions"
+
+# ---------------------------------------------------------------- 3. town
+log "3/4  loading the town of Mookgophong (demo/town.sql)"
+demo_psql -d "$DB" -f helpers.sql || die "demo/helpers.sql failed"
+demo_psql -d "$DB" -f town.sql || die "demo/town.sql failed"
+
+# ---------------------------------------------------------------- 4. story
+log "4/4  a night in Mookgophong, told through the API (demo/story.sql)"
+demo_psql -d "$DB" -f story.sql || die "demo/story.sql failed"
+
+# ---------------------------------------------------------------- 5. explore
+ref=$(demo_psql -d "$DB" -At -c "SELECT reference FROM naboom.incident WHERE client_ref = 'hv-cattle-1'")
+panic=$(demo_psql -d "$DB" -At -c "SELECT reference FROM naboom.incident WHERE client_ref = 'edp-sos-1'")
+
+cat <<EOF
+
+==> The demo cluster is still running.  Explore it:
+
+    sudo -u postgres psql -p $PORT $DB
+
+    -- be someone (this is what PostgREST does for each request), then look:
+    SELECT set_config('request.jwt.claims', '{"sub":"gerrit.pretorius"}', false);
+    SELECT reference, status_en, status_af, assignee_name, version
+      FROM naboom_api.get_incident('$ref');
+    SELECT jsonb_pretty(timeline) FROM naboom_api.get_incident('$panic');
+
+    -- a neighbour sees the stock theft too, but not the private panic (PT404):
+    SELECT set_config('request.jwt.claims', '{"sub":"mpho.sebola"}', false);
+    SELECT reference, reporter_name, status_af FROM naboom_api.get_incident('$ref');
+    SELECT * FROM naboom_api.get_incident('$panic');
+
+    -- the public (not logged in) sees public incidents, nobody named:
+    SET ROLE naboom_anon; RESET request.jwt.claims;
+    SELECT reference, category_af, status_af, reporter_name FROM naboom_api.get_incident('$ref');
+    RESET ROLE;
+
+    -- report something yourself, as Sarah in town:
+    SELECT set_config('request.jwt.claims', '{"sub":"sarah.thompson"}', false);
+    SELECT reference, area, priority, status_af
+      FROM naboom_api.report_incident('mookgophong', 'power_outage', -24.5200, 28.7100,
+                                      'Streetlights out on Kerkstraat');
+
+    -- as the DBA (no claims): the API, the workflow table, the demo's helpers
+    RESET request.jwt.claims;
+    SELECT proname FROM pg_proc WHERE pronamespace = 'naboom_api'::regnamespace ORDER BY 1;
+    SELECT from_status, to_status, allowed FROM naboom.transition ORDER BY 1, 2;
+    \\df demo.*
+
+    People (sub): annelie.steyn (admin), mahlatse.ledwaba (moderator),
+    gerrit.pretorius, tshepo.kekana, lerato.mphahlele (responders),
+    koos.vdmerwe, mpho.sebola (verified), hennie.venter, elsabe.duplessis,
+    kgomotso.maake, sarah.thompson, grace.mabotja, willem.nel (residents).
+
+==> When you are done:
+
+    sudo pg_dropcluster --stop $PG_MAJOR $CLUSTER
+
+    (the cluster does not start at boot; after a reboot: sudo pg_ctlcluster $PG_MAJOR $CLUSTER start)
+EOF
