@@ -1,0 +1,284 @@
+#!/usr/bin/env bash
+# naboom benchmark (design.md section 9): the API's write paths, each beside
+# its floor measured in the same run.
+#
+#   bash bench/run.sh
+#
+# What it does
+#   1. scripts/setup-debian.sh (packages if missing, make, make install)
+#      unless NABOOM_SKIP_SETUP=1;
+#   2. a throw-away PostgreSQL 15 cluster (pg_virtualenv -t) with
+#      shared_buffers=2GB, max_connections=50, checkpoint_timeout=15min,
+#      max_wal_size=8GB, fsync=on and synchronous_commit=on (the default;
+#      pg_virtualenv would otherwise turn fsync off);
+#   3. bench/load.sql: 10 communities, 1,000 areas, 10,000 members (2,000
+#      responders), 1,000,000 incidents over two years and their timeline,
+#      bench.floor_incident (a copy with the same indexes and no triggers),
+#      then bench/helpers.sql (role naboom_bench, bench.next_step, VACUUM
+#      ANALYZE);
+#   4. pgbench as naboom_bench (-M prepared), at 1 and 8 clients, each pair
+#      run back to back after a CHECKPOINT:
+#        floor_report.pgbench       vs  report_incident.pgbench
+#        floor_transition.pgbench   vs  transition_incident.pgbench
+#      TPS from pgbench; p50/p95 from its per-transaction logs (-l);
+#   5. prints the report and writes it to bench/out/report.txt.
+#
+# Environment
+#   SCALE=full|small      full: the data set above; small: 1/100 of it
+#   DURATION=20           seconds per pgbench run (8 runs)
+#   WARMUP=5              seconds of each script at 8 clients before measuring
+#   CLIENTS="1 8"         client counts
+#   PROFILE=1             also load pg_stat_statements (track=all, with
+#                         planning) and write the top statements of each run
+#                         to bench/out/statements-*.txt; it slows the API
+#                         path more than the floor, so figures are not
+#                         comparable with normal runs
+#   NABOOM_SKIP_SETUP=1   skip scripts/setup-debian.sh
+#   NABOOM_BENCH_TIMEOUT  seconds before the whole run is killed (default 3600)
+#
+# Outputs (gitignored) in bench/out/: report.txt, load.log, pgbench-*.txt
+# (pgbench's own output, with per-command latencies), log/ (per-transaction
+# logs), postgresql.log.
+#
+# Exit status: 0 all targets met, 2 a target missed, 1 the benchmark failed.
+set -euo pipefail
+
+BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
+# shellcheck source=scripts/lib.sh
+. "$BENCH_DIR/../scripts/lib.sh"
+
+SCALE="${SCALE:-full}"
+DURATION="${DURATION:-20}"
+WARMUP="${WARMUP:-5}"
+CLIENTS="${CLIENTS:-1 8}"
+PROFILE="${PROFILE:-0}"
+OUT="$BENCH_DIR/out"
+DB=naboom_bench
+
+case "$SCALE" in
+    full)  INCIDENTS=1000000 MEMBERS=1000 RESPONDERS=200 POOL=20000 ;;
+    small) INCIDENTS=10000   MEMBERS=10   RESPONDERS=2   POOL=200 ;;
+    *) die "SCALE must be full or small, not '$SCALE'" ;;
+esac
+
+# Targets (design.md section 9): minimum ratio to the floor, maximum p95 (ms).
+declare -A MIN_RATIO=([report_incident]=0.5 [transition_incident]=0.65)
+declare -A MAX_P95=([report_incident]=5 [transition_incident]=3)
+declare -A FLOOR_OF=([report_incident]=floor_report [transition_incident]=floor_transition)
+
+# ---------------------------------------------------------------- helpers
+now_s() { date +%s.%N; }
+
+# percentiles FILE...: "p50 p95" in ms of the latency column of pgbench logs
+percentiles() {
+    cat "$@" | awk '{ print $3 }' | sort -n | awk '
+        { v[NR] = $1 }
+        END {
+            if (NR == 0) { print "- -"; exit }
+            i50 = int(NR * 0.50); if (i50 < NR * 0.50) i50++
+            i95 = int(NR * 0.95); if (i95 < NR * 0.95) i95++
+            printf "%.2f %.2f\n", v[i50] / 1000, v[i95] / 1000
+        }'
+}
+
+# wal: "bytes fpi" written by the cluster so far
+wal() { psql -X -At -F ' ' -d "$DB" -c 'SELECT wal_bytes, wal_fpi FROM pg_stat_wal'; }
+
+# run_pgbench NAME SCRIPT CLIENTS SECONDS: runs pgbench after a CHECKPOINT,
+# leaves "tps p50 p95 ok transactions wal_bytes/tx fpi/tx" in
+# $OUT/result-NAME-cCLIENTS
+run_pgbench() {
+    local name=$1 script=$2 c=$3 secs=$4 logdir tps pct ok=1 rc=0 tx b0 f0 b1 f1 walx
+    logdir="$OUT/log/$name-c$c"
+    rm -rf "$logdir"; mkdir -p "$logdir"
+    psql -X -q -d "$DB" -c 'CHECKPOINT'
+    if [ "$PROFILE" = 1 ]; then
+        psql -X -q -d "$DB" -c 'SELECT pg_stat_statements_reset()' >/dev/null
+    fi
+    read -r b0 f0 <<<"$(wal)"
+    PGUSER=naboom_bench pgbench -n -M prepared -c "$c" -j "$c" -T "$secs" -r \
+        -l --log-prefix="$logdir/tx" \
+        "${PGBENCH_VARS[@]}" -D clients="$c" \
+        -f "$BENCH_DIR/$script" "$DB" >"$OUT/pgbench-$name-c$c.txt" 2>&1 || rc=$?
+    read -r b1 f1 <<<"$(wal)"
+    if [ "$PROFILE" = 1 ]; then
+        psql -X -d "$DB" -c "
+        SELECT calls, plans, round(total_exec_time::numeric, 1) AS exec_ms,
+               round(mean_exec_time::numeric, 4) AS mean_exec_ms, round(mean_plan_time::numeric, 4) AS mean_plan_ms,
+               left(regexp_replace(query, '\s+', ' ', 'g'), 160) AS query
+        FROM pg_stat_statements ORDER BY total_exec_time + total_plan_time DESC LIMIT 40" \
+        >"$OUT/statements-$name-c$c.txt"
+    fi
+    tps=$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time)$/\1/p' "$OUT/pgbench-$name-c$c.txt")
+    tx=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$OUT/pgbench-$name-c$c.txt")
+    walx=$(awk -v n="${tx:-0}" -v b=$((b1 - b0)) -v f=$((f1 - f0)) \
+        'BEGIN { if (n > 0) printf "%.0f %.2f", b / n, f / n; else print "0 0" }')
+    if [ "$rc" -ne 0 ] || [ -z "$tps" ] || grep -q 'aborted\|^number of failed transactions: [1-9]' "$OUT/pgbench-$name-c$c.txt"; then
+        ok=0
+        warn "pgbench $name at $c clients failed (exit $rc); see $OUT/pgbench-$name-c$c.txt:"
+        grep -m 5 -i 'error\|abort\|fatal' "$OUT/pgbench-$name-c$c.txt" >&2 || true
+    fi
+    pct=$(percentiles "$logdir"/tx.*)
+    echo "${tps:-0} $pct $ok ${tx:-0} $walx" >"$OUT/result-$name-c$c"
+    log "$(printf '%-20s c=%-2s tps=%-8.0f p50/p95 ms=%-12s WAL B/tx=%s' "$name" "$c" "${tps:-0}" "$pct" "${walx%% *}")"
+}
+
+# ---------------------------------------------------------------- inside
+# Runs inside pg_virtualenv (PGHOST, PGPORT, PGUSER=postgres, PGPASSWORD set).
+inside() {
+    unset PGOPTIONS
+    export PGDATABASE=$DB
+    log "cluster: $(psql -X -Atc 'SELECT version()' -d postgres)"
+    log "settings: $(psql -X -Atc "SELECT string_agg(name || '=' || setting || coalesce(unit, ''), ' ' ORDER BY name)
+        FROM pg_settings WHERE name IN ('shared_buffers', 'max_connections', 'fsync', 'synchronous_commit',
+        'checkpoint_timeout', 'max_wal_size', 'wal_level', 'full_page_writes')" -d postgres)"
+    createdb -T template0 "$DB"
+
+    log "loading SCALE=$SCALE: $INCIDENTS incidents, $((MEMBERS * 10)) members"
+    local t0 t1
+    t0=$(now_s)
+    psql -X -q -v ON_ERROR_STOP=1 -v incidents="$INCIDENTS" -v members="$MEMBERS" \
+        -v responders="$RESPONDERS" -v pool="$POOL" -f "$BENCH_DIR/load.sql" >"$OUT/load.log" 2>&1 \
+        || { cat "$OUT/load.log" >&2; die "load failed"; }
+    psql -X -q -v ON_ERROR_STOP=1 -v pw="$PGPASSWORD" -f "$BENCH_DIR/helpers.sql" >>"$OUT/load.log" 2>&1 \
+        || { cat "$OUT/load.log" >&2; die "helpers failed"; }
+    if [ "$PROFILE" = 1 ]; then
+        psql -X -q -c 'CREATE EXTENSION pg_stat_statements'
+    fi
+    t1=$(now_s)
+    LOAD_SECONDS=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", b - a }')
+    log "loaded in ${LOAD_SECONDS}s: $(psql -X -Atc "SELECT format('%s incidents, %s timeline entries, %s areas, %s members (%s responders), database %s',
+        (SELECT count(*) FROM naboom.incident), (SELECT count(*) FROM naboom.incident_timeline),
+        (SELECT count(*) FROM naboom.area), (SELECT count(*) FROM naboom.member),
+        (SELECT count(*) FROM naboom.member WHERE role = 'responder'),
+        pg_size_pretty(pg_database_size(current_database())))")"
+
+    # The scripts' constants come from the loaded data, passed as -D.
+    local vars
+    vars=$(psql -X -At -F ' ' -c "
+        SELECT 'slugs=' || array_agg(t.slug ORDER BY t.community_id)::text,
+               'lat0s=' || array_agg(t.lat0 ORDER BY t.community_id)::text,
+               'lon0s=' || array_agg(t.lon0 ORDER BY t.community_id)::text,
+               (SELECT 'cats=' || array_agg(k.code ORDER BY k.n)::text FROM bench.cat k),
+               (SELECT 'prios=' || array_agg(k.prio ORDER BY k.n)::text FROM bench.cat k)
+        FROM bench.town t")
+    local catnames
+    catnames=$(psql -X -At -c "SELECT array_agg(k.name_en ORDER BY k.n)::text FROM bench.cat k")
+    PGBENCH_VARS=(-D members="$MEMBERS" -D responders="$RESPONDERS" -D pool="$POOL"
+                  -D catnames="$catnames")
+    local v
+    for v in $vars; do PGBENCH_VARS+=(-D "$v"); done
+
+    if [ "$WARMUP" -gt 0 ]; then
+        log "warming up (${WARMUP}s per script at 8 clients)"
+        local s
+        for s in floor_report report_incident floor_transition transition_incident; do
+            run_pgbench "warmup-$s" "$s.pgbench" 8 "$WARMUP" >/dev/null
+        done
+    fi
+
+    local c op
+    for c in $CLIENTS; do
+        for op in report_incident transition_incident; do
+            run_pgbench "${FLOOR_OF[$op]}" "${FLOOR_OF[$op]}.pgbench" "$c" "$DURATION"
+            run_pgbench "$op" "$op.pgbench" "$c" "$DURATION"
+        done
+    done
+
+    psql -X -Atc "SELECT format('after the runs: %s incidents, %s timeline entries',
+        (SELECT count(*) FROM naboom.incident), (SELECT count(*) FROM naboom.incident_timeline))"
+    echo "$LOAD_SECONDS" >"$OUT/load-seconds"
+    if [ -n "${PG_CLUSTER_CONF_ROOT:-}" ]; then
+        cat "$(dirname "$PG_CLUSTER_CONF_ROOT")"/log/*.log >"$OUT/postgresql.log" 2>/dev/null || true
+    fi
+}
+
+# ---------------------------------------------------------------- report
+report() {
+    local c op name verdict tps p50 p95 ok ftps fp95 fok ratio tx wb fpi status=0
+    {
+        echo "naboom benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, SCALE=$SCALE, DURATION=${DURATION}s per run$([ "$PROFILE" = 1 ] && echo ", PROFILE=1 (pg_stat_statements on: not comparable)")"
+        echo "data: $INCIDENTS incidents, $((MEMBERS * 10)) members; load $(cat "$OUT/load-seconds")s"
+        echo "cluster: shared_buffers=2GB max_connections=50 fsync=on synchronous_commit=on checkpoint_timeout=15min max_wal_size=8GB"
+        echo "pgbench -M prepared as a non-superuser; one transaction = BEGIN; set_config(request.jwt.claims); <statement>; COMMIT"
+        echo
+        printf '%-20s %3s %7s %7s %7s %9s %9s %6s  %-19s %s\n' \
+            operation clients TPS 'p50 ms' 'p95 ms' 'floor TPS' 'floor p95' ratio target result
+        for op in report_incident transition_incident; do
+            for c in $CLIENTS; do
+                read -r tps p50 p95 ok _ <"$OUT/result-$op-c$c"
+                read -r ftps _ fp95 fok _ <"$OUT/result-${FLOOR_OF[$op]}-c$c"
+                ratio=$(awk -v a="$tps" -v b="$ftps" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "0" }')
+                if [ "$ok" != 1 ] || [ "$fok" != 1 ]; then
+                    verdict=ERROR; status=1
+                elif awk -v r="$ratio" -v m="${MIN_RATIO[$op]}" -v p="$p95" -v x="${MAX_P95[$op]}" \
+                        'BEGIN { exit !(r >= m && p <= x) }'; then
+                    verdict=PASS
+                else
+                    verdict=FAIL; [ "$status" -eq 0 ] && status=2
+                fi
+                printf '%-20s %3s %7.0f %7s %7s %9.0f %9s %6s  %-19s %s\n' \
+                    "$op" "$c" "$tps" "$p50" "$p95" "$ftps" "$fp95" "$ratio" \
+                    ">=${MIN_RATIO[$op]}x p95<=${MAX_P95[$op]}ms" "$verdict"
+            done
+        done
+        echo
+        echo "every run (after a CHECKPOINT; WAL per transaction from pg_stat_wal):"
+        printf '%-20s %3s %8s %7s %7s %7s %9s %7s\n' run clients transactions TPS 'p50 ms' 'p95 ms' 'WAL B/tx' 'FPI/tx'
+        for c in $CLIENTS; do
+            for op in report_incident transition_incident; do
+                for name in "${FLOOR_OF[$op]}" "$op"; do
+                    read -r tps p50 p95 ok tx wb fpi <"$OUT/result-$name-c$c"
+                    printf '%-20s %3s %8s %7.0f %7s %7s %9s %7s\n' "$name" "$c" "$tx" "$tps" "$p50" "$p95" "$wb" "$fpi"
+                done
+            done
+        done
+    } >"$OUT/report.txt"
+    echo
+    cat "$OUT/report.txt"
+    return "$status"
+}
+
+if [ "${1:-}" = "--inside-virtualenv" ]; then
+    inside
+    exit $?
+fi
+
+# ---------------------------------------------------------------- outside
+command -v pgbench >/dev/null 2>&1 || PATH="/usr/lib/postgresql/$PG_MAJOR/bin:$PATH"
+mkdir -p "$OUT"
+rm -rf "$OUT/log" "$OUT"/result-* "$OUT"/pgbench-*.txt "$OUT"/statements-*.txt "$OUT/load-seconds" \
+    "$OUT/report.txt"
+
+if [ "${NABOOM_SKIP_SETUP:-0}" != 1 ]; then
+    bash "$NABOOM_ROOT/scripts/setup-debian.sh" || die "setup-debian.sh failed"
+fi
+
+PROFILE_OPTS=()
+if [ "$PROFILE" = 1 ]; then
+    PROFILE_OPTS=(-o shared_preload_libraries=pg_stat_statements -o pg_stat_statements.track=all
+                  -o pg_stat_statements.track_planning=on)
+fi
+
+log "starting a throw-away PostgreSQL $PG_MAJOR cluster (pg_virtualenv)"
+started=$(now_s)
+# -t: cluster in a mktemp dir, dropped when the command exits (also on
+# timeout: pg_virtualenv traps TERM).
+rc=0
+timeout "${NABOOM_BENCH_TIMEOUT:-3600}" pg_virtualenv -t -v "$PG_MAJOR" \
+    -c "--locale=C.UTF-8 --encoding=UTF8" \
+    -o shared_buffers=2GB \
+    -o max_connections=50 \
+    -o checkpoint_timeout=15min \
+    -o max_wal_size=8GB \
+    -o fsync=on \
+    -o synchronous_commit=on \
+    -o timezone=UTC \
+    "${PROFILE_OPTS[@]}" \
+    env SCALE="$SCALE" DURATION="$DURATION" WARMUP="$WARMUP" CLIENTS="$CLIENTS" PROFILE="$PROFILE" PATH="$PATH" \
+    bash "$BENCH_DIR/run.sh" --inside-virtualenv </dev/null || rc=$?
+[ "$rc" -eq 0 ] || die "benchmark failed (exit $rc)"
+
+report || rc=$?
+log "total $(awk -v a="$started" -v b="$(now_s)" 'BEGIN { printf "%.0f", b - a }')s; report in $OUT/report.txt"
+exit "$rc"
