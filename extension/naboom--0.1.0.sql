@@ -235,7 +235,7 @@ CREATE TABLE naboom.incident (
 	area_id bigint,
 	outside_boundary boolean NOT NULL DEFAULT false,
 	priority naboom.priority NOT NULL,
-	status text NOT NULL DEFAULT 'reported' REFERENCES naboom.status,
+	status text NOT NULL DEFAULT 'reported',
 	status_note text CHECK (length(status_note) <= 100000),
 	reporter_ref text,
 	assignee_ref text,
@@ -270,6 +270,7 @@ COMMENT ON COLUMN naboom.incident.location IS 'Where it happened (WGS84 point); 
 COMMENT ON COLUMN naboom.incident.accuracy_m IS 'Accuracy of the location as the device reported it, in metres';
 COMMENT ON COLUMN naboom.incident.area_id IS 'The smallest area of the community containing the location, if any';
 COMMENT ON COLUMN naboom.incident.outside_boundary IS 'Reported outside the community boundary (only where the community allows that)';
+COMMENT ON COLUMN naboom.incident.status IS 'Workflow status: a status of naboom.status, checked by the workflow trigger against its cached copy (no foreign key, so writers do not share-lock the status rows)';
 COMMENT ON COLUMN naboom.incident.status_note IS 'The note given with the latest status change (resolution note, rejection reason...)';
 COMMENT ON COLUMN naboom.incident.reporter_ref IS 'user_ref of the reporter; never shown to the public';
 COMMENT ON COLUMN naboom.incident.duplicate_of IS 'The live incident of the same community this one was merged into';
@@ -299,10 +300,9 @@ CREATE TABLE naboom.incident_timeline (
 	note text CHECK (length(note) <= 100000),
 	is_public boolean NOT NULL DEFAULT true,
 	detail jsonb,
-	PRIMARY KEY (community_id, incident_id, seq),
-	FOREIGN KEY (community_id, incident_id) REFERENCES naboom.incident ON DELETE CASCADE
+	PRIMARY KEY (community_id, incident_id, seq)
 );
-COMMENT ON TABLE naboom.incident_timeline IS 'Everything that happened to an incident, numbered per incident (seq): report, status changes, assignments, acknowledgement, notes, escalations, merges';
+COMMENT ON TABLE naboom.incident_timeline IS 'Everything that happened to an incident, numbered per incident (seq): report, status changes, assignments, acknowledgement, notes, escalations, merges. Written only by naboom (triggers and API) while holding the incident''s row lock; no foreign key, so the write does not share-lock the row it just updated';
 COMMENT ON COLUMN naboom.incident_timeline.actor_ref IS 'user_ref of who did it; NULL for the naboom service';
 COMMENT ON COLUMN naboom.incident_timeline.is_public IS 'Internal notes (false) are shown only to responders and moderators';
 
@@ -350,6 +350,23 @@ UPDATE naboom.transition SET builtin = true;
 SELECT pg_catalog.pg_extension_config_dump('naboom.status', 'WHERE NOT builtin');
 SELECT pg_catalog.pg_extension_config_dump('naboom.transition', 'WHERE NOT builtin');
 
+-- incident.status has no foreign key (see its comment); this keeps a status
+-- in use from disappearing or being renamed.
+CREATE FUNCTION naboom.status_in_use() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+	IF EXISTS (SELECT 1 FROM naboom.incident i WHERE i.status = OLD.status) THEN
+		PERFORM naboom.fail('23503', 'naboom.status_in_use',
+			format('status "%s" is used by incidents', OLD.status),
+			'Incidents in this status would be left without a workflow.',
+			'Move those incidents on first, or add a new status instead.');
+	END IF;
+	RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+END
+$$;
+COMMENT ON FUNCTION naboom.status_in_use() IS 'Refuses to delete or rename a status that incidents still have';
+CREATE TRIGGER status_in_use BEFORE DELETE OR UPDATE OF status ON naboom.status
+	FOR EACH ROW EXECUTE FUNCTION naboom.status_in_use();
 CREATE TRIGGER workflow_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON naboom.status
 	FOR EACH STATEMENT EXECUTE FUNCTION naboom.workflow_changed();
 CREATE TRIGGER workflow_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON naboom.transition
@@ -398,9 +415,18 @@ $$;
 COMMENT ON FUNCTION naboom.community_by_slug(text) IS 'The community with this slug, or naboom.unknown_community (PT404)';
 
 CREATE FUNCTION naboom.role_in(community_id bigint, user_ref text) RETURNS naboom.member_role
-LANGUAGE sql STABLE AS $$
-	SELECT m.role FROM naboom.member m
-	WHERE m.community_id = role_in.community_id AND m.user_ref = role_in.user_ref
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_variable
+DECLARE
+	r naboom.member_role;
+BEGIN
+	IF user_ref IS NULL THEN
+		RETURN NULL;
+	END IF;
+	SELECT m.role INTO r FROM naboom.member m
+	WHERE m.community_id = community_id AND m.user_ref = user_ref;
+	RETURN r;
+END
 $$;
 COMMENT ON FUNCTION naboom.role_in(bigint, text) IS 'A user''s role in a community, NULL if not a member';
 
@@ -445,11 +471,16 @@ $$;
 COMMENT ON FUNCTION naboom.my_staff_community_ids() IS 'Communities where the caller is a responder, moderator or admin (for row-level security)';
 
 CREATE FUNCTION naboom.may_view(i naboom.incident, actor text) RETURNS boolean
-LANGUAGE sql STABLE AS $$
-	SELECT coalesce(i.is_public
-		OR (actor IS NULL AND naboom.is_service())
-		OR (actor IS NOT NULL AND (i.reporter_ref = actor
-			OR naboom.role_in(i.community_id, actor) >= 'responder')), false)
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+	IF i.is_public THEN
+		RETURN true;
+	ELSIF actor IS NULL THEN
+		RETURN naboom.is_service();
+	END IF;
+	RETURN i.reporter_ref = actor
+		OR coalesce(naboom.role_in(i.community_id, actor) >= 'responder', false);
+END
 $$;
 COMMENT ON FUNCTION naboom.may_view(naboom.incident, text) IS
 	'Visibility: public incidents to everyone; private ones to the reporter, responders and moderators of the community, and the service. Same rule as the RLS policy on naboom.incident';
@@ -537,11 +568,17 @@ COMMENT ON FUNCTION naboom.blur_point(geometry) IS
 	'The centre of the 0.001 degree grid cell (about 110 m x 100 m here) holding the point: all points of a cell show the same place, so only the cell is revealed';
 
 CREATE FUNCTION naboom.route_area(community_id bigint, location geometry) RETURNS bigint
-LANGUAGE sql STABLE AS $$
-	SELECT a.area_id FROM naboom.area a
-	WHERE a.community_id = route_area.community_id AND ST_Covers(a.boundary, route_area.location)
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_variable
+DECLARE
+	found_id bigint;
+BEGIN
+	SELECT a.area_id INTO found_id FROM naboom.area a
+	WHERE a.community_id = community_id AND ST_Covers(a.boundary, location)
 	ORDER BY a.area_m2, a.area_id
-	LIMIT 1
+	LIMIT 1;
+	RETURN found_id;
+END
 $$;
 COMMENT ON FUNCTION naboom.route_area(bigint, geometry) IS 'The smallest area of the community containing the point (GiST index on area.boundary)';
 
@@ -665,67 +702,44 @@ CREATE FUNCTION naboom.incident_out(i naboom.incident, actor text, with_timeline
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
 	r naboom_api.incident;
-	cat naboom.category;
-	st naboom.status;
 	service boolean := actor IS NULL AND naboom.is_service();
 	my_role naboom.member_role := naboom.role_in(i.community_id, actor);
-	mine boolean := actor IS NOT NULL AND i.reporter_ref = actor;
-	staff boolean;
-	blur boolean;
-	show_reporter boolean;
+	mine boolean := actor IS NOT NULL AND i.reporter_ref IS NOT DISTINCT FROM actor;
 	member boolean := my_role IS NOT NULL OR service;
-	loc geometry;
+	staff boolean := service OR coalesce(my_role >= 'responder', false);
+	moderator boolean := service OR coalesce(my_role >= 'moderator', false);
 BEGIN
-	SELECT * INTO cat FROM naboom.category c WHERE c.community_id = i.community_id AND c.code = i.category_code;
-	SELECT * INTO st FROM naboom.status s WHERE s.status = i.status;
-	staff := service OR coalesce(my_role >= 'responder', false);
-	blur := cat.is_sensitive AND NOT staff AND NOT mine;
-	show_reporter := mine OR service OR coalesce(my_role >= 'moderator', false)
-		OR (NOT cat.is_sensitive AND my_role IS NOT NULL);
-	loc := CASE WHEN blur THEN naboom.blur_point(i.location) ELSE i.location END;
+	-- One planned query for everything the projection needs.
+	SELECT i.reference, c.slug, i.category_code, cat.name_en, cat.name_af, i.kind::text,
+		i.title, i.description,
+		ST_Y(CASE WHEN blur THEN naboom.blur_point(i.location) ELSE i.location END),
+		ST_X(CASE WHEN blur THEN naboom.blur_point(i.location) ELSE i.location END),
+		blur,
+		CASE WHEN blur THEN greatest(coalesce(i.accuracy_m, 0), 100) ELSE i.accuracy_m END,
+		CASE WHEN blur THEN NULL ELSE i.address END,
+		a.code, i.outside_boundary, i.priority::text, i.status, st.status_type::text,
+		st.label_en, st.label_af, i.status_note,
+		CASE WHEN mine OR moderator OR (NOT cat.is_sensitive AND my_role IS NOT NULL)
+			THEN rep.display_name END,
+		mine,
+		CASE WHEN member THEN i.assignee_ref END,
+		CASE WHEN member THEN asg.display_name END,
+		CASE WHEN member THEN ack.display_name END,
+		dup.reference, i.is_public, i.version, i.escalation_level, i.next_escalation_at,
+		i.created_at, i.acknowledged_at, i.dispatched_at, i.en_route_at, i.on_scene_at,
+		i.resolved_at, i.closed_at, i.updated_at, NULL::jsonb
+	INTO r
+	FROM naboom.community c
+	JOIN naboom.category cat ON cat.community_id = c.community_id AND cat.code = i.category_code
+	JOIN naboom.status st ON st.status = i.status
+	CROSS JOIN LATERAL (SELECT cat.is_sensitive AND NOT staff AND NOT mine AS blur) b
+	LEFT JOIN naboom.area a ON a.community_id = c.community_id AND a.area_id = i.area_id
+	LEFT JOIN naboom.member rep ON rep.community_id = c.community_id AND rep.user_ref = i.reporter_ref
+	LEFT JOIN naboom.member asg ON asg.community_id = c.community_id AND asg.user_ref = i.assignee_ref
+	LEFT JOIN naboom.member ack ON ack.community_id = c.community_id AND ack.user_ref = i.acknowledged_by
+	LEFT JOIN naboom.incident dup ON dup.community_id = c.community_id AND dup.incident_id = i.duplicate_of
+	WHERE c.community_id = i.community_id;
 
-	r.reference := i.reference;
-	r.community := (SELECT c.slug FROM naboom.community c WHERE c.community_id = i.community_id);
-	r.category := i.category_code;
-	r.category_en := cat.name_en;
-	r.category_af := cat.name_af;
-	r.kind := i.kind::text;
-	r.title := i.title;
-	r.description := i.description;
-	r.lat := ST_Y(loc);
-	r.lon := ST_X(loc);
-	r.location_blurred := blur;
-	r.accuracy_m := CASE WHEN blur THEN greatest(coalesce(i.accuracy_m, 0), 100) ELSE i.accuracy_m END;
-	r.address := CASE WHEN blur THEN NULL ELSE i.address END;
-	r.area := (SELECT a.code FROM naboom.area a WHERE a.community_id = i.community_id AND a.area_id = i.area_id);
-	r.outside_boundary := i.outside_boundary;
-	r.priority := i.priority::text;
-	r.status := i.status;
-	r.status_type := st.status_type::text;
-	r.status_en := st.label_en;
-	r.status_af := st.label_af;
-	r.status_note := i.status_note;
-	r.reporter_name := CASE WHEN show_reporter THEN
-		(SELECT m.display_name FROM naboom.member m WHERE m.community_id = i.community_id AND m.user_ref = i.reporter_ref) END;
-	r.is_mine := mine;
-	r.assignee := CASE WHEN member THEN i.assignee_ref END;
-	r.assignee_name := CASE WHEN member THEN
-		(SELECT m.display_name FROM naboom.member m WHERE m.community_id = i.community_id AND m.user_ref = i.assignee_ref) END;
-	r.acknowledged_by_name := CASE WHEN member THEN
-		(SELECT m.display_name FROM naboom.member m WHERE m.community_id = i.community_id AND m.user_ref = i.acknowledged_by) END;
-	r.duplicate_of := (SELECT d.reference FROM naboom.incident d WHERE d.community_id = i.community_id AND d.incident_id = i.duplicate_of);
-	r.is_public := i.is_public;
-	r.version := i.version;
-	r.escalation_level := i.escalation_level;
-	r.next_escalation_at := i.next_escalation_at;
-	r.created_at := i.created_at;
-	r.acknowledged_at := i.acknowledged_at;
-	r.dispatched_at := i.dispatched_at;
-	r.en_route_at := i.en_route_at;
-	r.on_scene_at := i.on_scene_at;
-	r.resolved_at := i.resolved_at;
-	r.closed_at := i.closed_at;
-	r.updated_at := i.updated_at;
 	IF with_timeline THEN
 		SELECT coalesce(jsonb_agg(jsonb_build_object(
 				'seq', t.seq, 'at', t.at, 'kind', t.entry_kind,
@@ -734,12 +748,12 @@ BEGIN
 				'actor_name', CASE
 					WHEN t.actor_ref IS NULL THEN 'naboom'
 					WHEN NOT member THEN NULL
-					WHEN t.actor_ref = i.reporter_ref AND NOT show_reporter THEN NULL
-					ELSE (SELECT m.display_name FROM naboom.member m
-						  WHERE m.community_id = t.community_id AND m.user_ref = t.actor_ref) END,
+					WHEN t.actor_ref = i.reporter_ref AND r.reporter_name IS NULL THEN NULL
+					ELSE m.display_name END,
 				'detail', CASE WHEN member THEN t.detail END) ORDER BY t.seq), '[]')
 		INTO r.timeline
 		FROM naboom.incident_timeline t
+		LEFT JOIN naboom.member m ON m.community_id = t.community_id AND m.user_ref = t.actor_ref
 		WHERE t.community_id = i.community_id AND t.incident_id = i.incident_id
 			AND (t.is_public OR staff);
 	END IF;

@@ -73,6 +73,8 @@ UPDATE naboom.community SET reopen_window = '0' WHERE slug = 'mookgophong';
 SELECT t.as_user('u-res2');
 SELECT t.err(format('SELECT naboom_api.transition_incident(%L, %L, %L)', :'b', 'verified', 'again'));
 UPDATE naboom.community SET reopen_window = '7 days' WHERE slug = 'mookgophong';
+-- A note repeated word for word is still a note.
+SELECT t.step('u-res2', :'b', 'verified', 'Valve replaced');
 
 -- Reject (note required), cancel (the reporter, before dispatch).
 SELECT t.report('u-res2', 'burglary', 'My neighbour looked at me') AS c \gset

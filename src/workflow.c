@@ -31,6 +31,7 @@
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "nodes/bitmapset.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/rel.h"
@@ -60,6 +61,7 @@ typedef struct Guard
 	const Workflow *wf;
 	HeapTuple	oldtup;			/* NULL on INSERT */
 	HeapTuple	newtup;
+	const Bitmapset *updatedcols;	/* columns in the UPDATE's SET list */
 	NaboomActor actor;
 	NaboomRole	role;			/* actor's role in the community */
 	int64		community_id;
@@ -136,6 +138,16 @@ AttChanged(Guard *g, AttrNumber att)
 	if (oldnull || newnull)
 		return oldnull != newnull;
 	return !datumIsEqual(oldval, newval, attr->attbyval, attr->attlen);
+}
+
+/*
+ * Was column att named in the UPDATE's SET list?  A note repeated word for
+ * word is still a note given with this transition.
+ */
+static bool
+AttAssigned(Guard *g, AttrNumber att)
+{
+	return bms_is_member(att - FirstLowInvalidHeapAttributeNumber, g->updatedcols);
 }
 
 static void
@@ -405,7 +417,7 @@ static void
 CheckRequirements(Guard *g, const WorkflowTransition *t, const char *to)
 {
 	const IncidentAtts *a = g->atts;
-	char	   *note = AttChanged(g, a->status_note) ?
+	char	   *note = AttAssigned(g, a->status_note) || AttChanged(g, a->status_note) ?
 		TextAtt(g, g->newtup, a->status_note) : NULL;
 	char	   *assignee = TextAtt(g, g->newtup, a->assignee_ref);
 	bool		dup_null;
@@ -804,6 +816,7 @@ naboom_incident_guard(PG_FUNCTION_ARGS)
 	{
 		g.oldtup = trigdata->tg_trigtuple;
 		g.newtup = trigdata->tg_newtuple;
+		g.updatedcols = trigdata->tg_updatedcols;
 		g.community_id = Int64Att(&g, g.oldtup, g.atts->community_id, &isnull);
 		GuardUpdate(&g);
 	}
