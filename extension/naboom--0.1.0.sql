@@ -470,26 +470,12 @@ LANGUAGE sql STABLE SECURITY DEFINER AS $$
 $$;
 COMMENT ON FUNCTION naboom.my_staff_community_ids() IS 'Communities where the caller is a responder, moderator or admin (for row-level security)';
 
-CREATE FUNCTION naboom.may_view(i naboom.incident, actor text) RETURNS boolean
-LANGUAGE plpgsql STABLE AS $$
-BEGIN
-	IF i.is_public THEN
-		RETURN true;
-	ELSIF actor IS NULL THEN
-		RETURN naboom.is_service();
-	END IF;
-	RETURN i.reporter_ref = actor
-		OR coalesce(naboom.role_in(i.community_id, actor) >= 'responder', false);
-END
-$$;
-COMMENT ON FUNCTION naboom.may_view(naboom.incident, text) IS
-	'Visibility: public incidents to everyone; private ones to the reporter, responders and moderators of the community, and the service. Same rule as the RLS policy on naboom.incident';
-
-CREATE FUNCTION naboom.find_incident(reference text, actor text, lock boolean) RETURNS naboom.incident
+CREATE FUNCTION naboom.find_incident(reference text, actor text, lock boolean,
+	OUT incident naboom.incident, OUT actor_role naboom.member_role)
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
 	ref text := naboom.normalize_reference(find_incident.reference);
-	i naboom.incident;
+	found record;
 BEGIN
 	IF ref IS NULL THEN
 		PERFORM naboom.fail('22023', 'naboom.invalid_reference',
@@ -497,22 +483,37 @@ BEGIN
 			'References look like NB-7K3Q-9XW9; the last symbol is a check symbol.',
 			'Check for a mistyped or swapped character.');
 	END IF;
+	-- The incident and the caller's role in its community, in one query.
 	IF lock THEN
-		SELECT * INTO i FROM naboom.incident x WHERE x.reference = ref FOR NO KEY UPDATE;
+		SELECT x AS inc, m.role INTO found
+		FROM naboom.incident x
+		LEFT JOIN naboom.member m ON m.community_id = x.community_id AND m.user_ref = actor
+		WHERE x.reference = ref
+		FOR NO KEY UPDATE OF x;
 	ELSE
-		SELECT * INTO i FROM naboom.incident x WHERE x.reference = ref;
+		SELECT x AS inc, m.role INTO found
+		FROM naboom.incident x
+		LEFT JOIN naboom.member m ON m.community_id = x.community_id AND m.user_ref = actor
+		WHERE x.reference = ref;
 	END IF;
-	IF NOT FOUND OR NOT naboom.may_view(i, actor) THEN
+	-- Visibility: public to everyone; private to the reporter, the
+	-- community's responders and moderators, and the service.  The same rule
+	-- as the row-level security policies on naboom.incident.
+	IF found IS NULL OR NOT (found.inc).is_public
+		AND NOT (actor IS NULL AND naboom.is_service())
+		AND (found.inc).reporter_ref IS DISTINCT FROM actor
+		AND NOT coalesce(found.role >= 'responder', false) THEN
 		PERFORM naboom.fail('PT404', 'naboom.unknown_reference',
 			format('no incident %s', ref),
 			'No incident with that reference is visible to you.',
 			'Check the reference; private incidents are visible only to their reporter, responders and moderators.');
 	END IF;
-	RETURN i;
+	incident := found.inc;
+	actor_role := found.role;
 END
 $$;
 COMMENT ON FUNCTION naboom.find_incident(text, text, boolean) IS
-	'The incident with this reference if the actor may see it (optionally locked for update), else naboom.invalid_reference (22023) or naboom.unknown_reference (PT404)';
+	'The incident with this reference if the actor may see it (optionally locked for update), with the actor''s role in its community; else naboom.invalid_reference (22023) or naboom.unknown_reference (PT404)';
 
 CREATE FUNCTION naboom.parse_polygon(geojson text, what text) RETURNS geometry
 LANGUAGE plpgsql IMMUTABLE AS $$
@@ -698,12 +699,12 @@ COMMENT ON TYPE naboom_api.member IS 'A member of a community; phone only for th
 ------------------------------------------------------------------------------
 -- Projections: rows to API types, applying the visibility rules
 ------------------------------------------------------------------------------
-CREATE FUNCTION naboom.incident_out(i naboom.incident, actor text, with_timeline boolean) RETURNS naboom_api.incident
+CREATE FUNCTION naboom.incident_out(i naboom.incident, actor text, my_role naboom.member_role,
+	with_timeline boolean) RETURNS naboom_api.incident
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
 	r naboom_api.incident;
 	service boolean := actor IS NULL AND naboom.is_service();
-	my_role naboom.member_role := naboom.role_in(i.community_id, actor);
 	mine boolean := actor IS NOT NULL AND i.reporter_ref IS NOT DISTINCT FROM actor;
 	member boolean := my_role IS NOT NULL OR service;
 	staff boolean := service OR coalesce(my_role >= 'responder', false);
@@ -760,8 +761,8 @@ BEGIN
 	RETURN r;
 END
 $$;
-COMMENT ON FUNCTION naboom.incident_out(naboom.incident, text, boolean) IS
-	'An incident as the actor may see it (visibility, blurring, reporter hiding), with its timeline if asked';
+COMMENT ON FUNCTION naboom.incident_out(naboom.incident, text, naboom.member_role, boolean) IS
+	'An incident as the actor (whose role in the incident''s community is my_role) may see it: blurring, reporter hiding, timeline if asked';
 
 CREATE FUNCTION naboom.member_out(m naboom.member, actor text) RETURNS naboom_api.member
 LANGUAGE sql STABLE AS $$
@@ -1033,7 +1034,7 @@ COMMENT ON FUNCTION naboom_api.set_member_role(text, text, text) IS
 -- API: reporting
 ------------------------------------------------------------------------------
 CREATE FUNCTION naboom.file_incident(
-	c naboom.community, actor text, cat naboom.category, kind naboom.incident_kind,
+	c naboom.community, actor text, my_role naboom.member_role, cat naboom.category, kind naboom.incident_kind,
 	lat double precision, lon double precision, title text, description text, address text,
 	accuracy_m double precision, is_public boolean, priority naboom.priority,
 	p_client_ref text, next_escalation_at timestamptz) RETURNS naboom_api.incident
@@ -1073,29 +1074,27 @@ BEGIN
 				format('That client_ref filed a %s of category %s.', i.kind, i.category_code),
 				'Use a fresh client_ref for each new report.');
 		END IF;
-		RETURN naboom.incident_out(i, actor, false);
+		RETURN naboom.incident_out(i, actor, my_role, false);
 	END IF;
 	PERFORM set_config('response.status', '201', true);
-	RETURN naboom.incident_out(i, actor, false);
+	RETURN naboom.incident_out(i, actor, my_role, false);
 END
 $$;
-COMMENT ON FUNCTION naboom.file_incident(naboom.community, text, naboom.category, naboom.incident_kind, double precision, double precision, text, text, text, double precision, boolean, naboom.priority, text, timestamptz) IS
+COMMENT ON FUNCTION naboom.file_incident(naboom.community, text, naboom.member_role, naboom.category, naboom.incident_kind, double precision, double precision, text, text, text, double precision, boolean, naboom.priority, text, timestamptz) IS
 	'Shared body of report_incident and raise_panic: boundary check, area routing, idempotent insert on client_ref';
 
-CREATE FUNCTION naboom.reporter_in(c naboom.community) RETURNS text
+CREATE FUNCTION naboom.reporter_role(c naboom.community, actor text) RETURNS naboom.member_role
 LANGUAGE plpgsql STABLE AS $$
-DECLARE
-	actor text := naboom.require_actor();
 BEGIN
 	IF actor IS NULL THEN
 		PERFORM naboom.fail('28000', 'naboom.missing_identity', 'incidents are reported by a person',
 			'The naboom service has no JWT subject to report as.', 'Call with the reporter''s JWT claims.');
 	END IF;
-	PERFORM naboom.require_role(c, actor, 'resident');
-	RETURN actor;
+	RETURN naboom.require_role(c, actor, 'resident');
 END
 $$;
-COMMENT ON FUNCTION naboom.reporter_in(naboom.community) IS 'The calling person, who must be a member of the community';
+COMMENT ON FUNCTION naboom.reporter_role(naboom.community, text) IS
+	'The role of the calling person, who must be a member of the community';
 
 CREATE FUNCTION naboom_api.report_incident(
 	community text, category text, lat double precision, lon double precision, description text,
@@ -1111,7 +1110,8 @@ DECLARE
 	v_address text := naboom.clean_text('address', address, false, 300);
 	v_client text := naboom.clean_text('client_ref', client_ref, false, 100);
 	c naboom.community := naboom.community_by_slug(community);
-	actor text := naboom.reporter_in(c);
+	actor text := naboom.require_actor();
+	my_role naboom.member_role := naboom.reporter_role(c, actor);
 	cat naboom.category;
 BEGIN
 	SELECT * INTO cat FROM naboom.category x
@@ -1123,7 +1123,7 @@ BEGIN
 				WHERE x.community_id = c.community_id AND x.is_active AND x.code <> 'panic') || '.',
 			CASE WHEN cat.code = 'panic' THEN 'Use raise_panic for an emergency.' ELSE 'Pick one of the known categories.' END);
 	END IF;
-	RETURN naboom.file_incident(c, actor, cat, 'report', lat, lon, v_title, v_desc, v_address,
+	RETURN naboom.file_incident(c, actor, my_role, cat, 'report', lat, lon, v_title, v_desc, v_address,
 		accuracy_m, coalesce(is_public, true), cat.default_priority, v_client, NULL);
 END
 $$;
@@ -1141,11 +1141,12 @@ DECLARE
 	v_note text := naboom.clean_text('note', note, false, NULL);
 	v_client text := naboom.clean_text('client_ref', client_ref, false, 100);
 	c naboom.community := naboom.community_by_slug(community);
-	actor text := naboom.reporter_in(c);
+	actor text := naboom.require_actor();
+	my_role naboom.member_role := naboom.reporter_role(c, actor);
 	cat naboom.category;
 BEGIN
 	SELECT * INTO cat FROM naboom.category x WHERE x.community_id = c.community_id AND x.code = 'panic';
-	RETURN naboom.file_incident(c, actor, cat, 'panic', lat, lon, NULL, v_note, NULL,
+	RETURN naboom.file_incident(c, actor, my_role, cat, 'panic', lat, lon, NULL, v_note, NULL,
 		accuracy_m, false, 'critical', v_client, now() + c.escalation_interval);
 END
 $$;
@@ -1165,11 +1166,18 @@ DECLARE
 	actor text := naboom.require_actor();
 	v_status text := lower(naboom.clean_text('status', status, true, 40));
 	v_note text := naboom.clean_text('note', note, false, NULL);
-	i naboom.incident := naboom.find_incident(reference, actor, true);
+	f record := naboom.find_incident(reference, actor, true);
+	i naboom.incident := f.incident;
 	dup naboom.incident;
 	v_assignee text;
+	known boolean;
+	needs_assignee boolean;
 BEGIN
-	IF NOT EXISTS (SELECT 1 FROM naboom.status s WHERE s.status = v_status) THEN
+	SELECT EXISTS (SELECT 1 FROM naboom.status s WHERE s.status = v_status),
+		EXISTS (SELECT 1 FROM naboom.transition t WHERE t.from_status = i.status
+			AND t.to_status = v_status AND t.requires_assignee)
+	INTO known, needs_assignee;
+	IF NOT known THEN
 		PERFORM naboom.fail('22023', 'naboom.unknown_status', format('unknown status "%s"', left(v_status, 40)),
 			'Statuses: ' || (SELECT string_agg(s.status, ', ' ORDER BY s.sort_order) FROM naboom.status s) || '.',
 			'Pick one of the statuses.');
@@ -1199,9 +1207,7 @@ BEGIN
 
 	-- A responder dispatching an unassigned incident assigns themself.
 	v_assignee := i.assignee_ref;
-	IF v_assignee IS NULL AND actor IS NOT NULL AND EXISTS (
-		SELECT 1 FROM naboom.transition t WHERE t.from_status = i.status AND t.to_status = v_status
-			AND t.requires_assignee) THEN
+	IF v_assignee IS NULL AND actor IS NOT NULL AND needs_assignee THEN
 		v_assignee := actor;
 	END IF;
 
@@ -1210,7 +1216,7 @@ BEGIN
 		duplicate_of = coalesce(dup.incident_id, x.duplicate_of)
 	WHERE x.community_id = i.community_id AND x.incident_id = i.incident_id
 	RETURNING * INTO i;
-	RETURN naboom.incident_out(i, actor, false);
+	RETURN naboom.incident_out(i, actor, f.actor_role, false);
 END
 $$;
 COMMENT ON FUNCTION naboom_api.transition_incident(text, text, text, text, integer) IS
@@ -1223,7 +1229,8 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER AS $$
 DECLARE
 	actor text := naboom.require_actor();
 	v_responder text := naboom.clean_text('responder', responder, true, 255);
-	i naboom.incident := naboom.find_incident(reference, actor, true);
+	f record := naboom.find_incident(reference, actor, true);
+	i naboom.incident := f.incident;
 BEGIN
 	IF i.assignee_ref = v_responder AND i.status = 'dispatched' THEN
 		PERFORM naboom.fail('PT409', 'naboom.already_assigned',
@@ -1233,7 +1240,7 @@ BEGIN
 	UPDATE naboom.incident x SET status = 'dispatched', assignee_ref = v_responder
 	WHERE x.community_id = i.community_id AND x.incident_id = i.incident_id
 	RETURNING * INTO i;
-	RETURN naboom.incident_out(i, actor, false);
+	RETURN naboom.incident_out(i, actor, f.actor_role, false);
 END
 $$;
 COMMENT ON FUNCTION naboom_api.assign_incident(text, text) IS
@@ -1245,7 +1252,8 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER AS $$
 #variable_conflict use_variable
 DECLARE
 	actor text := naboom.require_actor();
-	i naboom.incident := naboom.find_incident(reference, actor, true);
+	f record := naboom.find_incident(reference, actor, true);
+	i naboom.incident := f.incident;
 BEGIN
 	IF actor IS NULL THEN
 		PERFORM naboom.fail('28000', 'naboom.missing_identity', 'acknowledging needs a person',
@@ -1260,7 +1268,7 @@ BEGIN
 	UPDATE naboom.incident x SET acknowledged_by = actor
 	WHERE x.community_id = i.community_id AND x.incident_id = i.incident_id
 	RETURNING * INTO i;
-	RETURN naboom.incident_out(i, actor, false);
+	RETURN naboom.incident_out(i, actor, f.actor_role, false);
 END
 $$;
 COMMENT ON FUNCTION naboom_api.acknowledge_incident(text) IS
@@ -1273,8 +1281,9 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER AS $$
 DECLARE
 	actor text := naboom.require_actor();
 	v_note text := naboom.clean_text('note', note, true, NULL);
-	i naboom.incident := naboom.find_incident(reference, actor, true);
-	my_role naboom.member_role := naboom.role_in(i.community_id, actor);
+	f record := naboom.find_incident(reference, actor, true);
+	i naboom.incident := f.incident;
+	my_role naboom.member_role := f.actor_role;
 	staff boolean := (actor IS NULL) OR coalesce(my_role >= 'responder', false);
 	v_public boolean := coalesce(is_public, NOT staff);
 	t naboom.incident_timeline;
@@ -1310,9 +1319,10 @@ LANGUAGE plpgsql STABLE SECURITY DEFINER AS $$
 #variable_conflict use_variable
 DECLARE
 	actor text := naboom.current_actor();
-	i naboom.incident := naboom.find_incident(reference, actor, false);
+	f record := naboom.find_incident(reference, actor, false);
+	i naboom.incident := f.incident;
 BEGIN
-	RETURN naboom.incident_out(i, actor, true);
+	RETURN naboom.incident_out(i, actor, f.actor_role, true);
 END
 $$;
 COMMENT ON FUNCTION naboom_api.get_incident(text) IS
@@ -1320,7 +1330,7 @@ COMMENT ON FUNCTION naboom_api.get_incident(text) IS
 
 ------------------------------------------------------------------------------
 -- Row-level security.  The API functions are SECURITY DEFINER and apply the
--- same rules explicitly (naboom.may_view); these policies hold for anyone
+-- same rules explicitly (naboom.find_incident); these policies hold for anyone
 -- reading the tables directly.  Personal columns (reporter, exact location,
 -- address, phone, client_ref) are not granted to the API roles at all.
 ------------------------------------------------------------------------------
@@ -1404,9 +1414,12 @@ GRANT EXECUTE ON FUNCTION
 GRANT EXECUTE ON FUNCTION naboom_api.create_community(text, text, text, text, text, text, boolean) TO naboom_service;
 
 ------------------------------------------------------------------------------
--- Pin search_path on every SQL and PL/pgSQL function: pg_catalog, then the
--- schema PostGIS lives in (its functions and operators are called by name),
--- then pg_temp last.  naboom's own objects are always schema-qualified.
+-- Pin search_path on every API and every SECURITY DEFINER function:
+-- pg_catalog, then the schema PostGIS lives in (its functions and operators
+-- are called by name), then pg_temp last.  naboom's own objects are always
+-- schema-qualified.  The internal helpers in schema naboom are executable by
+-- their owner only and run inside a pinned caller, whose path they inherit
+-- (a SET clause on each would cost a GUC save/restore per call).
 ------------------------------------------------------------------------------
 DO $pin$
 DECLARE
@@ -1418,7 +1431,8 @@ BEGIN
 		SELECT p.oid::regprocedure FROM pg_catalog.pg_proc p
 		JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
 		JOIN pg_catalog.pg_language l ON l.oid = p.prolang
-		WHERE n.nspname IN ('naboom', 'naboom_api') AND l.lanname IN ('sql', 'plpgsql')
+		WHERE l.lanname IN ('sql', 'plpgsql')
+			AND (n.nspname = 'naboom_api' OR (n.nspname = 'naboom' AND p.prosecdef))
 	LOOP
 		EXECUTE format('ALTER FUNCTION %s SET search_path = pg_catalog, %I, pg_temp', f, postgis_schema);
 	END LOOP;
