@@ -81,3 +81,8 @@ SELECT t.as_service();
 REVOKE ALL ON naboom.incident, naboom.community FROM regress_ops;
 REVOKE ALL ON SCHEMA naboom FROM regress_ops;
 DROP ROLE regress_ops;
+
+-- incident.status has no foreign key; a status in use cannot be removed or renamed.
+SELECT t.err($$DELETE FROM naboom.status WHERE status = 'reported'$$);
+SELECT t.err($$UPDATE naboom.status SET status = 'new' WHERE status = 'reported'$$);
+SELECT count(*) FROM naboom.status;
