@@ -50,6 +50,10 @@ SET ROLE regress_ops;
 -- A forged acknowledgement.
 SELECT t.err(format('UPDATE naboom.incident SET acknowledged_by = %L WHERE reference = %L', 'u-resp1', :'r'));
 
+-- The assignee and duplicate_of change only with the transitions that need them.
+SELECT t.err(format('UPDATE naboom.incident SET status = %L, assignee_ref = %L WHERE reference = %L', 'en_route', 'u-resp1', :'r'));
+SELECT t.err(format('UPDATE naboom.incident SET status = %L, duplicate_of = %s WHERE reference = %L', 'en_route', :rid, :'r'));
+
 -- Inserts: a new incident starts reported, by the caller, with a fresh reference.
 SELECT t.as_user('u-res2');
 SELECT t.err($$INSERT INTO naboom.incident (community_id, category_code, title, location, priority, reporter_ref)
@@ -64,6 +68,8 @@ SELECT t.err($$INSERT INTO naboom.incident (community_id, category_code, title, 
 SELECT t.err($$INSERT INTO naboom.incident (community_id, category_code, title, location, priority)
 	SELECT community_id, 'burglary', 'x', ST_SetSRID(ST_MakePoint(28.41, -24.70), 4326), 'low'
 	FROM naboom.community WHERE slug = 'modimolle'$$);
+SELECT t.err($$INSERT INTO naboom.incident (community_id, category_code, title, location, priority)
+	VALUES (NULL, 'burglary', 'x', ST_SetSRID(ST_MakePoint(28.71, -24.52), 4326), 'low')$$);
 INSERT INTO naboom.incident (community_id, category_code, title, location, priority)
 SELECT community_id, 'burglary', 'Bicycle stolen', ST_SetSRID(ST_MakePoint(28.71, -24.52), 4326), 'low'
 FROM naboom.community WHERE slug = 'mookgophong';

@@ -22,17 +22,11 @@
 #define ERRCODE_NABOOM_CONFLICT		MAKE_SQLSTATE('P','T','4','0','9')
 
 /*
- * naboom_error(sqlstate, key, (errmsg(...), errdetail_key..., errhint(...)))
+ * NaboomErrorHint(sqlstate, key, (message...), (hint...), detail_fmt, ...)
  *
- * Raise an ERROR whose DETAIL starts with "<key>: ".  The message, detail
- * and hint are given as format strings with arguments in parentheses.
+ * Raise an ERROR whose DETAIL starts with "<key>: " (key must be a string
+ * literal), with a message and a hint given as parenthesised format lists.
  */
-#define NaboomError(code, key, msg_args, detail_fmt, ...) \
-	ereport(ERROR, \
-			(errcode(code), \
-			 errmsg msg_args, \
-			 errdetail(key ": " detail_fmt, ##__VA_ARGS__)))
-
 #define NaboomErrorHint(code, key, msg_args, hint_args, detail_fmt, ...) \
 	ereport(ERROR, \
 			(errcode(code), \

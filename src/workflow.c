@@ -807,9 +807,10 @@ naboom_incident_guard(PG_FUNCTION_ARGS)
 		g.newtup = trigdata->tg_trigtuple;
 		g.community_id = Int64Att(&g, g.newtup, g.atts->community_id, &isnull);
 		if (isnull)
-			NaboomError(ERRCODE_NOT_NULL_VIOLATION, "naboom.community_required",
-						("a new incident needs a community"),
-						"community_id is NULL.");
+			NaboomErrorHint(ERRCODE_NOT_NULL_VIOLATION, "naboom.community_required",
+							("a new incident needs a community"),
+							("Give the community_id of the community where it happened."),
+							"community_id is NULL.");
 		GuardInsert(&g);
 	}
 	else
