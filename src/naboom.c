@@ -6,7 +6,8 @@
  * Everything else lives in one file per concern: identity.c (claims to
  * actor), reference.c (incident references), workflow.c (the transition
  * trigger), transition_cache.c (the cached transition table) and
- * journal.c (the incident timeline).
+ * journal.c (the incident timeline), spatial.c (routing, duplicates,
+ * nearest responders) and alerts.c (alert fan-out).
  *
  *-------------------------------------------------------------------------
  */
@@ -16,10 +17,16 @@
 #include "utils/guc.h"
 
 #include "naboom.h"
+#include "spatial.h"
 
 PG_MODULE_MAGIC;
 
 void		_PG_init(void);
+
+/* Spatial limits (spatial.c). */
+double		naboom_max_radius_m = 50000.0;
+int			naboom_position_max_age = 600;
+double		naboom_poor_accuracy_m = 500.0;
 
 /* Longest free text (description, note) a person may submit, in characters. */
 int			naboom_max_text_length = 4000;
@@ -39,6 +46,30 @@ _PG_init(void)
 							4000, 100, 100000,
 							PGC_SUSET, 0,
 							NULL, NULL, NULL);
+
+	DefineCustomRealVariable("naboom.max_radius_m",
+							 "Largest search, subscription or responder radius a caller may ask for, in metres.",
+							 "Larger radii are refused with naboom.invalid_radius.",
+							 &naboom_max_radius_m,
+							 50000.0, 100.0, 1000000.0,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("naboom.position_max_age",
+							"How old a responder's last position may be for them to count as nearby.",
+							"Older positions are ignored by nearest_responders and by alert fan-out.",
+							&naboom_position_max_age,
+							600, 10, 86400,
+							PGC_SUSET, GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomRealVariable("naboom.poor_accuracy_m",
+							 "Reported location accuracy, in metres, beyond which an incident's location is marked poor.",
+							 "The location is kept; the incident's poor_accuracy flag is set.",
+							 &naboom_poor_accuracy_m,
+							 500.0, 1.0, 100000.0,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("naboom");
 }

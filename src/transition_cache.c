@@ -322,6 +322,11 @@ NaboomIncidentAtts(Relation rel)
 	CachedAtts.acknowledged_at = RequireAtt(desc, "acknowledged_at");
 	CachedAtts.acknowledged_by = RequireAtt(desc, "acknowledged_by");
 	CachedAtts.next_escalation_at = RequireAtt(desc, "next_escalation_at");
+	CachedAtts.location = RequireAtt(desc, "location");
+	CachedAtts.accuracy_m = RequireAtt(desc, "accuracy_m");
+	CachedAtts.area_id = RequireAtt(desc, "area_id");
+	CachedAtts.outside_boundary = RequireAtt(desc, "outside_boundary");
+	CachedAtts.poor_accuracy = RequireAtt(desc, "poor_accuracy");
 	CachedAtts.milestone[MILESTONE_NONE] = InvalidAttrNumber;
 	for (i = 1; i < MILESTONE_COUNT; i++)
 		CachedAtts.milestone[i] = RequireAtt(desc, MilestoneColumns[i]);

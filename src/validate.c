@@ -17,6 +17,7 @@
 #include "utils/builtins.h"
 
 #include "naboom.h"
+#include "spatial.h"
 
 /*
  * CheckCoordinate refuses NaN, infinities and values outside the WGS84
@@ -30,6 +31,17 @@ CheckCoordinate(double value, const char *name, double limit)
 						("%s must be a number between %g and %g", name, -limit, limit),
 						("Send WGS84 decimal degrees, latitude first (e.g. -24.52, 28.71)."),
 						"%s is %g.", name, value);
+}
+
+/*
+ * NaboomCheckPoint refuses a WGS84 point whose latitude or longitude is out
+ * of range or not a number.
+ */
+void
+NaboomCheckPoint(double lat, double lon)
+{
+	CheckCoordinate(lat, "lat", 90.0);
+	CheckCoordinate(lon, "lon", 180.0);
 }
 
 PG_FUNCTION_INFO_V1(naboom_check_point);
@@ -46,8 +58,7 @@ naboom_check_point(PG_FUNCTION_ARGS)
 						("lat and lon are required"),
 						("Send WGS84 decimal degrees, latitude first."),
 						"A location is needed.");
-	CheckCoordinate(PG_GETARG_FLOAT8(0), "lat", 90.0);
-	CheckCoordinate(PG_GETARG_FLOAT8(1), "lon", 180.0);
+	NaboomCheckPoint(PG_GETARG_FLOAT8(0), PG_GETARG_FLOAT8(1));
 	PG_RETURN_BOOL(true);
 }
 

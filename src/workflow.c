@@ -8,7 +8,8 @@
  *	- immutable (community, id, reference, kind, reporter, client_ref,
  *	  created_at): never change;
  *	- managed (version, updated_at/by, acknowledged_at, the milestone
- *	  timestamps): set only by this trigger;
+ *	  timestamps, and the routing columns area_id, outside_boundary and
+ *	  poor_accuracy): set only by this trigger;
  *	- workflow (status, status_note, assignee_ref, duplicate_of,
  *	  acknowledged_by): change only through an allowed transition or an
  *	  acknowledgement, checked against the cached transition table and the
@@ -20,6 +21,9 @@
  * with kept plans as the table owner, like the RI triggers, so a role that
  * may UPDATE the table needs no other privilege to be judged.  The timeline
  * entry for each change is written by the AFTER trigger in journal.c.
+ * Routing (spatial.c) runs here too, on every INSERT and on every change of
+ * location or accuracy, so no writer can file an incident in the wrong area
+ * or outside its community.
  *
  *-------------------------------------------------------------------------
  */
@@ -39,6 +43,7 @@
 
 #include "naboom.h"
 #include "reference.h"
+#include "spatial.h"
 #include "workflow.h"
 
 #define INITIAL_STATUS "reported"
@@ -168,7 +173,8 @@ ClassifyAtt(const IncidentAtts *a, AttrNumber att)
 		att == a->client_ref || att == a->created_at)
 		return ATT_IMMUTABLE;
 	if (att == a->version || att == a->updated_at || att == a->updated_by ||
-		att == a->acknowledged_at)
+		att == a->acknowledged_at || att == a->area_id ||
+		att == a->outside_boundary || att == a->poor_accuracy)
 		return ATT_MANAGED;
 	for (i = 1; i < MILESTONE_COUNT; i++)
 		if (att == a->milestone[i])
@@ -671,6 +677,38 @@ UniqueReference(void)
 	return ref;
 }
 
+/*
+ * Route sets area_id, outside_boundary and poor_accuracy from the row's
+ * location and accuracy (spatial.c), refusing a location outside the
+ * community unless the community allows that.
+ */
+static void
+Route(Guard *g)
+{
+	const IncidentAtts *a = g->atts;
+	bool		isnull;
+	bool		acc_null;
+	Datum		location = heap_getattr(g->newtup, a->location, g->desc, &isnull);
+	Datum		accuracy = heap_getattr(g->newtup, a->accuracy_m, g->desc, &acc_null);
+	int64		area_id;
+	bool		area_null;
+	bool		outside;
+	bool		poor;
+
+	if (isnull)
+		NaboomErrorHint(ERRCODE_NOT_NULL_VIOLATION, "naboom.invalid_coordinates",
+						("a new incident needs a location"),
+						("Send WGS84 decimal degrees, latitude first (e.g. -24.52, 28.71)."),
+						"location is NULL.");
+	NaboomRouteIncident(g->community_id, location,
+						TupleDescAttr(g->desc, a->location - 1)->atttypid,
+						!acc_null, acc_null ? 0 : DatumGetFloat8(accuracy),
+						&area_id, &area_null, &outside, &poor);
+	SetAtt(g, a->area_id, Int64GetDatum(area_id), area_null);
+	SetAtt(g, a->outside_boundary, BoolGetDatum(outside), false);
+	SetAtt(g, a->poor_accuracy, BoolGetDatum(poor), false);
+}
+
 /* Columns that must be empty on a new incident. */
 static void
 CheckEmptyOnInsert(Guard *g, AttrNumber att)
@@ -726,6 +764,7 @@ GuardInsert(Guard *g)
 	for (i = 1; i < MILESTONE_COUNT; i++)
 		CheckEmptyOnInsert(g, a->milestone[i]);
 
+	Route(g);
 	if (ref == NULL)
 		SetAtt(g, a->reference, CStringGetTextDatum(UniqueReference()), false);
 	SetAtt(g, a->version, Int32GetDatum(1), false);
@@ -750,6 +789,8 @@ GuardUpdate(Guard *g)
 	CheckColumns(g);
 	CheckTransition(g);
 	CheckAcknowledgement(g);
+	if (AttChanged(g, a->location) || AttChanged(g, a->accuracy_m))
+		Route(g);
 
 	SetAtt(g, a->version, Int32GetDatum(version + 1), false);
 	SetAtt(g, a->updated_at, TimestampTzGetDatum(g->now), false);

@@ -89,6 +89,11 @@ typedef struct IncidentAtts
 	AttrNumber	acknowledged_at;
 	AttrNumber	acknowledged_by;
 	AttrNumber	next_escalation_at;
+	AttrNumber	location;
+	AttrNumber	accuracy_m;
+	AttrNumber	area_id;
+	AttrNumber	outside_boundary;
+	AttrNumber	poor_accuracy;
 	AttrNumber	milestone[MILESTONE_COUNT];
 } IncidentAtts;
 

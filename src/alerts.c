@@ -1,0 +1,181 @@
+/*-------------------------------------------------------------------------
+ *
+ * alerts.c
+ *	  Alert fan-out: when an incident is reported (and when it escalates),
+ *	  one alert row for each member who should hear of it, in the same
+ *	  transaction.
+ *
+ * Who gets an alert:
+ *	- members whose subscription circle covers the incident, for its
+ *	  category and at or above their minimum priority, if they may see it
+ *	  (a private incident only reaches responders and moderators);
+ *	- for high and critical incidents, the community's nearest on-duty
+ *	  responders with a fresh position (alert_responders of them within
+ *	  alert_radius_m; escalation asks for more, further out).
+ * Never the reporter, never across communities, and exactly once per member
+ * per incident (the alert_once constraint; a later ring skips those already
+ * alerted before it counts).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/rel.h"
+
+#include "naboom.h"
+#include "spatial.h"
+#include "workflow.h"
+
+static SPIPlanPtr FanOutPlan = NULL;
+
+/*
+ * NaboomAlertIncident inserts the alerts for one incident and returns how
+ * many it added.  responders < 0 means the community's default for the
+ * incident's priority; radius_m NULL means the community's alert radius.
+ * level is the escalation level the alerts belong to (0: the report).
+ * The caller runs as a role that may write naboom.alert.
+ */
+static uint64
+NaboomAlertIncident(int64 community_id, int64 incident_id, int32 responders,
+					bool has_radius, double radius_m, int32 level)
+{
+	Oid			argtypes[6] = {INT8OID, INT8OID, INT4OID, FLOAT8OID, INT4OID, FLOAT8OID};
+	Datum		args[6];
+	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
+	uint64		added;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	NaboomKeptPlan(&FanOutPlan,
+				   "WITH inc AS ("
+				   "  SELECT i.community_id, i.incident_id, i.location,"
+				   "   i.location::@.geography AS g, i.category_code, i.priority,"
+				   "   i.is_public, i.reporter_ref,"
+				   "   CASE WHEN $3 >= 0 THEN $3"
+				   "    WHEN i.priority >= 'high'::naboom.priority THEN c.alert_responders"
+				   "    ELSE 0 END AS n,"
+				   "   COALESCE($4, c.alert_radius_m) AS radius"
+				   "  FROM naboom.incident i"
+				   "  JOIN naboom.community c ON c.community_id = i.community_id"
+				   "  WHERE i.community_id = $1 AND i.incident_id = $2),"
+				   " subscribers AS ("
+				   "  SELECT s.user_ref, 'subscription'::pg_catalog.text AS reason,"
+				   "   @.st_distance(s.centre::@.geography, inc.g) AS distance_m,"
+				   "   s.subscription_id, 2 AS pref"
+				   "  FROM inc"
+				   "  JOIN naboom.subscription s ON s.community_id = inc.community_id"
+				   "   AND s.reach OPERATOR(@.&&) inc.location"
+				   "  JOIN naboom.member m ON m.community_id = s.community_id AND m.user_ref = s.user_ref"
+				   "  WHERE $5 = 0"
+				   "   AND @.st_dwithin(s.centre::@.geography, inc.g, s.radius_m)"
+				   "   AND (s.categories IS NULL OR inc.category_code = ANY (s.categories))"
+				   "   AND s.min_priority <= inc.priority"
+				   "   AND (inc.is_public OR m.role >= 'responder'::naboom.member_role)"
+				   "   AND s.user_ref IS DISTINCT FROM inc.reporter_ref),"
+				   " responders AS ("
+				   "  SELECT p.user_ref, 'responder'::pg_catalog.text AS reason,"
+				   "   @.st_distance(p.position::@.geography, inc.g) AS distance_m,"
+				   "   NULL::bigint AS subscription_id, 1 AS pref"
+				   "  FROM inc"
+				   "  JOIN naboom.responder_position p ON p.community_id = inc.community_id"
+				   "  JOIN naboom.member m ON m.community_id = p.community_id AND m.user_ref = p.user_ref"
+				   "  WHERE m.on_duty AND m.role >= 'responder'::naboom.member_role"
+				   "   AND p.reported_at >= pg_catalog.now() - pg_catalog.make_interval(secs => $6)"
+				   "   AND @.st_dwithin(p.position::@.geography, inc.g, inc.radius)"
+				   "   AND p.user_ref IS DISTINCT FROM inc.reporter_ref"
+				   "   AND NOT EXISTS (SELECT 1 FROM naboom.alert a"
+				   "    WHERE a.community_id = inc.community_id AND a.incident_id = inc.incident_id"
+				   "     AND a.user_ref = p.user_ref)"
+				   "  ORDER BY distance_m, p.user_ref"
+				   "  LIMIT (SELECT inc.n FROM inc))"
+				   " INSERT INTO naboom.alert (community_id, incident_id, user_ref, reason,"
+				   "  distance_m, subscription_id, escalation_level)"
+				   " SELECT DISTINCT ON (x.user_ref) $1, $2, x.user_ref, x.reason,"
+				   "  x.distance_m, x.subscription_id, $5"
+				   " FROM (SELECT * FROM subscribers UNION ALL SELECT * FROM responders) x"
+				   " ORDER BY x.user_ref, x.pref, x.distance_m"
+				   " ON CONFLICT ON CONSTRAINT alert_once DO NOTHING",
+				   6, argtypes);
+	args[0] = Int64GetDatum(community_id);
+	args[1] = Int64GetDatum(incident_id);
+	args[2] = Int32GetDatum(responders);
+	args[3] = Float8GetDatum(radius_m);
+	if (!has_radius)
+		nulls[3] = 'n';
+	args[4] = Int32GetDatum(level);
+	args[5] = Float8GetDatum((double) naboom_position_max_age);
+	if (SPI_execute_plan(FanOutPlan, args, nulls, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not insert the incident's alerts");
+	added = SPI_processed;
+	SPI_finish();
+	return added;
+}
+
+PG_FUNCTION_INFO_V1(naboom_alert_incident);
+
+/*
+ * naboom.alert_incident(community_id, incident_id, responders, radius_m,
+ * escalation_level) fans out one ring of alerts for an incident and returns
+ * how many members it alerted; for the escalation job and for the service.
+ */
+Datum
+naboom_alert_incident(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		PG_RETURN_INT32(0);
+	if (!PG_ARGISNULL(3))
+		NaboomCheckRadius("radius_m", PG_GETARG_FLOAT8(3));
+	PG_RETURN_INT32((int32) NaboomAlertIncident(PG_GETARG_INT64(0), PG_GETARG_INT64(1),
+												PG_ARGISNULL(2) ? -1 : PG_GETARG_INT32(2),
+												!PG_ARGISNULL(3),
+												PG_ARGISNULL(3) ? 0 : PG_GETARG_FLOAT8(3),
+												PG_ARGISNULL(4) ? 0 : PG_GETARG_INT32(4)));
+}
+
+PG_FUNCTION_INFO_V1(naboom_incident_alert);
+
+/*
+ * naboom_incident_alert is the AFTER INSERT FOR EACH ROW trigger on
+ * naboom.incident that fans out the new incident's alerts, as the table
+ * owner (callers cannot write alerts).
+ */
+Datum
+naboom_incident_alert(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	Relation	rel;
+	const IncidentAtts *a;
+	HeapTuple	tup;
+	bool		isnull;
+	Oid			save_userid;
+	int			save_sec;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		elog(ERROR, "naboom_incident_alert: not called by trigger manager");
+	if (!TRIGGER_FIRED_AFTER(trigdata->tg_event))
+		elog(ERROR, "naboom_incident_alert: must be fired AFTER");
+	if (!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
+		elog(ERROR, "naboom_incident_alert: must be fired FOR EACH ROW");
+	if (!TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+		elog(ERROR, "naboom_incident_alert: must be fired by INSERT");
+
+	rel = trigdata->tg_relation;
+	a = NaboomIncidentAtts(rel);
+	tup = trigdata->tg_trigtuple;
+
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(rel->rd_rel->relowner,
+						   save_sec | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_NOFORCE_RLS);
+	NaboomAlertIncident(DatumGetInt64(heap_getattr(tup, a->community_id, RelationGetDescr(rel), &isnull)),
+						DatumGetInt64(heap_getattr(tup, a->incident_id, RelationGetDescr(rel), &isnull)),
+						-1, false, 0, 0);
+	SetUserIdAndSecContext(save_userid, save_sec);
+	PG_RETURN_POINTER(NULL);
+}
