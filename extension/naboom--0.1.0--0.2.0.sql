@@ -267,7 +267,7 @@ BEGIN
 	IF value IS NULL OR value < 1 OR value > max_value THEN
 		PERFORM naboom.fail('22023', 'naboom.invalid_count',
 			format('%s must be between 1 and %s', name, max_value),
-			format('It is %s.', coalesce(value::text, 'NULL')), format('Ask for at most %s at a time.', max_value));
+			format('It is %s.', coalesce(value::text, 'NULL')), format('Use a value from 1 to %s.', max_value));
 	END IF;
 	RETURN value;
 END

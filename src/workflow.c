@@ -163,6 +163,14 @@ SetAtt(Guard *g, AttrNumber att, Datum value, bool isnull)
 	g->replace[att - 1] = true;
 }
 
+/* Columns routing sets from the location (spatial.c). */
+static bool
+IsRoutingAtt(const IncidentAtts *a, AttrNumber att)
+{
+	return att == a->area_id || att == a->outside_boundary ||
+		att == a->poor_accuracy;
+}
+
 static AttClass
 ClassifyAtt(const IncidentAtts *a, AttrNumber att)
 {
@@ -173,8 +181,7 @@ ClassifyAtt(const IncidentAtts *a, AttrNumber att)
 		att == a->client_ref || att == a->created_at)
 		return ATT_IMMUTABLE;
 	if (att == a->version || att == a->updated_at || att == a->updated_by ||
-		att == a->acknowledged_at || att == a->area_id ||
-		att == a->outside_boundary || att == a->poor_accuracy)
+		att == a->acknowledged_at || IsRoutingAtt(a, att))
 		return ATT_MANAGED;
 	for (i = 1; i < MILESTONE_COUNT; i++)
 		if (att == a->milestone[i])
@@ -613,7 +620,9 @@ CheckColumns(Guard *g)
 		if (cls == ATT_MANAGED)
 			NaboomErrorHint(ERRCODE_INSUFFICIENT_PRIVILEGE, "naboom.managed_column",
 							("column %s of incident %s cannot be changed", name, g->reference),
-							("naboom sets it; change the status instead."),
+							("%s", IsRoutingAtt(g->atts, att) ?
+							 "naboom sets it from the location; change the location instead." :
+							 "naboom sets it; change the status instead."),
 							"%s is maintained by the workflow trigger.", name);
 		if (cls == ATT_CONTENT && !g->actor.is_service && g->role < MEMBER_MODERATOR)
 			NaboomErrorHint(ERRCODE_INSUFFICIENT_PRIVILEGE, "naboom.edit_forbidden",
