@@ -23,12 +23,18 @@ COMMENT ON FUNCTION naboom.check_radius(text, double precision) IS
 	'radius_m if it is more than 0 and at most the naboom.max_radius_m setting, else naboom.invalid_radius (22023)';
 
 CREATE FUNCTION naboom.duplicate_search(community_id bigint, category text, lat double precision,
-	lon double precision, exclude_id bigint, lock_place boolean,
+	lon double precision, exclude_id bigint,
 	OUT incident_id bigint, OUT distance_m double precision)
 RETURNS SETOF record
-AS 'MODULE_PATHNAME', 'naboom_duplicate_search' LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION naboom.duplicate_search(bigint, text, double precision, double precision, bigint, boolean) IS
-	'Live incidents of the category within its duplicate radius and window of the point, nearest first (at most 20); lock_place serialises concurrent reports at the same place until commit';
+AS 'MODULE_PATHNAME', 'naboom_duplicate_search' LANGUAGE C STABLE;
+COMMENT ON FUNCTION naboom.duplicate_search(bigint, text, double precision, double precision, bigint) IS
+	'Live incidents of the category within its duplicate radius and window of the point, nearest first (at most 20)';
+
+CREATE FUNCTION naboom.lock_duplicate_place(community_id bigint, category text, lat double precision,
+	lon double precision) RETURNS void
+AS 'MODULE_PATHNAME', 'naboom_lock_duplicate_place' LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION naboom.lock_duplicate_place(bigint, text, double precision, double precision) IS
+	'Lock the place (the grid cells of the category''s duplicate circle) until the transaction ends, so that of two concurrent reports there the later sees the earlier; call it as its own statement before searching';
 
 CREATE FUNCTION naboom.responder_search(community_id bigint, lat double precision, lon double precision,
 	max_count integer, radius_m double precision, exclude_ref text,
@@ -325,9 +331,9 @@ COMMENT ON FUNCTION naboom.check_categories(naboom.community, text[]) IS
 	'The category codes, lower-cased and distinct, if every one is a category of the community; NULL for all; else naboom.unknown_category (22023)';
 
 CREATE FUNCTION naboom.duplicate_rows(c naboom.community, category text, lat double precision,
-	lon double precision, actor text, my_role naboom.member_role, exclude_id bigint, lock_place boolean)
+	lon double precision, actor text, my_role naboom.member_role, exclude_id bigint)
 RETURNS SETOF naboom_api.duplicate_candidate
-LANGUAGE plpgsql VOLATILE AS $$
+LANGUAGE plpgsql STABLE AS $$
 #variable_conflict use_variable
 DECLARE
 	staff boolean := (actor IS NULL AND naboom.is_service()) OR coalesce(my_role >= 'responder', false);
@@ -336,7 +342,7 @@ BEGIN
 	SELECT d.reference, d.category_code, d.title, d.status, d.priority::text,
 		CASE WHEN v.blur THEN round(s.distance_m / 100) * 100 ELSE round(s.distance_m::numeric, 1)::double precision END,
 		ST_Y(v.shown), ST_X(v.shown), v.blur, d.reporter_ref IS NOT DISTINCT FROM actor, d.created_at
-	FROM naboom.duplicate_search(c.community_id, category, lat, lon, exclude_id, lock_place) s
+	FROM naboom.duplicate_search(c.community_id, category, lat, lon, exclude_id) s
 	JOIN naboom.incident d ON d.community_id = c.community_id AND d.incident_id = s.incident_id
 	JOIN naboom.category cat ON cat.community_id = d.community_id AND cat.code = d.category_code
 	CROSS JOIN LATERAL (SELECT cat.is_sensitive AND NOT staff AND d.reporter_ref IS DISTINCT FROM actor AS blur) b
@@ -346,7 +352,7 @@ BEGIN
 	ORDER BY s.distance_m, d.reference;
 END
 $$;
-COMMENT ON FUNCTION naboom.duplicate_rows(naboom.community, text, double precision, double precision, text, naboom.member_role, bigint, boolean) IS
+COMMENT ON FUNCTION naboom.duplicate_rows(naboom.community, text, double precision, double precision, text, naboom.member_role, bigint) IS
 	'The duplicate candidates of a place as the actor may see them (private ones only for their reporter and staff; sensitive ones blurred)';
 
 ------------------------------------------------------------------------------
@@ -450,12 +456,16 @@ BEGIN
 				'Use a fresh client_ref for each new report.');
 		END IF;
 	END IF;
+	-- Likely duplicates.  The place is locked until commit first, in its
+	-- own statement, so of two reports at the same place and time the later
+	-- waits for the earlier and then sees it.
+	IF created THEN
+		PERFORM naboom.lock_duplicate_place(c.community_id, cat.code, lat, lon);
+	END IF;
 	r := naboom.incident_out(i, actor, my_role, false);
-	-- Likely duplicates: the place is locked until commit first, so of two
-	-- reports at the same place and time the later always lists the earlier.
 	SELECT coalesce(jsonb_agg(to_jsonb(d)), '[]') INTO r.duplicate_candidates
 	FROM naboom.duplicate_rows(c, cat.code, ST_Y(i.location), ST_X(i.location), actor, my_role,
-		i.incident_id, created) d;
+		i.incident_id) d;
 	IF created THEN
 		PERFORM set_config('response.status', '201', true);
 	END IF;
@@ -480,7 +490,7 @@ BEGIN
 	IF NOT EXISTS (SELECT 1 FROM naboom.category x WHERE x.community_id = c.community_id AND x.code = v_cat) THEN
 		PERFORM naboom.check_categories(c, ARRAY[category]);
 	END IF;
-	RETURN QUERY SELECT * FROM naboom.duplicate_rows(c, v_cat, lat, lon, actor, my_role, NULL, false);
+	RETURN QUERY SELECT * FROM naboom.duplicate_rows(c, v_cat, lat, lon, actor, my_role, NULL);
 END
 $$;
 COMMENT ON FUNCTION naboom_api.duplicate_candidates(text, text, double precision, double precision) IS
@@ -865,13 +875,14 @@ GRANT SELECT ON naboom.responder_position, naboom.subscription, naboom.alert TO 
 GRANT SELECT (poor_accuracy) ON naboom.incident TO naboom_anon, naboom_user;
 
 REVOKE ALL ON FUNCTION naboom.search_box(double precision, double precision, double precision),
-	naboom.duplicate_search(bigint, text, double precision, double precision, bigint, boolean),
+	naboom.duplicate_search(bigint, text, double precision, double precision, bigint),
+	naboom.lock_duplicate_place(bigint, text, double precision, double precision),
 	naboom.responder_search(bigint, double precision, double precision, integer, double precision, text),
 	naboom.alert_incident(bigint, bigint, integer, double precision, integer),
 	naboom.incident_alert(), naboom.pin_search_paths(), naboom.check_count(text, integer, integer),
 	naboom.check_accuracy(double precision), naboom.check_priority(text),
 	naboom.check_categories(naboom.community, text[]),
-	naboom.duplicate_rows(naboom.community, text, double precision, double precision, text, naboom.member_role, bigint, boolean),
+	naboom.duplicate_rows(naboom.community, text, double precision, double precision, text, naboom.member_role, bigint),
 	naboom.check_radius(text, double precision), naboom.subscription_out(naboom.subscription),
 	naboom.map_rows(naboom.community, text), naboom.xml_text(text)
 	FROM PUBLIC;

@@ -137,7 +137,7 @@ SELECT count(*) FROM naboom_api.duplicate_candidates('mookgophong', 'suspicious'
 -- Outside the time window, or closed: not a candidate.
 SELECT t.as_service();
 INSERT INTO naboom.incident (community_id, category_code, title, location, priority, reporter_ref, created_at)
-SELECT community_id, 'fire', 'Old fire', ST_SetSRID(ST_MakePoint(28.71, -24.52), 4326), 'high', 's-res', now() - interval '3 hours'
+SELECT community_id, 'fire', 'Old fire', ST_SetSRID(ST_MakePoint(28.7101, -24.52), 4326), 'high', 's-res', now() - interval '3 hours'
 FROM naboom.community WHERE slug = 'mookgophong'
 RETURNING reference AS old_fire \gset
 SELECT t.as_user('u-admin');

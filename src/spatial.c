@@ -314,14 +314,47 @@ LiveStatuses(void)
 	return PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
 }
 
+/*
+ * CategoryRadius returns a category's duplicate radius and, if window is
+ * not NULL, its duplicate window; naboom.unknown_category if there is no
+ * such category.  Call while connected to SPI.
+ */
+static double
+CategoryRadius(int64 community_id, Datum category_text, const char *category,
+			   Datum *window)
+{
+	Oid			cat_types[2] = {INT8OID, TEXTOID};
+	Datum		args[2];
+	bool		isnull;
+	double		radius;
+
+	NaboomKeptPlan(&CategoryPlan,
+				   "SELECT c.duplicate_radius_m, c.duplicate_window FROM naboom.category c"
+				   " WHERE c.community_id = $1 AND c.code = $2",
+				   2, cat_types);
+	args[0] = Int64GetDatum(community_id);
+	args[1] = category_text;
+	if (SPI_execute_plan(CategoryPlan, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the category");
+	if (SPI_processed != 1)
+		NaboomErrorHint(ERRCODE_INVALID_PARAMETER_VALUE, "naboom.unknown_category",
+						("unknown category \"%s\"", category),
+						("Pick one of the community's categories."),
+						"Community " INT64_FORMAT " has no such category.", community_id);
+	radius = DatumGetFloat8(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (window != NULL)
+		*window = datumCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull),
+							false, sizeof(Interval));
+	return radius;
+}
+
 PG_FUNCTION_INFO_V1(naboom_duplicate_search);
 
 /*
- * naboom.duplicate_search(community_id, category, lat, lon, exclude_id,
- * lock_place) returns (incident_id, distance_m) of the live incidents of the
- * category within its duplicate radius and time window of the point,
- * nearest first, at most MAX_CANDIDATES.  With lock_place, it first locks
- * the place (see LockDuplicateCells) until the transaction ends.
+ * naboom.duplicate_search(community_id, category, lat, lon, exclude_id)
+ * returns (incident_id, distance_m) of the live incidents of the category
+ * within its duplicate radius and time window of the point, nearest first,
+ * at most MAX_CANDIDATES.
  */
 Datum
 naboom_duplicate_search(PG_FUNCTION_ARGS)
@@ -331,7 +364,6 @@ naboom_duplicate_search(PG_FUNCTION_ARGS)
 	char	   *category = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	double		lat = PG_GETARG_FLOAT8(2);
 	double		lon = PG_GETARG_FLOAT8(3);
-	Oid			cat_types[2] = {INT8OID, TEXTOID};
 	Oid			dup_types[12] = {INT8OID, TEXTOID, FLOAT8OID, FLOAT8OID, TEXTARRAYOID,
 	INTERVALOID, FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, INT8OID};
 	Datum		args[12];
@@ -347,25 +379,7 @@ naboom_duplicate_search(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	NaboomKeptPlan(&CategoryPlan,
-				   "SELECT c.duplicate_radius_m, c.duplicate_window FROM naboom.category c"
-				   " WHERE c.community_id = $1 AND c.code = $2",
-				   2, cat_types);
-	args[0] = Int64GetDatum(community_id);
-	args[1] = PG_GETARG_DATUM(1);
-	if (SPI_execute_plan(CategoryPlan, args, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the category");
-	if (SPI_processed != 1)
-		NaboomErrorHint(ERRCODE_INVALID_PARAMETER_VALUE, "naboom.unknown_category",
-						("unknown category \"%s\"", category),
-						("Pick one of the community's categories."),
-						"Community " INT64_FORMAT " has no such category.", community_id);
-	radius = DatumGetFloat8(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	window = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
-	window = datumCopy(window, false, sizeof(Interval));
-
-	if (!PG_ARGISNULL(5) && PG_GETARG_BOOL(5))
-		LockDuplicateCells(community_id, category, lat, lon, radius);
+	radius = CategoryRadius(community_id, PG_GETARG_DATUM(1), category, &window);
 
 	NaboomKeptPlan(&DuplicatePlan,
 				   "SELECT i.incident_id,"
@@ -381,6 +395,8 @@ naboom_duplicate_search(PG_FUNCTION_ARGS)
 				   12, dup_types);
 	box = NaboomSearchBox(lat, lon, radius);
 	memset(nulls, ' ', sizeof(nulls));
+	args[0] = Int64GetDatum(community_id);
+	args[1] = PG_GETARG_DATUM(1);
 	args[2] = Float8GetDatum(lat);
 	args[3] = Float8GetDatum(lon);
 	args[4] = LiveStatuses();
@@ -406,6 +422,32 @@ naboom_duplicate_search(PG_FUNCTION_ARGS)
 	}
 	SPI_finish();
 	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(naboom_lock_duplicate_place);
+
+/*
+ * naboom.lock_duplicate_place(community_id, category, lat, lon) locks the
+ * place for duplicate detection until the transaction ends (see
+ * LockDuplicateCells).  It must be its own statement, before the search:
+ * a query started before the lock was granted would still join against a
+ * snapshot that cannot see the report it waited for.
+ */
+Datum
+naboom_lock_duplicate_place(PG_FUNCTION_ARGS)
+{
+	int64		community_id = PG_GETARG_INT64(0);
+	char	   *category = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	double		lat = PG_GETARG_FLOAT8(2);
+	double		lon = PG_GETARG_FLOAT8(3);
+
+	NaboomCheckPoint(lat, lon);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	LockDuplicateCells(community_id, category, lat, lon,
+					   CategoryRadius(community_id, PG_GETARG_DATUM(1), category, NULL));
+	SPI_finish();
+	PG_RETURN_VOID();
 }
 
 PG_FUNCTION_INFO_V1(naboom_responder_search);
