@@ -68,8 +68,13 @@ ALTER TABLE naboom.incident ADD COLUMN poor_accuracy boolean NOT NULL DEFAULT fa
 COMMENT ON COLUMN naboom.incident.poor_accuracy IS 'The reported accuracy was worse than naboom.poor_accuracy_m when the location was given: the location is kept but not to be trusted to the metre';
 COMMENT ON COLUMN naboom.incident.area_id IS 'The smallest area of the community containing the location, if any; set by the workflow trigger from the location';
 COMMENT ON COLUMN naboom.incident.outside_boundary IS 'Reported outside the community boundary (only where the community allows that); set by the workflow trigger';
+-- Backfill the flag for existing reports.  This is a migration, not a
+-- change to the incidents: no version bump, no timeline entry, so the
+-- workflow triggers are off for this one statement.
+ALTER TABLE naboom.incident DISABLE TRIGGER incident_guard, DISABLE TRIGGER incident_journal;
 UPDATE naboom.incident i SET poor_accuracy = true
 WHERE i.accuracy_m > 500 AND NOT i.poor_accuracy;
+ALTER TABLE naboom.incident ENABLE TRIGGER incident_guard, ENABLE TRIGGER incident_journal;
 
 CREATE TABLE naboom.responder_position (
 	community_id bigint NOT NULL,

@@ -326,7 +326,15 @@ NaboomIncidentAtts(Relation rel)
 	CachedAtts.accuracy_m = RequireAtt(desc, "accuracy_m");
 	CachedAtts.area_id = RequireAtt(desc, "area_id");
 	CachedAtts.outside_boundary = RequireAtt(desc, "outside_boundary");
-	CachedAtts.poor_accuracy = RequireAtt(desc, "poor_accuracy");
+	/*
+	 * Routing columns arrived in 0.2.0.  Until ALTER EXTENSION naboom UPDATE
+	 * has run, the new library keeps the 0.1.0 behaviour: the SQL layer
+	 * routes and the trigger does not.
+	 */
+	CachedAtts.poor_accuracy = SPI_fnumber(desc, "poor_accuracy");
+	if (CachedAtts.poor_accuracy <= 0)
+		CachedAtts.poor_accuracy = InvalidAttrNumber;
+	CachedAtts.routes = CachedAtts.poor_accuracy != InvalidAttrNumber;
 	CachedAtts.milestone[MILESTONE_NONE] = InvalidAttrNumber;
 	for (i = 1; i < MILESTONE_COUNT; i++)
 		CachedAtts.milestone[i] = RequireAtt(desc, MilestoneColumns[i]);

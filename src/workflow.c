@@ -167,8 +167,8 @@ SetAtt(Guard *g, AttrNumber att, Datum value, bool isnull)
 static bool
 IsRoutingAtt(const IncidentAtts *a, AttrNumber att)
 {
-	return att == a->area_id || att == a->outside_boundary ||
-		att == a->poor_accuracy;
+	return a->routes && (att == a->area_id || att == a->outside_boundary ||
+						 att == a->poor_accuracy);
 }
 
 static AttClass
@@ -773,7 +773,8 @@ GuardInsert(Guard *g)
 	for (i = 1; i < MILESTONE_COUNT; i++)
 		CheckEmptyOnInsert(g, a->milestone[i]);
 
-	Route(g);
+	if (a->routes)
+		Route(g);
 	if (ref == NULL)
 		SetAtt(g, a->reference, CStringGetTextDatum(UniqueReference()), false);
 	SetAtt(g, a->version, Int32GetDatum(1), false);
@@ -798,7 +799,7 @@ GuardUpdate(Guard *g)
 	CheckColumns(g);
 	CheckTransition(g);
 	CheckAcknowledgement(g);
-	if (AttChanged(g, a->location) || AttChanged(g, a->accuracy_m))
+	if (a->routes && (AttChanged(g, a->location) || AttChanged(g, a->accuracy_m)))
 		Route(g);
 
 	SetAtt(g, a->version, Int32GetDatum(version + 1), false);

@@ -93,7 +93,8 @@ typedef struct IncidentAtts
 	AttrNumber	accuracy_m;
 	AttrNumber	area_id;
 	AttrNumber	outside_boundary;
-	AttrNumber	poor_accuracy;
+	AttrNumber	poor_accuracy;	/* InvalidAttrNumber before 0.2.0 */
+	bool		routes;			/* schema 0.2.0 or later: the trigger routes */
 	AttrNumber	milestone[MILESTONE_COUNT];
 } IncidentAtts;
 

@@ -64,16 +64,19 @@ $$, 'no naboom role may CREATE in schema naboom or naboom_api');
 ------------------------------------------------------------------------------
 -- EXECUTE
 ------------------------------------------------------------------------------
--- naboom_anon: get_incident, the reference helpers, and the identity and
--- naboom.my_* helpers that row-level security calls as the reader.
+-- naboom_anon: get_incident, the public map and nearby list, the reference
+-- helpers, and the identity and naboom.my_* helpers that row-level security
+-- calls as the reader.
 SELECT set_eq($$
 	SELECT p.oid::regprocedure::text FROM pg_catalog.pg_proc p
 	WHERE p.pronamespace IN ('naboom'::regnamespace, 'naboom_api'::regnamespace)
 		AND pg_catalog.has_function_privilege('naboom_anon', p.oid, 'EXECUTE')
 		AND NOT (p.pronamespace = 'naboom'::regnamespace AND p.proname LIKE 'my\_%')
 $$, ARRAY['naboom_api.get_incident(text)', 'naboom.reference_valid(text)',
-	'naboom.normalize_reference(text)', 'naboom.current_actor()'],
-	'naboom_anon may execute only get_incident and the reference, identity and my_* helpers');
+	'naboom.normalize_reference(text)', 'naboom.current_actor()',
+	'naboom_api.incidents_near(double precision,double precision,double precision,text[],text,timestamp with time zone,boolean,integer)',
+	'naboom_api.community_map_geojson(text)', 'naboom_api.community_map_svg(text,integer)'],
+	'naboom_anon may execute only get_incident, incidents_near, the maps and the reference, identity and my_* helpers');
 SELECT set_eq($$
 	SELECT p.oid::regprocedure::text FROM pg_catalog.pg_proc p
 	WHERE p.pronamespace = 'naboom'::regnamespace

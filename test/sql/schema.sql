@@ -260,21 +260,26 @@ SELECT is_empty($$
 	SELECT p.oid::regprocedure::text FROM pg_catalog.pg_proc p
 	WHERE p.pronamespace = 'naboom_api'::regnamespace
 		AND p.proname IN ('get_incident', 'incidents_near', 'duplicate_candidates', 'nearest_responders',
-			'my_alerts', 'events_since', 'export_my_data', 'sla_report')
+			'my_alerts', 'my_subscriptions', 'community_map_geojson', 'community_map_svg',
+			'events_since', 'export_my_data', 'sla_report')
 		AND p.provolatile <> 's'
 $$, 'every naboom_api reader is STABLE');
 SELECT is_empty($$
 	SELECT p.oid::regprocedure::text FROM pg_catalog.pg_proc p
 	WHERE p.pronamespace = 'naboom_api'::regnamespace
 		AND p.proname NOT IN ('get_incident', 'incidents_near', 'duplicate_candidates', 'nearest_responders',
-			'my_alerts', 'events_since', 'export_my_data', 'sla_report')
+			'my_alerts', 'my_subscriptions', 'community_map_geojson', 'community_map_svg',
+			'events_since', 'export_my_data', 'sla_report')
 		AND p.provolatile <> 'v'
 $$, 'every naboom_api writer is VOLATILE');
 
+-- The maps are documents, not rows: GeoJSON (jsonb) and SVG (text).
 SELECT is_empty($$
 	SELECT p.oid::regprocedure::text FROM pg_catalog.pg_proc p
 	JOIN pg_catalog.pg_type t ON t.oid = p.prorettype
 	WHERE p.pronamespace = 'naboom_api'::regnamespace
+		AND NOT (p.proname = 'community_map_geojson' AND p.prorettype = 'pg_catalog.jsonb'::regtype)
+		AND NOT (p.proname = 'community_map_svg' AND p.prorettype = 'pg_catalog.text'::regtype)
 		AND (p.prorettype = 'pg_catalog.record'::regtype OR t.typtype <> 'c'
 			OR 'o' = ANY (p.proargmodes) OR 'b' = ANY (p.proargmodes) OR 't' = ANY (p.proargmodes))
 $$, 'every naboom_api function returns a named composite type (not record, no OUT/TABLE parameters)');

@@ -1,0 +1,42 @@
+-- Upgrading an installation in use: 0.1.0 with data, then
+-- ALTER EXTENSION naboom UPDATE.  Runs last: it drops the extension the
+-- earlier files used.
+\pset format unaligned
+\pset tuples_only on
+DROP EXTENSION naboom CASCADE;
+CREATE EXTENSION naboom VERSION '0.1.0';
+SELECT extversion FROM pg_extension WHERE extname = 'naboom';
+
+SELECT t.as_service();
+SELECT slug FROM naboom_api.create_community('mookgophong', 'Mookgophong / Naboomspruit',
+	'{"type":"Polygon","coordinates":[[[28.55,-24.65],[28.90,-24.65],[28.90,-24.38],[28.62,-24.38],[28.55,-24.45],[28.55,-24.65]]]}',
+	admin_ref => 'up-admin', admin_name => 'Annelie Botha');
+SELECT t.as_user('up-admin');
+SELECT code FROM naboom_api.upsert_area('mookgophong', 'town', 'Town centre',
+	'{"type":"Polygon","coordinates":[[[28.69,-24.535],[28.73,-24.535],[28.73,-24.50],[28.69,-24.50],[28.69,-24.535]]]}');
+SELECT code FROM naboom_api.upsert_category('mookgophong', 'fire', 'Veld fire', 'Veldbrand', 'high');
+SELECT t.as_user('up-res');
+SELECT role FROM naboom_api.join_community('mookgophong', 'Up Resident');
+SELECT reference AS old_ref FROM naboom_api.report_incident('mookgophong', 'fire', -24.52, 28.71, 'Before the upgrade', accuracy_m => 2000) \gset
+
+ALTER EXTENSION naboom UPDATE TO '0.2.0';
+SELECT extversion FROM pg_extension WHERE extname = 'naboom';
+
+-- Existing rows keep their routing and get the new flag.
+SELECT area, poor_accuracy, duplicate_candidates IS NULL FROM naboom_api.get_incident(:'old_ref');
+-- The new API works on the old data: the old report is a duplicate candidate.
+SELECT t.as_user('up-res');
+SELECT (duplicate_candidates->0->>'reference') = :'old_ref', area
+FROM naboom_api.report_incident('mookgophong', 'fire', -24.5201, 28.71, 'After the upgrade');
+SELECT count(*) FROM naboom_api.incidents_near(-24.52, 28.71, 500);
+-- Every API and SECURITY DEFINER function has its search_path pinned,
+-- including the ones 0.2.0 added or replaced.
+SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+WHERE (n.nspname = 'naboom_api' OR (n.nspname = 'naboom' AND p.prosecdef))
+	AND p.prolang <> (SELECT oid FROM pg_language WHERE lanname = 'c')
+	AND NOT coalesce(p.proconfig::text[] @> ARRAY['search_path=pg_catalog, public, pg_temp'], false);
+SELECT count(*) > 20 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'naboom_api';
+-- Nothing of the API is executable by PUBLIC.
+SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+WHERE n.nspname IN ('naboom', 'naboom_api') AND has_function_privilege('public', p.oid, 'EXECUTE')
+	AND p.proname NOT IN ('reference_valid', 'normalize_reference');
