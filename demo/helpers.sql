@@ -147,3 +147,50 @@ LANGUAGE sql IMMUTABLE AS $$
 		WHEN extract(epoch FROM d)::bigint % 60 = 0 THEN extract(epoch FROM d)::bigint / 60 || ' min'
 		ELSE extract(epoch FROM d)::bigint || ' s' END
 $$;
+
+-- km(metres): '95 m', '3.3 km': a distance as a person says it.
+CREATE FUNCTION demo.km(m double precision) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+	SELECT CASE WHEN m IS NULL THEN '?'
+		WHEN m < 1000 THEN round(m)::text || ' m'
+		WHEN round(m)::bigint % 1000 = 0 THEN (round(m)::bigint / 1000)::text || ' km'
+		ELSE to_char(m / 1000, 'FM999990.0') || ' km' END
+$$;
+
+-- position_line(position, place): the transcript line for update_position.
+CREATE FUNCTION demo.position_line(p naboom_api.position, place text) RETURNS text
+LANGUAGE sql STABLE AS $$
+	SELECT CASE WHEN p.on_duty
+		THEN format('   on duty (%s) at %s, %s ±%s m: %s', array_to_string(p.communities, ', '),
+			to_char(p.lat, 'FM990.0000'), to_char(p.lon, 'FM990.0000'), round(p.accuracy_m), place)
+		ELSE format('   off duty (%s): no position kept, lat and lon are %s. %s',
+			array_to_string(p.communities, ', '),
+			CASE WHEN p.lat IS NULL AND p.lon IS NULL THEN 'NULL' ELSE p.lat || ', ' || p.lon END, place) END
+$$;
+
+-- subscription_line(subscription): the transcript line for subscribe.
+CREATE FUNCTION demo.subscription_line(s naboom_api.subscription) RETURNS text
+LANGUAGE sql STABLE AS $$
+	SELECT format(E'   alert area #%s "%s": %s around %s, %s   (%s)\n   categories: %s; priority %s and up',
+		s.id, s.label, demo.km(s.radius_m), to_char(s.lat, 'FM990.0000'), to_char(s.lon, 'FM990.0000'),
+		demo.http(), coalesce(array_to_string(s.categories, ', '), 'all'), s.min_priority)
+$$;
+
+-- alerted(reference): who naboom alerted about an incident, and how far
+-- away they were, read as the DBA from naboom.alert (each member reads their
+-- own with naboom_api.my_alerts).
+CREATE FUNCTION demo.alerted(ref text) RETURNS text
+LANGUAGE sql STABLE AS $$
+	SELECT coalesce(string_agg(format('     %-20s %-38s %s', m.display_name,
+			CASE a.reason
+				WHEN 'responder' THEN format('nearest on-duty %s', m.role)
+				ELSE format('alert area "%s"', coalesce(s.label, '#' || a.subscription_id)) END,
+			demo.km(a.distance_m) || CASE a.reason WHEN 'responder' THEN ' away' ELSE ' from its centre' END),
+			E'\n' ORDER BY a.distance_m, m.display_name),
+		'     nobody')
+	FROM naboom.alert a
+	JOIN naboom.incident i ON i.community_id = a.community_id AND i.incident_id = a.incident_id
+	JOIN naboom.member m ON m.community_id = a.community_id AND m.user_ref = a.user_ref
+	LEFT JOIN naboom.subscription s ON s.community_id = a.community_id AND s.subscription_id = a.subscription_id
+	WHERE i.reference = ref
+$$;

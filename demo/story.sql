@@ -28,7 +28,64 @@ SET client_min_messages = warning;
 
 ------------------------------------------------------------------------------
 \echo
-\echo '══ Act 1 · Dawn on the Roedtan road ════════════════════════════════════════════════'
+\echo '══ Act 1 · Before sunrise ══════════════════════════════════════════════════════════'
+\echo '   The day shift comes on duty. Each responder''s app calls update_position with the'
+\echo '   phone''s position and its accuracy; naboom keeps only the last one, and counts it'
+\echo '   as fresh for 10 minutes (naboom.position_max_age).'
+SELECT demo.act_as('gerrit.pretorius') AS who \gset
+\echo :who
+:lines
+SELECT demo.position_line(p, 'farm watch bakkie on the Roedtan road')
+FROM naboom_api.update_position(lat => -24.5400, lon => 28.7800, on_duty => true, accuracy_m => 8) AS p;
+:tables
+SELECT demo.act_as('tshepo.kekana') AS who \gset
+\echo :who
+:lines
+SELECT demo.position_line(p, 'foot patrol, Kerkstraat in town')
+FROM naboom_api.update_position(-24.5195, 28.7105, true, 5) AS p;
+:tables
+SELECT demo.act_as('lerato.mphahlele') AS who \gset
+\echo :who
+:lines
+SELECT demo.position_line(p, 'ambulance on the R101 towards Modimolle')
+FROM naboom_api.update_position(-24.5650, 28.6750, true, 10) AS p;
+:tables
+SELECT demo.act_as('johan.smit') AS who \gset
+\echo :who
+:lines
+SELECT demo.position_line(p, 'Nylsvley road, by the reserve gate')
+FROM naboom_api.update_position(-24.6050, 28.6600, true, 15) AS p;
+:tables
+\echo
+
+------------------------------------------------------------------------------
+SELECT pg_sleep(1) \gset
+\echo '══ Act 2 · An eye on home ══════════════════════════════════════════════════════════'
+\echo '   Residents choose what they want to hear about, and where: subscribe takes a centre,'
+\echo '   a radius in metres, optional categories and a minimum priority. When something is'
+\echo '   reported inside the circle, the alert is written in the same transaction.'
+SELECT demo.act_as('koos.vdmerwe') AS who \gset
+\echo :who
+:lines
+SELECT demo.subscription_line(s) FROM naboom_api.subscribe('mookgophong', -24.5480, 28.8050, 5000,
+	min_priority => 'medium', label => 'Home farm') AS s;
+:tables
+SELECT demo.act_as('sarah.thompson') AS who \gset
+\echo :who
+:lines
+SELECT demo.subscription_line(s) FROM naboom_api.subscribe('mookgophong', -24.5175, 28.7095, 1000,
+	label => 'Home, Stasiestraat') AS s;
+:tables
+SELECT demo.act_as('elsabe.duplessis') AS who \gset
+\echo :who
+:lines
+SELECT demo.subscription_line(s) FROM naboom_api.subscribe('mookgophong', -24.6203, 28.6318, 4000,
+	categories => '{fire,farm_attack,stock_theft,suspicious_vehicle}', label => 'Farm by the vlei') AS s;
+:tables
+
+------------------------------------------------------------------------------
+\echo
+\echo '══ Act 3 · Dawn on the Roedtan road ════════════════════════════════════════════════'
 \echo '   Hennie Venter walks the north camp of Rietfontein and finds the fence cut: seven'
 \echo '   Nguni cows are gone, truck tracks lead to the road. He reports it from the gap.'
 SELECT demo.act_as('hennie.venter') AS who \gset
@@ -55,10 +112,17 @@ FROM naboom_api.report_incident(
 
 -- psql keeps the reference for the acts below (as the DBA)
 SELECT reference AS ref FROM naboom.incident WHERE reporter_ref = 'hennie.venter' AND client_ref = 'hv-cattle-1' \gset
+\echo '   naboom put the report in the smallest area that contains it, and alerted, in the'
+\echo '   same transaction, the subscribers whose circle covers it and (it is high priority)'
+\echo '   the nearest on-duty responders within 10 km (as the DBA, from naboom.alert):'
+:lines
+SELECT demo.alerted(:'ref');
+:tables
+\echo
 
 ------------------------------------------------------------------------------
 SELECT pg_sleep(1) \gset
-\echo '══ Act 2 · One bar of signal ═══════════════════════════════════════════════════════'
+\echo '══ Act 4 · One bar of signal ═══════════════════════════════════════════════════════'
 \echo '   The app timed out waiting for an answer, so it sends the same report again with'
 \echo '   the same client_ref. naboom answers with the same incident: HTTP 200 instead of'
 \echo '   201, and there is still only one report on file.'
@@ -77,11 +141,15 @@ FROM naboom.incident WHERE reporter_ref = 'hennie.venter' AND client_ref = 'hv-c
 ------------------------------------------------------------------------------
 ------------------------------------------------------------------------------
 SELECT pg_sleep(1) \gset
-\echo '══ Act 3 · A neighbour confirms ════════════════════════════════════════════════════'
-\echo '   Koos van der Merwe, a verified member farming next door, drives over, sees the cut'
-\echo '   fence and the tracks, and verifies the report.'
+\echo '══ Act 5 · A neighbour confirms ════════════════════════════════════════════════════'
+\echo '   Koos van der Merwe, a verified member farming next door, has the alert on his phone:'
+\echo '   his app asks my_alerts for anything newer than the last alert it showed (after_id).'
 SELECT demo.act_as('koos.vdmerwe') AS who \gset
 \echo :who
+SELECT a.id, a.reference, a.category_en || ' / ' || a.category_af AS category, a.priority,
+	a.reason, demo.km(a.distance_m) AS "from centre", demo.sast(a.created_at) AS "at (SAST)"
+FROM naboom_api.my_alerts(after_id => 0, max_count => 20) AS a;
+\echo '   He drives over, sees the cut fence and the tracks, and verifies the report.'
 :lines
 SELECT demo.line(r) FROM naboom_api.transition_incident(:'ref', 'verified') AS r;
 :tables
@@ -89,7 +157,7 @@ SELECT demo.line(r) FROM naboom_api.transition_incident(:'ref', 'verified') AS r
 
 ------------------------------------------------------------------------------
 SELECT pg_sleep(1) \gset
-\echo '══ Act 4 · Who goes? ═══════════════════════════════════════════════════════════════'
+\echo '══ Act 6 · Who goes? ═══════════════════════════════════════════════════════════════'
 \echo '   Mpho Sebola wants to help and tries to dispatch himself. He is a verified member,'
 \echo '   not a responder, so naboom says no, and says why:'
 SELECT demo.act_as('mpho.sebola') AS who \gset
@@ -100,18 +168,19 @@ SELECT * FROM demo.refused(format('SELECT naboom_api.transition_incident(%L, %L)
 	'naboom.transition_forbidden');
 \t off
 \x off
-\echo '   Gerrit Pretorius of the farm watch takes it: a responder dispatches himself.'
+\echo '   Gerrit Pretorius of the farm watch, who was alerted (he is 4 km away), takes it:'
+\echo '   a responder dispatches himself.'
 SELECT demo.act_as('gerrit.pretorius') AS who \gset
 \echo :who
 :lines
 SELECT demo.line(r) FROM naboom_api.transition_incident(:'ref', 'dispatched',
-	'Plaaswag: two bakkies leaving the co-op now.') AS r;
+	'Plaaswag: two bakkies on the Roedtan road, 4 km away.') AS r;
 :tables
 \echo
 
 ------------------------------------------------------------------------------
 SELECT pg_sleep(1) \gset
-\echo '══ Act 5 · Not so fast ═════════════════════════════════════════════════════════════'
+\echo '══ Act 7 · Not so fast ═════════════════════════════════════════════════════════════'
 \echo '   Hennie''s son phones: "I think I see cows by the dam." Hennie taps Close. But the'
 \echo '   farm watch is dispatched, and a dispatched incident cannot simply be closed:'
 SELECT demo.act_as('hennie.venter') AS who \gset
@@ -125,7 +194,7 @@ SELECT * FROM demo.refused(format('SELECT naboom_api.transition_incident(%L, %L)
 
 ------------------------------------------------------------------------------
 SELECT pg_sleep(1) \gset
-\echo '══ Act 6 · On the trail ════════════════════════════════════════════════════════════'
+\echo '══ Act 8 · On the trail ════════════════════════════════════════════════════════════'
 \echo '   (The cows by the dam were the neighbour''s.) Gerrit is on his way, then on scene.'
 \echo '   He leaves an internal note for responders and moderators, and resolves the'
 \echo '   incident with a resolution note, which naboom requires.'
@@ -145,7 +214,7 @@ SELECT demo.line(r) FROM naboom_api.transition_incident(:'ref', 'resolved',
 
 ------------------------------------------------------------------------------
 SELECT pg_sleep(1) \gset
-\echo '══ Act 7 · Dankie, manne ═══════════════════════════════════════════════════════════'
+\echo '══ Act 9 · Dankie, manne ═══════════════════════════════════════════════════════════'
 \echo '   Five cows are back in the camp. The incident is resolved, so Hennie may close it.'
 SELECT demo.act_as('hennie.venter') AS who \gset
 \echo :who
@@ -156,7 +225,146 @@ SELECT demo.line(r) FROM naboom_api.transition_incident(:'ref', 'closed') AS r;
 
 ------------------------------------------------------------------------------
 SELECT pg_sleep(1) \gset
-\echo '══ Act 8 · Night, by the vlei ══════════════════════════════════════════════════════'
+\echo '══ Act 10 · Smoke behind the station ═══════════════════════════════════════════════'
+\echo '   Midday. Sarah Thompson sees flames in the long grass behind the railway station'
+\echo '   and reports a veld fire. The spot lies in the town centre ward and in patrol'
+\echo '   sector 1 inside it; naboom routes it to the smallest area that contains it.'
+SELECT demo.act_as('sarah.thompson') AS who \gset
+\echo :who
+\x on
+\t on
+SELECT r.reference,
+	r.category_en || ' / ' || r.category_af AS category,
+	r.priority,
+	to_char(r.lat, 'FM990.0000') || ', ' || to_char(r.lon, 'FM990.0000') AS "lat, lon",
+	demo.area_name(r.area) AS "routed to area",
+	(SELECT string_agg(a.code, ', ' ORDER BY a.area_m2) FROM naboom.area a
+	 WHERE ST_Covers(a.boundary, ST_SetSRID(ST_MakePoint(r.lon, r.lat), 4326))) AS "areas there (as the DBA)",
+	jsonb_array_length(r.duplicate_candidates) AS "duplicate candidates",
+	demo.http() AS "HTTP status"
+FROM naboom_api.report_incident('mookgophong', 'fire', -24.5166, 28.7122,
+	'Grass burning behind the railway station, spreading towards the goods shed.',
+	title => 'Grass fire behind the station', accuracy_m => 6, client_ref => 'st-fire-1') AS r;
+\t off
+\x off
+SELECT reference AS fire FROM naboom.incident WHERE reporter_ref = 'sarah.thompson' AND client_ref = 'st-fire-1' \gset
+\echo '   Alerted at once (as the DBA, from naboom.alert):'
+:lines
+SELECT demo.alerted(:'fire');
+:tables
+\echo
+
+------------------------------------------------------------------------------
+SELECT pg_sleep(1) \gset
+\echo '══ Act 11 · Same smoke, second phone ═══════════════════════════════════════════════'
+\echo '   Kgomotso Maake, at the taxi rank, sees the smoke too. Before she sends, her app asks'
+\echo '   duplicate_candidates: live reports of the same category nearby, within the category''s'
+\echo '   duplicate radius and time window, nearest first.'
+SELECT demo.act_as('kgomotso.maake') AS who \gset
+\echo :who
+:lines
+SELECT format(E'   is this the same as %s? %s away\n     "%s", %s, %s priority, filed at %s SAST',
+	d.reference, demo.km(d.distance_m), d.title, d.status, d.priority, demo.sast(d.created_at))
+FROM naboom_api.duplicate_candidates('mookgophong', 'fire', -24.5172, 28.71287) AS d;
+:tables
+\echo '   She cannot see the station from the rank and sends her report anyway. naboom keeps'
+\echo '   it, and its answer lists the same candidate, so nobody has to guess:'
+\x on
+\t on
+SELECT r.reference, demo.area_name(r.area) AS "routed to area", r.status,
+	(SELECT string_agg(format('%s, %s away', d->>'reference', demo.km((d->>'distance_m')::float8)), '; ')
+	 FROM jsonb_array_elements(r.duplicate_candidates) d) AS "duplicate candidates",
+	demo.http() AS "HTTP status"
+FROM naboom_api.report_incident('mookgophong', 'fire', -24.5172, 28.71287,
+	'Big smoke behind the station, near the goods shed.', client_ref => 'km-fire-1') AS r;
+\t off
+\x off
+SELECT reference AS fire2 FROM naboom.incident WHERE reporter_ref = 'kgomotso.maake' AND client_ref = 'km-fire-1' \gset
+\echo '   Sarah''s alert area covers the station, so she hears of it (and the same responders):'
+:lines
+SELECT demo.alerted(:'fire2');
+:tables
+\echo '   In the control room Mahlatse Ledwaba, the moderator, merges the second report into the'
+\echo '   first: one fire, one incident to dispatch.'
+SELECT demo.act_as('mahlatse.ledwaba') AS who \gset
+\echo :who
+:lines
+SELECT demo.line(r) || E'\n' || format('                 duplicate of %s', r.duplicate_of)
+FROM naboom_api.transition_incident(:'fire2', 'duplicate', duplicate_of => :'fire') AS r;
+:tables
+\echo '   Tshepo Kekana of the neighbourhood watch, a few streets away, takes the fire.'
+SELECT demo.act_as('tshepo.kekana') AS who \gset
+\echo :who
+:lines
+SELECT demo.line(r) FROM naboom_api.transition_incident(:'fire', 'dispatched',
+	'On foot with two beaters; fire brigade called.') AS r;
+:tables
+\echo
+
+------------------------------------------------------------------------------
+SELECT pg_sleep(1) \gset
+\echo '══ Act 12 · What is going on in town? ══════════════════════════════════════════════'
+\echo '   A visitor opens the public map on the town centre: incidents_near lists the live'
+\echo '   public incidents within 500 m, nearest first, with the true distance in metres'
+\echo '   (on the WGS84 spheroid). No login needed; nobody is named.'
+SET ROLE naboom_anon;
+RESET request.jwt.claims;
+\echo '   [as the public]  SET ROLE naboom_anon; RESET request.jwt.claims;'
+SELECT n.reference, n.category_en || ' / ' || n.category_af AS category, n.title,
+	n.status_en AS status, n.area, round(n.distance_m) AS metres
+FROM naboom_api.incidents_near(lat => -24.5200, lon => 28.7100, radius_m => 500) AS n;
+RESET ROLE;
+
+------------------------------------------------------------------------------
+SELECT pg_sleep(1) \gset
+\echo '══ Act 13 · Roughly here ═══════════════════════════════════════════════════════════'
+\echo '   On Vaalkop, Willem Nel sees a truck without lights at the cattle dip. His phone has'
+\echo '   no GPS fix, only the cell tower: accurate to about 2 km. naboom keeps the report'
+\echo '   (a rough place is better than none) and flags it, so nobody trusts it to the metre.'
+SELECT demo.act_as('willem.nel') AS who \gset
+\echo :who
+\x on
+\t on
+SELECT r.reference, r.category_en || ' / ' || r.category_af AS category, r.priority,
+	demo.area_name(r.area) AS "routed to area",
+	demo.km(r.accuracy_m) AS accuracy,
+	CASE WHEN r.poor_accuracy THEN 'yes: worse than naboom.poor_accuracy_m (' ||
+		current_setting('naboom.poor_accuracy_m') || ' m); kept, flagged' ELSE 'no' END AS "poor accuracy",
+	r.status_en || ' / ' || r.status_af AS status,
+	demo.http() AS "HTTP status"
+FROM naboom_api.report_incident('mookgophong', 'suspicious_vehicle', -24.4300, 28.7200,
+	'Truck without lights parked at the Vaalkop cattle dip, engine running.',
+	title => 'Truck without lights at the dip', accuracy_m => 2000, client_ref => 'wn-0002') AS r;
+\t off
+\x off
+
+------------------------------------------------------------------------------
+SELECT pg_sleep(1) \gset
+\echo '══ Act 14 · Not our town ═══════════════════════════════════════════════════════════'
+\echo '   Mpho Sebola is visiting family in Modimolle, 35 km south-west, and tries to report a'
+\echo '   burglary there in the Mookgophong app. It is outside the community''s boundary, so'
+\echo '   naboom refuses, with a stable key the app can translate:'
+SELECT demo.act_as('mpho.sebola') AS who \gset
+\echo :who
+\x on
+\t on
+SELECT * FROM demo.refused(format('SELECT naboom_api.report_incident(%L, %L, %s, %s, %L)',
+	'mookgophong', 'burglary', -24.7000, 28.4100, 'House next door broken into'),
+	'naboom.outside_community');
+\t off
+\x off
+
+------------------------------------------------------------------------------
+SELECT pg_sleep(1) \gset
+\echo '══ Act 15 · Night, by the vlei ═════════════════════════════════════════════════════'
+\echo '   22:00. Gerrit signs off; his app tells naboom, which forgets where he is:'
+SELECT demo.act_as('gerrit.pretorius') AS who \gset
+\echo :who
+:lines
+SELECT demo.position_line(p, 'Home to sleep.')
+FROM naboom_api.update_position(-24.5400, 28.7800, on_duty => false) AS p;
+:tables
+\echo
 \echo '   Elsabé du Plessis is alone on her farm near Nylsvley. The dogs go quiet; someone'
 \echo '   is at the back door. She holds the panic button. A panic is critical and private,'
 \echo '   and its escalation clock starts: every minute until a responder acknowledges it,'
@@ -179,17 +387,26 @@ FROM naboom_api.raise_panic('mookgophong', -24.6203, 28.6318, accuracy_m => 25,
 \x off
 -- psql keeps the reference; the escalation clock is read as the DBA
 SELECT reference AS panic FROM naboom.incident WHERE reporter_ref = 'elsabe.duplessis' AND client_ref = 'edp-sos-1' \gset
+\echo '   The nearest on-duty responders within 10 km are alerted at once, in the same'
+\echo '   transaction as the panic (as the DBA, from naboom.alert):'
 :lines
+SELECT demo.alerted(:'panic');
 SELECT format('   Next escalation (as the DBA): %s SAST, %s s after the alarm, unless acknowledged.',
 	demo.sast(i.next_escalation_at), round(extract(epoch FROM i.next_escalation_at - i.created_at)))
 FROM naboom.incident i WHERE i.reference = :'panic';
 :tables
-\echo
+\echo '   In the control room, Mahlatse asks nearest_responders who could reach her, up to 20 km.'
+\echo '   Gerrit is off duty, so he is not on the list.'
+SELECT demo.act_as('mahlatse.ledwaba') AS who \gset
+\echo :who
+SELECT n.display_name AS responder, demo.km(n.distance_m) AS distance, n.distance_m AS "distance_m",
+	'±' || round(n.accuracy_m) || ' m' AS accuracy, demo.sast(n.position_at) AS "position at (SAST)"
+FROM naboom_api.nearest_responders(:'panic', max_count => 5, max_radius_m => 20000) AS n;
 
 ------------------------------------------------------------------------------
 SELECT pg_sleep(1) \gset
-\echo '══ Act 9 · On my way ═══════════════════════════════════════════════════════════════'
-\echo '   Lerato Mphahlele, the paramedic on duty, acknowledges first. Acknowledging is a'
+\echo '══ Act 16 · On my way ══════════════════════════════════════════════════════════════'
+\echo '   Lerato Mphahlele, the paramedic, is first on the button. Acknowledging is a'
 \echo '   milestone, not a status: the panic is still Reported, but its escalation stops.'
 SELECT demo.act_as('lerato.mphahlele') AS who \gset
 \echo :who
@@ -202,9 +419,9 @@ SELECT format('   Next escalation (as the DBA): %s.',
 FROM naboom.incident i WHERE i.reference = :'panic';
 :tables
 \echo
-\echo '   A moment later Tshepo Kekana (neighbourhood watch) taps Acknowledge too. There is'
-\echo '   one first responder, and Tshepo is told so clearly:'
-SELECT demo.act_as('tshepo.kekana') AS who \gset
+\echo '   A moment later Johan Smit (farm watch, 3 km away) taps Acknowledge too. There is'
+\echo '   one first responder, and Johan is told so clearly:'
+SELECT demo.act_as('johan.smit') AS who \gset
 \echo :who
 \x on
 \t on
@@ -212,8 +429,8 @@ SELECT * FROM demo.refused(format('SELECT naboom_api.acknowledge_incident(%L)', 
 	'naboom.already_acknowledged');
 \t off
 \x off
-\echo '   Lerato dispatches herself and drives, the farm watch behind her. The intruder runs'
-\echo '   when their lights come up the drive.'
+\echo '   Lerato dispatches herself and drives; Johan is already on his way. The intruder'
+\echo '   runs when their lights come up the drive.'
 SELECT demo.act_as('lerato.mphahlele') AS who \gset
 \echo :who
 :lines
@@ -227,7 +444,7 @@ SELECT demo.line(r) FROM naboom_api.transition_incident(:'panic', 'resolved',
 \echo
 
 ------------------------------------------------------------------------------
-\echo '══ Act 10 · The record ═════════════════════════════════════════════════════════════'
+\echo '══ Act 17 · The record ═════════════════════════════════════════════════════════════'
 \echo '   Next morning Gerrit opens the stock theft with get_incident. Its timeline holds'
 \echo '   every step, who took it and when (times in Africa/Johannesburg). As a responder'
 \echo '   he also sees the internal note.'
@@ -245,7 +462,7 @@ FROM naboom_api.get_incident(:'ref') AS i,
 ORDER BY t.seq;
 
 ------------------------------------------------------------------------------
-\echo '══ Act 11 · What the public sees ═══════════════════════════════════════════════════'
+\echo '══ Act 18 · What the public sees ═══════════════════════════════════════════════════'
 \echo '   Anyone may look up a public incident without logging in (role naboom_anon, no JWT).'
 \echo '   The reporter and the responders are not named, and the internal note is left out.'
 SET ROLE naboom_anon;
@@ -277,6 +494,37 @@ SELECT * FROM demo.refused(format('SELECT naboom_api.get_incident(%L)', :'panic'
 \x off
 RESET ROLE;
 
+------------------------------------------------------------------------------
+\echo '══ Act 19 · The map ════════════════════════════════════════════════════════════════'
+\echo '   Annelie Steyn, the admin, prints the live map for the CPF meeting. PostGIS draws it'
+\echo '   inside the database: community_map_svg (boundary, areas, live incidents coloured by'
+\echo '   priority) and community_map_geojson (the same incidents as GeoJSON). Each shows what'
+\echo '   the caller may see: the admin sees everything, the public only public incidents.'
+SELECT demo.act_as('annelie.steyn') AS who \gset
+\echo :who
+SELECT f->'properties'->>'priority' AS priority,
+	CASE f->'properties'->>'priority' WHEN 'critical' THEN 'red' WHEN 'high' THEN 'orange'
+		WHEN 'medium' THEN 'amber' ELSE 'green' END AS dot,
+	f->>'id' AS reference, f->'properties'->>'category_en' AS category, f->'properties'->>'title' AS title,
+	f->'properties'->>'status' AS status,
+	to_char((f->'geometry'->'coordinates'->>1)::numeric, 'FM990.0000') AS lat,
+	to_char((f->'geometry'->'coordinates'->>0)::numeric, 'FM990.0000') AS lon
+FROM naboom_api.community_map_geojson('mookgophong') AS m, jsonb_array_elements(m->'features') AS f
+ORDER BY array_position('{critical,high,medium,low}'::text[], f->'properties'->>'priority'), f->>'id';
+:lines
+SELECT format('   community_map_svg(''mookgophong'', 900): %s characters of SVG, %s dots.',
+	length(svg), (length(svg) - length(replace(svg, '<circle ', ''))) / length('<circle '))
+FROM naboom_api.community_map_svg('mookgophong', 900) AS svg;
+SET ROLE naboom_anon;
+RESET request.jwt.claims;
+SELECT format('   The public''s map of the same moment has %s dots: private incidents are left out.',
+	jsonb_array_length(m->'features'))
+FROM naboom_api.community_map_geojson('mookgophong') AS m;
+RESET ROLE;
+:tables
+\echo
+
 \echo '══ Fin ═════════════════════════════════════════════════════════════════════════════'
 \echo '   The cows are home and Elsabé is safe. Everything above is in the database: the'
-\echo '   incidents, their timelines and who did what, under the same rules for every client.'
+\echo '   incidents, where they were, who was alerted, their timelines and who did what,'
+\echo '   under the same rules for every client.'

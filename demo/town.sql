@@ -7,9 +7,10 @@
 -- setting request.jwt.claims to their "sub" first (demo.act_as does that).
 --
 -- Geography is approximate but plausible: the town lies at about
--- 24.52 S 28.71 E on the R101; the Nyl river floodplain (Nylsvley) is to the
--- south-west, Mosdene to the south, the road to Roedtan runs east, Vaalkop
--- lies north.  GeoJSON positions are [longitude, latitude].
+-- 24.52 S 28.71 E on the R101; the N1 passes some 8 km to the west; the Nyl
+-- river floodplain (Nylsvley) is to the south-west, Mosdene to the south, the
+-- road to Roedtan runs east, Vaalkop lies north.  GeoJSON positions are
+-- [longitude, latitude]; the API takes lat, lon.
 
 \set ON_ERROR_STOP 1
 \set QUIET 1
@@ -49,6 +50,8 @@ SELECT demo.act_as('tshepo.kekana') \gset
 SELECT 1 FROM naboom_api.join_community('mookgophong', 'Tshepo Kekana', '+27 76 555 0104', 'en');
 SELECT demo.act_as('lerato.mphahlele') \gset
 SELECT 1 FROM naboom_api.join_community('mookgophong', 'Lerato Mphahlele', '+27 82 555 0105', 'en');
+SELECT demo.act_as('johan.smit') \gset
+SELECT 1 FROM naboom_api.join_community('mookgophong', 'Johan Smit', '+27 83 555 0114', 'af');
 SELECT demo.act_as('koos.vdmerwe') \gset
 SELECT 1 FROM naboom_api.join_community('mookgophong', 'Koos van der Merwe', '+27 82 555 0106', 'af');
 SELECT demo.act_as('mpho.sebola') \gset
@@ -74,6 +77,7 @@ SELECT demo.act_as('mahlatse.ledwaba') \gset
 SELECT 1 FROM naboom_api.set_member_role('mookgophong', 'gerrit.pretorius', 'responder');	-- farm watch
 SELECT 1 FROM naboom_api.set_member_role('mookgophong', 'tshepo.kekana', 'responder');		-- neighbourhood watch
 SELECT 1 FROM naboom_api.set_member_role('mookgophong', 'lerato.mphahlele', 'responder');	-- paramedic
+SELECT 1 FROM naboom_api.set_member_role('mookgophong', 'johan.smit', 'responder');		-- farm watch, Nylsvley side
 SELECT 1 FROM naboom_api.set_member_role('mookgophong', 'koos.vdmerwe', 'verified');
 SELECT 1 FROM naboom_api.set_member_role('mookgophong', 'mpho.sebola', 'verified');
 
@@ -167,7 +171,7 @@ SELECT 1 FROM naboom_api.transition_incident(:'ref', 'closed');
 
 -- 5b. Water leak in town: verified by a verified member, waiting for the municipality.
 SELECT demo.act_as('sarah.thompson') \gset
-SELECT reference AS ref FROM naboom_api.report_incident('mookgophong', 'water_leak', -24.5262, 28.7118,
+SELECT reference AS ref FROM naboom_api.report_incident('mookgophong', 'water_leak', -24.5238, 28.7115,
 	'Burst municipal pipe on Kerkstraat, water running down the street since this morning.',
 	title => 'Burst pipe on Kerkstraat', address => 'Kerkstraat, Mookgophong', client_ref => 'st-0001') \gset
 SELECT demo.act_as('mpho.sebola') \gset
@@ -240,6 +244,12 @@ SELECT demo.act_as('mahlatse.ledwaba') \gset
 SELECT 1 FROM naboom_api.transition_incident(:'ref', 'rejected',
 	'Municipal contractor replacing the streetlights; confirmed with the municipality.');
 
+-- 5k. Traffic lights out at the four-way stop in town: just reported.
+SELECT demo.act_as('mpho.sebola') \gset
+SELECT 1 FROM naboom_api.report_incident('mookgophong', 'power_outage', -24.5200, 28.7055,
+	'Traffic lights dead at the four-way stop, Voortrekker and Kerk. Taxis not stopping.',
+	title => 'Traffic lights out, four-way stop', client_ref => 'ms-0003');
+
 RESET request.jwt.claims;
 
 ------------------------------------------------------------------------------
@@ -282,6 +292,7 @@ JOIN (VALUES
 	('gerrit.pretorius', 'farm watch (plaaswag)'),
 	('tshepo.kekana', 'neighbourhood watch'),
 	('lerato.mphahlele', 'paramedic'),
+	('johan.smit', 'farm watch, Nylsvley side'),
 	('koos.vdmerwe', 'farmer, Hennie''s neighbour'),
 	('mpho.sebola', 'teacher'),
 	('hennie.venter', 'farmer, Rietfontein'),

@@ -15,8 +15,16 @@
 #      demo/town.sql: Mookgophong (Naboomspruit), Limpopo, with its areas,
 #      bilingual categories, people and earlier incidents, all made through
 #      the naboom_api functions by the person who would make them.
-#   4. demo/story.sql: a night in Mookgophong, told through the API.
-#   5. tells you how to connect and explore.  The cluster stays up; drop it
+#   4. demo/story.sql: a day and a night in Mookgophong, told through the
+#      API: responders on duty, alert areas, a report routed to its area and
+#      its alerts, the workflow, duplicates, incidents near the town centre,
+#      a poor-accuracy report, one refused outside the boundary, a panic and
+#      the nearest responders, the public view, the map.
+#   5. writes the live map of Mookgophong, drawn by the admin's call of
+#      naboom_api.community_map_svg / community_map_geojson, to
+#      demo/out/mookgophong-map.svg and demo/out/mookgophong-map.geojson
+#      (demo/out/ is git-ignored; open the SVG in a browser).
+#   6. tells you how to connect and explore.  The cluster stays up; drop it
 #      with: sudo pg_dropcluster --stop 15 naboom_demo
 #
 # Exit status is non-zero if anything unexpected fails (including naboom
@@ -55,7 +63,7 @@ echo "naboom demo: community incident reporting and emergency response inside Po
 echo
 
 # ---------------------------------------------------------------- 1. setup
-log "1/4  installing PostgreSQL 15, PostGIS, pg_cron and pgTAP; building naboom (log: demo/out/setup.log)"
+log "1/5  installing PostgreSQL 15, PostGIS, pg_cron and pgTAP; building naboom (log: demo/out/setup.log)"
 run_logged "$OUT/setup.log" bash "$NABOOM_ROOT/scripts/setup-debian.sh"
 
 # ---------------------------------------------------------------- 2. cluster
@@ -64,7 +72,7 @@ cluster_exists() {
         '$1 == v && $2 == c { found = 1 } END { exit !found }'
 }
 
-log "2/4  starting a throw-away cluster $PG_MAJOR/$CLUSTER on port $PORT (log: demo/out/cluster.log)"
+log "2/5  starting a throw-away cluster $PG_MAJOR/$CLUSTER on port $PORT (log: demo/out/cluster.log)"
 : >"$OUT/cluster.log"
 if cluster_exists; then
     run_logged "$OUT/cluster.log" pg_dropcluster --stop "$PG_MAJOR" "$CLUSTER"
@@ -105,15 +113,42 @@ versions=$(demo_psql -d "$DB" -At -c "SELECT string_agg(extname || ' ' || extver
 echo "     database $DB: $versions"
 
 # ---------------------------------------------------------------- 3. town
-log "3/4  loading the town of Mookgophong (demo/town.sql)"
+log "3/5  loading the town of Mookgophong (demo/town.sql)"
 demo_psql -d "$DB" -f helpers.sql || die "demo/helpers.sql failed"
 demo_psql -d "$DB" -f town.sql || die "demo/town.sql failed"
 
 # ---------------------------------------------------------------- 4. story
-log "4/4  a night in Mookgophong, told through the API (demo/story.sql)"
+log "4/5  a day and a night in Mookgophong, told through the API (demo/story.sql)"
 demo_psql -d "$DB" -f story.sql || die "demo/story.sql failed"
 
-# ---------------------------------------------------------------- 5. explore
+# ---------------------------------------------------------------- 5. map
+# As the admin (who may see every live incident, unblurred); psql prints the
+# value alone (-At), and this shell writes the file, so the server's user
+# needs no access to the tree.
+MAP_SVG="$OUT/mookgophong-map.svg"
+MAP_JSON="$OUT/mookgophong-map.geojson"
+map_as_admin() {
+    demo_psql -d "$DB" -At -v query="$1" <<'SQL'
+\o /dev/null
+SELECT demo.act_as('annelie.steyn');
+\o
+:query
+SQL
+}
+log "5/5  drawing the live map of Mookgophong as the admin (naboom_api.community_map_svg)"
+map_as_admin "SELECT naboom_api.community_map_svg('mookgophong', 900);" >"$MAP_SVG" \
+    || die "could not write $MAP_SVG"
+map_as_admin "SELECT jsonb_pretty(naboom_api.community_map_geojson('mookgophong'));" >"$MAP_JSON" \
+    || die "could not write $MAP_JSON"
+grep -q '</svg>' "$MAP_SVG" || die "$MAP_SVG is not a complete SVG"
+if [ -n "${SUDO_UID:-}" ] && [ -n "${SUDO_GID:-}" ]; then
+    # run with sudo: leave demo/out/ to the person who ran it
+    chown -R "$SUDO_UID:$SUDO_GID" "$OUT" 2>/dev/null || true
+fi
+echo "     map (SVG, open it in a browser): $MAP_SVG"
+echo "     the same incidents as GeoJSON:   $MAP_JSON"
+
+# ---------------------------------------------------------------- 6. explore
 ref=$(demo_psql -d "$DB" -At -c "SELECT reference FROM naboom.incident WHERE client_ref = 'hv-cattle-1'")
 panic=$(demo_psql -d "$DB" -At -c "SELECT reference FROM naboom.incident WHERE client_ref = 'edp-sos-1'")
 
@@ -139,9 +174,15 @@ cat <<EOF
     SELECT reference, category_af, status_af, reporter_name FROM naboom_api.get_incident('$ref');
     RESET ROLE;
 
+    -- the live incidents within 500 m of the town centre, and Koos's alerts:
+    SELECT reference, category, status, area, distance_m
+      FROM naboom_api.incidents_near(-24.5200, 28.7100, 500);
+    SELECT set_config('request.jwt.claims', '{"sub":"koos.vdmerwe"}', false);
+    SELECT id, reference, category, reason, distance_m FROM naboom_api.my_alerts();
+
     -- report something yourself, as Sarah in town:
     SELECT set_config('request.jwt.claims', '{"sub":"sarah.thompson"}', false);
-    SELECT reference, area, priority, status_af
+    SELECT reference, area, priority, status_af, jsonb_pretty(duplicate_candidates)
       FROM naboom_api.report_incident('mookgophong', 'power_outage', -24.5200, 28.7100,
                                       'Streetlights out on Kerkstraat');
 
@@ -152,9 +193,12 @@ cat <<EOF
     \\df demo.*
 
     People (sub): annelie.steyn (admin), mahlatse.ledwaba (moderator),
-    gerrit.pretorius, tshepo.kekana, lerato.mphahlele (responders),
+    gerrit.pretorius, tshepo.kekana, lerato.mphahlele, johan.smit (responders),
     koos.vdmerwe, mpho.sebola (verified), hennie.venter, elsabe.duplessis,
     kgomotso.maake, sarah.thompson, grace.mabotja, willem.nel (residents).
+
+    The map: $MAP_SVG
+    (and $MAP_JSON)
 
 ==> When you are done:
 
