@@ -510,7 +510,8 @@ SELECT f->'properties'->>'priority' AS priority,
 	to_char((f->'geometry'->'coordinates'->>1)::numeric, 'FM990.0000') AS lat,
 	to_char((f->'geometry'->'coordinates'->>0)::numeric, 'FM990.0000') AS lon
 FROM naboom_api.community_map_geojson('mookgophong') AS m, jsonb_array_elements(m->'features') AS f
-ORDER BY array_position('{critical,high,medium,low}'::text[], f->'properties'->>'priority'), f->>'id';
+ORDER BY array_position('{critical,high,medium,low}'::text[], f->'properties'->>'priority'),
+	f->'properties'->>'title';
 :lines
 SELECT format('   community_map_svg(''mookgophong'', 900): %s characters of SVG, %s dots.',
 	length(svg), (length(svg) - length(replace(svg, '<circle ', ''))) / length('<circle '))
