@@ -833,23 +833,35 @@ BEGIN
 		FROM naboom.map_rows(c, actor) r
 	) parts;
 
+	-- Strokes and text are in map units (degrees), so every SVG renderer
+	-- draws them the same; a legend sits in the top-left corner.
 	RETURN format(
-		'<svg xmlns="http://www.w3.org/2000/svg" width="%s" height="%s" viewBox="%s %s %s %s">' || E'\n' ||
-		'<title>%s</title>' || E'\n' ||
-		'<style>path{vector-effect:non-scaling-stroke}.boundary{fill:#f4f1e8;stroke:#333;stroke-width:2}'
-		'.area path{fill:#dfe9d8;fill-opacity:.5;stroke:#6b8f5e;stroke-width:1}'
-		'.incident circle{stroke:#fff;stroke-width:%s}.low circle{fill:#2e7d32}.medium circle{fill:#f9a825}'
-		'.high circle{fill:#ef6c00}.critical circle{fill:#c62828}</style>' || E'\n' ||
-		'<rect x="%s" y="%s" width="%s" height="%s" fill="#fbfaf6"/>' || E'\n%s\n</svg>',
+		'<svg xmlns="http://www.w3.org/2000/svg" width="%1$s" height="%2$s" viewBox="%3$s %4$s %5$s %6$s">' || E'\n' ||
+		'<title>%7$s</title>' || E'\n' ||
+		'<style>.boundary{fill:#f4f1e8;stroke:#333;stroke-width:%8$s}'
+		'.area path{fill:#dfe9d8;fill-opacity:.5;stroke:#6b8f5e;stroke-width:%9$s}'
+		'.incident circle,.legend circle{stroke:#fff;stroke-width:%10$s}.low circle{fill:#2e7d32}.medium circle{fill:#f9a825}'
+		'.high circle{fill:#ef6c00}.critical circle{fill:#c62828}'
+		'text{font-family:sans-serif;font-size:12px;fill:#333}</style>' || E'\n' ||
+		'<rect x="%3$s" y="%4$s" width="%5$s" height="%6$s" fill="#fbfaf6"/>' || E'\n%11$s\n%12$s\n</svg>',
 		w, round(w * vb_h / vb_w), round((ST_XMin(ext) * kx)::numeric, 6), round((-ST_YMax(ext))::numeric, 6),
 		round(vb_w::numeric, 6), round(vb_h::numeric, 6),
-		naboom.xml_text(c.name || ': live incidents'), round((dot / 4)::numeric, 6),
-		round((ST_XMin(ext) * kx)::numeric, 6), round((-ST_YMax(ext))::numeric, 6),
-		round(vb_w::numeric, 6), round(vb_h::numeric, 6), coalesce(body, ''));
+		naboom.xml_text(c.name || ': live incidents'),
+		round((dot / 3)::numeric, 6), round((dot / 8)::numeric, 6), round((dot / 4)::numeric, 6),
+		coalesce(body, ''),
+		-- Text is drawn at 12 px and scaled into map units (some renderers
+		-- ignore sub-pixel font sizes).
+		(SELECT string_agg(format('<g class="legend %s"><circle cx="%s" cy="%s" r="%s"/><text transform="translate(%s %s) scale(%s)">%s</text></g>',
+				p.priority, round((ST_XMin(ext) * kx + dot * 2)::numeric, 6),
+				round((-ST_YMax(ext) + dot * (2 + 3 * p.n))::numeric, 6), round(dot::numeric, 6),
+				round((ST_XMin(ext) * kx + dot * 4)::numeric, 6),
+				round((-ST_YMax(ext) + dot * (2.6 + 3 * p.n))::numeric, 6), round((dot * 1.6 / 12)::numeric, 8),
+				p.priority), E'\n' ORDER BY p.n)
+			FROM unnest(ARRAY['critical', 'high', 'medium', 'low']) WITH ORDINALITY AS p(priority, n)));
 END
 $$;
 COMMENT ON FUNCTION naboom_api.community_map_svg(text, integer) IS
-	'An SVG picture of the community, drawn by PostGIS: boundary, areas, and the live incidents the caller may see coloured by priority (low green, medium amber, high orange, critical red), sensitive ones blurred';
+	'An SVG picture of the community, drawn by PostGIS: boundary, areas, and the live incidents the caller may see coloured by priority (low green, medium amber, high orange, critical red, with a legend), sensitive ones blurred';
 
 CREATE FUNCTION naboom.xml_text(t text) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$

@@ -429,9 +429,11 @@ SELECT t.as_user('u-admin');
 SELECT svg LIKE '<svg xmlns="http://www.w3.org/2000/svg" width="600" height="%' AS svg_header,
 	svg LIKE '%<path class="boundary" d="M %' AS has_boundary,
 	(length(svg) - length(replace(svg, '<g class="area">', ''))) / length('<g class="area">') AS areas,
-	(length(svg) - length(replace(svg, '<circle ', ''))) / length('<circle ') = (SELECT count(*) FROM naboom.incident i JOIN naboom.status s USING (status)
+	(length(svg) - length(replace(svg, '<g class="incident ', ''))) / length('<g class="incident ') = (SELECT count(*) FROM naboom.incident i JOIN naboom.status s USING (status)
 		WHERE i.community_id = 1 AND s.status_type = 'open') AS one_circle_per_live_incident,
-	svg LIKE '%class="incident critical"%' AS has_critical, svg LIKE '%</svg>' AS closed
+	svg LIKE '%class="incident critical"%' AS has_critical,
+	(length(svg) - length(replace(svg, '<g class="legend ', ''))) / length('<g class="legend ') AS legend_entries,
+	svg NOT LIKE '%vector-effect%' AS strokes_in_map_units, svg LIKE '%</svg>' AS closed
 FROM naboom_api.community_map_svg('mookgophong', 600) svg;
 SELECT naboom_api.community_map_svg('south-pole', 200) LIKE '<svg%</svg>';
 SELECT t.err($$SELECT naboom_api.community_map_svg('mookgophong', 0)$$);
