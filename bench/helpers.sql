@@ -13,8 +13,11 @@ GRANT USAGE ON SCHEMA bench TO naboom_bench;
 GRANT SELECT, INSERT, UPDATE ON bench.floor_incident TO naboom_bench;
 GRANT USAGE ON SEQUENCE bench.floor_incident_incident_id_seq TO naboom_bench;
 GRANT SELECT ON bench.pool TO naboom_bench;
+GRANT SELECT, UPDATE ON bench.floor_position TO naboom_bench;
 -- the floor draws its references like the workflow trigger does
 GRANT EXECUTE ON FUNCTION naboom.new_reference() TO naboom_bench;
+-- the spatial floors draw their search boxes like naboom does
+GRANT EXECUTE ON FUNCTION naboom.search_box(double precision, double precision, double precision) TO naboom_bench;
 
 -- next_step moves pool incident p one step round a legal loop, as the
 -- moderator of its community (the caller sets the claims):
@@ -48,5 +51,6 @@ REVOKE ALL ON FUNCTION bench.next_step(integer, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION bench.next_step(integer, text) TO naboom_bench;
 
 VACUUM (ANALYZE) naboom.community, naboom.area, naboom.member, naboom.category,
-	naboom.incident, naboom.incident_timeline, bench.floor_incident, bench.pool;
+	naboom.incident, naboom.incident_timeline, naboom.responder_position, naboom.subscription,
+	naboom.alert, bench.floor_incident, bench.floor_position, bench.pool;
 CHECKPOINT;

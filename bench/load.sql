@@ -1,14 +1,21 @@
 -- bench/load.sql: the data set of design.md section 9, loaded in bulk.
 --
 -- Run by bench/run.sh as the superuser, in a fresh database:
---   psql -v incidents=1000000 -v members=1000 -v responders=200 -v pool=20000 -f bench/load.sql
--- (members and responders are per community; SCALE=small divides by 100).
+--   psql -v incidents=1000000 -v members=1000 -v responders=250 -v pool=20000 \
+--        -v subscriptions=1000 -f bench/load.sql
+-- (members, responders and subscriptions are per community; SCALE=small
+-- divides by 100).
 --
 -- Speed: every table is filled by INSERT ... SELECT from generate_series
 -- with session_replication_role = replica, so naboom's triggers (the workflow
--- guard makes SPI calls per row) and the FK triggers do not fire.  CHECK and
--- NOT NULL constraints still hold; the foreign keys are made true by
--- construction (explicit ids) and proved by the checks at the end.
+-- guard makes SPI calls per row and routes every new incident; the alert
+-- trigger would fan out alerts for two years of history) and the FK
+-- triggers do not fire.  CHECK and NOT NULL constraints still hold; the
+-- foreign keys are made true by construction (explicit ids) and proved by
+-- the checks at the end, and a sample of incidents is routed through the
+-- real trigger and must land in the area the load gave it.  The positions
+-- and subscriptions (small tables, no naboom triggers) are loaded after
+-- that, in normal mode, so their foreign keys are checked as they go in.
 --
 -- The data:
 --   10 communities: South African towns, each a 0.2 x 0.2 degree box (about
@@ -18,8 +25,8 @@
 --      vertices each) that tiles the boundary;
 --   :members members per community (user_ref member-N, community (N-1)%10+1,
 --      k = (N-1)/10 its number inside the community): k = 0 the moderator,
---      k = 1..:responders responders (half of them on duty), some verified,
---      the rest residents;
+--      k = 1..:responders responders (on duty unless k is a multiple of 5,
+--      so 200 of 250 at full scale), some verified, the rest residents;
 --   8 categories per community plus panic;
 --   :incidents incidents over two years, incident_id = g, community
 --      (g-1)%10+1, with a realistic mix: older ones mostly closed (some
@@ -34,7 +41,19 @@
 --   bench.pool: :pool open reports (id p lives in community (p-1)%10+1),
 --      in the five states of the loop the transition benchmark drives them
 --      round (verified, dispatched, en_route, on_scene, resolved) in about
---      equal numbers, so the mix of steps is steady from the first second.
+--      equal numbers, so the mix of steps is steady from the first second;
+--      its references are what nearest_responders is asked about;
+--   naboom.responder_position: one row per responder; on-duty ones at a
+--      random point of their community (accuracy 5-50 m), off-duty ones
+--      without a position (as update_position leaves them).  bench/run.sh
+--      makes reported_at fresh again before every measured run;
+--   bench.floor_position: a copy of it (same columns, indexes, fillfactor
+--      50; no RLS, no FK): the floor of update_position;
+--   naboom.subscription: :subscriptions alert areas per community, each of
+--      a random member: a circle around a random point of the community,
+--      radius log-uniform from 500 m to 5 km, 30 % for some categories only,
+--      min_priority 50 % low, 25 % medium, 20 % high, 5 % critical; reach
+--      set as naboom_api.subscribe sets it.
 
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
@@ -133,7 +152,7 @@ SELECT (n - 1) % 10 + 1, 'member-' || n, 'Member ' || n,
 		WHEN k <= :responders THEN 'responder'
 		WHEN k % 7 = 0 THEN 'verified'
 		ELSE 'resident' END::naboom.member_role,
-	k BETWEEN 1 AND :responders AND k % 2 = 0,
+	k BETWEEN 1 AND :responders AND k % 5 <> 0,
 	now() - interval '800 days' + (n % 60) * interval '1 day',
 	now() - (n % 30) * interval '1 day'
 FROM generate_series(1, 10 * :members) n, LATERAL (SELECT (n - 1) / 10 AS k) x;
@@ -340,11 +359,12 @@ SELECT pg_catalog.setval(pg_catalog.pg_get_serial_sequence('bench.floor_incident
 CREATE TABLE bench.pool (
 	id integer PRIMARY KEY,			-- community (id - 1) % 10 + 1
 	community_id bigint NOT NULL,
-	incident_id bigint NOT NULL
+	incident_id bigint NOT NULL,
+	reference text NOT NULL
 );
 INSERT INTO bench.pool
-SELECT (s.rn - 1) * 10 + s.community_id, s.community_id, s.incident_id
-FROM (SELECT i.community_id, i.incident_id,
+SELECT (s.rn - 1) * 10 + s.community_id, s.community_id, s.incident_id, s.reference
+FROM (SELECT i.community_id, i.incident_id, i.reference,
 		row_number() OVER (PARTITION BY i.community_id ORDER BY hashint8(i.incident_id)) AS rn
 	  FROM naboom.incident i
 	  WHERE i.status IN ('verified', 'dispatched', 'en_route', 'on_scene', 'resolved') AND i.kind = 'report') s
@@ -381,17 +401,102 @@ BEGIN
 		RAISE EXCEPTION '% incidents break a foreign key', bad;
 	END IF;
 	-- The scripts compute a point's area like this file does; check that
-	-- naboom routes a sample the same way.
-	SELECT count(*) INTO bad FROM naboom.incident i
-	WHERE i.incident_id % 997 = 0
-		AND naboom.route_area(i.community_id, i.location) IS DISTINCT FROM i.area_id;
+	-- naboom routes a sample the same way: file copies of them through the
+	-- real triggers (as the service, on behalf of their reporters), compare
+	-- the area the workflow trigger chose, and roll the copies back.
+	BEGIN
+		WITH s AS (
+			SELECT i.incident_id, i.community_id, i.category_code, i.kind, i.title, i.location,
+				i.priority, i.reporter_ref, i.area_id
+			FROM naboom.incident i WHERE i.incident_id % 997 = 0),
+		ins AS (
+			INSERT INTO naboom.incident (community_id, category_code, kind, title, location, priority,
+				reporter_ref, client_ref)
+			SELECT s.community_id, s.category_code, s.kind, s.title, s.location, s.priority,
+				s.reporter_ref, 'routing-check-' || s.incident_id
+			FROM s
+			RETURNING client_ref, area_id)
+		SELECT count(*) FILTER (WHERE ins.area_id IS DISTINCT FROM s.area_id) INTO bad
+		FROM s JOIN ins ON ins.client_ref = 'routing-check-' || s.incident_id;
+		RAISE EXCEPTION 'undo the routing check' USING ERRCODE = 'NBCHK';
+	EXCEPTION WHEN SQLSTATE 'NBCHK' THEN
+		NULL;
+	END;
 	IF bad > 0 THEN
-		RAISE EXCEPTION '% sampled incidents are not in the area naboom would route them to', bad;
+		RAISE EXCEPTION '% sampled incidents are not in the area naboom routes them to', bad;
 	END IF;
 	SELECT count(*) INTO bad FROM naboom.incident_timeline t
 	WHERE NOT EXISTS (SELECT 1 FROM naboom.incident i WHERE i.community_id = t.community_id AND i.incident_id = t.incident_id);
 	IF bad > 0 THEN
 		RAISE EXCEPTION '% timeline entries without their incident', bad;
+	END IF;
+END
+$$;
+
+------------------------------------------------------------------------------
+-- Responder positions and alert subscriptions (design.md section 9: 2,000
+-- on-duty responders, 10,000 subscriptions).  Normal mode: the foreign keys
+-- to naboom.member are checked row by row.
+------------------------------------------------------------------------------
+SELECT pg_catalog.setseed(0.2607) \g /dev/null
+
+INSERT INTO naboom.responder_position (community_id, user_ref, position, accuracy_m, reported_at)
+SELECT m.community_id, m.user_ref,
+	CASE WHEN m.on_duty THEN ST_SetSRID(ST_MakePoint(t.lon0 + 0.2 * random(), t.lat0 + 0.2 * random()), 4326) END,
+	CASE WHEN m.on_duty THEN 5 + floor(random() * 46) END,
+	now()
+FROM naboom.member m JOIN bench.town t ON t.community_id = m.community_id
+WHERE m.role = 'responder'
+ORDER BY m.community_id, m.user_ref;
+
+-- The floor of update_position: the same shape, the same rows.
+CREATE TABLE bench.floor_position
+	(LIKE naboom.responder_position INCLUDING DEFAULTS INCLUDING INDEXES) WITH (fillfactor = 50);
+COMMENT ON TABLE bench.floor_position IS
+	'Floor for the benchmark: naboom.responder_position''s columns, defaults, indexes and fillfactor, without RLS or foreign keys';
+INSERT INTO bench.floor_position SELECT * FROM naboom.responder_position ORDER BY community_id, user_ref;
+
+-- reach as naboom_api.subscribe sets it: the envelope of naboom.search_box.
+INSERT INTO naboom.subscription (community_id, user_ref, label, centre, radius_m, reach, categories,
+	min_priority, created_at)
+SELECT s.c, 'member-' || s.n, s.label, ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326), s.radius,
+	ST_MakeEnvelope(b.box[1], b.box[2], b.box[3], b.box[4], 4326),
+	CASE s.topic
+		WHEN 0 THEN ARRAY['stock_theft']
+		WHEN 1 THEN ARRAY['burglary', 'suspicious_person']
+		WHEN 2 THEN ARRAY['fire']
+		WHEN 3 THEN ARRAY['road_accident']
+		WHEN 4 THEN ARRAY['power_outage', 'water_leak']
+		WHEN 5 THEN ARRAY['burglary', 'stock_theft', 'suspicious_person']
+		WHEN 6 THEN ARRAY['fire', 'road_accident']
+	END,
+	CASE WHEN s.u < 0.50 THEN 'low' WHEN s.u < 0.75 THEN 'medium' WHEN s.u < 0.95 THEN 'high'
+		ELSE 'critical' END::naboom.priority,
+	s.created_at
+FROM (
+	SELECT (g - 1) % 10 + 1 AS c,
+		floor(random() * :members)::integer * 10 + (g - 1) % 10 + 1 AS n,
+		(ARRAY['Home', 'Farm', 'Work', 'School', NULL])[1 + floor(random() * 5)::integer] AS label,
+		t.lat0 + 0.2 * random() AS lat,
+		t.lon0 + 0.2 * random() AS lon,
+		500 * power(10, random()) AS radius,
+		-- 30 % for some categories only (topics 0..6), the rest for all
+		CASE WHEN random() < 0.3 THEN floor(random() * 7)::integer END AS topic,
+		random() AS u,
+		now() - random() * interval '700 days' AS created_at
+	FROM generate_series(1, 10 * :subscriptions) g
+	JOIN bench.town t ON t.community_id = (g - 1) % 10 + 1
+) s
+CROSS JOIN LATERAL (SELECT naboom.search_box(s.lat, s.lon, s.radius) AS box) b;
+
+DO $$
+DECLARE
+	worst bigint;
+BEGIN
+	SELECT max(n) INTO worst FROM (SELECT count(*) AS n FROM naboom.subscription
+		GROUP BY community_id, user_ref) x;
+	IF worst > 20 THEN
+		RAISE EXCEPTION 'a member has % subscriptions in one community; subscribe allows 20', worst;
 	END IF;
 END
 $$;

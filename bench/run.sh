@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# naboom benchmark (design.md section 9): the API's write paths, each beside
-# its floor measured in the same run.
+# naboom benchmark (design.md section 9): the API's write paths and spatial
+# reads, each beside its floor measured in the same run.
 #
 #   bash bench/run.sh
 #
@@ -11,22 +11,35 @@
 #      shared_buffers=2GB, max_connections=50, checkpoint_timeout=15min,
 #      max_wal_size=8GB, fsync=on and synchronous_commit=on (the default;
 #      pg_virtualenv would otherwise turn fsync off);
-#   3. bench/load.sql: 10 communities, 1,000 areas, 10,000 members (2,000
-#      responders), 1,000,000 incidents over two years and their timeline,
-#      bench.floor_incident (a copy with the same indexes and no triggers),
-#      then bench/helpers.sql (role naboom_bench, bench.next_step, VACUUM
-#      ANALYZE);
+#   3. bench/load.sql: 10 communities, 1,000 areas, 10,000 members (2,500
+#      responders, 2,000 of them on duty with a position), 1,000,000
+#      incidents over two years and their timeline, 10,000 alert
+#      subscriptions, bench.floor_incident and bench.floor_position (copies
+#      with the same indexes and no triggers), then bench/helpers.sql (role
+#      naboom_bench, bench.next_step, VACUUM ANALYZE);
 #   4. pgbench as naboom_bench (-M prepared), at 1 and 8 clients, each pair
-#      run back to back after a CHECKPOINT:
+#      run back to back, each run after making the positions fresh and a
+#      CHECKPOINT.  First the spatial reads and positions, on the loaded
+#      data (before the write runs add 100,000s of fresh live reports):
+#        floor_nearest.pgbench      vs  nearest_responders.pgbench
+#        floor_duplicates.pgbench   vs  duplicate_candidates.pgbench
+#        floor_near.pgbench         vs  incidents_near.pgbench
+#        floor_position.pgbench     vs  update_position.pgbench
+#      then bench/explain.sql (plans of the spatial statements, to
+#      bench/out/explain-reads.txt), then the write paths:
 #        floor_report.pgbench       vs  report_incident.pgbench
 #        floor_transition.pgbench   vs  transition_incident.pgbench
-#      TPS from pgbench; p50/p95 from its per-transaction logs (-l);
+#      and bench/explain.sql again (bench/out/explain-writes.txt, with the
+#      reports they added in the duplicate window);
+#      TPS from pgbench; p50/p95 from its per-transaction logs (-l); alerts
+#      per report from naboom.alert; HOT updates from pg_stat_user_tables;
 #   5. prints the report and writes it to bench/out/report.txt.
 #
 # Environment
 #   SCALE=full|small      full: the data set above; small: 1/100 of it
-#   DURATION=20           seconds per pgbench run (8 runs)
+#   DURATION=20           seconds per pgbench run (24 runs; SCALE=small: 3)
 #   WARMUP=5              seconds of each script at 8 clients before measuring
+#                         (SCALE=small: 1)
 #   CLIENTS="1 8"         client counts
 #   PROFILE=1             also load pg_stat_statements (track=all, with
 #                         planning) and write the top statements of each run
@@ -38,7 +51,7 @@
 #
 # Outputs (gitignored) in bench/out/: report.txt, load.log, pgbench-*.txt
 # (pgbench's own output, with per-command latencies), log/ (per-transaction
-# logs), postgresql.log.
+# logs), explain-reads.txt, explain-writes.txt, postgresql.log.
 #
 # Exit status: 0 all targets met, 2 a target missed, 1 the benchmark failed.
 set -euo pipefail
@@ -48,23 +61,37 @@ BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
 . "$BENCH_DIR/../scripts/lib.sh"
 
 SCALE="${SCALE:-full}"
-DURATION="${DURATION:-20}"
-WARMUP="${WARMUP:-5}"
+if [ "$SCALE" = small ]; then
+    DURATION="${DURATION:-3}"
+    WARMUP="${WARMUP:-1}"
+else
+    DURATION="${DURATION:-20}"
+    WARMUP="${WARMUP:-5}"
+fi
 CLIENTS="${CLIENTS:-1 8}"
 PROFILE="${PROFILE:-0}"
 OUT="$BENCH_DIR/out"
 DB=naboom_bench
 
+# Per community: MEMBERS members, RESPONDERS responders (on duty unless
+# their number is a multiple of 5: ONDUTY of them), SUBSCRIPTIONS alert
+# areas.
 case "$SCALE" in
-    full)  INCIDENTS=1000000 MEMBERS=1000 RESPONDERS=200 POOL=20000 ;;
-    small) INCIDENTS=10000   MEMBERS=10   RESPONDERS=2   POOL=200 ;;
+    full)  INCIDENTS=1000000 MEMBERS=1000 RESPONDERS=250 POOL=20000 SUBSCRIPTIONS=1000 ;;
+    small) INCIDENTS=10000   MEMBERS=10   RESPONDERS=2   POOL=200   SUBSCRIPTIONS=10 ;;
     *) die "SCALE must be full or small, not '$SCALE'" ;;
 esac
+ONDUTY=$((RESPONDERS - RESPONDERS / 5))
 
 # Targets (design.md section 9): minimum ratio to the floor, maximum p95 (ms).
 declare -A MIN_RATIO=([report_incident]=0.5 [transition_incident]=0.65)
-declare -A MAX_P95=([report_incident]=5 [transition_incident]=3)
-declare -A FLOOR_OF=([report_incident]=floor_report [transition_incident]=floor_transition)
+declare -A MAX_P95=([report_incident]=5 [transition_incident]=3
+                    [nearest_responders]=1 [duplicate_candidates]=1 [incidents_near]=5)
+declare -A FLOOR_OF=([report_incident]=floor_report [transition_incident]=floor_transition
+                     [update_position]=floor_position [nearest_responders]=floor_nearest
+                     [duplicate_candidates]=floor_duplicates [incidents_near]=floor_near)
+WRITES="report_incident transition_incident"
+READS="nearest_responders duplicate_candidates incidents_near"
 
 # ---------------------------------------------------------------- helpers
 now_s() { date +%s.%N; }
@@ -77,30 +104,77 @@ percentiles() {
             if (NR == 0) { print "- -"; exit }
             i50 = int(NR * 0.50); if (i50 < NR * 0.50) i50++
             i95 = int(NR * 0.95); if (i95 < NR * 0.95) i95++
-            printf "%.2f %.2f\n", v[i50] / 1000, v[i95] / 1000
+            printf "%.3f %.3f\n", v[i50] / 1000, v[i95] / 1000
         }'
+}
+
+# stmt_ms FILE: mean latency (ms) of the third SQL command of a pgbench
+# script (the measured statement after BEGIN and set_config), from -r
+stmt_ms() {
+    awk '/statement latencies/ { on = 1; next }
+        on && $3 !~ /^\\/ { if (++n == 3) { print $1; found = 1; exit } }
+        END { if (!found) print "-" }' "$1"
 }
 
 # wal: "bytes fpi" written by the cluster so far
 wal() { psql -X -At -F ' ' -d "$DB" -c 'SELECT wal_bytes, wal_fpi FROM pg_stat_wal'; }
 
-# run_pgbench NAME SCRIPT CLIENTS SECONDS: runs pgbench after a CHECKPOINT,
-# leaves "tps p50 p95 ok transactions wal_bytes/tx fpi/tx" in
-# $OUT/result-NAME-cCLIENTS
+# updates TABLE: "n_tup_upd n_tup_hot_upd" of a table so far.  Backends
+# flush their statistics when they exit, a moment after pgbench returns.
+updates() {
+    psql -X -At -F ' ' -d "$DB" -c "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables
+        WHERE relid = '$1'::regclass"
+}
+
+# alerts: "all subscription responder" alerts written so far
+alerts() {
+    psql -X -At -F ' ' -d "$DB" -c "SELECT count(*), count(*) FILTER (WHERE reason = 'subscription'),
+        count(*) FILTER (WHERE reason = 'responder') FROM naboom.alert"
+}
+
+# fresh_positions: every known position reported now, so that none is older
+# than naboom.position_max_age (600 s) during the next run; in the API's
+# table and in the floor's copy alike.
+fresh_positions() {
+    psql -X -q -d "$DB" -c "UPDATE naboom.responder_position SET reported_at = now() WHERE position IS NOT NULL" \
+        -c "UPDATE bench.floor_position SET reported_at = now() WHERE position IS NOT NULL"
+}
+
+# run_pgbench NAME SCRIPT CLIENTS SECONDS: runs pgbench after making the
+# positions fresh and a CHECKPOINT, leaves "tps p50 p95 ok transactions
+# wal_bytes/tx fpi/tx statement_ms" in $OUT/result-NAME-cCLIENTS; for the position
+# updates also "updates hot_updates" of their table during the run in
+# $OUT/hot-NAME-cCLIENTS, for report_incident "alerts subscription
+# responder" written during the run in $OUT/alerts-NAME-cCLIENTS.
 run_pgbench() {
-    local name=$1 script=$2 c=$3 secs=$4 logdir tps pct ok=1 rc=0 tx b0 f0 b1 f1 walx
+    local name=$1 script=$2 c=$3 secs=$4 logdir tps pct ok=1 rc=0 tx b0 f0 b1 f1 walx table= u0 h0 u1 h1 a0 s0 r0 a1 s1 r1
     logdir="$OUT/log/$name-c$c"
     rm -rf "$logdir"; mkdir -p "$logdir"
+    fresh_positions
     psql -X -q -d "$DB" -c 'CHECKPOINT'
     if [ "$PROFILE" = 1 ]; then
         psql -X -q -d "$DB" -c 'SELECT pg_stat_statements_reset()' >/dev/null
     fi
+    case "$name" in
+        update_position) table=naboom.responder_position ;;
+        floor_position) table=bench.floor_position ;;
+    esac
+    if [ -n "$table" ]; then sleep 1; read -r u0 h0 <<<"$(updates "$table")"; fi
+    if [ "$name" = report_incident ]; then read -r a0 s0 r0 <<<"$(alerts)"; fi
     read -r b0 f0 <<<"$(wal)"
     PGUSER=naboom_bench pgbench -n -M prepared -c "$c" -j "$c" -T "$secs" -r \
         -l --log-prefix="$logdir/tx" \
         "${PGBENCH_VARS[@]}" -D clients="$c" \
         -f "$BENCH_DIR/$script" "$DB" >"$OUT/pgbench-$name-c$c.txt" 2>&1 || rc=$?
     read -r b1 f1 <<<"$(wal)"
+    if [ -n "$table" ]; then
+        sleep 1; read -r u1 h1 <<<"$(updates "$table")"
+        echo "$((u1 - u0)) $((h1 - h0))" >"$OUT/hot-$name-c$c"
+    fi
+    if [ "$name" = report_incident ]; then
+        read -r a1 s1 r1 <<<"$(alerts)"
+        echo "$((a1 - a0)) $((s1 - s0)) $((r1 - r0))" >"$OUT/alerts-$name-c$c"
+    fi
     if [ "$PROFILE" = 1 ]; then
         psql -X -d "$DB" -c "
         SELECT calls, plans, round(total_exec_time::numeric, 1) AS exec_ms,
@@ -119,8 +193,35 @@ run_pgbench() {
         grep -m 5 -i 'error\|abort\|fatal' "$OUT/pgbench-$name-c$c.txt" >&2 || true
     fi
     pct=$(percentiles "$logdir"/tx.*)
-    echo "${tps:-0} $pct $ok ${tx:-0} $walx" >"$OUT/result-$name-c$c"
+    echo "${tps:-0} $pct $ok ${tx:-0} $walx $(stmt_ms "$OUT/pgbench-$name-c$c.txt")" >"$OUT/result-$name-c$c"
     log "$(printf '%-20s c=%-2s tps=%-8.0f p50/p95 ms=%-12s WAL B/tx=%s' "$name" "$c" "${tps:-0}" "$pct" "${walx%% *}")"
+}
+
+# warmup OP...: WARMUP seconds of each operation and its floor at 8 clients
+warmup() {
+    local op s
+    [ "$WARMUP" -gt 0 ] || return 0
+    log "warming up (${WARMUP}s per script at 8 clients): $*"
+    for op in "$@"; do
+        for s in "${FLOOR_OF[$op]}" "$op"; do
+            run_pgbench "warmup-$s" "$s.pgbench" 8 "$WARMUP" >/dev/null
+        done
+    done
+}
+
+# explain FILE: bench/explain.sql on a pool incident and a point of
+# community 1, as a responder and a member of that community, to $OUT/FILE
+explain() {
+    local ref out="$OUT/$1"
+    fresh_positions
+    ref=$(psql -X -At -c "SELECT reference FROM bench.pool WHERE id = 1")
+    # community 1 (member-1 is its moderator; member-11 its first
+    # responder, on duty; member-<MEMBERS*10-9> a resident), at the centre
+    # of its box
+    psql -X -v ON_ERROR_STOP=1 -v ref="$ref" -v responder=member-11 -v member="member-$((MEMBERS * 10 - 9))" \
+        -v slug=mookgophong -v cat=burglary -v lat=-24.52 -v lon=28.71 \
+        -f "$BENCH_DIR/explain.sql" >"$out" 2>&1 \
+        || warn "bench/explain.sql failed; see $out"
 }
 
 # ---------------------------------------------------------------- inside
@@ -134,11 +235,12 @@ inside() {
         'checkpoint_timeout', 'max_wal_size', 'wal_level', 'full_page_writes')" -d postgres)"
     createdb -T template0 "$DB"
 
-    log "loading SCALE=$SCALE: $INCIDENTS incidents, $((MEMBERS * 10)) members"
+    log "loading SCALE=$SCALE: $INCIDENTS incidents, $((MEMBERS * 10)) members, $((SUBSCRIPTIONS * 10)) subscriptions"
     local t0 t1
     t0=$(now_s)
     psql -X -q -v ON_ERROR_STOP=1 -v incidents="$INCIDENTS" -v members="$MEMBERS" \
-        -v responders="$RESPONDERS" -v pool="$POOL" -f "$BENCH_DIR/load.sql" >"$OUT/load.log" 2>&1 \
+        -v responders="$RESPONDERS" -v pool="$POOL" -v subscriptions="$SUBSCRIPTIONS" \
+        -f "$BENCH_DIR/load.sql" >"$OUT/load.log" 2>&1 \
         || { cat "$OUT/load.log" >&2; die "load failed"; }
     psql -X -q -v ON_ERROR_STOP=1 -v pw="$PGPASSWORD" -f "$BENCH_DIR/helpers.sql" >>"$OUT/load.log" 2>&1 \
         || { cat "$OUT/load.log" >&2; die "helpers failed"; }
@@ -147,10 +249,13 @@ inside() {
     fi
     t1=$(now_s)
     LOAD_SECONDS=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", b - a }')
-    log "loaded in ${LOAD_SECONDS}s: $(psql -X -Atc "SELECT format('%s incidents, %s timeline entries, %s areas, %s members (%s responders), database %s',
+    log "loaded in ${LOAD_SECONDS}s: $(psql -X -Atc "SELECT format('%s incidents, %s timeline entries, %s areas, %s members (%s responders, %s on duty with a position), %s subscriptions, database %s',
         (SELECT count(*) FROM naboom.incident), (SELECT count(*) FROM naboom.incident_timeline),
         (SELECT count(*) FROM naboom.area), (SELECT count(*) FROM naboom.member),
         (SELECT count(*) FROM naboom.member WHERE role = 'responder'),
+        (SELECT count(*) FROM naboom.member m JOIN naboom.responder_position p USING (community_id, user_ref)
+            WHERE m.on_duty AND p.position IS NOT NULL),
+        (SELECT count(*) FROM naboom.subscription),
         pg_size_pretty(pg_database_size(current_database())))")"
 
     # The scripts' constants come from the loaded data, passed as -D.
@@ -160,30 +265,38 @@ inside() {
                'lat0s=' || array_agg(t.lat0 ORDER BY t.community_id)::text,
                'lon0s=' || array_agg(t.lon0 ORDER BY t.community_id)::text,
                (SELECT 'cats=' || array_agg(k.code ORDER BY k.n)::text FROM bench.cat k),
-               (SELECT 'prios=' || array_agg(k.prio ORDER BY k.n)::text FROM bench.cat k)
+               (SELECT 'prios=' || array_agg(k.prio ORDER BY k.n)::text FROM bench.cat k),
+               (SELECT 'lives=' || array_agg(s.status ORDER BY s.sort_order)::text FROM naboom.status s
+                WHERE s.status_type = 'open')
         FROM bench.town t")
     local catnames
     catnames=$(psql -X -At -c "SELECT array_agg(k.name_en ORDER BY k.n)::text FROM bench.cat k")
-    PGBENCH_VARS=(-D members="$MEMBERS" -D responders="$RESPONDERS" -D pool="$POOL"
+    PGBENCH_VARS=(-D members="$MEMBERS" -D responders="$RESPONDERS" -D onduty="$ONDUTY" -D pool="$POOL"
                   -D catnames="$catnames")
     local v
     for v in $vars; do PGBENCH_VARS+=(-D "$v"); done
 
-    if [ "$WARMUP" -gt 0 ]; then
-        log "warming up (${WARMUP}s per script at 8 clients)"
-        local s
-        for s in floor_report report_incident floor_transition transition_incident; do
-            run_pgbench "warmup-$s" "$s.pgbench" 8 "$WARMUP" >/dev/null
-        done
-    fi
-
     local c op
+    # Spatial reads and positions first, on the data set as loaded: the
+    # write runs add 100,000s of fresh live reports, more than the data set
+    # has live, all within the last duplicate window.
+    warmup $READS update_position
     for c in $CLIENTS; do
-        for op in report_incident transition_incident; do
+        for op in $READS update_position; do
             run_pgbench "${FLOOR_OF[$op]}" "${FLOOR_OF[$op]}.pgbench" "$c" "$DURATION"
             run_pgbench "$op" "$op.pgbench" "$c" "$DURATION"
         done
     done
+    explain explain-reads.txt
+
+    warmup $WRITES
+    for c in $CLIENTS; do
+        for op in $WRITES; do
+            run_pgbench "${FLOOR_OF[$op]}" "${FLOOR_OF[$op]}.pgbench" "$c" "$DURATION"
+            run_pgbench "$op" "$op.pgbench" "$c" "$DURATION"
+        done
+    done
+    explain explain-writes.txt
 
     psql -X -Atc "SELECT format('after the runs: %s incidents, %s timeline entries',
         (SELECT count(*) FROM naboom.incident), (SELECT count(*) FROM naboom.incident_timeline))"
@@ -195,22 +308,26 @@ inside() {
 
 # ---------------------------------------------------------------- report
 report() {
-    local c op name verdict tps p50 p95 ok ftps fp95 fok ratio tx wb fpi status=0
+    local c op name verdict tps p50 p95 ok ftps fp50 fp95 fok ratio tx wb fpi status=0 line
+    local n nsub nresp upd hot fupd fhot
     {
         echo "naboom benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, SCALE=$SCALE, DURATION=${DURATION}s per run$([ "$PROFILE" = 1 ] && echo ", PROFILE=1 (pg_stat_statements on: not comparable)")"
-        echo "data: $INCIDENTS incidents, $((MEMBERS * 10)) members; load $(cat "$OUT/load-seconds")s"
+        echo "data: $INCIDENTS incidents, $((MEMBERS * 10)) members, $((ONDUTY * 10)) on-duty responders with positions, $((SUBSCRIPTIONS * 10)) subscriptions; load $(cat "$OUT/load-seconds")s"
         echo "cluster: shared_buffers=2GB max_connections=50 fsync=on synchronous_commit=on checkpoint_timeout=15min max_wal_size=8GB"
         echo "pgbench -M prepared as a non-superuser; one transaction = BEGIN; set_config(request.jwt.claims); <statement>; COMMIT"
         echo
+        echo "write paths; floor: the same row as one bare INSERT/UPDATE on a copy of the table (same columns and indexes; no triggers, FKs, CHECKs, RLS)"
         printf '%-20s %3s %7s %7s %7s %9s %9s %6s  %-19s %s\n' \
             operation clients TPS 'p50 ms' 'p95 ms' 'floor TPS' 'floor p95' ratio target result
-        for op in report_incident transition_incident; do
+        for op in $WRITES update_position; do
             for c in $CLIENTS; do
                 read -r tps p50 p95 ok _ <"$OUT/result-$op-c$c"
                 read -r ftps _ fp95 fok _ <"$OUT/result-${FLOOR_OF[$op]}-c$c"
                 ratio=$(awk -v a="$tps" -v b="$ftps" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "0" }')
                 if [ "$ok" != 1 ] || [ "$fok" != 1 ]; then
                     verdict=ERROR; status=1
+                elif [ -z "${MIN_RATIO[$op]:-}" ]; then
+                    verdict=-
                 elif awk -v r="$ratio" -v m="${MIN_RATIO[$op]}" -v p="$p95" -v x="${MAX_P95[$op]}" \
                         'BEGIN { exit !(r >= m && p <= x) }'; then
                     verdict=PASS
@@ -219,17 +336,60 @@ report() {
                 fi
                 printf '%-20s %3s %7.0f %7s %7s %9.0f %9s %6s  %-19s %s\n' \
                     "$op" "$c" "$tps" "$p50" "$p95" "$ftps" "$fp95" "$ratio" \
-                    ">=${MIN_RATIO[$op]}x p95<=${MAX_P95[$op]}ms" "$verdict"
+                    "$([ -n "${MIN_RATIO[$op]:-}" ] && echo ">=${MIN_RATIO[$op]}x p95<=${MAX_P95[$op]}ms" || echo "(none)")" "$verdict"
             done
         done
         echo
-        echo "every run (after a CHECKPOINT; WAL per transaction from pg_stat_wal):"
-        printf '%-20s %3s %8s %7s %7s %7s %9s %7s\n' run clients transactions TPS 'p50 ms' 'p95 ms' 'WAL B/tx' 'FPI/tx'
+        line="report_incident fan-out, alerts written per report:"
         for c in $CLIENTS; do
-            for op in report_incident transition_incident; do
+            read -r n nsub nresp <"$OUT/alerts-report_incident-c$c"
+            read -r _ _ _ _ tx _ <"$OUT/result-report_incident-c$c"
+            line+=$(awk -v c="$c" -v n="$n" -v s="$nsub" -v r="$nresp" -v t="$tx" 'BEGIN {
+                if (t > 0) printf " %s client(s) %.2f (%.2f subscription, %.2f responder);", c, n / t, s / t, r / t }')
+        done
+        echo "${line%;}"
+        line="HOT updates during the position runs (n_tup_hot_upd / n_tup_upd):"
+        for c in $CLIENTS; do
+            read -r upd hot <"$OUT/hot-update_position-c$c"
+            read -r fupd fhot <"$OUT/hot-floor_position-c$c"
+            line+=$(awk -v c="$c" -v u="$upd" -v h="$hot" -v fu="$fupd" -v fh="$fhot" 'BEGIN {
+                printf " %s client(s) naboom.responder_position %.1f %% of %d, floor %.1f %% of %d;", c,
+                    (u > 0 ? 100 * h / u : 0), u, (fu > 0 ? 100 * fh / fu : 0), fu }')
+        done
+        echo "${line%;}"
+        echo
+        echo "spatial reads; floor: the same question as one bare SQL statement on the copies (no identity, visibility, projection); ratio of TPS;"
+        echo "p50/p95 of the whole transaction (4 round trips), stmt: mean of the call itself (pgbench -r)"
+        printf '%-20s %3s %7s %7s %7s %7s %9s %9s %9s %9s %6s  %-11s %s\n' \
+            operation clients TPS 'p50 ms' 'p95 ms' 'stmt ms' 'floor TPS' 'floor p50' 'floor p95' 'floor stm' ratio target result
+        for op in $READS; do
+            for c in $CLIENTS; do
+                read -r tps p50 p95 ok _ _ _ st <"$OUT/result-$op-c$c"
+                read -r ftps fp50 fp95 fok _ _ _ fst <"$OUT/result-${FLOOR_OF[$op]}-c$c"
+                ratio=$(awk -v a="$tps" -v b="$ftps" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "0" }')
+                if [ "$ok" != 1 ] || [ "$fok" != 1 ]; then
+                    verdict=ERROR; status=1
+                elif [ "$c" != 1 ]; then
+                    # 8 clients on 2 CPUs queue for a core: latency there is
+                    # the machine's, not the call's (see bench/README.md)
+                    verdict=-
+                elif awk -v p="$p95" -v x="${MAX_P95[$op]}" 'BEGIN { exit !(p <= x) }'; then
+                    verdict=PASS
+                else
+                    verdict=FAIL; [ "$status" -eq 0 ] && status=2
+                fi
+                printf '%-20s %3s %7.0f %7s %7s %7s %9.0f %9s %9s %9s %6s  %-11s %s\n' \
+                    "$op" "$c" "$tps" "$p50" "$p95" "$st" "$ftps" "$fp50" "$fp95" "$fst" "$ratio" "p95<=${MAX_P95[$op]}ms" "$verdict"
+            done
+        done
+        echo
+        echo "every run (after fresh positions and a CHECKPOINT; WAL per transaction from pg_stat_wal):"
+        printf '%-20s %3s %8s %7s %7s %7s %7s %9s %7s\n' run clients transactions TPS 'p50 ms' 'p95 ms' 'stmt ms' 'WAL B/tx' 'FPI/tx'
+        for c in $CLIENTS; do
+            for op in $READS update_position $WRITES; do
                 for name in "${FLOOR_OF[$op]}" "$op"; do
-                    read -r tps p50 p95 ok tx wb fpi <"$OUT/result-$name-c$c"
-                    printf '%-20s %3s %8s %7.0f %7s %7s %9s %7s\n' "$name" "$c" "$tx" "$tps" "$p50" "$p95" "$wb" "$fpi"
+                    read -r tps p50 p95 ok tx wb fpi st <"$OUT/result-$name-c$c"
+                    printf '%-20s %3s %8s %7.0f %7s %7s %7s %9s %7s\n' "$name" "$c" "$tx" "$tps" "$p50" "$p95" "$st" "$wb" "$fpi"
                 done
             done
         done
@@ -247,8 +407,8 @@ fi
 # ---------------------------------------------------------------- outside
 command -v pgbench >/dev/null 2>&1 || PATH="/usr/lib/postgresql/$PG_MAJOR/bin:$PATH"
 mkdir -p "$OUT"
-rm -rf "$OUT/log" "$OUT"/result-* "$OUT"/pgbench-*.txt "$OUT"/statements-*.txt "$OUT/load-seconds" \
-    "$OUT/report.txt"
+rm -rf "$OUT/log" "$OUT"/result-* "$OUT"/hot-* "$OUT"/alerts-* "$OUT"/pgbench-*.txt "$OUT"/statements-*.txt \
+    "$OUT/load-seconds" "$OUT/report.txt" "$OUT"/explain-*.txt
 
 if [ "${NABOOM_SKIP_SETUP:-0}" != 1 ]; then
     bash "$NABOOM_ROOT/scripts/setup-debian.sh" || die "setup-debian.sh failed"
