@@ -4,7 +4,8 @@
 # What it does
 #   1. scripts/setup-debian.sh  (packages if missing, `make`, `make install`)
 #   2. inside ONE throw-away PostgreSQL 15 cluster made by pg_virtualenv
-#      (shared_preload_libraries=pg_cron, cron.database_name=contrib_regression,
+#      (shared_preload_libraries=pg_cron,naboom, cron.database_name and
+#      naboom.audit_database=contrib_regression,
 #      max_connections=100, timezone=UTC, locale C.UTF-8, encoding UTF8):
 #        a. pg_regress   over sql/*.sql    (make installcheck ISOLATION=)
 #           database contrib_regression, created fresh by pg_regress, with
@@ -229,7 +230,8 @@ echo
 log "starting a throw-away PostgreSQL $PG_MAJOR cluster (pg_virtualenv)"
 pg_virtualenv -t -v "$PG_MAJOR" \
     -c "--locale=C.UTF-8 --encoding=UTF8" \
-    -o shared_preload_libraries=pg_cron \
+    -o shared_preload_libraries=pg_cron,naboom \
+    -o naboom.audit_database=contrib_regression \
     -o cron.database_name=contrib_regression \
     -o max_connections=100 \
     -o timezone=UTC \

@@ -9,7 +9,7 @@ SELECT rolname, rolcanlogin FROM pg_roles WHERE rolname LIKE 'naboom\_%' ORDER B
 -- Every domain table is commented.
 SELECT c.relname, obj_description(c.oid, 'pg_class') IS NOT NULL AS commented
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE n.nspname = 'naboom' AND c.relkind = 'r' ORDER BY 1;
+WHERE n.nspname = 'naboom' AND c.relkind IN ('r', 'p') AND NOT c.relispartition ORDER BY 1;
 
 -- Every API and SECURITY DEFINER function pins its search_path; internal
 -- helpers are not executable by PUBLIC.

@@ -7,7 +7,10 @@
  * actor), reference.c (incident references), workflow.c (the transition
  * trigger), transition_cache.c (the cached transition table) and
  * journal.c (the incident timeline), spatial.c (routing, duplicates,
- * nearest responders) and alerts.c (alert fan-out).
+ * nearest responders), alerts.c (alert fan-out), audit.c (the audit
+ * trigger, reads and refusals), audit_guard.c (append-only, protected
+ * triggers), audit_seal.c (seals and verification) and audit_queue.c (the
+ * audit writer for entries that outlive their transaction).
  *
  *-------------------------------------------------------------------------
  */
@@ -18,6 +21,8 @@
 
 #include "naboom.h"
 #include "spatial.h"
+#include "audit.h"
+#include "audit_queue.h"
 
 PG_MODULE_MAGIC;
 
@@ -32,9 +37,10 @@ double		naboom_poor_accuracy_m = 500.0;
 int			naboom_max_text_length = 4000;
 
 /*
- * _PG_init registers the naboom.* settings.  Nothing here needs
- * shared_preload_libraries: the library is loaded by the first call of one
- * of its functions or triggers.
+ * _PG_init registers the naboom.* settings.  Everything but the audit
+ * writer works without shared_preload_libraries (the library is loaded by
+ * the first call of one of its functions or triggers); preloaded, it also
+ * starts the writer that records refused attempts.
  */
 void
 _PG_init(void)
@@ -70,6 +76,17 @@ _PG_init(void)
 							 500.0, 1.0, 100000.0,
 							 PGC_SUSET, 0,
 							 NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("naboom.audit",
+							 "Write audit log entries.",
+							 "Only a superuser can switch it off, e.g. for a bulk load in one session.",
+							 &naboom_audit_enabled,
+							 true,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
+
+	/* The audit writer and its queue, when naboom is preloaded. */
+	NaboomAuditQueueInit();
 
 	MarkGUCPrefixReserved("naboom");
 }

@@ -28,11 +28,14 @@
  * literal), with a message and a hint given as parenthesised format lists.
  */
 #define NaboomErrorHint(code, key, msg_args, hint_args, detail_fmt, ...) \
+	do { \
+	NaboomAuditRefusal(code, key, psprintf msg_args); \
 	ereport(ERROR, \
 			(errcode(code), \
 			 errmsg msg_args, \
 			 errdetail(key ": " detail_fmt, ##__VA_ARGS__), \
-			 errhint hint_args))
+			 errhint hint_args)); \
+	} while (0)
 
 /*
  * Member roles in a community, in rank order.  MEMBER_NONE is "not a
@@ -58,6 +61,9 @@ typedef struct NaboomActor
 	char	   *user_ref;		/* palloc'd, NULL for the service */
 	bool		is_service;
 } NaboomActor;
+
+/* audit.c: records refusals that matter before they are raised */
+extern void NaboomAuditRefusal(int sqlerrcode, const char *key, const char *message);
 
 /* identity.c */
 extern char *NaboomClaimedSubject(void);

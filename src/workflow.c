@@ -42,6 +42,7 @@
 #include "utils/timestamp.h"
 
 #include "naboom.h"
+#include "audit.h"
 #include "reference.h"
 #include "spatial.h"
 #include "workflow.h"
@@ -862,6 +863,7 @@ naboom_incident_guard(PG_FUNCTION_ARGS)
 							("a new incident needs a community"),
 							("Give the community_id of the community where it happened."),
 							"community_id is NULL.");
+		NaboomAuditSetSubject(g.community_id, Int64Att(&g, g.newtup, g.atts->incident_id, &isnull));
 		GuardInsert(&g);
 	}
 	else
@@ -870,10 +872,12 @@ naboom_incident_guard(PG_FUNCTION_ARGS)
 		g.newtup = trigdata->tg_newtuple;
 		g.updatedcols = trigdata->tg_updatedcols;
 		g.community_id = Int64Att(&g, g.oldtup, g.atts->community_id, &isnull);
+		NaboomAuditSetSubject(g.community_id, Int64Att(&g, g.oldtup, g.atts->incident_id, &isnull));
 		GuardUpdate(&g);
 	}
 
 	SetUserIdAndSecContext(save_userid, save_sec);
+	NaboomAuditSetSubject(0, 0);
 
 	result = heap_modify_tuple(g.newtup, g.desc, g.values, g.nulls, g.replace);
 	return PointerGetDatum(result);

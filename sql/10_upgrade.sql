@@ -6,50 +6,59 @@
 DROP EXTENSION naboom CASCADE;
 CREATE EXTENSION naboom VERSION '0.1.0';
 SELECT extversion FROM pg_extension WHERE extname = 'naboom';
-0.1.0
-SELECT t.as_service();
 
+SELECT t.as_service();
 SELECT slug FROM naboom_api.create_community('mookgophong', 'Mookgophong / Naboomspruit',
 	'{"type":"Polygon","coordinates":[[[28.55,-24.65],[28.90,-24.65],[28.90,-24.38],[28.62,-24.38],[28.55,-24.45],[28.55,-24.65]]]}',
 	admin_ref => 'up-admin', admin_name => 'Annelie Botha');
-mookgophong
 SELECT t.as_user('up-admin');
-
 SELECT code FROM naboom_api.upsert_area('mookgophong', 'town', 'Town centre',
 	'{"type":"Polygon","coordinates":[[[28.69,-24.535],[28.73,-24.535],[28.73,-24.50],[28.69,-24.50],[28.69,-24.535]]]}');
-town
 SELECT code FROM naboom_api.upsert_category('mookgophong', 'fire', 'Veld fire', 'Veldbrand', 'high');
-fire
 SELECT t.as_user('up-res');
-
 SELECT role FROM naboom_api.join_community('mookgophong', 'Up Resident');
-resident
 SELECT reference AS old_ref FROM naboom_api.report_incident('mookgophong', 'fire', -24.52, 28.71, 'Before the upgrade', accuracy_m => 2000) \gset
+
 ALTER EXTENSION naboom UPDATE TO '0.2.0';
 SELECT extversion FROM pg_extension WHERE extname = 'naboom';
-0.2.0
+
 -- Existing rows keep their routing and get the new flag.
 SELECT area, poor_accuracy, duplicate_candidates IS NULL FROM naboom_api.get_incident(:'old_ref');
-town|t|t
 -- The new API works on the old data: the old report is a duplicate candidate.
 SELECT t.as_user('up-res');
-
 SELECT (duplicate_candidates->0->>'reference') = :'old_ref', area
 FROM naboom_api.report_incident('mookgophong', 'fire', -24.5201, 28.71, 'After the upgrade');
-t|town
 SELECT count(*) FROM naboom_api.incidents_near(-24.52, 28.71, 500);
-2
 -- Every API and SECURITY DEFINER function has its search_path pinned,
 -- including the ones 0.2.0 added or replaced.
 SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
 WHERE (n.nspname = 'naboom_api' OR (n.nspname = 'naboom' AND p.prosecdef))
 	AND p.prolang <> (SELECT oid FROM pg_language WHERE lanname = 'c')
 	AND NOT coalesce(p.proconfig::text[] @> ARRAY['search_path=pg_catalog, public, pg_temp'], false);
-0
 SELECT count(*) > 20 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'naboom_api';
-t
 -- Nothing of the API is executable by PUBLIC.
 SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
 WHERE n.nspname IN ('naboom', 'naboom_api') AND has_function_privilege('public', p.oid, 'EXECUTE')
 	AND p.proname NOT IN ('reference_valid', 'normalize_reference');
-0
+
+-- 0.2.0 -> 0.3.0: the audit log starts with the upgrade; the data before
+-- it has no entries, every change after it has.
+ALTER EXTENSION naboom UPDATE TO '0.3.0';
+SELECT extversion FROM pg_extension WHERE extname = 'naboom';
+SELECT count(*) FROM naboom.audit_log WHERE action <> 'DDL';
+SELECT t.as_user('up-res');
+SELECT status FROM naboom_api.get_incident(:'old_ref');
+SELECT t.as_user('up-admin');
+SELECT status FROM naboom_api.transition_incident(:'old_ref', 'verified');
+SELECT action, table_name, actor, old_values->>'status', new_values->>'status'
+FROM naboom.audit_log WHERE action <> 'DDL' ORDER BY id;
+SELECT t.as_service();
+SELECT row_count > 0 FROM naboom.seal_audit();
+SELECT problem FROM naboom.verify_audit(now() - interval '1 hour', now() + interval '1 hour');
+SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+WHERE (n.nspname = 'naboom_api' OR (n.nspname = 'naboom' AND p.prosecdef))
+	AND p.prolang <> (SELECT oid FROM pg_language WHERE lanname = 'c')
+	AND NOT coalesce(p.proconfig::text[] @> ARRAY['search_path=pg_catalog, public, pg_temp'], false);
+SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+WHERE n.nspname IN ('naboom', 'naboom_api') AND has_function_privilege('public', p.oid, 'EXECUTE')
+	AND p.proname NOT IN ('reference_valid', 'normalize_reference');

@@ -1,0 +1,660 @@
+-- naboom 0.2.0 -> 0.3.0: the audit log.
+--
+-- A C trigger on every domain table writes who changed what into
+-- naboom.audit_log (partitioned by month); reads of emergency data through
+-- the API and refused attempts are logged too; the log is append-only and
+-- sealed in hash-chained batches that naboom.verify_audit checks.  A fresh
+-- CREATE EXTENSION runs naboom--0.1.0.sql, the 0.2.0 upgrade and this one.
+
+\echo Use "ALTER EXTENSION naboom UPDATE TO '0.3.0'" to load this file. \quit
+
+------------------------------------------------------------------------------
+-- The log
+------------------------------------------------------------------------------
+CREATE SEQUENCE naboom.audit_log_id_seq;
+
+CREATE TABLE naboom.audit_log (
+	id bigint NOT NULL DEFAULT pg_catalog.nextval('naboom.audit_log_id_seq'),
+	logged_at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+	xid xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(),
+	community_id bigint,
+	incident_id bigint,
+	action text NOT NULL CHECK (action IN ('INSERT', 'UPDATE', 'DELETE', 'READ', 'DENIED', 'DDL', 'ERASED')),
+	table_name text,
+	row_key jsonb,
+	old_values jsonb,
+	new_values jsonb,
+	actor text,
+	db_role text NOT NULL,
+	client_addr text,
+	user_agent text,
+	request_id text,
+	success boolean NOT NULL DEFAULT true,
+	detail jsonb,
+	PRIMARY KEY (id, logged_at)
+) PARTITION BY RANGE (logged_at);
+ALTER SEQUENCE naboom.audit_log_id_seq OWNED BY naboom.audit_log.id;
+CREATE INDEX audit_log_community ON naboom.audit_log (community_id, id);
+CREATE INDEX audit_log_incident ON naboom.audit_log (incident_id, id) WHERE incident_id IS NOT NULL;
+CREATE INDEX audit_log_xid ON naboom.audit_log (xid);
+COMMENT ON TABLE naboom.audit_log IS
+	'Append-only audit log: every change to a domain table, reads of emergency data through the API, refused attempts and trigger DDL on domain tables. Partitioned by month (naboom.audit_maintain); sealed by naboom.seal_audit, checked by naboom.verify_audit';
+COMMENT ON COLUMN naboom.audit_log.xid IS 'Top-level transaction that wrote the row (the sealer''s horizon)';
+COMMENT ON COLUMN naboom.audit_log.action IS
+	'INSERT, UPDATE, DELETE (row changes), READ (emergency data read through the API), DENIED (a refused attempt, written by the audit writer after the attempt rolled back), DDL (a trigger disabled or enabled on an audited table), ERASED (personal data erased)';
+COMMENT ON COLUMN naboom.audit_log.row_key IS 'Primary key of the changed row, as JSON';
+COMMENT ON COLUMN naboom.audit_log.old_values IS 'UPDATE: the changed columns before; DELETE: the whole row';
+COMMENT ON COLUMN naboom.audit_log.new_values IS 'UPDATE: the changed columns after; INSERT: the whole row';
+COMMENT ON COLUMN naboom.audit_log.actor IS 'The JWT subject of the request, else the session role';
+COMMENT ON COLUMN naboom.audit_log.db_role IS 'The database role of the request (after SET ROLE, outside SECURITY DEFINER functions)';
+COMMENT ON COLUMN naboom.audit_log.client_addr IS 'First address of the x-forwarded-for request header the gateway passed, else the connection''s client address';
+COMMENT ON COLUMN naboom.audit_log.success IS 'false for refused attempts (action DENIED)';
+
+-- Rows whose month has no partition yet still land somewhere; audit_maintain
+-- moves them out when it creates their month.
+CREATE TABLE naboom.audit_log_default PARTITION OF naboom.audit_log DEFAULT;
+
+CREATE TABLE naboom.audit_seal (
+	seal_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	sealed_at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+	xid_from xid8 NOT NULL,
+	xid_to xid8 NOT NULL,
+	first_logged_at timestamptz,
+	last_logged_at timestamptz,
+	row_count integer NOT NULL,
+	ids bigint[] NOT NULL,
+	row_hashes bytea NOT NULL,
+	prev_hash bytea NOT NULL,
+	seal_hash bytea NOT NULL,
+	CHECK (xid_from <= xid_to),
+	CHECK (pg_catalog.octet_length(row_hashes) = 32 * row_count)
+);
+CREATE INDEX audit_seal_time ON naboom.audit_seal (last_logged_at);
+COMMENT ON TABLE naboom.audit_seal IS
+	'Seals of the audit log: each holds the ids and SHA-256 hashes of every row written by transactions with xid_from <= xid < xid_to, chained to the previous seal. Written by naboom.seal_audit';
+COMMENT ON COLUMN naboom.audit_seal.row_hashes IS 'SHA-256 of each row''s canonical text (naboom.audit_row_text), 32 bytes per row in id order';
+COMMENT ON COLUMN naboom.audit_seal.seal_hash IS
+	'SHA-256 of prev_hash, the xid range, the ids and the row hashes: the chain head to copy somewhere a superuser of this server cannot write';
+
+------------------------------------------------------------------------------
+-- C functions (src/audit.c, src/audit_seal.c, src/audit_queue.c)
+------------------------------------------------------------------------------
+CREATE FUNCTION naboom.audit_trigger() RETURNS trigger
+AS 'MODULE_PATHNAME', 'naboom_audit_trigger' LANGUAGE C;
+COMMENT ON FUNCTION naboom.audit_trigger() IS
+	'AFTER INSERT OR UPDATE OR DELETE row trigger: writes the change to naboom.audit_log. Install with naboom.audit_table';
+
+CREATE FUNCTION naboom.audit_guard() RETURNS trigger
+AS 'MODULE_PATHNAME', 'naboom_audit_guard' LANGUAGE C;
+COMMENT ON FUNCTION naboom.audit_guard() IS
+	'Refuses UPDATE, DELETE and TRUNCATE of audit rows and seals, except by naboom''s own retention and maintenance code';
+
+CREATE FUNCTION naboom.audit_ddl() RETURNS event_trigger
+AS 'MODULE_PATHNAME', 'naboom_audit_ddl' LANGUAGE C;
+COMMENT ON FUNCTION naboom.audit_ddl() IS
+	'ddl_command_end event trigger: refuses disabling the audit trigger of an audited table and records every other trigger enable/disable on one';
+
+CREATE FUNCTION naboom.audit_access(community_id bigint, incident_id bigint, what text, detail jsonb)
+RETURNS void
+AS 'MODULE_PATHNAME', 'naboom_audit_access' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION naboom.audit_access(bigint, bigint, text, jsonb) IS
+	'Record a READ entry (who looked at what): in the transaction when it can write, else through the audit writer, else in the server log';
+
+CREATE FUNCTION naboom.audit_refusal(state text, key text, detail text) RETURNS void
+AS 'MODULE_PATHNAME', 'naboom_audit_refusal' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION naboom.audit_refusal(text, text, text) IS
+	'Record a DENIED entry for a refusal that matters (insufficient privilege, bad identity, illegal transition, hidden incident) before the error is raised; it survives the rollback through the audit writer';
+
+CREATE FUNCTION naboom.audit_queue_stats(OUT preloaded boolean, OUT pending integer, OUT written bigint,
+	OUT dropped_full bigint, OUT dropped_other_db bigint) RETURNS record
+AS 'MODULE_PATHNAME', 'naboom_audit_queue_stats' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION naboom.audit_queue_stats() IS
+	'The audit writer''s queue: whether naboom was preloaded, entries waiting, written, dropped because the queue was full or for another database';
+
+CREATE FUNCTION naboom.audit_queue_wait(timeout_ms integer DEFAULT 5000) RETURNS boolean
+AS 'MODULE_PATHNAME', 'naboom_audit_queue_wait' LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION naboom.audit_queue_wait(integer) IS
+	'Wait until the audit writer has committed every entry queued before the call; false on timeout or when naboom is not preloaded';
+
+CREATE FUNCTION naboom.audit_row_text(a naboom.audit_log) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+	SELECT pg_catalog.concat_ws(E'\x1f', a.id, (EXTRACT(epoch FROM a.logged_at) * 1000000)::bigint,
+		a.xid, coalesce(a.community_id::text, '-'), coalesce(a.incident_id::text, '-'), a.action,
+		coalesce(a.table_name, '-'), coalesce(a.row_key::text, '-'), coalesce(a.old_values::text, '-'),
+		coalesce(a.new_values::text, '-'), coalesce(a.actor, '-'), a.db_role, coalesce(a.client_addr, '-'),
+		coalesce(a.user_agent, '-'), coalesce(a.request_id, '-'), a.success, coalesce(a.detail::text, '-'))
+$$;
+COMMENT ON FUNCTION naboom.audit_row_text(naboom.audit_log) IS
+	'The canonical text of an audit row that its seal hash covers (independent of TimeZone and DateStyle)';
+
+CREATE FUNCTION naboom.audit_seal_hash(prev_hash bytea, xid_from xid8, xid_to xid8, ids bigint[], row_hashes bytea)
+RETURNS bytea
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+	SELECT pg_catalog.sha256(prev_hash || pg_catalog.convert_to(xid_from::text || ':' || xid_to::text || ':'
+		|| pg_catalog.array_to_string(ids, ','), 'UTF8') || row_hashes)
+$$;
+COMMENT ON FUNCTION naboom.audit_seal_hash(bytea, xid8, xid8, bigint[], bytea) IS
+	'The hash of a seal: SHA-256 of the previous seal''s hash, the xid range, the ids and the row hashes';
+
+CREATE FUNCTION naboom.seal_audit(max_rows integer DEFAULT 100000) RETURNS naboom.audit_seal
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+	prev naboom.audit_seal;
+	x_from xid8 := '0';
+	x_to xid8;
+	cut xid8;
+	s naboom.audit_seal;
+BEGIN
+	IF max_rows IS NULL OR max_rows < 1 THEN
+		PERFORM naboom.fail('22023', 'naboom.invalid_count', 'max_rows must be at least 1',
+			format('It is %s.', coalesce(max_rows::text, 'NULL')), 'Use e.g. 100000.');
+	END IF;
+	-- One sealer at a time; a second run has nothing to do.
+	IF NOT pg_try_advisory_xact_lock(7089066834011223041) THEN
+		RETURN NULL;
+	END IF;
+	SELECT * INTO prev FROM naboom.audit_seal ORDER BY seal_id DESC LIMIT 1;
+	IF FOUND THEN
+		x_from := prev.xid_to;
+	END IF;
+	-- Every transaction below the oldest one still running has finished:
+	-- its rows are all visible now and no new row can get such an xid.
+	x_to := pg_snapshot_xmin(pg_current_snapshot());
+	-- At most about max_rows rows, never splitting a transaction's rows.
+	SELECT a.xid INTO cut FROM naboom.audit_log a WHERE a.xid >= x_from AND a.xid < x_to
+	ORDER BY a.xid OFFSET max_rows LIMIT 1;
+	IF cut IS NOT NULL THEN
+		IF cut = x_from THEN
+			SELECT min(a.xid) INTO cut FROM naboom.audit_log a WHERE a.xid > x_from AND a.xid < x_to;
+		END IF;
+		x_to := coalesce(cut, x_to);
+	END IF;
+	IF x_to <= x_from OR NOT EXISTS (SELECT 1 FROM naboom.audit_log a WHERE a.xid >= x_from AND a.xid < x_to) THEN
+		RETURN NULL;
+	END IF;
+	WITH r AS (
+		SELECT a.id, a.xid, a.logged_at, pg_catalog.sha256(pg_catalog.convert_to(naboom.audit_row_text(a), 'UTF8')) AS h
+		FROM naboom.audit_log a WHERE a.xid >= x_from AND a.xid < x_to
+	), agg AS (
+		SELECT count(*)::integer AS n, array_agg(r.id ORDER BY r.xid, r.id) AS ids,
+			string_agg(r.h, ''::bytea ORDER BY r.xid, r.id) AS hashes,
+			min(r.logged_at) AS first_at, max(r.logged_at) AS last_at
+		FROM r
+	)
+	INSERT INTO naboom.audit_seal (xid_from, xid_to, first_logged_at, last_logged_at, row_count, ids,
+		row_hashes, prev_hash, seal_hash)
+	SELECT x_from, x_to, agg.first_at, agg.last_at, agg.n, agg.ids, agg.hashes,
+		coalesce(prev.seal_hash, '\x'::bytea),
+		naboom.audit_seal_hash(coalesce(prev.seal_hash, '\x'::bytea), x_from, x_to, agg.ids, agg.hashes)
+	FROM agg
+	RETURNING * INTO s;
+	-- The chain head also goes to the server log: a copy outside the tables.
+	RAISE LOG 'naboom audit seal %: % rows, xid % to %, hash %', s.seal_id, s.row_count, x_from, x_to,
+		encode(s.seal_hash, 'hex');
+	RETURN s;
+END
+$$;
+COMMENT ON FUNCTION naboom.seal_audit(integer) IS
+	'Seal the audit rows of every transaction that has finished since the last seal (at most about max_rows, never splitting a transaction). NULL if another seal_audit holds the lock or nothing is new. Run every minute by pg_cron';
+
+CREATE FUNCTION naboom.verify_audit(from_time timestamptz, to_time timestamptz,
+	OUT problem text, OUT seal_id bigint, OUT audit_id bigint, OUT logged_at timestamptz, OUT detail text)
+RETURNS SETOF record
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_column
+DECLARE
+	s naboom.audit_seal;
+	before naboom.audit_seal;
+	r record;
+	n_rows bigint := 0;
+	n_seals integer := 0;
+	n_problems integer := 0;
+	n_unsealed bigint := 0;
+	last_to xid8;
+BEGIN
+	IF from_time IS NULL OR to_time IS NULL OR from_time >= to_time THEN
+		PERFORM naboom.fail('22023', 'naboom.invalid_range', 'from_time must be before to_time',
+			format('The range is [%s, %s).', from_time, to_time), 'Give a time range, e.g. the last month.');
+	END IF;
+	FOR s IN
+		SELECT * FROM naboom.audit_seal x WHERE x.last_logged_at >= from_time AND x.first_logged_at < to_time
+		ORDER BY x.seal_id
+	LOOP
+		n_seals := n_seals + 1;
+		n_rows := n_rows + s.row_count;
+		-- The seal itself, and its link to the one before.
+		IF s.seal_hash IS DISTINCT FROM naboom.audit_seal_hash(s.prev_hash, s.xid_from, s.xid_to, s.ids, s.row_hashes)
+			OR pg_catalog.octet_length(s.row_hashes) <> 32 * pg_catalog.cardinality(s.ids) THEN
+			n_problems := n_problems + 1;
+			RETURN QUERY SELECT 'seal_changed', s.seal_id, NULL::bigint, s.sealed_at,
+				'The seal''s fields no longer hash to its seal_hash.';
+		END IF;
+		SELECT * INTO before FROM naboom.audit_seal x WHERE x.seal_id < s.seal_id ORDER BY x.seal_id DESC LIMIT 1;
+		IF (before.seal_id IS NULL AND (s.prev_hash <> '\x'::bytea OR s.xid_from <> '0'::xid8))
+			OR (before.seal_id IS NOT NULL AND (before.seal_id <> s.seal_id - 1 OR before.seal_hash <> s.prev_hash
+				OR before.xid_to <> s.xid_from)) THEN
+			n_problems := n_problems + 1;
+			RETURN QUERY SELECT 'chain_broken', s.seal_id, NULL::bigint, s.sealed_at,
+				format('The seal before %s is missing or changed.', s.seal_id);
+		END IF;
+		-- Every sealed row, as it is now.
+		FOR r IN
+			SELECT u.id, u.ord, a.logged_at AS at,
+				pg_catalog.sha256(pg_catalog.convert_to(naboom.audit_row_text(a), 'UTF8')) AS h, a.id IS NULL AS gone
+			FROM unnest(s.ids) WITH ORDINALITY u(id, ord)
+			LEFT JOIN naboom.audit_log a ON a.id = u.id
+			WHERE a.id IS NULL OR pg_catalog.sha256(pg_catalog.convert_to(naboom.audit_row_text(a), 'UTF8'))
+				<> pg_catalog.substr(s.row_hashes, (u.ord::integer - 1) * 32 + 1, 32)
+		LOOP
+			n_problems := n_problems + 1;
+			IF r.gone THEN
+				RETURN QUERY SELECT 'removed', s.seal_id, r.id, NULL::timestamptz,
+					format('Row %s of seal %s is gone.', r.id, s.seal_id);
+			ELSE
+				RETURN QUERY SELECT 'changed', s.seal_id, r.id, r.at,
+					format('Row %s no longer matches its hash in seal %s.', r.id, s.seal_id);
+			END IF;
+		END LOOP;
+		-- Rows in the seal's transactions that the seal does not list.
+		FOR r IN
+			SELECT a.id, a.logged_at AS at FROM naboom.audit_log a
+			WHERE a.xid >= s.xid_from AND a.xid < s.xid_to AND NOT (a.id = ANY (s.ids))
+		LOOP
+			n_problems := n_problems + 1;
+			RETURN QUERY SELECT 'inserted', s.seal_id, r.id, r.at,
+				format('Row %s belongs to the transactions of seal %s but was not there when it was sealed.', r.id, s.seal_id);
+		END LOOP;
+	END LOOP;
+	-- Rows of the range from transactions that no seal covers.
+	SELECT x.xid_to INTO last_to FROM naboom.audit_seal x ORDER BY x.seal_id DESC LIMIT 1;
+	FOR r IN
+		SELECT a.id, a.logged_at AS at, a.xid FROM naboom.audit_log a
+		WHERE a.logged_at >= from_time AND a.logged_at < to_time
+			AND (last_to IS NULL OR a.xid >= last_to
+				OR NOT EXISTS (SELECT 1 FROM naboom.audit_seal x WHERE a.xid >= x.xid_from AND a.xid < x.xid_to))
+	LOOP
+		IF last_to IS NULL OR r.xid >= last_to THEN
+			n_unsealed := n_unsealed + 1;
+		ELSE
+			n_problems := n_problems + 1;
+			RETURN QUERY SELECT 'inserted', NULL::bigint, r.id, r.at,
+				format('Row %s has a transaction id below the sealed horizon but no seal covers it.', r.id);
+		END IF;
+	END LOOP;
+	RETURN QUERY SELECT CASE WHEN n_problems = 0 THEN 'verified' ELSE 'broken' END, NULL::bigint, NULL::bigint,
+		NULL::timestamptz,
+		format('%s sealed rows in %s seals checked, %s problems; %s rows not sealed yet', n_rows, n_seals,
+			n_problems, n_unsealed);
+END
+$$;
+COMMENT ON FUNCTION naboom.verify_audit(timestamptz, timestamptz) IS
+	'Prove that no audit row of the seals touching [from_time, to_time) was changed, removed or inserted afterwards: one row per problem (changed, removed, inserted, seal_changed, chain_broken) with the seal and row, then a summary row (verified or broken) with the counts and the rows not sealed yet';
+
+CREATE FUNCTION naboom.audit_insert_queued(entry jsonb) RETURNS void
+LANGUAGE sql VOLATILE AS $$
+	INSERT INTO naboom.audit_log (logged_at, community_id, incident_id, action, table_name, row_key,
+		actor, db_role, client_addr, user_agent, request_id, success, detail)
+	SELECT coalesce(timestamptz 'epoch' + (entry->>'logged_at_us')::bigint * interval '1 microsecond',
+			pg_catalog.clock_timestamp()),
+		(entry->>'community_id')::bigint, (entry->>'incident_id')::bigint, entry->>'action',
+		entry->>'table_name', entry->'row_key', entry->>'actor', coalesce(entry->>'db_role', '?'),
+		entry->>'client_addr', entry->>'user_agent', entry->>'request_id',
+		coalesce((entry->>'success')::boolean, false), entry->'detail'
+$$;
+COMMENT ON FUNCTION naboom.audit_insert_queued(jsonb) IS
+	'Write one entry of the audit writer''s queue (a refused attempt or a read in a read-only transaction); called by the audit writer only';
+
+------------------------------------------------------------------------------
+-- Partitions
+------------------------------------------------------------------------------
+CREATE FUNCTION naboom.audit_maintain(months_ahead integer DEFAULT 3) RETURNS text[]
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+	m date;
+	-- Months are calendar months in UTC.
+	this_month date := date_trunc('month', now() AT TIME ZONE 'UTC')::date;
+	name text;
+	made text[] := '{}';
+BEGIN
+	IF months_ahead IS NULL OR months_ahead < 0 OR months_ahead > 120 THEN
+		PERFORM naboom.fail('22023', 'naboom.invalid_count', 'months_ahead must be between 0 and 120',
+			format('It is %s.', coalesce(months_ahead::text, 'NULL')), 'Use e.g. 3.');
+	END IF;
+	-- Months that already have rows in the default partition come first.
+	FOR m IN
+		SELECT DISTINCT date_trunc('month', d.logged_at AT TIME ZONE 'UTC')::date FROM naboom.audit_log_default d
+		UNION
+		SELECT (this_month + make_interval(months => k))::date FROM generate_series(0, months_ahead) k
+		ORDER BY 1
+	LOOP
+		name := 'audit_log_' || to_char(m, 'YYYYMM');
+		CONTINUE WHEN to_regclass('naboom.' || name) IS NOT NULL;
+		IF EXISTS (SELECT 1 FROM naboom.audit_log_default d
+				WHERE d.logged_at >= m::timestamp AT TIME ZONE 'UTC'
+					AND d.logged_at < (m + interval '1 month')::timestamp AT TIME ZONE 'UTC') THEN
+			-- Rows logged before their month had a partition: the new
+			-- partition may not overlap the default's rows, so they move.
+			PERFORM naboom.audit_move_default(m, name);
+		ELSE
+			EXECUTE format('CREATE TABLE naboom.%I PARTITION OF naboom.audit_log FOR VALUES FROM (%L) TO (%L)',
+				name, m::timestamp AT TIME ZONE 'UTC', (m + interval '1 month')::timestamp AT TIME ZONE 'UTC');
+		END IF;
+		EXECUTE format('CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON naboom.%I
+			FOR EACH STATEMENT EXECUTE FUNCTION naboom.audit_guard()', name);
+		EXECUTE format('ALTER TABLE naboom.%I ENABLE ALWAYS TRIGGER audit_no_truncate', name);
+		made := made || name;
+	END LOOP;
+	RETURN made;
+END
+$$;
+COMMENT ON FUNCTION naboom.audit_maintain(integer) IS
+	'Create the monthly partitions of naboom.audit_log from this month to months_ahead months ahead (and for any month whose rows are in the default partition); returns the partitions made. Run daily by pg_cron';
+
+CREATE FUNCTION naboom.audit_move_default(month date, name text) RETURNS bigint
+AS 'MODULE_PATHNAME', 'naboom_audit_move_default' LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION naboom.audit_move_default(date, text) IS
+	'Create the partition of a month whose rows are in the default partition and move them into it (ids, content and seals unchanged)';
+
+------------------------------------------------------------------------------
+-- Auditing a table
+------------------------------------------------------------------------------
+CREATE FUNCTION naboom.audit_table(target regclass, per_statement boolean DEFAULT false) RETURNS void
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+	IF target IS NULL OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c
+			WHERE c.oid = target AND c.relkind IN ('r', 'p')) THEN
+		PERFORM naboom.fail('22023', 'naboom.not_a_table', format('%s is not a table', target),
+			'Only ordinary and partitioned tables can be audited.', 'Name a table.');
+	END IF;
+	IF EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t WHERE t.tgrelid = target AND t.tgname = 'naboom_audit') THEN
+		RETURN;
+	END IF;
+	IF coalesce(per_statement, false) THEN
+		-- Rows written in bursts: one entry per statement for INSERT and
+		-- DELETE (all rows, from the transition table), per row for UPDATE.
+		EXECUTE format('CREATE TRIGGER naboom_audit AFTER UPDATE ON %s
+			FOR EACH ROW EXECUTE FUNCTION naboom.audit_trigger()', target);
+		EXECUTE format('CREATE TRIGGER naboom_audit_insert AFTER INSERT ON %s REFERENCING NEW TABLE AS naboom_new
+			FOR EACH STATEMENT EXECUTE FUNCTION naboom.audit_trigger()', target);
+		EXECUTE format('CREATE TRIGGER naboom_audit_delete AFTER DELETE ON %s REFERENCING OLD TABLE AS naboom_old
+			FOR EACH STATEMENT EXECUTE FUNCTION naboom.audit_trigger()', target);
+		EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER naboom_audit_insert', target);
+		EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER naboom_audit_delete', target);
+	ELSE
+		EXECUTE format('CREATE TRIGGER naboom_audit AFTER INSERT OR UPDATE OR DELETE ON %s
+			FOR EACH ROW EXECUTE FUNCTION naboom.audit_trigger()', target);
+	END IF;
+	-- ALWAYS: session_replication_role = replica does not switch it off.
+	EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER naboom_audit', target);
+END
+$$;
+COMMENT ON FUNCTION naboom.audit_table(regclass, boolean) IS
+	'Audit every INSERT, UPDATE and DELETE of a table from now on (idempotent); per_statement: one entry per INSERT or DELETE statement holding all its rows (for tables written in bursts). Its community_id and incident_id columns, if it has them, file the entries under that community and incident';
+
+CREATE FUNCTION naboom.audited_tables() RETURNS SETOF regclass
+LANGUAGE sql STABLE AS $$
+	SELECT t.tgrelid::regclass FROM pg_catalog.pg_trigger t
+	WHERE t.tgname = 'naboom_audit' AND NOT t.tgisinternal ORDER BY 1::text
+$$;
+COMMENT ON FUNCTION naboom.audited_tables() IS 'Tables with the naboom_audit trigger';
+
+SELECT naboom.audit_table(t) FROM unnest(ARRAY['naboom.community', 'naboom.area', 'naboom.member',
+	'naboom.category', 'naboom.status', 'naboom.transition', 'naboom.incident', 'naboom.incident_timeline',
+	'naboom.responder_position', 'naboom.subscription']::regclass[]) t;
+-- Alert fan-out writes dozens of rows per report: one entry per statement.
+SELECT naboom.audit_table('naboom.alert', per_statement => true);
+
+CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON naboom.audit_log
+	FOR EACH ROW EXECUTE FUNCTION naboom.audit_guard();
+CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON naboom.audit_log
+	FOR EACH STATEMENT EXECUTE FUNCTION naboom.audit_guard();
+CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON naboom.audit_log_default
+	FOR EACH STATEMENT EXECUTE FUNCTION naboom.audit_guard();
+CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON naboom.audit_seal
+	FOR EACH ROW EXECUTE FUNCTION naboom.audit_guard();
+CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON naboom.audit_seal
+	FOR EACH STATEMENT EXECUTE FUNCTION naboom.audit_guard();
+ALTER TABLE naboom.audit_log ENABLE ALWAYS TRIGGER audit_append_only;
+ALTER TABLE naboom.audit_log ENABLE ALWAYS TRIGGER audit_no_truncate;
+ALTER TABLE naboom.audit_log_default ENABLE ALWAYS TRIGGER audit_no_truncate;
+ALTER TABLE naboom.audit_seal ENABLE ALWAYS TRIGGER audit_append_only;
+ALTER TABLE naboom.audit_seal ENABLE ALWAYS TRIGGER audit_no_truncate;
+
+CREATE EVENT TRIGGER naboom_audit_ddl ON ddl_command_end WHEN TAG IN ('ALTER TABLE')
+	EXECUTE FUNCTION naboom.audit_ddl();
+CREATE EVENT TRIGGER naboom_audit_drop ON ddl_command_start WHEN TAG IN ('DROP TRIGGER')
+	EXECUTE FUNCTION naboom.audit_ddl();
+-- Event triggers too would otherwise not fire under session_replication_role = replica.
+ALTER EVENT TRIGGER naboom_audit_ddl ENABLE ALWAYS;
+ALTER EVENT TRIGGER naboom_audit_drop ENABLE ALWAYS;
+
+SELECT naboom.audit_maintain(3);
+
+------------------------------------------------------------------------------
+-- Refusals that matter are audited (naboom.fail is the one place the SQL
+-- functions raise naboom errors; the C code does the same in its macro)
+------------------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION naboom.fail(state text, key text, message text, detail text, hint text) RETURNS void
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+	IF state IN ('42501', '28000') OR key IN ('naboom.invalid_transition', 'naboom.unknown_reference') THEN
+		PERFORM naboom.audit_refusal(state, key, coalesce(message, key));
+	END IF;
+	RAISE EXCEPTION USING ERRCODE = state, MESSAGE = coalesce(message, key),
+		DETAIL = key || ': ' || coalesce(detail, ''), HINT = coalesce(hint, '');
+END
+$$;
+
+------------------------------------------------------------------------------
+-- Reads of emergency data are audited
+------------------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION naboom_api.get_incident(reference text)
+RETURNS naboom_api.incident
+LANGUAGE plpgsql STABLE SECURITY DEFINER AS $$
+#variable_conflict use_variable
+DECLARE
+	actor text := naboom.current_actor();
+	f record := naboom.find_incident(reference, actor, false);
+	i naboom.incident := f.incident;
+BEGIN
+	PERFORM naboom.audit_access(i.community_id, i.incident_id, 'get_incident',
+		jsonb_build_object('reference', i.reference, 'private', NOT i.is_public));
+	RETURN naboom.incident_out(i, actor, f.actor_role, true);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION naboom_api.nearest_responders(reference text, max_count integer DEFAULT 5,
+	max_radius_m double precision DEFAULT 10000)
+RETURNS SETOF naboom_api.responder
+LANGUAGE plpgsql STABLE SECURITY DEFINER AS $$
+#variable_conflict use_variable
+DECLARE
+	n integer := naboom.check_count('max_count', max_count, 100);
+	r double precision := naboom.check_radius('max_radius_m', max_radius_m);
+	actor text := naboom.current_actor();
+	f record := naboom.find_incident(reference, actor, false);
+	i naboom.incident := f.incident;
+BEGIN
+	IF NOT (actor IS NULL AND naboom.is_service()) AND coalesce(f.actor_role < 'responder', true) THEN
+		PERFORM naboom.fail('42501', 'naboom.insufficient_role', 'only responders and moderators see where responders are',
+			format('You are %s of this incident''s community.', coalesce('a ' || f.actor_role::text, 'not a member')),
+			'Ask a responder or moderator of the community.');
+	END IF;
+	PERFORM naboom.audit_access(i.community_id, i.incident_id, 'nearest_responders',
+		jsonb_build_object('reference', i.reference, 'max_count', n, 'max_radius_m', r));
+	RETURN QUERY
+	SELECT r.user_ref, m.display_name, round(r.distance_m::numeric, 1)::double precision, r.accuracy_m,
+		r.reported_at, r.user_ref IS NOT DISTINCT FROM i.assignee_ref
+	FROM naboom.responder_search(i.community_id, ST_Y(i.location), ST_X(i.location), n, max_radius_m,
+		i.reporter_ref) r
+	JOIN naboom.member m ON m.community_id = i.community_id AND m.user_ref = r.user_ref
+	ORDER BY r.distance_m, r.user_ref;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION naboom_api.incidents_near(lat double precision, lon double precision, radius_m double precision DEFAULT 500,
+	statuses text[] DEFAULT NULL, category text DEFAULT NULL, since timestamptz DEFAULT NULL,
+	newest_first boolean DEFAULT false, max_count integer DEFAULT 200)
+RETURNS SETOF naboom_api.nearby_incident
+LANGUAGE plpgsql STABLE SECURITY DEFINER AS $$
+#variable_conflict use_variable
+DECLARE
+	-- Blurred points move up to ~80 m: search 150 m wider, then filter on
+	-- the distance to the point shown, so a blurred incident cannot be
+	-- located by moving the circle.
+	ok boolean := naboom.check_point(lat, lon);
+	r double precision := naboom.check_radius('radius_m', radius_m);
+	box double precision[] := naboom.search_box(lat, lon, r + 150);
+	n integer := naboom.check_count('max_count', max_count, 5000);
+	actor text := naboom.current_actor();
+	service boolean := actor IS NULL AND naboom.is_service();
+	staff_of bigint[] := CASE WHEN actor IS NULL THEN '{}' ELSE naboom.my_staff_community_ids() END;
+	pt geography := ST_SetSRID(ST_MakePoint(lon, lat), 4326)::geography;
+	unknown text;
+	hit record;
+BEGIN
+	SELECT s INTO unknown FROM unnest(statuses) s
+	WHERE s IS NULL OR NOT EXISTS (SELECT 1 FROM naboom.status x WHERE x.status = s) LIMIT 1;
+	IF FOUND THEN
+		PERFORM naboom.fail('22023', 'naboom.unknown_status', format('unknown status "%s"', left(coalesce(unknown, ''), 40)),
+			'Statuses: ' || (SELECT string_agg(x.status, ', ' ORDER BY x.sort_order) FROM naboom.status x) || '.',
+			'Leave statuses out for the live ones.');
+	END IF;
+	FOR hit IN
+	SELECT (i.reference, c.slug, i.category_code, cat.name_en, cat.name_af, i.kind::text, i.title,
+		ST_Y(v.shown), ST_X(v.shown), v.blur,
+		CASE WHEN v.blur THEN round(v.dist / 100) * 100 ELSE round(v.dist::numeric, 1)::double precision END,
+		a.code, i.priority::text, i.status, st.status_type::text, st.label_en, st.label_af,
+		actor IS NOT NULL AND i.reporter_ref = actor, i.created_at, i.updated_at)::naboom_api.nearby_incident AS out,
+		i.is_public, i.community_id, i.incident_id
+	FROM naboom.incident i
+	JOIN naboom.community c ON c.community_id = i.community_id
+	JOIN naboom.category cat ON cat.community_id = i.community_id AND cat.code = i.category_code
+	JOIN naboom.status st ON st.status = i.status
+	LEFT JOIN naboom.area a ON a.community_id = i.community_id AND a.area_id = i.area_id
+	CROSS JOIN LATERAL (SELECT cat.is_sensitive AND NOT service AND NOT (i.community_id = ANY (staff_of))
+		AND i.reporter_ref IS DISTINCT FROM actor AS blur) b
+	CROSS JOIN LATERAL (SELECT b.blur, s.shown, ST_Distance(s.shown::geography, pt) AS dist
+		FROM (SELECT CASE WHEN b.blur THEN naboom.blur_point(i.location) ELSE i.location END AS shown) s) v
+	WHERE i.location && ST_MakeEnvelope(box[1], box[2], box[3], box[4], 4326)
+		AND ST_DWithin(v.shown::geography, pt, radius_m)
+		AND (i.status = ANY (statuses) OR statuses IS NULL AND st.status_type = 'open')
+		AND (category IS NULL OR i.category_code = lower(category))
+		AND (since IS NULL OR i.created_at >= since)
+		AND (i.is_public OR service OR i.community_id = ANY (staff_of) OR i.reporter_ref = actor)
+	ORDER BY CASE WHEN newest_first THEN i.created_at END DESC, v.dist, i.reference
+	LIMIT n
+	LOOP
+		-- Private incidents are emergency data: who saw them is recorded.
+		IF NOT hit.is_public THEN
+			PERFORM naboom.audit_access(hit.community_id, hit.incident_id, 'incidents_near',
+				jsonb_build_object('reference', (hit.out).reference));
+		END IF;
+		RETURN NEXT hit.out;
+	END LOOP;
+END
+$$;
+
+------------------------------------------------------------------------------
+-- The API: the audit trail for moderators and admins
+------------------------------------------------------------------------------
+CREATE TYPE naboom_api.audit_entry AS (
+	id bigint,
+	logged_at timestamptz,
+	action text,
+	table_name text,
+	reference text,
+	row_key jsonb,
+	old_values jsonb,
+	new_values jsonb,
+	actor text,
+	db_role text,
+	client_addr text,
+	user_agent text,
+	request_id text,
+	success boolean,
+	detail jsonb
+);
+COMMENT ON TYPE naboom_api.audit_entry IS 'One audit log entry as a moderator or admin sees it';
+
+CREATE FUNCTION naboom.audit_rows(community_id bigint, incident_id bigint, before_id bigint, max_count integer)
+RETURNS SETOF naboom_api.audit_entry
+LANGUAGE sql STABLE AS $$
+	SELECT a.id, a.logged_at, a.action, a.table_name, i.reference, a.row_key, a.old_values, a.new_values,
+		a.actor, a.db_role, a.client_addr, a.user_agent, a.request_id, a.success, a.detail
+	FROM naboom.audit_log a
+	LEFT JOIN naboom.incident i ON i.community_id = a.community_id AND i.incident_id = a.incident_id
+	WHERE a.community_id = audit_rows.community_id
+		AND (audit_rows.incident_id IS NULL OR a.incident_id = audit_rows.incident_id)
+		AND (before_id IS NULL OR a.id < before_id)
+	ORDER BY a.id DESC
+	LIMIT max_count
+$$;
+COMMENT ON FUNCTION naboom.audit_rows(bigint, bigint, bigint, integer) IS
+	'A community''s audit entries (of one incident if incident_id is given), newest first, before before_id';
+
+CREATE FUNCTION naboom_api.incident_audit(reference text, before_id bigint DEFAULT NULL, max_count integer DEFAULT 100)
+RETURNS SETOF naboom_api.audit_entry
+LANGUAGE plpgsql STABLE SECURITY DEFINER AS $$
+#variable_conflict use_variable
+DECLARE
+	n integer := naboom.check_count('max_count', max_count, 1000);
+	actor text := naboom.current_actor();
+	f record := naboom.find_incident(reference, actor, false);
+	i naboom.incident := f.incident;
+BEGIN
+	IF NOT (actor IS NULL AND naboom.is_service()) AND coalesce(f.actor_role < 'moderator', true) THEN
+		PERFORM naboom.fail('42501', 'naboom.insufficient_role', 'only moderators and admins see the audit trail',
+			format('You are %s of this incident''s community.', coalesce('a ' || f.actor_role::text, 'not a member')),
+			'Ask a moderator of the community.');
+	END IF;
+	RETURN QUERY SELECT * FROM naboom.audit_rows(i.community_id, i.incident_id, before_id, n);
+END
+$$;
+COMMENT ON FUNCTION naboom_api.incident_audit(text, bigint, integer) IS
+	'The audit trail of one incident (its row, timeline, alerts, reads and refused attempts), newest first; page with before_id = the last id seen. Moderators and admins of its community';
+
+CREATE FUNCTION naboom_api.community_audit(community text, before_id bigint DEFAULT NULL, max_count integer DEFAULT 100)
+RETURNS SETOF naboom_api.audit_entry
+LANGUAGE plpgsql STABLE SECURITY DEFINER AS $$
+#variable_conflict use_variable
+DECLARE
+	n integer := naboom.check_count('max_count', max_count, 1000);
+	c naboom.community := naboom.community_by_slug(community);
+	my_role naboom.member_role := naboom.require_role(c, naboom.require_actor(), 'admin');
+BEGIN
+	RETURN QUERY SELECT * FROM naboom.audit_rows(c.community_id, NULL, before_id, n);
+END
+$$;
+COMMENT ON FUNCTION naboom_api.community_audit(text, bigint, integer) IS
+	'A community''s whole audit log, newest first; page with before_id = the last id seen. Admins of the community';
+
+------------------------------------------------------------------------------
+-- Privileges: nobody but the extension owner touches the log directly
+------------------------------------------------------------------------------
+REVOKE ALL ON naboom.audit_log, naboom.audit_log_default, naboom.audit_seal FROM PUBLIC;
+REVOKE ALL ON SEQUENCE naboom.audit_log_id_seq FROM PUBLIC;
+ALTER TABLE naboom.audit_log ENABLE ROW LEVEL SECURITY;
+ALTER TABLE naboom.audit_seal ENABLE ROW LEVEL SECURITY;
+REVOKE ALL ON FUNCTION
+	naboom.audit_trigger(), naboom.audit_guard(), naboom.audit_ddl(),
+	naboom.audit_access(bigint, bigint, text, jsonb), naboom.audit_refusal(text, text, text),
+	naboom.audit_queue_stats(), naboom.audit_queue_wait(integer), naboom.audit_row_text(naboom.audit_log),
+	naboom.seal_audit(integer), naboom.verify_audit(timestamptz, timestamptz),
+	naboom.audit_seal_hash(bytea, xid8, xid8, bigint[], bytea),
+	naboom.audit_insert_queued(jsonb), naboom.audit_maintain(integer), naboom.audit_move_default(date, text),
+	naboom.audit_table(regclass, boolean), naboom.audited_tables(),
+	naboom.audit_rows(bigint, bigint, bigint, integer),
+	naboom_api.incident_audit(text, bigint, integer), naboom_api.community_audit(text, bigint, integer)
+	FROM PUBLIC;
+-- Called inside the API roles' own transactions (naboom.fail runs as the
+-- caller in SECURITY INVOKER helpers; both functions only ever append).
+GRANT EXECUTE ON FUNCTION naboom.audit_access(bigint, bigint, text, jsonb), naboom.audit_refusal(text, text, text)
+	TO naboom_anon, naboom_user, naboom_service;
+GRANT EXECUTE ON FUNCTION naboom_api.incident_audit(text, bigint, integer), naboom_api.community_audit(text, bigint, integer)
+	TO naboom_user, naboom_service;
+
+SELECT naboom.pin_search_paths();
+
+-- Tell PostgREST to reload its schema cache.
+NOTIFY pgrst, 'reload schema';

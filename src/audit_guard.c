@@ -1,0 +1,301 @@
+/*-------------------------------------------------------------------------
+ *
+ * audit_guard.c
+ *	  Keeping the audit log append-only and its triggers on.
+ *
+ * naboom.audit_guard is a BEFORE UPDATE OR DELETE row trigger and a BEFORE
+ * TRUNCATE statement trigger on naboom.audit_log, its partitions and
+ * naboom.audit_seal, ENABLE ALWAYS.  It refuses everyone, the owner and
+ * superusers included, except naboom's own C code that moves or expires
+ * rows (NaboomAuditPrivileged, which SQL cannot set).
+ *
+ * naboom.audit_ddl is an event trigger: it refuses ALTER TABLE that would
+ * switch off naboom_audit, audit_append_only or audit_no_truncate (DISABLE TRIGGER name / ALL /
+ * USER, or ENABLE [REPLICA] TRIGGER, which makes it skippable with
+ * session_replication_role), and DROP TRIGGER of them, outside extension
+ * scripts; it records every other trigger enable/disable on an audited
+ * table as a DDL entry.  A superuser can still drop the event trigger,
+ * SET naboom.audit = off, or rewrite the files: see README "Audit".
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/namespace.h"
+#include "catalog/partition.h"
+#include "commands/event_trigger.h"
+#include "commands/extension.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "catalog/pg_type.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/json.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+
+#include "naboom.h"
+#include "audit.h"
+
+PG_FUNCTION_INFO_V1(naboom_audit_guard);
+
+/*
+ * naboom_audit_guard refuses UPDATE, DELETE and TRUNCATE of audit rows and
+ * seals.
+ */
+Datum
+naboom_audit_guard(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	const char *what;
+	Relation	rel;
+	Oid			relid;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		elog(ERROR, "naboom_audit_guard: not called by trigger manager");
+	if (!TRIGGER_FIRED_BEFORE(trigdata->tg_event))
+		elog(ERROR, "naboom_audit_guard: must be fired BEFORE");
+
+	if (NaboomAuditPrivileged)
+	{
+		if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+			return PointerGetDatum(trigdata->tg_newtuple);
+		if (TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
+			return PointerGetDatum(trigdata->tg_trigtuple);
+		return PointerGetDatum(NULL);
+	}
+
+	/* A partition is named by its parent: the month is not the point. */
+	rel = trigdata->tg_relation;
+	relid = rel->rd_rel->relispartition ? get_partition_parent(RelationGetRelid(rel), false) :
+		RelationGetRelid(rel);
+	what = TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ? "UPDATE" :
+		TRIGGER_FIRED_BY_DELETE(trigdata->tg_event) ? "DELETE" : "TRUNCATE";
+	NaboomErrorHint(ERRCODE_INSUFFICIENT_PRIVILEGE, "naboom.audit_append_only",
+					("the audit log is append-only"),
+					("Audit rows expire only by naboom's retention, which drops whole months."),
+					"%s of %s is refused for every role.", what, get_rel_name(relid));
+	pg_unreachable();
+}
+
+/* Triggers that keep the log complete and unchanged. */
+static bool
+IsProtectedTrigger(const char *name)
+{
+	return name != NULL &&
+		(strncmp(name, "naboom_audit", 12) == 0 || strcmp(name, "audit_append_only") == 0 ||
+		 strcmp(name, "audit_no_truncate") == 0);
+}
+
+/* Whether a table carries one of the protected triggers. */
+static bool
+HasProtectedTrigger(Oid relid)
+{
+	Relation	rel = RelationIdGetRelation(relid);
+	bool		found = false;
+	int			i;
+
+	if (!RelationIsValid(rel))
+		return false;
+	if (rel->trigdesc != NULL)
+		for (i = 0; i < rel->trigdesc->numtriggers && !found; i++)
+			found = IsProtectedTrigger(rel->trigdesc->triggers[i].tgname);
+	RelationClose(rel);
+	return found;
+}
+
+static const char *
+TriggerCommand(AlterTableType t)
+{
+	switch (t)
+	{
+		case AT_EnableTrig:
+			return "ENABLE TRIGGER";
+		case AT_EnableAlwaysTrig:
+			return "ENABLE ALWAYS TRIGGER";
+		case AT_EnableReplicaTrig:
+			return "ENABLE REPLICA TRIGGER";
+		case AT_DisableTrig:
+			return "DISABLE TRIGGER";
+		case AT_EnableTrigAll:
+			return "ENABLE TRIGGER ALL";
+		case AT_DisableTrigAll:
+			return "DISABLE TRIGGER ALL";
+		case AT_EnableTrigUser:
+			return "ENABLE TRIGGER USER";
+		case AT_DisableTrigUser:
+			return "DISABLE TRIGGER USER";
+		default:
+			return NULL;
+	}
+}
+
+/*
+ * Whether a trigger subcommand would let a protected trigger be skipped:
+ * disabling it (by name, ALL or USER), or any mode but ALWAYS for it by name.
+ */
+static bool
+WeakensProtection(AlterTableCmd *cmd)
+{
+	switch (cmd->subtype)
+	{
+		case AT_DisableTrigAll:
+		case AT_DisableTrigUser:
+			return true;
+		case AT_DisableTrig:
+		case AT_EnableTrig:
+		case AT_EnableReplicaTrig:
+			return IsProtectedTrigger(cmd->name);
+		default:
+			return false;
+	}
+}
+
+static void
+RefuseTriggerChange(const char *table, const char *command)
+{
+	NaboomErrorHint(ERRCODE_INSUFFICIENT_PRIVILEGE, "naboom.audit_trigger_protected",
+					("the audit triggers of %s cannot be switched off", table),
+					("Disable other triggers by name. For a bulk load a superuser can SET naboom.audit = off in that session."),
+					"%s would stop naboom_audit, audit_append_only or audit_no_truncate from firing.", command);
+}
+
+/* An ALTER TABLE: refuse or record its trigger subcommands. */
+static void
+AlterTableTriggers(AlterTableStmt *stmt)
+{
+	Oid			relid = RangeVarGetRelid(stmt->relation, NoLock, true);
+	char	   *table;
+	ListCell   *lc;
+
+	if (!OidIsValid(relid) || !HasProtectedTrigger(relid))
+		return;
+	table = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+									   get_rel_name(relid));
+	foreach(lc, stmt->cmds)
+	{
+		AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
+		const char *command = TriggerCommand(cmd->subtype);
+		StringInfoData detail;
+
+		if (command == NULL)
+			continue;
+		if (WeakensProtection(cmd) && !creating_extension)
+			RefuseTriggerChange(table, command);
+		initStringInfo(&detail);
+		appendStringInfoString(&detail, "{\"command\":");
+		escape_json(&detail, command);
+		appendStringInfoString(&detail, ",\"trigger\":");
+		if (cmd->name != NULL)
+			escape_json(&detail, cmd->name);
+		else
+			appendStringInfoString(&detail, "null");
+		appendStringInfoChar(&detail, '}');
+		NaboomAuditWrite("DDL", table, NULL, NULL, NULL, NULL, NULL, detail.data);
+	}
+}
+
+/* A DROP TRIGGER: refuse it for the protected triggers. */
+static void
+DropTriggers(DropStmt *stmt)
+{
+	ListCell   *lc;
+
+	if (stmt->removeType != OBJECT_TRIGGER || creating_extension)
+		return;
+	foreach(lc, stmt->objects)
+	{
+		List	   *names = (List *) lfirst(lc);
+
+		if (IsProtectedTrigger(strVal(llast(names))))
+			RefuseTriggerChange(NameListToString(list_truncate(list_copy(names), list_length(names) - 1)),
+								"DROP TRIGGER");
+	}
+}
+
+PG_FUNCTION_INFO_V1(naboom_audit_ddl);
+
+/*
+ * naboom_audit_ddl is the event trigger behind naboom_audit_ddl
+ * (ddl_command_end, ALTER TABLE) and naboom_audit_drop (ddl_command_start,
+ * DROP TRIGGER).
+ */
+Datum
+naboom_audit_ddl(PG_FUNCTION_ARGS)
+{
+	EventTriggerData *trigdata;
+
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		elog(ERROR, "naboom_audit_ddl: not called by event trigger manager");
+	trigdata = (EventTriggerData *) fcinfo->context;
+	if (!naboom_audit_enabled)
+		PG_RETURN_NULL();
+	if (IsA(trigdata->parsetree, AlterTableStmt))
+		AlterTableTriggers((AlterTableStmt *) trigdata->parsetree);
+	else if (IsA(trigdata->parsetree, DropStmt))
+		DropTriggers((DropStmt *) trigdata->parsetree);
+	PG_RETURN_NULL();
+}
+
+PG_FUNCTION_INFO_V1(naboom_audit_move_default);
+
+/*
+ * naboom.audit_move_default(month, name): the month's rows were logged
+ * while it had no partition and sit in audit_log_default.  A partition may
+ * not be attached over rows of the default, so the rows move out first (as
+ * they are: ids, times and content, which the seals cover), then the new
+ * partition is created, then they move in.  Runs as the caller (the owner:
+ * audit_maintain is not granted to anyone).
+ */
+Datum
+naboom_audit_move_default(PG_FUNCTION_ARGS)
+{
+	DateADT		month = PG_GETARG_DATEADT(0);
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	Oid			argtypes[1] = {DATEOID};
+	Datum		args[1] = {DateADTGetDatum(month)};
+	Oid			argtypes2[2] = {DATEOID, TEXTOID};
+	Datum		args2[2] = {DateADTGetDatum(month), PointerGetDatum(cstring_to_text(name))};
+	uint64		moved = 0;
+	StringInfoData sql;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	NaboomAuditPrivileged = true;
+	PG_TRY();
+	{
+		if (SPI_execute_with_args("CREATE TEMP TABLE naboom_audit_moving ON COMMIT DROP AS"
+								  " WITH gone AS (DELETE FROM naboom.audit_log_default d"
+								  "  WHERE d.logged_at >= $1::pg_catalog.timestamp AT TIME ZONE 'UTC'"
+								  "   AND d.logged_at < ($1 + '1 month'::pg_catalog.interval)::pg_catalog.timestamp AT TIME ZONE 'UTC'"
+								  "  RETURNING d.*) SELECT * FROM gone",
+								  1, argtypes, args, NULL, false, 0) != SPI_OK_UTILITY)
+			elog(ERROR, "could not move audit rows out of the default partition");
+		/* The bounds are midnight UTC, as audit_maintain makes them. */
+		if (SPI_execute_with_args("SELECT pg_catalog.format('CREATE TABLE naboom.%I PARTITION OF naboom.audit_log"
+								  " FOR VALUES FROM (%L) TO (%L)', $2::pg_catalog.text,"
+								  " $1::pg_catalog.timestamp AT TIME ZONE 'UTC',"
+								  " ($1 + '1 month'::pg_catalog.interval)::pg_catalog.timestamp AT TIME ZONE 'UTC')",
+								  2, argtypes2, args2, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "could not format the partition of %s", name);
+		initStringInfo(&sql);
+		appendStringInfoString(&sql, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
+		if (SPI_execute(sql.data, false, 0) != SPI_OK_UTILITY)
+			elog(ERROR, "could not create %s", name);
+		if (SPI_execute("INSERT INTO naboom.audit_log SELECT * FROM naboom_audit_moving", false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "could not move audit rows into %s", name);
+		moved = SPI_processed;
+		if (SPI_execute("DROP TABLE naboom_audit_moving", false, 0) != SPI_OK_UTILITY)
+			elog(ERROR, "could not drop the moved rows' copy");
+	}
+	PG_FINALLY();
+	{
+		NaboomAuditPrivileged = false;
+	}
+	PG_END_TRY();
+	SPI_finish();
+	PG_RETURN_INT64((int64) moved);
+}
