@@ -647,10 +647,6 @@ REVOKE ALL ON FUNCTION
 	naboom.audit_rows(bigint, bigint, bigint, integer),
 	naboom_api.incident_audit(text, bigint, integer), naboom_api.community_audit(text, bigint, integer)
 	FROM PUBLIC;
--- Called inside the API roles' own transactions (naboom.fail runs as the
--- caller in SECURITY INVOKER helpers; both functions only ever append).
-GRANT EXECUTE ON FUNCTION naboom.audit_access(bigint, bigint, text, jsonb), naboom.audit_refusal(text, text, text)
-	TO naboom_anon, naboom_user, naboom_service;
 GRANT EXECUTE ON FUNCTION naboom_api.incident_audit(text, bigint, integer), naboom_api.community_audit(text, bigint, integer)
 	TO naboom_user, naboom_service;
 
