@@ -10,13 +10,16 @@
 #   2. a throw-away PostgreSQL 15 cluster (pg_virtualenv -t) with
 #      shared_buffers=2GB, max_connections=50, checkpoint_timeout=15min,
 #      max_wal_size=8GB, fsync=on and synchronous_commit=on (the default;
-#      pg_virtualenv would otherwise turn fsync off);
+#      pg_virtualenv would otherwise turn fsync off), and naboom preloaded
+#      as in production (shared_preload_libraries=naboom: its audit writer
+#      runs, naboom.audit_database=naboom_bench);
 #   3. bench/load.sql: 10 communities, 1,000 areas, 10,000 members (2,500
 #      responders, 2,000 of them on duty with a position), 1,000,000
 #      incidents over two years and their timeline, 10,000 alert
 #      subscriptions, bench.floor_incident and bench.floor_position (copies
-#      with the same indexes and no triggers), then bench/helpers.sql (role
-#      naboom_bench, bench.next_step, VACUUM ANALYZE);
+#      with the same indexes and no triggers), with auditing off (the audit
+#      log is empty after it), then bench/helpers.sql (role naboom_bench,
+#      bench.next_step, VACUUM ANALYZE);
 #   4. pgbench as naboom_bench (-M prepared), at 1 and 8 clients, each pair
 #      run back to back, each run after making the positions fresh and a
 #      CHECKPOINT.  First the spatial reads and positions, on the loaded
@@ -26,18 +29,25 @@
 #        floor_near.pgbench         vs  incidents_near.pgbench
 #        floor_position.pgbench     vs  update_position.pgbench
 #      then bench/explain.sql (plans of the spatial statements, to
-#      bench/out/explain-reads.txt), then the write paths:
+#      bench/out/explain-reads.txt), then the write paths, each also right
+#      after with auditing off for naboom_bench (ALTER ROLE ... SET
+#      naboom.audit = off, reset after):
 #        floor_report.pgbench       vs  report_incident.pgbench
+#                                       and report_incident_noaudit
 #        floor_transition.pgbench   vs  transition_incident.pgbench
+#                                       and transition_incident_noaudit
 #      and bench/explain.sql again (bench/out/explain-writes.txt, with the
 #      reports they added in the duplicate window);
 #      TPS from pgbench; p50/p95 from its per-transaction logs (-l); alerts
-#      per report from naboom.alert; HOT updates from pg_stat_user_tables;
-#   5. prints the report and writes it to bench/out/report.txt.
+#      per report from naboom.alert; audit rows per transaction from
+#      naboom.audit_log; HOT updates from pg_stat_user_tables;
+#   5. seals the whole audit log (naboom.seal_audit(100000) until NULL) and
+#      checks it with one naboom.verify_audit, both timed;
+#   6. prints the report and writes it to bench/out/report.txt.
 #
 # Environment
 #   SCALE=full|small      full: the data set above; small: 1/100 of it
-#   DURATION=20           seconds per pgbench run (24 runs; SCALE=small: 3)
+#   DURATION=20           seconds per pgbench run (28 runs; SCALE=small: 3)
 #   WARMUP=5              seconds of each script at 8 clients before measuring
 #                         (SCALE=small: 1)
 #   CLIENTS="1 8"         client counts
@@ -51,7 +61,8 @@
 #
 # Outputs (gitignored) in bench/out/: report.txt, load.log, pgbench-*.txt
 # (pgbench's own output, with per-command latencies), log/ (per-transaction
-# logs), explain-reads.txt, explain-writes.txt, postgresql.log.
+# logs), explain-reads.txt, explain-writes.txt, verify-audit.txt (what
+# naboom.verify_audit returned), postgresql.log.
 #
 # Exit status: 0 all targets met, 2 a target missed, 1 the benchmark failed.
 set -euo pipefail
@@ -87,6 +98,9 @@ ONDUTY=$((RESPONDERS - RESPONDERS / 5))
 declare -A MIN_RATIO=([report_incident]=0.5 [transition_incident]=0.65)
 declare -A MAX_P95=([report_incident]=5 [transition_incident]=3
                     [nearest_responders]=1 [duplicate_candidates]=1 [incidents_near]=5)
+# Audit (design target): TPS with auditing on >= this times TPS with it off,
+# for each write path at every client count.
+declare -A MIN_AUDIT_RATIO=([report_incident]=0.8 [transition_incident]=0.8)
 declare -A FLOOR_OF=([report_incident]=floor_report [transition_incident]=floor_transition
                      [update_position]=floor_position [nearest_responders]=floor_nearest
                      [duplicate_candidates]=floor_duplicates [incidents_near]=floor_near)
@@ -132,24 +146,44 @@ alerts() {
         count(*) FILTER (WHERE reason = 'responder') FROM naboom.alert"
 }
 
+# audit_rows: rows in naboom.audit_log so far, after the audit writer has
+# committed what was queued (refusals reach the log through it, after
+# their transaction rolled back)
+audit_rows() {
+    psql -X -At -d "$DB" -c 'SELECT naboom.audit_queue_wait(5000)' -c 'SELECT count(*) FROM naboom.audit_log' \
+        | tail -n 1
+}
+
 # fresh_positions: every known position reported now, so that none is older
 # than naboom.position_max_age (600 s) during the next run; in the API's
-# table and in the floor's copy alike.
+# table and in the floor's copy alike.  Not audited: it is the benchmark's
+# bookkeeping, not the workload (2,000 audit rows per run otherwise).
 fresh_positions() {
-    psql -X -q -d "$DB" -c "UPDATE naboom.responder_position SET reported_at = now() WHERE position IS NOT NULL" \
+    psql -X -q -d "$DB" -c 'SET naboom.audit = off' \
+        -c "UPDATE naboom.responder_position SET reported_at = now() WHERE position IS NOT NULL" \
         -c "UPDATE bench.floor_position SET reported_at = now() WHERE position IS NOT NULL"
 }
 
 # run_pgbench NAME SCRIPT CLIENTS SECONDS: runs pgbench after making the
 # positions fresh and a CHECKPOINT, leaves "tps p50 p95 ok transactions
-# wal_bytes/tx fpi/tx statement_ms" in $OUT/result-NAME-cCLIENTS; for the position
+# wal_bytes/tx fpi/tx statement_ms audit_rows" in $OUT/result-NAME-cCLIENTS
+# (audit_rows: written to naboom.audit_log during the run); for the position
 # updates also "updates hot_updates" of their table during the run in
 # $OUT/hot-NAME-cCLIENTS, for report_incident "alerts subscription
-# responder" written during the run in $OUT/alerts-NAME-cCLIENTS.
+# responder" written during the run in $OUT/alerts-NAME-cCLIENTS.  A NAME
+# ending in _noaudit runs with naboom.audit = off for naboom_bench (set on
+# the role, so pgbench's new connections pick it up; reset after).
 run_pgbench() {
     local name=$1 script=$2 c=$3 secs=$4 logdir tps pct ok=1 rc=0 tx b0 f0 b1 f1 walx table= u0 h0 u1 h1 a0 s0 r0 a1 s1 r1
+    local l0 l1 noaudit=0
     logdir="$OUT/log/$name-c$c"
     rm -rf "$logdir"; mkdir -p "$logdir"
+    case "$name" in
+        *_noaudit)
+            noaudit=1
+            psql -X -q -d "$DB" -c 'ALTER ROLE naboom_bench SET naboom.audit = off'
+            ;;
+    esac
     fresh_positions
     psql -X -q -d "$DB" -c 'CHECKPOINT'
     if [ "$PROFILE" = 1 ]; then
@@ -161,12 +195,17 @@ run_pgbench() {
     esac
     if [ -n "$table" ]; then sleep 1; read -r u0 h0 <<<"$(updates "$table")"; fi
     if [ "$name" = report_incident ]; then read -r a0 s0 r0 <<<"$(alerts)"; fi
+    l0=$(audit_rows)
     read -r b0 f0 <<<"$(wal)"
     PGUSER=naboom_bench pgbench -n -M prepared -c "$c" -j "$c" -T "$secs" -r \
         -l --log-prefix="$logdir/tx" \
         "${PGBENCH_VARS[@]}" -D clients="$c" \
         -f "$BENCH_DIR/$script" "$DB" >"$OUT/pgbench-$name-c$c.txt" 2>&1 || rc=$?
     read -r b1 f1 <<<"$(wal)"
+    l1=$(audit_rows)
+    if [ "$noaudit" = 1 ]; then
+        psql -X -q -d "$DB" -c 'ALTER ROLE naboom_bench RESET naboom.audit'
+    fi
     if [ -n "$table" ]; then
         sleep 1; read -r u1 h1 <<<"$(updates "$table")"
         echo "$((u1 - u0)) $((h1 - h0))" >"$OUT/hot-$name-c$c"
@@ -192,9 +231,15 @@ run_pgbench() {
         warn "pgbench $name at $c clients failed (exit $rc); see $OUT/pgbench-$name-c$c.txt:"
         grep -m 5 -i 'error\|abort\|fatal' "$OUT/pgbench-$name-c$c.txt" >&2 || true
     fi
+    if [ "$noaudit" = 1 ] && [ "$((l1 - l0))" -ne 0 ]; then
+        # naboom.audit = off did not reach the sessions: not an unaudited run
+        ok=0
+        warn "$name at $c clients wrote $((l1 - l0)) audit rows with naboom.audit = off for naboom_bench"
+    fi
     pct=$(percentiles "$logdir"/tx.*)
-    echo "${tps:-0} $pct $ok ${tx:-0} $walx $(stmt_ms "$OUT/pgbench-$name-c$c.txt")" >"$OUT/result-$name-c$c"
-    log "$(printf '%-20s c=%-2s tps=%-8.0f p50/p95 ms=%-12s WAL B/tx=%s' "$name" "$c" "${tps:-0}" "$pct" "${walx%% *}")"
+    echo "${tps:-0} $pct $ok ${tx:-0} $walx $(stmt_ms "$OUT/pgbench-$name-c$c.txt") $((l1 - l0))" >"$OUT/result-$name-c$c"
+    log "$(printf '%-28s c=%-2s tps=%-8.0f p50/p95 ms=%-12s WAL B/tx=%-6s audit rows/tx=%s' "$name" "$c" "${tps:-0}" "$pct" \
+        "${walx%% *}" "$(awk -v n="${tx:-0}" -v a=$((l1 - l0)) 'BEGIN { if (n > 0) printf "%.2f", a / n; else print "-" }')")"
 }
 
 # warmup OP...: WARMUP seconds of each operation and its floor at 8 clients
@@ -224,6 +269,49 @@ explain() {
         || warn "bench/explain.sql failed; see $out"
 }
 
+# seal_and_verify: after all runs, seal the whole audit log as the pg_cron
+# job does, naboom.seal_audit(100000) until it returns NULL (one psql call
+# each), then check every seal and row with one naboom.verify_audit over a
+# range that holds every row.  Both timed by the wall clock.  Leaves "rows
+# seals seconds" in $OUT/audit-seal, "result sealed_rows log_rows problems
+# seconds" in $OUT/audit-verify, the summary's detail text in
+# $OUT/audit-verify-detail and all that verify_audit returned in
+# $OUT/verify-audit.txt; "-" for what failed.
+seal_and_verify() {
+    local t0 t1 n rows=0 seals=0 total summary problems
+    total=$(audit_rows)
+    log "sealing the audit log: $total rows"
+    t0=$(now_s)
+    while :; do
+        if ! n=$(psql -X -At -c 'SELECT row_count FROM naboom.seal_audit(100000)'); then
+            warn "naboom.seal_audit failed"
+            echo "- - -" >"$OUT/audit-seal"
+            echo "- - - - -" >"$OUT/audit-verify"
+            return 0
+        fi
+        [ -n "$n" ] || break
+        rows=$((rows + n)); seals=$((seals + 1))
+    done
+    t1=$(now_s)
+    echo "$rows $seals $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')" >"$OUT/audit-seal"
+
+    t0=$(now_s)
+    if ! psql -X -At -F '|' -c "SELECT problem, detail FROM naboom.verify_audit(now() - interval '1 day', now() + interval '1 day')" \
+            >"$OUT/verify-audit.txt" 2>&1; then
+        warn "naboom.verify_audit failed; see $OUT/verify-audit.txt"
+        echo "- - - - -" >"$OUT/audit-verify"
+        return 0
+    fi
+    t1=$(now_s)
+    # the summary is the last row: verified|<n> sealed rows in <k> seals checked, ...
+    summary=$(tail -n 1 "$OUT/verify-audit.txt")
+    problems=$(($(wc -l <"$OUT/verify-audit.txt") - 1))
+    echo "${summary#*|}" >"$OUT/audit-verify-detail"
+    echo "${summary%%|*} $(sed -n 's/^\([0-9]*\) sealed rows.*/\1/p' <<<"${summary#*|}") $total $problems" \
+        "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')" >"$OUT/audit-verify"
+    log "sealed $rows rows in $seals seals; verify_audit: $summary"
+}
+
 # ---------------------------------------------------------------- inside
 # Runs inside pg_virtualenv (PGHOST, PGPORT, PGUSER=postgres, PGPASSWORD set).
 inside() {
@@ -232,7 +320,8 @@ inside() {
     log "cluster: $(psql -X -Atc 'SELECT version()' -d postgres)"
     log "settings: $(psql -X -Atc "SELECT string_agg(name || '=' || setting || coalesce(unit, ''), ' ' ORDER BY name)
         FROM pg_settings WHERE name IN ('shared_buffers', 'max_connections', 'fsync', 'synchronous_commit',
-        'checkpoint_timeout', 'max_wal_size', 'wal_level', 'full_page_writes')" -d postgres)"
+        'checkpoint_timeout', 'max_wal_size', 'wal_level', 'full_page_writes', 'shared_preload_libraries',
+        'naboom.audit_database')" -d postgres)"
     createdb -T template0 "$DB"
 
     log "loading SCALE=$SCALE: $INCIDENTS incidents, $((MEMBERS * 10)) members, $((SUBSCRIPTIONS * 10)) subscriptions"
@@ -290,13 +379,19 @@ inside() {
     explain explain-reads.txt
 
     warmup $WRITES
+    # Each write path also runs with auditing off, right after its audited
+    # run: the audit figures compare two runs on (almost) the same data.
     for c in $CLIENTS; do
         for op in $WRITES; do
             run_pgbench "${FLOOR_OF[$op]}" "${FLOOR_OF[$op]}.pgbench" "$c" "$DURATION"
             run_pgbench "$op" "$op.pgbench" "$c" "$DURATION"
+            run_pgbench "${op}_noaudit" "$op.pgbench" "$c" "$DURATION"
         done
     done
     explain explain-writes.txt
+    seal_and_verify
+    psql -X -At -F ' ' -c 'SELECT preloaded, written, dropped_full, dropped_other_db FROM naboom.audit_queue_stats()' \
+        >"$OUT/audit-queue"
 
     psql -X -Atc "SELECT format('after the runs: %s incidents, %s timeline entries',
         (SELECT count(*) FROM naboom.incident), (SELECT count(*) FROM naboom.incident_timeline))"
@@ -309,14 +404,15 @@ inside() {
 # ---------------------------------------------------------------- report
 report() {
     local c op name verdict tps p50 p95 ok ftps fp50 fp95 fok ratio tx wb fpi status=0 line
-    local n nsub nresp upd hot fupd fhot
+    local n nsub nresp upd hot fupd fhot atps aok ast arows otps ook ost names
+    local rows seals secs result vrows lrows problems vsecs preloaded written dfull dother
     {
         echo "naboom benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, SCALE=$SCALE, DURATION=${DURATION}s per run$([ "$PROFILE" = 1 ] && echo ", PROFILE=1 (pg_stat_statements on: not comparable)")"
         echo "data: $INCIDENTS incidents, $((MEMBERS * 10)) members, $((ONDUTY * 10)) on-duty responders with positions, $((SUBSCRIPTIONS * 10)) subscriptions; load $(cat "$OUT/load-seconds")s"
-        echo "cluster: shared_buffers=2GB max_connections=50 fsync=on synchronous_commit=on checkpoint_timeout=15min max_wal_size=8GB"
+        echo "cluster: shared_buffers=2GB max_connections=50 fsync=on synchronous_commit=on checkpoint_timeout=15min max_wal_size=8GB shared_preload_libraries=naboom"
         echo "pgbench -M prepared as a non-superuser; one transaction = BEGIN; set_config(request.jwt.claims); <statement>; COMMIT"
         echo
-        echo "write paths; floor: the same row as one bare INSERT/UPDATE on a copy of the table (same columns and indexes; no triggers, FKs, CHECKs, RLS)"
+        echo "write paths, audited; floor: the same row as one bare INSERT/UPDATE on a copy of the table (same columns and indexes; no triggers, FKs, CHECKs, RLS)"
         printf '%-20s %3s %7s %7s %7s %9s %9s %6s  %-19s %s\n' \
             operation clients TPS 'p50 ms' 'p95 ms' 'floor TPS' 'floor p95' ratio target result
         for op in $WRITES update_position; do
@@ -364,8 +460,8 @@ report() {
             operation clients TPS 'p50 ms' 'p95 ms' 'stmt ms' 'floor TPS' 'floor p50' 'floor p95' 'floor stm' ratio target result
         for op in $READS; do
             for c in $CLIENTS; do
-                read -r tps p50 p95 ok _ _ _ st <"$OUT/result-$op-c$c"
-                read -r ftps fp50 fp95 fok _ _ _ fst <"$OUT/result-${FLOOR_OF[$op]}-c$c"
+                read -r tps p50 p95 ok _ _ _ st _ <"$OUT/result-$op-c$c"
+                read -r ftps fp50 fp95 fok _ _ _ fst _ <"$OUT/result-${FLOOR_OF[$op]}-c$c"
                 ratio=$(awk -v a="$tps" -v b="$ftps" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "0" }')
                 if [ "$ok" != 1 ] || [ "$fok" != 1 ]; then
                     verdict=ERROR; status=1
@@ -383,13 +479,74 @@ report() {
             done
         done
         echo
-        echo "every run (after fresh positions and a CHECKPOINT; WAL per transaction from pg_stat_wal):"
-        printf '%-20s %3s %8s %7s %7s %7s %7s %9s %7s\n' run clients transactions TPS 'p50 ms' 'p95 ms' 'stmt ms' 'WAL B/tx' 'FPI/tx'
+        echo "audit log; each write path with auditing on (as above) and, right after, off for naboom_bench"
+        echo "(ALTER ROLE naboom_bench SET naboom.audit = off; it wrote no audit rows, or ERROR); ratio of TPS;"
+        echo "stmt: mean of the call itself in ms (pgbench -r); rows/tx: audit rows written per transaction with auditing on"
+        printf '%-20s %3s %7s %7s %7s %8s %7s %6s  %-7s %s\n' \
+            operation clients 'TPS on' 'TPS off' 'stmt on' 'stmt off' rows/tx ratio target result
+        for op in $WRITES; do
+            for c in $CLIENTS; do
+                read -r atps _ _ aok tx _ _ ast arows <"$OUT/result-$op-c$c"
+                read -r otps _ _ ook _ _ _ ost _ <"$OUT/result-${op}_noaudit-c$c"
+                ratio=$(awk -v a="$atps" -v b="$otps" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "0" }')
+                if [ "$aok" != 1 ] || [ "$ook" != 1 ]; then
+                    verdict=ERROR; status=1
+                elif awk -v r="$ratio" -v m="${MIN_AUDIT_RATIO[$op]}" 'BEGIN { exit !(r >= m) }'; then
+                    verdict=PASS
+                else
+                    verdict=FAIL; [ "$status" -eq 0 ] && status=2
+                fi
+                printf '%-20s %3s %7.0f %7.0f %7s %8s %7s %6s  %-7s %s\n' \
+                    "$op" "$c" "$atps" "$otps" "$ast" "$ost" \
+                    "$(awk -v t="$tx" -v a="$arows" 'BEGIN { if (t > 0) printf "%.2f", a / t; else print "-" }')" \
+                    "$ratio" ">=${MIN_AUDIT_RATIO[$op]}x" "$verdict"
+            done
+        done
+        line="audit cost per row at 1 client, (stmt on - stmt off) / audit rows per transaction:"
+        if [[ " $CLIENTS " == *" 1 "* ]]; then
+            for op in $WRITES; do
+                read -r _ _ _ _ tx _ _ ast arows <"$OUT/result-$op-c1"
+                read -r _ _ _ _ _ _ _ ost _ <"$OUT/result-${op}_noaudit-c1"
+                line+=$(awk -v o="$op" -v t="$tx" -v a="$arows" -v s1="$ast" -v s0="$ost" 'BEGIN {
+                    if (t > 0 && a > 0 && s1 != "-" && s0 != "-")
+                        printf " %s %.1f us (%.3f - %.3f ms, %.2f rows);", o, 1000 * (s1 - s0) / (a / t), s1, s0, a / t
+                    else
+                        printf " %s - (no audit rows or no statement latency);", o }')
+            done
+        else
+            line+=" - (no 1-client runs in CLIENTS);"
+        fi
+        echo "${line%;}"
+        read -r rows seals secs <"$OUT/audit-seal"
+        read -r result vrows lrows problems vsecs <"$OUT/audit-verify"
+        if [ "$rows" = - ]; then
+            echo "sealing: ERROR, naboom.seal_audit failed"; status=1
+        else
+            echo "sealing after all runs, naboom.seal_audit(100000) until NULL: $rows rows in $seals seals, ${secs} s," \
+                "$(awk -v n="$rows" -v t="$secs" 'BEGIN { if (t > 0) printf "%.0f", n / t; else print "-" }') rows/s"
+        fi
+        if [ "$result" = - ]; then
+            echo "verify_audit: ERROR, it failed (see bench/out/verify-audit.txt)"; status=1
+        else
+            [ "$result" = verified ] || status=1
+            echo "verify_audit(now() - 1 day, now() + 1 day), once over all ${lrows} rows of the log: $result$([ "$result" = verified ] || echo " (ERROR: $problems problem rows in bench/out/verify-audit.txt)"), ${vsecs} s," \
+                "$(awk -v n="$vrows" -v t="$vsecs" 'BEGIN { if (t > 0 && n != "") printf "%.0f", n / t; else print "-" }') sealed rows verified/s"
+            echo "  $(cat "$OUT/audit-verify-detail")"
+        fi
+        read -r preloaded written dfull dother <"$OUT/audit-queue"
+        echo "audit writer ($([ "$preloaded" = t ] && echo "naboom preloaded" || echo "naboom NOT preloaded")): $written entries written," \
+            "$dfull dropped (queue full), $dother dropped (other database)"
+        echo
+        echo "every run (after fresh positions and a CHECKPOINT; WAL per transaction from pg_stat_wal, audit rows from naboom.audit_log):"
+        printf '%-28s %3s %8s %7s %7s %7s %7s %9s %7s %8s\n' run clients transactions TPS 'p50 ms' 'p95 ms' 'stmt ms' 'WAL B/tx' 'FPI/tx' 'audit/tx'
         for c in $CLIENTS; do
             for op in $READS update_position $WRITES; do
-                for name in "${FLOOR_OF[$op]}" "$op"; do
-                    read -r tps p50 p95 ok tx wb fpi st <"$OUT/result-$name-c$c"
-                    printf '%-20s %3s %8s %7.0f %7s %7s %7s %9s %7s\n' "$name" "$c" "$tx" "$tps" "$p50" "$p95" "$st" "$wb" "$fpi"
+                names="${FLOOR_OF[$op]} $op"
+                [ -z "${MIN_AUDIT_RATIO[$op]:-}" ] || names+=" ${op}_noaudit"
+                for name in $names; do
+                    read -r tps p50 p95 ok tx wb fpi st arows <"$OUT/result-$name-c$c"
+                    printf '%-28s %3s %8s %7.0f %7s %7s %7s %9s %7s %8s\n' "$name" "$c" "$tx" "$tps" "$p50" "$p95" "$st" "$wb" "$fpi" \
+                        "$(awk -v t="$tx" -v a="$arows" 'BEGIN { if (t > 0) printf "%.2f", a / t; else print "-" }')"
                 done
             done
         done
@@ -408,16 +565,19 @@ fi
 command -v pgbench >/dev/null 2>&1 || PATH="/usr/lib/postgresql/$PG_MAJOR/bin:$PATH"
 mkdir -p "$OUT"
 rm -rf "$OUT/log" "$OUT"/result-* "$OUT"/hot-* "$OUT"/alerts-* "$OUT"/pgbench-*.txt "$OUT"/statements-*.txt \
-    "$OUT/load-seconds" "$OUT/report.txt" "$OUT"/explain-*.txt
+    "$OUT/load-seconds" "$OUT/report.txt" "$OUT"/explain-*.txt "$OUT"/audit-* "$OUT/verify-audit.txt"
 
 if [ "${NABOOM_SKIP_SETUP:-0}" != 1 ]; then
     bash "$NABOOM_ROOT/scripts/setup-debian.sh" || die "setup-debian.sh failed"
 fi
 
+# naboom is preloaded as in production: the audit writer (refused attempts
+# and reads in read-only transactions) exists only then.
+PRELOAD=naboom
 PROFILE_OPTS=()
 if [ "$PROFILE" = 1 ]; then
-    PROFILE_OPTS=(-o shared_preload_libraries=pg_stat_statements -o pg_stat_statements.track=all
-                  -o pg_stat_statements.track_planning=on)
+    PRELOAD=naboom,pg_stat_statements
+    PROFILE_OPTS=(-o pg_stat_statements.track=all -o pg_stat_statements.track_planning=on)
 fi
 
 log "starting a throw-away PostgreSQL $PG_MAJOR cluster (pg_virtualenv)"
@@ -434,6 +594,8 @@ timeout "${NABOOM_BENCH_TIMEOUT:-3600}" pg_virtualenv -t -v "$PG_MAJOR" \
     -o fsync=on \
     -o synchronous_commit=on \
     -o timezone=UTC \
+    -o shared_preload_libraries="$PRELOAD" \
+    -o naboom.audit_database="$DB" \
     "${PROFILE_OPTS[@]}" \
     env SCALE="$SCALE" DURATION="$DURATION" WARMUP="$WARMUP" CLIENTS="$CLIENTS" PROFILE="$PROFILE" PATH="$PATH" \
     bash "$BENCH_DIR/run.sh" --inside-virtualenv </dev/null || rc=$?
