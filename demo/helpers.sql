@@ -14,20 +14,79 @@ COMMENT ON SCHEMA demo IS 'Helpers of the naboom demo (scripts/demo.sh); not par
 -- anonymous visitor is refused); the helper runs with the caller's rights.
 GRANT USAGE ON SCHEMA demo TO naboom_anon, naboom_user;
 
+-- request_headers(sub): the HTTP request headers PostgREST passes on in
+-- request.headers, as if the person's phone app made the request through the
+-- town's gateway: the app's user agent, x-forwarded-for (the phone's address,
+-- then the load balancer's) and x-request-id (a new one per request).  naboom's
+-- audit log keeps the first forwarded address, the user agent and the request
+-- id with every entry.  The addresses are from the documentation ranges of
+-- RFC 5737, one phone per person.
+CREATE SEQUENCE demo.request_seq;
+
+CREATE FUNCTION demo.request_headers(sub text) RETURNS text
+LANGUAGE sql AS $$
+	SELECT json_build_object(
+		'user-agent', 'NaboomApp/2.4.1 (' || coalesce(p.device, 'Android 14') || ')',
+		'x-forwarded-for', coalesce(p.addr, '203.0.113.' || (abs(hashtext(sub)) % 200 + 20)) || ', 10.8.0.2',
+		'x-request-id', 'req-' || lpad(nextval('demo.request_seq')::text, 4, '0'))::text
+	FROM (SELECT 1) one
+	LEFT JOIN (VALUES
+		('annelie.steyn',    '198.51.100.11', 'iOS 17.5; iPhone 14'),
+		('mahlatse.ledwaba', '198.51.100.12', 'Android 14; SM-A546E'),
+		('gerrit.pretorius', '198.51.100.23', 'Android 13; SM-A145F'),
+		('tshepo.kekana',    '198.51.100.24', 'Android 14; Redmi 13C'),
+		('lerato.mphahlele', '198.51.100.25', 'iOS 17.4; iPhone 12'),
+		('johan.smit',       '198.51.100.26', 'Android 12; Nokia G21'),
+		('koos.vdmerwe',     '198.51.100.37', 'Android 14; SM-A256E'),
+		('mpho.sebola',      '198.51.100.38', 'Android 13; Hisense E50'),
+		('hennie.venter',    '198.51.100.49', 'Android 11; SM-A125F'),
+		('elsabe.duplessis', '198.51.100.50', 'iOS 16.7; iPhone 8'),
+		('kgomotso.maake',   '198.51.100.51', 'Android 13; Mobicel R4'),
+		('sarah.thompson',   '198.51.100.52', 'iOS 17.5; iPhone 13'),
+		('grace.mabotja',    '198.51.100.53', 'Android 12; Tecno Spark 8'),
+		('willem.nel',       '198.51.100.54', 'Android 14; SM-A055F')
+	) AS p(sub, addr, device) ON p.sub = request_headers.sub
+$$;
+
 -- act_as(sub): become a person, the way PostgREST does for every request:
--- it puts the verified JWT claims in request.jwt.claims.  Returns a line for
--- the transcript naming the person and their role in the community.
+-- it puts the verified JWT claims in request.jwt.claims (and the request's
+-- headers in request.headers).  Returns a line for the transcript naming the
+-- person and their role in the community.
 CREATE FUNCTION demo.act_as(sub text) RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
 	who text;
 BEGIN
 	PERFORM set_config('request.jwt.claims', json_build_object('sub', sub)::text, false);
+	PERFORM set_config('request.headers', demo.request_headers(sub), false);
 	SELECT format('%s, %s', m.display_name, m.role) INTO who
 	FROM naboom.member m JOIN naboom.community c USING (community_id)
 	WHERE c.slug = 'mookgophong' AND m.user_ref = sub;
 	RETURN format('   [as %s]  request.jwt.claims = {"sub":"%s"}', coalesce(who, 'a new member'), sub);
 END
+$$;
+
+-- new_request(): the next request of the same person from the same phone:
+-- a new x-request-id, the other headers unchanged (each API call below is
+-- one HTTP request).
+CREATE FUNCTION demo.new_request() RETURNS void
+LANGUAGE sql AS $$
+	SELECT set_config('request.headers', (coalesce(nullif(current_setting('request.headers', true), ''), '{}')::jsonb
+		|| jsonb_build_object('x-request-id', 'req-' || lpad(nextval('demo.request_seq')::text, 4, '0')))::text, false);
+	SELECT NULL::void
+$$;
+
+GRANT USAGE ON SEQUENCE demo.request_seq TO naboom_anon, naboom_user;
+
+-- public_visit(): the request headers of a visitor to the public map in a
+-- phone's browser (not logged in: no claims), for the acts "as the public".
+CREATE FUNCTION demo.public_visit() RETURNS void
+LANGUAGE sql AS $$
+	SELECT set_config('request.headers', json_build_object(
+		'user-agent', 'Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/125.0 Mobile Safari/537.36',
+		'x-forwarded-for', '203.0.113.77, 10.8.0.2',
+		'x-request-id', 'req-' || lpad(nextval('demo.request_seq')::text, 4, '0'))::text, false);
+	SELECT NULL::void
 $$;
 
 -- area_name(code): 'town (Town centre / Dorp)', for reading area codes.
@@ -193,4 +252,63 @@ LANGUAGE sql STABLE AS $$
 	JOIN naboom.member m ON m.community_id = a.community_id AND m.user_ref = a.user_ref
 	LEFT JOIN naboom.subscription s ON s.community_id = a.community_id AND s.subscription_id = a.subscription_id
 	WHERE i.reference = ref
+$$;
+
+-- audit_written(): as the DBA, wait (up to 5 s) until naboom's audit writer
+-- has written every refused attempt queued so far; their own transactions
+-- rolled back, so the writer commits them in its own.  Stops the demo if it
+-- cannot (naboom not in shared_preload_libraries).
+CREATE FUNCTION demo.audit_written() RETURNS text
+LANGUAGE plpgsql AS $$
+BEGIN
+	IF NOT naboom.audit_queue_wait(5000) THEN
+		RAISE EXCEPTION 'demo: the audit writer did not write the refused attempts'
+			USING HINT = 'Preload naboom (shared_preload_libraries) and set naboom.audit_database.';
+	END IF;
+	RETURN '   [as the DBA]  SELECT naboom.audit_queue_wait(5000);  → true: the audit writer is done';
+END
+$$;
+
+-- audit_what(entry): what an audit entry says happened, in a few words.
+CREATE FUNCTION demo.audit_what(a naboom_api.audit_entry) RETURNS text
+LANGUAGE sql STABLE AS $$
+	SELECT CASE
+		WHEN a.action = 'DENIED' THEN
+			'refused: ' || coalesce(regexp_replace(substring(a.detail->>'message' FROM 'from \w+ to \w+$'),
+				'^from (\w+) to (\w+)$', '\1 → \2') || ' ', '')
+			|| format('(%s)', a.detail->>'sqlstate')
+		WHEN a.action = 'READ' THEN
+			CASE WHEN (a.detail->'args'->>'private')::boolean THEN 'read (private)' ELSE 'read' END
+		WHEN a.table_name = 'naboom.alert' THEN
+			format('%s alerts: %s', jsonb_array_length(a.new_values),
+				(SELECT string_agg(e->>'user_ref', ', ' ORDER BY (e->>'distance_m')::float8)
+				 FROM jsonb_array_elements(a.new_values) e))
+		WHEN a.table_name = 'naboom.incident' AND a.action = 'INSERT' THEN
+			format('new: %s, %s priority', a.new_values->>'status', a.new_values->>'priority')
+		WHEN a.table_name = 'naboom.incident' AND a.action = 'UPDATE' THEN
+			concat_ws(', ',
+				CASE WHEN a.new_values ? 'status'
+					THEN format('%s → %s', a.old_values->>'status', a.new_values->>'status') END,
+				CASE WHEN a.new_values ? 'assignee_ref'
+					THEN 'assignee ' || coalesce(a.new_values->>'assignee_ref', 'none') END)
+		WHEN a.table_name = 'naboom.incident_timeline' THEN
+			format('#%s %s%s', a.new_values->>'seq', a.new_values->>'entry_kind',
+				CASE WHEN (a.new_values->>'is_public')::boolean THEN '' ELSE ' (internal)' END)
+		ELSE concat_ws(' → ', a.old_values::text, a.new_values::text) END
+$$;
+
+-- audit_verified(): stops the demo if verify_audit finds a problem in the
+-- audit log of the last day.
+CREATE FUNCTION demo.audit_verified() RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+	bad record;
+BEGIN
+	SELECT * INTO bad FROM naboom.verify_audit(now() - interval '1 day', now()) v
+	WHERE v.problem <> 'verified' LIMIT 1;
+	IF FOUND THEN
+		RAISE EXCEPTION 'demo: verify_audit found a problem: % (seal %, row %)', bad.problem, bad.seal_id, bad.audit_id
+			USING DETAIL = coalesce(bad.detail, '');
+	END IF;
+END
 $$;

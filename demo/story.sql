@@ -127,6 +127,7 @@ SELECT pg_sleep(1) \gset
 \echo '   the same client_ref. naboom answers with the same incident: HTTP 200 instead of'
 \echo '   201, and there is still only one report on file.'
 \echo :who
+SELECT demo.new_request() \gset
 SELECT r.reference, r.status_en, r.status_af, r.version, demo.http() AS "HTTP status"
 FROM naboom_api.report_incident('mookgophong', 'stock_theft', -24.5552, 28.8148,
 	'Fence cut at the north camp, seven Nguni cows gone. Truck tracks towards the Roedtan road.',
@@ -150,6 +151,7 @@ SELECT a.id, a.reference, a.category_en || ' / ' || a.category_af AS category, a
 	a.reason, demo.km(a.distance_m) AS "from centre", demo.sast(a.created_at) AS "at (SAST)"
 FROM naboom_api.my_alerts(after_id => 0, max_count => 20) AS a;
 \echo '   He drives over, sees the cut fence and the tracks, and verifies the report.'
+SELECT demo.new_request() \gset
 :lines
 SELECT demo.line(r) FROM naboom_api.transition_incident(:'ref', 'verified') AS r;
 :tables
@@ -203,10 +205,13 @@ SELECT demo.act_as('gerrit.pretorius') AS who \gset
 :lines
 SELECT demo.line(r) FROM naboom_api.transition_incident(:'ref', 'en_route') AS r;
 SELECT pg_sleep(1) \gset
+SELECT demo.new_request() \gset
 SELECT demo.line(r) FROM naboom_api.transition_incident(:'ref', 'on_scene') AS r;
+SELECT demo.new_request() \gset
 SELECT demo.note_line(n) FROM naboom_api.add_note(:'ref',
 	'Tracks lead to a loading ramp near the old siding. SAPS stock theft unit informed.') AS n;
 SELECT pg_sleep(1) \gset
+SELECT demo.new_request() \gset
 SELECT demo.line(r) FROM naboom_api.transition_incident(:'ref', 'resolved',
 	'Five of the seven cows found in a kraal 6 km east. SAPS case opened for the other two.') AS r;
 :tables
@@ -269,6 +274,7 @@ FROM naboom_api.duplicate_candidates('mookgophong', 'fire', -24.5172, 28.71287) 
 :tables
 \echo '   She cannot see the station from the rank and sends her report anyway. naboom keeps'
 \echo '   it, and its answer lists the same candidate, so nobody has to guess:'
+SELECT demo.new_request() \gset
 \x on
 \t on
 SELECT r.reference, demo.area_name(r.area) AS "routed to area", r.status,
@@ -307,6 +313,7 @@ SELECT pg_sleep(1) \gset
 \echo '   A visitor opens the public map on the town centre: incidents_near lists the live'
 \echo '   public incidents within 500 m, nearest first, with the true distance in metres'
 \echo '   (on the WGS84 spheroid). No login needed; nobody is named.'
+SELECT demo.public_visit() \gset
 SET ROLE naboom_anon;
 RESET request.jwt.claims;
 \echo '   [as the public]  SET ROLE naboom_anon; RESET request.jwt.claims;'
@@ -435,9 +442,12 @@ SELECT demo.act_as('lerato.mphahlele') AS who \gset
 \echo :who
 :lines
 SELECT demo.line(r) FROM naboom_api.transition_incident(:'panic', 'dispatched') AS r;
+SELECT demo.new_request() \gset
 SELECT demo.line(r) FROM naboom_api.transition_incident(:'panic', 'en_route') AS r;
 SELECT pg_sleep(1) \gset
+SELECT demo.new_request() \gset
 SELECT demo.line(r) FROM naboom_api.transition_incident(:'panic', 'on_scene') AS r;
+SELECT demo.new_request() \gset
 SELECT demo.line(r) FROM naboom_api.transition_incident(:'panic', 'resolved',
 	'Elsabé unharmed. Back door forced, intruder fled on foot towards the vlei. SAPS took her statement.') AS r;
 :tables
@@ -465,6 +475,7 @@ ORDER BY t.seq;
 \echo '══ Act 18 · What the public sees ═══════════════════════════════════════════════════'
 \echo '   Anyone may look up a public incident without logging in (role naboom_anon, no JWT).'
 \echo '   The reporter and the responders are not named, and the internal note is left out.'
+SELECT demo.public_visit() \gset
 SET ROLE naboom_anon;
 RESET request.jwt.claims;
 \echo '   [as the public]  SET ROLE naboom_anon; RESET request.jwt.claims;'
@@ -478,6 +489,7 @@ SELECT i.reference, i.category_en || ' / ' || i.category_af AS category,
 FROM naboom_api.get_incident(:'ref') AS i;
 \t off
 \x off
+SELECT demo.new_request() \gset
 SELECT t.seq, to_char(t.at AT TIME ZONE 'Africa/Johannesburg', 'HH24:MI:SS') AS time, t.kind,
 	concat_ws(' → ', t.from_status, t.to_status) AS "from → to",
 	coalesce(t.actor_name, '(not shown)') AS actor, demo.wrap(coalesce(t.note, ''), 36) AS note
@@ -488,6 +500,7 @@ ORDER BY t.seq;
 \echo '   And Elsabé''s panic is private: to the public it does not exist.'
 \x on
 \t on
+SELECT demo.new_request() \gset
 SELECT * FROM demo.refused(format('SELECT naboom_api.get_incident(%L)', :'panic'),
 	'naboom.unknown_reference');
 \t off
@@ -516,6 +529,7 @@ ORDER BY array_position('{critical,high,medium,low}'::text[], f->'properties'->>
 SELECT format('   community_map_svg(''mookgophong'', 900): %s characters of SVG, %s dots.',
 	length(svg), (length(svg) - length(replace(svg, '<circle ', ''))) / length('<circle '))
 FROM naboom_api.community_map_svg('mookgophong', 900) AS svg;
+SELECT demo.public_visit() \gset
 SET ROLE naboom_anon;
 RESET request.jwt.claims;
 SELECT format('   The public''s map of the same moment has %s dots: private incidents are left out.',
@@ -524,6 +538,57 @@ FROM naboom_api.community_map_geojson('mookgophong') AS m;
 RESET ROLE;
 :tables
 \echo
+
+------------------------------------------------------------------------------
+\echo '══ Act 20 · Who was it? ════════════════════════════════════════════════════════════'
+\echo '   At the CPF meeting Hennie asks who touched his stock theft, and did anyone meddle?'
+\echo '   Mahlatse opens its audit trail (incident_audit): who changed or read it, from which'
+\echo '   phone, and the refused attempts, which naboom''s audit writer commits after rollback:'
+RESET request.jwt.claims;
+RESET request.headers;
+:lines
+SELECT demo.audit_written();
+:tables
+SELECT demo.act_as('mahlatse.ledwaba') AS who \gset
+\echo :who
+SELECT demo.sast(a.logged_at) AS time, a.action,
+	coalesce(replace(a.table_name, 'naboom.', ''), a.detail->>'function' || '()',
+		replace(a.detail->>'key', 'naboom.', '')) AS "on",
+	CASE WHEN a.db_role = 'naboom_anon' THEN 'the public' ELSE a.actor END AS who,
+	demo.audit_what(a) AS "what",
+	concat_ws('  ', a.client_addr, a.request_id) AS "from · request"
+FROM naboom_api.incident_audit(:'ref', max_count => 100) AS a
+WHERE a.table_name IS DISTINCT FROM 'naboom.incident_timeline' OR a.new_values->>'entry_kind' = 'note'
+ORDER BY a.logged_at, a.id;
+:lines
+SELECT format(E'   Not shown: %s incident_timeline rows, one written with each change of status. Every\n'
+	'   entry also keeps the app''s user agent, e.g. "%s".', count(*),
+	min(a.user_agent) FILTER (WHERE a.actor = 'hennie.venter'))
+FROM naboom_api.incident_audit(:'ref', max_count => 100) AS a
+WHERE a.table_name = 'naboom.incident_timeline' AND a.new_values->>'entry_kind' <> 'note';
+:tables
+\echo
+
+------------------------------------------------------------------------------
+\echo '══ Act 21 · Sealed ═════════════════════════════════════════════════════════════════'
+\echo '   The log is append-only, even for the DBA. Every minute pg_cron runs naboom.seal_audit()'
+\echo '   (job naboom-seal-audit): it hashes the rows written since the last seal into a seal'
+\echo '   chained to the one before. The service seals once more now, and verify_audit proves'
+\echo '   that no row of the day was changed, removed or slipped in since.'
+RESET request.jwt.claims;
+RESET request.headers;
+\echo '   [as the service]  RESET request.jwt.claims;  SELECT naboom.seal_audit();'
+-- NULL when there was nothing new to seal (pg_cron was just here)
+SELECT coalesce(s.seal_id, 0) AS new_seal FROM naboom.seal_audit() AS s \gset
+SELECT x.seal_id AS seal, demo.sast(x.sealed_at) AS "sealed at", x.row_count AS rows,
+	CASE WHEN x.seal_id = :new_seal THEN 'this call' ELSE 'pg_cron job' END AS "sealed by",
+	coalesce(nullif(left(encode(x.prev_hash, 'hex'), 12), '') || '…', '(first)') AS "prev_hash",
+	left(encode(x.seal_hash, 'hex'), 12) || '…' AS "seal_hash"
+FROM naboom.audit_seal AS x ORDER BY x.seal_id;
+\echo '   SELECT * FROM naboom.verify_audit(now() - interval ''1 day'', now());'
+SELECT v.problem AS result, v.detail FROM naboom.verify_audit(now() - interval '1 day', now()) AS v;
+-- the demo stops if the log does not verify
+SELECT demo.audit_verified() \gset
 
 \echo '══ Fin ═════════════════════════════════════════════════════════════════════════════'
 \echo '   The cows are home and Elsabé is safe. Everything above is in the database: the'

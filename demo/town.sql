@@ -251,6 +251,7 @@ SELECT 1 FROM naboom_api.report_incident('mookgophong', 'power_outage', -24.5200
 	title => 'Traffic lights out, four-way stop', client_ref => 'ms-0003');
 
 RESET request.jwt.claims;
+RESET request.headers;
 
 ------------------------------------------------------------------------------
 -- 6. What we have now (read straight from the naboom tables, as the DBA)

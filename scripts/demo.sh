@@ -8,9 +8,12 @@
 #      builds and installs naboom from this tree (idempotent; its output goes
 #      to demo/out/setup.log and is shown only if something fails).
 #   2. a throw-away cluster "naboom_demo" on port 5499 (Debian's
-#      pg_createcluster; dropped and recreated on every run), with pg_cron
-#      preloaded and the time zone Africa/Johannesburg; database naboom_demo
-#      with CREATE EXTENSION naboom CASCADE and CREATE EXTENSION pg_cron.
+#      pg_createcluster; dropped and recreated on every run), with pg_cron and
+#      naboom preloaded (naboom's audit writer records refused attempts in
+#      naboom.audit_database = naboom_demo) and the time zone
+#      Africa/Johannesburg; database naboom_demo with CREATE EXTENSION naboom
+#      CASCADE, CREATE EXTENSION pg_cron and the pg_cron job
+#      naboom-seal-audit, which seals the audit log every minute.
 #   3. demo/helpers.sql (schema demo: tiny helpers for pretty output) and
 #      demo/town.sql: Mookgophong (Naboomspruit), Limpopo, with its areas,
 #      bilingual categories, people and earlier incidents, all made through
@@ -19,7 +22,8 @@
 #      API: responders on duty, alert areas, a report routed to its area and
 #      its alerts, the workflow, duplicates, incidents near the town centre,
 #      a poor-accuracy report, one refused outside the boundary, a panic and
-#      the nearest responders, the public view, the map.
+#      the nearest responders, the public view, the map, the audit trail of
+#      the stock theft, and the audit log sealed and verified.
 #   5. writes the live map of Mookgophong, drawn by the admin's call of
 #      naboom_api.community_map_svg / community_map_geojson, to
 #      demo/out/mookgophong-map.svg and demo/out/mookgophong-map.geojson
@@ -29,6 +33,9 @@
 #
 # Exit status is non-zero if anything unexpected fails (including naboom
 # accepting something the story expects it to refuse).
+#
+# Environment knobs:
+#   NABOOM_SKIP_SETUP=1   don't run setup-debian.sh (already built+installed)
 set -euo pipefail
 
 # shellcheck source=scripts/lib.sh
@@ -63,8 +70,12 @@ echo "naboom demo: community incident reporting and emergency response inside Po
 echo
 
 # ---------------------------------------------------------------- 1. setup
-log "1/5  installing PostgreSQL 15, PostGIS, pg_cron and pgTAP; building naboom (log: demo/out/setup.log)"
-run_logged "$OUT/setup.log" bash "$NABOOM_ROOT/scripts/setup-debian.sh"
+if [ "${NABOOM_SKIP_SETUP:-0}" != 1 ]; then
+    log "1/5  installing PostgreSQL 15, PostGIS, pg_cron and pgTAP; building naboom (log: demo/out/setup.log)"
+    run_logged "$OUT/setup.log" bash "$NABOOM_ROOT/scripts/setup-debian.sh"
+else
+    log "1/5  setup skipped (NABOOM_SKIP_SETUP=1): using the naboom already installed"
+fi
 
 # ---------------------------------------------------------------- 2. cluster
 cluster_exists() {
@@ -84,7 +95,12 @@ fi
 
 run_logged "$OUT/cluster.log" pg_createcluster "$PG_MAJOR" "$CLUSTER" --port "$PORT" \
     --start-conf=manual -- --locale=C.UTF-8
-for setting in "shared_preload_libraries=pg_cron" "cron.database_name=$DB" \
+# naboom is preloaded for its audit writer, which writes the refused attempts
+# (their own transaction rolls back) into naboom.audit_log of $DB.  pg_cron
+# runs its jobs over the Unix socket, where postgres logs in by peer
+# authentication (over TCP, the default, it would need a password).
+for setting in "shared_preload_libraries=pg_cron,naboom" "naboom.audit_database=$DB" \
+               "cron.database_name=$DB" "cron.host=/var/run/postgresql" \
                "timezone=$TZ_DEMO" "log_timezone=$TZ_DEMO"; do
     run_logged "$OUT/cluster.log" pg_conftool "$PG_MAJOR" "$CLUSTER" set "${setting%%=*}" "${setting#*=}"
 done
@@ -108,7 +124,8 @@ demo_psql() {
 run_logged "$OUT/cluster.log" demo_psql -d postgres -c "CREATE DATABASE $DB"
 run_logged "$OUT/cluster.log" demo_psql -d "$DB" \
     -c "CREATE EXTENSION naboom CASCADE" \
-    -c "CREATE EXTENSION pg_cron"
+    -c "CREATE EXTENSION pg_cron" \
+    -c "SELECT cron.schedule('naboom-seal-audit', '* * * * *', 'SELECT naboom.seal_audit()')"
 versions=$(demo_psql -d "$DB" -At -c "SELECT string_agg(extname || ' ' || extversion, ', ' ORDER BY extname) FROM pg_extension WHERE extname <> 'plpgsql'")
 echo "     database $DB: $versions"
 
@@ -186,8 +203,17 @@ cat <<EOF
       FROM naboom_api.report_incident('mookgophong', 'power_outage', -24.5200, 28.7100,
                                       'Streetlights out on Kerkstraat');
 
-    -- as the DBA (no claims): the API, the workflow table, the demo's helpers
+    -- the audit trail of the stock theft, as the moderator, newest first:
+    SELECT set_config('request.jwt.claims', '{"sub":"mahlatse.ledwaba"}', false);
+    SELECT logged_at, action, table_name, actor, client_addr, old_values, new_values, detail
+      FROM naboom_api.incident_audit('$ref', max_count => 20);
+
+    -- as the DBA (no claims): the seals (pg_cron job naboom-seal-audit), a check
     RESET request.jwt.claims;
+    SELECT seal_id, sealed_at, row_count FROM naboom.audit_seal ORDER BY seal_id;
+    SELECT * FROM naboom.verify_audit(now() - interval '1 day', now());
+
+    -- as the DBA: the API, the workflow table, the demo's helpers
     SELECT proname FROM pg_proc WHERE pronamespace = 'naboom_api'::regnamespace ORDER BY 1;
     SELECT from_status, to_status, allowed FROM naboom.transition ORDER BY 1, 2;
     \\df demo.*
