@@ -366,26 +366,29 @@ BEGIN
 		PERFORM naboom.fail('22023', 'naboom.not_a_table', format('%s is not a table', target),
 			'Only ordinary and partitioned tables can be audited.', 'Name a table.');
 	END IF;
-	IF EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t WHERE t.tgrelid = target AND t.tgname = 'naboom_audit') THEN
+	IF EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t WHERE t.tgrelid = target AND t.tgname = 'audit_changes') THEN
 		RETURN;
 	END IF;
 	IF coalesce(per_statement, false) THEN
 		-- Rows written in bursts: one entry per statement for INSERT and
 		-- DELETE (all rows, from the transition table), per row for UPDATE.
-		EXECUTE format('CREATE TRIGGER naboom_audit AFTER UPDATE ON %s
+		EXECUTE format('CREATE TRIGGER audit_changes AFTER UPDATE ON %s
 			FOR EACH ROW EXECUTE FUNCTION naboom.audit_trigger()', target);
-		EXECUTE format('CREATE TRIGGER naboom_audit_insert AFTER INSERT ON %s REFERENCING NEW TABLE AS naboom_new
+		EXECUTE format('CREATE TRIGGER audit_inserts AFTER INSERT ON %s REFERENCING NEW TABLE AS naboom_new
 			FOR EACH STATEMENT EXECUTE FUNCTION naboom.audit_trigger()', target);
-		EXECUTE format('CREATE TRIGGER naboom_audit_delete AFTER DELETE ON %s REFERENCING OLD TABLE AS naboom_old
+		EXECUTE format('CREATE TRIGGER audit_deletes AFTER DELETE ON %s REFERENCING OLD TABLE AS naboom_old
 			FOR EACH STATEMENT EXECUTE FUNCTION naboom.audit_trigger()', target);
-		EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER naboom_audit_insert', target);
-		EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER naboom_audit_delete', target);
+		EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER audit_inserts', target);
+		EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER audit_deletes', target);
 	ELSE
-		EXECUTE format('CREATE TRIGGER naboom_audit AFTER INSERT OR UPDATE OR DELETE ON %s
+		EXECUTE format('CREATE TRIGGER audit_changes AFTER INSERT OR UPDATE OR DELETE ON %s
 			FOR EACH ROW EXECUTE FUNCTION naboom.audit_trigger()', target);
 	END IF;
 	-- ALWAYS: session_replication_role = replica does not switch it off.
-	EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER naboom_audit', target);
+	-- The name sorts before naboom's other AFTER triggers (incident_alert,
+	-- incident_journal), so a row's entry comes before those of the rows
+	-- its triggers write.
+	EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER audit_changes', target);
 END
 $$;
 COMMENT ON FUNCTION naboom.audit_table(regclass, boolean) IS
@@ -394,9 +397,9 @@ COMMENT ON FUNCTION naboom.audit_table(regclass, boolean) IS
 CREATE FUNCTION naboom.audited_tables() RETURNS SETOF regclass
 LANGUAGE sql STABLE AS $$
 	SELECT t.tgrelid::regclass FROM pg_catalog.pg_trigger t
-	WHERE t.tgname = 'naboom_audit' AND NOT t.tgisinternal ORDER BY 1::text
+	WHERE t.tgname = 'audit_changes' AND NOT t.tgisinternal ORDER BY 1::text
 $$;
-COMMENT ON FUNCTION naboom.audited_tables() IS 'Tables with the naboom_audit trigger';
+COMMENT ON FUNCTION naboom.audited_tables() IS 'Tables with the audit_changes trigger';
 
 SELECT naboom.audit_table(t) FROM unnest(ARRAY['naboom.community', 'naboom.area', 'naboom.member',
 	'naboom.category', 'naboom.status', 'naboom.transition', 'naboom.incident', 'naboom.incident_timeline',

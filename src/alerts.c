@@ -32,18 +32,79 @@
 #include "spatial.h"
 #include "workflow.h"
 
-static SPIPlanPtr FanOutPlan = NULL;
+/* The first ring (a new incident has no alerts yet) and later rings. */
+static SPIPlanPtr FirstRingPlan = NULL;
+static SPIPlanPtr NextRingPlan = NULL;
+
+/*
+ * The fan-out: subscribers whose circle covers the incident, and the
+ * nearest fresh on-duty responders for high and critical priority; never
+ * the reporter; one row per member.  "@." is the PostGIS schema.
+ */
+#define FAN_OUT_SQL \
+"WITH inc AS (" \
+"  SELECT i.community_id, i.incident_id, i.location," \
+"   i.location::@.geography AS g, i.category_code, i.priority," \
+"   i.is_public, i.reporter_ref," \
+"   CASE WHEN $3 >= 0 THEN $3" \
+"    WHEN i.priority >= 'high'::naboom.priority THEN c.alert_responders" \
+"    ELSE 0 END AS n," \
+"   COALESCE($4, c.alert_radius_m) AS radius," \
+"   naboom.search_box(@.st_y(i.location), @.st_x(i.location)," \
+"    COALESCE($4, c.alert_radius_m)) AS box" \
+"  FROM naboom.incident i" \
+"  JOIN naboom.community c ON c.community_id = i.community_id" \
+"  WHERE i.community_id = $1 AND i.incident_id = $2)," \
+" subscribers AS (" \
+"  SELECT s.user_ref, 'subscription'::pg_catalog.text AS reason," \
+"   @.st_distance(s.centre::@.geography, inc.g) AS distance_m," \
+"   s.subscription_id, 2 AS pref" \
+"  FROM inc" \
+"  JOIN naboom.subscription s ON s.community_id = inc.community_id" \
+"   AND s.reach OPERATOR(@.&&) inc.location" \
+"  JOIN naboom.member m ON m.community_id = s.community_id AND m.user_ref = s.user_ref" \
+"  WHERE $5 = 0" \
+"   AND @.st_dwithin(s.centre::@.geography, inc.g, s.radius_m)" \
+"   AND (s.categories IS NULL OR inc.category_code = ANY (s.categories))" \
+"   AND s.min_priority <= inc.priority" \
+"   AND (inc.is_public OR m.role >= 'responder'::naboom.member_role)" \
+"   AND s.user_ref IS DISTINCT FROM inc.reporter_ref)," \
+" responders AS (" \
+"  SELECT p.user_ref, 'responder'::pg_catalog.text AS reason," \
+"   @.st_distance(p.position::@.geography, inc.g) AS distance_m," \
+"   NULL::bigint AS subscription_id, 1 AS pref" \
+"  FROM inc" \
+"  JOIN naboom.responder_position p ON p.community_id = $1" \
+"  JOIN naboom.member m ON m.community_id = $1 AND m.user_ref = p.user_ref" \
+"  WHERE m.on_duty AND m.role >= 'responder'::naboom.member_role" \
+"   AND p.reported_at >= pg_catalog.now() - pg_catalog.make_interval(secs => $6)" \
+"   AND p.position OPERATOR(@.&&) @.st_makeenvelope(inc.box[1], inc.box[2]," \
+"    inc.box[3], inc.box[4], 4326)" \
+"   AND @.st_dwithin(p.position::@.geography, inc.g, inc.radius)" \
+"   AND p.user_ref IS DISTINCT FROM inc.reporter_ref" \
+"   AND ($5 = 0 OR NOT EXISTS (SELECT 1 FROM naboom.alert a" \
+"    WHERE a.community_id = $1 AND a.incident_id = $2" \
+"     AND a.user_ref = p.user_ref))" \
+"  ORDER BY distance_m, p.user_ref" \
+"  LIMIT (SELECT inc.n FROM inc))" \
+" INSERT INTO naboom.alert (community_id, incident_id, user_ref, reason," \
+"  distance_m, subscription_id, escalation_level)" \
+" SELECT DISTINCT ON (x.user_ref) $1, $2, x.user_ref, x.reason," \
+"  x.distance_m, x.subscription_id, $5" \
+" FROM (SELECT * FROM subscribers UNION ALL SELECT * FROM responders) x" \
+" ORDER BY x.user_ref, x.pref, x.distance_m"
 
 /*
  * NaboomAlertIncident inserts the alerts for one incident and returns how
  * many it added.  responders < 0 means the community's default for the
  * incident's priority; radius_m NULL means the community's alert radius.
- * level is the escalation level the alerts belong to (0: the report).
+ * level is the escalation level the alerts belong to (0: the report);
+ * fresh says the incident was just inserted and has no alerts yet.
  * The caller runs as a role that may write naboom.alert.
  */
 static uint64
 NaboomAlertIncident(int64 community_id, int64 incident_id, int32 responders,
-					bool has_radius, double radius_m, int32 level)
+					bool has_radius, double radius_m, int32 level, bool fresh)
 {
 	Oid			argtypes[6] = {INT8OID, INT8OID, INT4OID, FLOAT8OID, INT4OID, FLOAT8OID};
 	Datum		args[6];
@@ -52,60 +113,17 @@ NaboomAlertIncident(int64 community_id, int64 incident_id, int32 responders,
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	NaboomKeptPlan(&FanOutPlan,
-				   "WITH inc AS ("
-				   "  SELECT i.community_id, i.incident_id, i.location,"
-				   "   i.location::@.geography AS g, i.category_code, i.priority,"
-				   "   i.is_public, i.reporter_ref,"
-				   "   CASE WHEN $3 >= 0 THEN $3"
-				   "    WHEN i.priority >= 'high'::naboom.priority THEN c.alert_responders"
-				   "    ELSE 0 END AS n,"
-				   "   COALESCE($4, c.alert_radius_m) AS radius,"
-				   "   naboom.search_box(@.st_y(i.location), @.st_x(i.location),"
-				   "    COALESCE($4, c.alert_radius_m)) AS box"
-				   "  FROM naboom.incident i"
-				   "  JOIN naboom.community c ON c.community_id = i.community_id"
-				   "  WHERE i.community_id = $1 AND i.incident_id = $2),"
-				   " subscribers AS ("
-				   "  SELECT s.user_ref, 'subscription'::pg_catalog.text AS reason,"
-				   "   @.st_distance(s.centre::@.geography, inc.g) AS distance_m,"
-				   "   s.subscription_id, 2 AS pref"
-				   "  FROM inc"
-				   "  JOIN naboom.subscription s ON s.community_id = inc.community_id"
-				   "   AND s.reach OPERATOR(@.&&) inc.location"
-				   "  JOIN naboom.member m ON m.community_id = s.community_id AND m.user_ref = s.user_ref"
-				   "  WHERE $5 = 0"
-				   "   AND @.st_dwithin(s.centre::@.geography, inc.g, s.radius_m)"
-				   "   AND (s.categories IS NULL OR inc.category_code = ANY (s.categories))"
-				   "   AND s.min_priority <= inc.priority"
-				   "   AND (inc.is_public OR m.role >= 'responder'::naboom.member_role)"
-				   "   AND s.user_ref IS DISTINCT FROM inc.reporter_ref),"
-				   " responders AS ("
-				   "  SELECT p.user_ref, 'responder'::pg_catalog.text AS reason,"
-				   "   @.st_distance(p.position::@.geography, inc.g) AS distance_m,"
-				   "   NULL::bigint AS subscription_id, 1 AS pref"
-				   "  FROM inc"
-				   "  JOIN naboom.responder_position p ON p.community_id = $1"
-				   "  JOIN naboom.member m ON m.community_id = $1 AND m.user_ref = p.user_ref"
-				   "  WHERE m.on_duty AND m.role >= 'responder'::naboom.member_role"
-				   "   AND p.reported_at >= pg_catalog.now() - pg_catalog.make_interval(secs => $6)"
-				   "   AND p.position OPERATOR(@.&&) @.st_makeenvelope(inc.box[1], inc.box[2],"
-				   "    inc.box[3], inc.box[4], 4326)"
-				   "   AND @.st_dwithin(p.position::@.geography, inc.g, inc.radius)"
-				   "   AND p.user_ref IS DISTINCT FROM inc.reporter_ref"
-				   "   AND ($5 = 0 OR NOT EXISTS (SELECT 1 FROM naboom.alert a"
-				   "    WHERE a.community_id = $1 AND a.incident_id = $2"
-				   "     AND a.user_ref = p.user_ref))"
-				   "  ORDER BY distance_m, p.user_ref"
-				   "  LIMIT (SELECT inc.n FROM inc))"
-				   " INSERT INTO naboom.alert (community_id, incident_id, user_ref, reason,"
-				   "  distance_m, subscription_id, escalation_level)"
-				   " SELECT DISTINCT ON (x.user_ref) $1, $2, x.user_ref, x.reason,"
-				   "  x.distance_m, x.subscription_id, $5"
-				   " FROM (SELECT * FROM subscribers UNION ALL SELECT * FROM responders) x"
-				   " ORDER BY x.user_ref, x.pref, x.distance_m"
-				   " ON CONFLICT ON CONSTRAINT alert_once DO NOTHING",
-				   6, argtypes);
+	/*
+	 * The fan-out of a report inserts into an incident that has no alerts
+	 * yet, and DISTINCT ON makes the rows unique: no arbiter is needed, and
+	 * the speculative insertion of ON CONFLICT would cost every row.
+	 * Escalation rings may meet earlier alerts and skip them.
+	 */
+	if (fresh)
+		NaboomKeptPlan(&FirstRingPlan, FAN_OUT_SQL, 6, argtypes);
+	else
+		NaboomKeptPlan(&NextRingPlan, FAN_OUT_SQL " ON CONFLICT ON CONSTRAINT alert_once DO NOTHING",
+					   6, argtypes);
 	args[0] = Int64GetDatum(community_id);
 	args[1] = Int64GetDatum(incident_id);
 	args[2] = Int32GetDatum(responders);
@@ -114,7 +132,7 @@ NaboomAlertIncident(int64 community_id, int64 incident_id, int32 responders,
 		nulls[3] = 'n';
 	args[4] = Int32GetDatum(level);
 	args[5] = Float8GetDatum((double) naboom_position_max_age);
-	if (SPI_execute_plan(FanOutPlan, args, nulls, false, 0) != SPI_OK_INSERT)
+	if (SPI_execute_plan(fresh ? FirstRingPlan : NextRingPlan, args, nulls, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not insert the incident's alerts");
 	added = SPI_processed;
 	SPI_finish();
@@ -139,7 +157,7 @@ naboom_alert_incident(PG_FUNCTION_ARGS)
 												PG_ARGISNULL(2) ? -1 : PG_GETARG_INT32(2),
 												!PG_ARGISNULL(3),
 												PG_ARGISNULL(3) ? 0 : PG_GETARG_FLOAT8(3),
-												PG_ARGISNULL(4) ? 0 : PG_GETARG_INT32(4)));
+												PG_ARGISNULL(4) ? 0 : PG_GETARG_INT32(4), false));
 }
 
 PG_FUNCTION_INFO_V1(naboom_incident_alert);
@@ -179,7 +197,7 @@ naboom_incident_alert(PG_FUNCTION_ARGS)
 						   SECURITY_NOFORCE_RLS);
 	NaboomAlertIncident(DatumGetInt64(heap_getattr(tup, a->community_id, RelationGetDescr(rel), &isnull)),
 						DatumGetInt64(heap_getattr(tup, a->incident_id, RelationGetDescr(rel), &isnull)),
-						-1, false, 0, 0);
+						-1, false, 0, 0, true);
 	SetUserIdAndSecContext(save_userid, save_sec);
 	PG_RETURN_POINTER(NULL);
 }

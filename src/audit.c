@@ -12,11 +12,11 @@
  * and the request context the gateway set in request.headers.
  *
  * Reads: naboom.audit_access, called by the API functions that show
- * emergency data, writes a READ row in the transaction when it can write;
- * in a read-only transaction (PostgREST runs GET requests of STABLE
- * functions READ ONLY) it hands the entry to the audit writer
- * (audit_queue.c); on a hot standby, or when naboom is not preloaded, the
- * entry goes to the server log.
+ * emergency data, hands a READ entry to the audit writer (audit_queue.c),
+ * which keeps it whatever becomes of the reading transaction and works in
+ * the read-only transactions PostgREST uses for GET.  Without a writer for
+ * this database, a read-write transaction writes it itself; a read-only
+ * one, or a hot standby, can only send it to the server log.
  *
  * Refusals: the transaction that was refused rolls back, so its own writes
  * are lost.  NaboomAuditRefusal copies the entry into the audit writer's
@@ -637,8 +637,8 @@ AppendJsonField(StringInfo buf, const char *name, const char *value)
  * audit writer, or, without one (not preloaded, full queue, hot standby),
  * to the server log.  Returns true if the writer has it.
  */
-static bool
-QueueOrLog(const char *action, const int64 *community_id, const int64 *incident_id,
+static char *
+QueueEntry(const char *action, const int64 *community_id, const int64 *incident_id,
 		   bool success, const char *detail_json)
 {
 	AuditContext *c = CurrentContext(false);
@@ -661,13 +661,27 @@ QueueOrLog(const char *action, const int64 *community_id, const int64 *incident_
 	AppendJsonField(&buf, "request_id", c->request_id);
 	appendStringInfo(&buf, ",\"success\":%s,\"detail\":%s}", success ? "true" : "false",
 					 detail_json != NULL ? detail_json : "null");
+	return buf.data;
+}
 
-	if (!RecoveryInProgress() && NaboomAuditEnqueue(buf.data))
-		return true;
+/*
+ * Enqueue hands an entry that must outlive its transaction to the audit
+ * writer.  False when there is none for this database (not preloaded,
+ * another database, full ring, hot standby).
+ */
+static bool
+Enqueue(const char *entry)
+{
+	return !RecoveryInProgress() && NaboomAuditEnqueue(entry);
+}
+
+/* The last resort: the server log. */
+static void
+LogEntry(const char *entry)
+{
 	ereport(LOG,
-			(errmsg("naboom audit: %s", buf.data),
+			(errmsg("naboom audit: %s", entry),
 			 errhidestmt(true)));
-	return false;
 }
 
 /*
@@ -701,6 +715,7 @@ NaboomAuditRefusal(int sqlerrcode, const char *key, const char *message)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	StringInfoData detail;
+	char	   *entry;
 	int64		c = SubjectCommunity;
 	int64		i = SubjectIncident;
 	FullTransactionId xid = GetTopFullTransactionIdIfAny();
@@ -719,7 +734,9 @@ NaboomAuditRefusal(int sqlerrcode, const char *key, const char *message)
 		if (FullTransactionIdIsValid(xid))
 			appendStringInfo(&detail, ",\"attempt_xid\":" UINT64_FORMAT, U64FromFullTransactionId(xid));
 		appendStringInfoChar(&detail, '}');
-		QueueOrLog("DENIED", c != 0 ? &c : NULL, i != 0 ? &i : NULL, false, detail.data);
+		entry = QueueEntry("DENIED", c != 0 ? &c : NULL, i != 0 ? &i : NULL, false, detail.data);
+		if (!Enqueue(entry))
+			LogEntry(entry);
 	}
 	PG_CATCH();
 	{
@@ -766,6 +783,7 @@ naboom_audit_access(PG_FUNCTION_ARGS)
 	int64		c = PG_ARGISNULL(0) ? 0 : PG_GETARG_INT64(0);
 	int64		i = PG_ARGISNULL(1) ? 0 : PG_GETARG_INT64(1);
 	StringInfoData detail;
+	char	   *entry;
 
 	if (!naboom_audit_enabled)
 		PG_RETURN_VOID();
@@ -774,10 +792,19 @@ naboom_audit_access(PG_FUNCTION_ARGS)
 	AppendJsonField(&detail, "function", PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2)));
 	appendStringInfo(&detail, ",\"args\":%s}", PG_ARGISNULL(3) ? "null" :
 					 DatumGetCString(DirectFunctionCall1(jsonb_out, PG_GETARG_DATUM(3))));
+	/*
+	 * A read happened whatever becomes of its transaction: the writer keeps
+	 * it.  Without one for this database, a read-write transaction keeps it
+	 * itself (lost if it rolls back); a read-only one or a standby can only
+	 * log it.
+	 */
+	entry = QueueEntry("READ", PG_ARGISNULL(0) ? NULL : &c, PG_ARGISNULL(1) ? NULL : &i, true, detail.data);
+	if (Enqueue(entry))
+		PG_RETURN_VOID();
 	if (!XactReadOnly && !RecoveryInProgress())
 		NaboomAuditWrite("READ", NULL, PG_ARGISNULL(0) ? NULL : &c, PG_ARGISNULL(1) ? NULL : &i,
 						 NULL, NULL, NULL, detail.data);
 	else
-		QueueOrLog("READ", PG_ARGISNULL(0) ? NULL : &c, PG_ARGISNULL(1) ? NULL : &i, true, detail.data);
+		LogEntry(entry);
 	PG_RETURN_VOID();
 }

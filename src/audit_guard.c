@@ -10,7 +10,7 @@
  * rows (NaboomAuditPrivileged, which SQL cannot set).
  *
  * naboom.audit_ddl is an event trigger: it refuses ALTER TABLE that would
- * switch off naboom_audit, audit_append_only or audit_no_truncate (DISABLE TRIGGER name / ALL /
+ * switch off one of the audit triggers, named audit_* (DISABLE TRIGGER name / ALL /
  * USER, or ENABLE [REPLICA] TRIGGER, which makes it skippable with
  * session_replication_role), and DROP TRIGGER of them, outside extension
  * scripts; it records every other trigger enable/disable on an audited
@@ -81,13 +81,16 @@ naboom_audit_guard(PG_FUNCTION_ARGS)
 	pg_unreachable();
 }
 
-/* Triggers that keep the log complete and unchanged. */
+/*
+ * Triggers that keep the log complete and unchanged: audit_changes,
+ * audit_inserts, audit_deletes on audited tables, audit_append_only and
+ * audit_no_truncate on the log; every trigger named audit_*.
+ */
 static bool
 IsProtectedTrigger(const char *name)
 {
 	return name != NULL &&
-		(strncmp(name, "naboom_audit", 12) == 0 || strcmp(name, "audit_append_only") == 0 ||
-		 strcmp(name, "audit_no_truncate") == 0);
+		strncmp(name, "audit_", 6) == 0;
 }
 
 /* Whether a table carries one of the protected triggers. */
@@ -160,7 +163,7 @@ RefuseTriggerChange(const char *table, const char *command)
 	NaboomErrorHint(ERRCODE_INSUFFICIENT_PRIVILEGE, "naboom.audit_trigger_protected",
 					("the audit triggers of %s cannot be switched off", table),
 					("Disable other triggers by name. For a bulk load a superuser can SET naboom.audit = off in that session."),
-					"%s would stop naboom_audit, audit_append_only or audit_no_truncate from firing.", command);
+					"%s would stop a trigger named audit_* (audit_changes, audit_append_only, ...) from firing.", command);
 }
 
 /* An ALTER TABLE: refuse or record its trigger subcommands. */
@@ -183,7 +186,9 @@ AlterTableTriggers(AlterTableStmt *stmt)
 
 		if (command == NULL)
 			continue;
-		if (WeakensProtection(cmd) && !creating_extension)
+		if (creating_extension)
+			continue;			/* naboom's own install and upgrade scripts */
+		if (WeakensProtection(cmd))
 			RefuseTriggerChange(table, command);
 		initStringInfo(&detail);
 		appendStringInfoString(&detail, "{\"command\":");

@@ -100,6 +100,7 @@ typedef struct AuditQueueShared
 {
 	LWLock	   *lock;
 	Latch	   *writer_latch;	/* NULL while the writer is not running */
+	Oid			writer_db;		/* its database once it has connected */
 	int			capacity;		/* naboom.audit_queue_size at startup */
 	int			head;			/* oldest entry, next to be written */
 	int			tail;			/* next free slot */
@@ -204,6 +205,7 @@ AuditQueueShmemStartup(void)
 	{
 		AuditQueue->lock = &(GetNamedLWLockTranche(AUDIT_TRANCHE))->lock;
 		AuditQueue->writer_latch = NULL;
+		AuditQueue->writer_db = InvalidOid;
 		AuditQueue->capacity = naboom_audit_queue_size;
 		AuditQueue->head = 0;
 		AuditQueue->tail = 0;
@@ -300,6 +302,17 @@ NaboomAuditEnqueue(const char *entry_json)
 		return false;
 
 	LWLockAcquire(AuditQueue->lock, LW_EXCLUSIVE);
+
+	/*
+	 * The writer can write only to its own database: an entry from another
+	 * one is refused here, so the caller keeps it in its own transaction or
+	 * the server log instead of losing it.
+	 */
+	if (OidIsValid(AuditQueue->writer_db) && AuditQueue->writer_db != MyDatabaseId)
+	{
+		LWLockRelease(AuditQueue->lock);
+		return false;
+	}
 	if (AuditQueue->count < AuditQueue->capacity)
 	{
 		slot = &AuditQueue->slots[AuditQueue->tail];
@@ -653,6 +666,7 @@ naboom_audit_writer_main(Datum main_arg)
 	before_shmem_exit(AuditWriterDetach, (Datum) 0);
 	LWLockAcquire(AuditQueue->lock, LW_EXCLUSIVE);
 	AuditQueue->writer_latch = MyLatch;
+	AuditQueue->writer_db = MyDatabaseId;
 	LWLockRelease(AuditQueue->lock);
 
 	ereport(LOG,

@@ -137,7 +137,7 @@ SELECT i.incident_id AS inc_id FROM naboom.incident i WHERE i.reference = :'ref'
 
 SELECT tap.is((SELECT pg_catalog.string_agg(a.action || ' ' || a.table_name, ', ' ORDER BY a.id)
 		FROM naboom.audit_log a WHERE a.id > :mark_report AND a.incident_id = :inc_id),
-	'INSERT naboom.incident_timeline, INSERT naboom.incident',
+	'INSERT naboom.incident, INSERT naboom.incident_timeline',
 	'report_incident: one INSERT entry for the incident and one for its timeline (its trigger''s, so logged first)');
 SELECT tap.is((SELECT a.actor || ' | ' || a.db_role || ' | ' || a.client_addr || ' | ' || a.user_agent || ' | ' || a.request_id
 		FROM naboom.audit_log a
@@ -175,8 +175,8 @@ RESET ROLE;
 
 SELECT tap.is((SELECT pg_catalog.string_agg(a.action || ' ' || a.table_name, ', ' ORDER BY a.id)
 		FROM naboom.audit_log a WHERE a.id > :mark_verify),
-	'INSERT naboom.incident_timeline, UPDATE naboom.incident',
-	'transition_incident: a timeline INSERT and an incident UPDATE');
+	'UPDATE naboom.incident, INSERT naboom.incident_timeline',
+	'transition_incident: an incident UPDATE, then the timeline INSERT its trigger wrote');
 SELECT tap.is((SELECT (a.old_values->>'status') || ' -> ' || (a.new_values->>'status')
 		FROM naboom.audit_log a WHERE a.id > :mark_verify AND a.action = 'UPDATE'),
 	'reported -> verified', 'the UPDATE entry: old and new status');
@@ -270,7 +270,7 @@ SELECT pg_catalog.array_agg(e.id ORDER BY e.id) AS mod_ids,
 	pg_catalog.bool_and(e.reference IS NOT DISTINCT FROM :'ref') AS mod_refs
 FROM naboom_api.incident_audit(:'ref') e \gset
 SELECT tap.is(:'mod_actions'::text,
-	'INSERT naboom.incident_timeline, INSERT naboom.incident, INSERT naboom.incident_timeline, UPDATE naboom.incident',
+	'INSERT naboom.incident, INSERT naboom.incident_timeline, UPDATE naboom.incident, INSERT naboom.incident_timeline',
 	'incident_audit, a moderator: the incident''s report and transition entries');
 SELECT tap.ok(:'mod_refs'::boolean, '... every entry names the incident''s reference');
 
