@@ -77,6 +77,14 @@ COMMENT ON COLUMN naboom.audit_seal.seal_hash IS
 	'SHA-256 of prev_hash, the xid range, the ids and the row hashes: the chain head to copy somewhere a superuser of this server cannot write';
 
 ------------------------------------------------------------------------------
+-- Duplicate candidates are recent reports of one category near a place: an
+-- index on (community, category, time) bounds the search by the window
+-- instead of by every live report of the community (measured: the
+-- community/status index made the search grow with the day's reports).
+------------------------------------------------------------------------------
+CREATE INDEX incident_duplicate_window_idx ON naboom.incident (community_id, category_code, created_at);
+
+------------------------------------------------------------------------------
 -- C functions (src/audit.c, src/audit_seal.c, src/audit_queue.c)
 ------------------------------------------------------------------------------
 CREATE FUNCTION naboom.audit_trigger() RETURNS trigger
