@@ -178,8 +178,10 @@ SELECT t.err($$ALTER TABLE naboom.incident ENABLE REPLICA TRIGGER audit_changes$
 SELECT t.err($$ALTER TABLE naboom.audit_log DISABLE TRIGGER audit_append_only$$);
 SELECT t.err($$DROP TRIGGER audit_changes ON naboom.member$$);
 SELECT t.err($$DROP TRIGGER audit_append_only ON naboom.audit_log$$);
-ALTER TABLE naboom.incident DISABLE TRIGGER incident_alert;
-ALTER TABLE naboom.incident ENABLE TRIGGER incident_alert;
+-- (The refusals reach the log through the writer: let it finish first.)
+SELECT naboom.audit_queue_wait(10000);
+ALTER TABLE naboom.incident DISABLE TRIGGER incident_reach;
+ALTER TABLE naboom.incident ENABLE TRIGGER incident_reach;
 -- Under session_replication_role = replica the audit trigger still fires.
 SET session_replication_role = replica;
 UPDATE naboom.member SET display_name = 'Resident One (replica)' WHERE user_ref = 'u-res1';
@@ -212,9 +214,9 @@ SELECT t.as_user('u-res1');
 SELECT status FROM naboom_api.get_incident(:'burglary');
 SELECT t.as_service();
 -- A row written since the last seal is reported as not sealed yet.
-SELECT problem, detail FROM naboom.verify_audit(now() - interval '1 day', now() + interval '1 day');
+SELECT problem, regexp_replace(detail, '^[0-9]+ sealed', 'N sealed') FROM naboom.verify_audit(now() - interval '1 day', now() + interval '1 day');
 SELECT s.row_count, s.prev_hash = p.seal_hash FROM naboom.seal_audit() s, naboom.audit_seal p WHERE p.seal_id = s.seal_id - 1;
-SELECT problem, detail FROM naboom.verify_audit(now() - interval '1 day', now() + interval '1 day');
+SELECT problem, regexp_replace(detail, '^[0-9]+ sealed', 'N sealed') FROM naboom.verify_audit(now() - interval '1 day', now() + interval '1 day');
 SELECT t.err($$SELECT * FROM naboom.verify_audit('2026-02-01', '2026-01-01')$$);
 SELECT t.err($$SELECT naboom.seal_audit(0)$$);
 -- Seals are append-only too.

@@ -31,6 +31,7 @@
 #include "naboom.h"
 #include "spatial.h"
 #include "workflow.h"
+#include "events.h"
 
 /* The first ring (a new incident has no alerts yet) and later rings. */
 static SPIPlanPtr FirstRingPlan = NULL;
@@ -95,16 +96,42 @@ static SPIPlanPtr NextRingPlan = NULL;
 " ORDER BY x.user_ref, x.pref, x.distance_m"
 
 /*
+ * IncidentIsPublic looks up an incident's visibility (for the escalation
+ * path; the trigger knows it from its tuple).  The row is visible to the
+ * caller: it is committed, or written earlier in this transaction.
+ */
+static bool
+IncidentIsPublic(int64 community_id, int64 incident_id)
+{
+	Oid			t[2] = {INT8OID, INT8OID};
+	Datum		v[2] = {Int64GetDatum(community_id), Int64GetDatum(incident_id)};
+	bool		isnull;
+	bool		is_public = false;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("SELECT i.is_public FROM naboom.incident i"
+							  " WHERE i.community_id = $1 AND i.incident_id = $2",
+							  2, t, v, NULL, false, 1) == SPI_OK_SELECT && SPI_processed == 1)
+		is_public = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_finish();
+	return is_public;
+}
+
+/*
  * NaboomAlertIncident inserts the alerts for one incident and returns how
  * many it added.  responders < 0 means the community's default for the
  * incident's priority; radius_m NULL means the community's alert radius.
  * level is the escalation level the alerts belong to (0: the report);
- * fresh says the incident was just inserted and has no alerts yet.
+ * fresh says the incident was just inserted and has no alerts yet;
+ * is_public is the incident's visibility for the alert.created event
+ * (-1: look it up).
  * The caller runs as a role that may write naboom.alert.
  */
 static uint64
 NaboomAlertIncident(int64 community_id, int64 incident_id, int32 responders,
-					bool has_radius, double radius_m, int32 level, bool fresh)
+					bool has_radius, double radius_m, int32 level, bool fresh,
+					int is_public)
 {
 	Oid			argtypes[6] = {INT8OID, INT8OID, INT4OID, FLOAT8OID, INT4OID, FLOAT8OID};
 	Datum		args[6];
@@ -136,6 +163,10 @@ NaboomAlertIncident(int64 community_id, int64 incident_id, int32 responders,
 		elog(ERROR, "could not insert the incident's alerts");
 	added = SPI_processed;
 	SPI_finish();
+	if (added > 0)
+		NaboomEventAppend(community_id, &incident_id, "alert.created",
+						  is_public >= 0 ? is_public : IncidentIsPublic(community_id, incident_id),
+						  psprintf("{\"alerts\":" UINT64_FORMAT ",\"level\":%d}", added, level));
 	return added;
 }
 
@@ -157,7 +188,7 @@ naboom_alert_incident(PG_FUNCTION_ARGS)
 												PG_ARGISNULL(2) ? -1 : PG_GETARG_INT32(2),
 												!PG_ARGISNULL(3),
 												PG_ARGISNULL(3) ? 0 : PG_GETARG_FLOAT8(3),
-												PG_ARGISNULL(4) ? 0 : PG_GETARG_INT32(4), false));
+												PG_ARGISNULL(4) ? 0 : PG_GETARG_INT32(4), false, -1));
 }
 
 PG_FUNCTION_INFO_V1(naboom_incident_alert);
@@ -175,6 +206,8 @@ naboom_incident_alert(PG_FUNCTION_ARGS)
 	const IncidentAtts *a;
 	HeapTuple	tup;
 	bool		isnull;
+	Datum		pub;
+	bool		pub_null;
 	Oid			save_userid;
 	int			save_sec;
 
@@ -195,9 +228,10 @@ naboom_incident_alert(PG_FUNCTION_ARGS)
 	SetUserIdAndSecContext(rel->rd_rel->relowner,
 						   save_sec | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_NOFORCE_RLS);
+	pub = heap_getattr(tup, SPI_fnumber(RelationGetDescr(rel), "is_public"), RelationGetDescr(rel), &pub_null);
 	NaboomAlertIncident(DatumGetInt64(heap_getattr(tup, a->community_id, RelationGetDescr(rel), &isnull)),
 						DatumGetInt64(heap_getattr(tup, a->incident_id, RelationGetDescr(rel), &isnull)),
-						-1, false, 0, 0, true);
+						-1, false, 0, 0, true, pub_null ? 1 : (int) DatumGetBool(pub));
 	SetUserIdAndSecContext(save_userid, save_sec);
 	PG_RETURN_POINTER(NULL);
 }

@@ -46,6 +46,7 @@
 #include "access/htup_details.h"
 #include "access/xact.h"
 #include "access/xlog.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
@@ -63,11 +64,13 @@
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "audit_queue.h"
+#include "events.h"
 
 /* Entries the writer takes out of the ring per transaction. */
 #define AUDIT_BATCH_MAX 100
@@ -642,6 +645,60 @@ AuditDrain(AuditSlot *batch)
 }
 
 /*
+ * WriterPublish numbers and announces the events committed since the last
+ * call (events.c), in its own transaction, when this database's naboom has
+ * an event stream (0.4.0 and later).  An error costs nothing but a log
+ * line: the events stay unpublished and the next wake-up tries again.
+ */
+static void
+WriterPublish(void)
+{
+	PG_TRY();
+	{
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		if (OidIsValid(get_extension_oid("naboom", true)) &&
+			OidIsValid(get_relname_relid("event", get_namespace_oid("naboom", true))))
+		{
+			pgstat_report_activity(STATE_RUNNING, "naboom: publishing events");
+			while (NaboomPublishEvents(1000) == 1000)
+				CHECK_FOR_INTERRUPTS();
+		}
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+		pgstat_report_activity(STATE_IDLE, NULL);
+	}
+	PG_CATCH();
+	{
+		HOLD_INTERRUPTS();
+		EmitErrorReport();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		NaboomEventsForgetPlans();
+		pgstat_report_activity(STATE_IDLE, NULL);
+		RESUME_INTERRUPTS();
+	}
+	PG_END_TRY();
+}
+
+/*
+ * NaboomWriterWake sets the background writer's latch: a transaction that
+ * wrote events has committed.  Harmless when there is no writer.
+ */
+void
+NaboomWriterWake(void)
+{
+	Latch	   *writer;
+
+	if (AuditQueue == NULL)
+		return;
+	writer = AuditQueue->writer_latch;
+	if (writer != NULL)
+		SetLatch(writer);
+}
+
+/*
  * naboom_audit_writer_main is the writer's entry point.  It publishes its
  * latch so that producers can wake it, then waits and drains until
  * SIGTERM; a last drain writes what was queued during shutdown.  It exits
@@ -688,9 +745,11 @@ naboom_audit_writer_main(Datum main_arg)
 		}
 
 		AuditDrain(batch);
+		WriterPublish();
 	}
 
 	AuditDrain(batch);
+	WriterPublish();
 	proc_exit(1);
 }
 

@@ -17,6 +17,9 @@
 #define NABOOM_AUDIT_QUEUE_H
 
 /* Largest entry, including the terminating NUL. */
+/* Wake the background writer (events committed). */
+extern void NaboomWriterWake(void);
+
 #define NABOOM_AUDIT_ENTRY_MAX 2048
 
 /*

@@ -27,6 +27,7 @@
 
 #include "naboom.h"
 #include "workflow.h"
+#include "events.h"
 
 static SPIPlanPtr AppendPlan = NULL;
 
@@ -132,8 +133,54 @@ JsonPair(const char *key, const char *value)
 	return buf.data;
 }
 
+/* A column by name: for the few the event stream needs beyond IncidentAtts. */
+static Datum
+GetByName(HeapTuple tup, TupleDesc desc, const char *name, bool *isnull)
+{
+	int			att = SPI_fnumber(desc, name);
+
+	if (att <= 0)
+	{
+		*isnull = true;
+		return (Datum) 0;
+	}
+	return heap_getattr(tup, att, desc, isnull);
+}
+
 /*
- * JournalUpdate writes the entries one UPDATE of an incident stands for.
+ * Event appends one event about the incident in tup: its community, its
+ * visibility (private incidents' events are for staff and the reporter),
+ * a topic and a small payload of statuses and levels, never people.
+ */
+static void
+Event(const IncidentAtts *a, TupleDesc desc, HeapTuple tup, int64 incident_id,
+	  const char *topic, const char *payload)
+{
+	bool		isnull;
+	int64		community_id = GetInt64(tup, desc, a->community_id, &isnull);
+	Datum		pub = GetByName(tup, desc, "is_public", &isnull);
+
+	NaboomEventAppend(community_id, &incident_id, topic, isnull || DatumGetBool(pub), payload);
+}
+
+/* {"from": a, "to": b} */
+static char *
+FromTo(const char *from, const char *to)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "{\"from\":");
+	escape_json(&buf, from);
+	appendStringInfoString(&buf, ",\"to\":");
+	escape_json(&buf, to);
+	appendStringInfoChar(&buf, '}');
+	return buf.data;
+}
+
+/*
+ * JournalUpdate writes the entries one UPDATE of an incident stands for,
+ * and their events.
  */
 static void
 JournalUpdate(const IncidentAtts *a, TupleDesc desc, HeapTuple oldtup,
@@ -152,6 +199,11 @@ JournalUpdate(const IncidentAtts *a, TupleDesc desc, HeapTuple oldtup,
 	int64		old_dup = GetInt64(oldtup, desc, a->duplicate_of, &old_dup_null);
 	int64		new_dup = GetInt64(newtup, desc, a->duplicate_of, &new_dup_null);
 
+	bool		old_level_null,
+				new_level_null;
+	int32		old_level = DatumGetInt32(GetByName(oldtup, desc, "escalation_level", &old_level_null));
+	int32		new_level = DatumGetInt32(GetByName(newtup, desc, "escalation_level", &new_level_null));
+
 	if (Differs(old_status, new_status) || Differs(old_assignee, new_assignee))
 		NaboomJournalAppend(community_id, incident_id, actor,
 							strcmp(old_status, new_status) == 0 ? "assigned" : "status_changed",
@@ -159,16 +211,37 @@ JournalUpdate(const IncidentAtts *a, TupleDesc desc, HeapTuple oldtup,
 							GetText(newtup, desc, a->status_note), true,
 							Differs(old_assignee, new_assignee) && new_assignee ?
 							JsonPair("assignee", new_assignee) : NULL);
+	if (Differs(old_status, new_status))
+		Event(a, desc, newtup, incident_id, "incident.status_changed", FromTo(old_status, new_status));
+	if (Differs(old_assignee, new_assignee) && new_assignee != NULL)
+		Event(a, desc, newtup, incident_id, "incident.assigned", JsonPair("status", new_status));
 
 	if (!new_dup_null && (old_dup_null || old_dup != new_dup))
+	{
 		NaboomJournalAppend(community_id, new_dup, actor, "merged",
 							NULL, NULL, NULL, true,
 							JsonPair("merged", GetText(newtup, desc, a->reference)));
+		Event(a, desc, newtup, new_dup, "incident.merged",
+			  JsonPair("merged", GetText(newtup, desc, a->reference)));
+	}
 
 	if (Differs(GetText(oldtup, desc, a->acknowledged_by),
 				GetText(newtup, desc, a->acknowledged_by)))
+	{
 		NaboomJournalAppend(community_id, incident_id, actor, "acknowledged",
 							NULL, NULL, NULL, true, NULL);
+		Event(a, desc, newtup, incident_id, "incident.acknowledged", JsonPair("status", new_status));
+	}
+
+	/* An escalation step (naboom.run_escalation raises the level). */
+	if (!old_level_null && !new_level_null && new_level > old_level)
+	{
+		char	   *level = psprintf("{\"level\":%d}", new_level);
+
+		NaboomJournalAppend(community_id, incident_id, actor, "escalated",
+							NULL, NULL, NULL, true, level);
+		Event(a, desc, newtup, incident_id, "incident.escalated", level);
+	}
 }
 
 PG_FUNCTION_INFO_V1(naboom_incident_journal);
@@ -209,10 +282,16 @@ naboom_incident_journal(PG_FUNCTION_ARGS)
 		HeapTuple	tup = trigdata->tg_trigtuple;
 		bool		isnull;
 
-		NaboomJournalAppend(GetInt64(tup, desc, a->community_id, &isnull),
-							GetInt64(tup, desc, a->incident_id, &isnull),
+		int64		incident_id = GetInt64(tup, desc, a->incident_id, &isnull);
+		char	   *kind = SPI_getvalue(tup, desc, a->kind);	/* an enum */
+		int			prio = SPI_fnumber(desc, "priority");
+
+		NaboomJournalAppend(GetInt64(tup, desc, a->community_id, &isnull), incident_id,
 							GetText(tup, desc, a->updated_by), "reported",
 							NULL, GetText(tup, desc, a->status), NULL, true, NULL);
+		Event(a, desc, tup, incident_id,
+			  kind != NULL && strcmp(kind, "panic") == 0 ? "panic.raised" : "incident.created",
+			  prio > 0 ? JsonPair("priority", SPI_getvalue(tup, desc, prio)) : NULL);
 	}
 	else if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
 		JournalUpdate(a, desc, trigdata->tg_trigtuple, trigdata->tg_newtuple);

@@ -23,6 +23,7 @@
 #include "spatial.h"
 #include "audit.h"
 #include "audit_queue.h"
+#include "events.h"
 
 PG_MODULE_MAGIC;
 
@@ -81,6 +82,14 @@ _PG_init(void)
 							 "Write audit log entries.",
 							 "Only a superuser can switch it off, e.g. for a bulk load in one session.",
 							 &naboom_audit_enabled,
+							 true,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("naboom.events",
+							 "Write domain events to the event stream.",
+							 "Only a superuser can switch it off, e.g. for a bulk load in one session.",
+							 &naboom_events_enabled,
 							 true,
 							 PGC_SUSET, 0,
 							 NULL, NULL, NULL);

@@ -62,3 +62,19 @@ WHERE (n.nspname = 'naboom_api' OR (n.nspname = 'naboom' AND p.prosecdef))
 SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
 WHERE n.nspname IN ('naboom', 'naboom_api') AND has_function_privilege('public', p.oid, 'EXECUTE')
 	AND p.proname NOT IN ('reference_valid', 'normalize_reference');
+
+-- 0.3.0 -> 0.4.0: the event stream starts with the upgrade.
+ALTER EXTENSION naboom UPDATE TO '0.4.0';
+SELECT extversion FROM pg_extension WHERE extname = 'naboom';
+SELECT t.as_user('up-admin');
+SELECT status FROM naboom_api.transition_incident(:'old_ref', 'rejected', 'Not a fire');
+SELECT t.as_service();
+SELECT naboom.events_wait(20000);
+SELECT topic, payload FROM naboom_api.events_since(0);
+SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+WHERE (n.nspname = 'naboom_api' OR (n.nspname = 'naboom' AND p.prosecdef))
+	AND p.prolang <> (SELECT oid FROM pg_language WHERE lanname = 'c')
+	AND NOT coalesce(p.proconfig::text[] @> ARRAY['search_path=pg_catalog, public, pg_temp'], false);
+SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+WHERE n.nspname IN ('naboom', 'naboom_api') AND has_function_privilege('public', p.oid, 'EXECUTE')
+	AND p.proname NOT IN ('reference_valid', 'normalize_reference');

@@ -1,0 +1,258 @@
+/*-------------------------------------------------------------------------
+ *
+ * events.c
+ *	  The event stream: written with each change, numbered and announced
+ *	  after commit.
+ *
+ * Writers append rows to naboom.event in their own transaction (the journal
+ * and alert triggers call NaboomEventAppend) and never NOTIFY: on
+ * PostgreSQL 15 a transaction that notifies takes one cluster-wide lock at
+ * commit, which would serialise every writer.  Instead, a committing writer
+ * sets the latch of naboom's background writer (audit_queue.c), which runs
+ * PublishEvents: under one advisory lock, it gives every committed,
+ * unpublished event the next stream number (seq) in event_id order and sends
+ * one NOTIFY per event, in one transaction.  So the stream position is
+ * assigned only to committed events, by one publisher, in the order they
+ * became visible: a consumer reading events_since(last seq) never skips an
+ * event that committed late with a smaller event_id; it simply gets a
+ * larger seq.  Only the publisher's transaction notifies.
+ *
+ * Without the background writer (naboom not preloaded), naboom.publish_events
+ * does the same when called, e.g. every minute from pg_cron.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "commands/async.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+
+#include "naboom.h"
+#include "audit_queue.h"
+#include "events.h"
+
+bool		naboom_events_enabled = true;
+
+static SPIPlanPtr AppendPlan = NULL;
+static SPIPlanPtr PublishPlan = NULL;
+static bool EventsWritten = false;
+static bool CallbackRegistered = false;
+
+/*
+ * At commit, a transaction that wrote events wakes the background writer
+ * to publish them; nothing else happens at commit.
+ */
+static void
+EventsXactCallback(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_COMMIT && EventsWritten)
+		NaboomWriterWake();
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
+		event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT)
+		EventsWritten = false;
+}
+
+/*
+ * NaboomEventAppend writes one event in the current transaction.  The
+ * caller runs as a role that may write naboom.event (the table owner, in
+ * naboom's triggers).  payload_json must be a JSON object or NULL.
+ */
+void
+NaboomEventAppend(int64 community_id, const int64 *incident_id,
+				  const char *topic, bool is_public, const char *payload_json)
+{
+	Oid			argtypes[5] = {INT8OID, INT8OID, TEXTOID, BOOLOID, TEXTOID};
+	Datum		args[5];
+	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
+
+	if (!naboom_events_enabled)
+		return;
+	/* A schema older than 0.4.0 (before ALTER EXTENSION UPDATE) has none. */
+	if (!OidIsValid(get_relname_relid("event", get_namespace_oid("naboom", false))))
+		return;
+	if (!CallbackRegistered)
+	{
+		RegisterXactCallback(EventsXactCallback, NULL);
+		CallbackRegistered = true;
+	}
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (AppendPlan == NULL)
+	{
+		SPIPlanPtr	p = SPI_prepare("INSERT INTO naboom.event (community_id, incident_id, topic, is_public, payload)"
+									" VALUES ($1, $2, $3, $4, COALESCE($5::pg_catalog.jsonb, '{}'))",
+									5, argtypes);
+
+		if (p == NULL || SPI_keepplan(p) != 0)
+			elog(ERROR, "could not prepare the event insert: %s",
+				 SPI_result_code_string(SPI_result));
+		AppendPlan = p;
+	}
+	args[0] = Int64GetDatum(community_id);
+	if (incident_id != NULL)
+		args[1] = Int64GetDatum(*incident_id);
+	else
+		nulls[1] = 'n';
+	args[2] = CStringGetTextDatum(topic);
+	args[3] = BoolGetDatum(is_public);
+	if (payload_json != NULL)
+		args[4] = CStringGetTextDatum(payload_json);
+	else
+		nulls[4] = 'n';
+	if (SPI_execute_plan(AppendPlan, args, nulls, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not append to the event stream");
+	SPI_finish();
+	EventsWritten = true;
+}
+
+/*
+ * NotifyEvent sends the small announcement of one published event: ids and
+ * topic, never content (far below NOTIFY's 8000-byte limit); panics also on
+ * their own channel.
+ */
+static void
+NotifyEvent(int64 seq, const char *topic, const char *slug, const char *reference)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "{\"id\":" INT64_FORMAT ",\"topic\":", seq);
+	escape_json(&buf, topic);
+	appendStringInfoString(&buf, ",\"community\":");
+	escape_json(&buf, slug);
+	appendStringInfoString(&buf, ",\"reference\":");
+	if (reference != NULL)
+		escape_json(&buf, reference);
+	else
+		appendStringInfoString(&buf, "null");
+	appendStringInfoChar(&buf, '}');
+	Async_Notify("naboom_events", buf.data);
+	if (strncmp(topic, "panic.", 6) == 0)
+		Async_Notify("naboom_panic", buf.data);
+}
+
+/* A published event: its stream number and its row in the SPI result. */
+typedef struct PublishedEvent
+{
+	int64		seq;
+	uint64		row;
+} PublishedEvent;
+
+static int
+ComparePublished(const void *a, const void *b)
+{
+	int64		x = ((const PublishedEvent *) a)->seq;
+	int64		y = ((const PublishedEvent *) b)->seq;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * NaboomEventsForgetPlans drops the kept plans after an error in the
+ * background writer (a failed plan may refer to dropped objects).
+ */
+void
+NaboomEventsForgetPlans(void)
+{
+	if (PublishPlan != NULL)
+		SPI_freeplan(PublishPlan);
+	PublishPlan = NULL;
+}
+
+/*
+ * NaboomPublishEvents numbers up to max_count committed, unpublished events
+ * and queues their NOTIFYs (sent when the caller's transaction commits).
+ * Returns how many.  Runs inside a transaction, as a role that may update
+ * naboom.event.
+ */
+int
+NaboomPublishEvents(int max_count)
+{
+	Oid			argtypes[1] = {INT4OID};
+	Datum		args[1];
+	uint64		i,
+				n;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	/* One publisher at a time, so seq numbers are handed out in order. */
+	if (SPI_execute("SELECT pg_catalog.pg_advisory_xact_lock(7089066834011223042)", false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not take the publisher's lock");
+	if (PublishPlan == NULL)
+	{
+		SPIPlanPtr	p = SPI_prepare("WITH pending AS ("
+									"  SELECT e.event_id FROM naboom.event e WHERE e.seq IS NULL"
+									"  ORDER BY e.event_id LIMIT $1 FOR UPDATE),"
+									" numbered AS ("
+									"  SELECT p.event_id, (SELECT COALESCE(pg_catalog.max(x.seq), 0) FROM naboom.event x)"
+									"   + pg_catalog.row_number() OVER (ORDER BY p.event_id) AS seq"
+									"  FROM pending p)"
+									" UPDATE naboom.event e SET seq = n.seq, published_at = pg_catalog.clock_timestamp()"
+									" FROM numbered n, naboom.community c"
+									" WHERE e.event_id = n.event_id AND c.community_id = e.community_id"
+									" RETURNING e.seq, e.topic, c.slug,"
+									"  (SELECT i.reference FROM naboom.incident i"
+									"   WHERE i.community_id = e.community_id AND i.incident_id = e.incident_id)",
+									1, argtypes);
+
+		if (p == NULL || SPI_keepplan(p) != 0)
+			elog(ERROR, "could not prepare the event publisher: %s",
+				 SPI_result_code_string(SPI_result));
+		PublishPlan = p;
+	}
+	args[0] = Int32GetDatum(max_count);
+	if (SPI_execute_plan(PublishPlan, args, NULL, false, 0) != SPI_OK_UPDATE_RETURNING)
+		elog(ERROR, "could not publish events");
+	n = SPI_processed;
+
+	/* NOTIFY in stream order (RETURNING order is not guaranteed). */
+	{
+		PublishedEvent *ev = palloc(sizeof(PublishedEvent) * Max(n, 1));
+		bool		isnull;
+
+		for (i = 0; i < n; i++)
+		{
+			ev[i].seq = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+			ev[i].row = i;
+		}
+		qsort(ev, n, sizeof(PublishedEvent), ComparePublished);
+		for (i = 0; i < n; i++)
+		{
+			HeapTuple	t = SPI_tuptable->vals[ev[i].row];
+			TupleDesc	d = SPI_tuptable->tupdesc;
+
+			NotifyEvent(ev[i].seq, SPI_getvalue(t, d, 2), SPI_getvalue(t, d, 3),
+						SPI_getvalue(t, d, 4));
+		}
+	}
+	SPI_finish();
+	return (int) n;
+}
+
+PG_FUNCTION_INFO_V1(naboom_publish_events);
+
+/*
+ * naboom.publish_events(max_count): NaboomPublishEvents for pg_cron, tests
+ * and installations without the background writer.
+ */
+Datum
+naboom_publish_events(PG_FUNCTION_ARGS)
+{
+	int			max_count = PG_GETARG_INT32(0);
+
+	if (max_count < 1 || max_count > 1000000)
+		NaboomErrorHint(ERRCODE_INVALID_PARAMETER_VALUE, "naboom.invalid_count",
+						("max_count must be between 1 and 1000000"),
+						("Use e.g. 10000."),
+						"It is %d.", max_count);
+	PG_RETURN_INT32(NaboomPublishEvents(max_count));
+}
