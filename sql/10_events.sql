@@ -48,6 +48,19 @@ SELECT t.ev_since('life');
 -- The stream is in the timeline's order for the incident.
 SELECT string_agg(e.topic, ', ' ORDER BY e.id) FROM naboom_api.events_since(
 	(SELECT id FROM t.ev_marks WHERE name = 'life'), 1000) e WHERE e.reference = :'ev_ref';
+-- A duplicate merged into it: the duplicate's status change, then
+-- incident.merged on the incident it was merged into.
+SELECT t.ev_mark('merge');
+SELECT t.as_user('u-res2');
+SELECT reference AS dup_ref FROM naboom_api.report_incident('mookgophong', 'burglary', -24.5306, 28.7206,
+	'Garage door open (events)') \gset
+SELECT t.as_user('u-mod');
+SELECT status FROM naboom_api.transition_incident(:'dup_ref', 'duplicate', 'Same garage', duplicate_of => :'ev_ref');
+SELECT t.as_service();
+SELECT naboom.events_wait(20000);
+SELECT e.topic, e.reference = :'ev_ref' AS on_original, e.reference = :'dup_ref' AS on_duplicate, e.payload->>'merged' = :'dup_ref' AS names_duplicate
+FROM naboom_api.events_since((SELECT id FROM t.ev_marks WHERE name = 'merge'), 1000) e
+WHERE e.reference IN (:'ev_ref', :'dup_ref') AND e.topic <> 'alert.created' ORDER BY e.id;
 -- Payloads are small (ids, statuses, levels; never people or text).
 SELECT max(octet_length(payload::text)) < 100 FROM naboom.event;
 
