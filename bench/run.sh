@@ -10,16 +10,19 @@
 #   2. a throw-away PostgreSQL 15 cluster (pg_virtualenv -t) with
 #      shared_buffers=2GB, max_connections=50, checkpoint_timeout=15min,
 #      max_wal_size=8GB, fsync=on and synchronous_commit=on (the default;
-#      pg_virtualenv would otherwise turn fsync off), and naboom preloaded
-#      as in production (shared_preload_libraries=naboom: its audit writer
-#      runs, naboom.audit_database=naboom_bench);
+#      pg_virtualenv would otherwise turn fsync off), track_commit_timestamp=on
+#      (for the commit-to-publication latency of events), and naboom
+#      preloaded as in production (shared_preload_libraries=naboom: its
+#      audit writer runs and publishes the event stream,
+#      naboom.audit_database=naboom_bench);
 #   3. bench/load.sql: 10 communities, 1,000 areas, 10,000 members (2,500
 #      responders, 2,000 of them on duty with a position), 1,000,000
 #      incidents over two years and their timeline, 10,000 alert
 #      subscriptions, bench.floor_incident and bench.floor_position (copies
-#      with the same indexes and no triggers), with auditing off (the audit
-#      log is empty after it), then bench/helpers.sql (role naboom_bench,
-#      bench.next_step, VACUUM ANALYZE);
+#      with the same indexes and no triggers), with auditing and events off
+#      (the audit log and the event stream are empty after it), then
+#      bench/helpers.sql (role naboom_bench, bench.next_step, VACUUM
+#      ANALYZE);
 #   4. pgbench as naboom_bench (-M prepared), at 1 and 8 clients, each pair
 #      run back to back, each run after making the positions fresh and a
 #      CHECKPOINT.  First the spatial reads and positions, on the loaded
@@ -30,24 +33,35 @@
 #        floor_position.pgbench     vs  update_position.pgbench
 #      then bench/explain.sql (plans of the spatial statements, to
 #      bench/out/explain-reads.txt), then the write paths, each also right
-#      after with auditing off for naboom_bench (ALTER ROLE ... SET
-#      naboom.audit = off, reset after):
+#      after with events off for naboom_bench (ALTER ROLE ... SET
+#      naboom.events = off, reset after; audited), then with auditing off
+#      (naboom.audit = off; events on):
 #        floor_report.pgbench       vs  report_incident.pgbench
+#                                       and report_incident_noevents
 #                                       and report_incident_noaudit
 #        floor_transition.pgbench   vs  transition_incident.pgbench
+#                                       and transition_incident_noevents
 #                                       and transition_incident_noaudit
-#      and bench/explain.sql again (bench/out/explain-writes.txt, with the
-#      reports they added in the duplicate window);
+#      then report_incident once more at the largest client count with
+#      tools/naboom-listen following the stream (report_incident_listen:
+#      commit-to-delivery latency), and bench/explain.sql again
+#      (bench/out/explain-writes.txt, with the reports they added in the
+#      duplicate window);
 #      TPS from pgbench; p50/p95 from its per-transaction logs (-l); alerts
 #      per report from naboom.alert; audit rows per transaction from
-#      naboom.audit_log; HOT updates from pg_stat_user_tables;
-#   5. seals the whole audit log (naboom.seal_audit(100000) until NULL) and
+#      naboom.audit_log; events per transaction and commit-to-publication
+#      latency (published_at - pg_xact_commit_timestamp) from naboom.event;
+#      HOT updates from pg_stat_user_tables;
+#   5. reads the whole event stream as the service with
+#      events_since(after, 1000), a page per transaction (bench/
+#      read_events.pgbench), timed by pgbench;
+#   6. seals the whole audit log (naboom.seal_audit(100000) until NULL) and
 #      checks it with one naboom.verify_audit, both timed;
-#   6. prints the report and writes it to bench/out/report.txt.
+#   7. prints the report and writes it to bench/out/report.txt.
 #
 # Environment
 #   SCALE=full|small      full: the data set above; small: 1/100 of it
-#   DURATION=20           seconds per pgbench run (28 runs; SCALE=small: 3)
+#   DURATION=20           seconds per pgbench run (33 runs; SCALE=small: 3)
 #   WARMUP=5              seconds of each script at 8 clients before measuring
 #                         (SCALE=small: 1)
 #   CLIENTS="1 8"         client counts
@@ -62,7 +76,9 @@
 # Outputs (gitignored) in bench/out/: report.txt, load.log, pgbench-*.txt
 # (pgbench's own output, with per-command latencies), log/ (per-transaction
 # logs), explain-reads.txt, explain-writes.txt, verify-audit.txt (what
-# naboom.verify_audit returned), postgresql.log.
+# naboom.verify_audit returned), listen.txt and listen.err (what
+# naboom-listen received, with the receive time, and its diagnostics),
+# pgbench-read_events.txt, postgresql.log.
 #
 # Exit status: 0 all targets met, 2 a target missed, 1 the benchmark failed.
 set -euo pipefail
@@ -101,10 +117,15 @@ declare -A MAX_P95=([report_incident]=5 [transition_incident]=3
 # Audit (design target): TPS with auditing on >= this times TPS with it off,
 # for each write path at every client count.
 declare -A MIN_AUDIT_RATIO=([report_incident]=0.8 [transition_incident]=0.8)
+# Events (design target): TPS with events on >= this times TPS with them
+# off (auditing on in both), for each write path at every client count.
+declare -A MIN_EVENTS_RATIO=([report_incident]=0.85 [transition_incident]=0.85)
 declare -A FLOOR_OF=([report_incident]=floor_report [transition_incident]=floor_transition
                      [update_position]=floor_position [nearest_responders]=floor_nearest
                      [duplicate_candidates]=floor_duplicates [incidents_near]=floor_near)
 WRITES="report_incident transition_incident"
+# the client count of the run with naboom-listen: the largest of CLIENTS
+LISTEN_CLIENTS=$(tr ' ' '\n' <<<"$CLIENTS" | sort -n | tail -n 1)
 READS="nearest_responders duplicate_candidates incidents_near"
 
 # ---------------------------------------------------------------- helpers
@@ -154,6 +175,108 @@ audit_rows() {
         | tail -n 1
 }
 
+# last_event: the largest event_id so far (0: none).  Only pgbench writes
+# events between two calls around a run, so the run's events are those
+# above the first call's value (ids of rolled-back inserts are skipped,
+# hence counted, not subtracted).
+last_event() {
+    psql -X -At -d "$DB" -c 'SELECT coalesce(max(event_id), 0) FROM naboom.event'
+}
+
+# event_stats AFTER: "events unpublished without_commit_ts p50 p95 max" of
+# the events with event_id > AFTER, once the background writer has
+# published every committed event (naboom.events_wait, up to 10 s); the
+# latencies in ms are published_at - pg_xact_commit_timestamp(xid): commit
+# of the writer's transaction to publication (numbered, NOTIFY queued; the
+# publisher commits right after).  Nearest-rank percentiles, "-" when none.
+event_stats() {
+    psql -X -At -F ' ' -d "$DB" -c 'SELECT naboom.events_wait(10000)' -c "
+        SELECT count(*), count(*) FILTER (WHERE e.published_at IS NULL), count(*) FILTER (WHERE c.ts IS NULL),
+            coalesce(round(percentile_disc(0.5) WITHIN GROUP (ORDER BY m.ms)::numeric, 3)::text, '-'),
+            coalesce(round(percentile_disc(0.95) WITHIN GROUP (ORDER BY m.ms)::numeric, 3)::text, '-'),
+            coalesce(round(max(m.ms)::numeric, 3)::text, '-')
+        FROM naboom.event e
+        CROSS JOIN LATERAL (SELECT pg_catalog.pg_xact_commit_timestamp(e.xid::xid) AS ts) c
+        CROSS JOIN LATERAL (SELECT 1000 * extract(epoch FROM e.published_at - c.ts) AS ms) m
+        WHERE e.event_id > $1" | tail -n 1
+}
+
+# listen_start: starts tools/naboom-listen in the background as the
+# superuser (the naboom service), after the last published event, with
+# each line it prints stamped with its wall-clock receive time (perl,
+# Time::HiRes: microseconds, the clock PostgreSQL's commit timestamps
+# use), "receive_epoch id" in $OUT/listen.txt; waits until it has LISTENed
+# and caught up.  Sets LISTEN_PID, or leaves it empty (and the reason in
+# $OUT/listen-status) when the listener cannot be used.
+LISTEN_PID=
+listen_start() {
+    local after
+    LISTEN_PID=
+    rm -f "$OUT/listen.txt" "$OUT/listen.err" "$OUT/listen-status"
+    if [ -z "${LISTEN_BIN:-}" ] || [ ! -x "$LISTEN_BIN" ]; then
+        echo "naboom-listen was not built (make -C tools)" >"$OUT/listen-status"; return 0
+    fi
+    if ! perl -MTime::HiRes -e 1 2>/dev/null; then
+        echo "perl with Time::HiRes is missing" >"$OUT/listen-status"; return 0
+    fi
+    after=$(psql -X -At -d "$DB" -c 'SELECT naboom.events_wait(10000)' \
+        -c 'SELECT coalesce(max(seq), 0) FROM naboom.event' | tail -n 1)
+    # --timeout: should this script die before listen_stop, the listener
+    # (which reconnects for ever) ends on its own once the events stop.
+    "$LISTEN_BIN" --after "$after" --timeout 30 "dbname=$DB" 2>"$OUT/listen.err" > >(perl -MTime::HiRes=time -ne '
+        BEGIN { $| = 1 }
+        my @f = split /\t/;
+        shift @f if $f[0] eq "PANIC";
+        printf "%.6f %s\n", time, $f[0];' >"$OUT/listen.txt") &
+    LISTEN_PID=$!
+    for _ in $(seq 100); do
+        grep -q 'caught up' "$OUT/listen.err" 2>/dev/null && return 0
+        kill -0 "$LISTEN_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    echo "naboom-listen did not connect and catch up within 10 s (see bench/out/listen.err)" >"$OUT/listen-status"
+    kill "$LISTEN_PID" 2>/dev/null || true
+    wait "$LISTEN_PID" 2>/dev/null || true
+    LISTEN_PID=
+}
+
+# listen_stop AFTER: once every event with event_id > AFTER is published,
+# waits (up to 10 s) until the listener has printed the last of them, stops
+# it (SIGTERM), and joins what it received to the commit timestamps: leaves
+# "published received p50 p95 max" (ms from the writer's commit to the
+# line reaching the pipe) in $OUT/listen-result, or the reason it could not
+# in $OUT/listen-status.
+listen_stop() {
+    local last
+    [ -n "$LISTEN_PID" ] || return 0
+    last=$(psql -X -At -d "$DB" -c 'SELECT naboom.events_wait(10000)' \
+        -c "SELECT coalesce(max(seq), 0) FROM naboom.event WHERE event_id > $1" | tail -n 1)
+    for _ in $(seq 100); do
+        [ "$(tail -n 1 "$OUT/listen.txt" 2>/dev/null | cut -d ' ' -f 2)" = "$last" ] && break
+        sleep 0.1
+    done
+    kill "$LISTEN_PID" 2>/dev/null || true
+    wait "$LISTEN_PID" 2>/dev/null || true
+    LISTEN_PID=
+    if ! psql -X -q -At -F ' ' -v ON_ERROR_STOP=1 -d "$DB" >"$OUT/listen-result" 2>>"$OUT/listen.err" <<SQL
+CREATE TEMP TABLE received (at_epoch double precision, seq bigint);
+\copy received FROM '$OUT/listen.txt' WITH (DELIMITER ' ')
+SELECT (SELECT count(*) FROM naboom.event e WHERE e.event_id > $1),
+    count(*),
+    coalesce(round(percentile_disc(0.5) WITHIN GROUP (ORDER BY m.ms)::numeric, 3)::text, '-'),
+    coalesce(round(percentile_disc(0.95) WITHIN GROUP (ORDER BY m.ms)::numeric, 3)::text, '-'),
+    coalesce(round(max(m.ms)::numeric, 3)::text, '-')
+FROM received r
+JOIN naboom.event e ON e.seq = r.seq AND e.event_id > $1
+CROSS JOIN LATERAL (SELECT 1000 * (r.at_epoch
+    - extract(epoch FROM pg_catalog.pg_xact_commit_timestamp(e.xid::xid))) AS ms) m;
+SQL
+    then
+        echo "joining the listener's output to naboom.event failed (see bench/out/listen.err)" >"$OUT/listen-status"
+        rm -f "$OUT/listen-result"
+    fi
+}
+
 # fresh_positions: every known position reported now, so that none is older
 # than naboom.position_max_age (600 s) during the next run; in the API's
 # table and in the floor's copy alike.  Not audited: it is the benchmark's
@@ -167,21 +290,30 @@ fresh_positions() {
 # run_pgbench NAME SCRIPT CLIENTS SECONDS: runs pgbench after making the
 # positions fresh and a CHECKPOINT, leaves "tps p50 p95 ok transactions
 # wal_bytes/tx fpi/tx statement_ms audit_rows" in $OUT/result-NAME-cCLIENTS
-# (audit_rows: written to naboom.audit_log during the run); for the position
-# updates also "updates hot_updates" of their table during the run in
+# (audit_rows: written to naboom.audit_log during the run), and "events
+# unpublished without_commit_ts p50 p95 max" of the events it wrote in
+# $OUT/events-NAME-cCLIENTS (event_stats); for the position updates also
+# "updates hot_updates" of their table during the run in
 # $OUT/hot-NAME-cCLIENTS, for report_incident "alerts subscription
 # responder" written during the run in $OUT/alerts-NAME-cCLIENTS.  A NAME
-# ending in _noaudit runs with naboom.audit = off for naboom_bench (set on
-# the role, so pgbench's new connections pick it up; reset after).
+# ending in _noaudit runs with naboom.audit = off for naboom_bench, one
+# ending in _noevents with naboom.events = off (set on the role, so
+# pgbench's new connections pick it up; reset after).  During a run named
+# ..._listen tools/naboom-listen follows the stream (listen_start,
+# listen_stop).
 run_pgbench() {
     local name=$1 script=$2 c=$3 secs=$4 logdir tps pct ok=1 rc=0 tx b0 f0 b1 f1 walx table= u0 h0 u1 h1 a0 s0 r0 a1 s1 r1
-    local l0 l1 noaudit=0
+    local l0 l1 noaudit=0 noevents=0 e0 ev
     logdir="$OUT/log/$name-c$c"
     rm -rf "$logdir"; mkdir -p "$logdir"
     case "$name" in
         *_noaudit)
             noaudit=1
             psql -X -q -d "$DB" -c 'ALTER ROLE naboom_bench SET naboom.audit = off'
+            ;;
+        *_noevents)
+            noevents=1
+            psql -X -q -d "$DB" -c 'ALTER ROLE naboom_bench SET naboom.events = off'
             ;;
     esac
     fresh_positions
@@ -196,15 +328,23 @@ run_pgbench() {
     if [ -n "$table" ]; then sleep 1; read -r u0 h0 <<<"$(updates "$table")"; fi
     if [ "$name" = report_incident ]; then read -r a0 s0 r0 <<<"$(alerts)"; fi
     l0=$(audit_rows)
+    e0=$(last_event)
+    case "$name" in *_listen) listen_start ;; esac
     read -r b0 f0 <<<"$(wal)"
     PGUSER=naboom_bench pgbench -n -M prepared -c "$c" -j "$c" -T "$secs" -r \
         -l --log-prefix="$logdir/tx" \
         "${PGBENCH_VARS[@]}" -D clients="$c" \
         -f "$BENCH_DIR/$script" "$DB" >"$OUT/pgbench-$name-c$c.txt" 2>&1 || rc=$?
     read -r b1 f1 <<<"$(wal)"
+    case "$name" in *_listen) listen_stop "$e0" ;; esac
     l1=$(audit_rows)
+    ev=$(event_stats "$e0")
+    echo "$ev" >"$OUT/events-$name-c$c"
     if [ "$noaudit" = 1 ]; then
         psql -X -q -d "$DB" -c 'ALTER ROLE naboom_bench RESET naboom.audit'
+    fi
+    if [ "$noevents" = 1 ]; then
+        psql -X -q -d "$DB" -c 'ALTER ROLE naboom_bench RESET naboom.events'
     fi
     if [ -n "$table" ]; then
         sleep 1; read -r u1 h1 <<<"$(updates "$table")"
@@ -236,10 +376,16 @@ run_pgbench() {
         ok=0
         warn "$name at $c clients wrote $((l1 - l0)) audit rows with naboom.audit = off for naboom_bench"
     fi
+    if [ "$noevents" = 1 ] && [ "${ev%% *}" != 0 ]; then
+        # naboom.events = off did not reach the sessions
+        ok=0
+        warn "$name at $c clients wrote ${ev%% *} events with naboom.events = off for naboom_bench"
+    fi
     pct=$(percentiles "$logdir"/tx.*)
     echo "${tps:-0} $pct $ok ${tx:-0} $walx $(stmt_ms "$OUT/pgbench-$name-c$c.txt") $((l1 - l0))" >"$OUT/result-$name-c$c"
-    log "$(printf '%-28s c=%-2s tps=%-8.0f p50/p95 ms=%-12s WAL B/tx=%-6s audit rows/tx=%s' "$name" "$c" "${tps:-0}" "$pct" \
-        "${walx%% *}" "$(awk -v n="${tx:-0}" -v a=$((l1 - l0)) 'BEGIN { if (n > 0) printf "%.2f", a / n; else print "-" }')")"
+    log "$(printf '%-28s c=%-2s tps=%-8.0f p50/p95 ms=%-12s WAL B/tx=%-6s audit rows/tx=%-5s events/tx=%s' "$name" "$c" "${tps:-0}" "$pct" \
+        "${walx%% *}" "$(awk -v n="${tx:-0}" -v a=$((l1 - l0)) 'BEGIN { if (n > 0) printf "%.2f", a / n; else print "-" }')" \
+        "$(awk -v n="${tx:-0}" -v e="${ev%% *}" 'BEGIN { if (n > 0) printf "%.2f", e / n; else print "-" }')")"
 }
 
 # warmup OP...: WARMUP seconds of each operation and its floor at 8 clients
@@ -267,6 +413,35 @@ explain() {
         -v slug=mookgophong -v cat=burglary -v lat=-24.52 -v lon=28.71 \
         -f "$BENCH_DIR/explain.sql" >"$out" 2>&1 \
         || warn "bench/explain.sql failed; see $out"
+}
+
+# read_stream: after all runs, the naboom service (the superuser) reads the
+# whole stream with events_since(after, 1000) from 0, a page per
+# transaction (bench/read_events.pgbench, one client, -M prepared, exactly
+# the pages the stream fills), once every event is published.  Leaves
+# "events pages seconds ok" in $OUT/stream-read (seconds: pages / pgbench's
+# TPS without connection time; ok 0 when pgbench failed, e.g. a page that
+# did not advance, or when seq is not 1..events without gaps).
+read_stream() {
+    local n maxseq pages tps ok=1 rc=0
+    read -r n maxseq <<<"$(psql -X -At -F ' ' -d "$DB" -c 'SELECT naboom.events_wait(10000)' \
+        -c 'SELECT count(*), coalesce(max(seq), 0) FROM naboom.event WHERE seq IS NOT NULL' | tail -n 1)"
+    if [ "$n" -eq 0 ]; then
+        echo "0 0 - 0" >"$OUT/stream-read"; return 0
+    fi
+    [ "$n" = "$maxseq" ] || { ok=0; warn "the stream's seq is not gap-free: $n published events, largest seq $maxseq"; }
+    pages=$(((n + 999) / 1000))
+    log "reading the event stream: $n events, $pages pages of events_since(after, 1000)"
+    pgbench -n -M prepared -c 1 -j 1 -t "$pages" -D last_id=0 \
+        -f "$BENCH_DIR/read_events.pgbench" "$DB" >"$OUT/pgbench-read_events.txt" 2>&1 || rc=$?
+    tps=$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time)$/\1/p' "$OUT/pgbench-read_events.txt")
+    if [ "$rc" -ne 0 ] || [ -z "$tps" ] || grep -q 'aborted\|^number of failed transactions: [1-9]' "$OUT/pgbench-read_events.txt"; then
+        ok=0
+        warn "reading the event stream failed (exit $rc); see $OUT/pgbench-read_events.txt:"
+        grep -m 5 -i 'error\|abort\|fatal' "$OUT/pgbench-read_events.txt" >&2 || true
+    fi
+    echo "$n $pages $(awk -v p="$pages" -v t="${tps:-0}" 'BEGIN { if (t > 0) printf "%.3f", p / t; else print "-" }') $ok" \
+        >"$OUT/stream-read"
 }
 
 # seal_and_verify: after all runs, seal the whole audit log as the pg_cron
@@ -321,7 +496,9 @@ inside() {
     log "settings: $(psql -X -Atc "SELECT string_agg(name || '=' || setting || coalesce(unit, ''), ' ' ORDER BY name)
         FROM pg_settings WHERE name IN ('shared_buffers', 'max_connections', 'fsync', 'synchronous_commit',
         'checkpoint_timeout', 'max_wal_size', 'wal_level', 'full_page_writes', 'shared_preload_libraries',
-        'naboom.audit_database')" -d postgres)"
+        'naboom.audit_database', 'track_commit_timestamp')" -d postgres)"
+    # a listener left behind by a failure would reconnect until --timeout
+    trap '[ -z "$LISTEN_PID" ] || kill "$LISTEN_PID" 2>/dev/null || true' EXIT
     createdb -T template0 "$DB"
 
     log "loading SCALE=$SCALE: $INCIDENTS incidents, $((MEMBERS * 10)) members, $((SUBSCRIPTIONS * 10)) subscriptions"
@@ -379,16 +556,23 @@ inside() {
     explain explain-reads.txt
 
     warmup $WRITES
-    # Each write path also runs with auditing off, right after its audited
-    # run: the audit figures compare two runs on (almost) the same data.
+    # Each write path also runs with events off and then with auditing off,
+    # right after its run with both on: the event and audit figures compare
+    # runs on (almost) the same data.
     for c in $CLIENTS; do
         for op in $WRITES; do
             run_pgbench "${FLOOR_OF[$op]}" "${FLOOR_OF[$op]}.pgbench" "$c" "$DURATION"
             run_pgbench "$op" "$op.pgbench" "$c" "$DURATION"
+            run_pgbench "${op}_noevents" "$op.pgbench" "$c" "$DURATION"
             run_pgbench "${op}_noaudit" "$op.pgbench" "$c" "$DURATION"
         done
     done
+    # Delivery to a consumer: report_incident once more, with naboom-listen
+    # following the stream (its fetches load the machine too, so this run
+    # is not one of the compared ones).
+    run_pgbench report_incident_listen report_incident.pgbench "$LISTEN_CLIENTS" "$DURATION"
     explain explain-writes.txt
+    read_stream
     seal_and_verify
     psql -X -At -F ' ' -c 'SELECT preloaded, written, dropped_full, dropped_other_db FROM naboom.audit_queue_stats()' \
         >"$OUT/audit-queue"
@@ -406,10 +590,11 @@ report() {
     local c op name verdict tps p50 p95 ok ftps fp50 fp95 fok ratio tx wb fpi status=0 line
     local n nsub nresp upd hot fupd fhot atps aok ast arows otps ook ost names
     local rows seals secs result vrows lrows problems vsecs preloaded written dfull dother
+    local ev eunpub enots ep50 ep95 emax published received dp50 dp95 dmax pages
     {
         echo "naboom benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, SCALE=$SCALE, DURATION=${DURATION}s per run$([ "$PROFILE" = 1 ] && echo ", PROFILE=1 (pg_stat_statements on: not comparable)")"
         echo "data: $INCIDENTS incidents, $((MEMBERS * 10)) members, $((ONDUTY * 10)) on-duty responders with positions, $((SUBSCRIPTIONS * 10)) subscriptions; load $(cat "$OUT/load-seconds")s"
-        echo "cluster: shared_buffers=2GB max_connections=50 fsync=on synchronous_commit=on checkpoint_timeout=15min max_wal_size=8GB shared_preload_libraries=naboom"
+        echo "cluster: shared_buffers=2GB max_connections=50 fsync=on synchronous_commit=on checkpoint_timeout=15min max_wal_size=8GB track_commit_timestamp=on shared_preload_libraries=naboom"
         echo "pgbench -M prepared as a non-superuser; one transaction = BEGIN; set_config(request.jwt.claims); <statement>; COMMIT"
         echo
         echo "write paths, audited; floor: the same row as one bare INSERT/UPDATE on a copy of the table (same columns and indexes; no triggers, FKs, CHECKs, RLS)"
@@ -537,16 +722,82 @@ report() {
         echo "audit writer ($([ "$preloaded" = t ] && echo "naboom preloaded" || echo "naboom NOT preloaded")): $written entries written," \
             "$dfull dropped (queue full), $dother dropped (other database)"
         echo
-        echo "every run (after fresh positions and a CHECKPOINT; WAL per transaction from pg_stat_wal, audit rows from naboom.audit_log):"
-        printf '%-28s %3s %8s %7s %7s %7s %7s %9s %7s %8s\n' run clients transactions TPS 'p50 ms' 'p95 ms' 'stmt ms' 'WAL B/tx' 'FPI/tx' 'audit/tx'
+        echo "event stream; each write path with events on (as above, audited) and, right after, off for naboom_bench"
+        echo "(ALTER ROLE naboom_bench SET naboom.events = off, auditing on; it wrote no events, or ERROR); ratio of TPS;"
+        echo "stmt: mean of the call itself in ms (pgbench -r); events/tx: events written per transaction with events on"
+        printf '%-20s %3s %7s %7s %7s %8s %9s %6s  %-7s %s\n' \
+            operation clients 'TPS on' 'TPS off' 'stmt on' 'stmt off' events/tx ratio target result
+        for op in $WRITES; do
+            for c in $CLIENTS; do
+                read -r atps _ _ aok tx _ _ ast _ <"$OUT/result-$op-c$c"
+                read -r otps _ _ ook _ _ _ ost _ <"$OUT/result-${op}_noevents-c$c"
+                read -r ev _ <"$OUT/events-$op-c$c"
+                ratio=$(awk -v a="$atps" -v b="$otps" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "0" }')
+                if [ "$aok" != 1 ] || [ "$ook" != 1 ]; then
+                    verdict=ERROR; status=1
+                elif awk -v r="$ratio" -v m="${MIN_EVENTS_RATIO[$op]}" 'BEGIN { exit !(r >= m) }'; then
+                    verdict=PASS
+                else
+                    verdict=FAIL; [ "$status" -eq 0 ] && status=2
+                fi
+                printf '%-20s %3s %7.0f %7.0f %7s %8s %9s %6s  %-7s %s\n' \
+                    "$op" "$c" "$atps" "$otps" "$ast" "$ost" \
+                    "$(awk -v t="$tx" -v e="$ev" 'BEGIN { if (t > 0) printf "%.2f", e / t; else print "-" }')" \
+                    "$ratio" ">=${MIN_EVENTS_RATIO[$op]}x" "$verdict"
+            done
+        done
+        echo "commit -> publication, ms: published_at - pg_xact_commit_timestamp(xid) of every event the run wrote (commit timestamp:"
+        echo "taken as the commit record is written, before its WAL flush; the NOTIFY is delivered when the publisher commits, right after)"
+        printf '%-28s %3s %8s %8s %8s %8s\n' run clients events 'p50 ms' 'p95 ms' 'max ms'
+        for c in $CLIENTS; do
+            names=
+            for op in $WRITES; do names+=" $op ${op}_noaudit"; done
+            [ "$c" != "$LISTEN_CLIENTS" ] || names+=" report_incident_listen"
+            for name in $names; do
+                read -r ev eunpub enots ep50 ep95 emax <"$OUT/events-$name-c$c"
+                line=
+                if [ "$eunpub" != 0 ] || [ "$enots" != 0 ]; then
+                    line="  ERROR: $eunpub not published 10 s after the run, $enots without a commit timestamp"; status=1
+                fi
+                printf '%-28s %3s %8s %8s %8s %8s%s\n' "$name" "$c" "$ev" "$ep50" "$ep95" "$emax" "$line"
+            done
+        done
+        read -r tps _ _ ok tx _ <"$OUT/result-report_incident_listen-c$LISTEN_CLIENTS"
+        read -r atps _ <"$OUT/result-report_incident-c$LISTEN_CLIENTS"
+        if [ "$ok" != 1 ]; then
+            echo "commit -> delivery: ERROR, the run report_incident_listen failed (see bench/out/pgbench-report_incident_listen-c$LISTEN_CLIENTS.txt)"
+            status=1
+        elif [ -s "$OUT/listen-result" ] && [ ! -s "$OUT/listen-status" ]; then
+            read -r published received dp50 dp95 dmax <"$OUT/listen-result"
+            echo "commit -> delivery, ms: tools/naboom-listen's receive time (perl Time::HiRes, as its line arrives) - pg_xact_commit_timestamp(xid),"
+            echo "  report_incident_listen at $LISTEN_CLIENTS clients: $received of $published events received$([ "$received" = "$published" ] || echo " (MISSING events: see bench/out/listen.err)"), p50 $dp50, p95 $dp95, max $dmax;" \
+                "TPS $(printf '%.0f' "$tps") with the listener (report_incident at $LISTEN_CLIENTS clients: $(printf '%.0f' "$atps"))"
+        else
+            echo "commit -> delivery: not measured ($(cat "$OUT/listen-status" 2>/dev/null || echo "no result"))"
+        fi
+        read -r n pages secs ok <"$OUT/stream-read"
+        if [ "$ok" != 1 ]; then
+            echo "events_since read: ERROR (see bench/out/pgbench-read_events.txt)"; status=1
+        else
+            echo "events_since(after, 1000) as the service, the whole stream from 0, a page per transaction: $n events in $pages pages, ${secs} s," \
+                "$(awk -v n="$n" -v t="$secs" 'BEGIN { if (t > 0) printf "%.0f", n / t; else print "-" }') events/s" \
+                "($(awk -v p="$pages" -v t="$secs" 'BEGIN { if (p > 0 && t > 0) printf "%.2f", 1000 * t / p; else print "-" }') ms per page)"
+        fi
+        echo
+        echo "every run (after fresh positions and a CHECKPOINT; WAL per transaction from pg_stat_wal, audit rows from naboom.audit_log, events from naboom.event):"
+        printf '%-28s %3s %8s %7s %7s %7s %7s %9s %7s %8s %9s\n' run clients transactions TPS 'p50 ms' 'p95 ms' 'stmt ms' 'WAL B/tx' 'FPI/tx' 'audit/tx' 'events/tx'
         for c in $CLIENTS; do
             for op in $READS update_position $WRITES; do
                 names="${FLOOR_OF[$op]} $op"
+                [ -z "${MIN_EVENTS_RATIO[$op]:-}" ] || names+=" ${op}_noevents"
                 [ -z "${MIN_AUDIT_RATIO[$op]:-}" ] || names+=" ${op}_noaudit"
+                [ "$op" != report_incident ] || [ "$c" != "$LISTEN_CLIENTS" ] || names+=" report_incident_listen"
                 for name in $names; do
                     read -r tps p50 p95 ok tx wb fpi st arows <"$OUT/result-$name-c$c"
-                    printf '%-28s %3s %8s %7.0f %7s %7s %7s %9s %7s %8s\n' "$name" "$c" "$tx" "$tps" "$p50" "$p95" "$st" "$wb" "$fpi" \
-                        "$(awk -v t="$tx" -v a="$arows" 'BEGIN { if (t > 0) printf "%.2f", a / t; else print "-" }')"
+                    read -r ev _ <"$OUT/events-$name-c$c"
+                    printf '%-28s %3s %8s %7.0f %7s %7s %7s %9s %7s %8s %9s\n' "$name" "$c" "$tx" "$tps" "$p50" "$p95" "$st" "$wb" "$fpi" \
+                        "$(awk -v t="$tx" -v a="$arows" 'BEGIN { if (t > 0) printf "%.2f", a / t; else print "-" }')" \
+                        "$(awk -v t="$tx" -v e="$ev" 'BEGIN { if (t > 0) printf "%.2f", e / t; else print "-" }')"
                 done
             done
         done
@@ -565,10 +816,19 @@ fi
 command -v pgbench >/dev/null 2>&1 || PATH="/usr/lib/postgresql/$PG_MAJOR/bin:$PATH"
 mkdir -p "$OUT"
 rm -rf "$OUT/log" "$OUT"/result-* "$OUT"/hot-* "$OUT"/alerts-* "$OUT"/pgbench-*.txt "$OUT"/statements-*.txt \
-    "$OUT/load-seconds" "$OUT/report.txt" "$OUT"/explain-*.txt "$OUT"/audit-* "$OUT/verify-audit.txt"
+    "$OUT/load-seconds" "$OUT/report.txt" "$OUT"/explain-*.txt "$OUT"/audit-* "$OUT/verify-audit.txt" \
+    "$OUT"/events-* "$OUT"/listen* "$OUT/stream-read"
 
 if [ "${NABOOM_SKIP_SETUP:-0}" != 1 ]; then
     bash "$NABOOM_ROOT/scripts/setup-debian.sh" || die "setup-debian.sh failed"
+fi
+
+# The listener of the delivery figure; without it that figure is reported
+# as not measured.
+LISTEN_BIN="$NABOOM_ROOT/tools/naboom-listen"
+if ! make -s -C "$NABOOM_ROOT/tools" >/dev/null; then
+    warn "could not build tools/naboom-listen: the commit-to-delivery latency will not be measured"
+    LISTEN_BIN=
 fi
 
 # naboom is preloaded as in production: the audit writer (refused attempts
@@ -593,11 +853,13 @@ timeout "${NABOOM_BENCH_TIMEOUT:-3600}" pg_virtualenv -t -v "$PG_MAJOR" \
     -o max_wal_size=8GB \
     -o fsync=on \
     -o synchronous_commit=on \
+    -o track_commit_timestamp=on \
     -o timezone=UTC \
     -o shared_preload_libraries="$PRELOAD" \
     -o naboom.audit_database="$DB" \
     "${PROFILE_OPTS[@]}" \
     env SCALE="$SCALE" DURATION="$DURATION" WARMUP="$WARMUP" CLIENTS="$CLIENTS" PROFILE="$PROFILE" PATH="$PATH" \
+    LISTEN_BIN="$LISTEN_BIN" \
     bash "$BENCH_DIR/run.sh" --inside-virtualenv </dev/null || rc=$?
 [ "$rc" -eq 0 ] || die "benchmark failed (exit $rc)"
 
