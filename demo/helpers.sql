@@ -312,3 +312,66 @@ BEGIN
 	END IF;
 END
 $$;
+
+-- took(interval): how long something took, as the SLA act reads it: '4.2 s',
+-- '3 min 5 s', '2 h 10 min'; NULL stays NULL (psql shows ·).
+CREATE FUNCTION demo.took(d interval) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+	SELECT CASE
+		WHEN d IS NULL THEN NULL
+		WHEN extract(epoch FROM d) < 60 THEN to_char(extract(epoch FROM d), 'FM990.0') || ' s'
+		WHEN extract(epoch FROM d) < 3600 THEN
+			floor(extract(epoch FROM d) / 60) || ' min ' || floor(extract(epoch FROM d))::bigint % 60 || ' s'
+		ELSE floor(extract(epoch FROM d) / 3600) || ' h ' || floor(extract(epoch FROM d) / 60)::bigint % 60 || ' min' END
+$$;
+
+-- published(): as the DBA, wait (up to 5 s) until naboom's background writer
+-- has published every event committed so far (numbered it and sent its
+-- NOTIFY), so the story can then read what naboom-listen printed.  Stops the
+-- demo if it cannot (naboom not in shared_preload_libraries).
+CREATE FUNCTION demo.published() RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+	IF NOT naboom.events_wait(5000) THEN
+		RAISE EXCEPTION 'demo: the background writer did not publish the events'
+			USING HINT = 'Preload naboom (shared_preload_libraries).';
+	END IF;
+END
+$$;
+
+-- heard(line, prefix): a line naboom-listen printed to demo/out/events.log
+-- (read back by demo/listener-line.sh), its tabs shown as two spaces.  Stops
+-- the demo if the listener did not print it.
+CREATE FUNCTION demo.heard(line text, prefix text DEFAULT '   ') RETURNS text
+LANGUAGE plpgsql AS $$
+BEGIN
+	IF coalesce(line, '') = '' THEN
+		RAISE EXCEPTION 'demo: naboom-listen did not print the event within 5 s'
+			USING HINT = 'See demo/out/events.log and demo/out/listen.log.';
+	END IF;
+	RETURN prefix || replace(line, E'\t', '  ');
+END
+$$;
+
+-- escalation_step(reference, level): what one escalation step of an incident
+-- did, read as the DBA: the radius it searched (the community's alert radius
+-- × escalation_radius_factor^level, at most naboom.max_radius_m) and who it
+-- alerted (naboom.alert rows of that escalation_level, by reason).
+CREATE FUNCTION demo.escalation_step(ref text, step integer) RETURNS text
+LANGUAGE sql STABLE AS $$
+	SELECT format('   step %s · level %s, radius %s: %s', step, i.escalation_level,
+		demo.km(least(c.alert_radius_m * power(c.escalation_radius_factor, step),
+			current_setting('naboom.max_radius_m')::float8)),
+		coalesce((SELECT string_agg(format('+%s %s%s: %s', r.n, r.reason, CASE WHEN r.n > 1 THEN 's' END, r.who), '; ')
+			FROM (SELECT a.reason, count(*) AS n,
+					string_agg(m.display_name || coalesce(' ' || demo.km(a.distance_m), ''), ', '
+						ORDER BY a.distance_m NULLS LAST, m.display_name) AS who
+				FROM naboom.alert a
+				JOIN naboom.member m ON m.community_id = a.community_id AND m.user_ref = a.user_ref
+				WHERE a.community_id = i.community_id AND a.incident_id = i.incident_id
+					AND a.escalation_level = step
+				GROUP BY a.reason ORDER BY a.reason DESC) r),
+			'nobody new'))
+	FROM naboom.incident i JOIN naboom.community c USING (community_id)
+	WHERE i.reference = ref
+$$;

@@ -401,6 +401,13 @@ SELECT demo.alerted(:'panic');
 SELECT format('   Next escalation (as the DBA): %s SAST, %s s after the alarm, unless acknowledged.',
 	demo.sast(i.next_escalation_at), round(extract(epoch FROM i.next_escalation_at - i.created_at)))
 FROM naboom.incident i WHERE i.reference = :'panic';
+-- naboom-listen runs beside the story (scripts/demo.sh); its line is read
+-- back from its log once naboom's background writer has published the event
+SELECT demo.published() \gset
+\echo '   The control room''s listener (naboom-listen, demo/out/events.log) has it already: after'
+\echo '   commit naboom''s background writer published it, with NOTIFY on naboom_panic:'
+\set heard `sh listener-line.sh :'events_log' panic.raised :'panic'`
+SELECT demo.heard(:'heard');
 :tables
 \echo '   In the control room, Mahlatse asks nearest_responders who could reach her, up to 20 km.'
 \echo '   Gerrit is off duty, so he is not on the list.'
@@ -454,7 +461,96 @@ SELECT demo.line(r) FROM naboom_api.transition_incident(:'panic', 'resolved',
 \echo
 
 ------------------------------------------------------------------------------
-\echo '══ Act 17 · The record ═════════════════════════════════════════════════════════════'
+SELECT pg_sleep(1) \gset
+\echo '══ Act 17 · Nobody answers ═════════════════════════════════════════════════════════'
+\echo '   01:10. The truck without lights is back on Vaalkop, at Willem Nel''s house on the far'
+\echo '   northern end: no responder on duty is within 10 km. He holds the panic button, and'
+\echo '   in the dark he keeps pressing it:'
+SELECT demo.act_as('willem.nel') AS who \gset
+\echo :who
+-- his presses must fall in one minute of the rate limit (10 panics a minute)
+SELECT pg_sleep(CASE WHEN extract(second FROM clock_timestamp()) >= 55
+	THEN 60.2 - extract(second FROM clock_timestamp()) ELSE 0 END) \gset
+:lines
+SELECT format('   press 1:    %s  %s, %s, %s, routed to %s   (%s)', r.reference, r.kind, r.priority,
+	CASE WHEN r.is_public THEN 'public' ELSE 'private' END, demo.area_name(r.area), demo.http())
+FROM naboom_api.raise_panic('mookgophong', -24.4000, 28.7300, accuracy_m => 30,
+	note => 'The truck is back. Someone is trying the kitchen door.', client_ref => 'wn-sos-1') AS r;
+SELECT reference AS sos FROM naboom.incident WHERE reporter_ref = 'willem.nel' AND client_ref = 'wn-sos-1' \gset
+SELECT '   alerted at once (as the DBA, from naboom.alert): ' || ltrim(demo.alerted(:'sos'));
+-- one call per press (in the select list: a function in FROM would run once)
+SELECT format('   press 2-10: the app sends the same panic again (same client_ref): %s, %s each time',
+	string_agg(DISTINCT r.reference, ', '), demo.http())
+FROM (SELECT (naboom_api.raise_panic('mookgophong', -24.4000, 28.7300, accuracy_m => 30,
+		client_ref => 'wn-sos-1')).reference
+	FROM generate_series(2, 10) AS press) AS r;
+SELECT format('   press 11:   %s %s: %s. %s', f.sqlstate, f.key, f.message, f.detail)
+FROM demo.refused(format('SELECT naboom_api.raise_panic(%L, %s, %s, accuracy_m => 30, client_ref => %L)',
+	'mookgophong', -24.4000, 28.7300, 'wn-sos-1'), 'naboom.rate_limited') AS f;
+\echo '   Nobody acknowledges. Every minute pg_cron (job naboom-escalation) runs run_escalation();'
+\echo '   here the DBA makes each step due now instead of waiting. Each step is an event,'
+\echo '   incident.escalated, and the listener prints it (heard):'
+RESET request.jwt.claims;
+RESET request.headers;
+\echo '   [as the DBA]  UPDATE naboom.incident SET next_escalation_at = now() …;  SELECT naboom.run_escalation();'
+BEGIN;
+UPDATE naboom.incident SET next_escalation_at = now() WHERE reference = :'sos';
+SELECT naboom.run_escalation() AS escalated \gset
+COMMIT;
+SELECT demo.escalation_step(:'sos', 1);
+SELECT demo.published() \gset
+\set heard `sh listener-line.sh :'events_log' incident.escalated :'sos' '"level": 1'`
+SELECT demo.heard(:'heard', '            heard: ');
+BEGIN;
+UPDATE naboom.incident SET next_escalation_at = now() WHERE reference = :'sos';
+SELECT naboom.run_escalation() AS escalated \gset
+COMMIT;
+SELECT demo.escalation_step(:'sos', 2);
+SELECT demo.published() \gset
+\set heard `sh listener-line.sh :'events_log' incident.escalated :'sos' '"level": 2'`
+SELECT demo.heard(:'heard', '            heard: ');
+:tables
+\echo
+
+------------------------------------------------------------------------------
+SELECT pg_sleep(1) \gset
+\echo '══ Act 18 · Ek kom! ════════════════════════════════════════════════════════════════'
+\echo '   Johan Smit, home from Elsabé''s, wakes to the second ring and acknowledges:'
+SELECT demo.act_as('johan.smit') AS who \gset
+\echo :who
+:lines
+SELECT format('   %s acknowledged by %s at %s SAST; escalation level %s, next escalation: %s',
+	r.reference, r.acknowledged_by_name, demo.sast(r.acknowledged_at), r.escalation_level,
+	coalesce(demo.sast(r.next_escalation_at), 'none'))
+FROM naboom_api.acknowledge_incident(:'sos') AS r;
+SELECT demo.published() \gset
+\set heard `sh listener-line.sh :'events_log' incident.acknowledged :'sos'`
+SELECT demo.heard(:'heard', '            heard: ');
+RESET request.jwt.claims;
+RESET request.headers;
+\echo '   [as pg_cron, a minute later]  SELECT naboom.run_escalation();'
+SELECT naboom.run_escalation() AS escalated \gset
+SELECT format('   It passes %s by: still level %s, next escalation: %s. Step %s, which would also'
+	|| E'\n' || '   have woken the moderators (%s), never comes.', i.reference, i.escalation_level,
+	coalesce(demo.sast(i.next_escalation_at) || ' SAST', 'none'), c.escalation_steps,
+	(SELECT string_agg(m.display_name, ', ' ORDER BY m.role DESC, m.display_name) FROM naboom.member m
+	 WHERE m.community_id = i.community_id AND m.role >= 'moderator'))
+FROM naboom.incident i JOIN naboom.community c USING (community_id)
+WHERE i.reference = :'sos';
+:tables
+\echo '   He drives over with his son. The truck is gone; Willem and his wife are unhurt.'
+SELECT demo.act_as('johan.smit') AS who \gset
+\echo :who
+:lines
+SELECT demo.line(r) FROM naboom_api.transition_incident(:'sos', 'dispatched') AS r;
+SELECT demo.new_request() \gset
+SELECT demo.line(r) FROM naboom_api.transition_incident(:'sos', 'resolved',
+	'Truck gone when I arrived, tracks towards the N1. Kitchen door lock damaged. SAPS informed.') AS r;
+:tables
+\echo
+
+------------------------------------------------------------------------------
+\echo '══ Act 19 · The record ═════════════════════════════════════════════════════════════'
 \echo '   Next morning Gerrit opens the stock theft with get_incident. Its timeline holds'
 \echo '   every step, who took it and when (times in Africa/Johannesburg). As a responder'
 \echo '   he also sees the internal note.'
@@ -472,7 +568,7 @@ FROM naboom_api.get_incident(:'ref') AS i,
 ORDER BY t.seq;
 
 ------------------------------------------------------------------------------
-\echo '══ Act 18 · What the public sees ═══════════════════════════════════════════════════'
+\echo '══ Act 20 · What the public sees ═══════════════════════════════════════════════════'
 \echo '   Anyone may look up a public incident without logging in (role naboom_anon, no JWT).'
 \echo '   The reporter and the responders are not named, and the internal note is left out.'
 SELECT demo.public_visit() \gset
@@ -508,7 +604,7 @@ SELECT * FROM demo.refused(format('SELECT naboom_api.get_incident(%L)', :'panic'
 RESET ROLE;
 
 ------------------------------------------------------------------------------
-\echo '══ Act 19 · The map ════════════════════════════════════════════════════════════════'
+\echo '══ Act 21 · The map ════════════════════════════════════════════════════════════════'
 \echo '   Annelie Steyn, the admin, prints the live map for the CPF meeting. PostGIS draws it'
 \echo '   inside the database: community_map_svg (boundary, areas, live incidents coloured by'
 \echo '   priority) and community_map_geojson (the same incidents as GeoJSON). Each shows what'
@@ -540,7 +636,28 @@ RESET ROLE;
 \echo
 
 ------------------------------------------------------------------------------
-\echo '══ Act 20 · Who was it? ════════════════════════════════════════════════════════════'
+\echo '══ Act 22 · How fast were we? ══════════════════════════════════════════════════════'
+\echo '   Mahlatse shows the CPF how fast the town was answered that day: sla_report gives, per'
+\echo '   category and area, the times to acknowledge and to resolve (median and 90th percentile)'
+\echo '   and the breaches of each category''s targets (listed at the top; the story is compressed).'
+SELECT demo.act_as('mahlatse.ledwaba') AS who \gset
+\echo :who
+\echo '   SELECT * FROM naboom_api.sla_report(''mookgophong'', now() - interval ''1 day'', now());'
+SELECT s.category, s.area, s.incidents AS n, s.acknowledged AS "ack'd", s.resolved,
+	demo.took(s.ack_p50) AS "ack p50", demo.took(s.ack_p90) AS "ack p90",
+	demo.took(s.resolve_p50) AS "resolve p50", demo.took(s.resolve_p90) AS "resolve p90",
+	s.ack_breaches || ' / ' || s.resolve_breaches AS breaches,
+	s.open_overdue_now AS overdue
+FROM naboom_api.sla_report('mookgophong', now() - interval '1 day', now()) AS s;
+:lines
+SELECT format('   Breaches (ack / resolve): %s / %s of %s incidents; open and overdue now: %s.',
+	sum(s.ack_breaches), sum(s.resolve_breaches), sum(s.incidents), sum(s.open_overdue_now))
+FROM naboom_api.sla_report('mookgophong', now() - interval '1 day', now()) AS s;
+:tables
+\echo
+
+------------------------------------------------------------------------------
+\echo '══ Act 23 · Who was it? ════════════════════════════════════════════════════════════'
 \echo '   At the CPF meeting Hennie asks who touched his stock theft, and did anyone meddle?'
 \echo '   Mahlatse opens its audit trail (incident_audit): who changed or read it, from which'
 \echo '   phone, and the refused attempts, which naboom''s audit writer commits after rollback:'
@@ -570,7 +687,7 @@ WHERE a.table_name = 'naboom.incident_timeline' AND a.new_values->>'entry_kind' 
 \echo
 
 ------------------------------------------------------------------------------
-\echo '══ Act 21 · Sealed ═════════════════════════════════════════════════════════════════'
+\echo '══ Act 24 · Sealed ═════════════════════════════════════════════════════════════════'
 \echo '   The log is append-only, even for the DBA. Every minute pg_cron runs naboom.seal_audit()'
 \echo '   (job naboom-seal-audit): it hashes the rows written since the last seal into a seal'
 \echo '   chained to the one before. The service seals once more now, and verify_audit proves'
@@ -591,6 +708,6 @@ SELECT v.problem AS result, v.detail FROM naboom.verify_audit(now() - interval '
 SELECT demo.audit_verified() \gset
 
 \echo '══ Fin ═════════════════════════════════════════════════════════════════════════════'
-\echo '   The cows are home and Elsabé is safe. Everything above is in the database: the'
-\echo '   incidents, where they were, who was alerted, their timelines and who did what,'
-\echo '   under the same rules for every client.'
+\echo '   The cows are home, and Elsabé and Willem are safe. Everything above is in the database:'
+\echo '   the incidents, where they were, who was alerted, their timelines, their events, and who'
+\echo '   did what, under the same rules for every client.'

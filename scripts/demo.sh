@@ -12,8 +12,9 @@
 #      naboom preloaded (naboom's audit writer records refused attempts in
 #      naboom.audit_database = naboom_demo) and the time zone
 #      Africa/Johannesburg; database naboom_demo with CREATE EXTENSION naboom
-#      CASCADE, CREATE EXTENSION pg_cron and the pg_cron job
-#      naboom-seal-audit, which seals the audit log every minute.
+#      CASCADE, CREATE EXTENSION pg_cron and the pg_cron jobs
+#      naboom-seal-audit, which seals the audit log every minute, and
+#      naboom-escalation, which runs naboom.run_escalation() every minute.
 #   3. demo/helpers.sql (schema demo: tiny helpers for pretty output) and
 #      demo/town.sql: Mookgophong (Naboomspruit), Limpopo, with its areas,
 #      bilingual categories, people and earlier incidents, all made through
@@ -22,8 +23,14 @@
 #      API: responders on duty, alert areas, a report routed to its area and
 #      its alerts, the workflow, duplicates, incidents near the town centre,
 #      a poor-accuracy report, one refused outside the boundary, a panic and
-#      the nearest responders, the public view, the map, the audit trail of
-#      the stock theft, and the audit log sealed and verified.
+#      the nearest responders, a panic nobody answers escalating step by step
+#      (and a rate-limited panic button) until a responder acknowledges it,
+#      the public view, the map, the SLA report of the day, the audit trail
+#      of the stock theft, and the audit log sealed and verified.  Beside the
+#      story runs tools/naboom-listen (built if missing), naboom's event
+#      stream client, as the naboom service; it writes every event the moment
+#      it is published to demo/out/events.log, and the story reads the panic
+#      and escalation lines back from it.  It is stopped after the story.
 #   5. writes the live map of Mookgophong, drawn by the admin's call of
 #      naboom_api.community_map_svg / community_map_geojson, to
 #      demo/out/mookgophong-map.svg and demo/out/mookgophong-map.geojson
@@ -107,12 +114,13 @@ done
 run_logged "$OUT/cluster.log" pg_ctlcluster "$PG_MAJOR" "$CLUSTER" start
 
 # The server runs as postgres, which cannot read this tree: copy the SQL files
-# to a directory it can read, and run psql from there.
+# (and the story's helper demo/listener-line.sh) to a directory it can read,
+# and run psql from there.
 WORK=$(mktemp -d /tmp/naboom-demo.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
-cp "$NABOOM_ROOT"/demo/*.sql "$WORK/"
+cp "$NABOOM_ROOT"/demo/*.sql "$NABOOM_ROOT"/demo/listener-line.sh "$WORK/"
 chmod 755 "$WORK"
-chmod 644 "$WORK"/*.sql
+chmod 644 "$WORK"/*.sql "$WORK"/listener-line.sh
 cd "$WORK"
 
 # psql as postgres on the demo cluster: quiet, no ~/.psqlrc, stop on error.
@@ -125,7 +133,8 @@ run_logged "$OUT/cluster.log" demo_psql -d postgres -c "CREATE DATABASE $DB"
 run_logged "$OUT/cluster.log" demo_psql -d "$DB" \
     -c "CREATE EXTENSION naboom CASCADE" \
     -c "CREATE EXTENSION pg_cron" \
-    -c "SELECT cron.schedule('naboom-seal-audit', '* * * * *', 'SELECT naboom.seal_audit()')"
+    -c "SELECT cron.schedule('naboom-seal-audit', '* * * * *', 'SELECT naboom.seal_audit()')" \
+    -c "SELECT cron.schedule('naboom-escalation', '* * * * *', 'SELECT naboom.run_escalation()')"
 versions=$(demo_psql -d "$DB" -At -c "SELECT string_agg(extname || ' ' || extversion, ', ' ORDER BY extname) FROM pg_extension WHERE extname <> 'plpgsql'")
 echo "     database $DB: $versions"
 
@@ -136,7 +145,43 @@ demo_psql -d "$DB" -f town.sql || die "demo/town.sql failed"
 
 # ---------------------------------------------------------------- 4. story
 log "4/5  a day and a night in Mookgophong, told through the API (demo/story.sql)"
-demo_psql -d "$DB" -f story.sql || die "demo/story.sql failed"
+# naboom-listen follows the event stream beside the story, as the naboom
+# service (postgres, a superuser, over the Unix socket).  Like the SQL files,
+# the binary is copied where postgres can run it.  Its lines go to
+# demo/out/events.log, and to a copy in $WORK that the story (psql, running as
+# postgres) reads back; its diagnostics to demo/out/listen.log.
+LISTEN_BIN="$NABOOM_ROOT/tools/naboom-listen"
+if [ ! -x "$LISTEN_BIN" ]; then
+    run_logged "$OUT/listen-build.log" make -C "$NABOOM_ROOT/tools"
+fi
+cp "$LISTEN_BIN" "$WORK/naboom-listen"
+chmod 755 "$WORK/naboom-listen"
+EVENTS_LOG="$OUT/events.log"
+: >"$EVENTS_LOG"
+: >"$WORK/events.log"
+chmod 644 "$WORK/events.log"
+# setpriv (util-linux, like runuser) execs the listener itself as postgres,
+# so $! is the listener and SIGTERM reaches it directly.
+HOME=/var/lib/postgresql setpriv --reuid=postgres --regid=postgres --init-groups \
+    "$WORK/naboom-listen" "port=$PORT dbname=$DB" \
+    2>"$OUT/listen.log" > >(tee "$WORK/events.log" >"$EVENTS_LOG") &
+LISTEN_PID=$!
+stop_listener() {
+    if [ -n "${LISTEN_PID:-}" ]; then
+        kill -TERM "$LISTEN_PID" 2>/dev/null || true
+        wait "$LISTEN_PID" 2>/dev/null || true
+        LISTEN_PID=
+    fi
+}
+trap 'stop_listener; rm -rf "$WORK"' EXIT
+echo "     naboom-listen follows the event stream beside the story (log: demo/out/events.log)"
+
+demo_psql -d "$DB" -v events_log="$WORK/events.log" -f story.sql || die "demo/story.sql failed"
+
+# Every event of the story is published by now (the story waited for the
+# last); give the listener a moment to print it, then stop it.
+sleep 0.5
+stop_listener
 
 # ---------------------------------------------------------------- 5. map
 # As the admin (who may see every live incident, unblurred); psql prints the
@@ -164,6 +209,8 @@ if [ -n "${SUDO_UID:-}" ] && [ -n "${SUDO_GID:-}" ]; then
 fi
 echo "     map (SVG, open it in a browser): $MAP_SVG"
 echo "     the same incidents as GeoJSON:   $MAP_JSON"
+echo "     the event stream as naboom-listen printed it: $EVENTS_LOG"
+echo "       ($(wc -l <"$EVENTS_LOG") events, $(grep -c '^PANIC' "$EVENTS_LOG" || true) of them panics; diagnostics in $OUT/listen.log)"
 
 # ---------------------------------------------------------------- 6. explore
 ref=$(demo_psql -d "$DB" -At -c "SELECT reference FROM naboom.incident WHERE client_ref = 'hv-cattle-1'")
@@ -208,6 +255,9 @@ cat <<EOF
     SELECT logged_at, action, table_name, actor, client_addr, old_values, new_values, detail
       FROM naboom_api.incident_audit('$ref', max_count => 20);
 
+    -- the moderator's SLA report of the last day (p50/p90 to acknowledge and resolve):
+    SELECT * FROM naboom_api.sla_report('mookgophong', now() - interval '1 day', now());
+
     -- as the DBA (no claims): the seals (pg_cron job naboom-seal-audit), a check
     RESET request.jwt.claims;
     SELECT seal_id, sealed_at, row_count FROM naboom.audit_seal ORDER BY seal_id;
@@ -217,6 +267,12 @@ cat <<EOF
     SELECT proname FROM pg_proc WHERE pronamespace = 'naboom_api'::regnamespace ORDER BY 1;
     SELECT from_status, to_status, allowed FROM naboom.transition ORDER BY 1, 2;
     \\df demo.*
+    SELECT jobname, schedule, command FROM cron.job;   -- seal-audit, escalation
+
+    Follow the event stream live as the naboom service (Ctrl-C to stop), in another
+    terminal (postgres must be able to run the binary; else: sudo make -C tools install):
+
+    sudo -u postgres $LISTEN_BIN 'port=$PORT dbname=$DB'
 
     People (sub): annelie.steyn (admin), mahlatse.ledwaba (moderator),
     gerrit.pretorius, tshepo.kekana, lerato.mphahlele, johan.smit (responders),
