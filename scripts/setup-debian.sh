@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Install everything naboom needs on Debian 12 (PostgreSQL 15), then build and
-# install the extension.  Idempotent; works from any working directory.
+# install the extension, and build tools/naboom-listen (the event stream
+# client scripts/test.sh uses; not installed).  Idempotent; works from any
+# working directory.
 #
 #   bash scripts/setup-debian.sh
 #
@@ -63,4 +65,7 @@ if [ -w "$("$PG_CONFIG" --sharedir)/extension" ]; then
 else
     as_root make -s PG_CONFIG="$PG_CONFIG" install >/dev/null
 fi
+
+log "building tools/naboom-listen"
+make -s -C "$NABOOM_ROOT/tools" PG_CONFIG="$PG_CONFIG"
 log "setup done"

@@ -13,16 +13,27 @@
 #        b. isolation    over specs/*.spec (make installcheck REGRESS=)
 #           database isolation_regression, same extensions loaded.
 #           (a and b are two make calls so a failure in a still runs b.)
-#        c. pgTAP        over test/sql/*.sql, twice (see the contract below).
+#        c. listen       test/listen.sh: the event stream seen by a real
+#           LISTEN client (tools/naboom-listen, built with `make -C tools`
+#           first if it is missing or older than its source) and a raw psql
+#           LISTEN, in contrib_regression (the background writer's database;
+#           naboom 0.4.0 as a's last file left it), with a community of its
+#           own: events only after commit, none for a rollback, panics on
+#           naboom_panic, catch-up after pg_terminate_backend, ids once and
+#           increasing.  Run under `timeout` (NABOOM_LISTEN_TIMEOUT).
+#        d. pgTAP        over test/sql/*.sql, twice (see the contract below).
 #   3. prints regression.diffs / output_iso/regression.diffs on failure, a
 #      breakdown, and as the very last line `N passed, N failed`.
 #      Exit 0 iff nothing failed and something passed.
 #
 # Counting: each pg_regress test and each isolation spec is one test; each
-# pgTAP assertion (`ok N` / `not ok N` line) in each pass is one test.  A test
-# program that dies without reporting (bad plan, SQL error, crash, timeout,
-# extension that fails to load) counts as one more failure; a pg_regress test
-# that never got to run counts as failed too.
+# pgTAP assertion (`ok N` / `not ok N` line) in each pass is one test, and so
+# is each assertion of test/listen.sh (TAP too: plan `1..N` first, `ok N` /
+# `not ok N` lines).  A test program that dies without reporting (bad plan,
+# SQL error, crash, timeout, extension that fails to load) counts as one more
+# failure; a pg_regress test that never got to run counts as failed too, and
+# so does each listen assertion of the plan that was never reported.  A
+# naboom-listen that is missing and cannot be built is one failure.
 #
 # pgTAP contract (test/sql/*.sql, run with pg_prove, psql ON_ERROR_STOP=1):
 #   * Before EACH pass the database naboom_tap is dropped and recreated with
@@ -45,12 +56,14 @@
 #     database contrib_regression (cron.database_name), not in naboom_tap.
 #
 # Logs (gitignored) are in test/results/: installcheck-regress.log,
-# installcheck-isolation.log, pgtap-pass1.log, pgtap-pass2.log, postgresql.log.
+# installcheck-isolation.log, listen.log, pgtap-pass1.log, pgtap-pass2.log,
+# postgresql.log.
 #
 # Environment knobs:
 #   NABOOM_SKIP_SETUP=1       don't run setup-debian.sh (already built+installed)
 #   NABOOM_STEP_TIMEOUT=1800  seconds for each make installcheck call
 #   NABOOM_FILE_TIMEOUT=600   seconds for each pgTAP file
+#   NABOOM_LISTEN_TIMEOUT=60  seconds for test/listen.sh
 set -uo pipefail
 
 # shellcheck source=scripts/lib.sh
@@ -62,6 +75,7 @@ COUNTS_FILE="$RESULTS_DIR/counts"
 TAP_DB=naboom_tap
 STEP_TIMEOUT="${NABOOM_STEP_TIMEOUT:-1800}"
 FILE_TIMEOUT="${NABOOM_FILE_TIMEOUT:-600}"
+LISTEN_TIMEOUT="${NABOOM_LISTEN_TIMEOUT:-60}"
 DIFF_MAX_LINES=3000
 
 # ---------------------------------------------------------------- helpers
@@ -158,6 +172,44 @@ run_pgtap_pass() {
     record "$step" "$passed" "$failed"
 }
 
+# run_listen: test/listen.sh in contrib_regression, with tools/naboom-listen
+# (built first when it is missing or older than its source).  Its output is
+# TAP: the plan `1..N`, then `ok N` / `not ok N` per assertion.
+run_listen() {
+    local logf="$RESULTS_DIR/listen.log" bin="$NABOOM_ROOT/tools/naboom-listen"
+    local rc plan ok bad missing=0 extra=0
+    echo
+    log "listen: test/listen.sh (naboom-listen + raw LISTEN, database contrib_regression)"
+    : >"$logf"
+    if [ ! -x "$bin" ] || [ "$NABOOM_ROOT/tools/naboom_listen.c" -nt "$bin" ]; then
+        log "listen: building tools/naboom-listen (make -C tools)"
+        if ! make -C "$NABOOM_ROOT/tools" PG_CONFIG="$PG_CONFIG" >>"$logf" 2>&1 || [ ! -x "$bin" ]; then
+            cat "$logf"
+            echo "!! listen: \`make -C tools\` failed: tools/naboom-listen is missing or older than its source (needs libpq-dev and cc; see above) - counted as 1 failure" | tee -a "$logf"
+            record listen 0 1
+            return
+        fi
+    fi
+    timeout -k 5 "$LISTEN_TIMEOUT" bash "$NABOOM_ROOT/test/listen.sh" 2>&1 | tee -a "$logf"
+    rc=${PIPESTATUS[0]}
+    [ "$rc" -eq 124 ] && echo "!! listen: timed out after ${LISTEN_TIMEOUT}s" | tee -a "$logf"
+    plan=$(grep -m1 -oE '^1\.\.[0-9]+' "$logf" | cut -d. -f3)
+    ok=$(grep -cE '^ok [0-9]+' "$logf")
+    bad=$(grep -cE '^not ok [0-9]+' "$logf")
+    if [ -z "$plan" ]; then
+        echo "!! listen: test/listen.sh printed no plan (exit $rc) - counted as 1 failure" | tee -a "$logf"
+        extra=1
+    elif [ $((plan - ok - bad)) -gt 0 ]; then
+        missing=$((plan - ok - bad))
+        echo "!! listen: $missing of $plan assertions never reported (exit $rc; died or timed out) - counted as failed" | tee -a "$logf"
+    elif [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then
+        echo "!! listen: test/listen.sh exited $rc without a failing assertion - counted as 1 failure" | tee -a "$logf"
+        extra=1
+    fi
+    log "listen: $ok assertions ok, $((bad + missing + extra)) failed"
+    record listen "$ok" $((bad + missing + extra))
+}
+
 # ---------------------------------------------------------------- inside
 # Runs inside pg_virtualenv (PGHOST, PGPORT, PGUSER, PGPASSWORD are set).
 inside() {
@@ -183,6 +235,14 @@ inside() {
             "${#specs[@]}" output_iso/regression.diffs REGRESS=
     else
         echo; log "isolation: no specs/*.spec yet - skipped"
+    fi
+
+    # after pg_regress: contrib_regression is the background writer's
+    # database, and pg_regress leaves it with naboom 0.4.0 installed
+    if [ -e test/listen.sh ]; then
+        run_listen
+    else
+        echo; log "listen: no test/listen.sh - skipped"
     fi
 
     if [ "${#taps[@]}" -eq 0 ]; then

@@ -1,0 +1,331 @@
+#!/usr/bin/env bash
+# test/listen.sh: naboom's event stream as a real LISTEN client sees it.
+#
+#   bash test/listen.sh          (run by scripts/test.sh, step "listen")
+#
+# Needs a running cluster with naboom preloaded and naboom.audit_database =
+# the database tested (PGHOST/PGPORT/PGUSER/PGPASSWORD as pg_virtualenv sets
+# them; the user a superuser, i.e. the naboom service), naboom 0.4.0
+# installed there, and tools/naboom-listen built (make -C tools).
+#
+# Two listeners follow the stream while a community of its own (created
+# here, names unique per run) reports incidents:
+#   * tools/naboom-listen, started after the current end of the stream;
+#   * a raw psql session that LISTENs on naboom_events and naboom_panic and
+#     prints every notification it receives (between short pg_sleeps).
+# and it asserts:
+#   a. a report's event reaches both only after its transaction commits
+#      (nothing 1 s after the report inside the open transaction; the
+#      incident.created line and notification within seconds of COMMIT);
+#   b. a rolled-back report never reaches either (a later committed report
+#      does, and 2 s after it still nothing);
+#   c. raise_panic gives a PANIC-prefixed line and a naboom_panic
+#      notification;
+#   d. after pg_terminate_backend of the listener's backend, an event
+#      committed and published while no listener backend existed is printed
+#      once after the reconnect, and no id is printed twice;
+#   e. the ids printed are strictly increasing, and are exactly the ids
+#      events_since gives the service for the same range;
+# and that the listener stops with status 0 on SIGTERM.
+#
+# Output is TAP: the plan "1..N" first, one "ok N - ..." / "not ok N - ..."
+# line per assertion ("# ..." lines explain failures), and last the comment
+# "# listen: N passed, N failed".  Exit status 0 iff every assertion passed.
+#
+# Every wait is bounded (WAIT_S per event, WAIT_BUDGET for all of them,
+# psql calls by timeout), so the script takes about 10 s, and under 60 s
+# even when nothing arrives (scripts/test.sh also runs it under timeout);
+# the listeners are stopped on exit, also on SIGTERM/SIGINT.
+#
+# Environment: NABOOM_LISTEN_DB (default contrib_regression),
+#              NABOOM_LISTEN_BIN (default tools/naboom-listen).
+# shellcheck disable=SC2016,SC2317  # verdict's DIAG is code for eval
+set -uo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+BIN="${NABOOM_LISTEN_BIN:-$ROOT/tools/naboom-listen}"
+DB="${NABOOM_LISTEN_DB:-contrib_regression}"
+PLAN=15
+WAIT_S=8            # seconds to wait for one expected event
+QUIET_S=2           # seconds an event that must not come is given
+WAIT_BUDGET=40      # seconds all the waits for expected events may take
+
+unset PGOPTIONS PGDATABASE PGAPPNAME
+W="$(mktemp -d)"
+LPID=""             # naboom-listen
+RPID=""             # the raw psql LISTEN session
+
+cleanup() {
+    [ -n "$LPID" ] && kill "$LPID" 2>/dev/null
+    [ -n "$RPID" ] && kill "$RPID" 2>/dev/null
+    wait 2>/dev/null
+    rm -rf "$W"
+}
+trap cleanup EXIT
+trap 'exit 143' TERM INT
+
+# ---------------------------------------------------------------- TAP
+N=0; PASSED=0; FAILED=0
+ok()     { N=$((N + 1)); PASSED=$((PASSED + 1)); echo "ok $N - $1"; }
+not_ok() { N=$((N + 1)); FAILED=$((FAILED + 1)); echo "not ok $N - $1"; }
+diag()   { sed 's/^/#   /'; }
+# { CONDITION; }; verdict DESC $? [DIAG]: one assertion; when it failed, the
+# output of the shell code DIAG is shown as "#" lines
+verdict() {
+    if [ "$2" -eq 0 ]; then ok "$1"; else not_ok "$1"; [ -n "${3:-}" ] && eval "$3" 2>&1 | diag; fi
+    return 0
+}
+finish() {
+    while [ "$N" -lt "$PLAN" ]; do not_ok "not run: $1"; done
+    echo "# listen: $PASSED passed, $FAILED failed"
+    [ "$FAILED" -eq 0 ] && [ "$N" -eq "$PLAN" ]
+    exit $?
+}
+echo "1..$PLAN"
+
+# ---------------------------------------------------------------- helpers
+# sql [PSQL ARGS...] (script on stdin): one psql session, tuples only
+sql() { timeout -k 2 10 psql -X -q -At -v ON_ERROR_STOP=1 -d "$DB" "$@"; }
+
+# claims USER: psql line that sets request.jwt.claims for the transaction
+claims() {
+    echo "SELECT set_config('request.jwt.claims', json_build_object('sub', '$1')::text, true) \\g /dev/null"
+}
+
+# wait_for FILE ERE [SECONDS]: until a line of FILE matches (WAIT_S at most,
+# and never past WAIT_BUDGET seconds after the start, so that a broken
+# stream fails every assertion quickly instead of waiting for each)
+wait_for() {
+    local end=$((SECONDS + ${3:-$WAIT_S}))
+    [ "$end" -le "$WAIT_BUDGET" ] || end=$WAIT_BUDGET
+    while [ "$SECONDS" -lt "$end" ]; do
+        grep -qE -- "$2" "$1" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    grep -qE -- "$2" "$1" 2>/dev/null
+}
+
+# count FILE ERE: matching lines
+count() { grep -cE -- "$2" "$1" 2>/dev/null; }
+
+T=$'\t'
+# the listener's line of the event TOPIC (an ERE) of REFERENCE: plain ...
+line_re()  { echo "^[0-9]+${T}[^${T}]+${T}$2${T}${SLUG}${T}$1${T}"; }
+# ... or with the PANIC prefix
+panic_re() { echo "^PANIC${T}[0-9]+${T}[^${T}]+${T}$2${T}${SLUG}${T}$1${T}"; }
+# raw_re CHANNEL REFERENCE TOPIC [ID]: psql's line for a notification
+raw_re()   { echo "^Asynchronous notification \"$1\" with payload \"\\{\"id\":${4:-[0-9]+},\"topic\":\"$3\",\"community\":\"$SLUG\",\"reference\":\"$2\"\\}\" received"; }
+# the ids naboom-listen printed, one a line
+ids()      { sed "s/^PANIC$T//" "$W/listen.out" | cut -f1; }
+is_ref()   { [[ "$1" =~ ^NB-[0-9A-Z]{4}-[0-9A-Z]{4}$ ]]; }
+show_listener() { echo "naboom-listen stdout:"; cat "$W/listen.out"; echo "naboom-listen stderr:"; cat "$W/listen.err"; }
+show_raw() { echo "raw LISTEN output:"; cat "$W/raw.out"; }
+show()     { local f; for f in "$@"; do echo "$(basename "$f"):"; cat "$f" 2>/dev/null; done; }
+
+# ---------------------------------------------------------------- setup
+RUN="$(date +%s)-$$"
+SLUG="listen-$RUN"
+ADMIN="listen-admin-$RUN"
+RES="listen-res-$RUN"
+
+if [ ! -x "$BIN" ]; then
+    not_ok "naboom-listen is built ($BIN is missing: make -C tools)"
+    finish "no naboom-listen"
+fi
+
+# A community of its own, so that nothing earlier tests left matters: the
+# service creates it, its admin adds a category, a resident joins.  Then the
+# current end of the stream, once everything committed so far is published.
+setup_out="$(sql 2>&1 <<SQL
+SELECT slug FROM naboom_api.create_community('$SLUG', 'Listen Town',
+	'{"type":"Polygon","coordinates":[[[30.0,-25.2],[30.2,-25.2],[30.2,-25.0],[30.0,-25.0],[30.0,-25.2]]]}',
+	admin_ref => '$ADMIN', admin_name => 'Listen Admin') \g /dev/null
+BEGIN;
+$(claims "$ADMIN")
+SELECT code FROM naboom_api.upsert_category('$SLUG', 'fire', 'Veld fire', 'Veldbrand', 'high') \g /dev/null
+COMMIT;
+BEGIN;
+$(claims "$RES")
+SELECT role FROM naboom_api.join_community('$SLUG', 'Listen Resident') \g /dev/null
+COMMIT;
+SELECT (SELECT extversion FROM pg_extension WHERE extname = 'naboom'),
+	naboom.events_wait(10000),
+	(SELECT coalesce(max(seq), 0) FROM naboom.event);
+SQL
+)"
+IFS='|' read -r version published MARK <<<"$setup_out"
+if [ "$version" != 0.4.0 ] || [ "$published" != t ] || ! [[ "$MARK" =~ ^[0-9]+$ ]]; then
+    not_ok "setup: naboom 0.4.0 in $DB, community $SLUG, every committed event published"
+    printf '%s\n' "$setup_out" | diag
+    finish "setup failed"
+fi
+
+# ---------------------------------------------------------------- listeners
+# naboom-listen from the current end of the stream, as the service.
+"$BIN" --after "$MARK" "dbname=$DB" >"$W/listen.out" 2>"$W/listen.err" &
+LPID=$!
+
+# The raw session: LISTEN, then 0.2 s sleeps for at most 50 s; after each
+# statement psql prints (and flushes) the notifications that arrived
+# meanwhile, on stdout; the sleeps' own results go to /dev/null.
+{
+    echo "LISTEN naboom_events;"
+    echo "LISTEN naboom_panic;"
+    echo "SELECT 'listening' \\g $W/raw.ready"
+    for _ in $(seq 250); do echo "SELECT pg_sleep(0.2) \\g /dev/null"; done
+} >"$W/raw.sql"
+PGAPPNAME=naboom-listen-test-raw timeout -k 2 55 \
+    psql -X -q -At -d "$DB" -f "$W/raw.sql" >"$W/raw.out" 2>&1 &
+RPID=$!
+
+wait_for "$W/listen.err" "caught up [0-9]+ events"
+wait_for "$W/raw.ready" "listening"
+{ grep -q "connected to database $DB" "$W/listen.err" && grep -q "caught up" "$W/listen.err" &&
+  grep -q listening "$W/raw.ready" && kill -0 "$LPID"; }
+verdict "setup: community $SLUG in $DB (naboom $version); naboom-listen connected and caught up after id $MARK; raw psql LISTENs" $? \
+    show_listener
+
+# ---------------------------------------------------------------- a
+# BEGIN, report, 1 s later (still inside the transaction) snapshot what
+# both listeners have printed, COMMIT.
+sql >"$W/a.log" 2>&1 <<SQL
+BEGIN;
+$(claims "$RES")
+SELECT reference FROM naboom_api.report_incident('$SLUG', 'fire', -25.10, 30.10, 'listen: committed after a pause') \g $W/a.ref
+SELECT pg_sleep(1) \g /dev/null
+\! cp $W/listen.out $W/a.listen.snap; cp $W/raw.out $W/a.raw.snap
+COMMIT;
+SQL
+A_REF="$(cat "$W/a.ref" 2>/dev/null)"
+{ is_ref "$A_REF" && [ -f "$W/a.listen.snap" ] && [ -f "$W/a.raw.snap" ] &&
+  ! grep -qF -- "$A_REF" "$W/a.listen.snap" "$W/a.raw.snap"; }
+verdict "a: 1 s after the report ($A_REF), its transaction still open, neither listener has its event" $? \
+    'show "$W/a.log" "$W/a.listen.snap" "$W/a.raw.snap"'
+
+wait_for "$W/listen.out" "$(line_re "$A_REF" 'incident\.created')"
+{ is_ref "$A_REF" && [ "$(count "$W/listen.out" "$(line_re "$A_REF" 'incident\.created')")" -eq 1 ]; }
+verdict "a: after COMMIT naboom-listen prints the incident.created line of $A_REF, once" $? show_listener
+
+A_ID="$(grep -E -- "$(line_re "$A_REF" 'incident\.created')" "$W/listen.out" | head -1 | cut -f1)"
+wait_for "$W/raw.out" "$(raw_re naboom_events "$A_REF" 'incident\.created' "$A_ID")"
+{ is_ref "$A_REF" && grep -qE -- "$(raw_re naboom_events "$A_REF" 'incident\.created' "$A_ID")" "$W/raw.out"; }
+verdict "a: after COMMIT a raw LISTEN on naboom_events gets the announcement of $A_REF (with the id naboom-listen printed: ${A_ID:-none})" $? \
+    show_raw
+
+# ---------------------------------------------------------------- b
+# A rolled-back report, then a committed one: the second must arrive, the
+# first never.
+sql >"$W/b.log" 2>&1 <<SQL
+BEGIN;
+$(claims "$RES")
+SELECT reference FROM naboom_api.report_incident('$SLUG', 'fire', -25.05, 30.05, 'listen: rolled back') \g $W/b.ref
+ROLLBACK;
+BEGIN;
+$(claims "$RES")
+SELECT reference FROM naboom_api.report_incident('$SLUG', 'fire', -25.15, 30.15, 'listen: committed after a rollback') \g $W/b2.ref
+COMMIT;
+SQL
+B_REF="$(cat "$W/b.ref" 2>/dev/null)"
+B2_REF="$(cat "$W/b2.ref" 2>/dev/null)"
+wait_for "$W/listen.out" "$(line_re "$B2_REF" 'incident\.created')"
+wait_for "$W/raw.out" "$(raw_re naboom_events "$B2_REF" 'incident\.created')"
+{ is_ref "$B2_REF" && grep -qE -- "$(line_re "$B2_REF" 'incident\.created')" "$W/listen.out" &&
+  grep -qE -- "$(raw_re naboom_events "$B2_REF" 'incident\.created')" "$W/raw.out"; }
+verdict "b: a report committed after a rolled-back one reaches both listeners ($B2_REF)" $? \
+    'show "$W/b.log" "$W/listen.out" "$W/raw.out"'
+
+sleep "$QUIET_S"
+{ is_ref "$B_REF" && ! grep -qF -- "$B_REF" "$W/listen.out" "$W/raw.out" &&
+  [ "$(sql -c "SELECT count(*) FROM naboom.incident WHERE reference = '$B_REF'" 2>&1)" = 0 ]; }
+verdict "b: the rolled-back report ($B_REF) left no event line and no notification, ${QUIET_S} s after the next report's" $? \
+    'show "$W/b.log" "$W/listen.out" "$W/raw.out"'
+
+# ---------------------------------------------------------------- c
+C_REF="$(sql 2>&1 <<SQL
+BEGIN;
+$(claims "$RES")
+SELECT reference FROM naboom_api.raise_panic('$SLUG', -25.12, 30.12, note => 'listen: panic');
+COMMIT;
+SQL
+)"
+wait_for "$W/listen.out" "$(panic_re "$C_REF" 'panic\.raised')"
+{ is_ref "$C_REF" && [ "$(count "$W/listen.out" "$(panic_re "$C_REF" 'panic\.raised')")" -eq 1 ] &&
+  ! grep -qE -- "$(line_re "$C_REF" 'panic\.raised')" "$W/listen.out"; }
+verdict "c: raise_panic ($C_REF) gives one panic.raised line, prefixed PANIC" $? \
+    'echo "raise_panic: $C_REF"; show_listener'
+
+C_ID="$(grep -E -- "$(panic_re "$C_REF" 'panic\.raised')" "$W/listen.out" | head -1 | cut -f2)"
+wait_for "$W/raw.out" "$(raw_re naboom_panic "$C_REF" 'panic\.raised' "$C_ID")"
+{ is_ref "$C_REF" &&
+  grep -qE -- "$(raw_re naboom_panic "$C_REF" 'panic\.raised' "$C_ID")" "$W/raw.out" &&
+  grep -qE -- "$(raw_re naboom_events "$C_REF" 'panic\.raised' "$C_ID")" "$W/raw.out" &&
+  [ "$(count "$W/raw.out" '"naboom_panic"')" -eq "$(count "$W/raw.out" '"naboom_panic" .*"topic":"panic\.')" ]; }
+verdict "c: a raw LISTEN gets the panic.raised announcement (id ${C_ID:-as printed}) on naboom_panic as well as naboom_events; naboom_panic carries only panic.* events" $? \
+    show_raw
+
+# ---------------------------------------------------------------- d
+# Terminate the listener's backend (waiting until it is gone), commit a
+# report, wait until the background writer has published it, then check
+# that no listener backend existed all along: the event can only reach the
+# listener by catching up after its reconnect.
+sql >"$W/d.out" 2>&1 <<SQL
+SELECT count(*) FILTER (WHERE pg_terminate_backend(a.pid, 5000)) FROM pg_stat_activity a
+WHERE a.application_name = 'naboom-listen' AND a.datname = current_database();
+BEGIN;
+$(claims "$RES")
+SELECT reference AS dref FROM naboom_api.report_incident('$SLUG', 'fire', -25.08, 30.18, 'listen: while disconnected') \gset
+COMMIT;
+SELECT naboom.events_wait(5000);
+SELECT count(*) FROM naboom.event e JOIN naboom.incident i ON i.community_id = e.community_id AND i.incident_id = e.incident_id
+WHERE i.reference = :'dref' AND e.seq IS NOT NULL;
+SELECT count(*) FROM pg_stat_activity a WHERE a.application_name = 'naboom-listen';
+SELECT :'dref';
+SQL
+mapfile -t d <"$W/d.out"
+D_REF="${d[4]:-}"
+{ [ "${d[0]:-}" = 1 ] && [ "${d[1]:-}" = t ] && [ "${d[2]:-0}" -ge 1 ] 2>/dev/null && [ "${d[3]:-}" = 0 ] && is_ref "$D_REF"; }
+verdict "d: pg_terminate_backend ended the listener's backend, then a report ($D_REF) was committed and published while no listener backend existed" $? \
+    'echo "terminated / all published / its events published / listener backends after that / reference:"; show "$W/d.out"'
+
+wait_for "$W/listen.out" "$(line_re "$D_REF" 'incident\.created')" $((WAIT_S + 4))
+{ grep -q "connection lost" "$W/listen.err" && [ "$(count "$W/listen.err" "connected to database $DB")" -ge 2 ] &&
+  kill -0 "$LPID" 2>/dev/null; }
+verdict "d: naboom-listen reported the lost connection, reconnected, and is still running" $? show_listener
+
+sleep 1
+{ is_ref "$D_REF" && [ "$(count "$W/listen.out" "$(line_re "$D_REF" 'incident\.created')")" -eq 1 ]; }
+verdict "d: the event committed while it was disconnected is printed, exactly once, after the reconnect ($D_REF)" $? \
+    show_listener
+
+# ---------------------------------------------------------------- d, e
+# Once everything is published and printed: the whole output.
+sql -c "SELECT naboom.events_wait(5000)" >/dev/null 2>&1
+EXPECTED="$(sql -c "SELECT string_agg(e.id::text, ' ' ORDER BY e.id) FROM naboom_api.events_since($MARK, 1000) e" 2>&1)"
+LAST="${EXPECTED##* }"
+[[ "$LAST" =~ ^[0-9]+$ ]] && wait_for "$W/listen.out" "^(PANIC$T)?$LAST$T"
+GOT="$(ids | paste -sd ' ')"
+LINES="$(ids | wc -l)"
+
+{ [ -n "$GOT" ] && [ -z "$(ids | sort | uniq -d)" ]; }
+verdict "d: no id is printed twice ($LINES lines)" $? \
+    show_listener
+
+{ [ -n "$GOT" ] && ids | awk 'NR > 1 && $1 + 0 <= prev + 0 { bad = 1 } { prev = $1 } END { exit bad }'; }
+verdict "e: the ids printed are strictly increasing" $? show_listener
+
+{ [ -n "$GOT" ] && [ "$GOT" = "$EXPECTED" ]; }
+verdict "e: the ids printed are exactly those events_since($MARK) gives the service: nothing lost, nothing extra" $? \
+    'echo "expected: $EXPECTED"; echo "printed:  $GOT"'
+
+# ---------------------------------------------------------------- stop
+kill -TERM "$LPID" 2>/dev/null
+lrc=""
+for _ in $(seq 50); do
+    if ! kill -0 "$LPID" 2>/dev/null; then wait "$LPID"; lrc=$?; LPID=""; break; fi
+    sleep 0.1
+done
+{ [ "$lrc" = 0 ] && grep -q "stopping on SIGTERM" "$W/listen.err"; }
+verdict "naboom-listen stops with status 0 on SIGTERM" $? \
+    'echo "exit status: ${lrc:-still running 5 s later}"; show_listener'
+
+finish "the script died"
