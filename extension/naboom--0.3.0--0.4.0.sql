@@ -332,6 +332,41 @@ COMMENT ON FUNCTION naboom_api.sla_report(text, timestamptz, timestamptz) IS
 	'Per category and area, incidents reported in [from_time, to_time) (duplicates and rejected left out): counts, p50/p90 time to acknowledge and to resolve, breaches of the category''s ack_target and resolve_target (still-open incidents count once their target has passed), and open incidents overdue now. Moderators and admins';
 
 ------------------------------------------------------------------------------
+-- Scheduled jobs
+------------------------------------------------------------------------------
+CREATE FUNCTION naboom.schedule_jobs(OUT job text, OUT schedule text, OUT command text)
+RETURNS SETOF record
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+	j record;
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension e WHERE e.extname = 'pg_cron') THEN
+		PERFORM naboom.fail('55000', 'naboom.pg_cron_missing', 'pg_cron is not installed in this database',
+			format('naboom''s jobs (escalation every minute, audit sealing, partition maintenance) run from pg_cron, which database "%s" does not have.',
+				current_database()),
+			format('Install postgresql-15-cron, set shared_preload_libraries = ''pg_cron,naboom'' and cron.database_name = ''%s'', restart, run CREATE EXTENSION pg_cron, then call naboom.schedule_jobs() again.',
+				current_database()));
+	END IF;
+	FOR j IN
+		SELECT * FROM (VALUES
+			('naboom-escalation', '* * * * *', 'SELECT naboom.run_escalation()'),
+			('naboom-seal-audit', '* * * * *', 'SELECT naboom.seal_audit()'),
+			('naboom-publish-events', '* * * * *', 'SELECT naboom.publish_events()'),
+			('naboom-audit-partitions', '17 3 * * *', 'SELECT naboom.audit_maintain(3)')) v(job, schedule, command)
+	LOOP
+		-- cron.schedule with a job name replaces that job: calling again is harmless.
+		EXECUTE 'SELECT cron.schedule($1, $2, $3)' USING j.job, j.schedule, j.command;
+		job := j.job;
+		schedule := j.schedule;
+		command := j.command;
+		RETURN NEXT;
+	END LOOP;
+END
+$$;
+COMMENT ON FUNCTION naboom.schedule_jobs() IS
+	'Register naboom''s jobs with pg_cron (idempotently, by job name): escalation and audit sealing every minute, event publishing every minute (a fallback for when the background writer is not running), audit partitions daily; naboom.pg_cron_missing (55000) without pg_cron';
+
+------------------------------------------------------------------------------
 -- Privileges
 ------------------------------------------------------------------------------
 REVOKE ALL ON naboom.event, naboom.rate_counter FROM PUBLIC;
@@ -340,7 +375,7 @@ ALTER TABLE naboom.event ENABLE ROW LEVEL SECURITY;
 ALTER TABLE naboom.rate_counter ENABLE ROW LEVEL SECURITY;
 REVOKE ALL ON FUNCTION
 	naboom.publish_events(integer), naboom.events_wait(integer), naboom.require_actor_or_service(),
-	naboom.run_escalation(integer), naboom.rate_limit(bigint, text, text),
+	naboom.run_escalation(integer), naboom.rate_limit(bigint, text, text), naboom.schedule_jobs(),
 	naboom.rate_limit_incident(), naboom.rate_limit_subscription(), naboom.escalation_start(),
 	naboom_api.events_since(bigint, integer), naboom_api.sla_report(text, timestamptz, timestamptz)
 	FROM PUBLIC;

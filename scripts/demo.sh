@@ -12,9 +12,11 @@
 #      naboom preloaded (naboom's audit writer records refused attempts in
 #      naboom.audit_database = naboom_demo) and the time zone
 #      Africa/Johannesburg; database naboom_demo with CREATE EXTENSION naboom
-#      CASCADE, CREATE EXTENSION pg_cron and the pg_cron jobs
-#      naboom-seal-audit, which seals the audit log every minute, and
-#      naboom-escalation, which runs naboom.run_escalation() every minute.
+#      CASCADE, CREATE EXTENSION pg_cron and naboom.schedule_jobs(), which
+#      registers naboom's pg_cron jobs: naboom-escalation and
+#      naboom-seal-audit every minute (run_escalation, seal_audit),
+#      naboom-publish-events (a fallback publisher) and the daily
+#      naboom-audit-partitions.
 #   3. demo/helpers.sql (schema demo: tiny helpers for pretty output) and
 #      demo/town.sql: Mookgophong (Naboomspruit), Limpopo, with its areas,
 #      bilingual categories, people and earlier incidents, all made through
@@ -133,8 +135,7 @@ run_logged "$OUT/cluster.log" demo_psql -d postgres -c "CREATE DATABASE $DB"
 run_logged "$OUT/cluster.log" demo_psql -d "$DB" \
     -c "CREATE EXTENSION naboom CASCADE" \
     -c "CREATE EXTENSION pg_cron" \
-    -c "SELECT cron.schedule('naboom-seal-audit', '* * * * *', 'SELECT naboom.seal_audit()')" \
-    -c "SELECT cron.schedule('naboom-escalation', '* * * * *', 'SELECT naboom.run_escalation()')"
+    -c "SELECT job FROM naboom.schedule_jobs()"
 versions=$(demo_psql -d "$DB" -At -c "SELECT string_agg(extname || ' ' || extversion, ', ' ORDER BY extname) FROM pg_extension WHERE extname <> 'plpgsql'")
 echo "     database $DB: $versions"
 
@@ -267,7 +268,7 @@ cat <<EOF
     SELECT proname FROM pg_proc WHERE pronamespace = 'naboom_api'::regnamespace ORDER BY 1;
     SELECT from_status, to_status, allowed FROM naboom.transition ORDER BY 1, 2;
     \\df demo.*
-    SELECT jobname, schedule, command FROM cron.job;   -- seal-audit, escalation
+    SELECT jobname, schedule, command FROM cron.job;   -- naboom.schedule_jobs() made them
 
     Follow the event stream live as the naboom service (Ctrl-C to stop), in another
     terminal (postgres must be able to run the binary; else: sudo make -C tools install):

@@ -221,3 +221,17 @@ SELECT * FROM naboom_api.sla_report('sla-town', '2026-06-01', '2026-06-02');
 SELECT t.err($$SELECT * FROM naboom_api.sla_report('sla-town', '2026-06-02', '2026-06-01')$$);
 SELECT t.as_user('u-res1');
 SELECT t.err($$SELECT * FROM naboom_api.sla_report('mookgophong', '2026-06-01', '2026-06-02')$$);
+
+------------------------------------------------------------------------------
+-- Scheduling with pg_cron: refused with a clear error without it; then
+-- idempotent
+------------------------------------------------------------------------------
+SELECT t.as_service();
+SELECT t.err($$SELECT * FROM naboom.schedule_jobs()$$);
+CREATE EXTENSION pg_cron;
+SELECT * FROM naboom.schedule_jobs();
+SELECT count(*) FROM naboom.schedule_jobs();
+SELECT jobname, schedule, command FROM cron.job WHERE jobname LIKE 'naboom-%' ORDER BY jobname;
+-- The tests that follow do not want jobs running behind them.
+SELECT cron.unschedule(jobname) FROM cron.job WHERE jobname LIKE 'naboom-%' ORDER BY jobname;
+DROP EXTENSION pg_cron;
