@@ -83,6 +83,14 @@ SELECT status FROM naboom_api.get_incident(:'burglary');
 ROLLBACK;
 SELECT t.since('read');
 
+-- In a READ ONLY transaction (how PostgREST runs a GET of a STABLE
+-- function) nothing can be written, and the read is recorded all the same.
+SELECT t.set_mark('readonly');
+BEGIN READ ONLY;
+SELECT status FROM naboom_api.get_incident(:'burglary');
+COMMIT;
+SELECT t.since('readonly');
+
 -- No request headers: the client address is the connection's (none over a
 -- Unix socket), user agent and request id are empty.
 SELECT set_config('request.headers', '', false);
