@@ -3,6 +3,19 @@
 -- earlier files used.
 \pset format unaligned
 \pset tuples_only on
+-- After each upgrade: API and SECURITY DEFINER functions without a pinned
+-- search_path, and naboom functions PUBLIC may execute (both must be 0).
+CREATE FUNCTION t.unpinned() RETURNS bigint LANGUAGE sql AS $$
+	SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+	WHERE (n.nspname = 'naboom_api' OR (n.nspname = 'naboom' AND p.prosecdef))
+		AND p.prolang <> (SELECT oid FROM pg_language WHERE lanname = 'c')
+		AND NOT coalesce(p.proconfig::text[] @> ARRAY['search_path=pg_catalog, public, pg_temp'], false)
+$$;
+CREATE FUNCTION t.public_functions() RETURNS bigint LANGUAGE sql AS $$
+	SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+	WHERE n.nspname IN ('naboom', 'naboom_api') AND has_function_privilege('public', p.oid, 'EXECUTE')
+		AND p.proname NOT IN ('reference_valid', 'normalize_reference')
+$$;
 DROP EXTENSION naboom CASCADE;
 CREATE EXTENSION naboom VERSION '0.1.0';
 SELECT extversion FROM pg_extension WHERE extname = 'naboom';
@@ -31,15 +44,10 @@ FROM naboom_api.report_incident('mookgophong', 'fire', -24.5201, 28.71, 'After t
 SELECT count(*) FROM naboom_api.incidents_near(-24.52, 28.71, 500);
 -- Every API and SECURITY DEFINER function has its search_path pinned,
 -- including the ones 0.2.0 added or replaced.
-SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-WHERE (n.nspname = 'naboom_api' OR (n.nspname = 'naboom' AND p.prosecdef))
-	AND p.prolang <> (SELECT oid FROM pg_language WHERE lanname = 'c')
-	AND NOT coalesce(p.proconfig::text[] @> ARRAY['search_path=pg_catalog, public, pg_temp'], false);
+SELECT t.unpinned();
 SELECT count(*) > 20 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'naboom_api';
 -- Nothing of the API is executable by PUBLIC.
-SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-WHERE n.nspname IN ('naboom', 'naboom_api') AND has_function_privilege('public', p.oid, 'EXECUTE')
-	AND p.proname NOT IN ('reference_valid', 'normalize_reference');
+SELECT t.public_functions();
 
 -- 0.2.0 -> 0.3.0: the audit log starts with the upgrade; the data before
 -- it has no entries, every change after it has.
@@ -55,13 +63,8 @@ FROM naboom.audit_log WHERE action <> 'DDL' ORDER BY id;
 SELECT t.as_service();
 SELECT row_count > 0 FROM naboom.seal_audit();
 SELECT problem FROM naboom.verify_audit(now() - interval '1 hour', now() + interval '1 hour');
-SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-WHERE (n.nspname = 'naboom_api' OR (n.nspname = 'naboom' AND p.prosecdef))
-	AND p.prolang <> (SELECT oid FROM pg_language WHERE lanname = 'c')
-	AND NOT coalesce(p.proconfig::text[] @> ARRAY['search_path=pg_catalog, public, pg_temp'], false);
-SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-WHERE n.nspname IN ('naboom', 'naboom_api') AND has_function_privilege('public', p.oid, 'EXECUTE')
-	AND p.proname NOT IN ('reference_valid', 'normalize_reference');
+SELECT t.unpinned();
+SELECT t.public_functions();
 
 -- 0.3.0 -> 0.4.0: the event stream starts with the upgrade.
 ALTER EXTENSION naboom UPDATE TO '0.4.0';
@@ -71,10 +74,5 @@ SELECT status FROM naboom_api.transition_incident(:'old_ref', 'rejected', 'Not a
 SELECT t.as_service();
 SELECT naboom.events_wait(20000);
 SELECT topic, payload FROM naboom_api.events_since(0);
-SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-WHERE (n.nspname = 'naboom_api' OR (n.nspname = 'naboom' AND p.prosecdef))
-	AND p.prolang <> (SELECT oid FROM pg_language WHERE lanname = 'c')
-	AND NOT coalesce(p.proconfig::text[] @> ARRAY['search_path=pg_catalog, public, pg_temp'], false);
-SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-WHERE n.nspname IN ('naboom', 'naboom_api') AND has_function_privilege('public', p.oid, 'EXECUTE')
-	AND p.proname NOT IN ('reference_valid', 'normalize_reference');
+SELECT t.unpinned();
+SELECT t.public_functions();
