@@ -205,14 +205,15 @@ CREATE TRIGGER escalation_start BEFORE INSERT ON naboom.incident
 -- Rate limits
 ------------------------------------------------------------------------------
 CREATE TABLE naboom.rate_counter (
+	community_id bigint NOT NULL,
 	user_ref text NOT NULL,
 	action text NOT NULL,
 	window_start timestamptz NOT NULL,
 	hits integer NOT NULL,
-	PRIMARY KEY (user_ref, action, window_start)
+	PRIMARY KEY (community_id, user_ref, action, window_start)
 );
 COMMENT ON TABLE naboom.rate_counter IS
-	'Requests per member, action and fixed window (naboom.rate_limit); a row lock per member and action makes the count exact across concurrent sessions';
+	'Requests per community, member, action and fixed window (naboom.rate_limit): limits are per community; a row lock per member and action makes the count exact across concurrent sessions';
 
 CREATE FUNCTION naboom.rate_limit(community_id bigint, user_ref text, action text) RETURNS void
 LANGUAGE plpgsql VOLATILE AS $$
@@ -231,14 +232,15 @@ BEGIN
 	lim := coalesce((custom->>0)::integer, (defaults->action->>0)::integer);
 	win := coalesce((custom->>1)::double precision, (defaults->action->>1)::double precision);
 	start := to_timestamp(floor(extract(epoch FROM now()) / win) * win);
-	INSERT INTO naboom.rate_counter AS r (user_ref, action, window_start, hits)
-	VALUES (user_ref, action, start, 1)
+	INSERT INTO naboom.rate_counter AS r (community_id, user_ref, action, window_start, hits)
+	VALUES (community_id, user_ref, action, start, 1)
 	ON CONFLICT ON CONSTRAINT rate_counter_pkey DO UPDATE SET hits = r.hits + 1
 	RETURNING r.hits INTO n;
 	IF n = 1 THEN
 		-- A new window: the member's older windows for this action are done.
 		DELETE FROM naboom.rate_counter r
-		WHERE r.user_ref = rate_limit.user_ref AND r.action = rate_limit.action AND r.window_start < start;
+		WHERE r.community_id = rate_limit.community_id AND r.user_ref = rate_limit.user_ref
+			AND r.action = rate_limit.action AND r.window_start < start;
 	END IF;
 	IF n > lim THEN
 		PERFORM naboom.fail('PT429', 'naboom.rate_limited',

@@ -180,7 +180,14 @@ SELECT t.err_masked($$SELECT naboom_api.raise_panic('modimolle', -24.70, 28.41)$
 -- Subscriptions too (add and remove).
 SELECT label FROM naboom_api.subscribe('modimolle', -24.70, 28.41, 500, label => 'Farm');
 SELECT t.err_masked($$SELECT naboom_api.subscribe('modimolle', -24.70, 28.41, 500, label => 'Dam')$$);
+-- Limits are per community: a report elsewhere (default limits) counts
+-- there and does not reset this community's count.
+SELECT role FROM naboom_api.join_community('mookgophong', 'Rate Limited');
+SELECT reference IS NOT NULL FROM naboom_api.report_incident('mookgophong', 'water_leak', -24.56, 28.76, 'Pipe burst');
+SELECT t.err_masked($$SELECT naboom_api.report_incident('modimolle', 'theft', -24.70, 28.41, 'six')$$);
 SELECT t.as_service();
+SELECT c.slug, r.hits FROM naboom.rate_counter r JOIN naboom.community c USING (community_id)
+WHERE r.user_ref = 'rl-user' AND r.action = 'report' ORDER BY 1;
 SELECT count(*) FROM naboom.incident WHERE community_id = (SELECT community_id FROM naboom.community WHERE slug = 'modimolle')
 	AND reporter_ref = 'rl-user';
 

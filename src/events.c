@@ -171,6 +171,10 @@ NaboomEventsForgetPlans(void)
 /*
  * NaboomPublishEvents numbers up to max_count committed, unpublished events
  * and queues their NOTIFYs (sent when the caller's transaction commits).
+ * Called inside a transaction that itself wrote events, it numbers those
+ * too; that is safe because the publisher's lock is held until the caller
+ * commits (no later number can be handed out before) and a rollback takes
+ * the numbers and the NOTIFYs back with it.
  * Returns how many.  Runs inside a transaction, as a role that may update
  * naboom.event.
  */
