@@ -48,6 +48,7 @@
 #include "access/xlog.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
+#include "commands/dbcommands.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -278,17 +279,39 @@ NaboomAuditQueueAvailable(void)
 
 /*
  * NaboomAuditEnqueue runs just before the caller raises its error, so it
- * must not fail or allocate: it only checks, copies under the lock, and
+ * must not fail or allocate (but for the database name, looked up once per
+ * backend, before the lock): it only checks, copies under the lock, and
  * sets the writer's latch after releasing the lock.  A latch pointer read
  * just before the writer exits is still a valid PGPROC latch; setting it
  * then is a harmless spurious wakeup.
  */
+/*
+ * IsWriterDatabase says whether this backend's database is the one named
+ * by naboom.audit_database, for the moments before the writer has
+ * connected (at start, or after a restart).  Looked up once per backend.
+ */
+static bool
+IsWriterDatabase(void)
+{
+	static int	is_writer = -1;
+
+	if (is_writer < 0)
+	{
+		char	   *name = OidIsValid(MyDatabaseId) ? get_database_name(MyDatabaseId) : NULL;
+
+		is_writer = name != NULL && naboom_audit_database != NULL &&
+			strcmp(name, naboom_audit_database) == 0;
+	}
+	return is_writer == 1;
+}
+
 bool
 NaboomAuditEnqueue(const char *entry_json)
 {
 	size_t		len;
 	AuditSlot  *slot;
 	Latch	   *writer;
+	Oid			writer_db;
 	bool		queued = false;
 
 	if (AuditQueue == NULL || entry_json == NULL)
@@ -304,18 +327,18 @@ NaboomAuditEnqueue(const char *entry_json)
 	if (RecoveryInProgress())
 		return false;
 
-	LWLockAcquire(AuditQueue->lock, LW_EXCLUSIVE);
-
 	/*
 	 * The writer can write only to its own database: an entry from another
 	 * one is refused here, so the caller keeps it in its own transaction or
-	 * the server log instead of losing it.
+	 * the server log instead of losing it.  (writer_db is read without the
+	 * lock: an Oid read is atomic, and a stale value only picks the name
+	 * check instead.)
 	 */
-	if (OidIsValid(AuditQueue->writer_db) && AuditQueue->writer_db != MyDatabaseId)
-	{
-		LWLockRelease(AuditQueue->lock);
+	writer_db = AuditQueue->writer_db;
+	if (OidIsValid(writer_db) ? writer_db != MyDatabaseId : !IsWriterDatabase())
 		return false;
-	}
+
+	LWLockAcquire(AuditQueue->lock, LW_EXCLUSIVE);
 	if (AuditQueue->count < AuditQueue->capacity)
 	{
 		slot = &AuditQueue->slots[AuditQueue->tail];
