@@ -76,7 +76,7 @@ LANGUAGE plpgsql STABLE SECURITY DEFINER AS $$
 #variable_conflict use_variable
 DECLARE
 	n integer := naboom.check_count('max_count', max_count, 1000);
-	actor text := naboom.require_actor_or_service();
+	actor text := naboom.require_actor();
 	service boolean := actor IS NULL;
 	mine bigint[] := CASE WHEN actor IS NULL THEN '{}' ELSE naboom.my_community_ids() END;
 	staff_of bigint[] := CASE WHEN actor IS NULL THEN '{}' ELSE naboom.my_staff_community_ids() END;
@@ -100,20 +100,6 @@ $$;
 COMMENT ON FUNCTION naboom_api.events_since(bigint, integer) IS
 	'Committed events with id > after_id, in stream order (at most max_count, up to 1000): the service sees every community''s, a member their communities'' (private incidents'' events only as responder, moderator or reporter). Page with after_id = the last id seen; nothing committed is ever skipped';
 
-CREATE FUNCTION naboom.require_actor_or_service() RETURNS text
-LANGUAGE plpgsql STABLE AS $$
-DECLARE
-	actor text := naboom.current_actor();
-BEGIN
-	IF actor IS NULL AND NOT naboom.is_service() THEN
-		PERFORM naboom.fail('28000', 'naboom.missing_identity', 'no identity',
-			format('Role "%s" gave no JWT subject.', coalesce(nullif(current_setting('role'), 'none'), session_user)),
-			'Call naboom through a gateway that sets request.jwt.claims, or as the naboom service.');
-	END IF;
-	RETURN actor;
-END
-$$;
-COMMENT ON FUNCTION naboom.require_actor_or_service() IS 'The JWT subject, or NULL for the naboom service; naboom.missing_identity (28000) for anyone else';
 
 -- The alert fan-out fires after the journal, so an incident's stream starts
 -- with its creation and then its alerts (AFTER triggers fire by name).
@@ -302,7 +288,7 @@ LANGUAGE plpgsql STABLE SECURITY DEFINER AS $$
 #variable_conflict use_variable
 DECLARE
 	c naboom.community := naboom.community_by_slug(community);
-	my_role naboom.member_role := naboom.require_role(c, naboom.require_actor_or_service(), 'moderator');
+	my_role naboom.member_role := naboom.require_role(c, naboom.require_actor(), 'moderator');
 BEGIN
 	IF from_time IS NULL OR to_time IS NULL OR from_time >= to_time THEN
 		PERFORM naboom.fail('22023', 'naboom.invalid_range', 'from_time must be before to_time',
@@ -376,7 +362,7 @@ REVOKE ALL ON SEQUENCE naboom.event_id_seq FROM PUBLIC;
 ALTER TABLE naboom.event ENABLE ROW LEVEL SECURITY;
 ALTER TABLE naboom.rate_counter ENABLE ROW LEVEL SECURITY;
 REVOKE ALL ON FUNCTION
-	naboom.publish_events(integer), naboom.events_wait(integer), naboom.require_actor_or_service(),
+	naboom.publish_events(integer), naboom.events_wait(integer),
 	naboom.run_escalation(integer), naboom.rate_limit(bigint, text, text), naboom.schedule_jobs(),
 	naboom.rate_limit_incident(), naboom.rate_limit_subscription(), naboom.escalation_start(),
 	naboom_api.events_since(bigint, integer), naboom_api.sla_report(text, timestamptz, timestamptz)

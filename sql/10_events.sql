@@ -88,6 +88,7 @@ SELECT bool_and(e.id > 3) FROM naboom_api.events_since(3, 5) e;
 SELECT t.err($$SELECT * FROM naboom_api.events_since(-1)$$);
 SELECT t.err($$SELECT * FROM naboom_api.events_since(0, 0)$$);
 SELECT t.err($$SELECT * FROM naboom_api.events_since(0, 5000)$$);
+SELECT t.err($$SELECT naboom.publish_events(0)$$);
 RESET ROLE;
 SET ROLE naboom_user;
 SELECT t.err($$SELECT * FROM naboom_api.events_since(0)$$);

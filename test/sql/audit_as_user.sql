@@ -13,54 +13,12 @@
 -- which serves database contrib_regression alone (naboom.audit_database):
 -- none are expected here; sql/09_audit.sql covers them.
 --
--- As in api_as_user.sql: with search_path = '' nothing is found
--- unqualified, pgTAP included, so the pgTAP entry points used here get their
--- own search_path inside this (rolled back) transaction; their arguments --
--- the naboom calls under test -- are evaluated by this session with
--- search_path = ''.  pg_temp.error_of runs its SQL in the caller's
--- search_path and role and returns "SQLSTATE key" (the key that starts the
--- DETAIL); pg_temp.message_of returns "SQLSTATE message".
+-- The shared prelude (pgTAP under an empty search_path, error_of and
+-- message_of) is test/include/as_user.psql.
 BEGIN;
 
-DO $pin$
-DECLARE
-	f regprocedure;
-BEGIN
-	FOR f IN SELECT p.oid FROM pg_catalog.pg_proc p
-		WHERE p.pronamespace = 'tap'::regnamespace
-			AND p.proname IN ('plan', 'is', 'ok', 'throws_ok', 'finish')
-	LOOP
-		EXECUTE pg_catalog.format('ALTER FUNCTION %s SET search_path = tap, pg_catalog', f);
-	END LOOP;
-END
-$pin$;
+\ir ../include/as_user.psql
 SELECT tap.plan(49);
-
-CREATE FUNCTION pg_temp.message_of(sql text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-	state text;
-	message text;
-BEGIN
-	EXECUTE sql;
-	RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-	GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, message = MESSAGE_TEXT;
-	RETURN state || ' ' || message;
-END
-$$;
-
-CREATE FUNCTION pg_temp.error_of(sql text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-	state text;
-	detail text;
-BEGIN
-	EXECUTE sql;
-	RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-	GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, detail = PG_EXCEPTION_DETAIL;
-	RETURN state || ' ' || pg_catalog.split_part(detail, ':', 1);
-END
-$$;
 
 ------------------------------------------------------------------------------
 -- Fixtures: two communities by the naboom service (superuser, no claims);
