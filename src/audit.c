@@ -56,6 +56,7 @@
 
 #include "naboom.h"
 #include "audit.h"
+#include "retention.h"
 #include "audit_queue.h"
 
 bool		naboom_audit_enabled = true;
@@ -572,7 +573,8 @@ naboom_audit_trigger(PG_FUNCTION_ARGS)
 		elog(ERROR, "naboom_audit_trigger: must be fired AFTER");
 	if (TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event))
 		elog(ERROR, "naboom_audit_trigger: cannot be fired by TRUNCATE");
-	if (!naboom_audit_enabled)
+	/* Retention and erasure write one entry per batch instead. */
+	if (!naboom_audit_enabled || NaboomRetentionActive)
 		return PointerGetDatum(NULL);
 	if (TRIGGER_FIRED_FOR_STATEMENT(trigdata->tg_event))
 	{

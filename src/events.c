@@ -39,6 +39,7 @@
 #include "naboom.h"
 #include "audit_queue.h"
 #include "events.h"
+#include "retention.h"
 
 bool		naboom_events_enabled = true;
 
@@ -74,7 +75,7 @@ NaboomEventAppend(int64 community_id, const int64 *incident_id,
 	Datum		args[5];
 	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
 
-	if (!naboom_events_enabled)
+	if (!naboom_events_enabled || NaboomRetentionActive)
 		return;
 	/* A schema older than 0.4.0 (before ALTER EXTENSION UPDATE) has none. */
 	if (!OidIsValid(get_relname_relid("event", get_namespace_oid("naboom", false))))

@@ -28,6 +28,7 @@
 #include "naboom.h"
 #include "workflow.h"
 #include "events.h"
+#include "retention.h"
 
 static SPIPlanPtr AppendPlan = NULL;
 
@@ -266,6 +267,9 @@ naboom_incident_journal(PG_FUNCTION_ARGS)
 		elog(ERROR, "naboom_incident_journal: must be fired AFTER");
 	if (!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
 		elog(ERROR, "naboom_incident_journal: must be fired FOR EACH ROW");
+	/* Anonymising is not a workflow step: no timeline entry, no event. */
+	if (NaboomRetentionActive)
+		return PointerGetDatum(NULL);
 
 	rel = trigdata->tg_relation;
 	desc = RelationGetDescr(rel);

@@ -23,6 +23,7 @@
 #include "spatial.h"
 #include "audit.h"
 #include "audit_queue.h"
+#include "retention.h"
 #include "events.h"
 
 PG_MODULE_MAGIC;
@@ -93,6 +94,14 @@ _PG_init(void)
 							 true,
 							 PGC_SUSET, 0,
 							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("naboom.retention_batch_size",
+							"Rows naboom.run_retention changes per transaction.",
+							"Smaller batches hold their row locks for less time; larger ones finish sooner.",
+							&naboom_retention_batch_size,
+							10000, 100, 1000000,
+							PGC_SUSET, 0,
+							NULL, NULL, NULL);
 
 	/* The audit writer and its queue, when naboom is preloaded. */
 	NaboomAuditQueueInit();

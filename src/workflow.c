@@ -46,6 +46,7 @@
 #include "reference.h"
 #include "spatial.h"
 #include "workflow.h"
+#include "retention.h"
 
 #define INITIAL_STATUS "reported"
 #define MAX_REFERENCE_TRIES 16
@@ -836,6 +837,13 @@ naboom_incident_guard(PG_FUNCTION_ARGS)
 	if (!TRIGGER_FIRED_BY_INSERT(trigdata->tg_event) &&
 		!TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
 		elog(ERROR, "naboom_incident_guard: must be fired by INSERT or UPDATE");
+
+	/*
+	 * Retention and erasure change only what they anonymise, as the
+	 * extension owner, outside the workflow: the row stays as they wrote it.
+	 */
+	if (NaboomRetentionActive && TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+		return PointerGetDatum(trigdata->tg_newtuple);
 
 	memset(&g, 0, sizeof(g));
 	g.rel = trigdata->tg_relation;

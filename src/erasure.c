@@ -1,0 +1,388 @@
+/*-------------------------------------------------------------------------
+ *
+ * erasure.c
+ *	  Anonymising members: the right to erasure, and retention of
+ *	  personal data.
+ *
+ * naboom.erase_member (behind naboom_api.erase_my_data) and the
+ * personal_data step of naboom.run_retention both call
+ * NaboomAnonymiseMembers with a set of (community, user_ref) pairs, so the
+ * two mean exactly the same thing.  For each pair:
+ *
+ *	- their reports lose the reporter, title (replaced by the category's
+ *	  name), description, address, client_ref, accuracy and status note,
+ *	  and keep category, kind, priority, area, status, every time stamp and
+ *	  the timeline's status history; the location is snapped to a grid,
+ *	  about 1 km for panics and sensitive categories (often a home), about
+ *	  100 m otherwise;
+ *	- on any incident they are no longer the assignee, acknowledger or last
+ *	  updater; their timeline entries lose the actor and the text they
+ *	  wrote, and assignments name no one;
+ *	- their alerts, alert areas, positions, rate counters and deleted notes
+ *	  are deleted; holds they placed or lifted no longer name them;
+ *	- the membership is deleted, unless an incident under legal hold still
+ *	  names them: then only name and phone go, and the hold keeps the rest;
+ *	- for an erasure, the audit rows by or about them are anonymised too
+ *	  (retention needs not: audit rows are gone long before seven years).
+ *
+ * Nothing can be undone: no mapping to the old values is kept anywhere,
+ * and the audit keeps only digests of what it removed.  Incidents under
+ * legal hold are left exactly as they are.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/timestamp.h"
+#include "utils/uuid.h"
+
+#include "naboom.h"
+#include "audit.h"
+#include "audit_queue.h"
+#include "retention.h"
+#include "spatial.h"
+
+extern Datum naboom_audit_queue_wait(PG_FUNCTION_ARGS);
+
+/* The pairs: $1 bigint[] of communities, $2 text[] of user_refs. */
+#define PAIRS \
+	"WITH p AS (SELECT DISTINCT x.c, x.u" \
+	" FROM pg_catalog.unnest($1::pg_catalog.int8[], $2::pg_catalog.text[]) AS x(c, u))"
+
+/* Whether column col of the row names one of the pairs of its community. */
+#define NAMED(col, community) \
+	"EXISTS (SELECT 1 FROM p WHERE p.c = " community " AND p.u = " col ")"
+
+static const char *IncidentsSql =
+PAIRS ", d AS ("
+" SELECT i.community_id, i.incident_id FROM p"
+"  JOIN naboom.incident i ON i.reporter_ref = p.u AND i.community_id = p.c"
+" UNION SELECT i.community_id, i.incident_id FROM p"
+"  JOIN naboom.incident i ON i.assignee_ref = p.u AND i.community_id = p.c"
+" UNION SELECT i.community_id, i.incident_id FROM p"
+"  JOIN naboom.incident i ON i.updated_by = p.u AND i.community_id = p.c"
+" UNION SELECT t.community_id, t.incident_id FROM p"
+"  JOIN naboom.incident_timeline t ON t.actor_ref = p.u AND t.community_id = p.c"
+"), x AS ("
+" SELECT i.community_id, i.incident_id, i.legal_hold, i.category_code,"
+"  " NAMED("i.reporter_ref", "i.community_id") " AS rep,"
+"  " NAMED("i.updated_by", "i.community_id") " AS upd"
+" FROM d JOIN naboom.incident i ON i.community_id = d.community_id AND i.incident_id = d.incident_id"
+"), u AS ("
+" UPDATE naboom.incident i SET"
+"  reporter_ref = CASE WHEN x.rep THEN NULL ELSE i.reporter_ref END,"
+"  title = CASE WHEN x.rep THEN cat.name_en ELSE i.title END,"
+"  description = CASE WHEN x.rep THEN NULL ELSE i.description END,"
+"  address = CASE WHEN x.rep THEN NULL ELSE i.address END,"
+"  client_ref = CASE WHEN x.rep THEN NULL ELSE i.client_ref END,"
+"  accuracy_m = CASE WHEN x.rep THEN NULL ELSE i.accuracy_m END,"
+"  location = CASE WHEN x.rep THEN %s.ST_SnapToGrid(i.location,"
+"   CASE WHEN i.kind = 'panic' OR cat.is_sensitive THEN 0.01 ELSE 0.001 END) ELSE i.location END,"
+"  status_note = CASE WHEN x.rep OR x.upd THEN NULL ELSE i.status_note END,"
+"  assignee_ref = CASE WHEN " NAMED("i.assignee_ref", "i.community_id") " THEN NULL ELSE i.assignee_ref END,"
+"  acknowledged_by = CASE WHEN " NAMED("i.acknowledged_by", "i.community_id") " THEN NULL ELSE i.acknowledged_by END,"
+"  updated_by = CASE WHEN x.upd THEN NULL ELSE i.updated_by END,"
+"  anonymised_at = CASE WHEN x.rep THEN $3 ELSE i.anonymised_at END"
+" FROM x JOIN naboom.category cat ON cat.community_id = x.community_id AND cat.code = x.category_code"
+" WHERE i.community_id = x.community_id AND i.incident_id = x.incident_id AND NOT x.legal_hold"
+" RETURNING x.rep, i.incident_id)"
+" SELECT (SELECT count(*) FROM u WHERE u.rep),"
+"  (SELECT count(*) FROM u WHERE NOT u.rep),"
+"  (SELECT count(*) FROM x WHERE x.rep AND x.legal_hold),"
+"  (SELECT coalesce(array_agg(u.incident_id), '{}') FROM u WHERE u.rep),"
+"  (SELECT coalesce(array_agg(d.incident_id), '{}') FROM d)";
+
+static const char *TimelineSql =
+PAIRS ", d AS ("
+" SELECT t.community_id, t.incident_id, t.seq FROM p"
+"  JOIN naboom.incident_timeline t ON t.actor_ref = p.u AND t.community_id = p.c"
+" UNION SELECT t.community_id, t.incident_id, t.seq FROM p"
+"  JOIN naboom.incident_timeline t ON (t.detail->>'assignee') = p.u AND t.community_id = p.c"
+"  AND t.detail ? 'assignee'"
+")"
+" UPDATE naboom.incident_timeline t SET"
+"  actor_ref = CASE WHEN " NAMED("t.actor_ref", "t.community_id") " THEN NULL ELSE t.actor_ref END,"
+"  note = CASE WHEN " NAMED("t.actor_ref", "t.community_id") " THEN NULL ELSE t.note END,"
+"  detail = CASE WHEN " NAMED("t.detail->>'assignee'", "t.community_id")
+"   THEN t.detail - 'assignee' ELSE t.detail END"
+" FROM d WHERE t.community_id = d.community_id AND t.incident_id = d.incident_id AND t.seq = d.seq"
+"  AND NOT EXISTS (SELECT 1 FROM naboom.incident i WHERE i.community_id = t.community_id"
+"   AND i.incident_id = t.incident_id AND i.legal_hold)";
+
+static const char *OwnRowsSql =
+PAIRS ","
+" al AS (DELETE FROM naboom.alert x USING p WHERE x.user_ref = p.u AND x.community_id = p.c"
+"  RETURNING x.incident_id),"
+" su AS (DELETE FROM naboom.subscription x USING p WHERE x.user_ref = p.u AND x.community_id = p.c RETURNING 1),"
+" po AS (DELETE FROM naboom.responder_position x USING p WHERE x.user_ref = p.u AND x.community_id = p.c"
+"  RETURNING 1),"
+" rc AS (DELETE FROM naboom.rate_counter x USING p WHERE x.user_ref = p.u AND x.community_id = p.c RETURNING 1),"
+" dn AS (DELETE FROM naboom.deleted_note x USING p WHERE x.actor_ref = p.u AND x.community_id = p.c"
+"  RETURNING 1),"
+" dr AS (UPDATE naboom.deleted_note x SET requested_by = NULL FROM p"
+"  WHERE x.requested_by = p.u AND x.community_id = p.c AND NOT " NAMED("x.actor_ref", "x.community_id")
+"  RETURNING 1),"
+" lh AS (UPDATE naboom.legal_hold x SET"
+"   placed_by = CASE WHEN " NAMED("x.placed_by", "x.community_id") " THEN NULL ELSE x.placed_by END,"
+"   lifted_by = CASE WHEN " NAMED("x.lifted_by", "x.community_id") " THEN NULL ELSE x.lifted_by END"
+"  WHERE " NAMED("x.placed_by", "x.community_id") " OR " NAMED("x.lifted_by", "x.community_id")
+"  RETURNING 1)"
+" SELECT (SELECT count(*) FROM al), (SELECT count(*) FROM su), (SELECT count(*) FROM po),"
+"  (SELECT count(*) FROM rc), (SELECT count(*) FROM dn) + (SELECT count(*) FROM dr),"
+"  (SELECT count(*) FROM lh), (SELECT coalesce(array_agg(DISTINCT al.incident_id), '{}') FROM al)";
+
+static const char *MembersSql =
+PAIRS ","
+" held AS (SELECT m.community_id, m.user_ref FROM naboom.member m JOIN p ON m.community_id = p.c AND m.user_ref = p.u"
+"  WHERE EXISTS (SELECT 1 FROM naboom.incident i WHERE i.community_id = m.community_id"
+"   AND (i.reporter_ref = m.user_ref OR i.assignee_ref = m.user_ref))),"
+" gone AS (DELETE FROM naboom.member m USING p WHERE m.community_id = p.c AND m.user_ref = p.u"
+"  AND NOT EXISTS (SELECT 1 FROM held h WHERE h.community_id = m.community_id AND h.user_ref = m.user_ref)"
+"  RETURNING 1),"
+" kept AS (UPDATE naboom.member m SET display_name = 'Erased member', phone = NULL, on_duty = false"
+"  FROM held h WHERE m.community_id = h.community_id AND m.user_ref = h.user_ref RETURNING 1)"
+" SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM kept)";
+
+/*
+ * Audit rows by or about the people ($1 text[] of user_refs): what they
+ * did, rows keyed by them, every row of the incidents they reported ($2),
+ * and rows of other incidents they were named on or alerted about ($3)
+ * that mention them.
+ */
+static const char *AuditSql =
+"WITH refs AS (SELECT DISTINCT u FROM pg_catalog.unnest($1::pg_catalog.text[]) u),"
+" r AS ("
+" SELECT a.id, a.logged_at FROM naboom.audit_log a JOIN refs ON a.actor = refs.u"
+" UNION SELECT a.id, a.logged_at FROM naboom.audit_log a JOIN refs"
+"  ON a.row_key ? 'user_ref' AND (a.row_key->>'user_ref') = refs.u"
+" UNION SELECT a.id, a.logged_at FROM naboom.audit_log a"
+"  WHERE a.incident_id = ANY ($2::pg_catalog.int8[])"
+" UNION SELECT a.id, a.logged_at FROM naboom.audit_log a"
+"  WHERE a.incident_id = ANY ($3::pg_catalog.int8[])"
+"  AND EXISTS (SELECT 1 FROM refs WHERE pg_catalog.strpos(a::text, refs.u) > 0))"
+" UPDATE naboom.audit_log a SET" NABOOM_AUDIT_REDACT_SET
+" FROM r WHERE a.id = r.id AND a.logged_at = r.logged_at AND a.personal_digest IS NULL";
+
+static int64
+Int8Result(int col)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, col, &isnull);
+
+	return isnull ? 0 : DatumGetInt64(d);
+}
+
+/* Run one statement of this file; it must succeed with the given code. */
+static void
+Execute(const char *sql, int nargs, Oid *types, Datum *values, int expect)
+{
+	int			rc = SPI_execute_with_args(sql, nargs, types, values, NULL, false, 0);
+
+	if (rc != expect)
+		elog(ERROR, "naboom erasure: statement failed: %s", SPI_result_code_string(rc));
+}
+
+/* The statements of NaboomAnonymiseMembers, in order. */
+static void
+AnonymiseBody(Datum communities, Datum user_refs, TimestampTz as_of, bool with_audit, NaboomErasure *out)
+{
+	Oid			types[3] = {INT8ARRAYOID, TEXTARRAYOID, TIMESTAMPTZOID};
+	Datum		values[3] = {communities, user_refs, TimestampTzGetDatum(as_of)};
+	Datum		reported = (Datum) 0;
+	Datum		touched = (Datum) 0;
+	Datum		alerted = (Datum) 0;
+	bool		isnull;
+	char	   *sql = psprintf(IncidentsSql, NaboomPostgisSchema());
+
+	Execute(sql, 3, types, values, SPI_OK_SELECT);
+	out->incidents_anonymised += Int8Result(1);
+	out->incidents_detached += Int8Result(2);
+	out->incidents_held += Int8Result(3);
+	if (with_audit)
+	{
+		reported = SPI_datumTransfer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull),
+									 false, -1);
+		touched = SPI_datumTransfer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5, &isnull),
+									false, -1);
+	}
+
+	Execute(TimelineSql, 2, types, values, SPI_OK_UPDATE);
+	out->timeline_entries += SPI_processed;
+
+	Execute(OwnRowsSql, 2, types, values, SPI_OK_SELECT);
+	out->alerts += Int8Result(1);
+	out->subscriptions += Int8Result(2);
+	out->positions += Int8Result(3);
+	out->rate_counters += Int8Result(4);
+	out->deleted_notes += Int8Result(5);
+	out->holds_detached += Int8Result(6);
+	if (with_audit)
+		alerted = SPI_datumTransfer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 7, &isnull),
+									false, -1);
+
+	Execute(MembersSql, 2, types, values, SPI_OK_SELECT);
+	out->members_deleted += Int8Result(1);
+	out->members_kept += Int8Result(2);
+
+	if (with_audit)
+	{
+		Oid			atypes[3] = {TEXTARRAYOID, INT8ARRAYOID, INT8ARRAYOID};
+		Datum		avalues[3];
+
+		/* Other incidents they were named on, or alerted about. */
+		avalues[0] = user_refs;
+		avalues[1] = reported;
+		avalues[2] = DirectFunctionCall2(array_cat, touched, alerted);
+		NaboomAuditPrivileged = true;
+		Execute(AuditSql, 3, atypes, avalues, SPI_OK_UPDATE);
+		NaboomAuditPrivileged = false;
+		out->audit_rows += SPI_processed;
+	}
+}
+
+/*
+ * NaboomAnonymiseMembers anonymises the members (communities[i],
+ * user_refs[i]) as the file header describes, in the caller's transaction,
+ * with the single-row triggers standing aside.  Counts go to *out.
+ */
+void
+NaboomAnonymiseMembers(Datum communities, Datum user_refs, TimestampTz as_of,
+					   bool with_audit, NaboomErasure *out)
+{
+	bool		was_active = NaboomRetentionActive;
+
+	NaboomRetentionActive = true;
+	PG_TRY();
+	{
+		AnonymiseBody(communities, user_refs, as_of, with_audit, out);
+	}
+	PG_FINALLY();
+	{
+		NaboomRetentionActive = was_active;
+		NaboomAuditPrivileged = false;
+	}
+	PG_END_TRY();
+}
+
+/*
+ * NaboomWriteErasedEntry writes one ERASED audit entry (no actor: the
+ * person erased must not be named by the entry that records it).
+ */
+void
+NaboomWriteErasedEntry(const char *detail_json)
+{
+	Oid			types[1] = {JSONBOID};
+	Datum		values[1];
+
+	if (!naboom_audit_enabled)
+		return;
+	values[0] = DirectFunctionCall1(jsonb_in, CStringGetDatum(detail_json));
+	Execute("INSERT INTO naboom.audit_log (action, actor, db_role, success, detail)"
+			" VALUES ('ERASED', NULL, SESSION_USER, true, $1)",
+			1, types, values, SPI_OK_INSERT);
+}
+
+static void
+AppendCount(StringInfo buf, const char *name, int64 n)
+{
+	appendStringInfo(buf, "%s\"%s\":" INT64_FORMAT, buf->data[buf->len - 1] == '{' ? "" : ",", name, n);
+}
+
+PG_FUNCTION_INFO_V1(naboom_erase_member);
+
+/*
+ * naboom_erase_member(user_ref, as_of) erases one person from every
+ * community and returns what was erased, what was kept and why.
+ */
+Datum
+naboom_erase_member(PG_FUNCTION_ARGS)
+{
+	text	   *user_ref = PG_GETARG_TEXT_PP(0);
+	TimestampTz as_of = PG_GETARG_TIMESTAMPTZ(1);
+	NaboomErasure e;
+	StringInfoData counts;
+	StringInfoData result;
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1] = {PointerGetDatum(user_ref)};
+	Datum		communities;
+	Datum		refs;
+	bool		isnull;
+	int64		memberships;
+	char	   *erasure_id;
+
+	memset(&e, 0, sizeof(e));
+	/* Entries about them still in the audit writer's queue land first. */
+	(void) DirectFunctionCall1(naboom_audit_queue_wait, Int32GetDatum(2000));
+
+	SPI_connect();
+	/* Their memberships, locked: a concurrent join or report waits. */
+	Execute("SELECT coalesce(array_agg(m.community_id), '{}'), coalesce(array_agg(m.user_ref), '{}'), count(*)"
+			" FROM (SELECT m.community_id, m.user_ref FROM naboom.member m WHERE m.user_ref = $1"
+			"  ORDER BY m.community_id FOR UPDATE) m",
+			1, types, values, SPI_OK_SELECT);
+	communities = SPI_datumTransfer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull),
+									false, -1);
+	refs = SPI_datumTransfer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull),
+							 false, -1);
+	memberships = Int8Result(3);
+	if (memberships == 0)
+	{
+		/*
+		 * No membership (never joined, or erased before): no community row
+		 * can name them, but the audit may (refused attempts, reads).
+		 */
+		Datum		zero = Int64GetDatum(0);
+		Datum		ref = PointerGetDatum(user_ref);
+
+		communities = PointerGetDatum(construct_array(&zero, 1, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		refs = PointerGetDatum(construct_array(&ref, 1, TEXTOID, -1, false, TYPALIGN_INT));
+	}
+	NaboomAnonymiseMembers(communities, refs, as_of, true, &e);
+
+	erasure_id = DatumGetCString(DirectFunctionCall1(uuid_out, DirectFunctionCall1(gen_random_uuid, (Datum) 0)));
+	initStringInfo(&counts);
+	appendStringInfoChar(&counts, '{');
+	AppendCount(&counts, "memberships", e.members_deleted + e.members_kept);
+	AppendCount(&counts, "reports_anonymised", e.incidents_anonymised);
+	AppendCount(&counts, "incidents_no_longer_naming_you", e.incidents_detached);
+	AppendCount(&counts, "timeline_entries", e.timeline_entries);
+	AppendCount(&counts, "alerts", e.alerts);
+	AppendCount(&counts, "alert_areas", e.subscriptions);
+	AppendCount(&counts, "positions", e.positions);
+	AppendCount(&counts, "rate_counters", e.rate_counters);
+	AppendCount(&counts, "deleted_notes", e.deleted_notes);
+	AppendCount(&counts, "legal_holds_no_longer_naming_you", e.holds_detached);
+	AppendCount(&counts, "audit_entries_anonymised", e.audit_rows);
+	appendStringInfoChar(&counts, '}');
+
+	NaboomWriteErasedEntry(psprintf("{\"what\":\"erase_my_data\",\"erasure_id\":\"%s\",\"count\":%s}",
+									erasure_id, counts.data));
+	SPI_finish();
+
+	initStringInfo(&result);
+	appendStringInfo(&result, "{\"erasure_id\":\"%s\",\"erased_at\":\"%s\",\"erased\":%s,\"kept\":[",
+					 erasure_id, timestamptz_to_str(as_of), counts.data);
+	appendStringInfo(&result,
+					 "{\"what\":\"your reports, anonymised\",\"count\":" INT64_FORMAT ","
+					 "\"why\":\"Emergency records are kept for the period the law and the community's policy require"
+					 " (naboom_api.retention_policies); they no longer name you or say what you wrote, and their"
+					 " location is coarse.\"},",
+					 e.incidents_anonymised);
+	appendStringInfo(&result,
+					 "{\"what\":\"incidents under legal hold\",\"count\":" INT64_FORMAT ","
+					 "\"why\":\"A legal hold keeps them, and your membership where they name you (name and phone"
+					 " removed), exactly as they are until the hold is lifted.\"},",
+					 e.incidents_held);
+	appendStringInfoString(&result,
+						   "{\"what\":\"one audit entry of this erasure\",\"count\":1,"
+						   "\"why\":\"The audit log must show that an erasure happened; the entry does not name you.\"}]}");
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(result.data)));
+}
