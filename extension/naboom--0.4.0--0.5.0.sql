@@ -68,6 +68,53 @@ LEFT JOIN naboom.community_retention o ON o.community_id = c.community_id AND o.
 COMMENT ON VIEW naboom.retention_effective IS 'The period that applies to each community and data class: its own if it set one (clamped to the DBA''s bounds), else the default';
 
 ------------------------------------------------------------------------------
+-- Last activity: personal data expires seven years after it, so every call
+-- that needs a role records it, at most once a day per membership (one
+-- index probe otherwise, and no write in a read-only transaction)
+------------------------------------------------------------------------------
+CREATE FUNCTION naboom.touch_member(community_id bigint, user_ref text) RETURNS void
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_variable
+BEGIN
+	IF user_ref IS NULL OR pg_catalog.current_setting('transaction_read_only')::boolean THEN
+		RETURN;
+	END IF;
+	UPDATE naboom.member m SET last_active_at = now()
+	WHERE m.community_id = community_id AND m.user_ref = user_ref AND m.last_active_at < now() - interval '1 day';
+END
+$$;
+COMMENT ON FUNCTION naboom.touch_member(bigint, text) IS
+	'Record that a member was active today (last_active_at), at most one write a day; nothing in a read-only transaction';
+
+CREATE OR REPLACE FUNCTION naboom.require_role(c naboom.community, actor text, min_role naboom.member_role)
+RETURNS naboom.member_role
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+	r naboom.member_role;
+BEGIN
+	IF actor IS NULL THEN
+		RETURN NULL;		-- the naboom service
+	END IF;
+	r := naboom.role_in(c.community_id, actor);
+	IF r IS NULL THEN
+		PERFORM naboom.fail('42501', 'naboom.not_a_member',
+			format('you are not a member of community "%s"', c.slug),
+			format('"%s" has no role in %s.', actor, c.name),
+			'Join the community first with join_community.');
+	ELSIF r < min_role THEN
+		PERFORM naboom.fail('42501', 'naboom.insufficient_role',
+			format('this needs the %s role in community "%s"', min_role, c.slug),
+			format('You are a %s of %s.', r, c.name),
+			'Ask an admin of the community.');
+	END IF;
+	PERFORM naboom.touch_member(c.community_id, actor);
+	RETURN r;
+END
+$$;
+COMMENT ON FUNCTION naboom.require_role(naboom.community, text, naboom.member_role) IS
+	'The actor''s role, or naboom.not_a_member / naboom.insufficient_role (42501); NULL actor means the service, which passes. Records the member''s activity for the day';
+
+------------------------------------------------------------------------------
 -- Legal holds and deleted notes
 ------------------------------------------------------------------------------
 CREATE TABLE naboom.legal_hold (
@@ -543,7 +590,7 @@ COMMENT ON TYPE naboom_api.retention_policy IS 'A retention period as it applies
 
 CREATE FUNCTION naboom_api.retention_policies(community text)
 RETURNS SETOF naboom_api.retention_policy
-LANGUAGE plpgsql STABLE SECURITY DEFINER AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER AS $$
 DECLARE
 	c naboom.community := naboom.community_by_slug(community);
 BEGIN
@@ -808,7 +855,8 @@ ALTER TABLE naboom.legal_hold ENABLE ROW LEVEL SECURITY;
 ALTER TABLE naboom.deleted_note ENABLE ROW LEVEL SECURITY;
 REVOKE ALL ON PROCEDURE naboom.run_retention(boolean, timestamptz, bigint, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION
-	naboom.erase_member(text, timestamptz), naboom.retention_report(bigint), naboom.set_legal_hold(text, text, boolean),
+	naboom.erase_member(text, timestamptz), naboom.retention_report(bigint), naboom.retention_active(),
+	naboom.touch_member(bigint, text), naboom.set_legal_hold(text, text, boolean),
 	naboom.audit_redact_json(jsonb), naboom.audit_personal_text(naboom.audit_log), naboom.audit_row_hash(naboom.audit_log),
 	naboom_api.retention_policies(text), naboom_api.set_retention(text, text, interval),
 	naboom_api.place_legal_hold(text, text), naboom_api.lift_legal_hold(text, text),
@@ -819,7 +867,6 @@ GRANT EXECUTE ON FUNCTION
 	naboom_api.place_legal_hold(text, text), naboom_api.lift_legal_hold(text, text),
 	naboom_api.delete_note(text, integer), naboom_api.export_my_data(), naboom_api.erase_my_data()
 	TO naboom_user;
-GRANT EXECUTE ON FUNCTION naboom.retention_active() TO naboom_anon, naboom_user, naboom_service;
 
 SELECT pg_catalog.pg_extension_config_dump('naboom.community_retention', '');
 SELECT pg_catalog.pg_extension_config_dump('naboom.legal_hold', '');

@@ -76,3 +76,16 @@ SELECT naboom.events_wait(20000);
 SELECT topic, payload FROM naboom_api.events_since(0);
 SELECT t.unpinned();
 SELECT t.public_functions();
+
+-- 0.4.0 -> 0.5.0: retention.  Seals made before it keep format 1 and still
+-- verify; new seals are format 2; a dry run works on the upgraded data.
+ALTER EXTENSION naboom UPDATE TO '0.5.0';
+SELECT extversion FROM pg_extension WHERE extname = 'naboom';
+SELECT row_format, count(*) FROM naboom.audit_seal GROUP BY 1 ORDER BY 1;
+SELECT row_count > 0, row_format FROM naboom.seal_audit();
+SELECT problem FROM naboom.verify_audit(now() - interval '1 hour', now() + interval '1 hour');
+CALL naboom.run_retention(true) \gset up_
+SELECT jsonb_array_length(:'up_results'::jsonb) > 0;
+SELECT data_class, keep FROM naboom.retention_policy ORDER BY 1;
+SELECT t.unpinned();
+SELECT t.public_functions();

@@ -55,7 +55,7 @@ extern Datum naboom_audit_queue_wait(PG_FUNCTION_ARGS);
 /* The pairs: $1 bigint[] of communities, $2 text[] of user_refs. */
 #define PAIRS \
 	"WITH p AS (SELECT DISTINCT x.c, x.u" \
-	" FROM pg_catalog.unnest($1::pg_catalog.int8[], $2::pg_catalog.text[]) AS x(c, u))"
+	" FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.int8[]), pg_catalog.unnest($2::pg_catalog.text[])) AS x(c, u))"
 
 /* Whether column col of the row names one of the pairs of its community. */
 #define NAMED(col, community) \
@@ -96,7 +96,7 @@ PAIRS ", d AS ("
 " RETURNING x.rep, i.incident_id)"
 " SELECT (SELECT count(*) FROM u WHERE u.rep),"
 "  (SELECT count(*) FROM u WHERE NOT u.rep),"
-"  (SELECT count(*) FROM x WHERE x.rep AND x.legal_hold),"
+"  (SELECT count(*) FROM x WHERE x.legal_hold),"
 "  (SELECT coalesce(array_agg(u.incident_id), '{}') FROM u WHERE u.rep),"
 "  (SELECT coalesce(array_agg(d.incident_id), '{}') FROM d)";
 
@@ -350,7 +350,7 @@ naboom_erase_member(PG_FUNCTION_ARGS)
 	erasure_id = DatumGetCString(DirectFunctionCall1(uuid_out, DirectFunctionCall1(gen_random_uuid, (Datum) 0)));
 	initStringInfo(&counts);
 	appendStringInfoChar(&counts, '{');
-	AppendCount(&counts, "memberships", e.members_deleted + e.members_kept);
+	AppendCount(&counts, "memberships", e.members_deleted);
 	AppendCount(&counts, "reports_anonymised", e.incidents_anonymised);
 	AppendCount(&counts, "incidents_no_longer_naming_you", e.incidents_detached);
 	AppendCount(&counts, "timeline_entries", e.timeline_entries);
@@ -377,10 +377,14 @@ naboom_erase_member(PG_FUNCTION_ARGS)
 					 " location is coarse.\"},",
 					 e.incidents_anonymised);
 	appendStringInfo(&result,
-					 "{\"what\":\"incidents under legal hold\",\"count\":" INT64_FORMAT ","
-					 "\"why\":\"A legal hold keeps them, and your membership where they name you (name and phone"
-					 " removed), exactly as they are until the hold is lifted.\"},",
+					 "{\"what\":\"incidents under legal hold that name you\",\"count\":" INT64_FORMAT ","
+					 "\"why\":\"A legal hold keeps an incident exactly as it is until the hold is lifted.\"},",
 					 e.incidents_held);
+	appendStringInfo(&result,
+					 "{\"what\":\"memberships those incidents need, without your name and phone\",\"count\":"
+					 INT64_FORMAT ",\"why\":\"An incident under legal hold still refers to you; erase again when"
+					 " the hold is lifted.\"},",
+					 e.members_kept);
 	appendStringInfoString(&result,
 						   "{\"what\":\"one audit entry of this erasure\",\"count\":1,"
 						   "\"why\":\"The audit log must show that an erasure happened; the entry does not name you.\"}]}");

@@ -478,6 +478,12 @@ DropAuditMonth(Run *r, const char *name, Datum from, Datum to)
 	NaboomAuditPrivileged = false;
 	/* Dropping a partition locks the log briefly; do not queue behind a long writer. */
 	Execute("SET LOCAL lock_timeout = '5s'", 0, NULL, NULL, SPI_OK_UTILITY);
+	/* Months made by the extension script belong to the extension. */
+	Execute(psprintf("SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass"
+					 " AND d.objid = '%s'::pg_catalog.regclass AND d.deptype = 'e'", qname),
+			0, NULL, NULL, SPI_OK_SELECT);
+	if (SPI_processed > 0)
+		Execute(psprintf("ALTER EXTENSION naboom DROP TABLE %s", qname), 0, NULL, NULL, SPI_OK_UTILITY);
 	Execute(psprintf("DROP TABLE %s", qname), 0, NULL, NULL, SPI_OK_UTILITY);
 	ErasedEntry(r, "audit_log", psprintf("\"partition\":\"%s\",\"rows\":" INT64_FORMAT ",\"count\":" INT64_FORMAT,
 										 name, rows, retired));

@@ -35,7 +35,7 @@ typedef struct NaboomErasure
 	int64		members_deleted;
 	int64		members_kept;	/* kept (name and phone gone) for a legal hold */
 	int64		audit_rows;		/* audit rows anonymised */
-	int64		incidents_held; /* their reports under legal hold, untouched */
+	int64		incidents_held; /* incidents naming them under legal hold */
 } NaboomErasure;
 
 extern void NaboomAnonymiseMembers(Datum communities, Datum user_refs, TimestampTz as_of,
