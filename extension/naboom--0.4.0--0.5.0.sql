@@ -201,6 +201,7 @@ CREATE TABLE naboom.retention_state (
 	name text PRIMARY KEY,
 	at timestamptz NOT NULL
 );
+INSERT INTO naboom.retention_state (name, at) VALUES ('audit_anonymised_before', '-infinity');
 COMMENT ON TABLE naboom.retention_state IS 'Watermarks of retention: audit_anonymised_before, the logged_at below which every audit row is anonymised';
 
 ------------------------------------------------------------------------------
@@ -873,7 +874,6 @@ SELECT pg_catalog.pg_extension_config_dump('naboom.legal_hold', '');
 SELECT pg_catalog.pg_extension_config_dump('naboom.deleted_note', '');
 SELECT pg_catalog.pg_extension_config_dump('naboom.retention_run', '');
 SELECT pg_catalog.pg_extension_config_dump('naboom.retention_result', '');
-SELECT pg_catalog.pg_extension_config_dump('naboom.retention_state', '');
 SELECT pg_catalog.pg_extension_config_dump('naboom.audit_expiry', '');
 SELECT pg_catalog.pg_extension_config_dump('naboom.audit_seal_expired', '');
 

@@ -293,6 +293,7 @@ pg_virtualenv -t -v "$PG_MAJOR" \
     -o shared_preload_libraries=pg_cron,naboom \
     -o naboom.audit_database=contrib_regression \
     -o cron.database_name=contrib_regression \
+    -o cron.host=/var/run/postgresql \
     -o max_connections=100 \
     -o timezone=UTC \
     bash "$NABOOM_ROOT/scripts/test.sh" --inside-virtualenv </dev/null

@@ -556,9 +556,11 @@ AuditLog(Run *r)
 
 		anon.rows = AnonymiseAudit(r, &anon, from, to);
 		values[0] = mark;
-		Execute("INSERT INTO naboom.retention_state (name, at) VALUES ('audit_anonymised_before', $1)"
-				" ON CONFLICT (name) DO UPDATE SET at = greatest(naboom.retention_state.at, EXCLUDED.at)",
-				1, types, values, SPI_OK_INSERT);
+		/* A run in an open transaction holding the row keeps its own mark. */
+		Execute("UPDATE naboom.retention_state s SET at = $1 WHERE s.name = 'audit_anonymised_before'"
+				" AND s.at < $1 AND s.ctid = (SELECT x.ctid FROM naboom.retention_state x"
+				"  WHERE x.name = 'audit_anonymised_before' FOR UPDATE SKIP LOCKED)",
+				1, types, values, SPI_OK_UPDATE);
 		values[0] = TimestampTzGetDatum(r->as_of);
 	}
 	Record(r, &anon, "audit_log", "naboom.audit_log", r->dry_run ? "due for anonymisation" : "anonymised");
