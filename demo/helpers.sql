@@ -375,3 +375,45 @@ LANGUAGE sql STABLE AS $$
 	FROM naboom.incident i JOIN naboom.community c USING (community_id)
 	WHERE i.reference = ref
 $$;
+
+-- tables_naming(needles): every table of schema naboom (audit partitions
+-- included) with a row whose text contains one of the needles: the DBA's
+-- check after an erasure.
+CREATE FUNCTION demo.tables_naming(needles text[]) RETURNS SETOF text
+LANGUAGE plpgsql AS $$
+DECLARE
+	rel regclass;
+	n bigint;
+BEGIN
+	FOR rel IN
+		SELECT c.oid::regclass FROM pg_class c WHERE c.relnamespace = 'naboom'::regnamespace AND c.relkind = 'r'
+		ORDER BY 1
+	LOOP
+		EXECUTE format('SELECT count(*) FROM %s x WHERE EXISTS (SELECT 1 FROM unnest($1) k WHERE strpos(x::text, k) > 0)',
+			rel) INTO n USING needles;
+		IF n > 0 THEN
+			RETURN NEXT format('%s (%s rows)', rel, n);
+		END IF;
+	END LOOP;
+END
+$$;
+
+-- cron_ran(job): wait (at most 75 s) until pg_cron has run the job once;
+-- stops the demo if it did not.
+CREATE FUNCTION demo.cron_ran(job text) RETURNS interval
+LANGUAGE plpgsql AS $$
+DECLARE
+	started timestamptz := clock_timestamp();
+BEGIN
+	LOOP
+		IF EXISTS (SELECT 1 FROM cron.job_run_details d JOIN cron.job j USING (jobid)
+				WHERE j.jobname = job AND d.status IN ('succeeded', 'failed')) THEN
+			RETURN clock_timestamp() - started;
+		END IF;
+		IF clock_timestamp() > started + interval '75 seconds' THEN
+			RAISE EXCEPTION 'pg_cron did not run job % within 75 seconds', job;
+		END IF;
+		PERFORM pg_sleep(0.2);
+	END LOOP;
+END
+$$;

@@ -707,6 +707,106 @@ SELECT v.problem AS result, v.detail FROM naboom.verify_audit(now() - interval '
 -- the demo stops if the log does not verify
 SELECT demo.audit_verified() \gset
 
+------------------------------------------------------------------------------
+\echo '══ Act 25 · Kept for the court ═════════════════════════════════════════════════════'
+\echo '   SAPS opened a case for Hennie''s cattle. Annelie, the admin, puts the incident under'
+\echo '   legal hold: whatever the retention policies say, naboom will not anonymise or delete'
+\echo '   it, or Hennie''s membership, until the hold is lifted (both are audited, with reasons).'
+SELECT reference AS cattle FROM naboom.incident WHERE client_ref = 'hv-cattle-1' \gset
+SELECT demo.act_as('annelie.steyn') AS who \gset
+:lines
+\echo :who
+:tables
+SELECT h.reference, h.legal_hold, h.reason, demo.sast(h.placed_at) AS placed
+FROM naboom_api.place_legal_hold(:'cattle', 'SAPS Mookgophong CAS 41/11/2026 (stock theft)') AS h;
+\echo '   A moderator may not (only admins place or lift holds):'
+SELECT demo.act_as('mahlatse.ledwaba') AS who \gset
+SELECT * FROM demo.refused(format('SELECT naboom_api.lift_legal_hold(%L, %L)', :'cattle', 'Not needed'),
+	'naboom.insufficient_role');
+\echo
+
+------------------------------------------------------------------------------
+\echo '══ Act 26 · What do you know about me? ═════════════════════════════════════════════'
+\echo '   Grace is moving to Polokwane. First she asks naboom for everything it holds about her'
+\echo '   (POPIA section 23): one JSON document, every community, every kind of row.'
+SELECT demo.act_as('grace.mabotja') AS who \gset
+:lines
+\echo :who
+\echo '   SELECT naboom_api.export_my_data();'
+:tables
+SELECT e.key AS "part", CASE jsonb_typeof(e.value) WHEN 'array' THEN jsonb_array_length(e.value)::text
+	ELSE e.value #>> '{}' END AS "rows / value"
+FROM jsonb_each((naboom_api.export_my_data()).data) AS e ORDER BY e.key;
+SELECT r->>'reference' AS reference, r->>'category' AS category, r->>'description' AS "what she wrote",
+	r->>'lat' AS lat, r->>'lon' AS lon
+FROM jsonb_array_elements((naboom_api.export_my_data()).data->'reports') AS r;
+\echo
+
+------------------------------------------------------------------------------
+\echo '══ Act 27 · Forget me ══════════════════════════════════════════════════════════════'
+\echo '   Then she asks naboom to erase her (right to erasure). It happens at once. Her report'
+\echo '   stays as an anonymised emergency record, because the law requires the record; but it'
+\echo '   no longer names her or says what she wrote, and its place is now a 1 km square.'
+:lines
+\echo :who
+\echo '   SELECT naboom_api.erase_my_data();'
+:tables
+SELECT to_jsonb(e) AS erasure FROM naboom_api.erase_my_data() AS e \gset
+SELECT e.key AS erased, e.value AS "rows"
+FROM jsonb_each(:'erasure'::jsonb->'erased') AS e WHERE e.value::int > 0 ORDER BY e.key;
+SELECT k->>'what' AS kept, k->>'count' AS "rows", demo.wrap(k->>'why', 60) AS why
+FROM jsonb_array_elements(:'erasure'::jsonb->'kept') AS k WHERE (k->>'count')::int > 0;
+\echo '   [as the DBA]  every table of naboom, searched for her id, name and phone:'
+SELECT coalesce(string_agg(n, ', '), 'none') AS "tables that still name Grace"
+FROM demo.tables_naming(ARRAY['grace.mabotja', 'Grace Mabotja', '555 0112', 'She is safe at my house']) AS n;
+SELECT i.reference, i.category_code AS category, coalesce(i.reporter_ref, '—') AS reporter,
+	coalesce(i.description, '—') AS description, round(ST_Y(i.location)::numeric, 4) AS lat,
+	round(ST_X(i.location)::numeric, 4) AS lon, demo.sast(i.anonymised_at) AS anonymised
+FROM naboom.incident i WHERE i.client_ref IS NULL AND i.anonymised_at IS NOT NULL;
+\echo
+
+------------------------------------------------------------------------------
+\echo '══ Act 28 · Ten years from now ════════════════════════════════════════════════════'
+\echo '   The DBA asks what the retention policies would do ten years and a day from now'
+\echo '   (a dry run: it counts and changes nothing). Emergency records go ten years after'
+\echo '   closing; members are anonymised seven years after their last activity; audit months'
+\echo '   are dropped after a year (anonymised after six months). The held stock theft stays.'
+RESET request.jwt.claims;
+RESET request.headers;
+:lines
+\echo '   [as the DBA]  CALL naboom.run_retention(dry_run => true, as_of => now() + interval ''10 years 1 day'');'
+:tables
+CALL naboom.run_retention(true, now() + interval '10 years 1 day') \gset dry_
+SELECT r.data_class AS class, r.target, r.action, r.rows, r.held AS "kept: legal hold"
+FROM naboom.retention_report(:dry_run_id) AS r WHERE r.rows > 0 OR r.held > 0 ORDER BY r.step;
+SELECT data_class AS class, keep, then_action AS "then", anonymise_after AS "anonymised after"
+FROM naboom.retention_policy ORDER BY keep DESC;
+\echo
+
+------------------------------------------------------------------------------
+\echo '══ Act 29 · Every night at 02:41 ══════════════════════════════════════════════════'
+\echo '   pg_cron runs naboom''s jobs: naboom.schedule_jobs() registered them at start-up. The'
+\echo '   retention job runs nightly; to watch one, the DBA schedules the same command for the'
+\echo '   next minute, waits for pg_cron to run it, and reads what it did.'
+:lines
+\echo '   [as the DBA]  SELECT cron.schedule(''naboom-retention-now'', ''* * * * *'', ''CALL naboom.run_retention(false)'');'
+:tables
+SELECT max(run_id) AS before_cron FROM naboom.retention_run \gset
+SELECT cron.schedule('naboom-retention-now', '* * * * *', 'CALL naboom.run_retention(false)') AS job \gset
+SELECT demo.cron_ran('naboom-retention-now') AS waited \gset
+SELECT cron.unschedule('naboom-retention-now') AS unscheduled \gset
+SELECT j.jobname AS job, j.schedule, count(d.runid) AS runs,
+	count(d.runid) FILTER (WHERE d.status = 'succeeded') AS succeeded,
+	demo.sast(max(d.end_time)) AS "last run"
+FROM cron.job j LEFT JOIN cron.job_run_details d USING (jobid)
+WHERE j.jobname LIKE 'naboom-%' GROUP BY j.jobname, j.schedule ORDER BY j.jobname;
+SELECT d.status, d.command, d.return_message, demo.sast(d.start_time) AS started
+FROM cron.job_run_details d WHERE d.jobid = :job ORDER BY d.runid LIMIT 1;
+SELECT r.data_class AS class, r.target, r.action, r.rows, r.batches, round(r.seconds::numeric, 3) AS seconds
+FROM naboom.retention_report((SELECT min(x.run_id) FROM naboom.retention_run x WHERE x.run_id > :before_cron)) AS r
+ORDER BY r.step;
+\echo
+
 \echo '══ Fin ═════════════════════════════════════════════════════════════════════════════'
 \echo '   The cows are home, and Elsabé and Willem are safe. Everything above is in the database:'
 \echo '   the incidents, where they were, who was alerted, their timelines, their events, and who'

@@ -273,7 +273,7 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 			'legal_hold', 'anonymised_at', 'role', 'reason', 'min_priority', 'code', 'slug', 'name_en', 'name_af',
 			'default_priority', 'is_sensitive', 'duplicate_of', 'reference', 'joined_at', 'keep', 'at',
 			'key', 'sqlstate', 'what', 'table', 'trigger', 'command', 'count', 'rows', 'erasure_id', 'run_id',
-			'ids', 'class', 'partition'])
+			'ids', 'class', 'partition', 'function'])
 			THEN e.value ELSE 'null'::jsonb END), '{}'::jsonb)
 		FROM pg_catalog.jsonb_each(j) e) END
 $$;
@@ -749,8 +749,23 @@ COMMENT ON FUNCTION naboom_api.delete_note(text, integer) IS
 ------------------------------------------------------------------------------
 -- API: the rights of access and erasure
 ------------------------------------------------------------------------------
-CREATE FUNCTION naboom_api.export_my_data() RETURNS jsonb
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER AS $$
+CREATE TYPE naboom_api.my_data AS (
+	user_ref text,
+	exported_at timestamptz,
+	data jsonb
+);
+COMMENT ON TYPE naboom_api.my_data IS 'Everything naboom holds about a person (export_my_data): data has one key per kind of row';
+
+CREATE TYPE naboom_api.erasure AS (
+	erasure_id text,
+	erased_at timestamptz,
+	erased jsonb,
+	kept jsonb
+);
+COMMENT ON TYPE naboom_api.erasure IS 'What erase_my_data erased (rows per kind) and what it kept, with why';
+
+CREATE FUNCTION naboom_api.export_my_data() RETURNS naboom_api.my_data
+LANGUAGE plpgsql STABLE SECURITY DEFINER AS $$
 DECLARE
 	me text := naboom.require_actor();
 	doc jsonb;
@@ -760,8 +775,6 @@ BEGIN
 			'The naboom service has no personal data.', 'Call it with a member''s token.');
 	END IF;
 	SELECT jsonb_build_object(
-		'user_ref', me,
-		'exported_at', now(),
 		'memberships', (SELECT coalesce(jsonb_agg(jsonb_build_object('community', c.slug, 'display_name', m.display_name,
 				'phone', m.phone, 'language', m.language, 'role', m.role, 'on_duty', m.on_duty,
 				'joined_at', m.joined_at, 'last_active_at', m.last_active_at) ORDER BY c.slug), '[]')
@@ -819,22 +832,24 @@ BEGIN
 	) INTO doc;
 	PERFORM naboom.audit_access(NULL, NULL, 'export_my_data',
 		jsonb_build_object('count', jsonb_array_length(doc->'reports')));
-	RETURN doc;
+	RETURN (me, now(), doc)::naboom_api.my_data;
 END
 $$;
 COMMENT ON FUNCTION naboom_api.export_my_data() IS
 	'Everything naboom holds about the caller, in every community, as one JSON document: memberships (profile), reports, incidents assigned to them, their timeline entries and deleted notes, alert areas, alerts, positions, legal holds they placed, and the audit entries by or about them. The export itself is audited (READ)';
 
-CREATE FUNCTION naboom_api.erase_my_data() RETURNS jsonb
+CREATE FUNCTION naboom_api.erase_my_data() RETURNS naboom_api.erasure
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER AS $$
 DECLARE
 	me text := naboom.require_actor();
+	e jsonb;
 BEGIN
 	IF me IS NULL THEN
 		PERFORM naboom.fail('42501', 'naboom.person_required', 'erase_my_data is for a person',
 			'The naboom service has no personal data.', 'Call it with a member''s token.');
 	END IF;
-	RETURN naboom.erase_member(me, now());
+	e := naboom.erase_member(me, now());
+	RETURN (e->>'erasure_id', (e->>'erased_at')::timestamptz, e->'erased', e->'kept')::naboom_api.erasure;
 END
 $$;
 COMMENT ON FUNCTION naboom_api.erase_my_data() IS
@@ -867,7 +882,7 @@ GRANT EXECUTE ON FUNCTION
 	naboom_api.retention_policies(text), naboom_api.set_retention(text, text, interval),
 	naboom_api.place_legal_hold(text, text), naboom_api.lift_legal_hold(text, text),
 	naboom_api.delete_note(text, integer), naboom_api.export_my_data(), naboom_api.erase_my_data()
-	TO naboom_user;
+	TO naboom_user, naboom_service;
 
 SELECT pg_catalog.pg_extension_config_dump('naboom.community_retention', '');
 SELECT pg_catalog.pg_extension_config_dump('naboom.legal_hold', '');

@@ -184,12 +184,14 @@ ORDER BY id;
 ------------------------------------------------------------------------------
 SELECT t.as_user('r-ann');
 SELECT k, jsonb_typeof(v), CASE WHEN jsonb_typeof(v) = 'array' THEN jsonb_array_length(v) > 0 END
-FROM jsonb_each(naboom_api.export_my_data()) AS e(k, v) ORDER BY k;
-SELECT x->>'title', x->>'address' FROM jsonb_array_elements(naboom_api.export_my_data()->'reports') x ORDER BY 1;
-SELECT x->>'note' FROM jsonb_array_elements(naboom_api.export_my_data()->'deleted_notes') x;
+FROM jsonb_each((naboom_api.export_my_data()).data) AS e(k, v) ORDER BY k;
+SELECT user_ref, exported_at = now() FROM naboom_api.export_my_data();
+SELECT x->>'title', x->>'address' FROM jsonb_array_elements((naboom_api.export_my_data()).data->'reports') x ORDER BY 1;
+SELECT x->>'note' FROM jsonb_array_elements((naboom_api.export_my_data()).data->'deleted_notes') x;
 SELECT t.as_service();
 -- The export is itself audited.
-SELECT action, actor, detail->>'what' FROM naboom.audit_log WHERE detail->>'what' = 'export_my_data' ORDER BY id LIMIT 1;
+SELECT naboom.audit_queue_wait(10000);
+SELECT action, actor, detail->>'function', detail->'args'->>'count' FROM naboom.audit_log WHERE detail->>'function' = 'export_my_data' ORDER BY id LIMIT 1;
 SELECT t.err($$SELECT naboom_api.export_my_data()$$);
 
 ------------------------------------------------------------------------------
@@ -199,8 +201,8 @@ SELECT t.err($$SELECT naboom_api.export_my_data()$$);
 SELECT t.as_user('r-ann');
 -- (The count of audit rows depends on the refused attempts the writer
 -- logged; it is shown as whether there were any.)
-SELECT jsonb_pretty(jsonb_set(e - 'erasure_id' - 'erased_at', '{erased,audit_entries_anonymised}',
-	to_jsonb((e->'erased'->>'audit_entries_anonymised')::int > 0)))
+SELECT jsonb_pretty(jsonb_build_object('erased', jsonb_set(e.erased, '{audit_entries_anonymised}',
+	to_jsonb((e.erased->>'audit_entries_anonymised')::int > 0)), 'kept', e.kept)), e.erased_at = now()
 FROM naboom_api.erase_my_data() e;
 SELECT t.as_service();
 -- Her name, phone and words are gone everywhere; her user_ref stays only
@@ -220,7 +222,7 @@ ORDER BY x.seq;
 SELECT t.as_user('r-admin');
 SELECT legal_hold, lift_reason FROM naboom_api.lift_legal_hold(:'cas_ref', 'Statement taken');
 SELECT t.as_user('r-ann');
-SELECT x->>'what', x->>'count' FROM naboom_api.erase_my_data() e, jsonb_array_elements(e->'kept') x;
+SELECT x->>'what', x->>'count' FROM naboom_api.erase_my_data() e, jsonb_array_elements(e.kept) x;
 SELECT t.as_service();
 SELECT t.find_person(ARRAY['r-ann', 'Anna Erasmus', '555 0199', 'Erasmus Lane', 'next door', 'Anna here', 'by mistake']);
 SELECT assignee, acknowledged_by_name FROM naboom_api.get_incident(:'cas_ref');
@@ -232,7 +234,7 @@ SELECT row_count > 0 FROM naboom.seal_audit();
 SELECT problem FROM naboom.verify_audit(now() - interval '1 hour', now() + interval '1 hour');
 -- Asking again finds nothing more.
 SELECT t.as_user('r-ann');
-SELECT e->'erased'->>'reports_anonymised', e->'erased'->>'memberships', e->'erased'->>'audit_entries_anonymised'
+SELECT e.erased->>'reports_anonymised', e.erased->>'memberships', e.erased->>'audit_entries_anonymised'
 FROM naboom_api.erase_my_data() e;
 -- The hold goes back on Cas's incident, for the runs below.
 SELECT t.as_user('r-admin');

@@ -5,7 +5,7 @@
 #
 # Needs a running cluster with naboom preloaded and naboom.audit_database =
 # the database tested (PGHOST/PGPORT/PGUSER/PGPASSWORD as pg_virtualenv sets
-# them; the user a superuser, i.e. the naboom service), naboom 0.4.0
+# them; the user a superuser, i.e. the naboom service), naboom 0.5.0
 # installed there, and tools/naboom-listen built (make -C tools).
 #
 # Two listeners follow the stream while a community of its own (created
@@ -154,8 +154,8 @@ SELECT (SELECT extversion FROM pg_extension WHERE extname = 'naboom'),
 SQL
 )"
 IFS='|' read -r version published MARK <<<"$setup_out"
-if [ "$version" != 0.4.0 ] || [ "$published" != t ] || ! [[ "$MARK" =~ ^[0-9]+$ ]]; then
-    not_ok "setup: naboom 0.4.0 in $DB, community $SLUG, every committed event published"
+if [ "$version" != 0.5.0 ] || [ "$published" != t ] || ! [[ "$MARK" =~ ^[0-9]+$ ]]; then
+    not_ok "setup: naboom 0.5.0 in $DB, community $SLUG, every committed event published"
     printf '%s\n' "$setup_out" | diag
     finish "setup failed"
 fi
