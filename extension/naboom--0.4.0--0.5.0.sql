@@ -593,9 +593,10 @@ CREATE FUNCTION naboom_api.retention_policies(community text)
 RETURNS SETOF naboom_api.retention_policy
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER AS $$
 DECLARE
+	actor text := naboom.require_actor();
 	c naboom.community := naboom.community_by_slug(community);
 BEGIN
-	PERFORM naboom.require_role(c, naboom.current_actor(), 'resident');
+	PERFORM naboom.require_role(c, actor, 'resident');
 	RETURN QUERY
 	SELECT c.slug, e.data_class, e.keep, e.then_action, e.source, p.min_keep, p.max_keep, p.community_may_override,
 		p.description
@@ -732,7 +733,12 @@ BEGIN
 		PERFORM naboom.fail('PT404', 'naboom.unknown_note', format('%s has no note %s', i.reference, seq),
 			'There is no note with that number, or it was deleted.', 'Read the timeline with get_incident.');
 	END IF;
-	IF t.actor_ref IS DISTINCT FROM actor AND coalesce(f.actor_role < 'moderator', true) THEN
+	IF actor IS NOT NULL THEN
+		-- Members only (an author who left may not), and it is activity.
+		PERFORM naboom.require_role((SELECT x FROM naboom.community x WHERE x.community_id = i.community_id),
+			actor, 'resident');
+	END IF;
+	IF actor IS NOT NULL AND t.actor_ref IS DISTINCT FROM actor AND coalesce(f.actor_role < 'moderator', true) THEN
 		PERFORM naboom.fail('42501', 'naboom.note_forbidden', 'you may delete only your own notes',
 			'Notes are deleted by their author or a moderator.', 'Ask a moderator.');
 	END IF;
@@ -744,7 +750,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION naboom_api.delete_note(text, integer) IS
-	'Delete a note (its author, or a moderator): it leaves the timeline at once; the text is kept out of reach for the deleted_note period, then deleted by retention';
+	'Delete a note (its author while a member, a moderator, or the service): it leaves the timeline at once; the text is kept out of reach for the deleted_note period, then deleted by retention';
 
 ------------------------------------------------------------------------------
 -- API: the rights of access and erasure

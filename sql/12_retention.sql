@@ -24,21 +24,24 @@ BEGIN
 	WHERE (e->>'rows')::bigint > 0 OR (e->>'held')::bigint > 0;
 END
 $$;
--- Every table of naboom (partitions included) with a row whose text
--- contains one of the needles.
+-- Every table of naboom (partitions included, named by their parent) with
+-- a row whose text contains one of the needles.
 CREATE FUNCTION t.find_person(needles text[]) RETURNS SETOF text LANGUAGE plpgsql AS $$
 DECLARE
 	rel regclass;
+	label text;
 	n bigint;
 BEGIN
-	FOR rel IN
-		SELECT c.oid::regclass FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace
-		WHERE s.nspname = 'naboom' AND c.relkind = 'r' ORDER BY 1
+	FOR rel, label IN
+		SELECT c.oid::regclass, coalesce((SELECT h.inhparent::regclass::text FROM pg_inherits h WHERE h.inhrelid = c.oid),
+			c.oid::regclass::text)
+		FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace
+		WHERE s.nspname = 'naboom' AND c.relkind = 'r' ORDER BY 2, 1
 	LOOP
 		EXECUTE format('SELECT count(*) FROM %s x WHERE EXISTS (SELECT 1 FROM unnest($1) k WHERE strpos(x::text, k) > 0)', rel)
 			INTO n USING needles;
 		IF n > 0 THEN
-			RETURN NEXT format('%s: %s rows', rel, n);
+			RETURN NEXT format('%s: %s rows', label, n);
 		END IF;
 	END LOOP;
 END
@@ -126,6 +129,11 @@ SELECT status FROM naboom_api.transition_incident(:'cas_ref', 'verified');
 SELECT assignee_name FROM naboom_api.assign_incident(:'cas_ref', 'r-ann');
 SELECT t.as_user('r-ann');
 SELECT acknowledged_by_name FROM naboom_api.acknowledge_incident(:'cas_ref');
+-- Her note on Cas's incident, deleted by the moderator: its audit rows hold
+-- her words but not her name.
+SELECT seq AS ann_cas_note FROM naboom_api.add_note(:'cas_ref', 'On site, the gate code is 4455') \gset
+SELECT t.as_user('r-mod');
+SELECT kind FROM naboom_api.delete_note(:'cas_ref', :ann_cas_note);
 
 ------------------------------------------------------------------------------
 -- Policies: defaults, a community's own periods within the DBA's bounds
@@ -209,6 +217,8 @@ SELECT t.as_service();
 -- where the held incident needs it.
 SELECT t.find_person(ARRAY['Anna Erasmus', '555 0199', 'Erasmus Lane', 'next door', 'Anna here', 'by mistake']);
 SELECT t.find_person(ARRAY['r-ann']);
+-- The held incident keeps its audit trail whole too (her words in it).
+SELECT t.find_person(ARRAY['gate code is 4455']);
 SELECT display_name, phone, role FROM naboom.member WHERE user_ref = 'r-ann';
 -- Her reports are anonymised emergency records; the places are coarse
 -- (about 1 km: a panic, and a sensitive category).
@@ -224,7 +234,8 @@ SELECT legal_hold, lift_reason FROM naboom_api.lift_legal_hold(:'cas_ref', 'Stat
 SELECT t.as_user('r-ann');
 SELECT x->>'what', x->>'count' FROM naboom_api.erase_my_data() e, jsonb_array_elements(e.kept) x;
 SELECT t.as_service();
-SELECT t.find_person(ARRAY['r-ann', 'Anna Erasmus', '555 0199', 'Erasmus Lane', 'next door', 'Anna here', 'by mistake']);
+SELECT t.find_person(ARRAY['r-ann', 'Anna Erasmus', '555 0199', 'Erasmus Lane', 'next door', 'Anna here', 'by mistake',
+	'gate code is 4455']);
 SELECT assignee, acknowledged_by_name FROM naboom_api.get_incident(:'cas_ref');
 -- The audit keeps that each erasure happened, without naming her, and
 -- still verifies.

@@ -23,7 +23,8 @@
  *	- the membership is deleted, unless an incident under legal hold still
  *	  names them: then only name and phone go, and the hold keeps the rest;
  *	- for an erasure, the audit rows by or about them are anonymised too
- *	  (retention needs not: audit rows are gone long before seven years).
+ *	  (retention needs not: audit rows are gone long before seven years),
+ *	  except those of incidents under legal hold.
  *
  * Nothing can be undone: no mapping to the old values is kept anywhere,
  * and the audit keeps only digests of what it removed.  Incidents under
@@ -117,6 +118,15 @@ PAIRS ", d AS ("
 "  AND NOT EXISTS (SELECT 1 FROM naboom.incident i WHERE i.community_id = t.community_id"
 "   AND i.incident_id = t.incident_id AND i.legal_hold)";
 
+/* Their timeline entries and deleted notes, by key, before they go. */
+static const char *EntryKeysSql =
+PAIRS ", k AS ("
+" SELECT t.incident_id, t.seq FROM p"
+"  JOIN naboom.incident_timeline t ON t.actor_ref = p.u AND t.community_id = p.c"
+" UNION SELECT d.incident_id, d.seq FROM p"
+"  JOIN naboom.deleted_note d ON d.actor_ref = p.u AND d.community_id = p.c)"
+" SELECT coalesce(array_agg(k.incident_id), '{}'), coalesce(array_agg(k.seq), '{}') FROM k";
+
 static const char *OwnRowsSql =
 PAIRS ","
 " al AS (DELETE FROM naboom.alert x USING p WHERE x.user_ref = p.u AND x.community_id = p.c"
@@ -126,6 +136,8 @@ PAIRS ","
 "  RETURNING 1),"
 " rc AS (DELETE FROM naboom.rate_counter x USING p WHERE x.user_ref = p.u AND x.community_id = p.c RETURNING 1),"
 " dn AS (DELETE FROM naboom.deleted_note x USING p WHERE x.actor_ref = p.u AND x.community_id = p.c"
+"  AND NOT EXISTS (SELECT 1 FROM naboom.incident h WHERE h.community_id = x.community_id"
+"   AND h.incident_id = x.incident_id AND h.legal_hold)"
 "  RETURNING 1),"
 " dr AS (UPDATE naboom.deleted_note x SET requested_by = NULL FROM p"
 "  WHERE x.requested_by = p.u AND x.community_id = p.c AND NOT " NAMED("x.actor_ref", "x.community_id")
@@ -154,8 +166,10 @@ PAIRS ","
 /*
  * Audit rows by or about the people ($1 text[] of user_refs): what they
  * did, rows keyed by them, every row of the incidents they reported ($2),
- * and rows of other incidents they were named on or alerted about ($3)
- * that mention them.
+ * rows of other incidents they were named on or alerted about ($3) that
+ * mention them, and every row about a timeline entry or deleted note they
+ * wrote ($4 incident ids, $5 seqs: a moderator's change of their note keeps
+ * its text, not their name).
  */
 static const char *AuditSql =
 "WITH refs AS (SELECT DISTINCT u FROM pg_catalog.unnest($1::pg_catalog.text[]) u),"
@@ -167,9 +181,15 @@ static const char *AuditSql =
 "  WHERE a.incident_id = ANY ($2::pg_catalog.int8[])"
 " UNION SELECT a.id, a.logged_at FROM naboom.audit_log a"
 "  WHERE a.incident_id = ANY ($3::pg_catalog.int8[])"
-"  AND EXISTS (SELECT 1 FROM refs WHERE pg_catalog.strpos(a::text, refs.u) > 0))"
+"  AND EXISTS (SELECT 1 FROM refs WHERE pg_catalog.strpos(a::text, refs.u) > 0)"
+" UNION SELECT a.id, a.logged_at FROM naboom.audit_log a"
+"  JOIN ROWS FROM (pg_catalog.unnest($4::pg_catalog.int8[]), pg_catalog.unnest($5::pg_catalog.int4[])) AS k(i, s)"
+"  ON a.incident_id = k.i AND a.table_name IN ('naboom.incident_timeline', 'naboom.deleted_note')"
+"  AND a.row_key->>'seq' = k.s::text)"
 " UPDATE naboom.audit_log a SET" NABOOM_AUDIT_REDACT_SET
-" FROM r WHERE a.id = r.id AND a.logged_at = r.logged_at AND a.personal_digest IS NULL";
+" FROM r WHERE a.id = r.id AND a.logged_at = r.logged_at AND a.personal_digest IS NULL"
+"  AND NOT EXISTS (SELECT 1 FROM naboom.incident h WHERE h.community_id = a.community_id"
+"   AND h.incident_id = a.incident_id AND h.legal_hold)";
 
 static int64
 Int8Result(int col)
@@ -199,6 +219,8 @@ AnonymiseBody(Datum communities, Datum user_refs, TimestampTz as_of, bool with_a
 	Datum		reported = (Datum) 0;
 	Datum		touched = (Datum) 0;
 	Datum		alerted = (Datum) 0;
+	Datum		entry_incidents = (Datum) 0;
+	Datum		entry_seqs = (Datum) 0;
 	bool		isnull;
 	char	   *sql = psprintf(IncidentsSql, NaboomPostgisSchema());
 
@@ -212,6 +234,15 @@ AnonymiseBody(Datum communities, Datum user_refs, TimestampTz as_of, bool with_a
 									 false, -1);
 		touched = SPI_datumTransfer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5, &isnull),
 									false, -1);
+	}
+
+	if (with_audit)
+	{
+		Execute(EntryKeysSql, 2, types, values, SPI_OK_SELECT);
+		entry_incidents = SPI_datumTransfer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1,
+														  &isnull), false, -1);
+		entry_seqs = SPI_datumTransfer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull),
+									   false, -1);
 	}
 
 	Execute(TimelineSql, 2, types, values, SPI_OK_UPDATE);
@@ -234,15 +265,17 @@ AnonymiseBody(Datum communities, Datum user_refs, TimestampTz as_of, bool with_a
 
 	if (with_audit)
 	{
-		Oid			atypes[3] = {TEXTARRAYOID, INT8ARRAYOID, INT8ARRAYOID};
-		Datum		avalues[3];
+		Oid			atypes[5] = {TEXTARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT4ARRAYOID};
+		Datum		avalues[5];
 
 		/* Other incidents they were named on, or alerted about. */
 		avalues[0] = user_refs;
 		avalues[1] = reported;
 		avalues[2] = DirectFunctionCall2(array_cat, touched, alerted);
+		avalues[3] = entry_incidents;
+		avalues[4] = entry_seqs;
 		NaboomAuditPrivileged = true;
-		Execute(AuditSql, 3, atypes, avalues, SPI_OK_UPDATE);
+		Execute(AuditSql, 5, atypes, avalues, SPI_OK_UPDATE);
 		NaboomAuditPrivileged = false;
 		out->audit_rows += SPI_processed;
 	}

@@ -10,6 +10,8 @@
 -- nobody else's); erase_my_data (nothing names the person afterwards,
 -- their reports kept anonymised, another member untouched).  Rows the API
 -- roles cannot read are checked as the superuser (RESET ROLE).
+-- export_my_data returns naboom_api.my_data (user_ref, exported_at, data)
+-- and erase_my_data naboom_api.erasure (erasure_id, erased_at, erased, kept).
 --
 -- Refused attempts (DENIED) reach the audit log only through the audit
 -- writer, which serves database contrib_regression alone: nothing here
@@ -20,7 +22,7 @@
 BEGIN;
 
 \ir ../include/as_user.psql
-SELECT tap.plan(60);
+SELECT tap.plan(64);
 
 -- Intervals as text below are in the default style, whatever the server's.
 SET LOCAL IntervalStyle = 'postgres';
@@ -222,6 +224,9 @@ SET LOCAL request.jwt.claims = '{"sub":"tb-admin"}';
 SELECT tap.is((SELECT p.keep || ' ' || p.source FROM naboom_api.retention_policies('tap-ret-b') p
 		WHERE p.data_class = 'deleted_note'),
 	'5 years default', '... while community B keeps the default');
+SET LOCAL request.jwt.claims = '{"sub":"ta-admin"}';
+SELECT tap.is((SELECT r.keep || ' ' || r.source FROM naboom_api.set_retention('tap-ret-a', 'deleted_note', NULL) r),
+	'5 years default', 'set_retention, the admin, NULL: back to the default period');
 RESET ROLE;
 
 ------------------------------------------------------------------------------
@@ -232,6 +237,11 @@ SET LOCAL search_path = '';
 SET LOCAL request.jwt.claims = '{"sub":"ta-mod"}';
 SELECT tap.is(pg_temp.error_of(pg_catalog.format('SELECT naboom_api.place_legal_hold(%L, %L)', :'ref_bob', 'SAPS case 12/2026')),
 	'42501 naboom.insufficient_role', 'place_legal_hold, a moderator: 42501 naboom.insufficient_role');
+SET LOCAL request.jwt.claims = '{"sub":"tb-admin"}';
+SELECT tap.is(pg_temp.error_of(pg_catalog.format('SELECT naboom_api.place_legal_hold(%L, %L)', :'ref_bob', 'Not my case')),
+	'42501 naboom.not_a_member', 'place_legal_hold, another community''s admin on a public incident: 42501 naboom.not_a_member');
+SELECT tap.is(pg_temp.error_of(pg_catalog.format('SELECT naboom_api.place_legal_hold(%L, %L)', :'ref_bob_priv', 'Not my case')),
+	'PT404 naboom.unknown_reference', 'place_legal_hold, another community''s admin on a private incident: PT404 naboom.unknown_reference');
 SET LOCAL request.jwt.claims = '{"sub":"ta-admin"}';
 SELECT tap.is(pg_temp.error_of(pg_catalog.format('SELECT naboom_api.place_legal_hold(%L, %L)', :'ref_bob', 'x')),
 	'22023 naboom.reason_required', 'place_legal_hold, the admin, a one-letter reason: 22023 naboom.reason_required');
@@ -245,9 +255,7 @@ SELECT tap.is(pg_temp.error_of(pg_catalog.format('SELECT naboom_api.place_legal_
 	'PT409 naboom.already_held', 'place_legal_hold again: PT409 naboom.already_held');
 SET LOCAL request.jwt.claims = '{"sub":"tb-admin"}';
 SELECT tap.is(pg_temp.error_of(pg_catalog.format('SELECT naboom_api.lift_legal_hold(%L, %L)', :'ref_bob', 'Not my case')),
-	'42501 naboom.not_a_member', 'lift_legal_hold, another community''s admin on a public incident: 42501 naboom.not_a_member');
-SELECT tap.is(pg_temp.error_of(pg_catalog.format('SELECT naboom_api.place_legal_hold(%L, %L)', :'ref_bob_priv', 'Not my case')),
-	'PT404 naboom.unknown_reference', 'place_legal_hold, another community''s admin on a private incident: PT404 naboom.unknown_reference');
+	'42501 naboom.not_a_member', 'lift_legal_hold, another community''s admin on the held public incident: 42501 naboom.not_a_member');
 RESET ROLE;
 SELECT tap.is((SELECT i.legal_hold || ' ' || h.placed_by || ' ' || h.reason || ' ' || (h.lifted_at IS NULL)
 		FROM naboom.incident i JOIN naboom.legal_hold h ON h.community_id = i.community_id AND h.incident_id = i.incident_id
@@ -324,8 +332,9 @@ SELECT tap.is((SELECT pg_catalog.array_agg(k ORDER BY k) FROM pg_catalog.jsonb_o
 	'{alerts,assigned,audit,deleted_notes,legal_holds_placed,memberships,positions,reports,subscriptions,timeline}'::text[],
 	'export_my_data, a member: data is one object with her memberships, reports, timeline, alert areas, alerts, positions, '
 	'audit, deleted notes, assignments and holds');
-SELECT tap.is((SELECT :'eve_user_ref' || ' ' || (:'eve_exported_now')::boolean || ' | ' || (SELECT pg_catalog.string_agg((m->>'community') || ' ' || (m->>'display_name')
-				|| ' ' || (m->>'phone') || ' ' || (m->>'role'), ', ') FROM pg_catalog.jsonb_array_elements(e->'memberships') m)
+SELECT tap.is((SELECT :'eve_user_ref' || ' ' || (:'eve_exported_now')::boolean || ' | '
+			|| (SELECT pg_catalog.string_agg((m->>'community') || ' ' || (m->>'display_name') || ' ' || (m->>'phone')
+				|| ' ' || (m->>'role'), ', ') FROM pg_catalog.jsonb_array_elements(e->'memberships') m)
 		FROM (SELECT :'eve_export'::jsonb AS e) x),
 	'ta-eve true | tap-ret-a Eve Erasmus +27 82 555 0311 resident, tap-ret-b Eve Erasmus +27 82 555 0311 resident',
 	'... with her user_ref, the time of the export, and her profile in both communities');
