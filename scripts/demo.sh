@@ -15,8 +15,8 @@
 #      CASCADE, CREATE EXTENSION pg_cron and naboom.schedule_jobs(), which
 #      registers naboom's pg_cron jobs: naboom-escalation and
 #      naboom-seal-audit every minute (run_escalation, seal_audit),
-#      naboom-publish-events (a fallback publisher) and the daily
-#      naboom-audit-partitions.
+#      naboom-publish-events (a fallback publisher), the daily
+#      naboom-audit-partitions and the nightly naboom-retention.
 #   3. demo/helpers.sql (schema demo: tiny helpers for pretty output) and
 #      demo/town.sql: Mookgophong (Naboomspruit), Limpopo, with its areas,
 #      bilingual categories, people and earlier incidents, all made through
@@ -28,7 +28,9 @@
 #      the nearest responders, a panic nobody answers escalating step by step
 #      (and a rate-limited panic button) until a responder acknowledges it,
 #      the public view, the map, the SLA report of the day, the audit trail
-#      of the stock theft, and the audit log sealed and verified.  Beside the
+#      of the stock theft, the audit log sealed and verified, a legal hold,
+#      a resident's export and erasure of her data, a ten-year retention dry
+#      run and the retention job run by pg_cron for real.  Beside the
 #      story runs tools/naboom-listen (built if missing), naboom's event
 #      stream client, as the naboom service; it writes every event the moment
 #      it is published to demo/out/events.log, and the story reads the panic
@@ -263,6 +265,16 @@ cat <<EOF
     RESET request.jwt.claims;
     SELECT seal_id, sealed_at, row_count FROM naboom.audit_seal ORDER BY seal_id;
     SELECT * FROM naboom.verify_audit(now() - interval '1 day', now());
+
+    -- your own data, as Sarah (the rights of access and erasure; erasing is for real):
+    SELECT set_config('request.jwt.claims', '{"sub":"sarah.thompson"}', false);
+    SELECT jsonb_pretty(data) FROM naboom_api.export_my_data();
+    SELECT * FROM naboom_api.retention_policies('mookgophong');
+
+    -- as the DBA: what retention would do in eight years, and what it did
+    RESET request.jwt.claims;
+    CALL naboom.run_retention(dry_run => true, as_of => now() + interval '8 years');
+    SELECT * FROM naboom.retention_report();
 
     -- as the DBA: the API, the workflow table, the demo's helpers
     SELECT proname FROM pg_proc WHERE pronamespace = 'naboom_api'::regnamespace ORDER BY 1;
