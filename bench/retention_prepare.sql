@@ -119,6 +119,64 @@ BEGIN
 END
 $$;
 
+-- retention_clone(n, loaded): n new incidents, each a copy of one of the
+-- loaded closed or rejected incidents (cycled, in hashint8 order; not the
+-- inactive members' reports) with its timeline, under a new id and
+-- reference and without client_ref, 11 years old: expired emergency records
+-- added to the data set, as many as wanted at any scale (the run with
+-- report_incident beside a retention run needs more than the loaded
+-- incidents hold at SCALE=small).  Returns what it added.
+CREATE FUNCTION bench.retention_clone(n bigint, loaded bigint, OUT incidents bigint, OUT timeline bigint)
+LANGUAGE plpgsql
+SET naboom.audit = off SET naboom.events = off SET session_replication_role = replica AS $$
+DECLARE
+	nsrc bigint;
+BEGIN
+	CREATE TEMP TABLE clone_src ON COMMIT DROP AS
+	SELECT row_number() OVER (ORDER BY hashint8(i.incident_id)) AS rn, i.community_id, i.incident_id
+	FROM naboom.incident i
+	WHERE i.incident_id <= loaded AND i.status IN ('closed', 'rejected') AND NOT i.legal_hold
+		AND i.created_at > now() - interval '3 years'
+		AND NOT EXISTS (SELECT 1 FROM bench.retention_member m
+			WHERE m.community_id = i.community_id AND m.user_ref = i.reporter_ref);
+	nsrc := (SELECT count(*) FROM clone_src);
+	CREATE TEMP TABLE clone_ref ON COMMIT DROP AS
+	SELECT row_number() OVER () AS g, s.r
+	FROM (SELECT DISTINCT naboom.new_reference() COLLATE "C" AS r FROM generate_series(1, n + n / 100 + 100)) s
+	WHERE NOT EXISTS (SELECT 1 FROM naboom.incident i WHERE i.reference = s.r);
+	IF (SELECT count(*) FROM clone_ref) < n THEN
+		RAISE EXCEPTION 'not enough distinct references';
+	END IF;
+	CREATE TEMP TABLE clone_map ON COMMIT DROP AS
+	SELECT s.community_id, s.incident_id AS src_id,
+		nextval(pg_get_serial_sequence('naboom.incident', 'incident_id')) AS new_id, r.r AS reference
+	FROM generate_series(1, n) x(g)
+	JOIN clone_src s ON s.rn = (x.g - 1) % nsrc + 1
+	JOIN clone_ref r ON r.g = x.g;
+	INSERT INTO naboom.incident (community_id, incident_id, reference, category_code, kind, title,
+		description, location, accuracy_m, address, area_id, outside_boundary, priority, status,
+		status_note, reporter_ref, assignee_ref, duplicate_of, is_public, client_ref, version,
+		created_at, updated_at, updated_by, acknowledged_at, acknowledged_by, dispatched_at,
+		en_route_at, on_scene_at, resolved_at, closed_at, escalation_level, next_escalation_at)
+	OVERRIDING SYSTEM VALUE
+	SELECT m.community_id, m.new_id, m.reference, i.category_code, i.kind, i.title,
+		i.description, i.location, i.accuracy_m, i.address, i.area_id, i.outside_boundary, i.priority, i.status,
+		i.status_note, i.reporter_ref, i.assignee_ref, NULL, i.is_public, NULL, i.version,
+		i.created_at, i.updated_at, i.updated_by, i.acknowledged_at, i.acknowledged_by, i.dispatched_at,
+		i.en_route_at, i.on_scene_at, i.resolved_at, i.closed_at, i.escalation_level, i.next_escalation_at
+	FROM clone_map m JOIN naboom.incident i ON i.community_id = m.community_id AND i.incident_id = m.src_id
+	ORDER BY m.new_id;
+	INSERT INTO naboom.incident_timeline (community_id, incident_id, seq, at, actor_ref, entry_kind,
+		from_status, to_status, note, is_public, detail)
+	SELECT t.community_id, m.new_id, t.seq, t.at, t.actor_ref, t.entry_kind,
+		t.from_status, t.to_status, t.note, t.is_public, t.detail
+	FROM clone_map m JOIN naboom.incident_timeline t ON t.community_id = m.community_id AND t.incident_id = m.src_id
+	ORDER BY m.new_id, t.seq;
+	INSERT INTO bench.retention_aging SELECT m.community_id, m.new_id FROM clone_map m;
+	SELECT a.incidents, a.timeline INTO incidents, timeline FROM bench.retention_age(interval '11 years') a;
+END
+$$;
+
 -- retention_restore(): the inactive members and their alert areas again, as
 -- they were before retention (active now), so that report_incident.pgbench,
 -- which reports as any member, runs as before.  Returns the members restored.
@@ -205,54 +263,56 @@ SELECT row_number() OVER (ORDER BY a.id) AS rn, a.community_id, a.incident_id, a
 FROM naboom.audit_log a WHERE a.personal_digest IS NULL;
 CREATE UNIQUE INDEX ON bench.retention_audit_src (rn);
 
--- The new rows: g, when, which source row (cycled), and whether it is the
--- first of its month.
-CREATE UNLOGGED TABLE bench.retention_audit_new AS
-SELECT t.*, t.g = min(t.g) OVER (PARTITION BY t.series, date_trunc('month', t.logged_at, 'UTC')) AS first
-FROM (SELECT s.series, s.g, s.t0 + (s.g - 0.5) / s.n * (s.t1 - s.t0) AS logged_at,
-		(s.g - 1) % (SELECT count(*) FROM bench.retention_audit_src) + 1 AS rn
-	FROM (SELECT x.series, x.t0, x.t1, :audit_rows::bigint AS n, g
-		FROM (VALUES
-			('month', date_trunc('month', now() - interval '15 months', 'UTC'),
-				date_trunc('month', now() - interval '15 months', 'UTC') + interval '1 month'),
-			('window', now() - interval '10 months', now() - interval '7 months')) x(series, t0, t1),
-		generate_series(1, :audit_rows::bigint) g) s) t;
-CREATE INDEX ON bench.retention_audit_new (g);
-
--- retention_audit_insert(first_of_month): inserts the rows of
--- bench.retention_audit_new that are (or are not) the first of their month,
--- at most 100,000 per transaction.
-CREATE PROCEDURE bench.retention_audit_insert(first_of_month boolean)
+-- retention_audit_add(t0, t1, n): n copies of the source rows (cycled)
+-- spread evenly over [t0, t1) (t0 NULL: from the anonymisation watermark,
+-- naboom.retention_state's audit_anonymised_before, so the next run has
+-- them to anonymise).  The first row of each month goes in first, then
+-- naboom.audit_maintain makes the partitions of months that have none
+-- (moving that row out of the default partition), then the rest, at most
+-- 100,000 rows per transaction.  A procedure: it commits as it goes, so
+-- CALL it at top level.
+CREATE PROCEDURE bench.retention_audit_add(t0 timestamptz, t1 timestamptz, n bigint)
 LANGUAGE plpgsql AS $$
 DECLARE
-	lo bigint := 0;
-	hi bigint := (SELECT max(g) FROM bench.retention_audit_new);
+	nsrc bigint := (SELECT count(*) FROM bench.retention_audit_src);
+	lo bigint;
+	pass integer;
 BEGIN
-	WHILE lo < hi LOOP
-		INSERT INTO naboom.audit_log (logged_at, community_id, incident_id, action, table_name, row_key,
-			old_values, new_values, actor, db_role, client_addr, user_agent, request_id, success, detail)
-		SELECT n.logged_at, s.community_id, s.incident_id, s.action, s.table_name, s.row_key,
-			s.old_values, s.new_values, s.actor, s.db_role, s.client_addr, s.user_agent, s.request_id,
-			s.success, s.detail
-		FROM bench.retention_audit_new n
-		JOIN bench.retention_audit_src s ON s.rn = n.rn
-		WHERE n.g > lo AND n.g <= lo + 50000 AND n.first = first_of_month
-		ORDER BY n.series, n.g;
-		lo := lo + 50000;
-		COMMIT;
+	t0 := coalesce(t0, (SELECT s.at FROM naboom.retention_state s WHERE s.name = 'audit_anonymised_before'));
+	CREATE TEMP TABLE audit_new AS
+	SELECT x.g, x.logged_at,
+		x.g = min(x.g) OVER (PARTITION BY date_trunc('month', x.logged_at, 'UTC')) AS first
+	FROM (SELECT g, t0 + (g - 0.5) / n * (t1 - t0) AS logged_at FROM generate_series(1, n) g) x;
+	CREATE INDEX ON audit_new (g);
+	FOR pass IN 1..2 LOOP
+		lo := 0;
+		WHILE lo < n LOOP
+			INSERT INTO naboom.audit_log (logged_at, community_id, incident_id, action, table_name, row_key,
+				old_values, new_values, actor, db_role, client_addr, user_agent, request_id, success, detail)
+			SELECT a.logged_at, s.community_id, s.incident_id, s.action, s.table_name, s.row_key,
+				s.old_values, s.new_values, s.actor, s.db_role, s.client_addr, s.user_agent, s.request_id,
+				s.success, s.detail
+			FROM audit_new a
+			JOIN bench.retention_audit_src s ON s.rn = (a.g - 1) % nsrc + 1
+			WHERE a.g > lo AND a.g <= lo + 100000 AND a.first = (pass = 1)
+			ORDER BY a.g;
+			lo := lo + 100000;
+			COMMIT;
+		END LOOP;
+		IF pass = 1 THEN
+			PERFORM naboom.audit_maintain(3);
+			COMMIT;
+		END IF;
 	END LOOP;
+	DROP TABLE audit_new;
 END
 $$;
-CALL bench.retention_audit_insert(true);
-SELECT naboom.audit_maintain(3) \g /dev/null
-CALL bench.retention_audit_insert(false);
-
-SELECT count(*) FILTER (WHERE n.series = 'month') AS audit_month_rows,
-	count(*) FILTER (WHERE n.series = 'window') AS audit_window_rows
-FROM bench.retention_audit_new n \gset
+CALL bench.retention_audit_add(date_trunc('month', now() - interval '15 months', 'UTC'),
+	date_trunc('month', now() - interval '15 months', 'UTC') + interval '1 month', :audit_rows);
+CALL bench.retention_audit_add(now() - interval '10 months', now() - interval '7 months', :audit_rows);
+SELECT :audit_rows AS audit_month_rows, :audit_rows AS audit_window_rows \gset
 -- The month retention drops, for the floor's copy and the report.
 SELECT 'audit_log_' || to_char((now() - interval '15 months') AT TIME ZONE 'UTC', 'YYYYMM') AS month \gset
-DROP TABLE bench.retention_audit_src, bench.retention_audit_new;
 
 ------------------------------------------------------------------------------
 -- The floor's copies

@@ -127,6 +127,13 @@ WRITES="report_incident transition_incident"
 # the client count of the run with naboom-listen: the largest of CLIENTS
 LISTEN_CLIENTS=$(tr ' ' '\n' <<<"$CLIENTS" | sort -n | tail -n 1)
 READS="nearest_responders duplicate_candidates incidents_near"
+# Retention (after every other section): expired emergency records made
+# inside the loaded data set (a tenth of the incidents), old audit rows (as
+# many in a month past the audit period, and as many past anonymise_after),
+# and the target of the issue: rows deleted and anonymised per second.
+RET_EXPIRE=$((INCIDENTS / 10))
+RET_AUDIT_ROWS=$((INCIDENTS / 2))
+MIN_RETENTION_RATE=100000
 
 # ---------------------------------------------------------------- helpers
 now_s() { date +%s.%N; }
@@ -300,7 +307,8 @@ fresh_positions() {
 # ending in _noevents with naboom.events = off (set on the role, so
 # pgbench's new connections pick it up; reset after).  During a run named
 # ..._listen tools/naboom-listen follows the stream (listen_start,
-# listen_stop).
+# listen_stop); during one named ..._retention naboom.run_retention runs
+# beside pgbench (retention_bg_start, retention_bg_stop).
 run_pgbench() {
     local name=$1 script=$2 c=$3 secs=$4 logdir tps pct ok=1 rc=0 tx b0 f0 b1 f1 walx table= u0 h0 u1 h1 a0 s0 r0 a1 s1 r1
     local l0 l1 noaudit=0 noevents=0 e0 ev
@@ -329,14 +337,14 @@ run_pgbench() {
     if [ "$name" = report_incident ]; then read -r a0 s0 r0 <<<"$(alerts)"; fi
     l0=$(audit_rows)
     e0=$(last_event)
-    case "$name" in *_listen) listen_start ;; esac
+    case "$name" in *_listen) listen_start ;; *_retention) retention_bg_start "$c" ;; esac
     read -r b0 f0 <<<"$(wal)"
     PGUSER=naboom_bench pgbench -n -M prepared -c "$c" -j "$c" -T "$secs" -r \
         -l --log-prefix="$logdir/tx" \
         "${PGBENCH_VARS[@]}" -D clients="$c" \
         -f "$BENCH_DIR/$script" "$DB" >"$OUT/pgbench-$name-c$c.txt" 2>&1 || rc=$?
     read -r b1 f1 <<<"$(wal)"
-    case "$name" in *_listen) listen_stop "$e0" ;; esac
+    case "$name" in *_listen) listen_stop "$e0" ;; *_retention) retention_bg_stop "$c" "$logdir" ;; esac
     l1=$(audit_rows)
     ev=$(event_stats "$e0")
     echo "$ev" >"$OUT/events-$name-c$c"
@@ -487,6 +495,216 @@ seal_and_verify() {
     log "sealed $rows rows in $seals seals; verify_audit: $summary"
 }
 
+# ---------------------------------------------------------------- retention
+# The retention section (bench/README.md, "Retention"), after every other
+# one.  Its files in $OUT: retention-prepared (what
+# bench/retention_prepare.sql made), retention-floor (class rows seconds of
+# bench/retention_floor.sql), retention-api (the run's summary, see
+# retention_run), retention-steps.txt (its naboom.retention_result rows),
+# retention-verify.txt (verify_audit after it), retention-fill-cC,
+# retention-bg-cC and retention-phases-cC (the run beside report_incident at
+# C clients), retention.log (diagnostics), retention-status (what failed).
+
+# retention_failed REASON: records why the section stopped (the report
+# prints it as an ERROR).
+retention_failed() {
+    warn "retention: $1"
+    echo "$1 (see bench/out/retention.log)" >"$OUT/retention-status"
+}
+
+# retention_seal: seals every audit row not sealed yet, as the pg_cron job
+# does (naboom.seal_audit(100000) until it returns NULL); prints the rows
+# sealed, fails if a seal does.
+retention_seal() {
+    local n rows=0
+    while n=$(psql -X -At -c 'SELECT row_count FROM naboom.seal_audit(100000)' 2>>"$OUT/retention.log"); do
+        if [ -z "$n" ]; then echo "$rows"; return 0; fi
+        rows=$((rows + n))
+    done
+    return 1
+}
+
+# retention_vacuum: VACUUM (ANALYZE) of what the preparation changed (and the
+# floor's copies, when they exist), then a CHECKPOINT: both sides start
+# clean, and autovacuum has nothing to do during the measurements.
+retention_vacuum() {
+    psql -X -q -v ON_ERROR_STOP=1 -c "VACUUM (ANALYZE) naboom.incident, naboom.incident_timeline, naboom.member,
+        naboom.subscription, naboom.alert, naboom.rate_counter, naboom.event, naboom.audit_log, naboom.audit_seal" \
+        -c "DO \$\$ BEGIN IF to_regclass('bench.ret_incident') IS NOT NULL THEN
+            EXECUTE 'ANALYZE bench.ret_incident, bench.ret_timeline, bench.ret_member, bench.ret_subscription,
+                bench.ret_alert, bench.ret_rate_counter, bench.ret_audit'; END IF; END \$\$" \
+        -c 'CHECKPOINT' 2>>"$OUT/retention.log"
+}
+
+# percentiles_between FROM TO DIR: "transactions p50 p95" (ms, nearest
+# rank) of the transactions of the pgbench logs in DIR that ended at or
+# after FROM and before TO (Unix epoch seconds; the logs' 5th and 6th
+# columns), "0 - -" when none.
+percentiles_between() {
+    cat "$3"/tx.* 2>/dev/null | awk -v a="$1" -v b="$2" '{ t = $5 + $6 / 1000000; if (t >= a && t < b) print $3 }' \
+        | sort -n | awk '
+        { v[NR] = $1 }
+        END {
+            if (NR == 0) { print "0 - -"; exit }
+            i50 = int(NR * 0.50); if (i50 < NR * 0.50) i50++
+            i95 = int(NR * 0.95); if (i95 < NR * 0.95) i95++
+            printf "%d %.3f %.3f\n", NR, v[i50] / 1000, v[i95] / 1000
+        }'
+}
+
+# retention_bg_start C: just before pgbench (after the CHECKPOINT), starts
+# CALL naboom.run_retention(false) in the background as a top-level psql
+# command (its batches commit), as the superuser like the pg_cron job, and
+# waits until the run has begun (its retention_run row is committed).
+# Leaves "previous_run_id start_epoch" in $OUT/retention-bg-start-cC.
+RET_BG_PID=
+retention_bg_start() {
+    local before
+    before=$(psql -X -At -c 'SELECT coalesce(max(run_id), 0) FROM naboom.retention_run')
+    psql -X -At -c 'CALL naboom.run_retention(false)' >"$OUT/retention-bg-call-c$1.txt" 2>>"$OUT/retention.log" &
+    RET_BG_PID=$!
+    for _ in $(seq 200); do
+        [ "$(psql -X -At -c "SELECT count(*) FROM naboom.retention_run WHERE run_id > $before")" = 0 ] || break
+        sleep 0.05
+    done
+    echo "$before $(now_s)" >"$OUT/retention-bg-start-c$1"
+}
+
+# retention_bg_stop C LOGDIR: right after pgbench, waits for the run to end
+# and leaves "run_id outcome incidents emergency_rows emergency_seconds
+# audit_rows audit_seconds started finished pgbench_start pgbench_end" (epoch
+# seconds) in $OUT/retention-bg-cC, and "transactions p50 p95" of pgbench's
+# transactions (LOGDIR) that ended while it deleted emergency records, while
+# it did the rest (anonymising audit rows), and after it ended, one line
+# each, in $OUT/retention-phases-cC.
+retention_bg_stop() {
+    local t_end before t_start line rid started esecs finished rc=0
+    t_end=$(now_s)
+    wait "$RET_BG_PID" || rc=$?
+    RET_BG_PID=
+    [ "$rc" -eq 0 ] || warn "retention: the run beside pgbench at $1 clients failed (exit $rc); see $OUT/retention.log"
+    read -r before t_start <"$OUT/retention-bg-start-c$1"
+    line=$(psql -X -At -F ' ' -c "
+        SELECT r.run_id, r.outcome,
+            coalesce(sum(x.rows) FILTER (WHERE x.data_class = 'emergency_record' AND x.target = 'naboom.incident'), 0),
+            coalesce(sum(x.rows) FILTER (WHERE x.data_class = 'emergency_record'), 0),
+            coalesce(max(x.seconds) FILTER (WHERE x.data_class = 'emergency_record'), 0),
+            coalesce(sum(x.rows) FILTER (WHERE x.target = 'naboom.audit_log'), 0),
+            coalesce(max(x.seconds) FILTER (WHERE x.target = 'naboom.audit_log'), 0),
+            extract(epoch FROM r.started_at), coalesce(extract(epoch FROM r.finished_at), 0)
+        FROM naboom.retention_run r LEFT JOIN naboom.retention_result x ON x.run_id = r.run_id
+        WHERE r.run_id > $before GROUP BY r.run_id, r.outcome ORDER BY r.run_id LIMIT 1")
+    [ -n "$line" ] || line="- none 0 0 0 0 0 0 0"
+    echo "$line $t_start $t_end" >"$OUT/retention-bg-c$1"
+    read -r rid _ _ _ esecs _ _ started finished <<<"$line"
+    {
+        percentiles_between 0 "$(awk -v a="$started" -v s="$esecs" 'BEGIN { printf "%.6f", a + s }')" "$2"
+        percentiles_between "$(awk -v a="$started" -v s="$esecs" 'BEGIN { printf "%.6f", a + s }')" "$finished" "$2"
+        percentiles_between "$finished" 9999999999 "$2"
+    } >"$OUT/retention-phases-c$1"
+    log "retention beside pgbench at $1 clients: run $rid, $(awk -v a="$t_start" -v b="$t_end" -v f="$finished" \
+        'BEGIN { printf "ended %.1f s %s pgbench", (f > b ? f - b : b - f), (f > b ? "after" : "BEFORE") }')"
+}
+
+# retention: the retention figures.
+#   1. bench/retention_prepare.sql: expired data inside the data set and the
+#      floor's copies; the new audit rows sealed; VACUUM (ANALYZE), CHECKPOINT;
+#   2. bench/retention_floor.sql: the floor, on the copies; CHECKPOINT;
+#   3. CALL naboom.run_retention(false) as a top-level psql command (each
+#      batch commits), timed by the wall clock; its steps from
+#      naboom.retention_result;
+#   4. naboom.verify_audit over the whole log: anonymised rows must still
+#      verify, the dropped month's rows count as expired;
+#   5. the inactive members back (bench.retention_restore: report_incident
+#      reports as any member), then for each client count: expired data for
+#      the run beside pgbench (bench.retention_clone, retention_audit_add),
+#      sealed, VACUUM (ANALYZE), then report_incident_idle and, right after,
+#      report_incident_retention (retention_bg_start, retention_bg_stop).
+retention() {
+    local t0 t1 line rid n_inc n_audit c w inc esecs arows asecs
+    rm -f "$OUT"/retention-*
+    log "retention: expired data inside the data set ($RET_EXPIRE incidents closed 11 years ago, inactive members," \
+        "2 x $RET_AUDIT_ROWS old audit rows) and the floor's copies"
+    if ! psql -X -q -At -v ON_ERROR_STOP=1 -v incidents="$INCIDENTS" -v responders="$RESPONDERS" \
+            -v expire="$RET_EXPIRE" -v audit_rows="$RET_AUDIT_ROWS" \
+            -f "$BENCH_DIR/retention_prepare.sql" >"$OUT/retention-prepared" 2>>"$OUT/retention.log"; then
+        retention_failed "bench/retention_prepare.sql failed"; return 0
+    fi
+    if ! retention_seal >/dev/null; then retention_failed "naboom.seal_audit failed"; return 0; fi
+    if ! retention_vacuum; then retention_failed "VACUUM failed"; return 0; fi
+    log "retention: prepared $(cat "$OUT/retention-prepared") (inactive members, their reports and timeline entries," \
+        "expired incidents and their timeline entries, audit rows in the old month and 7-10 months ago, the month)"
+
+    if ! psql -X -q -v ON_ERROR_STOP=1 -f "$BENCH_DIR/retention_floor.sql" >"$OUT/retention-floor" 2>>"$OUT/retention.log"; then
+        retention_failed "bench/retention_floor.sql failed"; return 0
+    fi
+    psql -X -q -c 'CHECKPOINT'
+    log "retention: floor $(tr '\n' ' ' <"$OUT/retention-floor")"
+
+    t0=$(now_s)
+    if ! line=$(psql -X -At -c 'CALL naboom.run_retention(false)' 2>>"$OUT/retention.log"); then
+        retention_failed "CALL naboom.run_retention(false) failed"; return 0
+    fi
+    t1=$(now_s)
+    rid=${line%%|*}
+    psql -X -At -F '|' -c "SELECT step, data_class, target, action, rows, held, batches, round(seconds::numeric, 3)
+        FROM naboom.retention_result WHERE run_id = $rid ORDER BY step" >"$OUT/retention-steps.txt"
+    # outcome incidents emergency_rows emergency_s members personal_rows
+    # personal_s audit_anonymised audit_s months month_rows month_s
+    # rows_not_dropped wall_s
+    psql -X -At -F ' ' -c "
+        SELECT r.outcome,
+            coalesce(sum(x.rows) FILTER (WHERE x.data_class = 'emergency_record' AND x.target = 'naboom.incident'), 0),
+            coalesce(sum(x.rows) FILTER (WHERE x.data_class = 'emergency_record'), 0),
+            coalesce(max(x.seconds) FILTER (WHERE x.data_class = 'emergency_record'), 0),
+            coalesce(sum(x.rows) FILTER (WHERE x.data_class = 'personal_data' AND x.target = 'naboom.member'), 0),
+            coalesce(sum(x.rows) FILTER (WHERE x.data_class = 'personal_data'), 0),
+            coalesce(max(x.seconds) FILTER (WHERE x.data_class = 'personal_data'), 0),
+            coalesce(sum(x.rows) FILTER (WHERE x.target = 'naboom.audit_log'), 0),
+            coalesce(max(x.seconds) FILTER (WHERE x.target = 'naboom.audit_log'), 0),
+            coalesce(sum(x.batches) FILTER (WHERE x.target LIKE '% audit month partitions'), 0),
+            coalesce(sum(x.rows) FILTER (WHERE x.target LIKE '% audit month partitions'), 0),
+            coalesce(max(x.seconds) FILTER (WHERE x.target LIKE '% audit month partitions'), 0),
+            coalesce(sum(x.rows) FILTER (WHERE x.target NOT LIKE '% audit month partitions'), 0),
+            $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+        FROM naboom.retention_run r LEFT JOIN naboom.retention_result x ON x.run_id = r.run_id
+        WHERE r.run_id = $rid GROUP BY r.outcome" >"$OUT/retention-api"
+    log "retention: run $rid: $(cat "$OUT/retention-api")"
+    if ! psql -X -At -F '|' -c "SELECT problem, detail FROM naboom.verify_audit(now() - interval '3 years', now() + interval '1 day')" \
+            >"$OUT/retention-verify.txt" 2>>"$OUT/retention.log"; then
+        echo "-|verify_audit failed" >>"$OUT/retention-verify.txt"
+    fi
+    log "retention: verify_audit after the run: $(tail -n 1 "$OUT/retention-verify.txt")"
+
+    # The run beside report_incident: enough expired data that it outlasts
+    # pgbench.  At the rates just measured (alone), emergency records for
+    # half a run and audit rows to anonymise for a whole one more; beside 1
+    # or 8 clients on these CPUs it goes slower.
+    read -r _ inc _ esecs _ _ _ arows asecs _ <"$OUT/retention-api"
+    w=$((DURATION + 2))
+    n_inc=$(awk -v n="$inc" -v s="$esecs" -v w="$w" -v d="$RET_EXPIRE" \
+        'BEGIN { x = (n > 0 && s > 0) ? n / s * w * 0.5 : d; printf "%d", (x < 1000 ? 1000 : x) }')
+    n_audit=$(awk -v n="$arows" -v s="$asecs" -v w="$w" -v d="$RET_AUDIT_ROWS" \
+        'BEGIN { x = (n > 0 && s > 0) ? n / s * w : d; printf "%d", (x < 1000 ? 1000 : x) }')
+    if ! psql -X -q -v ON_ERROR_STOP=1 -c 'SELECT bench.retention_restore()' >/dev/null 2>>"$OUT/retention.log"; then
+        retention_failed "bench.retention_restore() failed"; return 0
+    fi
+    for c in $CLIENTS; do
+        log "retention: $n_inc expired emergency records and $n_audit audit rows to anonymise, for a run beside report_incident at $c clients"
+        if ! psql -X -q -At -F ' ' -v ON_ERROR_STOP=1 -c "SELECT * FROM bench.retention_clone($n_inc, $INCIDENTS)" \
+                -c "CALL bench.retention_audit_add(NULL, now() - interval '6 months' - interval '1 second', $n_audit)" \
+                >"$OUT/retention-fill-c$c" 2>>"$OUT/retention.log"; then
+            retention_failed "making expired data for the run beside report_incident failed"; return 0
+        fi
+        line=$(cat "$OUT/retention-fill-c$c")
+        echo "$line $n_audit" >"$OUT/retention-fill-c$c"
+        if ! retention_seal >/dev/null; then retention_failed "naboom.seal_audit failed"; return 0; fi
+        if ! retention_vacuum; then retention_failed "VACUUM failed"; return 0; fi
+        run_pgbench report_incident_idle report_incident.pgbench "$c" "$DURATION"
+        run_pgbench report_incident_retention report_incident.pgbench "$c" "$DURATION"
+    done
+}
+
 # ---------------------------------------------------------------- inside
 # Runs inside pg_virtualenv (PGHOST, PGPORT, PGUSER=postgres, PGPASSWORD set).
 inside() {
@@ -576,6 +794,8 @@ inside() {
     seal_and_verify
     psql -X -At -F ' ' -c 'SELECT preloaded, written, dropped_full, dropped_other_db FROM naboom.audit_queue_stats()' \
         >"$OUT/audit-queue"
+    # Last: it changes the data set (old data made, then expired).
+    retention
 
     psql -X -Atc "SELECT format('after the runs: %s incidents, %s timeline entries',
         (SELECT count(*) FROM naboom.incident), (SELECT count(*) FROM naboom.incident_timeline))"
@@ -586,6 +806,113 @@ inside() {
 }
 
 # ---------------------------------------------------------------- report
+# retention_report: the retention part of the report.  Called by report;
+# raises its status (bash locals are dynamically scoped): 1 for an ERROR,
+# 2 for a missed target.
+retention_report() {
+    local rmem rminc rmtl rexp rextl rmonth rwindow rpart outcome inc erows esecs mem prows psecs arows asecs
+    local parts drows dsecs allrows wall fer fes fpr fps far fas fmr fms verdict summary errors= c
+    local tps p50 p95 ok btps bp50 bp95 bok rid bout binc berows besecs barows basecs bstart bfin tstart tend
+    local finc ftl faud n1 a1 b1 n2 a2 b2 n3 a3 b3 step class target action rows held batches secs
+    echo "retention: CALL naboom.run_retention(false) as a top-level command, as the superuser (as the pg_cron job), auditing and"
+    echo "events on; each batch of naboom.retention_batch_size (default 10000) commits on its own"
+    if [ ! -s "$OUT/retention-api" ]; then
+        echo "ERROR: $(cat "$OUT/retention-status" 2>/dev/null || echo "not run")"; status=1; return 0
+    fi
+    read -r rmem rminc rmtl rexp rextl rmonth rwindow rpart <"$OUT/retention-prepared"
+    read -r outcome inc erows esecs mem prows psecs arows asecs parts drows dsecs allrows wall <"$OUT/retention-api"
+    read -r _ fer fes <<<"$(grep '^emergency_record ' "$OUT/retention-floor")"
+    read -r _ fpr fps <<<"$(grep '^personal_data ' "$OUT/retention-floor")"
+    read -r _ far fas <<<"$(grep '^audit_anonymise ' "$OUT/retention-floor")"
+    read -r _ fmr fms <<<"$(grep '^audit_month ' "$OUT/retention-floor")"
+    echo "expired data inside the loaded data set: $rexp closed or rejected incidents moved 11 years back (with $rextl timeline entries);"
+    echo "$rmem inactive members, everything of theirs moved 7.5 years back ($rminc reports, $rmtl timeline entries); audit: $rmonth rows in"
+    echo "$rpart (past the 1-year audit period), $rwindow more logged 10 to 7 months ago (past anonymise_after, 6 months)"
+    echo "floor: the same change to the same rows as one bare statement per class on copies of the tables (same columns, rows and indexes;"
+    echo "no triggers, FKs, CHECKs, RLS), committed; ratio of rows/s"
+    printf '%-30s %8s %8s %8s %10s %8s %9s %6s  %-15s %s\n' \
+        class rows seconds rows/s 'floor rows' 'floor s' 'floor r/s' ratio target result
+    # ret_row NAME ROWS SECONDS FLOOR_ROWS FLOOR_SECONDS [TARGET VERDICT]
+    ret_row() {
+        awk -v name="$1" -v n="$2" -v s="$3" -v fn="$4" -v fs="$5" -v t="${6:-}" -v v="${7:-}" 'BEGIN {
+            r = (s > 0 ? n / s : 0); fr = (fs > 0 ? fn / fs : 0)
+            printf "%-30s %8d %8.3f %8.0f %10d %8.3f %9.0f %6s  %-15s %s\n", name, n, s, r, fn, fs, fr,
+                (fr > 0 ? sprintf("%.2f", r / fr) : "-"), t, v }'
+    }
+    ret_row "emergency_record (deleted)" "$erows" "$esecs" "$fer" "$fes"
+    ret_row "personal_data (anonymised)" "$prows" "$psecs" "$fpr" "$fps"
+    if awk -v n=$((erows + prows)) -v s="$esecs" -v t="$psecs" -v m="$MIN_RETENTION_RATE" \
+            'BEGIN { exit !(s + t > 0 && n / (s + t) >= m) }'; then
+        verdict=PASS
+    else
+        verdict=FAIL; [ "$status" -eq 0 ] && status=2
+    fi
+    ret_row "both" $((erows + prows)) "$(awk -v a="$esecs" -v b="$psecs" 'BEGIN { print a + b }')" \
+        $((fer + fpr)) "$(awk -v a="$fes" -v b="$fps" 'BEGIN { print a + b }')" ">=$MIN_RETENTION_RATE rows/s" "$verdict"
+    ret_row "audit_log (anonymised)" "$arows" "$asecs" "$far" "$fas"
+    ret_row "audit month dropped" "$drows" "$dsecs" "$fmr" "$fms"
+    echo "the whole run: $allrows rows deleted or anonymised, and $drows dropped with $parts audit month partition(s), in $wall s" \
+        "(wall time of the CALL), $(awk -v n="$allrows" -v s="$wall" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }') rows/s" \
+        "without the dropped ones; outcome $outcome"
+    [ "$outcome" = done ] || errors+="; the run ended '$outcome'"
+    [ "$inc" = "$rexp" ] || errors+="; it deleted $inc incidents of the $rexp expired"
+    [ "$mem" = "$rmem" ] || errors+="; it anonymised $mem members of the $rmem inactive"
+    { [ "$parts" = 1 ] && [ "$drows" = "$rmonth" ]; } || errors+="; it dropped $parts months with $drows rows, not 1 with $rmonth"
+    [ "$arows" -ge $((rmonth + rwindow)) ] || errors+="; it anonymised $arows audit rows, fewer than the $((rmonth + rwindow)) old ones"
+    [ "$fer" = "$erows" ] && [ "$fpr" = "$prows" ] && [ "$far" = "$arows" ] && [ "$fmr" = "$drows" ] \
+        || errors+="; the floor changed other rows than the run"
+    if [ -n "$errors" ]; then
+        echo "ERROR: ${errors#; }"; status=1
+    else
+        echo "checks: every expired incident deleted, every inactive member anonymised, the month dropped, every old audit row anonymised;" \
+            "the floor changed as many rows"
+    fi
+    summary=$(tail -n 1 "$OUT/retention-verify.txt")
+    [ "${summary%%|*}" = verified ] || { status=1; summary="ERROR: ${summary%%|*} (see bench/out/retention-verify.txt)|${summary#*|}"; }
+    echo "verify_audit(now() - 3 years, now() + 1 day) after the run: ${summary%%|*}; ${summary#*|}"
+    echo "its steps (naboom.retention_result; seconds of a class from its start, so its steps' seconds overlap):"
+    printf '  %4s %-16s %-66s %-10s %8s %5s %7s %8s\n' step class target action rows held batches seconds
+    while IFS='|' read -r step class target action rows held batches secs; do
+        printf '  %4s %-16s %-66s %-10s %8s %5s %7s %8s\n' "$step" "$class" "$target" "$action" "$rows" "$held" "$batches" "$secs"
+    done <"$OUT/retention-steps.txt"
+
+    echo
+    echo "report_incident beside a retention run: report_incident.pgbench for ${DURATION}s idle (report_incident_idle), then right after with"
+    echo "CALL naboom.run_retention(false) started just before it (report_incident_retention), over expired data made for it: emergency records"
+    echo "(copies of loaded ones, 11 years old) for about half a run and audit rows just past 6 months for a whole run more, at the rates above;"
+    echo "p50/p95 of the whole transaction; x: with the run / idle"
+    printf '%3s %8s %8s %8s %8s %8s %8s %6s %6s  %s\n' clients 'TPS idle' 'p50 idle' 'p95 idle' 'TPS run' 'p50 run' 'p95 run' 'TPS x' 'p95 x' \
+        'the run beside it'
+    for c in $CLIENTS; do
+        if [ ! -s "$OUT/result-report_incident_retention-c$c" ] || [ ! -s "$OUT/retention-bg-c$c" ]; then
+            printf '%3s  ERROR: not measured (%s)\n' "$c" "$(cat "$OUT/retention-status" 2>/dev/null || echo "no result")"; status=1
+            continue
+        fi
+        read -r tps p50 p95 ok _ <"$OUT/result-report_incident_idle-c$c"
+        read -r btps bp50 bp95 bok _ <"$OUT/result-report_incident_retention-c$c"
+        read -r rid bout binc berows besecs barows basecs bstart bfin tstart tend <"$OUT/retention-bg-c$c"
+        read -r finc ftl faud <"$OUT/retention-fill-c$c"
+        verdict=$(awk -v e="$berows" -v es="$besecs" -v a="$barows" -v as="$basecs" -v s="$bstart" -v f="$bfin" \
+            -v t0="$tstart" -v t1="$tend" 'BEGIN {
+            cov = ((f < t1 ? f : t1) - (s > t0 ? s : t0)) / (t1 - t0); if (cov < 0) cov = 0
+            printf "deleted %d rows at %.0f rows/s, anonymised %d audit rows at %.0f rows/s; running for %.0f %% of the run%s",
+                e, (es > 0 ? e / es : 0), a, (as > 0 ? a / as : 0), 100 * cov,
+                (f < t1 ? sprintf(" (ended %.1f s before pgbench)", t1 - f) : sprintf(" (ended %.1f s after pgbench)", f - t1)) }')
+        if [ "$ok" != 1 ] || [ "$bok" != 1 ] || [ "$bout" != done ] || [ "$binc" != "$finc" ]; then
+            verdict="ERROR (pgbench failed, or the run ended '$bout', or deleted $binc of the $finc expired incidents): $verdict"; status=1
+        fi
+        printf '%3s %8.0f %8s %8s %8.0f %8s %8s %6s %6s  %s\n' "$c" "$tps" "$p50" "$p95" "$btps" "$bp50" "$bp95" \
+            "$(awk -v a="$btps" -v b="$tps" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')" \
+            "$(awk -v a="$bp95" -v b="$p95" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')" "$verdict"
+        { read -r n1 a1 b1; read -r n2 a2 b2; read -r n3 a3 b3; } <"$OUT/retention-phases-c$c"
+        echo "    by what the run was doing when a transaction ended: deleting emergency records $n1 tx, p50 $a1, p95 $b1;" \
+            "anonymising audit rows $n2 tx, p50 $a2, p95 $b2; after the run $n3 tx, p50 $a3, p95 $b3"
+    done
+    if [ -s "$OUT/retention-status" ]; then
+        echo "ERROR: $(cat "$OUT/retention-status")"; status=1
+    fi
+}
+
 report() {
     local c op name verdict tps p50 p95 ok ftps fp50 fp95 fok ratio tx wb fpi status=0 line
     local n nsub nresp upd hot fupd fhot atps aok ast arows otps ook ost names
@@ -784,6 +1111,8 @@ report() {
                 "($(awk -v p="$pages" -v t="$secs" 'BEGIN { if (p > 0 && t > 0) printf "%.2f", 1000 * t / p; else print "-" }') ms per page)"
         fi
         echo
+        retention_report
+        echo
         echo "every run (after fresh positions and a CHECKPOINT; WAL per transaction from pg_stat_wal, audit rows from naboom.audit_log, events from naboom.event):"
         printf '%-28s %3s %8s %7s %7s %7s %7s %9s %7s %8s %9s\n' run clients transactions TPS 'p50 ms' 'p95 ms' 'stmt ms' 'WAL B/tx' 'FPI/tx' 'audit/tx' 'events/tx'
         for c in $CLIENTS; do
@@ -817,7 +1146,7 @@ command -v pgbench >/dev/null 2>&1 || PATH="/usr/lib/postgresql/$PG_MAJOR/bin:$P
 mkdir -p "$OUT"
 rm -rf "$OUT/log" "$OUT"/result-* "$OUT"/hot-* "$OUT"/alerts-* "$OUT"/pgbench-*.txt "$OUT"/statements-*.txt \
     "$OUT/load-seconds" "$OUT/report.txt" "$OUT"/explain-*.txt "$OUT"/audit-* "$OUT/verify-audit.txt" \
-    "$OUT"/events-* "$OUT"/listen* "$OUT/stream-read"
+    "$OUT"/events-* "$OUT"/listen* "$OUT/stream-read" "$OUT"/retention-*
 
 if [ "${NABOOM_SKIP_SETUP:-0}" != 1 ]; then
     bash "$NABOOM_ROOT/scripts/setup-debian.sh" || die "setup-debian.sh failed"

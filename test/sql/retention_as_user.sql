@@ -285,7 +285,7 @@ SELECT tap.is(pg_temp.error_of(pg_catalog.format('SELECT naboom_api.delete_note(
 	'42501 naboom.note_forbidden', 'delete_note, another resident on someone else''s note: 42501 naboom.note_forbidden');
 SET LOCAL request.jwt.claims = '{"sub":"tb-admin"}';
 SELECT tap.is(pg_temp.error_of(pg_catalog.format('SELECT naboom_api.delete_note(%L, %s)', :'ref_eve_a', :eve_note)),
-	'42501 naboom.note_forbidden', 'delete_note, another community''s admin: 42501 naboom.note_forbidden');
+	'42501 naboom.not_a_member', 'delete_note, another community''s admin (not a member here): 42501 naboom.not_a_member');
 SET LOCAL request.jwt.claims = '{"sub":"ta-eve"}';
 SELECT tap.is(pg_temp.error_of(pg_catalog.format('SELECT naboom_api.delete_note(%L, 1)', :'ref_eve_a')),
 	'PT404 naboom.unknown_note', 'delete_note on an entry that is not a note (the report): PT404 naboom.unknown_note');
