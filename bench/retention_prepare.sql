@@ -3,23 +3,28 @@
 --
 -- Run by bench/run.sh as the superuser after every other section (the runs
 -- before it see the data set as loaded):
---   psql -v incidents=1000000 -v members=1000 -v responders=250 \
---        -v expire=100000 -v audit_rows=500000 -f bench/retention_prepare.sql
+--   psql -v incidents=1000000 -v responders=250 -v expire=100000 \
+--        -v audit_rows=100000 -f bench/retention_prepare.sql
+-- (incidents: how many the load made; responders: per community, as for
+-- load.sql; SCALE=small divides all by 100).
 --
 -- Like bench/load.sql, every change here is the benchmark's bookkeeping, not
 -- the workload: naboom.audit = off and naboom.events = off (superuser-only
 -- settings; the audit triggers are ENABLE ALWAYS and can't be disabled) and
 -- session_replication_role = replica (the workflow guard would refuse moving
 -- an incident's timestamps; no FK column changes).  The helper functions set
--- all three for themselves, so bench/run.sh can call them again later.
+-- all three for themselves, so bench/run.sh can call them again later
+-- (bench.retention_restore, bench.retention_clone,
+-- bench.retention_audit_add, for the run beside report_incident).
 --
 -- What it makes:
---   inactive members (bench.retention_member): the residents whose number
---      k in their community is k > responders and k % 10 = 3 (7.5 % of the
+--   inactive members (bench.retention_member): the residents and verified
+--      members whose number k in their community is k > responders and
+--      k % 10 = 3 (7.5 % of the
 --      members at full scale, 75 per community; 1 per community at
 --      SCALE=small), each with everything they ever did moved 7.5 years
 --      back: their reports (the loaded ones and those the runs filed), the
---      timeline of those reports (residents act on no other incident), their
+--      timeline of those reports (they act on no other incident: checked), their
 --      alert areas, joined_at and last_active_at.  The personal_data period
 --      (7 years from the last activity) has passed for them, the
 --      emergency_record period (10 years from closing) not for any of their
@@ -39,9 +44,10 @@
 --      their contents) spread over the calendar month (UTC) that holds
 --      now() - 15 months, and as many spread over now() - 10 months to
 --      now() - 7 months, in transactions of at most 100,000 rows (so the
---      seals bench/run.sh makes next are of the usual size).  One row per
---      month first, then naboom.audit_maintain makes the months' partitions
---      (moving that row out of the default partition), then the rest.  The
+--      seals bench/run.sh makes next are of the usual size), by
+--      bench.retention_audit_add: one row per month first, then
+--      naboom.audit_maintain makes the months' partitions (moving that row
+--      out of the default partition), then the rest.  The
 --      first month is past the audit_log period (1 year): retention drops
 --      it; all of them are past anonymise_after (6 months): retention
 --      anonymises them first;
@@ -51,7 +57,7 @@
 --      (bench.ret_month), each LIKE the original INCLUDING DEFAULTS
 --      INCLUDING INDEXES: the same columns, rows and indexes, no triggers,
 --      FKs, CHECKs or RLS.
--- The counts go to bench/out/retention-prepared (the last query).
+-- What it made goes to bench/out/retention-prepared (the last line).
 
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
@@ -94,10 +100,9 @@ END
 $$;
 
 -- retention_expire(n, loaded): n more of the loaded incidents (incident_id
--- up to loaded), closed or rejected, not
--- moved before, not reported by an inactive member, with no duplicate
--- pointing at them, moved 11 years back (closed_at more than 10 years ago:
--- past the emergency_record period).  Chosen by hashint8(incident_id), so
+-- up to loaded), closed or rejected, not moved before, not reported by an
+-- inactive member, with no duplicate pointing at them, moved 11 years back
+-- (closed_at more than 10 years ago: past the emergency_record period).  Chosen by hashint8(incident_id), so
 -- spread over every community and the two years.  Returns what it moved
 -- (fewer incidents than n when no more qualify).
 CREATE FUNCTION bench.retention_expire(n bigint, loaded bigint, OUT incidents bigint, OUT timeline bigint)
@@ -131,6 +136,7 @@ LANGUAGE plpgsql
 SET naboom.audit = off SET naboom.events = off SET session_replication_role = replica AS $$
 DECLARE
 	nsrc bigint;
+	age constant interval := interval '11 years';
 BEGIN
 	CREATE TEMP TABLE clone_src ON COMMIT DROP AS
 	SELECT row_number() OVER (ORDER BY hashint8(i.incident_id)) AS rn, i.community_id, i.incident_id
@@ -162,18 +168,19 @@ BEGIN
 	SELECT m.community_id, m.new_id, m.reference, i.category_code, i.kind, i.title,
 		i.description, i.location, i.accuracy_m, i.address, i.area_id, i.outside_boundary, i.priority, i.status,
 		i.status_note, i.reporter_ref, i.assignee_ref, NULL, i.is_public, NULL, i.version,
-		i.created_at, i.updated_at, i.updated_by, i.acknowledged_at, i.acknowledged_by, i.dispatched_at,
-		i.en_route_at, i.on_scene_at, i.resolved_at, i.closed_at, i.escalation_level, i.next_escalation_at
+		i.created_at - age, i.updated_at - age, i.updated_by, i.acknowledged_at - age, i.acknowledged_by,
+		i.dispatched_at - age, i.en_route_at - age, i.on_scene_at - age, i.resolved_at - age, i.closed_at - age,
+		i.escalation_level, i.next_escalation_at - age
 	FROM clone_map m JOIN naboom.incident i ON i.community_id = m.community_id AND i.incident_id = m.src_id
 	ORDER BY m.new_id;
+	GET DIAGNOSTICS incidents = ROW_COUNT;
 	INSERT INTO naboom.incident_timeline (community_id, incident_id, seq, at, actor_ref, entry_kind,
 		from_status, to_status, note, is_public, detail)
-	SELECT t.community_id, m.new_id, t.seq, t.at, t.actor_ref, t.entry_kind,
+	SELECT t.community_id, m.new_id, t.seq, t.at - age, t.actor_ref, t.entry_kind,
 		t.from_status, t.to_status, t.note, t.is_public, t.detail
 	FROM clone_map m JOIN naboom.incident_timeline t ON t.community_id = m.community_id AND t.incident_id = m.src_id
 	ORDER BY m.new_id, t.seq;
-	INSERT INTO bench.retention_aging SELECT m.community_id, m.new_id FROM clone_map m;
-	SELECT a.incidents, a.timeline INTO incidents, timeline FROM bench.retention_age(interval '11 years') a;
+	GET DIAGNOSTICS timeline = ROW_COUNT;
 END
 $$;
 
@@ -225,9 +232,11 @@ BEGIN
 			ON m.community_id = t.community_id AND m.user_ref = t.actor_ref
 		JOIN naboom.incident i ON i.community_id = t.community_id AND i.incident_id = t.incident_id
 		WHERE i.reporter_ref IS DISTINCT FROM t.actor_ref)
-		OR EXISTS (SELECT 1 FROM naboom.incident i JOIN bench.retention_member m
-			ON m.community_id = i.community_id AND (m.user_ref IN (i.assignee_ref, i.acknowledged_by)
-				OR (m.user_ref = i.updated_by AND m.user_ref IS DISTINCT FROM i.reporter_ref)))
+		OR EXISTS (SELECT 1 FROM naboom.incident i
+			WHERE (i.community_id, i.assignee_ref) IN (SELECT m.community_id, m.user_ref FROM bench.retention_member m)
+				OR (i.community_id, i.acknowledged_by) IN (SELECT m.community_id, m.user_ref FROM bench.retention_member m)
+				OR ((i.community_id, i.updated_by) IN (SELECT m.community_id, m.user_ref FROM bench.retention_member m)
+					AND i.updated_by IS DISTINCT FROM i.reporter_ref))
 		OR EXISTS (SELECT 1 FROM naboom.responder_position p JOIN bench.retention_member m
 			ON m.community_id = p.community_id AND m.user_ref = p.user_ref) THEN
 		RAISE EXCEPTION 'an inactive member acted on an incident they did not report, or has a position';
