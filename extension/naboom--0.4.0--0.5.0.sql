@@ -263,47 +263,19 @@ ALTER TABLE naboom.audit_expiry ENABLE ALWAYS TRIGGER audit_append_only, ENABLE 
 ALTER TABLE naboom.audit_seal_expired ENABLE ALWAYS TRIGGER audit_append_only, ENABLE ALWAYS TRIGGER audit_no_truncate;
 
 CREATE FUNCTION naboom.audit_redact_json(j jsonb) RETURNS jsonb
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-	SELECT CASE WHEN j IS NULL OR pg_catalog.jsonb_typeof(j) <> 'object' THEN NULL ELSE
-		(SELECT coalesce(pg_catalog.jsonb_object_agg(e.key, CASE WHEN e.key = ANY (ARRAY[
-			'community_id', 'incident_id', 'area_id', 'seq', 'alert_id', 'subscription_id', 'hold_id', 'data_class',
-			'category_code', 'kind', 'priority', 'status', 'from_status', 'to_status', 'entry_kind', 'is_public',
-			'version', 'escalation_level', 'created_at', 'updated_at', 'acknowledged_at', 'dispatched_at',
-			'en_route_at', 'on_scene_at', 'resolved_at', 'closed_at', 'outside_boundary', 'poor_accuracy',
-			'legal_hold', 'anonymised_at', 'role', 'reason', 'min_priority', 'code', 'slug', 'name_en', 'name_af',
-			'default_priority', 'is_sensitive', 'duplicate_of', 'reference', 'joined_at', 'keep', 'at',
-			'key', 'sqlstate', 'what', 'table', 'trigger', 'command', 'count', 'rows', 'erasure_id', 'run_id',
-			'ids', 'class', 'partition', 'function'])
-			THEN e.value ELSE 'null'::jsonb END), '{}'::jsonb)
-		FROM pg_catalog.jsonb_each(j) e) END
-$$;
+AS 'MODULE_PATHNAME', 'naboom_audit_redact_json' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION naboom.audit_redact_json(jsonb) IS
-	'An audit row''s JSON (row_key, old_values, new_values, detail) with the value of every key that can hold personal data set to null: what is kept is a fixed list of workflow, time and reference keys. Applying it twice changes nothing';
+	'An audit row''s JSON (row_key, old_values, new_values, detail) with the value of every key that can hold personal data set to null: what is kept is a fixed list of workflow, time and reference keys (src/audit_hash.c). Applying it twice changes nothing';
 
-CREATE FUNCTION naboom.audit_personal_text(a naboom.audit_log) RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-	SELECT pg_catalog.concat_ws(E'\x1f', coalesce(a.row_key::text, '-'), coalesce(a.old_values::text, '-'),
-		coalesce(a.new_values::text, '-'), coalesce(a.actor, '-'), coalesce(a.client_addr, '-'),
-		coalesce(a.user_agent, '-'), coalesce(a.request_id, '-'), coalesce(a.detail::text, '-'))
-$$;
-COMMENT ON FUNCTION naboom.audit_personal_text(naboom.audit_log) IS
-	'The fields of an audit row that can identify a person, as one canonical text';
+CREATE FUNCTION naboom.audit_personal_digest(a naboom.audit_log) RETURNS bytea
+AS 'MODULE_PATHNAME', 'naboom_audit_personal_digest' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION naboom.audit_personal_digest(naboom.audit_log) IS
+	'SHA-256 of the fields of an audit row that can identify a person (row key, old and new values, actor, client address, user agent, request id, detail): what anonymising keeps in personal_digest';
 
 CREATE FUNCTION naboom.audit_row_hash(a naboom.audit_log) RETURNS bytea
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-	SELECT pg_catalog.sha256(pg_catalog.convert_to(pg_catalog.concat_ws(E'\x1f', a.id,
-		(EXTRACT(epoch FROM a.logged_at) * 1000000)::bigint, a.xid, coalesce(a.community_id::text, '-'),
-		coalesce(a.incident_id::text, '-'), a.action, coalesce(a.table_name, '-'), a.db_role, a.success,
-		pg_catalog.encode(coalesce(a.personal_digest,
-			pg_catalog.sha256(pg_catalog.convert_to(naboom.audit_personal_text(a), 'UTF8'))), 'hex'),
-		pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(pg_catalog.concat_ws(E'\x1f',
-			coalesce(naboom.audit_redact_json(a.row_key)::text, '-'),
-			coalesce(naboom.audit_redact_json(a.old_values)::text, '-'),
-			coalesce(naboom.audit_redact_json(a.new_values)::text, '-'),
-			coalesce(naboom.audit_redact_json(a.detail)::text, '-')), 'UTF8')), 'hex')), 'UTF8'))
-$$;
+AS 'MODULE_PATHNAME', 'naboom_audit_row_hash' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION naboom.audit_row_hash(naboom.audit_log) IS
-	'Format-2 hash of an audit row: its core fields, the SHA-256 of its personal fields (personal_digest once anonymised) and its anonymised JSON. Anonymising a row leaves this unchanged; any other change alters it';
+	'Format-2 hash of an audit row: SHA-256 of its core fields, of the SHA-256 of its personal fields (personal_digest once anonymised) and of its anonymised JSON. Anonymising a row leaves it unchanged; any other change alters it';
 
 ------------------------------------------------------------------------------
 -- Sealing and verifying with format 2 and expired months
@@ -879,7 +851,7 @@ REVOKE ALL ON PROCEDURE naboom.run_retention(boolean, timestamptz, bigint, jsonb
 REVOKE ALL ON FUNCTION
 	naboom.erase_member(text, timestamptz), naboom.retention_report(bigint), naboom.retention_active(),
 	naboom.touch_member(bigint, text), naboom.set_legal_hold(text, text, boolean),
-	naboom.audit_redact_json(jsonb), naboom.audit_personal_text(naboom.audit_log), naboom.audit_row_hash(naboom.audit_log),
+	naboom.audit_redact_json(jsonb), naboom.audit_personal_digest(naboom.audit_log), naboom.audit_row_hash(naboom.audit_log),
 	naboom_api.retention_policies(text), naboom_api.set_retention(text, text, interval),
 	naboom_api.place_legal_hold(text, text), naboom_api.lift_legal_hold(text, text),
 	naboom_api.delete_note(text, integer), naboom_api.export_my_data(), naboom_api.erase_my_data()

@@ -44,6 +44,7 @@
 #include "portability/instr_time.h"
 #include "storage/lock.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
@@ -230,28 +231,66 @@ ErasedEntry(Run *r, const char *data_class, const char *extra)
 
 /* ------------------------------------------------------ emergency records */
 
-static const char *DeleteIncidentsSql =
-"WITH c AS (SELECT i.community_id, i.incident_id" EXPIRED_INCIDENTS
+/*
+ * One community's batch: claim expired incidents ($1 as_of, $2 batch size,
+ * $3 community, $4 its period), then delete them and theirs by key, so every
+ * table is probed through its index however large it is.
+ */
+static const char *ClaimIncidentsSql =
+"SELECT coalesce(array_agg(c.incident_id), '{}') FROM (SELECT i.incident_id FROM naboom.incident i"
+" WHERE i.community_id = $3 AND i.closed_at IS NOT NULL AND i.closed_at <= $1 - $4::pg_catalog.interval"
 "  AND NOT i.legal_hold"
 "  AND NOT EXISTS (SELECT 1 FROM naboom.incident d WHERE d.community_id = i.community_id"
 "   AND d.duplicate_of = i.incident_id)"
-"  LIMIT $2 FOR UPDATE OF i SKIP LOCKED),"
-" t AS (DELETE FROM naboom.incident_timeline x USING c"
-"  WHERE x.community_id = c.community_id AND x.incident_id = c.incident_id RETURNING 1),"
-" a AS (DELETE FROM naboom.alert x USING c"
-"  WHERE x.community_id = c.community_id AND x.incident_id = c.incident_id RETURNING 1),"
-" e AS (DELETE FROM naboom.event x USING c"
-"  WHERE x.community_id = c.community_id AND x.incident_id = c.incident_id RETURNING 1),"
-" h AS (DELETE FROM naboom.legal_hold x USING c"
-"  WHERE x.community_id = c.community_id AND x.incident_id = c.incident_id RETURNING 1),"
-" n AS (DELETE FROM naboom.deleted_note x USING c"
-"  WHERE x.community_id = c.community_id AND x.incident_id = c.incident_id RETURNING 1),"
-" i AS (DELETE FROM naboom.incident x USING c"
-"  WHERE x.community_id = c.community_id AND x.incident_id = c.incident_id RETURNING x.incident_id)"
+" LIMIT $2 FOR UPDATE OF i SKIP LOCKED) c";
+
+#define OF_BATCH " WHERE x.community_id = $1 AND x.incident_id = ANY ($2::pg_catalog.int8[]) RETURNING 1)"
+
+static const char *DeleteIncidentsSql =
+"WITH t AS (DELETE FROM naboom.incident_timeline x" OF_BATCH ","
+" a AS (DELETE FROM naboom.alert x" OF_BATCH ","
+" e AS (DELETE FROM naboom.event x" OF_BATCH ","
+" h AS (DELETE FROM naboom.legal_hold x" OF_BATCH ","
+" n AS (DELETE FROM naboom.deleted_note x" OF_BATCH ","
+" i AS (DELETE FROM naboom.incident x" OF_BATCH
 " SELECT (SELECT count(*) FROM i),"
 "  (SELECT count(*) FROM t) + (SELECT count(*) FROM a) + (SELECT count(*) FROM e)"
-"   + (SELECT count(*) FROM h) + (SELECT count(*) FROM n),"
-"  (SELECT coalesce(pg_catalog.jsonb_agg(i.incident_id), '[]') FROM i)::text";
+"   + (SELECT count(*) FROM h) + (SELECT count(*) FROM n)";
+
+/* Delete one community's expired incidents, batch by batch. */
+static void
+EmergencyCommunity(Run *r, Datum community, Datum keep, Step *inc, Step *rel)
+{
+	Oid			ctypes[4] = {TIMESTAMPTZOID, INT4OID, INT8OID, INTERVALOID};
+	Datum		cvalues[4] = {TimestampTzGetDatum(r->as_of), Int32GetDatum(r->batch), community, keep};
+	Oid			dtypes[2] = {INT8OID, INT8ARRAYOID};
+	Datum		dvalues[2];
+	bool		isnull;
+
+	for (;;)
+	{
+		int64		n;
+		char	   *ids;
+
+		Execute(ClaimIncidentsSql, 4, ctypes, cvalues, SPI_OK_SELECT);
+		dvalues[0] = community;
+		dvalues[1] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		ids = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		if (strcmp(ids, "{}") == 0)
+			break;
+		NaboomRetentionActive = true;
+		Execute(DeleteIncidentsSql, 2, dtypes, dvalues, SPI_OK_SELECT);
+		NaboomRetentionActive = false;
+		n = Int8At(0, 1);
+		inc->rows += n;
+		rel->rows += Int8At(0, 2);
+		inc->batches++;
+		ErasedEntry(r, "emergency_record",
+					psprintf("\"count\":" INT64_FORMAT ",\"rows\":" INT64_FORMAT ",\"ids\":[%s]",
+							 n, Int8At(0, 2), pnstrdup(ids + 1, strlen(ids) - 2)));
+		Commit(r);
+	}
+}
 
 static void
 EmergencyRecords(Run *r)
@@ -276,22 +315,29 @@ EmergencyRecords(Run *r)
 	}
 	else
 	{
-		for (;;)
-		{
-			int64		n;
+		uint64		i;
+		uint64		n;
+		Datum	   *communities;
+		Datum	   *keeps;
+		bool		isnull;
+		MemoryContext old;
 
-			Batch(r, DeleteIncidentsSql, r->batch, SPI_OK_SELECT);
-			n = Int8At(0, 1);
-			if (n == 0)
-				break;
-			inc.rows += n;
-			rel.rows += Int8At(0, 2);
-			inc.batches++;
-			ErasedEntry(r, "emergency_record",
-						psprintf("\"count\":" INT64_FORMAT ",\"rows\":" INT64_FORMAT ",\"ids\":%s",
-								 n, Int8At(0, 2), SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3)));
-			Commit(r);
+		/* The communities and their periods, kept across the batches' commits. */
+		Execute("SELECT e.community_id, e.keep FROM naboom.retention_effective e"
+				" WHERE e.data_class = 'emergency_record' ORDER BY e.community_id", 0, NULL, NULL, SPI_OK_SELECT);
+		n = SPI_processed;
+		old = MemoryContextSwitchTo(r->cxt);
+		communities = palloc(sizeof(Datum) * Max(n, 1));
+		keeps = palloc(sizeof(Datum) * Max(n, 1));
+		for (i = 0; i < n; i++)
+		{
+			communities[i] = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+			keeps[i] = datumCopy(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull),
+								 false, sizeof(Interval));
 		}
+		MemoryContextSwitchTo(old);
+		for (i = 0; i < n; i++)
+			EmergencyCommunity(r, communities[i], keeps[i], &inc, &rel);
 		rel.batches = inc.batches;
 	}
 	Record(r, &inc, "emergency_record", "naboom.incident", r->dry_run ? "due for deletion" : "deleted");
