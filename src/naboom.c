@@ -96,8 +96,8 @@ _PG_init(void)
 							 NULL, NULL, NULL);
 
 	DefineCustomIntVariable("naboom.retention_batch_size",
-							"Rows naboom.run_retention changes per transaction.",
-							"Smaller batches hold their row locks for less time; larger ones finish sooner.",
+							"What naboom.run_retention changes per transaction: incidents (with their timeline, alerts and events), notes, audit rows or events.",
+							"Members go in batches of a hundredth of it. Smaller batches hold their locks for less time; larger ones finish sooner.",
 							&naboom_retention_batch_size,
 							10000, 100, 1000000,
 							PGC_SUSET, 0,
