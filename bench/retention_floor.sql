@@ -71,7 +71,7 @@ VALUES ('personal_data', :n, extract(epoch FROM pg_catalog.clock_timestamp() - :
 
 SELECT pg_catalog.clock_timestamp() AS t0 \gset
 UPDATE bench.ret_audit a SET
-	personal_digest = pg_catalog.sha256(pg_catalog.convert_to(naboom.audit_personal_text(ROW(a.*)::naboom.audit_log), 'UTF8')),
+	personal_digest = naboom.audit_personal_digest(ROW(a.*)::naboom.audit_log),
 	row_key = naboom.audit_redact_json(a.row_key),
 	old_values = naboom.audit_redact_json(a.old_values),
 	new_values = naboom.audit_redact_json(a.new_values),

@@ -758,6 +758,7 @@ naboom_run_retention(PG_FUNCTION_ARGS)
 		NaboomRetentionActive = false;
 		NaboomAuditPrivileged = false;
 		LockRelease(&tag, ExclusiveLock, true);
+		MemoryContextDelete(r.cxt);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
