@@ -406,7 +406,8 @@ BEGIN
 		-- Every sealed row, as it is now.
 		FOR r IN
 			SELECT u.id, u.ord, a.logged_at AS at, a.id IS NULL AS gone, a.personal_digest IS NOT NULL AS anonymised,
-				EXISTS (SELECT 1 FROM naboom.audit_seal_expired x WHERE x.seal_id = s.seal_id AND u.id = ANY (x.ids)) AS expired
+				EXISTS (SELECT 1 FROM naboom.audit_seal_expired x JOIN naboom.audit_expiry e ON e.partition = x.partition
+					WHERE x.seal_id = s.seal_id AND u.id = ANY (x.ids)) AS expired
 			FROM unnest(s.ids) WITH ORDINALITY u(id, ord)
 			LEFT JOIN naboom.audit_log a ON a.id = u.id
 			WHERE a.id IS NULL OR CASE WHEN s.row_format = 1

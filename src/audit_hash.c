@@ -12,8 +12,10 @@
  *	P		SHA-256 of the personal fields (row key, old and new values,
  *			actor, client address, user agent, request id, detail), or,
  *			once anonymised, the digest of them kept in personal_digest;
- *	R		SHA-256 of the row's JSON as anonymisation leaves it
- *			(naboom.audit_redact_json of row key, values and detail).
+ *	R		SHA-256 of the personal fields as anonymisation leaves them:
+ *			the redacted JSON (naboom.audit_redact_json of row key, values
+ *			and detail) and no actor, address, agent or request id; once
+ *			anonymised, what is stored (so writing over it changes R).
  *
  * Anonymising stores P (naboom.audit_personal_digest) and replaces the
  * personal fields by their redacted form, which redacting again does not
@@ -45,7 +47,7 @@ static const char *const KeptKeys[] = {
 	"category_code", "kind", "priority", "status", "from_status", "to_status", "entry_kind", "is_public",
 	"version", "escalation_level", "created_at", "updated_at", "acknowledged_at", "dispatched_at",
 	"en_route_at", "on_scene_at", "resolved_at", "closed_at", "outside_boundary", "poor_accuracy",
-	"legal_hold", "anonymised_at", "role", "reason", "min_priority", "code", "slug", "name_en", "name_af",
+	"legal_hold", "anonymised_at", "role", "min_priority", "code", "slug", "name_en", "name_af",
 	"default_priority", "is_sensitive", "duplicate_of", "reference", "joined_at", "keep", "at",
 	"key", "sqlstate", "what", "table", "trigger", "command", "count", "rows", "erasure_id", "run_id",
 	"ids", "class", "partition", "function"
@@ -286,18 +288,34 @@ naboom_audit_row_hash(PG_FUNCTION_ARGS)
 	uint8		redacted[PG_SHA256_DIGEST_LENGTH];
 	uint8		hash[PG_SHA256_DIGEST_LENGTH];
 	TimestampTz logged_at;
+	bool		anonymised;
 
 	ReadRow(fcinfo, &row);
 	if (row.nulls[A_ID] || row.nulls[A_LOGGED_AT] || row.nulls[A_XID] || row.nulls[A_ACTION] ||
 		row.nulls[A_DB_ROLE] || row.nulls[A_SUCCESS])
 		elog(ERROR, "naboom audit hash: a NOT NULL column of the row is NULL");
 
-	/* R: the row's JSON as anonymisation leaves it. */
+	/*
+	 * R: the row's personal fields as anonymisation leaves them.  Before,
+	 * that is the redacted JSON and no actor, address, agent or request id;
+	 * after, it is what is stored, so anything written over an anonymised
+	 * row changes R.
+	 */
 	initStringInfo(&buf);
-	AppendJsonb(&buf, RedactJsonb(JsonbOf(&row, A_ROW_KEY)));
-	AppendJsonb(&buf, RedactJsonb(JsonbOf(&row, A_OLD)));
-	AppendJsonb(&buf, RedactJsonb(JsonbOf(&row, A_NEW)));
-	AppendJsonb(&buf, RedactJsonb(JsonbOf(&row, A_DETAIL)));
+	anonymised = !row.nulls[A_DIGEST];
+	AppendJsonb(&buf, anonymised ? JsonbOf(&row, A_ROW_KEY) : RedactJsonb(JsonbOf(&row, A_ROW_KEY)));
+	AppendJsonb(&buf, anonymised ? JsonbOf(&row, A_OLD) : RedactJsonb(JsonbOf(&row, A_OLD)));
+	AppendJsonb(&buf, anonymised ? JsonbOf(&row, A_NEW) : RedactJsonb(JsonbOf(&row, A_NEW)));
+	AppendJsonb(&buf, anonymised ? JsonbOf(&row, A_DETAIL) : RedactJsonb(JsonbOf(&row, A_DETAIL)));
+	if (anonymised)
+	{
+		AppendText(&buf, &row, A_ACTOR);
+		AppendText(&buf, &row, A_ADDR);
+		AppendText(&buf, &row, A_AGENT);
+		AppendText(&buf, &row, A_REQUEST);
+	}
+	else
+		appendStringInfoString(&buf, "\x1f-\x1f-\x1f-\x1f-");
 	Sha256(buf.data, buf.len, redacted);
 
 	/* P: the personal fields, or their digest once they are gone. */

@@ -93,7 +93,7 @@ PAIRS ", d AS ("
 "  updated_by = CASE WHEN x.upd THEN NULL ELSE i.updated_by END,"
 "  anonymised_at = CASE WHEN x.rep THEN $3 ELSE i.anonymised_at END"
 " FROM x JOIN naboom.category cat ON cat.community_id = x.community_id AND cat.code = x.category_code"
-" WHERE i.community_id = x.community_id AND i.incident_id = x.incident_id AND NOT x.legal_hold"
+" WHERE i.community_id = x.community_id AND i.incident_id = x.incident_id AND NOT i.legal_hold"
 " RETURNING x.rep, i.incident_id)"
 " SELECT (SELECT count(*) FROM u WHERE u.rep),"
 "  (SELECT count(*) FROM u WHERE NOT u.rep),"
@@ -130,6 +130,8 @@ PAIRS ", k AS ("
 static const char *OwnRowsSql =
 PAIRS ","
 " al AS (DELETE FROM naboom.alert x USING p WHERE x.user_ref = p.u AND x.community_id = p.c"
+"  AND NOT EXISTS (SELECT 1 FROM naboom.incident h WHERE h.community_id = x.community_id"
+"   AND h.incident_id = x.incident_id AND h.legal_hold)"
 "  RETURNING x.incident_id),"
 " su AS (DELETE FROM naboom.subscription x USING p WHERE x.user_ref = p.u AND x.community_id = p.c RETURNING 1),"
 " po AS (DELETE FROM naboom.responder_position x USING p WHERE x.user_ref = p.u AND x.community_id = p.c"
@@ -350,6 +352,8 @@ naboom_erase_member(PG_FUNCTION_ARGS)
 	bool		isnull;
 	int64		memberships;
 	char	   *erasure_id;
+	MemoryContext caller = CurrentMemoryContext;
+	MemoryContext old;
 
 	memset(&e, 0, sizeof(e));
 	/* Entries about them still in the audit writer's queue land first. */
@@ -380,6 +384,8 @@ naboom_erase_member(PG_FUNCTION_ARGS)
 	}
 	NaboomAnonymiseMembers(communities, refs, as_of, true, &e);
 
+	/* What outlives SPI_finish is made in the caller's context. */
+	old = MemoryContextSwitchTo(caller);
 	erasure_id = DatumGetCString(DirectFunctionCall1(uuid_out, DirectFunctionCall1(gen_random_uuid, (Datum) 0)));
 	initStringInfo(&counts);
 	appendStringInfoChar(&counts, '{');
@@ -395,6 +401,7 @@ naboom_erase_member(PG_FUNCTION_ARGS)
 	AppendCount(&counts, "legal_holds_no_longer_naming_you", e.holds_detached);
 	AppendCount(&counts, "audit_entries_anonymised", e.audit_rows);
 	appendStringInfoChar(&counts, '}');
+	MemoryContextSwitchTo(old);
 
 	NaboomWriteErasedEntry(psprintf("{\"what\":\"erase_my_data\",\"erasure_id\":\"%s\",\"count\":%s}",
 									erasure_id, counts.data));

@@ -35,6 +35,7 @@
 
 #include "access/htup_details.h"
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "funcapi.h"
@@ -45,6 +46,7 @@
 #include "storage/lock.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
+#include "utils/guc.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
@@ -93,8 +95,9 @@ typedef struct Step
 
 /*
  * The members whose personal_data period has passed at $1: no activity of
- * theirs (joining or a profile change, a report, a timeline entry, a
- * position, an alert area) since, and nothing of theirs under legal hold.
+ * theirs (joining or a profile change, a daily API call, a report, a
+ * timeline entry, a position) since, and no alert area: a member whose
+ * alert area still alerts them is using naboom, even if they only read.
  */
 #define EXPIRED_MEMBERS \
 	" FROM naboom.member m JOIN naboom.retention_effective r" \
@@ -107,7 +110,7 @@ typedef struct Step
 	"  AND NOT EXISTS (SELECT 1 FROM naboom.responder_position p WHERE p.user_ref = m.user_ref" \
 	"   AND p.community_id = m.community_id AND p.reported_at > $1 - r.keep)" \
 	"  AND NOT EXISTS (SELECT 1 FROM naboom.subscription s WHERE s.user_ref = m.user_ref" \
-	"   AND s.community_id = m.community_id AND s.created_at > $1 - r.keep)"
+	"   AND s.community_id = m.community_id)"
 
 #define MEMBER_HELD \
 	"EXISTS (SELECT 1 FROM naboom.incident i WHERE i.community_id = m.community_id" \
@@ -453,24 +456,28 @@ AnonymiseAudit(Run *r, Step *s, Datum from, Datum to)
 
 	for (;;)
 	{
-		uint64		i;
-		int64		last = 0;
+		bool		isnull;
+		Datum		last;
 
 		NaboomAuditPrivileged = true;
 		Execute("WITH b AS (SELECT a.id, a.logged_at FROM naboom.audit_log a"
 				"  WHERE a.logged_at > $1 AND a.logged_at <= $2 AND a.personal_digest IS NULL AND a.id > $3"
-				"  ORDER BY a.id LIMIT $4)"
-				" UPDATE naboom.audit_log a SET" NABOOM_AUDIT_REDACT_SET
-				" FROM b WHERE a.id = b.id AND a.logged_at = b.logged_at RETURNING a.id",
-				4, types, values, SPI_OK_UPDATE_RETURNING);
+				"  ORDER BY a.id LIMIT $4),"
+				" u AS (UPDATE naboom.audit_log a SET" NABOOM_AUDIT_REDACT_SET
+				"  FROM b WHERE a.id = b.id AND a.logged_at = b.logged_at AND a.personal_digest IS NULL"
+				"   AND NOT EXISTS (SELECT 1 FROM naboom.incident h WHERE h.community_id = a.community_id"
+				"    AND h.incident_id = a.incident_id AND h.legal_hold)"
+				"  RETURNING 1)"
+				" SELECT (SELECT max(b.id) FROM b), (SELECT count(*) FROM u)",
+				4, types, values, SPI_OK_SELECT);
 		NaboomAuditPrivileged = false;
-		if (SPI_processed == 0)
+		last = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		if (isnull)
 			break;
-		for (i = 0; i < SPI_processed; i++)
-			last = Max(last, Int8At(i, 1));
-		total += SPI_processed;
+		total += Int8At(0, 2);
 		s->batches++;
-		values[2] = Int64GetDatum(last);
+		values[2] = last;
+		SPI_freetuptable(SPI_tuptable);
 		Commit(r);
 	}
 	return total;
@@ -575,6 +582,40 @@ AuditLog(Run *r)
 	uint64		n;
 	SPITupleTable *months;
 
+	/* Drop whole months past keep, oldest first, each in its own transaction. */
+	StepStart(&drop);
+	Execute("SELECT c.relname::text, m.month_from, m.month_to"
+			" FROM pg_catalog.pg_inherits h JOIN pg_catalog.pg_class c ON c.oid = h.inhrelid"
+			" CROSS JOIN LATERAL (SELECT pg_catalog.to_date(pg_catalog.substr(c.relname, 11), 'YYYYMM') AS d) d"
+			" CROSS JOIN LATERAL (SELECT d.d::timestamp AT TIME ZONE 'UTC' AS month_from,"
+			"  (d.d + interval '1 month') AT TIME ZONE 'UTC' AS month_to) m"
+			" WHERE h.inhparent = 'naboom.audit_log'::pg_catalog.regclass AND c.relname ~ '^audit_log_[0-9]{6}$'"
+			"  AND m.month_to <= $1 - " AUDIT_KEEP
+			" ORDER BY m.month_from", 1, types, values, SPI_OK_SELECT);
+	months = SPI_tuptable;
+	n = SPI_processed;
+	for (i = 0; i < n; i++)
+	{
+		char	   *name = MemoryContextStrdup(r->cxt, SPI_getvalue(months->vals[i], months->tupdesc, 1));
+
+		from = SPI_getbinval(months->vals[i], months->tupdesc, 2, &isnull);
+		to = SPI_getbinval(months->vals[i], months->tupdesc, 3, &isnull);
+		if (r->dry_run)
+		{
+			Execute(psprintf("SELECT count(*) FROM naboom.%s", quote_identifier(name)), 0, NULL, NULL, SPI_OK_SELECT);
+			drop.rows += Int8At(0, 1);
+		}
+		else
+		{
+			drop.rows += DropAuditMonth(r, name, from, to);
+			Commit(r);
+		}
+		drop.batches++;
+	}
+	Record(r, &drop, "audit_log", psprintf("%d audit month partitions", drop.batches),
+		   r->dry_run ? "due for dropping" : "dropped");
+	Commit(r);
+
 	/* Anonymise what passed anonymise_after since the watermark. */
 	StepStart(&anon);
 	Execute("SELECT coalesce((SELECT s.at FROM naboom.retention_state s WHERE s.name = 'audit_anonymised_before'),"
@@ -612,48 +653,18 @@ AuditLog(Run *r)
 	Record(r, &anon, "audit_log", "naboom.audit_log", r->dry_run ? "due for anonymisation" : "anonymised");
 	Commit(r);
 
-	/* Drop whole months past keep, oldest first, each in its own transaction. */
-	StepStart(&drop);
-	Execute("SELECT c.relname::text, m.month_from, m.month_to"
-			" FROM pg_catalog.pg_inherits h JOIN pg_catalog.pg_class c ON c.oid = h.inhrelid"
-			" CROSS JOIN LATERAL (SELECT pg_catalog.to_date(pg_catalog.substr(c.relname, 11), 'YYYYMM') AS d) d"
-			" CROSS JOIN LATERAL (SELECT d.d::timestamp AT TIME ZONE 'UTC' AS month_from,"
-			"  (d.d + interval '1 month') AT TIME ZONE 'UTC' AS month_to) m"
-			" WHERE h.inhparent = 'naboom.audit_log'::pg_catalog.regclass AND c.relname ~ '^audit_log_[0-9]{6}$'"
-			"  AND m.month_to <= $1 - " AUDIT_KEEP
-			" ORDER BY m.month_from", 1, types, values, SPI_OK_SELECT);
-	months = SPI_tuptable;
-	n = SPI_processed;
-	for (i = 0; i < n; i++)
-	{
-		char	   *name = MemoryContextStrdup(r->cxt, SPI_getvalue(months->vals[i], months->tupdesc, 1));
-
-		from = SPI_getbinval(months->vals[i], months->tupdesc, 2, &isnull);
-		to = SPI_getbinval(months->vals[i], months->tupdesc, 3, &isnull);
-		if (r->dry_run)
-		{
-			Execute(psprintf("SELECT count(*) FROM naboom.%s", quote_identifier(name)), 0, NULL, NULL, SPI_OK_SELECT);
-			drop.rows += Int8At(0, 1);
-		}
-		else
-		{
-			drop.rows += DropAuditMonth(r, name, from, to);
-			Commit(r);
-		}
-		drop.batches++;
-	}
-	Record(r, &drop, "audit_log", psprintf("%d audit month partitions", drop.batches),
-		   r->dry_run ? "due for dropping" : "dropped");
-	Commit(r);
-
 	DeleteOld(r, "naboom.event",
-			  "SELECT count(*) FROM naboom.event e WHERE e.created_at <= $1 - " AUDIT_KEEP " AND e.seq IS NOT NULL",
+			  "SELECT count(*) FROM naboom.event e WHERE e.created_at <= $1 - " AUDIT_KEEP " AND e.seq IS NOT NULL"
+			  " AND NOT " HELD("e.community_id", "e.incident_id"),
 			  "DELETE FROM naboom.event x WHERE x.event_id IN (SELECT e.event_id FROM naboom.event e"
-			  " WHERE e.created_at <= $1 - " AUDIT_KEEP " AND e.seq IS NOT NULL LIMIT $2)");
+			  " WHERE e.created_at <= $1 - " AUDIT_KEEP " AND e.seq IS NOT NULL"
+			  " AND NOT " HELD("e.community_id", "e.incident_id") " LIMIT $2)");
 	DeleteOld(r, "naboom.alert",
-			  "SELECT count(*) FROM naboom.alert a WHERE a.created_at <= $1 - " AUDIT_KEEP,
+			  "SELECT count(*) FROM naboom.alert a WHERE a.created_at <= $1 - " AUDIT_KEEP
+			  " AND NOT " HELD("a.community_id", "a.incident_id"),
 			  "DELETE FROM naboom.alert x WHERE (x.community_id, x.alert_id) IN (SELECT a.community_id, a.alert_id"
-			  " FROM naboom.alert a WHERE a.created_at <= $1 - " AUDIT_KEEP " LIMIT $2)");
+			  " FROM naboom.alert a WHERE a.created_at <= $1 - " AUDIT_KEEP
+			  " AND NOT " HELD("a.community_id", "a.incident_id") " LIMIT $2)");
 	/* Rate windows are an hour at most: a day-old counter is dead. */
 	DeleteOld(r, "naboom.rate_counter",
 			  "SELECT count(*) FROM naboom.rate_counter c WHERE c.window_start <= $1 - interval '1 day'",
@@ -664,6 +675,16 @@ AuditLog(Run *r)
 
 
 /* ------------------------------------------------------------------ a run */
+
+/* Give the session its search_path back (set to pg_catalog for the run). */
+static void
+RestorePath(const char *path)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(path)};
+
+	Execute("SELECT pg_catalog.set_config('search_path', $1, false)", 1, types, values, SPI_OK_SELECT);
+}
 
 /* Start the run's row, after marking runs that died without finishing. */
 static void
@@ -709,6 +730,7 @@ naboom_run_retention(PG_FUNCTION_ARGS)
 	Datum		out[2];
 	bool		nulls[2] = {true, true};
 	MemoryContext caller = CurrentMemoryContext;
+	char	   *saved_path;
 
 	memset(&r, 0, sizeof(r));
 	r.dry_run = PG_ARGISNULL(0) ? false : PG_GETARG_BOOL(0);
@@ -735,6 +757,7 @@ naboom_run_retention(PG_FUNCTION_ARGS)
 	}
 
 	r.cxt = AllocSetContextCreate(TopMemoryContext, "naboom retention", ALLOCSET_DEFAULT_SIZES);
+	saved_path = MemoryContextStrdup(r.cxt, namespace_search_path);
 	PG_TRY();
 	{
 		MemoryContext old = MemoryContextSwitchTo(r.cxt);
@@ -745,12 +768,16 @@ naboom_run_retention(PG_FUNCTION_ARGS)
 
 		if (SPI_connect_ext(r.nonatomic ? SPI_OPT_NONATOMIC : 0) != SPI_OK_CONNECT)
 			elog(ERROR, "naboom_run_retention: SPI_connect failed");
+		/* A procedure that commits cannot have a SET clause: pin it here. */
+		Execute("SELECT pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', false)", 0, NULL, NULL,
+				SPI_OK_SELECT);
 		StartRun(&r);
 		EmergencyRecords(&r);
 		PersonalData(&r);
 		DeletedNotes(&r);
 		AuditLog(&r);
 		FinishRun(&r);
+		RestorePath(saved_path);
 		SPI_finish();
 	}
 	PG_CATCH();
@@ -758,6 +785,8 @@ naboom_run_retention(PG_FUNCTION_ARGS)
 		NaboomRetentionActive = false;
 		NaboomAuditPrivileged = false;
 		LockRelease(&tag, ExclusiveLock, true);
+		/* The path set in an earlier, committed batch would outlive the run. */
+		SetConfigOption("search_path", saved_path, PGC_USERSET, PGC_S_SESSION);
 		MemoryContextDelete(r.cxt);
 		PG_RE_THROW();
 	}

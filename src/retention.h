@@ -50,7 +50,7 @@ extern void NaboomWriteErasedEntry(const char *detail_json);
  * personal fields is kept so its format-2 seal hash is unchanged.
  */
 #define NABOOM_AUDIT_REDACT_SET \
-	" personal_digest = naboom.audit_personal_digest(a)," \
+	" personal_digest = coalesce(a.personal_digest, naboom.audit_personal_digest(a))," \
 	" row_key = naboom.audit_redact_json(a.row_key)," \
 	" old_values = naboom.audit_redact_json(a.old_values)," \
 	" new_values = naboom.audit_redact_json(a.new_values)," \
