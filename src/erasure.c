@@ -168,10 +168,10 @@ PAIRS ","
 /*
  * Audit rows by or about the people ($1 text[] of user_refs): what they
  * did, rows keyed by them, every row of the incidents they reported ($2),
- * rows of other incidents they were named on or alerted about ($3) that
- * mention them, and every row about a timeline entry or deleted note they
- * wrote ($4 incident ids, $5 seqs: a moderator's change of their note keeps
- * its text, not their name).
+ * rows of other incidents they were named on or alerted about ($3) whose
+ * values hold their user_ref (exactly, at any depth), and every row about
+ * a timeline entry or deleted note they wrote ($4 incident ids, $5 seqs: a
+ * moderator's change of their note keeps its text, not their name).
  */
 static const char *AuditSql =
 "WITH refs AS (SELECT DISTINCT u FROM pg_catalog.unnest($1::pg_catalog.text[]) u),"
@@ -183,7 +183,8 @@ static const char *AuditSql =
 "  WHERE a.incident_id = ANY ($2::pg_catalog.int8[])"
 " UNION SELECT a.id, a.logged_at FROM naboom.audit_log a"
 "  WHERE a.incident_id = ANY ($3::pg_catalog.int8[])"
-"  AND EXISTS (SELECT 1 FROM refs WHERE pg_catalog.strpos(a::text, refs.u) > 0)"
+"  AND EXISTS (SELECT 1 FROM refs WHERE pg_catalog.jsonb_path_exists(pg_catalog.jsonb_build_array(a.row_key,"
+"   a.old_values, a.new_values, a.detail), '$.** ? (@ == $u)', pg_catalog.jsonb_build_object('u', refs.u)))"
 " UNION SELECT a.id, a.logged_at FROM naboom.audit_log a"
 "  JOIN ROWS FROM (pg_catalog.unnest($4::pg_catalog.int8[]), pg_catalog.unnest($5::pg_catalog.int4[])) AS k(i, s)"
 "  ON a.incident_id = k.i AND a.table_name IN ('naboom.incident_timeline', 'naboom.deleted_note')"
