@@ -250,8 +250,10 @@ SELECT i.community_id, i.incident_id FROM naboom.incident i
 JOIN bench.retention_member m ON m.community_id = i.community_id AND m.user_ref = i.reporter_ref;
 SELECT a.incidents AS inactive_incidents, a.timeline AS inactive_timeline
 FROM bench.retention_age(interval '7 years 6 months') a \gset
-UPDATE naboom.subscription s SET created_at = s.created_at - interval '7 years 6 months'
-FROM bench.retention_member m WHERE m.community_id = s.community_id AND m.user_ref = s.user_ref;
+-- A member with an alert area is still using naboom (it alerts them), so
+-- the inactive ones removed theirs long ago.
+DELETE FROM naboom.subscription s
+USING bench.retention_member m WHERE m.community_id = s.community_id AND m.user_ref = s.user_ref;
 UPDATE naboom.member x SET joined_at = x.joined_at - interval '7 years 6 months',
 	last_active_at = x.last_active_at - interval '7 years 6 months'
 FROM bench.retention_member m WHERE m.community_id = x.community_id AND m.user_ref = x.user_ref;
