@@ -4,7 +4,14 @@ MODULE_big = naboom
 OBJS = $(patsubst %.c,%.o,$(wildcard src/*.c))
 HEADERS = $(wildcard src/*.h)
 
-DATA = $(wildcard extension/naboom--*.sql)
+# The install script of the current version is built from the SQL sources by
+# concern (extension/schema/*.sql, concatenated in file-name order); the
+# upgrade scripts (and 0.1.0, the start of the upgrade chain) are frozen once
+# released and installed as they are.
+EXTVERSION = $(shell sed -n "s/^default_version = '\\(.*\\)'/\\1/p" naboom.control)
+SCHEMA_SOURCES = $(sort $(wildcard extension/schema/*.sql))
+DATA_built = extension/naboom--$(EXTVERSION).sql
+DATA = $(wildcard extension/upgrade/naboom--*.sql)
 
 # pg_regress: one file per feature, run in file-name order
 TESTS = $(sort $(wildcard sql/*.sql))
@@ -21,3 +28,6 @@ SHLIB_LINK =
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+$(DATA_built): $(SCHEMA_SOURCES) naboom.control
+	cat $(SCHEMA_SOURCES) > $@
