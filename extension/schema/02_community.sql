@@ -13,7 +13,13 @@ CREATE TABLE naboom.community (
 	escalation_interval interval NOT NULL DEFAULT '60 seconds' CHECK (escalation_interval >= '10 seconds'),
 	allow_outside_reports boolean NOT NULL DEFAULT false,
 	settings jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(settings) = 'object'),
-	created_at timestamptz NOT NULL DEFAULT now()
+	created_at timestamptz NOT NULL DEFAULT now(),
+	alert_responders integer NOT NULL DEFAULT 5 CHECK (alert_responders BETWEEN 0 AND 100),
+	alert_radius_m double precision NOT NULL DEFAULT 10000
+		CHECK (alert_radius_m > 0 AND alert_radius_m <= 1000000),
+	escalation_steps integer NOT NULL DEFAULT 3 CHECK (escalation_steps BETWEEN 1 AND 10),
+	escalation_radius_factor double precision NOT NULL DEFAULT 2
+		CHECK (escalation_radius_factor >= 1 AND escalation_radius_factor <= 10)
 );
 
 -- @@ from naboom--0.1.0.sql
@@ -30,6 +36,20 @@ COMMENT ON COLUMN naboom.community.reopen_window IS 'How long after resolution t
 
 -- @@ from naboom--0.1.0.sql
 COMMENT ON COLUMN naboom.community.auto_close_after IS 'Grace period after resolution before the auto-close job closes an incident';
+
+-- @@ from naboom--0.1.0--0.2.0.sql
+COMMENT ON COLUMN naboom.community.alert_responders IS 'How many of the nearest on-duty responders a high or critical incident alerts at once';
+
+-- @@ from naboom--0.1.0--0.2.0.sql
+COMMENT ON COLUMN naboom.community.alert_radius_m IS 'How far (metres) those responders may be';
+
+-- @@ from naboom--0.3.0--0.4.0.sql
+COMMENT ON COLUMN naboom.community.escalation_steps IS
+	'Escalation steps of an unacknowledged panic or critical incident: each alerts the next ring of responders in a wider radius; the last also alerts the moderators';
+
+-- @@ from naboom--0.3.0--0.4.0.sql
+COMMENT ON COLUMN naboom.community.escalation_radius_factor IS
+	'How much wider each escalation step searches: alert_radius_m × factor^level';
 
 -- @@ from naboom--0.1.0.sql
 CREATE INDEX community_boundary_idx ON naboom.community USING gist (boundary);

@@ -94,6 +94,7 @@ CREATE TABLE naboom.incident (
 	next_escalation_at timestamptz,
 	legal_hold boolean NOT NULL DEFAULT false,
 	anonymised_at timestamptz,
+	poor_accuracy boolean NOT NULL DEFAULT false,
 	PRIMARY KEY (community_id, incident_id),
 	FOREIGN KEY (community_id, category_code) REFERENCES naboom.category,
 	FOREIGN KEY (community_id, area_id) REFERENCES naboom.area ON DELETE SET NULL (area_id),
@@ -114,11 +115,11 @@ COMMENT ON COLUMN naboom.incident.location IS 'Where it happened (WGS84 point); 
 -- @@ from naboom--0.1.0.sql
 COMMENT ON COLUMN naboom.incident.accuracy_m IS 'Accuracy of the location as the device reported it, in metres';
 
--- @@ from naboom--0.1.0.sql
-COMMENT ON COLUMN naboom.incident.area_id IS 'The smallest area of the community containing the location, if any';
+-- @@ from naboom--0.1.0--0.2.0.sql
+COMMENT ON COLUMN naboom.incident.area_id IS 'The smallest area of the community containing the location, if any; set by the workflow trigger from the location';
 
--- @@ from naboom--0.1.0.sql
-COMMENT ON COLUMN naboom.incident.outside_boundary IS 'Reported outside the community boundary (only where the community allows that)';
+-- @@ from naboom--0.1.0--0.2.0.sql
+COMMENT ON COLUMN naboom.incident.outside_boundary IS 'Reported outside the community boundary (only where the community allows that); set by the workflow trigger';
 
 -- @@ from naboom--0.1.0.sql
 COMMENT ON COLUMN naboom.incident.status IS 'Workflow status: a status of naboom.status, checked by the workflow trigger against its cached copy (no foreign key, so writers do not share-lock the status rows)';
@@ -147,6 +148,9 @@ COMMENT ON COLUMN naboom.incident.updated_by IS 'user_ref of whoever made the la
 -- @@ from naboom--0.1.0.sql
 COMMENT ON COLUMN naboom.incident.acknowledged_by IS 'The first responder to acknowledge; acknowledgement stops escalation';
 
+-- @@ from naboom--0.1.0--0.2.0.sql
+COMMENT ON COLUMN naboom.incident.poor_accuracy IS 'The reported accuracy was worse than naboom.poor_accuracy_m when the location was given: the location is kept but not to be trusted to the metre';
+
 -- @@ from naboom--0.1.0.sql
 CREATE UNIQUE INDEX incident_client_ref_key ON naboom.incident (community_id, reporter_ref, client_ref) WHERE client_ref IS NOT NULL;
 
@@ -162,6 +166,25 @@ CREATE INDEX incident_reporter_idx ON naboom.incident (reporter_ref, community_i
 -- @@ from naboom--0.1.0.sql
 CREATE INDEX incident_duplicate_of_idx ON naboom.incident (community_id, duplicate_of) WHERE duplicate_of IS NOT NULL;
 
+-- @@ from naboom--0.2.0--0.3.0.sql
+------------------------------------------------------------------------------
+-- Duplicate candidates are recent reports of one category near a place: an
+-- index on (community, category, time) bounds the search by the window
+-- instead of by every live report of the community (measured: the
+-- community/status index made the search grow with the day's reports).
+------------------------------------------------------------------------------
+CREATE INDEX incident_duplicate_window_idx ON naboom.incident (community_id, category_code, created_at);
+
+-- @@ from naboom--0.4.0--0.5.0.sql
+CREATE INDEX incident_assignee_idx ON naboom.incident (assignee_ref, community_id) WHERE assignee_ref IS NOT NULL;
+
+-- @@ from naboom--0.4.0--0.5.0.sql
+CREATE INDEX incident_updated_by_idx ON naboom.incident (updated_by, community_id) WHERE updated_by IS NOT NULL;
+
+-- @@ from naboom--0.4.0--0.5.0.sql
+-- Expiry of emergency records walks closed incidents by closing time.
+CREATE INDEX incident_closed_idx ON naboom.incident (community_id, closed_at) WHERE closed_at IS NOT NULL;
+
 -- @@ from naboom--0.1.0.sql
 CREATE TABLE naboom.incident_timeline (
 	community_id bigint NOT NULL,
@@ -169,7 +192,8 @@ CREATE TABLE naboom.incident_timeline (
 	seq integer NOT NULL,
 	at timestamptz NOT NULL DEFAULT now(),
 	actor_ref text,
-	entry_kind text NOT NULL CHECK (entry_kind IN ('reported', 'status_changed', 'assigned', 'acknowledged', 'note', 'escalated', 'merged')),
+	entry_kind text NOT NULL CHECK (entry_kind IN ('reported', 'status_changed', 'assigned', 'acknowledged', 'note', 'escalated', 'merged',
+		'note_deleted')),
 	from_status text,
 	to_status text,
 	note text CHECK (length(note) <= 100000),
@@ -186,6 +210,15 @@ COMMENT ON COLUMN naboom.incident_timeline.actor_ref IS 'user_ref of who did it;
 
 -- @@ from naboom--0.1.0.sql
 COMMENT ON COLUMN naboom.incident_timeline.is_public IS 'Internal notes (false) are shown only to responders and moderators';
+
+-- @@ from naboom--0.4.0--0.5.0.sql
+-- Finding everything about one person without scanning: erasure, export
+-- and the retention of personal data start from these.
+CREATE INDEX incident_timeline_actor_idx ON naboom.incident_timeline (actor_ref, community_id) WHERE actor_ref IS NOT NULL;
+
+-- @@ from naboom--0.4.0--0.5.0.sql
+CREATE INDEX incident_timeline_assignee_idx ON naboom.incident_timeline ((detail->>'assignee'), community_id)
+	WHERE detail ? 'assignee';
 
 -- @@ from naboom--0.1.0.sql
 ------------------------------------------------------------------------------
@@ -272,57 +305,4 @@ CREATE TRIGGER incident_guard BEFORE INSERT OR UPDATE ON naboom.incident
 -- @@ from naboom--0.1.0.sql
 CREATE TRIGGER incident_journal AFTER INSERT OR UPDATE ON naboom.incident
 	FOR EACH ROW EXECUTE FUNCTION naboom.incident_journal();
-
--- @@ from naboom--0.1.0--0.2.0.sql
-ALTER TABLE naboom.incident ADD COLUMN poor_accuracy boolean NOT NULL DEFAULT false;
-
--- @@ from naboom--0.1.0--0.2.0.sql
-COMMENT ON COLUMN naboom.incident.poor_accuracy IS 'The reported accuracy was worse than naboom.poor_accuracy_m when the location was given: the location is kept but not to be trusted to the metre';
-
--- @@ from naboom--0.1.0--0.2.0.sql
-COMMENT ON COLUMN naboom.incident.area_id IS 'The smallest area of the community containing the location, if any; set by the workflow trigger from the location';
-
--- @@ from naboom--0.1.0--0.2.0.sql
-COMMENT ON COLUMN naboom.incident.outside_boundary IS 'Reported outside the community boundary (only where the community allows that); set by the workflow trigger';
-
--- @@ from naboom--0.1.0--0.2.0.sql
--- Backfill the flag for existing reports.  This is a migration, not a
--- change to the incidents: no version bump, no timeline entry, so the
--- workflow triggers are off for this one statement.
-ALTER TABLE naboom.incident DISABLE TRIGGER incident_guard, DISABLE TRIGGER incident_journal;
-
--- @@ from naboom--0.1.0--0.2.0.sql
-UPDATE naboom.incident i SET poor_accuracy = true
-WHERE i.accuracy_m > 500 AND NOT i.poor_accuracy;
-
--- @@ from naboom--0.1.0--0.2.0.sql
-ALTER TABLE naboom.incident ENABLE TRIGGER incident_guard, ENABLE TRIGGER incident_journal;
-
--- @@ from naboom--0.2.0--0.3.0.sql
-------------------------------------------------------------------------------
--- Duplicate candidates are recent reports of one category near a place: an
--- index on (community, category, time) bounds the search by the window
--- instead of by every live report of the community (measured: the
--- community/status index made the search grow with the day's reports).
-------------------------------------------------------------------------------
-CREATE INDEX incident_duplicate_window_idx ON naboom.incident (community_id, category_code, created_at);
-
--- @@ from naboom--0.4.0--0.5.0.sql
--- Finding everything about one person without scanning: erasure, export
--- and the retention of personal data start from these.
-CREATE INDEX incident_timeline_actor_idx ON naboom.incident_timeline (actor_ref, community_id) WHERE actor_ref IS NOT NULL;
-
--- @@ from naboom--0.4.0--0.5.0.sql
-CREATE INDEX incident_timeline_assignee_idx ON naboom.incident_timeline ((detail->>'assignee'), community_id)
-	WHERE detail ? 'assignee';
-
--- @@ from naboom--0.4.0--0.5.0.sql
-CREATE INDEX incident_assignee_idx ON naboom.incident (assignee_ref, community_id) WHERE assignee_ref IS NOT NULL;
-
--- @@ from naboom--0.4.0--0.5.0.sql
-CREATE INDEX incident_updated_by_idx ON naboom.incident (updated_by, community_id) WHERE updated_by IS NOT NULL;
-
--- @@ from naboom--0.4.0--0.5.0.sql
--- Expiry of emergency records walks closed incidents by closing time.
-CREATE INDEX incident_closed_idx ON naboom.incident (community_id, closed_at) WHERE closed_at IS NOT NULL;
 

@@ -91,7 +91,9 @@ CREATE TYPE naboom_api.incident AS (
 	resolved_at timestamptz,
 	closed_at timestamptz,
 	updated_at timestamptz,
-	timeline jsonb
+	timeline jsonb,
+	poor_accuracy boolean,
+	duplicate_candidates jsonb
 );
 
 -- @@ from naboom--0.1.0.sql
@@ -519,12 +521,4 @@ COMMENT ON FUNCTION naboom_api.get_incident(text) IS
 -- @@ from naboom--0.1.0--0.2.0.sql
 COMMENT ON TYPE naboom_api.incident IS
 	'An incident as the caller may see it: reporter hidden from the public, location blurred to about 100 m for sensitive categories unless the caller is the reporter, a responder or a moderator. timeline is filled by get_incident only; duplicate_candidates by report_incident and raise_panic only';
-
--- @@ from naboom--0.4.0--0.5.0.sql
-ALTER TABLE naboom.incident_timeline DROP CONSTRAINT incident_timeline_entry_kind_check;
-
--- @@ from naboom--0.4.0--0.5.0.sql
-ALTER TABLE naboom.incident_timeline ADD CONSTRAINT incident_timeline_entry_kind_check
-	CHECK (entry_kind IN ('reported', 'status_changed', 'assigned', 'acknowledged', 'note', 'escalated', 'merged',
-		'note_deleted'));
 

@@ -78,21 +78,6 @@ AS 'MODULE_PATHNAME', 'naboom_incident_alert' LANGUAGE C;
 COMMENT ON FUNCTION naboom.incident_alert() IS 'AFTER INSERT trigger on naboom.incident: the new incident''s alerts, in the same transaction';
 
 -- @@ from naboom--0.1.0--0.2.0.sql
-------------------------------------------------------------------------------
--- Tables
-------------------------------------------------------------------------------
-ALTER TABLE naboom.community
-	ADD COLUMN alert_responders integer NOT NULL DEFAULT 5 CHECK (alert_responders BETWEEN 0 AND 100),
-	ADD COLUMN alert_radius_m double precision NOT NULL DEFAULT 10000
-		CHECK (alert_radius_m > 0 AND alert_radius_m <= 1000000);
-
--- @@ from naboom--0.1.0--0.2.0.sql
-COMMENT ON COLUMN naboom.community.alert_responders IS 'How many of the nearest on-duty responders a high or critical incident alerts at once';
-
--- @@ from naboom--0.1.0--0.2.0.sql
-COMMENT ON COLUMN naboom.community.alert_radius_m IS 'How far (metres) those responders may be';
-
--- @@ from naboom--0.1.0--0.2.0.sql
 CREATE TABLE naboom.responder_position (
 	community_id bigint NOT NULL,
 	user_ref text NOT NULL,
@@ -149,7 +134,7 @@ CREATE TABLE naboom.alert (
 	alert_id bigint GENERATED ALWAYS AS IDENTITY,
 	incident_id bigint NOT NULL,
 	user_ref text NOT NULL,
-	reason text NOT NULL CHECK (reason IN ('subscription', 'responder')),
+	reason text NOT NULL CHECK (reason IN ('subscription', 'responder', 'moderator')),
 	distance_m double precision,
 	subscription_id bigint,
 	escalation_level integer NOT NULL DEFAULT 0,
@@ -171,18 +156,13 @@ COMMENT ON COLUMN naboom.alert.distance_m IS 'From the subscription centre or th
 CREATE INDEX alert_user_idx ON naboom.alert (user_ref, alert_id);
 
 -- @@ from naboom--0.1.0--0.2.0.sql
-CREATE TRIGGER incident_alert AFTER INSERT ON naboom.incident
+CREATE TRIGGER incident_reach AFTER INSERT ON naboom.incident
 	FOR EACH ROW EXECUTE FUNCTION naboom.incident_alert();
 
 -- @@ from naboom--0.1.0--0.2.0.sql
 ------------------------------------------------------------------------------
 -- API types
 ------------------------------------------------------------------------------
-ALTER TYPE naboom_api.incident
-	ADD ATTRIBUTE poor_accuracy boolean,
-	ADD ATTRIBUTE duplicate_candidates jsonb;
-
--- @@ from naboom--0.1.0--0.2.0.sql
 CREATE TYPE naboom_api.duplicate_candidate AS (
 	reference text,
 	category text,
@@ -763,17 +743,6 @@ $$;
 
 -- @@ from naboom--0.1.0--0.2.0.sql
 COMMENT ON FUNCTION naboom.xml_text(text) IS 'Text escaped for XML content and attributes';
-
--- @@ from naboom--0.3.0--0.4.0.sql
--- The alert fan-out fires after the journal, so an incident's stream starts
--- with its creation and then its alerts (AFTER triggers fire by name).
-ALTER TRIGGER incident_alert ON naboom.incident RENAME TO incident_reach;
-
--- @@ from naboom--0.3.0--0.4.0.sql
-ALTER TABLE naboom.alert DROP CONSTRAINT alert_reason_check;
-
--- @@ from naboom--0.3.0--0.4.0.sql
-ALTER TABLE naboom.alert ADD CONSTRAINT alert_reason_check CHECK (reason IN ('subscription', 'responder', 'moderator'));
 
 -- @@ from naboom--0.3.0--0.4.0.sql
 COMMENT ON COLUMN naboom.alert.reason IS

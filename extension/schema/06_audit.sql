@@ -23,8 +23,13 @@ CREATE TABLE naboom.audit_log (
 	request_id text,
 	success boolean NOT NULL DEFAULT true,
 	detail jsonb,
+	personal_digest bytea,
 	PRIMARY KEY (id, logged_at)
 ) PARTITION BY RANGE (logged_at);
+
+-- @@ from naboom--0.4.0--0.5.0.sql
+COMMENT ON COLUMN naboom.audit_log.personal_digest IS
+	'Set when the row''s personal fields were anonymised (retention after six months, or an erasure): SHA-256 of them as they were, so the seal still verifies';
 
 -- @@ from naboom--0.2.0--0.3.0.sql
 ALTER SEQUENCE naboom.audit_log_id_seq OWNED BY naboom.audit_log.id;
@@ -88,6 +93,7 @@ CREATE TABLE naboom.audit_seal (
 	row_hashes bytea NOT NULL,
 	prev_hash bytea NOT NULL,
 	seal_hash bytea NOT NULL,
+	row_format smallint NOT NULL DEFAULT 2 CHECK (row_format IN (1, 2)),
 	CHECK (xid_from <= xid_to),
 	CHECK (pg_catalog.octet_length(row_hashes) = 32 * row_count)
 );
@@ -655,24 +661,6 @@ COMMENT ON FUNCTION naboom_api.community_audit(text, bigint, integer) IS
 	'A community''s whole audit log, newest first; page with before_id = the last id seen. Admins of the community';
 
 -- @@ from naboom--0.4.0--0.5.0.sql
-------------------------------------------------------------------------------
--- The audit log: anonymised rows that still verify
---
--- Format 2 hashes a row as SHA-256 of its core (who-less facts: id, time,
--- xid, community, incident, action, table, role, success), of a digest of
--- its personal fields, and of its anonymised form.  Anonymising stores the
--- digest of the personal fields it removes (personal_digest): the row still
--- hashes to its seal, the removed values cannot be recovered from a hash of
--- that much text, and changing what is left is still detected.  Seals made
--- before 0.5.0 are format 1 (the whole row).
-------------------------------------------------------------------------------
-ALTER TABLE naboom.audit_log ADD COLUMN personal_digest bytea;
-
--- @@ from naboom--0.4.0--0.5.0.sql
-COMMENT ON COLUMN naboom.audit_log.personal_digest IS
-	'Set when the row''s personal fields were anonymised (retention after six months, or an erasure): SHA-256 of them as they were, so the seal still verifies';
-
--- @@ from naboom--0.4.0--0.5.0.sql
 CREATE INDEX audit_log_actor ON naboom.audit_log (actor, id) WHERE actor IS NOT NULL;
 
 -- @@ from naboom--0.4.0--0.5.0.sql
@@ -680,12 +668,6 @@ CREATE INDEX audit_log_user_ref ON naboom.audit_log ((row_key->>'user_ref')) WHE
 
 -- @@ from naboom--0.4.0--0.5.0.sql
 CREATE INDEX audit_log_logged_at ON naboom.audit_log USING brin (logged_at);
-
--- @@ from naboom--0.4.0--0.5.0.sql
-ALTER TABLE naboom.audit_seal ADD COLUMN row_format smallint NOT NULL DEFAULT 1 CHECK (row_format IN (1, 2));
-
--- @@ from naboom--0.4.0--0.5.0.sql
-ALTER TABLE naboom.audit_seal ALTER COLUMN row_format SET DEFAULT 2;
 
 -- @@ from naboom--0.4.0--0.5.0.sql
 COMMENT ON COLUMN naboom.audit_seal.row_format IS

@@ -132,23 +132,6 @@ COMMENT ON FUNCTION naboom_api.events_since(bigint, integer) IS
 	'Committed events with id > after_id, in stream order (at most max_count, up to 1000): the service sees every community''s, a member their communities'' (private incidents'' events only as responder, moderator or reporter). Page with after_id = the last id seen; nothing committed is ever skipped';
 
 -- @@ from naboom--0.3.0--0.4.0.sql
-------------------------------------------------------------------------------
--- Escalation
-------------------------------------------------------------------------------
-ALTER TABLE naboom.community
-	ADD COLUMN escalation_steps integer NOT NULL DEFAULT 3 CHECK (escalation_steps BETWEEN 1 AND 10),
-	ADD COLUMN escalation_radius_factor double precision NOT NULL DEFAULT 2
-		CHECK (escalation_radius_factor >= 1 AND escalation_radius_factor <= 10);
-
--- @@ from naboom--0.3.0--0.4.0.sql
-COMMENT ON COLUMN naboom.community.escalation_steps IS
-	'Escalation steps of an unacknowledged panic or critical incident: each alerts the next ring of responders in a wider radius; the last also alerts the moderators';
-
--- @@ from naboom--0.3.0--0.4.0.sql
-COMMENT ON COLUMN naboom.community.escalation_radius_factor IS
-	'How much wider each escalation step searches: alert_radius_m × factor^level';
-
--- @@ from naboom--0.3.0--0.4.0.sql
 CREATE FUNCTION naboom.run_escalation(max_count integer DEFAULT 100) RETURNS integer
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
