@@ -1,4 +1,8 @@
--- @@ from naboom--0.1.0.sql
+------------------------------------------------------------------------------
+-- Communities (the tenants), their areas, members and incident categories,
+-- the role checks every API function starts with, and the set-up API.
+------------------------------------------------------------------------------
+
 ------------------------------------------------------------------------------
 -- Tables
 ------------------------------------------------------------------------------
@@ -22,39 +26,30 @@ CREATE TABLE naboom.community (
 		CHECK (escalation_radius_factor >= 1 AND escalation_radius_factor <= 10)
 );
 
--- @@ from naboom--0.1.0.sql
 COMMENT ON TABLE naboom.community IS 'A tenant: a town or farming district. Every domain row belongs to exactly one community';
 
--- @@ from naboom--0.1.0.sql
 COMMENT ON COLUMN naboom.community.slug IS 'Short stable name used in the API, e.g. mookgophong';
 
--- @@ from naboom--0.1.0.sql
 COMMENT ON COLUMN naboom.community.boundary IS 'Where the community is (WGS84); reports outside it are refused unless allow_outside_reports';
 
--- @@ from naboom--0.1.0.sql
 COMMENT ON COLUMN naboom.community.reopen_window IS 'How long after resolution the reporter may reopen an incident';
 
--- @@ from naboom--0.1.0.sql
 COMMENT ON COLUMN naboom.community.auto_close_after IS 'Grace period after resolution before the auto-close job closes an incident';
 
--- @@ from naboom--0.1.0--0.2.0.sql
+COMMENT ON COLUMN naboom.community.escalation_interval IS 'Time between escalation steps of an unacknowledged panic';
+
 COMMENT ON COLUMN naboom.community.alert_responders IS 'How many of the nearest on-duty responders a high or critical incident alerts at once';
 
--- @@ from naboom--0.1.0--0.2.0.sql
 COMMENT ON COLUMN naboom.community.alert_radius_m IS 'How far (metres) those responders may be';
 
--- @@ from naboom--0.3.0--0.4.0.sql
 COMMENT ON COLUMN naboom.community.escalation_steps IS
 	'Escalation steps of an unacknowledged panic or critical incident: each alerts the next ring of responders in a wider radius; the last also alerts the moderators';
 
--- @@ from naboom--0.3.0--0.4.0.sql
 COMMENT ON COLUMN naboom.community.escalation_radius_factor IS
 	'How much wider each escalation step searches: alert_radius_m × factor^level';
 
--- @@ from naboom--0.1.0.sql
 CREATE INDEX community_boundary_idx ON naboom.community USING gist (boundary);
 
--- @@ from naboom--0.1.0.sql
 CREATE TABLE naboom.area (
 	community_id bigint NOT NULL REFERENCES naboom.community ON DELETE CASCADE,
 	area_id bigint GENERATED ALWAYS AS IDENTITY,
@@ -69,16 +64,12 @@ CREATE TABLE naboom.area (
 	UNIQUE (community_id, code)
 );
 
--- @@ from naboom--0.1.0.sql
 COMMENT ON TABLE naboom.area IS 'A named polygon inside a community (ward, farm block, patrol sector); an incident is routed to the smallest area containing it';
 
--- @@ from naboom--0.1.0.sql
 COMMENT ON COLUMN naboom.area.area_m2 IS 'Area on the spheroid, for picking the smallest of nested areas';
 
--- @@ from naboom--0.1.0.sql
 CREATE INDEX area_boundary_idx ON naboom.area USING gist (boundary);
 
--- @@ from naboom--0.1.0.sql
 CREATE TABLE naboom.member (
 	community_id bigint NOT NULL REFERENCES naboom.community ON DELETE CASCADE,
 	user_ref text NOT NULL CHECK (length(user_ref) BETWEEN 1 AND 255),
@@ -92,22 +83,16 @@ CREATE TABLE naboom.member (
 	PRIMARY KEY (community_id, user_ref)
 );
 
--- @@ from naboom--0.1.0.sql
 COMMENT ON TABLE naboom.member IS 'A person in a community, identified by user_ref (the JWT sub the gateway verified), with their role there';
 
--- @@ from naboom--0.1.0.sql
 COMMENT ON COLUMN naboom.member.user_ref IS 'The sub claim of the person''s JWT';
 
--- @@ from naboom--0.1.0.sql
 COMMENT ON COLUMN naboom.member.phone IS 'Personal data: shown only to the member and the community''s moderators';
 
--- @@ from naboom--0.1.0.sql
 COMMENT ON COLUMN naboom.member.on_duty IS 'Responders: whether they are on duty now';
 
--- @@ from naboom--0.1.0.sql
 CREATE INDEX member_user_idx ON naboom.member (user_ref);
 
--- @@ from naboom--0.1.0.sql
 CREATE TABLE naboom.category (
 	community_id bigint NOT NULL REFERENCES naboom.community ON DELETE CASCADE,
 	code text NOT NULL CHECK (code ~ '^[a-z][a-z0-9_]{0,39}$'),
@@ -123,22 +108,16 @@ CREATE TABLE naboom.category (
 	PRIMARY KEY (community_id, code)
 );
 
--- @@ from naboom--0.1.0.sql
 COMMENT ON TABLE naboom.category IS 'Incident categories of a community, named in English and Afrikaans, with priority, SLA targets and duplicate window';
 
--- @@ from naboom--0.1.0.sql
 COMMENT ON COLUMN naboom.category.is_sensitive IS 'Sensitive: location blurred to about 100 m for everyone but responders and moderators, reporter never shown';
 
--- @@ from naboom--0.1.0.sql
 COMMENT ON COLUMN naboom.category.ack_target IS 'SLA: time from report to acknowledgement';
 
--- @@ from naboom--0.1.0.sql
 COMMENT ON COLUMN naboom.category.resolve_target IS 'SLA: time from report to resolution';
 
--- @@ from naboom--0.1.0.sql
 COMMENT ON COLUMN naboom.category.duplicate_radius_m IS 'Reports of this category closer than this (metres) and within duplicate_window are likely duplicates';
 
--- @@ from naboom--0.1.0.sql
 CREATE FUNCTION naboom.community_by_slug(slug text) RETURNS naboom.community
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
@@ -154,10 +133,8 @@ BEGIN
 END
 $$;
 
--- @@ from naboom--0.1.0.sql
 COMMENT ON FUNCTION naboom.community_by_slug(text) IS 'The community with this slug, or naboom.unknown_community (PT404)';
 
--- @@ from naboom--0.1.0.sql
 CREATE FUNCTION naboom.role_in(community_id bigint, user_ref text) RETURNS naboom.member_role
 LANGUAGE plpgsql STABLE AS $$
 #variable_conflict use_variable
@@ -173,10 +150,8 @@ BEGIN
 END
 $$;
 
--- @@ from naboom--0.1.0.sql
 COMMENT ON FUNCTION naboom.role_in(bigint, text) IS 'A user''s role in a community, NULL if not a member';
 
--- @@ from naboom--0.4.0--0.5.0.sql (replaced; first in naboom--0.1.0.sql)
 CREATE FUNCTION naboom.require_role(c naboom.community, actor text, min_role naboom.member_role)
 RETURNS naboom.member_role
 LANGUAGE plpgsql VOLATILE AS $$
@@ -203,31 +178,25 @@ BEGIN
 END
 $$;
 
--- @@ from naboom--0.4.0--0.5.0.sql (replaced; first in naboom--0.1.0.sql)
 COMMENT ON FUNCTION naboom.require_role(naboom.community, text, naboom.member_role) IS
 	'The actor''s role, or naboom.not_a_member / naboom.insufficient_role (42501); NULL actor means the service, which passes. Records the member''s activity for the day';
 
--- @@ from naboom--0.1.0.sql
 CREATE FUNCTION naboom.my_community_ids() RETURNS bigint[]
 LANGUAGE sql STABLE SECURITY DEFINER AS $$
 	SELECT coalesce(array_agg(m.community_id), '{}') FROM naboom.member m
 	WHERE m.user_ref = naboom.current_actor()
 $$;
 
--- @@ from naboom--0.1.0.sql
 COMMENT ON FUNCTION naboom.my_community_ids() IS 'Communities the caller is a member of (for row-level security)';
 
--- @@ from naboom--0.1.0.sql
 CREATE FUNCTION naboom.my_staff_community_ids() RETURNS bigint[]
 LANGUAGE sql STABLE SECURITY DEFINER AS $$
 	SELECT coalesce(array_agg(m.community_id), '{}') FROM naboom.member m
 	WHERE m.user_ref = naboom.current_actor() AND m.role >= 'responder'
 $$;
 
--- @@ from naboom--0.1.0.sql
 COMMENT ON FUNCTION naboom.my_staff_community_ids() IS 'Communities where the caller is a responder, moderator or admin (for row-level security)';
 
--- @@ from naboom--0.1.0.sql
 CREATE FUNCTION naboom.parse_polygon(geojson text, what text) RETURNS geometry
 LANGUAGE plpgsql IMMUTABLE AS $$
 DECLARE
@@ -270,7 +239,6 @@ BEGIN
 END
 $$;
 
--- @@ from naboom--0.1.0--0.2.0.sql
 CREATE FUNCTION naboom.check_categories(c naboom.community, codes text[]) RETURNS text[]
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
@@ -295,11 +263,9 @@ BEGIN
 END
 $$;
 
--- @@ from naboom--0.1.0.sql
 COMMENT ON FUNCTION naboom.parse_polygon(text, text) IS
 	'A valid WGS84 MultiPolygon from GeoJSON text, or naboom.invalid_geojson / naboom.invalid_geometry / naboom.invalid_coordinates (22023)';
 
--- @@ from naboom--0.1.0.sql
 CREATE TYPE naboom_api.community AS (
 	slug text,
 	name text,
@@ -312,10 +278,8 @@ CREATE TYPE naboom_api.community AS (
 	created_at timestamptz
 );
 
--- @@ from naboom--0.1.0.sql
 COMMENT ON TYPE naboom_api.community IS 'A community; boundary as GeoJSON';
 
--- @@ from naboom--0.1.0.sql
 CREATE TYPE naboom_api.area AS (
 	community text,
 	code text,
@@ -326,10 +290,8 @@ CREATE TYPE naboom_api.area AS (
 	boundary jsonb
 );
 
--- @@ from naboom--0.1.0.sql
 COMMENT ON TYPE naboom_api.area IS 'An area of a community; boundary as GeoJSON';
 
--- @@ from naboom--0.1.0.sql
 CREATE TYPE naboom_api.category AS (
 	community text,
 	code text,
@@ -344,10 +306,8 @@ CREATE TYPE naboom_api.category AS (
 	is_active boolean
 );
 
--- @@ from naboom--0.1.0.sql
 COMMENT ON TYPE naboom_api.category IS 'An incident category of a community, named in English and Afrikaans';
 
--- @@ from naboom--0.1.0.sql
 CREATE TYPE naboom_api.member AS (
 	community text,
 	user_ref text,
@@ -359,10 +319,8 @@ CREATE TYPE naboom_api.member AS (
 	joined_at timestamptz
 );
 
--- @@ from naboom--0.1.0.sql
 COMMENT ON TYPE naboom_api.member IS 'A member of a community; phone only for the member and moderators';
 
--- @@ from naboom--0.1.0.sql
 CREATE FUNCTION naboom.member_out(m naboom.member, actor text) RETURNS naboom_api.member
 LANGUAGE sql STABLE AS $$
 	SELECT c.slug, m.user_ref, m.display_name,
@@ -372,10 +330,8 @@ LANGUAGE sql STABLE AS $$
 	FROM naboom.community c WHERE c.community_id = m.community_id
 $$;
 
--- @@ from naboom--0.1.0.sql
 COMMENT ON FUNCTION naboom.member_out(naboom.member, text) IS 'A member as the actor may see it (phone for self and moderators)';
 
--- @@ from naboom--0.1.0.sql
 CREATE FUNCTION naboom.category_out(cat naboom.category) RETURNS naboom_api.category
 LANGUAGE sql STABLE AS $$
 	SELECT c.slug, cat.code, cat.name_en, cat.name_af, cat.default_priority::text, cat.is_sensitive,
@@ -383,10 +339,8 @@ LANGUAGE sql STABLE AS $$
 	FROM naboom.community c WHERE c.community_id = cat.community_id
 $$;
 
--- @@ from naboom--0.1.0.sql
 COMMENT ON FUNCTION naboom.category_out(naboom.category) IS 'A category as the API returns it';
 
--- @@ from naboom--0.1.0.sql
 ------------------------------------------------------------------------------
 -- API: set-up (communities, areas, categories, members)
 ------------------------------------------------------------------------------
@@ -442,11 +396,9 @@ BEGIN
 END
 $$;
 
--- @@ from naboom--0.1.0.sql
 COMMENT ON FUNCTION naboom_api.create_community(text, text, text, text, text, text, boolean) IS
 	'Create a community (naboom_service only). boundary: GeoJSON Polygon/MultiPolygon. admin_ref (default: the caller''s JWT sub) becomes its first admin. Seeds the panic category. 201';
 
--- @@ from naboom--0.1.0.sql
 CREATE FUNCTION naboom_api.upsert_area(
 	community text, code text, name text, boundary text, name_af text DEFAULT NULL, kind text DEFAULT 'ward')
 RETURNS naboom_api.area
@@ -494,11 +446,9 @@ BEGIN
 END
 $$;
 
--- @@ from naboom--0.1.0.sql
 COMMENT ON FUNCTION naboom_api.upsert_area(text, text, text, text, text, text) IS
 	'Create or replace an area of a community (moderators and admins). boundary: GeoJSON Polygon/MultiPolygon inside the community. 201 when created';
 
--- @@ from naboom--0.1.0.sql
 CREATE FUNCTION naboom_api.upsert_category(
 	community text, code text, name_en text, name_af text, default_priority text DEFAULT 'medium',
 	is_sensitive boolean DEFAULT false, ack_target interval DEFAULT '15 minutes',
@@ -553,11 +503,9 @@ BEGIN
 END
 $$;
 
--- @@ from naboom--0.1.0.sql
 COMMENT ON FUNCTION naboom_api.upsert_category(text, text, text, text, text, boolean, interval, interval, double precision, interval, boolean) IS
 	'Create or change an incident category (moderators and admins), named in English and Afrikaans. 201 when created';
 
--- @@ from naboom--0.1.0.sql
 CREATE FUNCTION naboom_api.join_community(
 	community text, display_name text, phone text DEFAULT NULL, language text DEFAULT 'en')
 RETURNS naboom_api.member
@@ -597,11 +545,9 @@ BEGIN
 END
 $$;
 
--- @@ from naboom--0.1.0.sql
 COMMENT ON FUNCTION naboom_api.join_community(text, text, text, text) IS
 	'Join a community as a resident, or update one''s name, phone and language (idempotent). 201 when joined';
 
--- @@ from naboom--0.1.0.sql
 CREATE FUNCTION naboom_api.set_member_role(community text, user_ref text, role text)
 RETURNS naboom_api.member
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER AS $$
@@ -645,11 +591,8 @@ BEGIN
 END
 $$;
 
--- @@ from naboom--0.1.0.sql
 COMMENT ON FUNCTION naboom_api.set_member_role(text, text, text) IS
 	'Set a member''s role. Moderators set resident/verified/responder; only admins grant or revoke moderator and admin; no one changes their own role; the last admin stays';
 
--- @@ from naboom--0.1.0--0.2.0.sql
 COMMENT ON FUNCTION naboom.check_categories(naboom.community, text[]) IS
 	'The category codes, lower-cased and distinct, if every one is a category of the community; NULL for all; else naboom.unknown_category (22023)';
-

@@ -1,31 +1,31 @@
--- @@ from naboom--0.1.0.sql
+------------------------------------------------------------------------------
+-- The workflow of design.md section 3: statuses and transitions as data
+-- (cached by every backend, src/transition_cache.c), the incident table,
+-- its timeline, and the C triggers that hold every write to the rules
+-- (src/workflow.c, src/timeline.c).
+------------------------------------------------------------------------------
+
 CREATE FUNCTION naboom.incident_guard() RETURNS trigger
 	AS 'MODULE_PATHNAME', 'naboom_incident_guard'
 	LANGUAGE C;
 
--- @@ from naboom--0.1.0.sql
 COMMENT ON FUNCTION naboom.incident_guard() IS
 	'BEFORE INSERT OR UPDATE trigger on naboom.incident: enforces the workflow, roles and required fields; stamps milestones and version';
 
--- @@ from naboom--0.1.0.sql
 CREATE FUNCTION naboom.incident_journal() RETURNS trigger
 	AS 'MODULE_PATHNAME', 'naboom_incident_journal'
 	LANGUAGE C;
 
--- @@ from naboom--0.1.0.sql
 COMMENT ON FUNCTION naboom.incident_journal() IS
 	'AFTER INSERT OR UPDATE trigger on naboom.incident: appends the timeline entries';
 
--- @@ from naboom--0.1.0.sql
 CREATE FUNCTION naboom.workflow_changed() RETURNS trigger
 	AS 'MODULE_PATHNAME', 'naboom_workflow_changed'
 	LANGUAGE C;
 
--- @@ from naboom--0.1.0.sql
 COMMENT ON FUNCTION naboom.workflow_changed() IS
 	'Statement trigger on naboom.status and naboom.transition: invalidates every backend''s cached workflow at commit';
 
--- @@ from naboom--0.1.0.sql
 CREATE TABLE naboom.status (
 	status text PRIMARY KEY CHECK (status ~ '^[a-z][a-z_]{1,30}$'),
 	status_type naboom.status_type NOT NULL,
@@ -36,13 +36,10 @@ CREATE TABLE naboom.status (
 	builtin boolean NOT NULL DEFAULT false
 );
 
--- @@ from naboom--0.1.0.sql
 COMMENT ON TABLE naboom.status IS 'Incident statuses with their Open311 type and labels in English and Afrikaans';
 
--- @@ from naboom--0.1.0.sql
 COMMENT ON COLUMN naboom.status.milestone IS 'The incident timestamp stamped when an incident enters this status';
 
--- @@ from naboom--0.1.0.sql
 CREATE TABLE naboom.transition (
 	from_status text NOT NULL REFERENCES naboom.status,
 	to_status text NOT NULL REFERENCES naboom.status,
@@ -54,10 +51,8 @@ CREATE TABLE naboom.transition (
 	PRIMARY KEY (from_status, to_status)
 );
 
--- @@ from naboom--0.1.0.sql
 COMMENT ON TABLE naboom.transition IS 'The workflow: allowed status changes, who besides moderators/admins may make them, and what they require. Cached by every backend; changes take effect at commit';
 
--- @@ from naboom--0.1.0.sql
 CREATE TABLE naboom.incident (
 	community_id bigint NOT NULL,
 	incident_id bigint GENERATED ALWAYS AS IDENTITY,
@@ -103,70 +98,54 @@ CREATE TABLE naboom.incident (
 	FOREIGN KEY (community_id, duplicate_of) REFERENCES naboom.incident
 );
 
--- @@ from naboom--0.1.0.sql
 COMMENT ON TABLE naboom.incident IS 'An incident report or panic alert. Every INSERT and UPDATE, by any role, passes the workflow trigger naboom.incident_guard';
 
--- @@ from naboom--0.1.0.sql
 COMMENT ON COLUMN naboom.incident.reference IS 'Short human reference, e.g. NB-7K3Q-9XW9: Crockford base32 with a check symbol; random, unique';
 
--- @@ from naboom--0.1.0.sql
 COMMENT ON COLUMN naboom.incident.location IS 'Where it happened (WGS84 point); blurred in the API for sensitive categories';
 
--- @@ from naboom--0.1.0.sql
 COMMENT ON COLUMN naboom.incident.accuracy_m IS 'Accuracy of the location as the device reported it, in metres';
 
--- @@ from naboom--0.1.0--0.2.0.sql
 COMMENT ON COLUMN naboom.incident.area_id IS 'The smallest area of the community containing the location, if any; set by the workflow trigger from the location';
 
--- @@ from naboom--0.1.0--0.2.0.sql
 COMMENT ON COLUMN naboom.incident.outside_boundary IS 'Reported outside the community boundary (only where the community allows that); set by the workflow trigger';
 
--- @@ from naboom--0.1.0.sql
 COMMENT ON COLUMN naboom.incident.status IS 'Workflow status: a status of naboom.status, checked by the workflow trigger against its cached copy (no foreign key, so writers do not share-lock the status rows)';
 
--- @@ from naboom--0.1.0.sql
 COMMENT ON COLUMN naboom.incident.status_note IS 'The note given with the latest status change (resolution note, rejection reason...)';
 
--- @@ from naboom--0.1.0.sql
 COMMENT ON COLUMN naboom.incident.reporter_ref IS 'user_ref of the reporter; never shown to the public';
 
--- @@ from naboom--0.1.0.sql
 COMMENT ON COLUMN naboom.incident.duplicate_of IS 'The live incident of the same community this one was merged into';
 
--- @@ from naboom--0.1.0.sql
 COMMENT ON COLUMN naboom.incident.is_public IS 'Public incidents are visible to the public with the reporter hidden; private ones to the reporter, responders and moderators';
 
--- @@ from naboom--0.1.0.sql
 COMMENT ON COLUMN naboom.incident.client_ref IS 'Idempotency key from the reporter''s device: a resubmit returns the same incident';
 
--- @@ from naboom--0.1.0.sql
 COMMENT ON COLUMN naboom.incident.version IS 'Bumped by every change; transition_incident(expected_version) detects stale clients';
 
--- @@ from naboom--0.1.0.sql
 COMMENT ON COLUMN naboom.incident.updated_by IS 'user_ref of whoever made the latest change; NULL for the naboom service';
 
--- @@ from naboom--0.1.0.sql
 COMMENT ON COLUMN naboom.incident.acknowledged_by IS 'The first responder to acknowledge; acknowledgement stops escalation';
 
--- @@ from naboom--0.1.0--0.2.0.sql
+COMMENT ON COLUMN naboom.incident.next_escalation_at IS 'When an unacknowledged panic escalates next';
+
+COMMENT ON COLUMN naboom.incident.legal_hold IS 'Held for legal reasons: never anonymised or deleted by retention';
+
 COMMENT ON COLUMN naboom.incident.poor_accuracy IS 'The reported accuracy was worse than naboom.poor_accuracy_m when the location was given: the location is kept but not to be trusted to the metre';
 
--- @@ from naboom--0.1.0.sql
 CREATE UNIQUE INDEX incident_client_ref_key ON naboom.incident (community_id, reporter_ref, client_ref) WHERE client_ref IS NOT NULL;
 
--- @@ from naboom--0.1.0.sql
 CREATE INDEX incident_location_idx ON naboom.incident USING gist (location);
 
--- @@ from naboom--0.1.0.sql
 CREATE INDEX incident_community_status_idx ON naboom.incident (community_id, status, created_at);
 
--- @@ from naboom--0.1.0.sql
 CREATE INDEX incident_reporter_idx ON naboom.incident (reporter_ref, community_id);
 
--- @@ from naboom--0.1.0.sql
 CREATE INDEX incident_duplicate_of_idx ON naboom.incident (community_id, duplicate_of) WHERE duplicate_of IS NOT NULL;
 
--- @@ from naboom--0.2.0--0.3.0.sql
+CREATE INDEX incident_escalation_idx ON naboom.incident (next_escalation_at) WHERE next_escalation_at IS NOT NULL;
+
 ------------------------------------------------------------------------------
 -- Duplicate candidates are recent reports of one category near a place: an
 -- index on (community, category, time) bounds the search by the window
@@ -175,17 +154,13 @@ CREATE INDEX incident_duplicate_of_idx ON naboom.incident (community_id, duplica
 ------------------------------------------------------------------------------
 CREATE INDEX incident_duplicate_window_idx ON naboom.incident (community_id, category_code, created_at);
 
--- @@ from naboom--0.4.0--0.5.0.sql
 CREATE INDEX incident_assignee_idx ON naboom.incident (assignee_ref, community_id) WHERE assignee_ref IS NOT NULL;
 
--- @@ from naboom--0.4.0--0.5.0.sql
 CREATE INDEX incident_updated_by_idx ON naboom.incident (updated_by, community_id) WHERE updated_by IS NOT NULL;
 
--- @@ from naboom--0.4.0--0.5.0.sql
 -- Expiry of emergency records walks closed incidents by closing time.
 CREATE INDEX incident_closed_idx ON naboom.incident (community_id, closed_at) WHERE closed_at IS NOT NULL;
 
--- @@ from naboom--0.1.0.sql
 CREATE TABLE naboom.incident_timeline (
 	community_id bigint NOT NULL,
 	incident_id bigint NOT NULL,
@@ -202,25 +177,19 @@ CREATE TABLE naboom.incident_timeline (
 	PRIMARY KEY (community_id, incident_id, seq)
 );
 
--- @@ from naboom--0.1.0.sql
 COMMENT ON TABLE naboom.incident_timeline IS 'Everything that happened to an incident, numbered per incident (seq): report, status changes, assignments, acknowledgement, notes, escalations, merges. Written only by naboom (triggers and API) while holding the incident''s row lock; no foreign key, so the write does not share-lock the row it just updated';
 
--- @@ from naboom--0.1.0.sql
 COMMENT ON COLUMN naboom.incident_timeline.actor_ref IS 'user_ref of who did it; NULL for the naboom service';
 
--- @@ from naboom--0.1.0.sql
 COMMENT ON COLUMN naboom.incident_timeline.is_public IS 'Internal notes (false) are shown only to responders and moderators';
 
--- @@ from naboom--0.4.0--0.5.0.sql
 -- Finding everything about one person without scanning: erasure, export
 -- and the retention of personal data start from these.
 CREATE INDEX incident_timeline_actor_idx ON naboom.incident_timeline (actor_ref, community_id) WHERE actor_ref IS NOT NULL;
 
--- @@ from naboom--0.4.0--0.5.0.sql
 CREATE INDEX incident_timeline_assignee_idx ON naboom.incident_timeline ((detail->>'assignee'), community_id)
 	WHERE detail ? 'assignee';
 
--- @@ from naboom--0.1.0.sql
 ------------------------------------------------------------------------------
 -- The workflow of design.md section 3
 ------------------------------------------------------------------------------
@@ -236,7 +205,6 @@ INSERT INTO naboom.status (status, status_type, label_en, label_af, milestone, s
 	('duplicate',  'closed', 'Duplicate',   'Duplikaat',      'closed_at',    90),
 	('cancelled',  'closed', 'Cancelled',   'Gekanselleer',   'closed_at',   100);
 
--- @@ from naboom--0.1.0.sql
 INSERT INTO naboom.transition (from_status, to_status, allowed, requires_note, requires_assignee, requires_duplicate_of) VALUES
 	('reported',   'verified',   '{verifier}',        false, false, false),
 	('reported',   'dispatched', '{self_assign}',     false, true,  false),
@@ -260,14 +228,11 @@ INSERT INTO naboom.transition (from_status, to_status, allowed, requires_note, r
 	('reported',   'cancelled',  '{reporter}',        false, false, false),
 	('verified',   'cancelled',  '{reporter}',        false, false, false);
 
--- @@ from naboom--0.1.0.sql
 -- The seeded rows are builtin; pg_dump keeps the rows an admin adds.
 UPDATE naboom.status SET builtin = true;
 
--- @@ from naboom--0.1.0.sql
 UPDATE naboom.transition SET builtin = true;
 
--- @@ from naboom--0.1.0.sql
 -- incident.status has no foreign key (see its comment); this keeps a status
 -- in use from disappearing or being renamed.
 CREATE FUNCTION naboom.status_in_use() RETURNS trigger
@@ -283,26 +248,32 @@ BEGIN
 END
 $$;
 
--- @@ from naboom--0.1.0.sql
 COMMENT ON FUNCTION naboom.status_in_use() IS 'Refuses to delete or rename a status that incidents still have';
 
--- @@ from naboom--0.1.0.sql
 CREATE TRIGGER status_in_use BEFORE DELETE OR UPDATE OF status ON naboom.status
 	FOR EACH ROW EXECUTE FUNCTION naboom.status_in_use();
 
--- @@ from naboom--0.1.0.sql
 CREATE TRIGGER workflow_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON naboom.status
 	FOR EACH STATEMENT EXECUTE FUNCTION naboom.workflow_changed();
 
--- @@ from naboom--0.1.0.sql
 CREATE TRIGGER workflow_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON naboom.transition
 	FOR EACH STATEMENT EXECUTE FUNCTION naboom.workflow_changed();
 
--- @@ from naboom--0.1.0.sql
+-- The triggers on naboom.incident.  PostgreSQL fires triggers of the same
+-- timing in name order, and the names are chosen for it:
+--   BEFORE INSERT: escalation_start (07_events: the escalation clock of a
+--     panic or critical report) < incident_guard (the workflow: checks,
+--     stamps, routes) < rate_limit (07_events: counted only for a row the
+--     workflow accepted);
+--   BEFORE UPDATE: incident_guard;
+--   AFTER INSERT: audit_changes (06_audit, 09_security) < incident_journal
+--     (the timeline entry and the incident.created event) < incident_reach
+--     (05_spatial: the alerts), so the stream tells of the incident before
+--     anything it caused;
+--   AFTER UPDATE: audit_changes < incident_journal.
+-- Renaming one of them changes the order: keep the names.
 CREATE TRIGGER incident_guard BEFORE INSERT OR UPDATE ON naboom.incident
 	FOR EACH ROW EXECUTE FUNCTION naboom.incident_guard();
 
--- @@ from naboom--0.1.0.sql
 CREATE TRIGGER incident_journal AFTER INSERT OR UPDATE ON naboom.incident
 	FOR EACH ROW EXECUTE FUNCTION naboom.incident_journal();
-

@@ -1,4 +1,10 @@
--- @@ from naboom--0.1.0.sql
+------------------------------------------------------------------------------
+-- The reporting API: what the API returns for an incident, and the
+-- functions residents, responders and moderators call to report, raise a
+-- panic, move an incident through the workflow, assign, acknowledge, add
+-- notes and read one incident.
+------------------------------------------------------------------------------
+
 CREATE FUNCTION naboom.find_incident(reference text, actor text, lock boolean,
 	OUT incident naboom.incident, OUT actor_role naboom.member_role)
 LANGUAGE plpgsql VOLATILE AS $$
@@ -42,11 +48,9 @@ BEGIN
 END
 $$;
 
--- @@ from naboom--0.1.0.sql
 COMMENT ON FUNCTION naboom.find_incident(text, text, boolean) IS
 	'The incident with this reference if the actor may see it (optionally locked for update), with the actor''s role in its community; else naboom.invalid_reference (22023) or naboom.unknown_reference (PT404)';
 
--- @@ from naboom--0.1.0.sql
 ------------------------------------------------------------------------------
 -- API types: what the API functions return (text, not naboom enums, so
 -- gateways need nothing from schema naboom)
@@ -96,11 +100,9 @@ CREATE TYPE naboom_api.incident AS (
 	duplicate_candidates jsonb
 );
 
--- @@ from naboom--0.1.0.sql
 COMMENT ON TYPE naboom_api.incident IS
-	'An incident as the caller may see it: reporter hidden from the public, location blurred to about 100 m for sensitive categories unless the caller is the reporter, a responder or a moderator. timeline is filled by get_incident only';
+	'An incident as the caller may see it: reporter hidden from the public, location blurred to about 100 m for sensitive categories unless the caller is the reporter, a responder or a moderator. timeline is filled by get_incident only; duplicate_candidates by report_incident and raise_panic only';
 
--- @@ from naboom--0.1.0.sql
 CREATE TYPE naboom_api.timeline_entry AS (
 	reference text,
 	seq integer,
@@ -113,12 +115,10 @@ CREATE TYPE naboom_api.timeline_entry AS (
 	actor_name text
 );
 
--- @@ from naboom--0.1.0.sql
 COMMENT ON TYPE naboom_api.timeline_entry IS 'One entry of an incident''s timeline';
 
--- @@ from naboom--0.1.0--0.2.0.sql (replaced; first in naboom--0.1.0.sql)
 ------------------------------------------------------------------------------
--- Projections and reporting, now with poor_accuracy and duplicate candidates
+-- Projections and reporting
 ------------------------------------------------------------------------------
 CREATE FUNCTION naboom.incident_out(i naboom.incident, actor text, my_role naboom.member_role,
 	with_timeline boolean) RETURNS naboom_api.incident
@@ -183,11 +183,9 @@ BEGIN
 END
 $$;
 
--- @@ from naboom--0.1.0.sql
 COMMENT ON FUNCTION naboom.incident_out(naboom.incident, text, naboom.member_role, boolean) IS
 	'An incident as the actor (whose role in the incident''s community is my_role) may see it: blurring, reporter hiding, timeline if asked';
 
--- @@ from naboom--0.1.0--0.2.0.sql (replaced; first in naboom--0.1.0.sql)
 CREATE FUNCTION naboom.file_incident(
 	c naboom.community, actor text, my_role naboom.member_role, cat naboom.category, kind naboom.incident_kind,
 	lat double precision, lon double precision, title text, description text, address text,
@@ -240,11 +238,9 @@ BEGIN
 END
 $$;
 
--- @@ from naboom--0.1.0.sql
 COMMENT ON FUNCTION naboom.file_incident(naboom.community, text, naboom.member_role, naboom.category, naboom.incident_kind, double precision, double precision, text, text, text, double precision, boolean, naboom.priority, text, timestamptz) IS
 	'Shared body of report_incident and raise_panic: boundary check, area routing, idempotent insert on client_ref';
 
--- @@ from naboom--0.1.0.sql
 CREATE FUNCTION naboom.reporter_role(c naboom.community, actor text) RETURNS naboom.member_role
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
@@ -256,11 +252,9 @@ BEGIN
 END
 $$;
 
--- @@ from naboom--0.1.0.sql
 COMMENT ON FUNCTION naboom.reporter_role(naboom.community, text) IS
 	'The role of the calling person, who must be a member of the community';
 
--- @@ from naboom--0.1.0.sql
 CREATE FUNCTION naboom_api.report_incident(
 	community text, category text, lat double precision, lon double precision, description text,
 	title text DEFAULT NULL, address text DEFAULT NULL, accuracy_m double precision DEFAULT NULL,
@@ -293,11 +287,9 @@ BEGIN
 END
 $$;
 
--- @@ from naboom--0.1.0.sql
 COMMENT ON FUNCTION naboom_api.report_incident(text, text, double precision, double precision, text, text, text, double precision, boolean, text) IS
 	'File an incident report in a community the caller belongs to. Idempotent on client_ref: a resubmit returns the same incident (200), a new report returns 201. Routed to the smallest containing area';
 
--- @@ from naboom--0.1.0.sql
 CREATE FUNCTION naboom_api.raise_panic(
 	community text, lat double precision, lon double precision, accuracy_m double precision DEFAULT NULL,
 	note text DEFAULT NULL, client_ref text DEFAULT NULL)
@@ -319,11 +311,9 @@ BEGIN
 END
 $$;
 
--- @@ from naboom--0.1.0.sql
 COMMENT ON FUNCTION naboom_api.raise_panic(text, double precision, double precision, double precision, text, text) IS
 	'Raise a panic (SOS): a private, critical incident that escalates every escalation_interval until a responder acknowledges it. Idempotent on client_ref. 201';
 
--- @@ from naboom--0.1.0.sql
 ------------------------------------------------------------------------------
 -- API: the workflow
 ------------------------------------------------------------------------------
@@ -391,11 +381,9 @@ BEGIN
 END
 $$;
 
--- @@ from naboom--0.1.0.sql
 COMMENT ON FUNCTION naboom_api.transition_incident(text, text, text, text, integer) IS
 	'Move an incident through the workflow (design.md section 3). note is required for resolved, rejected and reopening; duplicate_of (a reference) for duplicate. expected_version detects stale clients (naboom.stale_version, PT409)';
 
--- @@ from naboom--0.1.0.sql
 CREATE FUNCTION naboom_api.assign_incident(reference text, responder text)
 RETURNS naboom_api.incident
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER AS $$
@@ -418,11 +406,9 @@ BEGIN
 END
 $$;
 
--- @@ from naboom--0.1.0.sql
 COMMENT ON FUNCTION naboom_api.assign_incident(text, text) IS
 	'Dispatch an incident to a responder (user_ref), or re-assign a dispatched one. Moderators assign anyone; a responder may assign only themself';
 
--- @@ from naboom--0.1.0.sql
 CREATE FUNCTION naboom_api.acknowledge_incident(reference text)
 RETURNS naboom_api.incident
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER AS $$
@@ -449,11 +435,9 @@ BEGIN
 END
 $$;
 
--- @@ from naboom--0.1.0.sql
 COMMENT ON FUNCTION naboom_api.acknowledge_incident(text) IS
 	'Acknowledge an incident as a responder: the first acknowledgement stops escalation; a second gets naboom.already_acknowledged (PT409)';
 
--- @@ from naboom--0.1.0.sql
 CREATE FUNCTION naboom_api.add_note(reference text, note text, is_public boolean DEFAULT NULL)
 RETURNS naboom_api.timeline_entry
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER AS $$
@@ -491,11 +475,9 @@ BEGIN
 END
 $$;
 
--- @@ from naboom--0.1.0.sql
 COMMENT ON FUNCTION naboom_api.add_note(text, text, boolean) IS
 	'Add a note to an incident''s timeline: the reporter (public notes), responders and moderators (internal by default). 201';
 
--- @@ from naboom--0.2.0--0.3.0.sql (replaced; first in naboom--0.1.0.sql)
 ------------------------------------------------------------------------------
 -- Reads of emergency data are audited
 ------------------------------------------------------------------------------
@@ -514,11 +496,5 @@ BEGIN
 END
 $$;
 
--- @@ from naboom--0.1.0.sql
 COMMENT ON FUNCTION naboom_api.get_incident(text) IS
 	'One incident with its timeline, as the caller may see it (anonymous callers: public incidents, reporter hidden). naboom.unknown_reference (PT404) when not visible';
-
--- @@ from naboom--0.1.0--0.2.0.sql
-COMMENT ON TYPE naboom_api.incident IS
-	'An incident as the caller may see it: reporter hidden from the public, location blurred to about 100 m for sensitive categories unless the caller is the reporter, a responder or a moderator. timeline is filled by get_incident only; duplicate_candidates by report_incident and raise_panic only';
-

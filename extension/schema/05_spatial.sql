@@ -1,4 +1,9 @@
--- @@ from naboom--0.1.0.sql
+------------------------------------------------------------------------------
+-- Spatial matching through PostGIS (planned queries, GiST indexes): routing
+-- to areas, duplicate candidates, responders' positions and the nearest of
+-- them, alert areas and the alerts an incident fans out to, maps.
+------------------------------------------------------------------------------
+
 CREATE FUNCTION naboom.blur_point(p geometry) RETURNS geometry
 LANGUAGE sql IMMUTABLE AS $$
 	SELECT ST_SetSRID(ST_MakePoint(
@@ -6,11 +11,9 @@ LANGUAGE sql IMMUTABLE AS $$
 		round((floor(ST_Y(p) * 1000) / 1000 + 0.0005)::numeric, 4)::double precision), 4326)
 $$;
 
--- @@ from naboom--0.1.0.sql
 COMMENT ON FUNCTION naboom.blur_point(geometry) IS
 	'The centre of the 0.001 degree grid cell (about 110 m x 100 m here) holding the point: all points of a cell show the same place, so only the cell is revealed';
 
--- @@ from naboom--0.1.0--0.2.0.sql
 ------------------------------------------------------------------------------
 -- C functions (src/spatial.c, src/alerts.c)
 ------------------------------------------------------------------------------
@@ -18,66 +21,52 @@ CREATE FUNCTION naboom.search_box(lat double precision, lon double precision, ra
 RETURNS double precision[]
 AS 'MODULE_PATHNAME', 'naboom_search_box' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
--- @@ from naboom--0.1.0--0.2.0.sql
 COMMENT ON FUNCTION naboom.search_box(double precision, double precision, double precision) IS
 	'{xmin, ymin, xmax, ymax}: a longitude/latitude box holding every point within radius_m (on the WGS84 spheroid) of the centre; every longitude near a pole or across the antimeridian';
 
--- @@ from naboom--0.1.0--0.2.0.sql
 CREATE FUNCTION naboom.check_radius(name text, radius_m double precision) RETURNS double precision
 AS 'MODULE_PATHNAME', 'naboom_check_radius' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 
--- @@ from naboom--0.1.0--0.2.0.sql
 COMMENT ON FUNCTION naboom.check_radius(text, double precision) IS
 	'radius_m if it is more than 0 and at most the naboom.max_radius_m setting, else naboom.invalid_radius (22023)';
 
--- @@ from naboom--0.1.0--0.2.0.sql
 CREATE FUNCTION naboom.duplicate_search(community_id bigint, category text, lat double precision,
 	lon double precision, exclude_id bigint,
 	OUT incident_id bigint, OUT distance_m double precision)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'naboom_duplicate_search' LANGUAGE C STABLE;
 
--- @@ from naboom--0.1.0--0.2.0.sql
 COMMENT ON FUNCTION naboom.duplicate_search(bigint, text, double precision, double precision, bigint) IS
 	'Live incidents of the category within its duplicate radius and window of the point, nearest first (at most 20)';
 
--- @@ from naboom--0.1.0--0.2.0.sql
 CREATE FUNCTION naboom.lock_duplicate_place(community_id bigint, category text, lat double precision,
 	lon double precision) RETURNS void
 AS 'MODULE_PATHNAME', 'naboom_lock_duplicate_place' LANGUAGE C VOLATILE STRICT;
 
--- @@ from naboom--0.1.0--0.2.0.sql
 COMMENT ON FUNCTION naboom.lock_duplicate_place(bigint, text, double precision, double precision) IS
 	'Lock the place (the grid cells of the category''s duplicate circle) until the transaction ends, so that of two concurrent reports there the later sees the earlier; call it as its own statement before searching';
 
--- @@ from naboom--0.1.0--0.2.0.sql
 CREATE FUNCTION naboom.responder_search(community_id bigint, lat double precision, lon double precision,
 	max_count integer, radius_m double precision, exclude_ref text,
 	OUT user_ref text, OUT distance_m double precision, OUT reported_at timestamptz, OUT accuracy_m double precision)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'naboom_responder_search' LANGUAGE C STABLE;
 
--- @@ from naboom--0.1.0--0.2.0.sql
 COMMENT ON FUNCTION naboom.responder_search(bigint, double precision, double precision, integer, double precision, text) IS
 	'On-duty responders of the community with a position fresher than naboom.position_max_age within radius_m, nearest first';
 
--- @@ from naboom--0.1.0--0.2.0.sql
 CREATE FUNCTION naboom.alert_incident(community_id bigint, incident_id bigint, responders integer,
 	radius_m double precision, escalation_level integer) RETURNS integer
 AS 'MODULE_PATHNAME', 'naboom_alert_incident' LANGUAGE C VOLATILE;
 
--- @@ from naboom--0.1.0--0.2.0.sql
 COMMENT ON FUNCTION naboom.alert_incident(bigint, bigint, integer, double precision, integer) IS
 	'Fan out one ring of alerts for an incident (subscribers on the report, then the nearest responders not yet alerted); NULL responders/radius: the community''s defaults. Returns how many members were alerted';
 
--- @@ from naboom--0.1.0--0.2.0.sql
 CREATE FUNCTION naboom.incident_alert() RETURNS trigger
 AS 'MODULE_PATHNAME', 'naboom_incident_alert' LANGUAGE C;
 
--- @@ from naboom--0.1.0--0.2.0.sql
 COMMENT ON FUNCTION naboom.incident_alert() IS 'AFTER INSERT trigger on naboom.incident: the new incident''s alerts, in the same transaction';
 
--- @@ from naboom--0.1.0--0.2.0.sql
 CREATE TABLE naboom.responder_position (
 	community_id bigint NOT NULL,
 	user_ref text NOT NULL,
@@ -88,16 +77,12 @@ CREATE TABLE naboom.responder_position (
 	FOREIGN KEY (community_id, user_ref) REFERENCES naboom.member ON DELETE CASCADE
 ) WITH (fillfactor = 50);
 
--- @@ from naboom--0.1.0--0.2.0.sql
 COMMENT ON TABLE naboom.responder_position IS 'The last known position of each responder, per community they respond in. Update-heavy by design: no index on the position and half-empty pages, so an update is a HOT update that touches no index';
 
--- @@ from naboom--0.1.0--0.2.0.sql
 COMMENT ON COLUMN naboom.responder_position.position IS 'Where the responder was at reported_at; NULL while off duty (naboom does not track people off duty)';
 
--- @@ from naboom--0.1.0--0.2.0.sql
 CREATE INDEX responder_position_user_idx ON naboom.responder_position (user_ref);
 
--- @@ from naboom--0.1.0--0.2.0.sql
 CREATE TABLE naboom.subscription (
 	community_id bigint NOT NULL,
 	subscription_id bigint GENERATED ALWAYS AS IDENTITY,
@@ -113,22 +98,16 @@ CREATE TABLE naboom.subscription (
 	FOREIGN KEY (community_id, user_ref) REFERENCES naboom.member ON DELETE CASCADE
 );
 
--- @@ from naboom--0.1.0--0.2.0.sql
 COMMENT ON TABLE naboom.subscription IS 'A member''s alert area: a circle (centre, radius), optionally some categories only, at or above a priority';
 
--- @@ from naboom--0.1.0--0.2.0.sql
 COMMENT ON COLUMN naboom.subscription.reach IS 'A box holding the whole circle (naboom.search_box), GiST-indexed, so fan-out finds the covering subscriptions by index before the exact distance test';
 
--- @@ from naboom--0.1.0--0.2.0.sql
 COMMENT ON COLUMN naboom.subscription.categories IS 'Category codes to be alerted about; NULL for all';
 
--- @@ from naboom--0.1.0--0.2.0.sql
 CREATE INDEX subscription_reach_idx ON naboom.subscription USING gist (reach);
 
--- @@ from naboom--0.1.0--0.2.0.sql
 CREATE INDEX subscription_user_idx ON naboom.subscription (user_ref);
 
--- @@ from naboom--0.1.0--0.2.0.sql
 CREATE TABLE naboom.alert (
 	community_id bigint NOT NULL,
 	alert_id bigint GENERATED ALWAYS AS IDENTITY,
@@ -143,23 +122,23 @@ CREATE TABLE naboom.alert (
 	CONSTRAINT alert_once UNIQUE (community_id, incident_id, user_ref)
 );
 
--- @@ from naboom--0.1.0--0.2.0.sql
 COMMENT ON TABLE naboom.alert IS 'A targeted notification of an incident to one member (a subscriber, or a nearby on-duty responder), written in the transaction that reported or escalated the incident; at most one per member per incident. Written only by naboom, so it has no foreign keys (their share locks would make a MultiXact on every alerted member under concurrent reports)';
 
--- @@ from naboom--0.1.0--0.2.0.sql
-COMMENT ON COLUMN naboom.alert.reason IS 'subscription: the member''s alert area covers it; responder: the member is among the nearest on-duty responders';
+COMMENT ON COLUMN naboom.alert.reason IS
+	'subscription: the member''s alert area covers it; responder: the member is among the nearest on-duty responders; moderator: the last escalation step';
 
--- @@ from naboom--0.1.0--0.2.0.sql
 COMMENT ON COLUMN naboom.alert.distance_m IS 'From the subscription centre or the responder''s position to the incident, metres on the WGS84 spheroid';
 
--- @@ from naboom--0.1.0--0.2.0.sql
 CREATE INDEX alert_user_idx ON naboom.alert (user_ref, alert_id);
 
--- @@ from naboom--0.1.0--0.2.0.sql
+CREATE INDEX alert_created_idx ON naboom.alert USING brin (created_at);
+
+COMMENT ON COLUMN naboom.alert.escalation_level IS '0 for the alerts of the report itself; n for those of escalation step n';
+
+-- Fires after incident_journal (trigger order is by name; see 03_workflow).
 CREATE TRIGGER incident_reach AFTER INSERT ON naboom.incident
 	FOR EACH ROW EXECUTE FUNCTION naboom.incident_alert();
 
--- @@ from naboom--0.1.0--0.2.0.sql
 ------------------------------------------------------------------------------
 -- API types
 ------------------------------------------------------------------------------
@@ -177,11 +156,9 @@ CREATE TYPE naboom_api.duplicate_candidate AS (
 	created_at timestamptz
 );
 
--- @@ from naboom--0.1.0--0.2.0.sql
 COMMENT ON TYPE naboom_api.duplicate_candidate IS
 	'A live incident that may be the same as a new report. For a blurred location, distance_m is to the shown point and rounded to 100 m';
 
--- @@ from naboom--0.1.0--0.2.0.sql
 CREATE TYPE naboom_api.nearby_incident AS (
 	reference text,
 	community text,
@@ -205,11 +182,9 @@ CREATE TYPE naboom_api.nearby_incident AS (
 	updated_at timestamptz
 );
 
--- @@ from naboom--0.1.0--0.2.0.sql
 COMMENT ON TYPE naboom_api.nearby_incident IS
 	'An incident near a point: distance in metres on the WGS84 spheroid, to the location the caller is shown (the blurred one for sensitive categories)';
 
--- @@ from naboom--0.1.0--0.2.0.sql
 CREATE TYPE naboom_api.responder AS (
 	user_ref text,
 	display_name text,
@@ -219,10 +194,8 @@ CREATE TYPE naboom_api.responder AS (
 	is_assignee boolean
 );
 
--- @@ from naboom--0.1.0--0.2.0.sql
 COMMENT ON TYPE naboom_api.responder IS 'An on-duty responder near an incident, with the distance (metres, WGS84 spheroid) from their last position';
 
--- @@ from naboom--0.1.0--0.2.0.sql
 CREATE TYPE naboom_api.position AS (
 	communities text[],
 	lat double precision,
@@ -232,10 +205,8 @@ CREATE TYPE naboom_api.position AS (
 	reported_at timestamptz
 );
 
--- @@ from naboom--0.1.0--0.2.0.sql
 COMMENT ON TYPE naboom_api.position IS 'A responder''s own position and duty state, and the communities it applies to';
 
--- @@ from naboom--0.1.0--0.2.0.sql
 CREATE TYPE naboom_api.subscription AS (
 	id bigint,
 	community text,
@@ -248,10 +219,8 @@ CREATE TYPE naboom_api.subscription AS (
 	created_at timestamptz
 );
 
--- @@ from naboom--0.1.0--0.2.0.sql
 COMMENT ON TYPE naboom_api.subscription IS 'An alert area of the caller: a circle, optionally some categories, at or above a priority';
 
--- @@ from naboom--0.1.0--0.2.0.sql
 CREATE TYPE naboom_api.alert AS (
 	id bigint,
 	community text,
@@ -272,10 +241,8 @@ CREATE TYPE naboom_api.alert AS (
 	created_at timestamptz
 );
 
--- @@ from naboom--0.1.0--0.2.0.sql
 COMMENT ON TYPE naboom_api.alert IS 'An alert to the caller about an incident near them or their alert area; id orders the alerts and is the my_alerts cursor';
 
--- @@ from naboom--0.1.0--0.2.0.sql
 CREATE FUNCTION naboom.duplicate_rows(c naboom.community, category text, lat double precision,
 	lon double precision, actor text, my_role naboom.member_role, exclude_id bigint)
 RETURNS SETOF naboom_api.duplicate_candidate
@@ -299,11 +266,9 @@ BEGIN
 END
 $$;
 
--- @@ from naboom--0.1.0--0.2.0.sql
 COMMENT ON FUNCTION naboom.duplicate_rows(naboom.community, text, double precision, double precision, text, naboom.member_role, bigint) IS
 	'The duplicate candidates of a place as the actor may see them (private ones only for their reporter and staff; sensitive ones blurred)';
 
--- @@ from naboom--0.1.0--0.2.0.sql
 ------------------------------------------------------------------------------
 -- API: spatial
 ------------------------------------------------------------------------------
@@ -325,11 +290,9 @@ BEGIN
 END
 $$;
 
--- @@ from naboom--0.1.0--0.2.0.sql
 COMMENT ON FUNCTION naboom_api.duplicate_candidates(text, text, double precision, double precision) IS
 	'Live incidents of the category within the category''s duplicate radius and time window of the point, nearest first, with distance in metres (WGS84 spheroid); members of the community';
 
--- @@ from naboom--0.2.0--0.3.0.sql (replaced; first in naboom--0.1.0--0.2.0.sql)
 CREATE FUNCTION naboom_api.incidents_near(lat double precision, lon double precision, radius_m double precision DEFAULT 500,
 	statuses text[] DEFAULT NULL, category text DEFAULT NULL, since timestamptz DEFAULT NULL,
 	newest_first boolean DEFAULT false, max_count integer DEFAULT 200)
@@ -393,11 +356,9 @@ BEGIN
 END
 $$;
 
--- @@ from naboom--0.1.0--0.2.0.sql
 COMMENT ON FUNCTION naboom_api.incidents_near(double precision, double precision, double precision, text[], text, timestamptz, boolean, integer) IS
 	'Incidents the caller may see within radius_m metres (WGS84 spheroid) of a point, nearest first (or newest first), live ones unless statuses are given. Sensitive locations are blurred and measured from the blurred point. A gateway pages the result';
 
--- @@ from naboom--0.2.0--0.3.0.sql (replaced; first in naboom--0.1.0--0.2.0.sql)
 CREATE FUNCTION naboom_api.nearest_responders(reference text, max_count integer DEFAULT 5,
 	max_radius_m double precision DEFAULT 10000)
 RETURNS SETOF naboom_api.responder
@@ -427,11 +388,9 @@ BEGIN
 END
 $$;
 
--- @@ from naboom--0.1.0--0.2.0.sql
 COMMENT ON FUNCTION naboom_api.nearest_responders(text, integer, double precision) IS
 	'On-duty responders of the incident''s community with a position fresher than naboom.position_max_age, nearest first, within max_radius_m (metres, WGS84 spheroid), never the reporter. For responders, moderators and the service';
 
--- @@ from naboom--0.1.0--0.2.0.sql
 CREATE FUNCTION naboom_api.update_position(lat double precision, lon double precision, on_duty boolean DEFAULT true,
 	accuracy_m double precision DEFAULT NULL)
 RETURNS naboom_api.position
@@ -478,11 +437,9 @@ BEGIN
 END
 $$;
 
--- @@ from naboom--0.1.0--0.2.0.sql
 COMMENT ON FUNCTION naboom_api.update_position(double precision, double precision, boolean, double precision) IS
 	'A responder''s position and duty state, for every community they respond in. Off duty, the position is not kept. Cheap by design: a HOT update of one small row per community';
 
--- @@ from naboom--0.1.0--0.2.0.sql
 ------------------------------------------------------------------------------
 -- API: alert subscriptions and alerts
 ------------------------------------------------------------------------------
@@ -493,10 +450,8 @@ LANGUAGE sql STABLE AS $$
 	FROM naboom.community c WHERE c.community_id = s.community_id
 $$;
 
--- @@ from naboom--0.1.0--0.2.0.sql
 COMMENT ON FUNCTION naboom.subscription_out(naboom.subscription) IS 'A subscription as the API returns it';
 
--- @@ from naboom--0.1.0--0.2.0.sql
 CREATE FUNCTION naboom_api.subscribe(community text, lat double precision, lon double precision,
 	radius_m double precision DEFAULT 1000, categories text[] DEFAULT NULL, min_priority text DEFAULT 'low',
 	label text DEFAULT NULL)
@@ -533,11 +488,9 @@ BEGIN
 END
 $$;
 
--- @@ from naboom--0.1.0--0.2.0.sql
 COMMENT ON FUNCTION naboom_api.subscribe(text, double precision, double precision, double precision, text[], text, text) IS
 	'Add an alert area: incidents of the given categories (NULL: all) at or above min_priority within radius_m metres of the point alert the caller. At most 20 per member per community. 201';
 
--- @@ from naboom--0.1.0--0.2.0.sql
 CREATE FUNCTION naboom_api.unsubscribe(id bigint)
 RETURNS naboom_api.subscription
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER AS $$
@@ -556,10 +509,8 @@ BEGIN
 END
 $$;
 
--- @@ from naboom--0.1.0--0.2.0.sql
 COMMENT ON FUNCTION naboom_api.unsubscribe(bigint) IS 'Remove one of the caller''s alert areas; returns it';
 
--- @@ from naboom--0.1.0--0.2.0.sql
 CREATE FUNCTION naboom_api.my_subscriptions()
 RETURNS SETOF naboom_api.subscription
 LANGUAGE plpgsql STABLE SECURITY DEFINER AS $$
@@ -571,10 +522,8 @@ BEGIN
 END
 $$;
 
--- @@ from naboom--0.1.0--0.2.0.sql
 COMMENT ON FUNCTION naboom_api.my_subscriptions() IS 'The caller''s alert areas, in every community';
 
--- @@ from naboom--0.1.0--0.2.0.sql
 CREATE FUNCTION naboom_api.my_alerts(after_id bigint DEFAULT 0, max_count integer DEFAULT 100)
 RETURNS SETOF naboom_api.alert
 LANGUAGE plpgsql STABLE SECURITY DEFINER AS $$
@@ -601,11 +550,9 @@ BEGIN
 END
 $$;
 
--- @@ from naboom--0.1.0--0.2.0.sql
 COMMENT ON FUNCTION naboom_api.my_alerts(bigint, integer) IS
 	'The caller''s alerts with id greater than after_id, oldest first: pass the last id seen to get only new ones';
 
--- @@ from naboom--0.1.0--0.2.0.sql
 ------------------------------------------------------------------------------
 -- API: maps
 ------------------------------------------------------------------------------
@@ -633,11 +580,9 @@ BEGIN
 END
 $$;
 
--- @@ from naboom--0.1.0--0.2.0.sql
 COMMENT ON FUNCTION naboom.map_rows(naboom.community, text) IS
 	'The live incidents of a community as the actor may see them, with the point to show';
 
--- @@ from naboom--0.1.0--0.2.0.sql
 CREATE FUNCTION naboom_api.community_map_geojson(community text)
 RETURNS jsonb
 LANGUAGE plpgsql STABLE SECURITY DEFINER AS $$
@@ -658,11 +603,9 @@ BEGIN
 END
 $$;
 
--- @@ from naboom--0.1.0--0.2.0.sql
 COMMENT ON FUNCTION naboom_api.community_map_geojson(text) IS
 	'The community''s live incidents the caller may see, as a GeoJSON FeatureCollection (WGS84); sensitive locations blurred as everywhere';
 
--- @@ from naboom--0.1.0--0.2.0.sql
 CREATE FUNCTION naboom_api.community_map_svg(community text, width integer DEFAULT 800)
 RETURNS text
 LANGUAGE plpgsql STABLE SECURITY DEFINER AS $$
@@ -731,23 +674,12 @@ BEGIN
 END
 $$;
 
--- @@ from naboom--0.1.0--0.2.0.sql
 COMMENT ON FUNCTION naboom_api.community_map_svg(text, integer) IS
 	'An SVG picture of the community, drawn by PostGIS: boundary, areas, and the live incidents the caller may see coloured by priority (low green, medium amber, high orange, critical red, with a legend), sensitive ones blurred';
 
--- @@ from naboom--0.1.0--0.2.0.sql
 CREATE FUNCTION naboom.xml_text(t text) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$
 	SELECT replace(replace(replace(replace(t, '&', '&amp;'), '<', '&lt;'), '>', '&gt;'), '"', '&quot;')
 $$;
 
--- @@ from naboom--0.1.0--0.2.0.sql
 COMMENT ON FUNCTION naboom.xml_text(text) IS 'Text escaped for XML content and attributes';
-
--- @@ from naboom--0.3.0--0.4.0.sql
-COMMENT ON COLUMN naboom.alert.reason IS
-	'subscription: the member''s alert area covers it; responder: the member is among the nearest on-duty responders; moderator: the last escalation step';
-
--- @@ from naboom--0.4.0--0.5.0.sql
-CREATE INDEX alert_created_idx ON naboom.alert USING brin (created_at);
-

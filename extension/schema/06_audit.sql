@@ -1,10 +1,15 @@
--- @@ from naboom--0.2.0--0.3.0.sql
+------------------------------------------------------------------------------
+-- The audit log (design.md section 6): every change to every domain table
+-- and every read of emergency data, written by a C trigger through the
+-- background writer, append-only, partitioned by month, sealed in chains
+-- that a verifier checks; and the audit trail API for moderators.
+------------------------------------------------------------------------------
+
 ------------------------------------------------------------------------------
 -- The log
 ------------------------------------------------------------------------------
 CREATE SEQUENCE naboom.audit_log_id_seq;
 
--- @@ from naboom--0.2.0--0.3.0.sql
 CREATE TABLE naboom.audit_log (
 	id bigint NOT NULL DEFAULT pg_catalog.nextval('naboom.audit_log_id_seq'),
 	logged_at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
@@ -27,60 +32,43 @@ CREATE TABLE naboom.audit_log (
 	PRIMARY KEY (id, logged_at)
 ) PARTITION BY RANGE (logged_at);
 
--- @@ from naboom--0.4.0--0.5.0.sql
 COMMENT ON COLUMN naboom.audit_log.personal_digest IS
 	'Set when the row''s personal fields were anonymised (retention after six months, or an erasure): SHA-256 of them as they were, so the seal still verifies';
 
--- @@ from naboom--0.2.0--0.3.0.sql
 ALTER SEQUENCE naboom.audit_log_id_seq OWNED BY naboom.audit_log.id;
 
--- @@ from naboom--0.2.0--0.3.0.sql
 CREATE INDEX audit_log_community ON naboom.audit_log (community_id, id);
 
--- @@ from naboom--0.2.0--0.3.0.sql
 CREATE INDEX audit_log_incident ON naboom.audit_log (incident_id, id) WHERE incident_id IS NOT NULL;
 
--- @@ from naboom--0.2.0--0.3.0.sql
 CREATE INDEX audit_log_xid ON naboom.audit_log (xid);
 
--- @@ from naboom--0.2.0--0.3.0.sql
 COMMENT ON TABLE naboom.audit_log IS
 	'Append-only audit log: every change to a domain table, reads of emergency data through the API, refused attempts and trigger DDL on domain tables. Partitioned by month (naboom.audit_maintain); sealed by naboom.seal_audit, checked by naboom.verify_audit';
 
--- @@ from naboom--0.2.0--0.3.0.sql
 COMMENT ON COLUMN naboom.audit_log.xid IS 'Top-level transaction that wrote the row (the sealer''s horizon)';
 
--- @@ from naboom--0.2.0--0.3.0.sql
 COMMENT ON COLUMN naboom.audit_log.action IS
 	'INSERT, UPDATE, DELETE (row changes), READ (emergency data read through the API), DENIED (a refused attempt, written by the audit writer after the attempt rolled back), DDL (a trigger disabled or enabled on an audited table), ERASED (personal data erased)';
 
--- @@ from naboom--0.2.0--0.3.0.sql
 COMMENT ON COLUMN naboom.audit_log.row_key IS 'Primary key of the changed row, as JSON';
 
--- @@ from naboom--0.2.0--0.3.0.sql
 COMMENT ON COLUMN naboom.audit_log.old_values IS 'UPDATE: the changed columns before; DELETE: the whole row';
 
--- @@ from naboom--0.2.0--0.3.0.sql
 COMMENT ON COLUMN naboom.audit_log.new_values IS 'UPDATE: the changed columns after; INSERT: the whole row';
 
--- @@ from naboom--0.2.0--0.3.0.sql
 COMMENT ON COLUMN naboom.audit_log.actor IS 'The JWT subject of the request, else the session role';
 
--- @@ from naboom--0.2.0--0.3.0.sql
 COMMENT ON COLUMN naboom.audit_log.db_role IS 'The database role of the request (after SET ROLE, outside SECURITY DEFINER functions)';
 
--- @@ from naboom--0.2.0--0.3.0.sql
 COMMENT ON COLUMN naboom.audit_log.client_addr IS 'First address of the x-forwarded-for request header the gateway passed, else the connection''s client address';
 
--- @@ from naboom--0.2.0--0.3.0.sql
 COMMENT ON COLUMN naboom.audit_log.success IS 'false for refused attempts (action DENIED)';
 
--- @@ from naboom--0.2.0--0.3.0.sql
 -- Rows whose month has no partition yet still land somewhere; audit_maintain
 -- moves them out when it creates their month.
 CREATE TABLE naboom.audit_log_default PARTITION OF naboom.audit_log DEFAULT;
 
--- @@ from naboom--0.2.0--0.3.0.sql
 CREATE TABLE naboom.audit_seal (
 	seal_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
 	sealed_at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
@@ -98,82 +86,63 @@ CREATE TABLE naboom.audit_seal (
 	CHECK (pg_catalog.octet_length(row_hashes) = 32 * row_count)
 );
 
--- @@ from naboom--0.2.0--0.3.0.sql
 CREATE INDEX audit_seal_time ON naboom.audit_seal (last_logged_at);
 
--- @@ from naboom--0.2.0--0.3.0.sql
 COMMENT ON TABLE naboom.audit_seal IS
 	'Seals of the audit log: each holds the ids and SHA-256 hashes of every row written by transactions with xid_from <= xid < xid_to, chained to the previous seal. Written by naboom.seal_audit';
 
--- @@ from naboom--0.2.0--0.3.0.sql
 COMMENT ON COLUMN naboom.audit_seal.row_hashes IS 'SHA-256 of each row''s canonical text (naboom.audit_row_text), 32 bytes per row in id order';
 
--- @@ from naboom--0.2.0--0.3.0.sql
 COMMENT ON COLUMN naboom.audit_seal.seal_hash IS
 	'SHA-256 of prev_hash, the xid range, the ids and the row hashes: the chain head to copy somewhere a superuser of this server cannot write';
 
--- @@ from naboom--0.2.0--0.3.0.sql
 ------------------------------------------------------------------------------
--- C functions (src/audit.c, src/audit_seal.c, src/audit_queue.c)
+-- C functions (src/audit.c, src/audit_guard.c, src/audit_hash.c, src/audit_queue.c)
 ------------------------------------------------------------------------------
 CREATE FUNCTION naboom.audit_trigger() RETURNS trigger
 AS 'MODULE_PATHNAME', 'naboom_audit_trigger' LANGUAGE C;
 
--- @@ from naboom--0.2.0--0.3.0.sql
 COMMENT ON FUNCTION naboom.audit_trigger() IS
 	'AFTER INSERT OR UPDATE OR DELETE row trigger: writes the change to naboom.audit_log. Install with naboom.audit_table';
 
--- @@ from naboom--0.2.0--0.3.0.sql
 CREATE FUNCTION naboom.audit_guard() RETURNS trigger
 AS 'MODULE_PATHNAME', 'naboom_audit_guard' LANGUAGE C;
 
--- @@ from naboom--0.2.0--0.3.0.sql
 COMMENT ON FUNCTION naboom.audit_guard() IS
 	'Refuses UPDATE, DELETE and TRUNCATE of audit rows and seals, except by naboom''s own retention and maintenance code';
 
--- @@ from naboom--0.2.0--0.3.0.sql
 CREATE FUNCTION naboom.audit_ddl() RETURNS event_trigger
 AS 'MODULE_PATHNAME', 'naboom_audit_ddl' LANGUAGE C;
 
--- @@ from naboom--0.2.0--0.3.0.sql
 COMMENT ON FUNCTION naboom.audit_ddl() IS
 	'ddl_command_end event trigger: refuses disabling the audit trigger of an audited table and records every other trigger enable/disable on one';
 
--- @@ from naboom--0.2.0--0.3.0.sql
 CREATE FUNCTION naboom.audit_access(community_id bigint, incident_id bigint, what text, detail jsonb)
 RETURNS void
 AS 'MODULE_PATHNAME', 'naboom_audit_access' LANGUAGE C VOLATILE;
 
--- @@ from naboom--0.2.0--0.3.0.sql
 COMMENT ON FUNCTION naboom.audit_access(bigint, bigint, text, jsonb) IS
 	'Record a READ entry (who looked at what): in the transaction when it can write, else through the audit writer, else in the server log';
 
--- @@ from naboom--0.2.0--0.3.0.sql
 CREATE FUNCTION naboom.audit_refusal(state text, key text, detail text) RETURNS void
 AS 'MODULE_PATHNAME', 'naboom_audit_refusal' LANGUAGE C VOLATILE;
 
--- @@ from naboom--0.2.0--0.3.0.sql
 COMMENT ON FUNCTION naboom.audit_refusal(text, text, text) IS
 	'Record a DENIED entry for a refusal that matters (insufficient privilege, bad identity, illegal transition, hidden incident) before the error is raised; it survives the rollback through the audit writer';
 
--- @@ from naboom--0.2.0--0.3.0.sql
 CREATE FUNCTION naboom.audit_queue_stats(OUT preloaded boolean, OUT pending integer, OUT written bigint,
 	OUT dropped_full bigint, OUT dropped_other_db bigint) RETURNS record
 AS 'MODULE_PATHNAME', 'naboom_audit_queue_stats' LANGUAGE C VOLATILE;
 
--- @@ from naboom--0.2.0--0.3.0.sql
 COMMENT ON FUNCTION naboom.audit_queue_stats() IS
 	'The audit writer''s queue: whether naboom was preloaded, entries waiting, written, dropped because the queue was full or for another database';
 
--- @@ from naboom--0.2.0--0.3.0.sql
 CREATE FUNCTION naboom.audit_queue_wait(timeout_ms integer DEFAULT 5000) RETURNS boolean
 AS 'MODULE_PATHNAME', 'naboom_audit_queue_wait' LANGUAGE C VOLATILE STRICT;
 
--- @@ from naboom--0.2.0--0.3.0.sql
 COMMENT ON FUNCTION naboom.audit_queue_wait(integer) IS
 	'Wait until the audit writer has committed every entry queued before the call; false on timeout or when naboom is not preloaded';
 
--- @@ from naboom--0.2.0--0.3.0.sql
 CREATE FUNCTION naboom.audit_row_text(a naboom.audit_log) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 	SELECT pg_catalog.concat_ws(E'\x1f', a.id, (EXTRACT(epoch FROM a.logged_at) * 1000000)::bigint,
@@ -183,11 +152,9 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 		coalesce(a.user_agent, '-'), coalesce(a.request_id, '-'), a.success, coalesce(a.detail::text, '-'))
 $$;
 
--- @@ from naboom--0.2.0--0.3.0.sql
 COMMENT ON FUNCTION naboom.audit_row_text(naboom.audit_log) IS
 	'The canonical text of an audit row that its seal hash covers (independent of TimeZone and DateStyle)';
 
--- @@ from naboom--0.2.0--0.3.0.sql
 CREATE FUNCTION naboom.audit_seal_hash(prev_hash bytea, xid_from xid8, xid_to xid8, ids bigint[], row_hashes bytea)
 RETURNS bytea
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
@@ -195,13 +162,12 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 		|| pg_catalog.array_to_string(ids, ','), 'UTF8') || row_hashes)
 $$;
 
--- @@ from naboom--0.2.0--0.3.0.sql
 COMMENT ON FUNCTION naboom.audit_seal_hash(bytea, xid8, xid8, bigint[], bytea) IS
 	'The hash of a seal: SHA-256 of the previous seal''s hash, the xid range, the ids and the row hashes';
 
--- @@ from naboom--0.4.0--0.5.0.sql (replaced; first in naboom--0.2.0--0.3.0.sql)
 ------------------------------------------------------------------------------
--- Sealing and verifying with format 2 and expired months
+-- Sealing and verifying: chains of seals over committed rows, row hashes in
+-- format 2 (see naboom.audit_row_hash), months expired by retention
 ------------------------------------------------------------------------------
 CREATE FUNCTION naboom.seal_audit(max_rows integer DEFAULT 100000) RETURNS naboom.audit_seal
 LANGUAGE plpgsql VOLATILE AS $$
@@ -271,11 +237,9 @@ BEGIN
 END
 $$;
 
--- @@ from naboom--0.4.0--0.5.0.sql (replaced; first in naboom--0.2.0--0.3.0.sql)
 COMMENT ON FUNCTION naboom.seal_audit(integer) IS
 	'Seal the audit rows of every transaction that has finished since the last seal (at most about max_rows, never splitting a transaction), format 2 (naboom.audit_row_hash). NULL if another seal_audit holds the lock or nothing is new. Run every minute by pg_cron';
 
--- @@ from naboom--0.4.0--0.5.0.sql (replaced; first in naboom--0.2.0--0.3.0.sql)
 CREATE FUNCTION naboom.verify_audit(from_time timestamptz, to_time timestamptz,
 	OUT problem text, OUT seal_id bigint, OUT audit_id bigint, OUT logged_at timestamptz, OUT detail text)
 RETURNS SETOF record
@@ -394,11 +358,9 @@ BEGIN
 END
 $$;
 
--- @@ from naboom--0.4.0--0.5.0.sql (replaced; first in naboom--0.2.0--0.3.0.sql)
 COMMENT ON FUNCTION naboom.verify_audit(timestamptz, timestamptz) IS
 	'Prove that no audit row of the seals touching [from_time, to_time) was changed, removed or inserted afterwards: one row per problem (changed, removed, inserted, seal_changed, chain_broken) with the seal and row, then a summary row (verified or broken) with the counts, the rows not sealed yet and the rows expired with a dropped month. Anonymised rows verify (format 2)';
 
--- @@ from naboom--0.2.0--0.3.0.sql
 CREATE FUNCTION naboom.audit_insert_queued(entry jsonb) RETURNS void
 LANGUAGE sql VOLATILE AS $$
 	INSERT INTO naboom.audit_log (logged_at, community_id, incident_id, action, table_name, row_key,
@@ -411,11 +373,9 @@ LANGUAGE sql VOLATILE AS $$
 		coalesce((entry->>'success')::boolean, false), entry->'detail'
 $$;
 
--- @@ from naboom--0.2.0--0.3.0.sql
 COMMENT ON FUNCTION naboom.audit_insert_queued(jsonb) IS
 	'Write one entry of the audit writer''s queue (a refused attempt or a read in a read-only transaction); called by the audit writer only';
 
--- @@ from naboom--0.2.0--0.3.0.sql
 ------------------------------------------------------------------------------
 -- Partitions
 ------------------------------------------------------------------------------
@@ -460,19 +420,15 @@ BEGIN
 END
 $$;
 
--- @@ from naboom--0.2.0--0.3.0.sql
 COMMENT ON FUNCTION naboom.audit_maintain(integer) IS
 	'Create the monthly partitions of naboom.audit_log from this month to months_ahead months ahead (and for any month whose rows are in the default partition); returns the partitions made. Run daily by pg_cron';
 
--- @@ from naboom--0.2.0--0.3.0.sql
 CREATE FUNCTION naboom.audit_move_default(month date, name text) RETURNS bigint
 AS 'MODULE_PATHNAME', 'naboom_audit_move_default' LANGUAGE C VOLATILE STRICT;
 
--- @@ from naboom--0.2.0--0.3.0.sql
 COMMENT ON FUNCTION naboom.audit_move_default(date, text) IS
 	'Create the partition of a month whose rows are in the default partition and move them into it (ids, content and seals unchanged)';
 
--- @@ from naboom--0.2.0--0.3.0.sql
 ------------------------------------------------------------------------------
 -- Auditing a table
 ------------------------------------------------------------------------------
@@ -510,71 +466,53 @@ BEGIN
 END
 $$;
 
--- @@ from naboom--0.2.0--0.3.0.sql
 COMMENT ON FUNCTION naboom.audit_table(regclass, boolean) IS
 	'Audit every INSERT, UPDATE and DELETE of a table from now on (idempotent); per_statement: one entry per INSERT or DELETE statement holding all its rows (for tables written in bursts). Its community_id and incident_id columns, if it has them, file the entries under that community and incident';
 
--- @@ from naboom--0.2.0--0.3.0.sql
 CREATE FUNCTION naboom.audited_tables() RETURNS SETOF regclass
 LANGUAGE sql STABLE AS $$
 	SELECT t.tgrelid::regclass FROM pg_catalog.pg_trigger t
 	WHERE t.tgname = 'audit_changes' AND NOT t.tgisinternal ORDER BY 1::text
 $$;
 
--- @@ from naboom--0.2.0--0.3.0.sql
 COMMENT ON FUNCTION naboom.audited_tables() IS 'Tables with the audit_changes trigger';
 
--- @@ from naboom--0.2.0--0.3.0.sql
 CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON naboom.audit_log
 	FOR EACH ROW EXECUTE FUNCTION naboom.audit_guard();
 
--- @@ from naboom--0.2.0--0.3.0.sql
 CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON naboom.audit_log
 	FOR EACH STATEMENT EXECUTE FUNCTION naboom.audit_guard();
 
--- @@ from naboom--0.2.0--0.3.0.sql
 CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON naboom.audit_log_default
 	FOR EACH STATEMENT EXECUTE FUNCTION naboom.audit_guard();
 
--- @@ from naboom--0.2.0--0.3.0.sql
 CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON naboom.audit_seal
 	FOR EACH ROW EXECUTE FUNCTION naboom.audit_guard();
 
--- @@ from naboom--0.2.0--0.3.0.sql
 CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON naboom.audit_seal
 	FOR EACH STATEMENT EXECUTE FUNCTION naboom.audit_guard();
 
--- @@ from naboom--0.2.0--0.3.0.sql
 ALTER TABLE naboom.audit_log ENABLE ALWAYS TRIGGER audit_append_only;
 
--- @@ from naboom--0.2.0--0.3.0.sql
 ALTER TABLE naboom.audit_log ENABLE ALWAYS TRIGGER audit_no_truncate;
 
--- @@ from naboom--0.2.0--0.3.0.sql
 ALTER TABLE naboom.audit_log_default ENABLE ALWAYS TRIGGER audit_no_truncate;
 
--- @@ from naboom--0.2.0--0.3.0.sql
 ALTER TABLE naboom.audit_seal ENABLE ALWAYS TRIGGER audit_append_only;
 
--- @@ from naboom--0.2.0--0.3.0.sql
 ALTER TABLE naboom.audit_seal ENABLE ALWAYS TRIGGER audit_no_truncate;
 
--- @@ from naboom--0.2.0--0.3.0.sql
 CREATE EVENT TRIGGER naboom_audit_ddl ON ddl_command_end WHEN TAG IN ('ALTER TABLE')
 	EXECUTE FUNCTION naboom.audit_ddl();
 
--- @@ from naboom--0.2.0--0.3.0.sql
 CREATE EVENT TRIGGER naboom_audit_drop ON ddl_command_start WHEN TAG IN ('DROP TRIGGER')
 	EXECUTE FUNCTION naboom.audit_ddl();
 
--- @@ from naboom--0.2.0--0.3.0.sql
 -- Event triggers too would otherwise not fire under session_replication_role = replica.
 ALTER EVENT TRIGGER naboom_audit_ddl ENABLE ALWAYS;
 
--- @@ from naboom--0.2.0--0.3.0.sql
 ALTER EVENT TRIGGER naboom_audit_drop ENABLE ALWAYS;
 
--- @@ from naboom--0.2.0--0.3.0.sql
 ------------------------------------------------------------------------------
 -- The API: the audit trail for moderators and admins
 ------------------------------------------------------------------------------
@@ -596,10 +534,8 @@ CREATE TYPE naboom_api.audit_entry AS (
 	detail jsonb
 );
 
--- @@ from naboom--0.2.0--0.3.0.sql
 COMMENT ON TYPE naboom_api.audit_entry IS 'One audit log entry as a moderator or admin sees it';
 
--- @@ from naboom--0.2.0--0.3.0.sql
 CREATE FUNCTION naboom.audit_rows(community_id bigint, incident_id bigint, before_id bigint, max_count integer)
 RETURNS SETOF naboom_api.audit_entry
 LANGUAGE sql STABLE AS $$
@@ -614,11 +550,9 @@ LANGUAGE sql STABLE AS $$
 	LIMIT max_count
 $$;
 
--- @@ from naboom--0.2.0--0.3.0.sql
 COMMENT ON FUNCTION naboom.audit_rows(bigint, bigint, bigint, integer) IS
 	'A community''s audit entries (of one incident if incident_id is given), newest first, before before_id';
 
--- @@ from naboom--0.2.0--0.3.0.sql
 CREATE FUNCTION naboom_api.incident_audit(reference text, before_id bigint DEFAULT NULL, max_count integer DEFAULT 100)
 RETURNS SETOF naboom_api.audit_entry
 LANGUAGE plpgsql STABLE SECURITY DEFINER AS $$
@@ -638,11 +572,9 @@ BEGIN
 END
 $$;
 
--- @@ from naboom--0.2.0--0.3.0.sql
 COMMENT ON FUNCTION naboom_api.incident_audit(text, bigint, integer) IS
 	'The audit trail of one incident (its row, timeline, alerts, reads and refused attempts), newest first; page with before_id = the last id seen. Moderators and admins of its community';
 
--- @@ from naboom--0.2.0--0.3.0.sql
 CREATE FUNCTION naboom_api.community_audit(community text, before_id bigint DEFAULT NULL, max_count integer DEFAULT 100)
 RETURNS SETOF naboom_api.audit_entry
 LANGUAGE plpgsql STABLE SECURITY DEFINER AS $$
@@ -656,44 +588,33 @@ BEGIN
 END
 $$;
 
--- @@ from naboom--0.2.0--0.3.0.sql
 COMMENT ON FUNCTION naboom_api.community_audit(text, bigint, integer) IS
 	'A community''s whole audit log, newest first; page with before_id = the last id seen. Admins of the community';
 
--- @@ from naboom--0.4.0--0.5.0.sql
 CREATE INDEX audit_log_actor ON naboom.audit_log (actor, id) WHERE actor IS NOT NULL;
 
--- @@ from naboom--0.4.0--0.5.0.sql
 CREATE INDEX audit_log_user_ref ON naboom.audit_log ((row_key->>'user_ref')) WHERE row_key ? 'user_ref';
 
--- @@ from naboom--0.4.0--0.5.0.sql
 CREATE INDEX audit_log_logged_at ON naboom.audit_log USING brin (logged_at);
 
--- @@ from naboom--0.4.0--0.5.0.sql
 COMMENT ON COLUMN naboom.audit_seal.row_format IS
 	'1: row_hashes are SHA-256 of naboom.audit_row_text (seals before 0.5.0); 2: of naboom.audit_row_hash, which anonymisation preserves';
 
--- @@ from naboom--0.4.0--0.5.0.sql
 CREATE FUNCTION naboom.audit_redact_json(j jsonb) RETURNS jsonb
 AS 'MODULE_PATHNAME', 'naboom_audit_redact_json' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
--- @@ from naboom--0.4.0--0.5.0.sql
 COMMENT ON FUNCTION naboom.audit_redact_json(jsonb) IS
 	'An audit row''s JSON (row_key, old_values, new_values, detail) with the value of every key that can hold personal data set to null: what is kept is a fixed list of workflow, time and reference keys (src/audit_hash.c). Applying it twice changes nothing';
 
--- @@ from naboom--0.4.0--0.5.0.sql
 CREATE FUNCTION naboom.audit_personal_digest(a naboom.audit_log) RETURNS bytea
 AS 'MODULE_PATHNAME', 'naboom_audit_personal_digest' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
--- @@ from naboom--0.4.0--0.5.0.sql
 COMMENT ON FUNCTION naboom.audit_personal_digest(naboom.audit_log) IS
 	'SHA-256 of the fields of an audit row that can identify a person (row key, old and new values, actor, client address, user agent, request id, detail): what anonymising keeps in personal_digest';
 
--- @@ from naboom--0.4.0--0.5.0.sql
 CREATE FUNCTION naboom.audit_row_hash(a naboom.audit_log) RETURNS bytea
 AS 'MODULE_PATHNAME', 'naboom_audit_row_hash' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
--- @@ from naboom--0.4.0--0.5.0.sql
 COMMENT ON FUNCTION naboom.audit_row_hash(naboom.audit_log) IS
 	'Format-2 hash of an audit row: SHA-256 of its core fields, of the SHA-256 of its personal fields (personal_digest once anonymised) and of its anonymised JSON. Anonymising a row leaves it unchanged; any other change alters it';
 

@@ -1,22 +1,14 @@
--- @@ from naboom--0.1.0.sql
-COMMENT ON COLUMN naboom.community.escalation_interval IS 'Time between escalation steps of an unacknowledged panic';
+------------------------------------------------------------------------------
+-- The durable event stream (design.md section 5) and what rides on it:
+-- escalation of unacknowledged panics, rate limits, the SLA report, and the
+-- pg_cron jobs.
+------------------------------------------------------------------------------
 
--- @@ from naboom--0.1.0.sql
-COMMENT ON COLUMN naboom.incident.next_escalation_at IS 'When an unacknowledged panic escalates next';
-
--- @@ from naboom--0.1.0.sql
-CREATE INDEX incident_escalation_idx ON naboom.incident (next_escalation_at) WHERE next_escalation_at IS NOT NULL;
-
--- @@ from naboom--0.1.0--0.2.0.sql
-COMMENT ON COLUMN naboom.alert.escalation_level IS '0 for the alerts of the report itself; n for those of escalation step n';
-
--- @@ from naboom--0.3.0--0.4.0.sql
 ------------------------------------------------------------------------------
 -- The event stream
 ------------------------------------------------------------------------------
 CREATE SEQUENCE naboom.event_id_seq;
 
--- @@ from naboom--0.3.0--0.4.0.sql
 CREATE TABLE naboom.event (
 	event_id bigint NOT NULL DEFAULT pg_catalog.nextval('naboom.event_id_seq') PRIMARY KEY,
 	seq bigint UNIQUE,
@@ -30,40 +22,31 @@ CREATE TABLE naboom.event (
 	payload jsonb NOT NULL DEFAULT '{}' CHECK (pg_catalog.jsonb_typeof(payload) = 'object')
 );
 
--- @@ from naboom--0.3.0--0.4.0.sql
 ALTER SEQUENCE naboom.event_id_seq OWNED BY naboom.event.event_id;
 
--- @@ from naboom--0.3.0--0.4.0.sql
 CREATE INDEX event_pending ON naboom.event (event_id) WHERE seq IS NULL;
 
--- @@ from naboom--0.3.0--0.4.0.sql
 CREATE INDEX event_incident ON naboom.event (community_id, incident_id, seq);
 
--- @@ from naboom--0.3.0--0.4.0.sql
+CREATE INDEX event_created_idx ON naboom.event USING brin (created_at);
+
 COMMENT ON TABLE naboom.event IS
 	'The event stream: one row per domain event, written in the transaction of the change; seq is assigned after commit by naboom.publish_events (the background writer), in commit order, and is the id consumers see';
 
--- @@ from naboom--0.3.0--0.4.0.sql
 COMMENT ON COLUMN naboom.event.event_id IS 'Insertion order; transactions that commit out of order leave it out of order, so consumers never see it';
 
--- @@ from naboom--0.3.0--0.4.0.sql
 COMMENT ON COLUMN naboom.event.seq IS 'The stream position: assigned only to committed events, by one publisher at a time, strictly increasing in the order events became visible; NULL until published';
 
--- @@ from naboom--0.3.0--0.4.0.sql
 COMMENT ON COLUMN naboom.event.published_at IS 'When the publisher numbered it and sent its NOTIFY (delivered when that transaction commits)';
 
--- @@ from naboom--0.3.0--0.4.0.sql
 COMMENT ON COLUMN naboom.event.is_public IS 'false for events of private incidents and internal notes: only the service, the community''s responders and moderators, and the reporter see them';
 
--- @@ from naboom--0.3.0--0.4.0.sql
 CREATE FUNCTION naboom.publish_events(max_count integer DEFAULT 10000) RETURNS integer
 AS 'MODULE_PATHNAME', 'naboom_publish_events' LANGUAGE C VOLATILE STRICT;
 
--- @@ from naboom--0.3.0--0.4.0.sql
 COMMENT ON FUNCTION naboom.publish_events(integer) IS
 	'Number the committed, unpublished events in commit order and NOTIFY them (naboom_events; naboom_panic for panic topics); waits for a concurrent publisher. The background writer runs it after every committing writer; callable by hand or from pg_cron when naboom is not preloaded';
 
--- @@ from naboom--0.3.0--0.4.0.sql
 CREATE FUNCTION naboom.events_wait(timeout_ms integer DEFAULT 5000) RETURNS boolean
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
@@ -81,11 +64,9 @@ BEGIN
 END
 $$;
 
--- @@ from naboom--0.3.0--0.4.0.sql
 COMMENT ON FUNCTION naboom.events_wait(integer) IS
 	'Wait until every event committed before the call has been published (for tests and scripts); false on timeout';
 
--- @@ from naboom--0.3.0--0.4.0.sql
 CREATE TYPE naboom_api.event AS (
 	id bigint,
 	topic text,
@@ -95,10 +76,8 @@ CREATE TYPE naboom_api.event AS (
 	payload jsonb
 );
 
--- @@ from naboom--0.3.0--0.4.0.sql
 COMMENT ON TYPE naboom_api.event IS 'One event of the stream as a consumer sees it; id is the stream position';
 
--- @@ from naboom--0.3.0--0.4.0.sql
 CREATE FUNCTION naboom_api.events_since(after_id bigint DEFAULT 0, max_count integer DEFAULT 100)
 RETURNS SETOF naboom_api.event
 LANGUAGE plpgsql STABLE SECURITY DEFINER AS $$
@@ -127,11 +106,9 @@ BEGIN
 END
 $$;
 
--- @@ from naboom--0.3.0--0.4.0.sql
 COMMENT ON FUNCTION naboom_api.events_since(bigint, integer) IS
 	'Committed events with id > after_id, in stream order (at most max_count, up to 1000): the service sees every community''s, a member their communities'' (private incidents'' events only as responder, moderator or reporter). Page with after_id = the last id seen; nothing committed is ever skipped';
 
--- @@ from naboom--0.3.0--0.4.0.sql
 CREATE FUNCTION naboom.run_escalation(max_count integer DEFAULT 100) RETURNS integer
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
@@ -180,11 +157,9 @@ BEGIN
 END
 $$;
 
--- @@ from naboom--0.3.0--0.4.0.sql
 COMMENT ON FUNCTION naboom.run_escalation(integer) IS
 	'Escalate every unacknowledged panic or critical incident whose next_escalation_at has passed (at most max_count): raise its level, alert the next ring of responders in a wider radius, at the last step the moderators; a timeline entry and an incident.escalated event per step. Run every minute by pg_cron; two runs at once never escalate the same step twice';
 
--- @@ from naboom--0.3.0--0.4.0.sql
 -- A critical report escalates like a panic until acknowledged.
 CREATE FUNCTION naboom.escalation_start() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER AS $$
@@ -197,14 +172,11 @@ BEGIN
 END
 $$;
 
--- @@ from naboom--0.3.0--0.4.0.sql
 COMMENT ON FUNCTION naboom.escalation_start() IS 'BEFORE INSERT on naboom.incident: a critical incident gets its first escalation time, as a panic does';
 
--- @@ from naboom--0.3.0--0.4.0.sql
 CREATE TRIGGER escalation_start BEFORE INSERT ON naboom.incident
 	FOR EACH ROW EXECUTE FUNCTION naboom.escalation_start();
 
--- @@ from naboom--0.3.0--0.4.0.sql
 ------------------------------------------------------------------------------
 -- Rate limits
 ------------------------------------------------------------------------------
@@ -217,11 +189,9 @@ CREATE TABLE naboom.rate_counter (
 	PRIMARY KEY (community_id, user_ref, action, window_start)
 );
 
--- @@ from naboom--0.3.0--0.4.0.sql
 COMMENT ON TABLE naboom.rate_counter IS
 	'Requests per community, member, action and fixed window (naboom.rate_limit): limits are per community; a row lock per member and action makes the count exact across concurrent sessions';
 
--- @@ from naboom--0.3.0--0.4.0.sql
 CREATE FUNCTION naboom.rate_limit(community_id bigint, user_ref text, action text) RETURNS void
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_variable
@@ -259,11 +229,9 @@ BEGIN
 END
 $$;
 
--- @@ from naboom--0.3.0--0.4.0.sql
 COMMENT ON FUNCTION naboom.rate_limit(bigint, text, text) IS
 	'Count one request of a member for an action (report, panic, subscription) in the current fixed window; over the limit raises naboom.rate_limited (PT429) with the seconds to wait. Limits: defaults, or the community''s settings->''rate_limits''->action = [count, seconds]. The count survives reconnects and holds across concurrent sessions (row lock)';
 
--- @@ from naboom--0.3.0--0.4.0.sql
 CREATE FUNCTION naboom.rate_limit_incident() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER AS $$
 BEGIN
@@ -273,14 +241,11 @@ BEGIN
 END
 $$;
 
--- @@ from naboom--0.3.0--0.4.0.sql
 COMMENT ON FUNCTION naboom.rate_limit_incident() IS 'BEFORE INSERT on naboom.incident: reports and panics count against their limits, whoever inserts them';
 
--- @@ from naboom--0.3.0--0.4.0.sql
 CREATE TRIGGER rate_limit BEFORE INSERT ON naboom.incident
 	FOR EACH ROW EXECUTE FUNCTION naboom.rate_limit_incident();
 
--- @@ from naboom--0.4.0--0.5.0.sql (replaced; first in naboom--0.3.0--0.4.0.sql)
 -- Alert-area changes made by retention or erasure are not the member's.
 CREATE FUNCTION naboom.rate_limit_subscription() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER AS $$
@@ -293,14 +258,11 @@ BEGIN
 END
 $$;
 
--- @@ from naboom--0.3.0--0.4.0.sql
 COMMENT ON FUNCTION naboom.rate_limit_subscription() IS 'BEFORE INSERT OR DELETE on naboom.subscription: alert area changes count against their limit';
 
--- @@ from naboom--0.3.0--0.4.0.sql
 CREATE TRIGGER rate_limit BEFORE INSERT OR DELETE ON naboom.subscription
 	FOR EACH ROW EXECUTE FUNCTION naboom.rate_limit_subscription();
 
--- @@ from naboom--0.3.0--0.4.0.sql
 ------------------------------------------------------------------------------
 -- SLA
 ------------------------------------------------------------------------------
@@ -319,10 +281,8 @@ CREATE TYPE naboom_api.sla_row AS (
 	open_overdue_now bigint
 );
 
--- @@ from naboom--0.3.0--0.4.0.sql
 COMMENT ON TYPE naboom_api.sla_row IS 'Service levels of one category in one area (area NULL: outside every area)';
 
--- @@ from naboom--0.3.0--0.4.0.sql
 CREATE FUNCTION naboom_api.sla_report(community text, from_time timestamptz, to_time timestamptz)
 RETURNS SETOF naboom_api.sla_row
 LANGUAGE plpgsql STABLE SECURITY DEFINER AS $$
@@ -358,13 +318,11 @@ BEGIN
 END
 $$;
 
--- @@ from naboom--0.3.0--0.4.0.sql
 COMMENT ON FUNCTION naboom_api.sla_report(text, timestamptz, timestamptz) IS
 	'Per category and area, incidents reported in [from_time, to_time) (duplicates and rejected left out): counts, p50/p90 time to acknowledge and to resolve, breaches of the category''s ack_target and resolve_target (still-open incidents count once their target has passed), and open incidents overdue now. Moderators and admins';
 
--- @@ from naboom--0.4.0--0.5.0.sql (replaced; first in naboom--0.3.0--0.4.0.sql)
 ------------------------------------------------------------------------------
--- Scheduling: the retention job joins the others
+-- Scheduling: the pg_cron jobs
 ------------------------------------------------------------------------------
 CREATE FUNCTION naboom.schedule_jobs(OUT job text, OUT schedule text, OUT command text)
 RETURNS SETOF record
@@ -397,10 +355,5 @@ BEGIN
 END
 $$;
 
--- @@ from naboom--0.4.0--0.5.0.sql (replaced; first in naboom--0.3.0--0.4.0.sql)
 COMMENT ON FUNCTION naboom.schedule_jobs() IS
 	'Register naboom''s jobs with pg_cron (idempotently, by job name): escalation and audit sealing every minute, event publishing every minute (a fallback for when the background writer is not running), audit partitions daily, retention daily at 02:41; naboom.pg_cron_missing (55000) without pg_cron';
-
--- @@ from naboom--0.4.0--0.5.0.sql
-CREATE INDEX event_created_idx ON naboom.event USING brin (created_at);
-

@@ -1,7 +1,9 @@
--- @@ from naboom--0.1.0.sql
-COMMENT ON COLUMN naboom.incident.legal_hold IS 'Held for legal reasons: never anonymised or deleted by retention';
+------------------------------------------------------------------------------
+-- Retention and privacy (design.md section 7): policies per data class,
+-- legal holds, deleted notes, the retention run and its record, erasure
+-- and export of a person's data.
+------------------------------------------------------------------------------
 
--- @@ from naboom--0.4.0--0.5.0.sql
 ------------------------------------------------------------------------------
 -- Policies
 ------------------------------------------------------------------------------
@@ -19,20 +21,15 @@ CREATE TABLE naboom.retention_policy (
 	CHECK (anonymise_after IS NULL OR (anonymise_after > '0' AND anonymise_after <= keep))
 );
 
--- @@ from naboom--0.4.0--0.5.0.sql
 COMMENT ON TABLE naboom.retention_policy IS
 	'How long naboom keeps each class of data and what happens then (design.md section 7). The DBA edits these rows (audited); min_keep and max_keep bound what a community may choose';
 
--- @@ from naboom--0.4.0--0.5.0.sql
 COMMENT ON COLUMN naboom.retention_policy.keep IS 'The default period: emergency records from closing, personal data from last activity, deleted notes from the deletion request, audit rows from logging';
 
--- @@ from naboom--0.4.0--0.5.0.sql
 COMMENT ON COLUMN naboom.retention_policy.anonymise_after IS 'audit_log: personal fields of audit rows are anonymised after this, the row itself kept until keep';
 
--- @@ from naboom--0.4.0--0.5.0.sql
 COMMENT ON COLUMN naboom.retention_policy.community_may_override IS 'Whether communities may choose their own period (within min_keep and max_keep); audit months are shared by all communities, so audit_log is not';
 
--- @@ from naboom--0.4.0--0.5.0.sql
 INSERT INTO naboom.retention_policy (data_class, keep, then_action, anonymise_after, min_keep, max_keep,
 	community_may_override, description) VALUES
 	('emergency_record', '10 years', 'delete', NULL, '5 years', '20 years', true,
@@ -44,7 +41,6 @@ INSERT INTO naboom.retention_policy (data_class, keep, then_action, anonymise_af
 	('audit_log', '1 year', 'drop_partition', '6 months', '6 months', '7 years', false,
 		'Audit rows, events and alerts: personal fields anonymised after anonymise_after, whole months dropped after keep');
 
--- @@ from naboom--0.4.0--0.5.0.sql
 CREATE TABLE naboom.community_retention (
 	community_id bigint NOT NULL REFERENCES naboom.community ON DELETE CASCADE,
 	data_class text NOT NULL REFERENCES naboom.retention_policy,
@@ -53,11 +49,9 @@ CREATE TABLE naboom.community_retention (
 	PRIMARY KEY (community_id, data_class)
 );
 
--- @@ from naboom--0.4.0--0.5.0.sql
 COMMENT ON TABLE naboom.community_retention IS
 	'A community''s own retention periods (naboom_api.set_retention, admins); outside the DBA''s current bounds they are clamped to them';
 
--- @@ from naboom--0.4.0--0.5.0.sql
 CREATE VIEW naboom.retention_effective AS
 SELECT c.community_id, p.data_class, p.then_action,
 	CASE WHEN o.keep IS NULL OR NOT p.community_may_override THEN p.keep
@@ -68,10 +62,8 @@ FROM naboom.community c
 CROSS JOIN naboom.retention_policy p
 LEFT JOIN naboom.community_retention o ON o.community_id = c.community_id AND o.data_class = p.data_class;
 
--- @@ from naboom--0.4.0--0.5.0.sql
 COMMENT ON VIEW naboom.retention_effective IS 'The period that applies to each community and data class: its own if it set one (clamped to the DBA''s bounds), else the default';
 
--- @@ from naboom--0.4.0--0.5.0.sql
 ------------------------------------------------------------------------------
 -- Last activity: personal data expires seven years after it, so every call
 -- that needs a role records it, at most once a day per membership (one
@@ -89,11 +81,9 @@ BEGIN
 END
 $$;
 
--- @@ from naboom--0.4.0--0.5.0.sql
 COMMENT ON FUNCTION naboom.touch_member(bigint, text) IS
 	'Record that a member was active today (last_active_at), at most one write a day; nothing in a read-only transaction';
 
--- @@ from naboom--0.4.0--0.5.0.sql
 ------------------------------------------------------------------------------
 -- Legal holds and deleted notes
 ------------------------------------------------------------------------------
@@ -110,17 +100,13 @@ CREATE TABLE naboom.legal_hold (
 	CHECK ((lifted_at IS NULL) = (lift_reason IS NULL))
 );
 
--- @@ from naboom--0.4.0--0.5.0.sql
 CREATE UNIQUE INDEX legal_hold_open ON naboom.legal_hold (community_id, incident_id) WHERE lifted_at IS NULL;
 
--- @@ from naboom--0.4.0--0.5.0.sql
 CREATE INDEX legal_hold_incident ON naboom.legal_hold (community_id, incident_id);
 
--- @@ from naboom--0.4.0--0.5.0.sql
 COMMENT ON TABLE naboom.legal_hold IS
 	'Every legal hold placed on an incident and when it was lifted, with reasons (naboom_api.place_legal_hold / lift_legal_hold). While one is open, incident.legal_hold is true and retention and erasure leave the incident, and its reporter''s membership, alone';
 
--- @@ from naboom--0.4.0--0.5.0.sql
 CREATE TABLE naboom.deleted_note (
 	community_id bigint NOT NULL,
 	incident_id bigint NOT NULL,
@@ -133,11 +119,9 @@ CREATE TABLE naboom.deleted_note (
 	PRIMARY KEY (community_id, incident_id, seq)
 );
 
--- @@ from naboom--0.4.0--0.5.0.sql
 COMMENT ON TABLE naboom.deleted_note IS
 	'Notes deleted with naboom_api.delete_note: gone from the timeline at once, the text kept here (no API role can read it) for the deleted_note period, then deleted by retention';
 
--- @@ from naboom--0.4.0--0.5.0.sql
 ------------------------------------------------------------------------------
 -- Runs
 ------------------------------------------------------------------------------
@@ -153,10 +137,8 @@ CREATE TABLE naboom.retention_run (
 	error text
 );
 
--- @@ from naboom--0.4.0--0.5.0.sql
 COMMENT ON TABLE naboom.retention_run IS 'Every run of naboom.run_retention: when, against which "now" (as_of), dry or not, and how it ended';
 
--- @@ from naboom--0.4.0--0.5.0.sql
 CREATE TABLE naboom.retention_result (
 	run_id bigint NOT NULL REFERENCES naboom.retention_run ON DELETE CASCADE,
 	step integer NOT NULL,
@@ -170,26 +152,20 @@ CREATE TABLE naboom.retention_result (
 	PRIMARY KEY (run_id, step)
 );
 
--- @@ from naboom--0.4.0--0.5.0.sql
 COMMENT ON TABLE naboom.retention_result IS
 	'What each run did, per data class and table: rows deleted, anonymised or (dry run) due; partitions dropped; rows left alone because of a legal hold; batches and time taken';
 
--- @@ from naboom--0.4.0--0.5.0.sql
 COMMENT ON COLUMN naboom.retention_result.held IS 'Expired rows kept because of a legal hold';
 
--- @@ from naboom--0.4.0--0.5.0.sql
 CREATE TABLE naboom.retention_state (
 	name text PRIMARY KEY,
 	at timestamptz NOT NULL
 );
 
--- @@ from naboom--0.4.0--0.5.0.sql
 INSERT INTO naboom.retention_state (name, at) VALUES ('audit_anonymised_before', '-infinity');
 
--- @@ from naboom--0.4.0--0.5.0.sql
 COMMENT ON TABLE naboom.retention_state IS 'Watermarks of retention: audit_anonymised_before, the logged_at below which every audit row is anonymised';
 
--- @@ from naboom--0.4.0--0.5.0.sql
 CREATE TABLE naboom.audit_expiry (
 	partition text PRIMARY KEY,
 	month_from timestamptz NOT NULL,
@@ -203,11 +179,9 @@ CREATE TABLE naboom.audit_expiry (
 	anchor_xid_to xid8
 );
 
--- @@ from naboom--0.4.0--0.5.0.sql
 COMMENT ON TABLE naboom.audit_expiry IS
 	'Audit months dropped by retention: rows and seals retired, and the last retired seal (the anchor the first remaining seal must chain to)';
 
--- @@ from naboom--0.4.0--0.5.0.sql
 CREATE TABLE naboom.audit_seal_expired (
 	seal_id bigint NOT NULL,
 	partition text NOT NULL,
@@ -215,33 +189,25 @@ CREATE TABLE naboom.audit_seal_expired (
 	PRIMARY KEY (seal_id, partition)
 );
 
--- @@ from naboom--0.4.0--0.5.0.sql
 COMMENT ON TABLE naboom.audit_seal_expired IS
 	'Rows of a remaining seal that were in a dropped month: naboom.verify_audit counts them as expired, not removed';
 
--- @@ from naboom--0.4.0--0.5.0.sql
 CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON naboom.audit_expiry
 	FOR EACH ROW EXECUTE FUNCTION naboom.audit_guard();
 
--- @@ from naboom--0.4.0--0.5.0.sql
 CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON naboom.audit_expiry
 	FOR EACH STATEMENT EXECUTE FUNCTION naboom.audit_guard();
 
--- @@ from naboom--0.4.0--0.5.0.sql
 CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON naboom.audit_seal_expired
 	FOR EACH ROW EXECUTE FUNCTION naboom.audit_guard();
 
--- @@ from naboom--0.4.0--0.5.0.sql
 CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON naboom.audit_seal_expired
 	FOR EACH STATEMENT EXECUTE FUNCTION naboom.audit_guard();
 
--- @@ from naboom--0.4.0--0.5.0.sql
 ALTER TABLE naboom.audit_expiry ENABLE ALWAYS TRIGGER audit_append_only, ENABLE ALWAYS TRIGGER audit_no_truncate;
 
--- @@ from naboom--0.4.0--0.5.0.sql
 ALTER TABLE naboom.audit_seal_expired ENABLE ALWAYS TRIGGER audit_append_only, ENABLE ALWAYS TRIGGER audit_no_truncate;
 
--- @@ from naboom--0.4.0--0.5.0.sql
 ------------------------------------------------------------------------------
 -- C: retention and erasure (src/retention.c, src/erasure.c)
 ------------------------------------------------------------------------------
@@ -249,27 +215,21 @@ CREATE PROCEDURE naboom.run_retention(dry_run boolean DEFAULT false, as_of times
 	INOUT run_id bigint DEFAULT NULL, INOUT results jsonb DEFAULT NULL)
 AS 'MODULE_PATHNAME', 'naboom_run_retention' LANGUAGE C;
 
--- @@ from naboom--0.4.0--0.5.0.sql
 COMMENT ON PROCEDURE naboom.run_retention(boolean, timestamptz, bigint, jsonb) IS
 	'Apply the retention policies as of as_of (default now): delete expired emergency records and deleted notes, anonymise members inactive past their period, anonymise audit rows after six months and drop audit months after a year, in batches of naboom.retention_batch_size, each committed on its own when CALLed outside a transaction block. Never touches incidents under legal hold. A second concurrent run returns at once with results null. dry_run counts what is due and changes nothing. Returns the run id and per-step results, also kept in naboom.retention_run / retention_result. Run daily by pg_cron';
 
--- @@ from naboom--0.4.0--0.5.0.sql
 CREATE FUNCTION naboom.retention_active() RETURNS boolean
 AS 'MODULE_PATHNAME', 'naboom_retention_active' LANGUAGE C STABLE;
 
--- @@ from naboom--0.4.0--0.5.0.sql
 COMMENT ON FUNCTION naboom.retention_active() IS
 	'True while naboom''s retention or erasure code is changing rows (triggers that count, route or audit single changes stand aside)';
 
--- @@ from naboom--0.4.0--0.5.0.sql
 CREATE FUNCTION naboom.erase_member(user_ref text, as_of timestamptz) RETURNS jsonb
 AS 'MODULE_PATHNAME', 'naboom_erase_member' LANGUAGE C VOLATILE STRICT;
 
--- @@ from naboom--0.4.0--0.5.0.sql
 COMMENT ON FUNCTION naboom.erase_member(text, timestamptz) IS
 	'Erase one person from every community (what erase_my_data does for its caller): anonymise their reports, remove their notes, alerts, alert areas, positions and memberships, anonymise the audit rows about them; keep incidents under legal hold. Returns what was erased and kept';
 
--- @@ from naboom--0.4.0--0.5.0.sql
 CREATE FUNCTION naboom.retention_report(run_id bigint DEFAULT NULL)
 RETURNS SETOF naboom.retention_result
 LANGUAGE sql STABLE AS $$
@@ -278,10 +238,8 @@ LANGUAGE sql STABLE AS $$
 	ORDER BY r.step
 $$;
 
--- @@ from naboom--0.4.0--0.5.0.sql
 COMMENT ON FUNCTION naboom.retention_report(bigint) IS 'What a retention run did, step by step (the latest run by default)';
 
--- @@ from naboom--0.4.0--0.5.0.sql
 ------------------------------------------------------------------------------
 -- API: policies, legal holds, deleting a note
 ------------------------------------------------------------------------------
@@ -297,10 +255,8 @@ CREATE TYPE naboom_api.retention_policy AS (
 	description text
 );
 
--- @@ from naboom--0.4.0--0.5.0.sql
 COMMENT ON TYPE naboom_api.retention_policy IS 'A retention period as it applies to a community';
 
--- @@ from naboom--0.4.0--0.5.0.sql
 CREATE FUNCTION naboom_api.retention_policies(community text)
 RETURNS SETOF naboom_api.retention_policy
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER AS $$
@@ -318,11 +274,9 @@ BEGIN
 END
 $$;
 
--- @@ from naboom--0.4.0--0.5.0.sql
 COMMENT ON FUNCTION naboom_api.retention_policies(text) IS
 	'How long the community keeps each class of data and what happens then (members of the community)';
 
--- @@ from naboom--0.4.0--0.5.0.sql
 CREATE FUNCTION naboom_api.set_retention(community text, data_class text, keep interval)
 RETURNS naboom_api.retention_policy
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER AS $$
@@ -362,11 +316,9 @@ BEGIN
 END
 $$;
 
--- @@ from naboom--0.4.0--0.5.0.sql
 COMMENT ON FUNCTION naboom_api.set_retention(text, text, interval) IS
 	'Set the community''s own period for a data class, within the DBA''s bounds (admins); NULL goes back to the default. Audited';
 
--- @@ from naboom--0.4.0--0.5.0.sql
 CREATE TYPE naboom_api.legal_hold AS (
 	reference text,
 	legal_hold boolean,
@@ -376,10 +328,8 @@ CREATE TYPE naboom_api.legal_hold AS (
 	lift_reason text
 );
 
--- @@ from naboom--0.4.0--0.5.0.sql
 COMMENT ON TYPE naboom_api.legal_hold IS 'The legal hold state of an incident';
 
--- @@ from naboom--0.4.0--0.5.0.sql
 CREATE FUNCTION naboom.set_legal_hold(reference text, reason text, hold boolean)
 RETURNS naboom_api.legal_hold
 LANGUAGE plpgsql VOLATILE AS $$
@@ -420,32 +370,26 @@ BEGIN
 END
 $$;
 
--- @@ from naboom--0.4.0--0.5.0.sql
 COMMENT ON FUNCTION naboom.set_legal_hold(text, text, boolean) IS 'Place or lift a legal hold (the API functions call this)';
 
--- @@ from naboom--0.4.0--0.5.0.sql
 CREATE FUNCTION naboom_api.place_legal_hold(reference text, reason text)
 RETURNS naboom_api.legal_hold
 LANGUAGE sql VOLATILE SECURITY DEFINER AS $$
 	SELECT naboom.set_legal_hold(reference, reason, true)
 $$;
 
--- @@ from naboom--0.4.0--0.5.0.sql
 COMMENT ON FUNCTION naboom_api.place_legal_hold(text, text) IS
 	'Place a legal hold on an incident, with a reason (admins of its community): retention and erasure leave it alone until it is lifted. Audited';
 
--- @@ from naboom--0.4.0--0.5.0.sql
 CREATE FUNCTION naboom_api.lift_legal_hold(reference text, reason text)
 RETURNS naboom_api.legal_hold
 LANGUAGE sql VOLATILE SECURITY DEFINER AS $$
 	SELECT naboom.set_legal_hold(reference, reason, false)
 $$;
 
--- @@ from naboom--0.4.0--0.5.0.sql
 COMMENT ON FUNCTION naboom_api.lift_legal_hold(text, text) IS
 	'Lift the open legal hold of an incident, with a reason (admins of its community). Audited';
 
--- @@ from naboom--0.4.0--0.5.0.sql
 CREATE FUNCTION naboom_api.delete_note(reference text, seq integer)
 RETURNS naboom_api.timeline_entry
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER AS $$
@@ -480,11 +424,9 @@ BEGIN
 END
 $$;
 
--- @@ from naboom--0.4.0--0.5.0.sql
 COMMENT ON FUNCTION naboom_api.delete_note(text, integer) IS
 	'Delete a note (its author while a member, a moderator, or the service): it leaves the timeline at once; the text is kept out of reach for the deleted_note period, then deleted by retention';
 
--- @@ from naboom--0.4.0--0.5.0.sql
 ------------------------------------------------------------------------------
 -- API: the rights of access and erasure
 ------------------------------------------------------------------------------
@@ -494,10 +436,8 @@ CREATE TYPE naboom_api.my_data AS (
 	data jsonb
 );
 
--- @@ from naboom--0.4.0--0.5.0.sql
 COMMENT ON TYPE naboom_api.my_data IS 'Everything naboom holds about a person (export_my_data): data has one key per kind of row';
 
--- @@ from naboom--0.4.0--0.5.0.sql
 CREATE TYPE naboom_api.erasure AS (
 	erasure_id text,
 	erased_at timestamptz,
@@ -505,10 +445,8 @@ CREATE TYPE naboom_api.erasure AS (
 	kept jsonb
 );
 
--- @@ from naboom--0.4.0--0.5.0.sql
 COMMENT ON TYPE naboom_api.erasure IS 'What erase_my_data erased (rows per kind) and what it kept, with why';
 
--- @@ from naboom--0.4.0--0.5.0.sql
 CREATE FUNCTION naboom_api.export_my_data() RETURNS naboom_api.my_data
 LANGUAGE plpgsql STABLE SECURITY DEFINER AS $$
 DECLARE
@@ -581,11 +519,9 @@ BEGIN
 END
 $$;
 
--- @@ from naboom--0.4.0--0.5.0.sql
 COMMENT ON FUNCTION naboom_api.export_my_data() IS
 	'Everything naboom holds about the caller, in every community, as one JSON document: memberships (profile), reports, incidents assigned to them, their timeline entries and deleted notes, alert areas, alerts, positions, legal holds they placed, and the audit entries by or about them. The export itself is audited (READ)';
 
--- @@ from naboom--0.4.0--0.5.0.sql
 CREATE FUNCTION naboom_api.erase_my_data() RETURNS naboom_api.erasure
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER AS $$
 DECLARE
@@ -601,7 +537,5 @@ BEGIN
 END
 $$;
 
--- @@ from naboom--0.4.0--0.5.0.sql
 COMMENT ON FUNCTION naboom_api.erase_my_data() IS
 	'Erase the caller at once, in every community (right to erasure): reports stay as anonymised emergency records, everything else that identifies them goes, the audit rows about them are anonymised, and the audit keeps one ERASED entry that says an erasure happened. Incidents under legal hold are kept as they are until the hold is lifted. Returns what was erased, what was kept and why';
-
