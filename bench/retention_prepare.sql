@@ -57,7 +57,8 @@
 --      (bench.ret_month), each LIKE the original INCLUDING DEFAULTS
 --      INCLUDING INDEXES: the same columns, rows and indexes, no triggers,
 --      FKs, CHECKs or RLS.
--- What it made goes to bench/out/retention-prepared (the last line).
+-- What it made goes to bench/out/retention-prepared (the last line) and to
+-- bench.run_step (step retention_prepare).
 
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
@@ -351,3 +352,9 @@ SELECT format('INSERT INTO bench.ret_month SELECT * FROM naboom.%I', :'month') \
 --   expired_timeline audit_month_rows audit_window_rows month_partition
 ------------------------------------------------------------------------------
 \echo :inactive_members :inactive_incidents :inactive_timeline :expired_incidents :expired_timeline :audit_month_rows :audit_window_rows :month
+-- and the same for the report (bench/report.sql), in bench.run_step
+INSERT INTO bench.run_step (step, figures)
+VALUES ('retention_prepare', jsonb_build_object('inactive_members', :inactive_members,
+	'inactive_incidents', :inactive_incidents, 'inactive_timeline', :inactive_timeline,
+	'expired_incidents', :expired_incidents, 'expired_timeline', :expired_timeline,
+	'audit_month_rows', :audit_month_rows, 'audit_window_rows', :audit_window_rows, 'month', :'month'));
