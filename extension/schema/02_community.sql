@@ -100,10 +100,10 @@ CREATE TABLE naboom.category (
 	name_af text NOT NULL CHECK (length(name_af) BETWEEN 1 AND 80),
 	default_priority naboom.priority NOT NULL DEFAULT 'medium',
 	is_sensitive boolean NOT NULL DEFAULT false,
-	ack_target interval NOT NULL DEFAULT '15 minutes' CHECK (ack_target > '0'),
-	resolve_target interval NOT NULL DEFAULT '24 hours' CHECK (resolve_target > '0'),
+	ack_target interval NOT NULL DEFAULT '15 minutes' CHECK (ack_target BETWEEN '1 minute' AND '30 days'),
+	resolve_target interval NOT NULL DEFAULT '24 hours' CHECK (resolve_target BETWEEN '1 minute' AND '1 year'),
 	duplicate_radius_m double precision NOT NULL DEFAULT 250 CHECK (duplicate_radius_m > 0 AND duplicate_radius_m <= 50000),
-	duplicate_window interval NOT NULL DEFAULT '2 hours' CHECK (duplicate_window > '0'),
+	duplicate_window interval NOT NULL DEFAULT '2 hours' CHECK (duplicate_window BETWEEN '1 minute' AND '30 days'),
 	is_active boolean NOT NULL DEFAULT true,
 	PRIMARY KEY (community_id, code)
 );
@@ -222,7 +222,14 @@ BEGIN
 			format('It is a %s.', GeometryType(g)),
 			'Draw the boundary as a closed polygon.');
 	END IF;
-	g := ST_SetSRID(g, 4326);
+	IF ST_IsEmpty(g) THEN
+		PERFORM naboom.fail('22023', 'naboom.invalid_geometry',
+			format('%s is empty', what), 'The polygon has no coordinates.',
+			'Draw the boundary as a closed polygon with at least three corners.');
+	END IF;
+	-- Heights (a third coordinate, as some GPS tools write) are dropped:
+	-- naboom's polygons are flat.
+	g := ST_SetSRID(ST_Force2D(g), 4326);
 	IF ST_XMin(g) < -180 OR ST_XMax(g) > 180 OR ST_YMin(g) < -90 OR ST_YMax(g) > 90 THEN
 		PERFORM naboom.fail('22023', 'naboom.invalid_coordinates',
 			format('%s lies outside WGS84 longitude/latitude ranges', what),
@@ -354,7 +361,7 @@ DECLARE
 	actor text := naboom.require_actor();
 	v_slug text := lower(naboom.clean_text('slug', slug, true, 63));
 	v_name text := naboom.clean_text('name', name, true, 200);
-	v_admin text := coalesce(naboom.clean_text('admin_ref', admin_ref, false, 255), actor);
+	v_admin text := coalesce(admin_ref, actor);
 	v_geom geometry;
 	c naboom.community;
 BEGIN
@@ -365,6 +372,14 @@ BEGIN
 	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_timezone_names z WHERE z.name = time_zone) THEN
 		PERFORM naboom.fail('22023', 'naboom.invalid_time_zone', format('unknown time zone "%s"', time_zone),
 			'The time zone must be an IANA name.', 'Use e.g. Africa/Johannesburg.');
+	END IF;
+	-- admin_ref is the sub claim the admin's tokens will carry: taken as it
+	-- is, and held to the rule the claims are held to.
+	IF admin_ref IS NOT NULL AND (length(admin_ref) NOT BETWEEN 1 AND 255 OR admin_ref ~ '[[:cntrl:]]'
+		OR btrim(admin_ref) = '') THEN
+		PERFORM naboom.fail('22023', 'naboom.invalid_user_ref', 'admin_ref is not a valid user reference',
+			'A user reference is the sub claim of the person''s JWT: 1 to 255 characters, not blank, no control characters.',
+			'Pass the admin''s sub claim exactly as the gateway will see it.');
 	END IF;
 	IF boundary IS NOT NULL THEN
 		v_geom := naboom.parse_polygon(boundary, 'boundary');
@@ -475,10 +490,21 @@ BEGIN
 		PERFORM naboom.fail('22023', 'naboom.invalid_priority', format('unknown priority "%s"', default_priority),
 			'Priorities are low, medium, high and critical.', 'Pick one of those.');
 	END IF;
-	IF ack_target IS NULL OR resolve_target IS NULL OR duplicate_window IS NULL
-		OR ack_target <= '0' OR resolve_target <= '0' OR duplicate_window <= '0' THEN
-		PERFORM naboom.fail('22023', 'naboom.invalid_interval', 'SLA targets and the duplicate window must be positive',
-			'ack_target, resolve_target and duplicate_window must be greater than zero.', 'Give positive intervals, e.g. 15 minutes.');
+	-- Every interval a moderator sets has bounds, so no stored value can
+	-- break the reporting path (a window of 7000 years overflowed the
+	-- duplicate search's timestamp arithmetic).  The table's CHECKs repeat
+	-- them for direct writes.
+	IF ack_target IS NULL OR NOT ack_target BETWEEN '1 minute' AND '30 days' THEN
+		PERFORM naboom.fail('22023', 'naboom.invalid_interval', 'ack_target must be between 1 minute and 30 days',
+			format('It is %s.', coalesce(ack_target::text, 'NULL')), 'Give e.g. 15 minutes.');
+	END IF;
+	IF resolve_target IS NULL OR NOT resolve_target BETWEEN '1 minute' AND '1 year' THEN
+		PERFORM naboom.fail('22023', 'naboom.invalid_interval', 'resolve_target must be between 1 minute and 1 year',
+			format('It is %s.', coalesce(resolve_target::text, 'NULL')), 'Give e.g. 24 hours.');
+	END IF;
+	IF duplicate_window IS NULL OR NOT duplicate_window BETWEEN '1 minute' AND '30 days' THEN
+		PERFORM naboom.fail('22023', 'naboom.invalid_interval', 'duplicate_window must be between 1 minute and 30 days',
+			format('It is %s.', coalesce(duplicate_window::text, 'NULL')), 'Give e.g. 2 hours.');
 	END IF;
 	IF duplicate_radius_m IS NULL OR NOT (duplicate_radius_m > 0 AND duplicate_radius_m <= 50000) THEN
 		PERFORM naboom.fail('22023', 'naboom.invalid_radius', 'duplicate_radius_m must be between 0 and 50000 metres',

@@ -252,8 +252,10 @@ DECLARE
 	staff boolean := (actor IS NULL AND naboom.is_service()) OR coalesce(my_role >= 'responder', false);
 BEGIN
 	RETURN QUERY
-	SELECT d.reference, d.category_code, d.title, d.status, d.priority::text,
-		CASE WHEN v.blur THEN round(s.distance_m / 100) * 100 ELSE round(s.distance_m::numeric, 1)::double precision END,
+	-- A blurred incident's distance is measured to the point shown and
+	-- rounded to 100 m, and the list is ordered by what is shown: neither
+	-- may tell a caller more about the true place than the blurred point.
+	SELECT d.reference, d.category_code, d.title, d.status, d.priority::text, w.distance_m,
 		ST_Y(v.shown), ST_X(v.shown), v.blur, d.reporter_ref IS NOT DISTINCT FROM actor, d.created_at
 	FROM naboom.duplicate_search(c.community_id, category, lat, lon, exclude_id) s
 	JOIN naboom.incident d ON d.community_id = c.community_id AND d.incident_id = s.incident_id
@@ -261,8 +263,11 @@ BEGIN
 	CROSS JOIN LATERAL (SELECT cat.is_sensitive AND NOT staff AND d.reporter_ref IS DISTINCT FROM actor AS blur) b
 	CROSS JOIN LATERAL (SELECT b.blur,
 		CASE WHEN b.blur THEN naboom.blur_point(d.location) ELSE d.location END AS shown) v
+	CROSS JOIN LATERAL (SELECT CASE WHEN v.blur
+		THEN round(ST_Distance(v.shown::geography, ST_SetSRID(ST_MakePoint(lon, lat), 4326)::geography) / 100) * 100
+		ELSE round(s.distance_m::numeric, 1)::double precision END AS distance_m) w
 	WHERE d.is_public OR staff OR d.reporter_ref = actor
-	ORDER BY s.distance_m, d.reference;
+	ORDER BY w.distance_m, d.reference;
 END
 $$;
 
@@ -476,7 +481,7 @@ BEGIN
 	-- One member's subscriptions are serialised by their member row.
 	PERFORM 1 FROM naboom.member m WHERE m.community_id = c.community_id AND m.user_ref = actor FOR NO KEY UPDATE;
 	IF (SELECT count(*) FROM naboom.subscription x WHERE x.community_id = c.community_id AND x.user_ref = actor) >= 20 THEN
-		PERFORM naboom.fail('53400', 'naboom.subscription_limit', 'you have 20 alert areas in this community already',
+		PERFORM naboom.fail('PT409', 'naboom.subscription_limit', 'you have 20 alert areas in this community already',
 			'A member may have at most 20 alert areas per community.', 'Remove one with unsubscribe first.');
 	END IF;
 	INSERT INTO naboom.subscription (community_id, user_ref, label, centre, radius_m, reach, categories, min_priority)
@@ -535,9 +540,15 @@ BEGIN
 	RETURN QUERY
 	SELECT al.alert_id, c.slug, i.reference, i.kind::text, i.category_code, cat.name_en, cat.name_af, i.title,
 		i.priority::text, i.status, ST_Y(v.shown), ST_X(v.shown), b.blur, al.reason,
-		CASE WHEN b.blur THEN round(al.distance_m / 100) * 100 ELSE round(al.distance_m::numeric, 1)::double precision END,
+		-- Blurred: from the alert area's centre to the point shown, rounded
+		-- to 100 m (the stored distance is to the true place); unknown once
+		-- the alert area is gone.
+		CASE WHEN NOT b.blur THEN round(al.distance_m::numeric, 1)::double precision
+			ELSE round(ST_Distance(v.shown::geography, sub.centre::geography) / 100) * 100 END,
 		al.escalation_level, al.created_at
 	FROM naboom.alert al
+	LEFT JOIN naboom.subscription sub ON sub.community_id = al.community_id
+		AND sub.subscription_id = al.subscription_id
 	JOIN naboom.incident i ON i.community_id = al.community_id AND i.incident_id = al.incident_id
 	JOIN naboom.community c ON c.community_id = al.community_id
 	JOIN naboom.category cat ON cat.community_id = i.community_id AND cat.code = i.category_code

@@ -277,18 +277,23 @@ BEGIN
 			RETURN QUERY SELECT 'seal_changed', s.seal_id, NULL::bigint, s.sealed_at,
 				'The seal''s fields no longer hash to its seal_hash.';
 		END IF;
+		-- The chain is followed by hash and transaction range, not by id: seal
+		-- ids come from a sequence, which skips values after a rolled-back
+		-- or crashed seal_audit.  Each seal must name the hash of the seal
+		-- before it and start where that one ended, so a removed or changed
+		-- seal still breaks the chain.
 		SELECT * INTO before FROM naboom.audit_seal x WHERE x.seal_id < s.seal_id ORDER BY x.seal_id DESC LIMIT 1;
 		IF before.seal_id IS NULL THEN
 			-- The first seal left: the start of the chain, or the seal after
 			-- the last one retired with its months.
 			IF NOT coalesce((s.prev_hash = '\x'::bytea AND s.xid_from = '0'::xid8 AND anchor.anchor_seal_id IS NULL)
-				OR (anchor.anchor_seal_id = s.seal_id - 1 AND anchor.anchor_hash = s.prev_hash
+				OR (anchor.anchor_seal_id < s.seal_id AND anchor.anchor_hash = s.prev_hash
 					AND anchor.anchor_xid_to = s.xid_from), false) THEN
 				n_problems := n_problems + 1;
 				RETURN QUERY SELECT 'chain_broken', s.seal_id, NULL::bigint, s.sealed_at,
 					format('The seal before %s is missing or changed.', s.seal_id);
 			END IF;
-		ELSIF before.seal_id <> s.seal_id - 1 OR before.seal_hash <> s.prev_hash OR before.xid_to <> s.xid_from THEN
+		ELSIF before.seal_hash <> s.prev_hash OR before.xid_to <> s.xid_from THEN
 			n_problems := n_problems + 1;
 			RETURN QUERY SELECT 'chain_broken', s.seal_id, NULL::bigint, s.sealed_at,
 				format('The seal before %s is missing or changed.', s.seal_id);

@@ -259,7 +259,7 @@ COMMENT ON TYPE naboom_api.retention_policy IS 'A retention period as it applies
 
 CREATE FUNCTION naboom_api.retention_policies(community text)
 RETURNS SETOF naboom_api.retention_policy
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER AS $$
 DECLARE
 	actor text := naboom.require_actor();
 	c naboom.community := naboom.community_by_slug(community);
