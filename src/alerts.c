@@ -29,9 +29,10 @@
 #include "utils/rel.h"
 
 #include "naboom.h"
-#include "spatial.h"
-#include "workflow.h"
 #include "events.h"
+#include "spatial.h"
+#include "spi_util.h"
+#include "transition_cache.h"
 
 /* The first ring (a new incident has no alerts yet) and later rings. */
 static SPIPlanPtr FirstRingPlan = NULL;
@@ -47,45 +48,48 @@ static SPIPlanPtr NextRingPlan = NULL;
 "  SELECT i.community_id, i.incident_id, i.location," \
 "   i.location::@.geography AS g, i.category_code, i.priority," \
 "   i.is_public, i.reporter_ref," \
-"   CASE WHEN $3 >= 0 THEN $3" \
-"    WHEN i.priority >= 'high'::naboom.priority THEN c.alert_responders" \
+"   CASE WHEN $3 OPERATOR(pg_catalog.>=) 0 THEN $3" \
+"    WHEN i.priority OPERATOR(pg_catalog.>=) 'high'::naboom.priority THEN c.alert_responders" \
 "    ELSE 0 END AS n," \
 "   COALESCE($4, c.alert_radius_m) AS radius," \
 "   naboom.search_box(@.st_y(i.location), @.st_x(i.location)," \
 "    COALESCE($4, c.alert_radius_m)) AS box" \
 "  FROM naboom.incident i" \
-"  JOIN naboom.community c ON c.community_id = i.community_id" \
-"  WHERE i.community_id = $1 AND i.incident_id = $2)," \
+"  JOIN naboom.community c ON c.community_id OPERATOR(pg_catalog.=) i.community_id" \
+"  WHERE i.community_id OPERATOR(pg_catalog.=) $1 AND i.incident_id OPERATOR(pg_catalog.=) $2)," \
 " subscribers AS (" \
 "  SELECT s.user_ref, 'subscription'::pg_catalog.text AS reason," \
 "   @.st_distance(s.centre::@.geography, inc.g) AS distance_m," \
 "   s.subscription_id, 2 AS pref" \
 "  FROM inc" \
-"  JOIN naboom.subscription s ON s.community_id = inc.community_id" \
+"  JOIN naboom.subscription s ON s.community_id OPERATOR(pg_catalog.=) inc.community_id" \
 "   AND s.reach OPERATOR(@.&&) inc.location" \
-"  JOIN naboom.member m ON m.community_id = s.community_id AND m.user_ref = s.user_ref" \
-"  WHERE $5 = 0" \
+"  JOIN naboom.member m ON m.community_id OPERATOR(pg_catalog.=) s.community_id" \
+"   AND m.user_ref OPERATOR(pg_catalog.=) s.user_ref" \
+"  WHERE $5 OPERATOR(pg_catalog.=) 0" \
 "   AND @.st_dwithin(s.centre::@.geography, inc.g, s.radius_m)" \
-"   AND (s.categories IS NULL OR inc.category_code = ANY (s.categories))" \
-"   AND s.min_priority <= inc.priority" \
-"   AND (inc.is_public OR m.role >= 'responder'::naboom.member_role)" \
-"   AND s.user_ref IS DISTINCT FROM inc.reporter_ref)," \
+"   AND (s.categories IS NULL OR inc.category_code OPERATOR(pg_catalog.=) ANY (s.categories))" \
+"   AND s.min_priority OPERATOR(pg_catalog.<=) inc.priority" \
+"   AND (inc.is_public OR m.role OPERATOR(pg_catalog.>=) 'responder'::naboom.member_role)" \
+"   AND NOT coalesce(s.user_ref OPERATOR(pg_catalog.=) inc.reporter_ref, false))," \
 " responders AS (" \
 "  SELECT p.user_ref, 'responder'::pg_catalog.text AS reason," \
 "   @.st_distance(p.position::@.geography, inc.g) AS distance_m," \
 "   NULL::bigint AS subscription_id, 1 AS pref" \
 "  FROM inc" \
-"  JOIN naboom.responder_position p ON p.community_id = $1" \
-"  JOIN naboom.member m ON m.community_id = $1 AND m.user_ref = p.user_ref" \
-"  WHERE m.on_duty AND m.role >= 'responder'::naboom.member_role" \
-"   AND p.reported_at >= pg_catalog.now() - pg_catalog.make_interval(secs => $6)" \
+"  JOIN naboom.responder_position p ON p.community_id OPERATOR(pg_catalog.=) $1" \
+"  JOIN naboom.member m ON m.community_id OPERATOR(pg_catalog.=) $1" \
+"   AND m.user_ref OPERATOR(pg_catalog.=) p.user_ref" \
+"  WHERE m.on_duty AND m.role OPERATOR(pg_catalog.>=) 'responder'::naboom.member_role" \
+"   AND p.reported_at OPERATOR(pg_catalog.>=)" \
+"    (pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => $6))" \
 "   AND p.position OPERATOR(@.&&) @.st_makeenvelope(inc.box[1], inc.box[2]," \
 "    inc.box[3], inc.box[4], 4326)" \
 "   AND @.st_dwithin(p.position::@.geography, inc.g, inc.radius)" \
-"   AND p.user_ref IS DISTINCT FROM inc.reporter_ref" \
-"   AND ($5 = 0 OR NOT EXISTS (SELECT 1 FROM naboom.alert a" \
-"    WHERE a.community_id = $1 AND a.incident_id = $2" \
-"     AND a.user_ref = p.user_ref))" \
+"   AND NOT coalesce(p.user_ref OPERATOR(pg_catalog.=) inc.reporter_ref, false)" \
+"   AND ($5 OPERATOR(pg_catalog.=) 0 OR NOT EXISTS (SELECT 1 FROM naboom.alert a" \
+"    WHERE a.community_id OPERATOR(pg_catalog.=) $1 AND a.incident_id OPERATOR(pg_catalog.=) $2" \
+"     AND a.user_ref OPERATOR(pg_catalog.=) p.user_ref))" \
 "  ORDER BY distance_m, p.user_ref" \
 "  LIMIT (SELECT inc.n FROM inc))" \
 " INSERT INTO naboom.alert (community_id, incident_id, user_ref, reason," \
@@ -108,10 +112,10 @@ IncidentIsPublic(int64 community_id, int64 incident_id)
 	bool		isnull;
 	bool		is_public = false;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	NaboomSpiConnect();
 	if (SPI_execute_with_args("SELECT i.is_public FROM naboom.incident i"
-							  " WHERE i.community_id = $1 AND i.incident_id = $2",
+							  " WHERE i.community_id OPERATOR(pg_catalog.=) $1"
+							  " AND i.incident_id OPERATOR(pg_catalog.=) $2",
 							  2, t, v, NULL, false, 1) == SPI_OK_SELECT && SPI_processed == 1)
 		is_public = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_finish();
@@ -138,8 +142,7 @@ NaboomAlertIncident(int64 community_id, int64 incident_id, int32 responders,
 	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
 	uint64		added;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	NaboomSpiConnect();
 	/*
 	 * The fan-out of a report inserts into an incident that has no alerts
 	 * yet, and DISTINCT ON makes the rows unique: no arbiter is needed, and
@@ -191,6 +194,23 @@ naboom_alert_incident(PG_FUNCTION_ARGS)
 												PG_ARGISNULL(4) ? 0 : PG_GETARG_INT32(4), false, -1));
 }
 
+/* The first ring of a new incident, for FanOutReport. */
+typedef struct FanOut
+{
+	int64		community_id;
+	int64		incident_id;
+	int			is_public;
+} FanOut;
+
+/* Fan out a new incident's alerts; runs as the table owner. */
+static void
+FanOutReport(void *arg)
+{
+	FanOut	   *f = (FanOut *) arg;
+
+	NaboomAlertIncident(f->community_id, f->incident_id, -1, false, 0, 0, true, f->is_public);
+}
+
 PG_FUNCTION_INFO_V1(naboom_incident_alert);
 
 /*
@@ -208,8 +228,8 @@ naboom_incident_alert(PG_FUNCTION_ARGS)
 	bool		isnull;
 	Datum		pub;
 	bool		pub_null;
-	Oid			save_userid;
-	int			save_sec;
+	TupleDesc	desc;
+	FanOut		fan;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		elog(ERROR, "naboom_incident_alert: not called by trigger manager");
@@ -223,15 +243,11 @@ naboom_incident_alert(PG_FUNCTION_ARGS)
 	rel = trigdata->tg_relation;
 	a = NaboomIncidentAtts(rel);
 	tup = trigdata->tg_trigtuple;
-
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(rel->rd_rel->relowner,
-						   save_sec | SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_NOFORCE_RLS);
-	pub = heap_getattr(tup, SPI_fnumber(RelationGetDescr(rel), "is_public"), RelationGetDescr(rel), &pub_null);
-	NaboomAlertIncident(DatumGetInt64(heap_getattr(tup, a->community_id, RelationGetDescr(rel), &isnull)),
-						DatumGetInt64(heap_getattr(tup, a->incident_id, RelationGetDescr(rel), &isnull)),
-						-1, false, 0, 0, true, pub_null ? 1 : (int) DatumGetBool(pub));
-	SetUserIdAndSecContext(save_userid, save_sec);
+	desc = RelationGetDescr(rel);
+	fan.community_id = DatumGetInt64(heap_getattr(tup, a->community_id, desc, &isnull));
+	fan.incident_id = DatumGetInt64(heap_getattr(tup, a->incident_id, desc, &isnull));
+	pub = heap_getattr(tup, SPI_fnumber(desc, "is_public"), desc, &pub_null);
+	fan.is_public = pub_null ? 1 : (int) DatumGetBool(pub);
+	NaboomRunAsOwner(rel->rd_rel->relowner, FanOutReport, &fan);
 	PG_RETURN_POINTER(NULL);
 }

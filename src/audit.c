@@ -1,27 +1,24 @@
 /*-------------------------------------------------------------------------
  *
  * audit.c
- *	  The audit log: who changed what, who read which emergency record, and
- *	  who was refused.
+ *	  The audit log: who changed what, and who read which emergency record.
  *
  * Changes: naboom.audit_trigger is an AFTER ROW trigger on every domain
  * table (naboom.audit_table installs it, ENABLE ALWAYS).  It writes one row
  * per changed row into naboom.audit_log in the same transaction, with a kept
  * plan run as the log's owner: the key, the changed columns' old and new
  * values (row_to_json of just those columns), the actor, the database role
- * and the request context the gateway set in request.headers.
+ * and the request context the gateway set in request.headers
+ * (audit_refusal.c builds it).
  *
  * Reads: naboom.audit_access, called by the API functions that show
- * emergency data, hands a READ entry to the audit writer (audit_queue.c),
- * which keeps it whatever becomes of the reading transaction and works in
- * the read-only transactions PostgREST uses for GET.  Without a writer for
- * this database, a read-write transaction writes it itself; a read-only
- * one, or a hot standby, can only send it to the server log.
+ * emergency data, hands a READ entry to the audit writer (writer.c), which
+ * keeps it whatever becomes of the reading transaction and works in the
+ * read-only transactions PostgREST uses for GET.  Without a writer for this
+ * database, a read-write transaction writes it itself; a read-only one, or
+ * a hot standby, can only send it to the server log.
  *
- * Refusals: the transaction that was refused rolls back, so its own writes
- * are lost.  NaboomAuditRefusal copies the entry into the audit writer's
- * shared-memory queue before the error is raised; the writer commits it in
- * its own transaction.  Without the writer the server log has it.
+ * Refused attempts are audited by audit_refusal.c.
  *
  *-------------------------------------------------------------------------
  */
@@ -56,38 +53,20 @@
 
 #include "naboom.h"
 #include "audit.h"
-#include "retention.h"
-#include "audit_queue.h"
+#include "identity.h"
+#include "retention_engine.h"
+#include "spi_util.h"
 
-bool		naboom_audit_enabled = true;
-
-/* Set only around naboom's own maintenance and retention code. */
-bool		NaboomAuditPrivileged = false;
-
-/* The request context, re-read when the settings behind it change. */
-typedef struct AuditContext
-{
-	bool		valid;
-	Oid			outer_user;
-	char	   *claims;			/* the raw settings it was built from */
-	char	   *graphile;
-	char	   *headers;
-	char	   *actor;			/* the results */
-	char	   *db_role;
-	char	   *client_addr;
-	char	   *user_agent;
-	char	   *request_id;
-} AuditContext;
-
-static AuditContext Ctx;
 static SPIPlanPtr InsertPlan = NULL;
 static Oid	LogOwner = InvalidOid;
 static bool CallbackRegistered = false;
 
-/* What a refusal is about, when the code that refuses knows it. */
-static int64 SubjectCommunity = 0;
-static int64 SubjectIncident = 0;
-static bool InRefusal = false;
+/* One audit row, as NaboomAuditWrite hands it to InsertEntry as the owner. */
+typedef struct AuditRow
+{
+	Datum		args[13];
+	char		nulls[13];
+} AuditRow;
 
 /* The log's owner is looked up again after any relcache invalidation. */
 static void
@@ -125,183 +104,6 @@ NaboomAuditLogOwner(void)
 	ReleaseSysCache(tup);
 	return LogOwner;
 }
-
-static char *
-SettingOrNull(const char *name)
-{
-	const char *v = GetConfigOption(name, true, false);
-
-	return (v == NULL || v[0] == '\0') ? NULL : (char *) v;
-}
-
-static bool
-SameString(const char *a, const char *b)
-{
-	if (a == NULL || b == NULL)
-		return a == b;
-	return strcmp(a, b) == 0;
-}
-
-static char *
-KeepString(const char *s, int max_len)
-{
-	if (s == NULL)
-		return NULL;
-	return MemoryContextStrdup(TopMemoryContext,
-							   pnstrdup(s, Min((int) strlen(s), max_len)));
-}
-
-/*
- * HeaderValue returns one request header from the gateway's request.headers
- * JSON object (PostgREST lower-cases the names), or NULL.  A value that is
- * not valid JSON is ignored: the headers are context, not identity.
- */
-static char *
-HeaderValue(Jsonb *headers, const char *name)
-{
-	JsonbValue	k;
-	JsonbValue *v;
-
-	if (headers == NULL)
-		return NULL;
-	k.type = jbvString;
-	k.val.string.val = (char *) name;
-	k.val.string.len = strlen(name);
-	v = findJsonbValueFromContainer(&headers->root, JB_FOBJECT, &k);
-	if (v == NULL || v->type != jbvString)
-		return NULL;
-	return pnstrdup(v->val.string.val, v->val.string.len);
-}
-
-static Jsonb *
-ParseHeaders(const char *raw)
-{
-	JsonLexContext *lex;
-
-	if (raw == NULL)
-		return NULL;
-	lex = makeJsonLexContextCstringLen((char *) raw, strlen(raw), GetDatabaseEncoding(), true);
-	if (pg_parse_json(lex, &nullSemAction) != JSON_SUCCESS)
-		return NULL;
-	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(raw)));
-}
-
-/* The first address of x-forwarded-for ("client, proxy1, proxy2"). */
-static char *
-FirstForwardedAddress(char *xff)
-{
-	char	   *end;
-
-	if (xff == NULL)
-		return NULL;
-	while (*xff == ' ')
-		xff++;
-	end = strchr(xff, ',');
-	if (end != NULL)
-		*end = '\0';
-	end = xff + strlen(xff);
-	while (end > xff && end[-1] == ' ')
-		*--end = '\0';
-	return xff[0] == '\0' ? NULL : xff;
-}
-
-/*
- * LenientSubject is the JWT subject for an entry about a refusal: bad claims
- * (which may be what is being refused) leave it NULL instead of raising.
- */
-static char *
-LenientSubject(void)
-{
-	MemoryContext cxt = CurrentMemoryContext;
-	char	   *volatile sub = NULL;
-
-	PG_TRY();
-	{
-		sub = NaboomClaimedSubject();
-	}
-	PG_CATCH();
-	{
-		MemoryContextSwitchTo(cxt);
-		FlushErrorState();
-		sub = NULL;
-	}
-	PG_END_TRY();
-	return sub;
-}
-
-/* The connection's client address (inet_client_addr()), NULL over a socket. */
-static char *
-ConnectionAddress(void)
-{
-	LOCAL_FCINFO(fcinfo, 0);
-	Datum		d;
-
-	InitFunctionCallInfoData(*fcinfo, NULL, 0, InvalidOid, NULL, NULL);
-	d = inet_client_addr(fcinfo);
-	if (fcinfo->isnull)
-		return NULL;
-	return DatumGetCString(DirectFunctionCall1(inet_out, d));
-}
-
-static void
-FreeContext(void)
-{
-	char	   *fields[] = {Ctx.claims, Ctx.graphile, Ctx.headers, Ctx.actor,
-	Ctx.db_role, Ctx.client_addr, Ctx.user_agent, Ctx.request_id};
-	int			i;
-
-	for (i = 0; i < lengthof(fields); i++)
-		if (fields[i] != NULL)
-			pfree(fields[i]);
-	memset(&Ctx, 0, sizeof(Ctx));
-}
-
-/*
- * CurrentContext returns who is acting and from where.  It is rebuilt only
- * when request.jwt.claims, jwt.claims.sub, request.headers or the outer role
- * changed since the last call: a request sets them once and then writes
- * many rows.  With strict set, bad claims raise naboom's identity error;
- * without (on the refusal path) they leave the actor NULL.
- */
-static AuditContext *
-CurrentContext(bool strict)
-{
-	char	   *claims = SettingOrNull("request.jwt.claims");
-	char	   *graphile = SettingOrNull("jwt.claims.sub");
-	char	   *headers = SettingOrNull("request.headers");
-	Oid			outer = GetOuterUserId();
-	char	   *sub = NULL;
-	Jsonb	   *h;
-	char	   *addr;
-
-	if (Ctx.valid && Ctx.outer_user == outer && SameString(Ctx.claims, claims) &&
-		SameString(Ctx.graphile, graphile) && SameString(Ctx.headers, headers))
-		return &Ctx;
-
-	if (strict)
-		sub = NaboomClaimedSubject();
-	else
-		sub = LenientSubject();
-	FreeContext();
-	Ctx.outer_user = outer;
-	Ctx.claims = KeepString(claims, INT_MAX);
-	Ctx.graphile = KeepString(graphile, INT_MAX);
-	Ctx.headers = KeepString(headers, INT_MAX);
-	Ctx.actor = KeepString(sub != NULL ? sub :
-						   GetUserNameFromId(GetSessionUserId(), false), 200);
-	Ctx.db_role = KeepString(GetUserNameFromId(outer, false), NAMEDATALEN);
-	h = ParseHeaders(headers);
-	addr = FirstForwardedAddress(HeaderValue(h, "x-forwarded-for"));
-	if (addr == NULL)
-		addr = ConnectionAddress();
-	Ctx.client_addr = KeepString(addr, 100);
-	Ctx.user_agent = KeepString(HeaderValue(h, "user-agent"), 500);
-	Ctx.request_id = KeepString(HeaderValue(h, "x-request-id"), 200);
-	/* Only a context built from valid claims is reused. */
-	Ctx.valid = strict;
-	return &Ctx;
-}
-
 /*
  * TupleToJson is row_to_json of the given columns of a row (all columns
  * when atts is NULL), so every value has its JSON form (numbers, booleans,
@@ -391,10 +193,42 @@ Int8Column(HeapTuple tup, TupleDesc desc, const char *name, int64 *value)
 	return true;
 }
 
+/* Insert one audit row; runs as the log's owner (NaboomRunAsOwner). */
+static void
+InsertEntry(void *arg)
+{
+	static Oid	argtypes[13] = {TEXTOID, INT8OID, INT8OID, TEXTOID, TEXTOID, TEXTOID,
+	TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+	AuditRow   *row = (AuditRow *) arg;
+	int			ret;
+
+	NaboomSpiConnect();
+	NaboomKeptPlan(&InsertPlan,
+				   "INSERT INTO naboom.audit_log (action, community_id, incident_id,"
+				   " table_name, row_key, old_values, new_values, actor, db_role,"
+				   " client_addr, user_agent, request_id, detail)"
+				   " VALUES ($1, $2, $3, $4, $5::pg_catalog.jsonb, $6::pg_catalog.jsonb,"
+				   " $7::pg_catalog.jsonb, $8, $9, $10, $11, $12, $13::pg_catalog.jsonb)",
+				   13, argtypes);
+	ret = SPI_execute_plan(InsertPlan, row->args, row->nulls, false, 0);
+	if (ret != SPI_OK_INSERT || SPI_processed != 1)
+		elog(ERROR, "could not write the audit log: %s", SPI_result_code_string(ret));
+	SPI_finish();
+}
+
+/* A text argument of an audit row, NULL when s is. */
+static void
+TextArg(AuditRow *row, int i, const char *s)
+{
+	row->nulls[i] = s == NULL ? 'n' : ' ';
+	row->args[i] = s == NULL ? (Datum) 0 : CStringGetTextDatum(s);
+}
+
 /*
- * WriteEntry appends one row to naboom.audit_log in the current transaction,
- * as the log's owner.  Any of the texts may be NULL; the JSON texts are
- * parsed as jsonb.
+ * NaboomAuditWrite appends one row to naboom.audit_log in the current
+ * transaction, as the log's owner.  Any of the texts may be NULL; the JSON
+ * texts are parsed as jsonb.  Claims that would be refused are refused here
+ * too, before anything is written.
  */
 void
 NaboomAuditWrite(const char *action, const char *table_name,
@@ -402,72 +236,27 @@ NaboomAuditWrite(const char *action, const char *table_name,
 				 const char *row_key, const char *old_values,
 				 const char *new_values, const char *detail)
 {
-	static Oid	argtypes[13] = {TEXTOID, INT8OID, INT8OID, TEXTOID, TEXTOID, TEXTOID,
-	TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
-	AuditContext *c = CurrentContext(true);
-	Datum		args[13];
-	char		nulls[13];
-	const char *texts[13];
-	Oid			save_userid;
-	int			save_sec;
-	int			ret;
-	int			i;
+	NaboomAuditContext *c = NaboomAuditCurrentContext();
+	AuditRow	row;
 
-	memset(nulls, ' ', sizeof(nulls));
-	memset(texts, 0, sizeof(texts));
-	texts[0] = action;
-	texts[3] = table_name;
-	texts[4] = row_key;
-	texts[5] = old_values;
-	texts[6] = new_values;
-	texts[7] = c->actor;
-	texts[8] = c->db_role;
-	texts[9] = c->client_addr;
-	texts[10] = c->user_agent;
-	texts[11] = c->request_id;
-	texts[12] = detail;
-	for (i = 0; i < 13; i++)
-	{
-		if (argtypes[i] != TEXTOID)
-			continue;
-		if (texts[i] == NULL)
-			nulls[i] = 'n';
-		else
-			args[i] = CStringGetTextDatum(texts[i]);
-	}
-	if (community_id != NULL)
-		args[1] = Int64GetDatum(*community_id);
-	else
-		nulls[1] = 'n';
-	if (incident_id != NULL)
-		args[2] = Int64GetDatum(*incident_id);
-	else
-		nulls[2] = 'n';
-
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(NaboomAuditLogOwner(),
-						   save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	if (InsertPlan == NULL)
-	{
-		SPIPlanPtr	p = SPI_prepare("INSERT INTO naboom.audit_log (action, community_id, incident_id,"
-									" table_name, row_key, old_values, new_values, actor, db_role,"
-									" client_addr, user_agent, request_id, detail)"
-									" VALUES ($1, $2, $3, $4, $5::pg_catalog.jsonb, $6::pg_catalog.jsonb,"
-									" $7::pg_catalog.jsonb, $8, $9, $10, $11, $12, $13::pg_catalog.jsonb)",
-									13, argtypes);
-
-		if (p == NULL || SPI_keepplan(p) != 0)
-			elog(ERROR, "could not prepare the audit insert: %s",
-				 SPI_result_code_string(SPI_result));
-		InsertPlan = p;
-	}
-	ret = SPI_execute_plan(InsertPlan, args, nulls, false, 0);
-	if (ret != SPI_OK_INSERT || SPI_processed != 1)
-		elog(ERROR, "could not write the audit log: %s", SPI_result_code_string(ret));
-	SPI_finish();
-	SetUserIdAndSecContext(save_userid, save_sec);
+	if (!c->claims_valid)
+		(void) NaboomClaimedSubject();	/* raises naboom's identity error */
+	TextArg(&row, 0, action);
+	row.args[1] = community_id ? Int64GetDatum(*community_id) : (Datum) 0;
+	row.nulls[1] = community_id ? ' ' : 'n';
+	row.args[2] = incident_id ? Int64GetDatum(*incident_id) : (Datum) 0;
+	row.nulls[2] = incident_id ? ' ' : 'n';
+	TextArg(&row, 3, table_name);
+	TextArg(&row, 4, row_key);
+	TextArg(&row, 5, old_values);
+	TextArg(&row, 6, new_values);
+	TextArg(&row, 7, c->actor);
+	TextArg(&row, 8, c->db_role);
+	TextArg(&row, 9, c->client_addr);
+	TextArg(&row, 10, c->user_agent);
+	TextArg(&row, 11, c->request_id);
+	TextArg(&row, 12, detail);
+	NaboomRunAsOwner(NaboomAuditLogOwner(), InsertEntry, &row);
 }
 
 /*
@@ -619,160 +408,6 @@ naboom_audit_trigger(PG_FUNCTION_ARGS)
 	return PointerGetDatum(NULL);
 }
 
-/* ---------------------------------------------------------------- queue */
-
-static void
-AppendJsonField(StringInfo buf, const char *name, const char *value)
-{
-	if (buf->len > 1)
-		appendStringInfoChar(buf, ',');
-	escape_json(buf, name);
-	appendStringInfoChar(buf, ':');
-	if (value == NULL)
-		appendStringInfoString(buf, "null");
-	else
-		escape_json(buf, value);
-}
-
-/*
- * QueueOrLog hands an entry the current transaction cannot keep to the
- * audit writer, or, without one (not preloaded, full queue, hot standby),
- * to the server log.  Returns true if the writer has it.
- */
-static char *
-QueueEntry(const char *action, const int64 *community_id, const int64 *incident_id,
-		   bool success, const char *detail_json)
-{
-	AuditContext *c = CurrentContext(false);
-	StringInfoData buf;
-	int64		us = (int64) GetCurrentTimestamp() +
-		(int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
-
-	initStringInfo(&buf);
-	appendStringInfoChar(&buf, '{');
-	AppendJsonField(&buf, "action", action);
-	appendStringInfo(&buf, ",\"logged_at_us\":" INT64_FORMAT, us);
-	if (community_id != NULL)
-		appendStringInfo(&buf, ",\"community_id\":" INT64_FORMAT, *community_id);
-	if (incident_id != NULL)
-		appendStringInfo(&buf, ",\"incident_id\":" INT64_FORMAT, *incident_id);
-	AppendJsonField(&buf, "actor", c->actor);
-	AppendJsonField(&buf, "db_role", c->db_role);
-	AppendJsonField(&buf, "client_addr", c->client_addr);
-	AppendJsonField(&buf, "user_agent", c->user_agent);
-	AppendJsonField(&buf, "request_id", c->request_id);
-	appendStringInfo(&buf, ",\"success\":%s,\"detail\":%s}", success ? "true" : "false",
-					 detail_json != NULL ? detail_json : "null");
-	return buf.data;
-}
-
-/*
- * Enqueue hands an entry that must outlive its transaction to the audit
- * writer.  False when there is none for this database (not preloaded,
- * another database, full ring, hot standby).
- */
-static bool
-Enqueue(const char *entry)
-{
-	return !RecoveryInProgress() && NaboomAuditEnqueue(entry);
-}
-
-/* The last resort: the server log. */
-static void
-LogEntry(const char *entry)
-{
-	ereport(LOG,
-			(errmsg("naboom audit: %s", entry),
-			 errhidestmt(true)));
-}
-
-/*
- * NaboomAuditSetSubject tells a later refusal which community and incident
- * it is about (0: unknown).  The workflow trigger sets it before judging.
- */
-void
-NaboomAuditSetSubject(int64 community_id, int64 incident_id)
-{
-	SubjectCommunity = community_id;
-	SubjectIncident = incident_id;
-}
-
-/* Refusals worth an audit entry: forbidden, bad identity, illegal move, hidden. */
-static bool
-RefusalMatters(int sqlerrcode, const char *key)
-{
-	return sqlerrcode == ERRCODE_INSUFFICIENT_PRIVILEGE ||
-		sqlerrcode == ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION ||
-		strcmp(key, "naboom.invalid_transition") == 0 ||
-		strcmp(key, "naboom.unknown_reference") == 0;
-}
-
-/*
- * NaboomAuditRefusal records a refused attempt just before its error is
- * raised (NaboomErrorHint and naboom.fail call it).  It never raises an
- * error itself: a failure to record must not replace the refusal.
- */
-void
-NaboomAuditRefusal(int sqlerrcode, const char *key, const char *message)
-{
-	MemoryContext cxt = CurrentMemoryContext;
-	StringInfoData detail;
-	char	   *entry;
-	int64		c = SubjectCommunity;
-	int64		i = SubjectIncident;
-	FullTransactionId xid = GetTopFullTransactionIdIfAny();
-
-	if (InRefusal || !naboom_audit_enabled || !RefusalMatters(sqlerrcode, key))
-		return;
-	InRefusal = true;
-	SubjectCommunity = SubjectIncident = 0;
-	PG_TRY();
-	{
-		initStringInfo(&detail);
-		appendStringInfoChar(&detail, '{');
-		AppendJsonField(&detail, "sqlstate", unpack_sql_state(sqlerrcode));
-		AppendJsonField(&detail, "key", key);
-		AppendJsonField(&detail, "message", message);
-		if (FullTransactionIdIsValid(xid))
-			appendStringInfo(&detail, ",\"attempt_xid\":" UINT64_FORMAT, U64FromFullTransactionId(xid));
-		appendStringInfoChar(&detail, '}');
-		entry = QueueEntry("DENIED", c != 0 ? &c : NULL, i != 0 ? &i : NULL, false, detail.data);
-		if (!Enqueue(entry))
-			LogEntry(entry);
-	}
-	PG_CATCH();
-	{
-		/* Out of memory or the like: the refusal itself goes on. */
-		MemoryContextSwitchTo(cxt);
-		FlushErrorState();
-	}
-	PG_END_TRY();
-	InRefusal = false;
-}
-
-PG_FUNCTION_INFO_V1(naboom_audit_refusal);
-
-/*
- * naboom.audit_refusal(state, key, message): NaboomAuditRefusal for the SQL
- * functions (naboom.fail).
- */
-Datum
-naboom_audit_refusal(PG_FUNCTION_ARGS)
-{
-	char	   *state;
-	char	   *key;
-
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
-		PG_RETURN_VOID();
-	state = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	key = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	if (strlen(state) != 5)
-		PG_RETURN_VOID();
-	NaboomAuditRefusal(MAKE_SQLSTATE(state[0], state[1], state[2], state[3], state[4]), key,
-					   PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2)));
-	PG_RETURN_VOID();
-}
-
 PG_FUNCTION_INFO_V1(naboom_audit_access);
 
 /*
@@ -791,7 +426,7 @@ naboom_audit_access(PG_FUNCTION_ARGS)
 		PG_RETURN_VOID();
 	initStringInfo(&detail);
 	appendStringInfoChar(&detail, '{');
-	AppendJsonField(&detail, "function", PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2)));
+	NaboomAppendJsonField(&detail, "function", PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2)));
 	appendStringInfo(&detail, ",\"args\":%s}", PG_ARGISNULL(3) ? "null" :
 					 DatumGetCString(DirectFunctionCall1(jsonb_out, PG_GETARG_DATUM(3))));
 	/*
@@ -800,13 +435,13 @@ naboom_audit_access(PG_FUNCTION_ARGS)
 	 * itself (lost if it rolls back); a read-only one or a standby can only
 	 * log it.
 	 */
-	entry = QueueEntry("READ", PG_ARGISNULL(0) ? NULL : &c, PG_ARGISNULL(1) ? NULL : &i, true, detail.data);
-	if (Enqueue(entry))
+	entry = NaboomAuditQueueEntry("READ", PG_ARGISNULL(0) ? NULL : &c, PG_ARGISNULL(1) ? NULL : &i, true, detail.data);
+	if (NaboomAuditSend(entry))
 		PG_RETURN_VOID();
 	if (!XactReadOnly && !RecoveryInProgress())
 		NaboomAuditWrite("READ", NULL, PG_ARGISNULL(0) ? NULL : &c, PG_ARGISNULL(1) ? NULL : &i,
 						 NULL, NULL, NULL, detail.data);
 	else
-		LogEntry(entry);
+		NaboomAuditLogEntry(entry);
 	PG_RETURN_VOID();
 }

@@ -39,6 +39,11 @@
 
 #include "naboom.h"
 #include "audit.h"
+#include "audit_guard.h"
+#include "spi_util.h"
+
+/* Set only around naboom's own maintenance and retention code. */
+bool		NaboomAuditPrivileged = false;
 
 PG_FUNCTION_INFO_V1(naboom_audit_guard);
 
@@ -267,15 +272,14 @@ naboom_audit_move_default(PG_FUNCTION_ARGS)
 	uint64		moved = 0;
 	StringInfoData sql;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	NaboomSpiConnect();
 	NaboomAuditPrivileged = true;
 	PG_TRY();
 	{
 		if (SPI_execute_with_args("CREATE TEMP TABLE naboom_audit_moving ON COMMIT DROP AS"
 								  " WITH gone AS (DELETE FROM naboom.audit_log_default d"
-								  "  WHERE d.logged_at >= $1::pg_catalog.timestamp AT TIME ZONE 'UTC'"
-								  "   AND d.logged_at < ($1 + '1 month'::pg_catalog.interval)::pg_catalog.timestamp AT TIME ZONE 'UTC'"
+								  "  WHERE d.logged_at OPERATOR(pg_catalog.>=) ($1::pg_catalog.timestamp AT TIME ZONE 'UTC')"
+								  "   AND d.logged_at OPERATOR(pg_catalog.<) (($1 OPERATOR(pg_catalog.+) '1 month'::pg_catalog.interval)::pg_catalog.timestamp AT TIME ZONE 'UTC')"
 								  "  RETURNING d.*) SELECT * FROM gone",
 								  1, argtypes, args, NULL, false, 0) != SPI_OK_UTILITY)
 			elog(ERROR, "could not move audit rows out of the default partition");
@@ -283,7 +287,7 @@ naboom_audit_move_default(PG_FUNCTION_ARGS)
 		if (SPI_execute_with_args("SELECT pg_catalog.format('CREATE TABLE naboom.%I PARTITION OF naboom.audit_log"
 								  " FOR VALUES FROM (%L) TO (%L)', $2::pg_catalog.text,"
 								  " $1::pg_catalog.timestamp AT TIME ZONE 'UTC',"
-								  " ($1 + '1 month'::pg_catalog.interval)::pg_catalog.timestamp AT TIME ZONE 'UTC')",
+								  " ($1 OPERATOR(pg_catalog.+) '1 month'::pg_catalog.interval)::pg_catalog.timestamp AT TIME ZONE 'UTC')",
 								  2, argtypes2, args2, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
 			elog(ERROR, "could not format the partition of %s", name);
 		initStringInfo(&sql);

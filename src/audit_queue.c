@@ -1,100 +1,55 @@
 /*-------------------------------------------------------------------------
  *
  * audit_queue.c
- *	  Audit entries of refused attempts, carried out of the refused
- *	  transaction through shared memory and written by a background worker.
+ *	  The shared-memory ring that carries audit entries out of
+ *	  transactions that may roll back.
  *
  * naboom audits refused attempts (forbidden access, illegal transitions).
  * The transaction that made the attempt rolls back, and everything it
  * wrote with it, so the audit row cannot be inserted there.  Instead the
- * backend copies the entry (a JSON object) and its database OID into a
- * ring in shared memory and then raises its error.  A background worker,
- * "naboom audit writer", connected to naboom.audit_database, takes entries
- * out in the order they were queued, up to AUDIT_BATCH_MAX at a time, and
- * writes each batch through naboom.audit_insert_queued(jsonb) in a
- * transaction of its own.
+ * backend copies the entry (a JSON object) and its database OID into this
+ * ring and then raises its error; the background writer (writer.c) takes
+ * entries out in the order they were queued and writes them.
  *
- * What this guarantees:
+ * What the ring guarantees:
  *
- * - A refused attempt is in the ring before its error is raised.
- *	 Enqueueing holds a lock only for a memcpy, never raises an error and
- *	 never allocates, so it cannot itself fail on the way to the error.
- * - Every enqueue sets the writer's latch, and the writer also polls each
- *	 second, so an entry reaches naboom.audit_log within about a second,
- *	 in enqueue order, in the writer's own transaction.
+ * - An entry is in the ring before its error is raised.  Enqueueing holds
+ *	 a lock only for a memcpy, never raises an error and never allocates,
+ *	 so it cannot itself fail on the way to the error.
+ * - Every enqueue sets the writer's latch (the writer registers it here).
  * - The ring is not durable: entries still in it are lost if the server
  *	 crashes or is stopped in immediate mode.  The fallback is the server
  *	 log line the caller writes, which it does only for an entry that could
- *	 not be queued.  On a smart or fast shutdown the writer drains the ring
- *	 before it exits.
+ *	 not be queued.
  * - A full ring drops the new entry and counts it (dropped_full); the
- *	 caller sees false and logs the entry.  Entries from a database other
- *	 than naboom.audit_database cannot be written by this writer; they are
- *	 dropped and counted (dropped_other_db).  A batch whose transaction
- *	 fails is lost, with its error and its size in the server log.
+ *	 caller sees false and logs the entry.  An entry from a database other
+ *	 than the writer's is refused, so the caller keeps it.
  *
  * All of this needs naboom in shared_preload_libraries.  Without it there
- * is no ring and no writer: NaboomAuditEnqueue returns false and the
- * caller writes the entry to the server log only.
+ * is no ring: NaboomAuditEnqueue returns false and the caller writes the
+ * entry to the server log only.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
-#include <signal.h>
-
 #include "access/htup_details.h"
-#include "access/xact.h"
 #include "access/xlog.h"
-#include "catalog/namespace.h"
-#include "catalog/pg_type.h"
 #include "commands/dbcommands.h"
-#include "commands/extension.h"
-#include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "port/atomics.h"
-#include "postmaster/bgworker.h"
-#include "postmaster/interrupt.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
-#include "tcop/tcopprot.h"
-#include "utils/builtins.h"
-#include "utils/guc.h"
-#include "utils/lsyscache.h"
-#include "utils/memutils.h"
-#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "audit_queue.h"
-#include "events.h"
-
-/* Entries the writer takes out of the ring per transaction. */
-#define AUDIT_BATCH_MAX 100
-
-/* How long the writer sleeps when nobody wakes it, in milliseconds. */
-#define AUDIT_POLL_MS 1000L
 
 #define AUDIT_TRANCHE "naboom_audit_queue"
-
-/* Fully qualified: the writer must not depend on its search_path. */
-#define AUDIT_INSERT_SQL \
-	"SELECT naboom.audit_insert_queued($1::pg_catalog.jsonb)"
-
-/* One queued entry; the writer's batch uses the same layout. */
-typedef struct AuditSlot
-{
-	Oid			dbid;			/* database of the refused attempt */
-	int			len;			/* strlen(data) */
-	char		data[NABOOM_AUDIT_ENTRY_MAX];
-} AuditSlot;
-
-/* Bytes of a slot that are in use: header, text and its NUL. */
-#define AuditSlotUsed(slot) (offsetof(AuditSlot, data) + (slot)->len + 1)
 
 /*
  * The ring.  The lock protects the ring and writer_latch; the counters are
@@ -114,66 +69,26 @@ typedef struct AuditQueueShared
 	pg_atomic_uint64 dropped_other_db;
 	pg_atomic_uint64 enqueued;	/* entries ever queued (under the lock) */
 	pg_atomic_uint64 finished;	/* of those, handled: committed or lost */
-	AuditSlot	slots[FLEXIBLE_ARRAY_MEMBER];
+	NaboomAuditSlot slots[FLEXIBLE_ARRAY_MEMBER];
 } AuditQueueShared;
 
-/* naboom.audit_database and naboom.audit_queue_size */
-static char *naboom_audit_database = NULL;
-static int	naboom_audit_queue_size = 4096;
+int			naboom_audit_queue_size = 4096;
+
+/* The writer's database, by name, until the writer has connected. */
+static const char *WriterDatabase = NULL;
 
 static AuditQueueShared *AuditQueue = NULL;
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
-/* Writer state. */
-static volatile sig_atomic_t got_sigterm = false;
-static SPIPlanPtr InsertPlan = NULL;
-
-PGDLLEXPORT void naboom_audit_writer_main(Datum main_arg);
-
 
 /* ---------- setup (postmaster) ---------- */
-
-/*
- * An empty name would only surface later, as the writer failing to
- * connect every few seconds; refuse it when the setting is read.
- */
-static bool
-CheckAuditDatabase(char **newval, void **extra, GucSource source)
-{
-	if (*newval == NULL || (*newval)[0] == '\0')
-	{
-		GUC_check_errdetail("naboom.audit_database must name a database.");
-		return false;
-	}
-	return true;
-}
-
-static void
-DefineAuditSettings(void)
-{
-	DefineCustomStringVariable("naboom.audit_database",
-							   "Database whose naboom.audit_log the audit writer fills.",
-							   "Refused attempts audited in other databases are dropped and counted.",
-							   &naboom_audit_database,
-							   "postgres",
-							   PGC_POSTMASTER, 0,
-							   CheckAuditDatabase, NULL, NULL);
-
-	DefineCustomIntVariable("naboom.audit_queue_size",
-							"Audit entries the shared queue holds before new ones are dropped.",
-							"Each entry takes about 2 kB of shared memory.",
-							&naboom_audit_queue_size,
-							4096, 16, 65536,
-							PGC_POSTMASTER, 0,
-							NULL, NULL, NULL);
-}
 
 static Size
 AuditQueueShmemSize(void)
 {
 	return add_size(offsetof(AuditQueueShared, slots),
-					mul_size(naboom_audit_queue_size, sizeof(AuditSlot)));
+					mul_size(naboom_audit_queue_size, sizeof(NaboomAuditSlot)));
 }
 
 /*
@@ -224,48 +139,17 @@ AuditQueueShmemStartup(void)
 }
 
 /*
- * One writer for the whole server, restarted 5 s after it exits, so a
- * failed connection does not spin.  It waits for the end of recovery
- * because a standby cannot write.
- */
-static void
-RegisterAuditWriter(void)
-{
-	BackgroundWorker worker;
-
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS |
-		BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = 5;
-	strlcpy(worker.bgw_library_name, "naboom", BGW_MAXLEN);
-	strlcpy(worker.bgw_function_name, "naboom_audit_writer_main", BGW_MAXLEN);
-	strlcpy(worker.bgw_name, "naboom audit writer", BGW_MAXLEN);
-	strlcpy(worker.bgw_type, "naboom audit writer", BGW_MAXLEN);
-	worker.bgw_main_arg = (Datum) 0;
-	worker.bgw_notify_pid = 0;
-	RegisterBackgroundWorker(&worker);
-}
-
-/*
- * NaboomAuditQueueInit is called from _PG_init, before
- * MarkGUCPrefixReserved.  The ring is sized once at postmaster start, so
- * without shared_preload_libraries there is nothing to do.
+ * NaboomAuditQueueInit is called from _PG_init (through writer.c) while
+ * preloading: the ring is sized once at postmaster start.
  */
 void
-NaboomAuditQueueInit(void)
+NaboomAuditQueueInit(const char *writer_database)
 {
-	if (!process_shared_preload_libraries_in_progress)
-		return;
-
-	DefineAuditSettings();
-
+	WriterDatabase = writer_database;
 	prev_shmem_request_hook = shmem_request_hook;
 	shmem_request_hook = AuditQueueShmemRequest;
 	prev_shmem_startup_hook = shmem_startup_hook;
 	shmem_startup_hook = AuditQueueShmemStartup;
-
-	RegisterAuditWriter();
 }
 
 
@@ -278,16 +162,8 @@ NaboomAuditQueueAvailable(void)
 }
 
 /*
- * NaboomAuditEnqueue runs just before the caller raises its error, so it
- * must not fail or allocate (but for the database name, looked up once per
- * backend, before the lock): it only checks, copies under the lock, and
- * sets the writer's latch after releasing the lock.  A latch pointer read
- * just before the writer exits is still a valid PGPROC latch; setting it
- * then is a harmless spurious wakeup.
- */
-/*
  * IsWriterDatabase says whether this backend's database is the one named
- * by naboom.audit_database, for the moments before the writer has
+ * by naboom.writer_database, for the moments before the writer has
  * connected (at start, or after a restart).  Looked up once per backend.
  */
 static bool
@@ -299,17 +175,25 @@ IsWriterDatabase(void)
 	{
 		char	   *name = OidIsValid(MyDatabaseId) ? get_database_name(MyDatabaseId) : NULL;
 
-		is_writer = name != NULL && naboom_audit_database != NULL &&
-			strcmp(name, naboom_audit_database) == 0;
+		is_writer = name != NULL && WriterDatabase != NULL &&
+			strcmp(name, WriterDatabase) == 0;
 	}
 	return is_writer == 1;
 }
 
+/*
+ * NaboomAuditEnqueue runs just before the caller raises its error, so it
+ * must not fail or allocate (but for the database name, looked up once per
+ * backend, before the lock): it only checks, copies under the lock, and
+ * sets the writer's latch after releasing the lock.  A latch pointer read
+ * just before the writer exits is still a valid PGPROC latch; setting it
+ * then is a harmless spurious wakeup.
+ */
 bool
 NaboomAuditEnqueue(const char *entry_json)
 {
 	size_t		len;
-	AuditSlot  *slot;
+	NaboomAuditSlot *slot;
 	Latch	   *writer;
 	Oid			writer_db;
 	bool		queued = false;
@@ -360,6 +244,7 @@ NaboomAuditEnqueue(const char *entry_json)
 	return queued;
 }
 
+/* NaboomAuditQueueStats reads the counters (see audit_queue.h). */
 void
 NaboomAuditQueueStats(int64 *written, int64 *dropped_full,
 					  int64 *dropped_other_db, int *pending)
@@ -415,309 +300,39 @@ naboom_audit_queue_stats(PG_FUNCTION_ARGS)
 }
 
 
-/* ---------- the writer (background worker) ---------- */
+/* ---------- the consumer (the writer) ---------- */
 
 /*
- * SIGTERM only sets a flag, rather than die(), so that a batch in flight
- * commits and the ring is drained before the writer exits.
+ * NaboomAuditQueueAttachWriter publishes the writer's latch, so producers
+ * can wake it, and its database, so they know whose entries it can write.
  */
-static void
-AuditWriterSigterm(SIGNAL_ARGS)
+void
+NaboomAuditQueueAttachWriter(Latch *latch, Oid dbid)
 {
-	int			save_errno = errno;
-
-	got_sigterm = true;
-	SetLatch(MyLatch);
-	errno = save_errno;
+	if (AuditQueue == NULL)
+		elog(FATAL, "naboom audit queue is not in shared memory");
+	LWLockAcquire(AuditQueue->lock, LW_EXCLUSIVE);
+	AuditQueue->writer_latch = latch;
+	AuditQueue->writer_db = dbid;
+	LWLockRelease(AuditQueue->lock);
 }
 
-/* Stop backends from setting our latch once we are gone. */
-static void
-AuditWriterDetach(int code, Datum arg)
+/* Stop backends from setting the writer's latch once it is gone. */
+void
+NaboomAuditQueueDetachWriter(Latch *latch)
 {
 	LWLockAcquire(AuditQueue->lock, LW_EXCLUSIVE);
-	if (AuditQueue->writer_latch == MyLatch)
+	if (AuditQueue->writer_latch == latch)
 		AuditQueue->writer_latch = NULL;
 	LWLockRelease(AuditQueue->lock);
 }
 
 /*
- * Take up to AUDIT_BATCH_MAX of the oldest entries out of the ring into
- * batch.  Copying out keeps the lock short and independent of how long the
- * transaction takes.
- */
-static int
-AuditPopBatch(AuditSlot *batch)
-{
-	int			n = 0;
-
-	LWLockAcquire(AuditQueue->lock, LW_EXCLUSIVE);
-	while (n < AUDIT_BATCH_MAX && AuditQueue->count > 0)
-	{
-		AuditSlot  *slot = &AuditQueue->slots[AuditQueue->head];
-
-		memcpy(&batch[n++], slot, AuditSlotUsed(slot));
-		AuditQueue->head = (AuditQueue->head + 1) % AuditQueue->capacity;
-		AuditQueue->count--;
-	}
-	LWLockRelease(AuditQueue->lock);
-	return n;
-}
-
-/*
- * Keep, in order, only the entries of the writer's own database: a
- * transaction can write to one database only.  The others are counted and
- * reported once per batch; the usual cause is naboom.audit_database not
- * naming the database naboom is used in.
- */
-static pg_noinline int
-AuditKeepOwnDatabase(AuditSlot *batch, int n)
-{
-	int			kept = 0;
-	int			dropped = 0;
-	Oid			first_other = InvalidOid;
-	int			i;
-
-	for (i = 0; i < n; i++)
-	{
-		if (batch[i].dbid != MyDatabaseId)
-		{
-			if (dropped++ == 0)
-				first_other = batch[i].dbid;
-			continue;
-		}
-		if (kept != i)
-			memcpy(&batch[kept], &batch[i], AuditSlotUsed(&batch[i]));
-		kept++;
-	}
-
-	if (dropped > 0)
-	{
-		pg_atomic_fetch_add_u64(&AuditQueue->dropped_other_db, dropped);
-		ereport(LOG,
-				(errmsg_plural("naboom audit writer dropped %d audit entry from another database",
-							   "naboom audit writer dropped %d audit entries from other databases",
-							   dropped, dropped),
-				 errdetail("The first came from the database with OID %u; the writer writes only to database \"%s\".",
-						   first_other, naboom_audit_database),
-				 errhint("Set naboom.audit_database to the database naboom is used in.")));
-	}
-	return kept;
-}
-
-static SPIPlanPtr
-AuditPrepareInsert(void)
-{
-	Oid			argtypes[1] = {TEXTOID};
-	SPIPlanPtr	plan;
-
-	plan = SPI_prepare(AUDIT_INSERT_SQL, 1, argtypes);
-	if (plan == NULL)
-		elog(ERROR, "SPI_prepare failed for \"%s\": %s",
-			 AUDIT_INSERT_SQL, SPI_result_code_string(SPI_result));
-	if (SPI_keepplan(plan) != 0)
-		elog(ERROR, "SPI_keepplan failed");
-	return plan;
-}
-
-/*
- * The entry goes in as text and is cast to jsonb in SQL, so a malformed
- * entry fails here, inside the batch's transaction, and not in a backend.
- */
-static void
-AuditInsertEntry(const char *json)
-{
-	Datum		value;
-	int			rc;
-
-	if (InsertPlan == NULL)
-		InsertPlan = AuditPrepareInsert();
-
-	value = CStringGetTextDatum(json);
-	rc = SPI_execute_plan(InsertPlan, &value, NULL, false, 1);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute_plan returned %s for \"%s\"",
-			 SPI_result_code_string(rc), AUDIT_INSERT_SQL);
-	SPI_freetuptable(SPI_tuptable);
-}
-
-/*
- * Write the batch in one transaction, in order.  If naboom is not installed
- * in this database there is no table to write to: the batch is lost and
- * said so once, rather than failing on every entry.
- */
-static void
-AuditInsertBatch(AuditSlot *batch, int n)
-{
-	bool		installed;
-	int			i;
-
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	PushActiveSnapshot(GetTransactionSnapshot());
-	debug_query_string = AUDIT_INSERT_SQL;
-	pgstat_report_activity(STATE_RUNNING, AUDIT_INSERT_SQL);
-
-	installed = OidIsValid(get_extension_oid("naboom", true));
-	if (installed)
-	{
-		/*
-		 * The entries were in volatile shared memory until now, so an
-		 * asynchronous commit gives up nothing the ring had not: it only
-		 * stops the writer waiting for a WAL flush per batch under load.
-		 */
-		if (SPI_execute("SET LOCAL synchronous_commit = off", false, 0) != SPI_OK_UTILITY)
-			elog(ERROR, "could not set synchronous_commit for the audit batch");
-		for (i = 0; i < n; i++)
-			AuditInsertEntry(batch[i].data);
-	}
-	else
-		ereport(LOG,
-				(errmsg_plural("naboom audit writer lost %d audit entry",
-							   "naboom audit writer lost %d audit entries",
-							   n, n),
-				 errdetail("The naboom extension is not installed in database \"%s\".",
-						   naboom_audit_database)));
-
-	SPI_finish();
-	PopActiveSnapshot();
-	CommitTransactionCommand();
-	debug_query_string = NULL;
-	pgstat_report_stat(true);
-	pgstat_report_activity(STATE_IDLE, NULL);
-
-	if (installed)
-		pg_atomic_fetch_add_u64(&AuditQueue->written, n);
-}
-
-/*
- * Error recovery for a failed batch: report the error, abort, and say how
- * many entries were lost.  Putting them back would retry a poison entry
- * forever and block every entry behind it.  The kept plan is dropped so
- * that the next batch prepares it afresh, e.g. after ALTER EXTENSION
- * naboom UPDATE created naboom.audit_insert_queued.
- */
-static void
-AuditRecoverFromError(int n)
-{
-	ErrorData  *edata;
-
-	HOLD_INTERRUPTS();
-	MemoryContextSwitchTo(TopMemoryContext);
-	EmitErrorReport();
-	edata = CopyErrorData();
-	FlushErrorState();
-	AbortCurrentTransaction();
-	debug_query_string = NULL;
-	pgstat_report_activity(STATE_IDLE, NULL);
-
-	if (InsertPlan != NULL)
-	{
-		SPI_freeplan(InsertPlan);
-		InsertPlan = NULL;
-	}
-
-	ereport(LOG,
-			(errmsg_plural("naboom audit writer lost %d audit entry",
-						   "naboom audit writer lost %d audit entries",
-						   n, n),
-			 errdetail("Writing them to naboom.audit_log failed: %s",
-					   edata->message),
-			 edata->sqlerrcode == ERRCODE_UNDEFINED_FUNCTION ?
-			 errhint("Run ALTER EXTENSION naboom UPDATE in database \"%s\".",
-					 naboom_audit_database) : 0));
-	FreeErrorData(edata);
-	RESUME_INTERRUPTS();
-}
-
-/*
- * Write one batch; an error costs the batch, never the writer, which
- * would otherwise restart and lose the same way.
- */
-static void
-AuditWriteBatch(AuditSlot *batch, int n)
-{
-	volatile int own = AuditKeepOwnDatabase(batch, n);
-
-	if (own == 0)
-		return;
-
-	PG_TRY();
-	{
-		AuditInsertBatch(batch, own);
-	}
-	PG_CATCH();
-	{
-		AuditRecoverFromError(own);
-	}
-	PG_END_TRY();
-}
-
-/*
- * Write batches until the ring is empty, but at most one ring's worth, so
- * that a steady stream of entries cannot keep the writer from its signals.
- */
-static void
-AuditDrain(AuditSlot *batch)
-{
-	int			budget = AuditQueue->capacity;
-	int			n;
-
-	while (budget > 0 && (n = AuditPopBatch(batch)) > 0)
-	{
-		AuditWriteBatch(batch, n);
-		pg_atomic_fetch_add_u64(&AuditQueue->finished, n);
-		budget -= n;
-		CHECK_FOR_INTERRUPTS();
-	}
-}
-
-/*
- * WriterPublish numbers and announces the events committed since the last
- * call (events.c), in its own transaction, when this database's naboom has
- * an event stream (0.4.0 and later).  An error costs nothing but a log
- * line: the events stay unpublished and the next wake-up tries again.
- */
-static void
-WriterPublish(void)
-{
-	PG_TRY();
-	{
-		SetCurrentStatementStartTimestamp();
-		StartTransactionCommand();
-		PushActiveSnapshot(GetTransactionSnapshot());
-		if (OidIsValid(get_extension_oid("naboom", true)) &&
-			OidIsValid(get_relname_relid("event", get_namespace_oid("naboom", true))))
-		{
-			pgstat_report_activity(STATE_RUNNING, "naboom: publishing events");
-			while (NaboomPublishEvents(1000) == 1000)
-				CHECK_FOR_INTERRUPTS();
-		}
-		PopActiveSnapshot();
-		CommitTransactionCommand();
-		pgstat_report_activity(STATE_IDLE, NULL);
-	}
-	PG_CATCH();
-	{
-		HOLD_INTERRUPTS();
-		EmitErrorReport();
-		FlushErrorState();
-		AbortCurrentTransaction();
-		NaboomEventsForgetPlans();
-		pgstat_report_activity(STATE_IDLE, NULL);
-		RESUME_INTERRUPTS();
-	}
-	PG_END_TRY();
-}
-
-/*
- * NaboomWriterWake sets the background writer's latch: a transaction that
- * wrote events has committed.  Harmless when there is no writer.
+ * NaboomAuditQueueWakeWriter sets the writer's latch, e.g. when a
+ * transaction that wrote events has committed.  Harmless without a writer.
  */
 void
-NaboomWriterWake(void)
+NaboomAuditQueueWakeWriter(void)
 {
 	Latch	   *writer;
 
@@ -728,88 +343,84 @@ NaboomWriterWake(void)
 		SetLatch(writer);
 }
 
+/* Entries the ring holds: the most the writer drains per wake-up. */
+int
+NaboomAuditQueueCapacity(void)
+{
+	return AuditQueue->capacity;
+}
+
 /*
- * naboom_audit_writer_main is the writer's entry point.  It publishes its
- * latch so that producers can wake it, then waits and drains until
- * SIGTERM; a last drain writes what was queued during shutdown.  It exits
- * with 1 so that the postmaster restarts it after pg_terminate_backend.
+ * NaboomAuditDequeue takes up to max of the oldest entries out of the ring
+ * into batch.  Copying out keeps the lock short and independent of how
+ * long the writer's transaction takes.
+ */
+int
+NaboomAuditDequeue(NaboomAuditSlot *batch, int max)
+{
+	int			n = 0;
+
+	LWLockAcquire(AuditQueue->lock, LW_EXCLUSIVE);
+	while (n < max && AuditQueue->count > 0)
+	{
+		NaboomAuditSlot *slot = &AuditQueue->slots[AuditQueue->head];
+
+		memcpy(&batch[n++], slot, NaboomAuditSlotUsed(slot));
+		AuditQueue->head = (AuditQueue->head + 1) % AuditQueue->capacity;
+		AuditQueue->count--;
+	}
+	LWLockRelease(AuditQueue->lock);
+	return n;
+}
+
+/*
+ * NaboomAuditQueueDone counts what the writer did with dequeued entries:
+ * finished (handled: written, or lost and logged), of them written, and
+ * dropped because they came from another database.
  */
 void
-naboom_audit_writer_main(Datum main_arg)
+NaboomAuditQueueDone(int finished, int written, int dropped_other_db)
 {
-	AuditSlot  *batch;
-
-	pqsignal(SIGTERM, AuditWriterSigterm);
-	pqsignal(SIGHUP, SignalHandlerForConfigReload);
-	BackgroundWorkerUnblockSignals();
-
-	if (AuditQueue == NULL)
-		elog(FATAL, "naboom audit queue is not in shared memory");
-
-	BackgroundWorkerInitializeConnection(naboom_audit_database, NULL, 0);
-	batch = MemoryContextAlloc(TopMemoryContext,
-							   AUDIT_BATCH_MAX * sizeof(AuditSlot));
-
-	before_shmem_exit(AuditWriterDetach, (Datum) 0);
-	LWLockAcquire(AuditQueue->lock, LW_EXCLUSIVE);
-	AuditQueue->writer_latch = MyLatch;
-	AuditQueue->writer_db = MyDatabaseId;
-	LWLockRelease(AuditQueue->lock);
-
-	ereport(LOG,
-			(errmsg("naboom audit writer started for database \"%s\"",
-					naboom_audit_database)));
-
-	while (!got_sigterm)
-	{
-		(void) WaitLatch(MyLatch,
-						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 AUDIT_POLL_MS, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
-
-		if (ConfigReloadPending)
-		{
-			ConfigReloadPending = false;
-			ProcessConfigFile(PGC_SIGHUP);
-		}
-
-		AuditDrain(batch);
-		WriterPublish();
-	}
-
-	AuditDrain(batch);
-	WriterPublish();
-	proc_exit(1);
+	pg_atomic_fetch_add_u64(&AuditQueue->written, written);
+	pg_atomic_fetch_add_u64(&AuditQueue->dropped_other_db, dropped_other_db);
+	pg_atomic_fetch_add_u64(&AuditQueue->finished, finished);
 }
 
 PG_FUNCTION_INFO_V1(naboom_audit_queue_wait);
 
 /*
- * naboom.audit_queue_wait(timeout_ms): wait until the writer has handled
- * (committed, or lost and logged) every entry queued before the call, so a
- * test or a session about to read its own refusals sees them.  False on
- * timeout, or when naboom was not preloaded.
+ * naboom.audit_queue_wait(timeout_ms): NaboomAuditQueueWait, so a test or a
+ * session about to read its own refusals sees them.
  */
 Datum
 naboom_audit_queue_wait(PG_FUNCTION_ARGS)
 {
-	int			timeout_ms = PG_GETARG_INT32(0);
+	PG_RETURN_BOOL(NaboomAuditQueueWait(PG_GETARG_INT32(0)));
+}
+
+/*
+ * NaboomAuditQueueWait waits until the writer has handled (committed, or
+ * lost and logged) every entry queued before the call.  False on timeout,
+ * or when naboom was not preloaded.
+ */
+bool
+NaboomAuditQueueWait(int timeout_ms)
+{
 	uint64		target;
 	TimestampTz deadline;
 
 	if (AuditQueue == NULL)
-		PG_RETURN_BOOL(false);
+		return false;
 	target = pg_atomic_read_u64(&AuditQueue->enqueued);
 	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), Max(timeout_ms, 0));
 	while (pg_atomic_read_u64(&AuditQueue->finished) < target)
 	{
 		if (GetCurrentTimestamp() >= deadline)
-			PG_RETURN_BOOL(false);
+			return false;
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 10L, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 	}
-	PG_RETURN_BOOL(true);
+	return true;
 }

@@ -45,13 +45,11 @@
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
 
-#include "naboom.h"
-#include "audit.h"
+#include "audit_guard.h"
 #include "audit_queue.h"
-#include "retention.h"
-#include "spatial.h"
-
-extern Datum naboom_audit_queue_wait(PG_FUNCTION_ARGS);
+#include "erasure.h"
+#include "retention_engine.h"
+#include "spi_util.h"
 
 /* The pairs: $1 bigint[] of communities, $2 text[] of user_refs. */
 #define PAIRS \
@@ -194,25 +192,6 @@ static const char *AuditSql =
 "  AND NOT EXISTS (SELECT 1 FROM naboom.incident h WHERE h.community_id = a.community_id"
 "   AND h.incident_id = a.incident_id AND h.legal_hold)";
 
-static int64
-Int8Result(int col)
-{
-	bool		isnull;
-	Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, col, &isnull);
-
-	return isnull ? 0 : DatumGetInt64(d);
-}
-
-/* Run one statement of this file; it must succeed with the given code. */
-static void
-Execute(const char *sql, int nargs, Oid *types, Datum *values, int expect)
-{
-	int			rc = SPI_execute_with_args(sql, nargs, types, values, NULL, false, 0);
-
-	if (rc != expect)
-		elog(ERROR, "naboom erasure: statement failed: %s", SPI_result_code_string(rc));
-}
-
 /* The statements of NaboomAnonymiseMembers, in order. */
 static void
 AnonymiseBody(Datum communities, Datum user_refs, TimestampTz as_of, bool with_audit, NaboomErasure *out)
@@ -224,47 +203,41 @@ AnonymiseBody(Datum communities, Datum user_refs, TimestampTz as_of, bool with_a
 	Datum		alerted = (Datum) 0;
 	Datum		entry_incidents = (Datum) 0;
 	Datum		entry_seqs = (Datum) 0;
-	bool		isnull;
 	char	   *sql = psprintf(IncidentsSql, NaboomPostgisSchema());
 
-	Execute(sql, 3, types, values, SPI_OK_SELECT);
-	out->incidents_anonymised += Int8Result(1);
-	out->incidents_detached += Int8Result(2);
-	out->incidents_held += Int8Result(3);
+	NaboomExecute(sql, 3, types, values, SPI_OK_SELECT);
+	out->incidents_anonymised += NaboomResultInt8(0, 1);
+	out->incidents_detached += NaboomResultInt8(0, 2);
+	out->incidents_held += NaboomResultInt8(0, 3);
 	if (with_audit)
 	{
-		reported = SPI_datumTransfer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull),
-									 false, -1);
-		touched = SPI_datumTransfer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5, &isnull),
-									false, -1);
+		reported = NaboomResultTransfer(0, 4);
+		touched = NaboomResultTransfer(0, 5);
 	}
 
 	if (with_audit)
 	{
-		Execute(EntryKeysSql, 2, types, values, SPI_OK_SELECT);
-		entry_incidents = SPI_datumTransfer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1,
-														  &isnull), false, -1);
-		entry_seqs = SPI_datumTransfer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull),
-									   false, -1);
+		NaboomExecute(EntryKeysSql, 2, types, values, SPI_OK_SELECT);
+		entry_incidents = NaboomResultTransfer(0, 1);
+		entry_seqs = NaboomResultTransfer(0, 2);
 	}
 
-	Execute(TimelineSql, 2, types, values, SPI_OK_UPDATE);
+	NaboomExecute(TimelineSql, 2, types, values, SPI_OK_UPDATE);
 	out->timeline_entries += SPI_processed;
 
-	Execute(OwnRowsSql, 2, types, values, SPI_OK_SELECT);
-	out->alerts += Int8Result(1);
-	out->subscriptions += Int8Result(2);
-	out->positions += Int8Result(3);
-	out->rate_counters += Int8Result(4);
-	out->deleted_notes += Int8Result(5);
-	out->holds_detached += Int8Result(6);
+	NaboomExecute(OwnRowsSql, 2, types, values, SPI_OK_SELECT);
+	out->alerts += NaboomResultInt8(0, 1);
+	out->subscriptions += NaboomResultInt8(0, 2);
+	out->positions += NaboomResultInt8(0, 3);
+	out->rate_counters += NaboomResultInt8(0, 4);
+	out->deleted_notes += NaboomResultInt8(0, 5);
+	out->holds_detached += NaboomResultInt8(0, 6);
 	if (with_audit)
-		alerted = SPI_datumTransfer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 7, &isnull),
-									false, -1);
+		alerted = NaboomResultTransfer(0, 7);
 
-	Execute(MembersSql, 2, types, values, SPI_OK_SELECT);
-	out->members_deleted += Int8Result(1);
-	out->members_kept += Int8Result(2);
+	NaboomExecute(MembersSql, 2, types, values, SPI_OK_SELECT);
+	out->members_deleted += NaboomResultInt8(0, 1);
+	out->members_kept += NaboomResultInt8(0, 2);
 
 	if (with_audit)
 	{
@@ -278,7 +251,7 @@ AnonymiseBody(Datum communities, Datum user_refs, TimestampTz as_of, bool with_a
 		avalues[3] = entry_incidents;
 		avalues[4] = entry_seqs;
 		NaboomAuditPrivileged = true;
-		Execute(AuditSql, 5, atypes, avalues, SPI_OK_UPDATE);
+		NaboomExecute(AuditSql, 5, atypes, avalues, SPI_OK_UPDATE);
 		NaboomAuditPrivileged = false;
 		out->audit_rows += SPI_processed;
 	}
@@ -308,28 +281,93 @@ NaboomAnonymiseMembers(Datum communities, Datum user_refs, TimestampTz as_of,
 	PG_END_TRY();
 }
 
-/*
- * NaboomWriteErasedEntry writes one ERASED audit entry (no actor: the
- * person erased must not be named by the entry that records it).
- */
-void
-NaboomWriteErasedEntry(const char *detail_json)
-{
-	Oid			types[1] = {JSONBOID};
-	Datum		values[1];
-
-	if (!naboom_audit_enabled)
-		return;
-	values[0] = DirectFunctionCall1(jsonb_in, CStringGetDatum(detail_json));
-	Execute("INSERT INTO naboom.audit_log (action, actor, db_role, success, detail)"
-			" VALUES ('ERASED', NULL, SESSION_USER, true, $1)",
-			1, types, values, SPI_OK_INSERT);
-}
-
 static void
 AppendCount(StringInfo buf, const char *name, int64 n)
 {
 	appendStringInfo(buf, "%s\"%s\":" INT64_FORMAT, buf->data[buf->len - 1] == '{' ? "" : ",", name, n);
+}
+
+/*
+ * LockMemberships finds and locks the person's memberships (a concurrent
+ * join or report waits) as the (communities, user_refs) arrays
+ * NaboomAnonymiseMembers takes.  With none (never joined, or erased
+ * before) no community row can name them, but the audit may (refused
+ * attempts, reads): then the pair is (0, user_ref).
+ */
+static void
+LockMemberships(text *user_ref, Datum *communities, Datum *refs)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1] = {PointerGetDatum(user_ref)};
+
+	NaboomExecute("SELECT coalesce(array_agg(m.community_id), '{}'), coalesce(array_agg(m.user_ref), '{}'), count(*)"
+				  " FROM (SELECT m.community_id, m.user_ref FROM naboom.member m WHERE m.user_ref = $1"
+				  "  ORDER BY m.community_id FOR UPDATE) m",
+				  1, types, values, SPI_OK_SELECT);
+	*communities = NaboomResultTransfer(0, 1);
+	*refs = NaboomResultTransfer(0, 2);
+	if (NaboomResultInt8(0, 3) == 0)
+	{
+		Datum		zero = Int64GetDatum(0);
+		Datum		ref = PointerGetDatum(user_ref);
+
+		*communities = PointerGetDatum(construct_array(&zero, 1, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		*refs = PointerGetDatum(construct_array(&ref, 1, TEXTOID, -1, false, TYPALIGN_INT));
+	}
+}
+
+/* What was erased, per kind, as a JSON object. */
+static char *
+ErasedCounts(const NaboomErasure *e)
+{
+	StringInfoData counts;
+
+	initStringInfo(&counts);
+	appendStringInfoChar(&counts, '{');
+	AppendCount(&counts, "memberships", e->members_deleted);
+	AppendCount(&counts, "reports_anonymised", e->incidents_anonymised);
+	AppendCount(&counts, "incidents_no_longer_naming_you", e->incidents_detached);
+	AppendCount(&counts, "timeline_entries", e->timeline_entries);
+	AppendCount(&counts, "alerts", e->alerts);
+	AppendCount(&counts, "alert_areas", e->subscriptions);
+	AppendCount(&counts, "positions", e->positions);
+	AppendCount(&counts, "rate_counters", e->rate_counters);
+	AppendCount(&counts, "deleted_notes", e->deleted_notes);
+	AppendCount(&counts, "legal_holds_no_longer_naming_you", e->holds_detached);
+	AppendCount(&counts, "audit_entries_anonymised", e->audit_rows);
+	appendStringInfoChar(&counts, '}');
+	return counts.data;
+}
+
+/* The answer of erase_member: what was erased, what was kept and why. */
+static char *
+ErasureAnswer(const NaboomErasure *e, const char *erasure_id, TimestampTz as_of,
+			  const char *counts)
+{
+	StringInfoData result;
+
+	initStringInfo(&result);
+	appendStringInfo(&result, "{\"erasure_id\":\"%s\",\"erased_at\":\"%s\",\"erased\":%s,\"kept\":[",
+					 erasure_id, timestamptz_to_str(as_of), counts);
+	appendStringInfo(&result,
+					 "{\"what\":\"your reports, anonymised\",\"count\":" INT64_FORMAT ","
+					 "\"why\":\"Emergency records are kept for the period the law and the community's policy require"
+					 " (naboom_api.retention_policies); they no longer name you or say what you wrote, and their"
+					 " location is coarse.\"},",
+					 e->incidents_anonymised);
+	appendStringInfo(&result,
+					 "{\"what\":\"incidents under legal hold that name you\",\"count\":" INT64_FORMAT ","
+					 "\"why\":\"A legal hold keeps an incident exactly as it is until the hold is lifted.\"},",
+					 e->incidents_held);
+	appendStringInfo(&result,
+					 "{\"what\":\"memberships those incidents need, without your name and phone\",\"count\":"
+					 INT64_FORMAT ",\"why\":\"An incident under legal hold still refers to you; erase again when"
+					 " the hold is lifted.\"},",
+					 e->members_kept);
+	appendStringInfoString(&result,
+						   "{\"what\":\"one audit entry of this erasure\",\"count\":1,"
+						   "\"why\":\"The audit log must show that an erasure happened; the entry does not name you.\"}]}");
+	return result.data;
 }
 
 PG_FUNCTION_INFO_V1(naboom_erase_member);
@@ -344,90 +382,31 @@ naboom_erase_member(PG_FUNCTION_ARGS)
 	text	   *user_ref = PG_GETARG_TEXT_PP(0);
 	TimestampTz as_of = PG_GETARG_TIMESTAMPTZ(1);
 	NaboomErasure e;
-	StringInfoData counts;
-	StringInfoData result;
-	Oid			types[1] = {TEXTOID};
-	Datum		values[1] = {PointerGetDatum(user_ref)};
 	Datum		communities;
 	Datum		refs;
-	bool		isnull;
-	int64		memberships;
 	char	   *erasure_id;
+	char	   *counts;
 	MemoryContext caller = CurrentMemoryContext;
 	MemoryContext old;
 
 	memset(&e, 0, sizeof(e));
 	/* Entries about them still in the audit writer's queue land first. */
-	(void) DirectFunctionCall1(naboom_audit_queue_wait, Int32GetDatum(2000));
+	(void) NaboomAuditQueueWait(2000);
 
-	SPI_connect();
-	/* Their memberships, locked: a concurrent join or report waits. */
-	Execute("SELECT coalesce(array_agg(m.community_id), '{}'), coalesce(array_agg(m.user_ref), '{}'), count(*)"
-			" FROM (SELECT m.community_id, m.user_ref FROM naboom.member m WHERE m.user_ref = $1"
-			"  ORDER BY m.community_id FOR UPDATE) m",
-			1, types, values, SPI_OK_SELECT);
-	communities = SPI_datumTransfer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull),
-									false, -1);
-	refs = SPI_datumTransfer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull),
-							 false, -1);
-	memberships = Int8Result(3);
-	if (memberships == 0)
-	{
-		/*
-		 * No membership (never joined, or erased before): no community row
-		 * can name them, but the audit may (refused attempts, reads).
-		 */
-		Datum		zero = Int64GetDatum(0);
-		Datum		ref = PointerGetDatum(user_ref);
-
-		communities = PointerGetDatum(construct_array(&zero, 1, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-		refs = PointerGetDatum(construct_array(&ref, 1, TEXTOID, -1, false, TYPALIGN_INT));
-	}
+	NaboomSpiConnect();
+	LockMemberships(user_ref, &communities, &refs);
 	NaboomAnonymiseMembers(communities, refs, as_of, true, &e);
 
 	/* What outlives SPI_finish is made in the caller's context. */
 	old = MemoryContextSwitchTo(caller);
 	erasure_id = DatumGetCString(DirectFunctionCall1(uuid_out, DirectFunctionCall1(gen_random_uuid, (Datum) 0)));
-	initStringInfo(&counts);
-	appendStringInfoChar(&counts, '{');
-	AppendCount(&counts, "memberships", e.members_deleted);
-	AppendCount(&counts, "reports_anonymised", e.incidents_anonymised);
-	AppendCount(&counts, "incidents_no_longer_naming_you", e.incidents_detached);
-	AppendCount(&counts, "timeline_entries", e.timeline_entries);
-	AppendCount(&counts, "alerts", e.alerts);
-	AppendCount(&counts, "alert_areas", e.subscriptions);
-	AppendCount(&counts, "positions", e.positions);
-	AppendCount(&counts, "rate_counters", e.rate_counters);
-	AppendCount(&counts, "deleted_notes", e.deleted_notes);
-	AppendCount(&counts, "legal_holds_no_longer_naming_you", e.holds_detached);
-	AppendCount(&counts, "audit_entries_anonymised", e.audit_rows);
-	appendStringInfoChar(&counts, '}');
+	counts = ErasedCounts(&e);
 	MemoryContextSwitchTo(old);
 
 	NaboomWriteErasedEntry(psprintf("{\"what\":\"erase_my_data\",\"erasure_id\":\"%s\",\"count\":%s}",
-									erasure_id, counts.data));
+									erasure_id, counts));
 	SPI_finish();
 
-	initStringInfo(&result);
-	appendStringInfo(&result, "{\"erasure_id\":\"%s\",\"erased_at\":\"%s\",\"erased\":%s,\"kept\":[",
-					 erasure_id, timestamptz_to_str(as_of), counts.data);
-	appendStringInfo(&result,
-					 "{\"what\":\"your reports, anonymised\",\"count\":" INT64_FORMAT ","
-					 "\"why\":\"Emergency records are kept for the period the law and the community's policy require"
-					 " (naboom_api.retention_policies); they no longer name you or say what you wrote, and their"
-					 " location is coarse.\"},",
-					 e.incidents_anonymised);
-	appendStringInfo(&result,
-					 "{\"what\":\"incidents under legal hold that name you\",\"count\":" INT64_FORMAT ","
-					 "\"why\":\"A legal hold keeps an incident exactly as it is until the hold is lifted.\"},",
-					 e.incidents_held);
-	appendStringInfo(&result,
-					 "{\"what\":\"memberships those incidents need, without your name and phone\",\"count\":"
-					 INT64_FORMAT ",\"why\":\"An incident under legal hold still refers to you; erase again when"
-					 " the hold is lifted.\"},",
-					 e.members_kept);
-	appendStringInfoString(&result,
-						   "{\"what\":\"one audit entry of this erasure\",\"count\":1,"
-						   "\"why\":\"The audit log must show that an erasure happened; the entry does not name you.\"}]}");
-	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(result.data)));
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in,
+										CStringGetDatum(ErasureAnswer(&e, erasure_id, as_of, counts))));
 }

@@ -4,12 +4,12 @@
  *	  The event stream: written with each change, numbered and announced
  *	  after commit.
  *
- * Writers append rows to naboom.event in their own transaction (the journal
+ * Writers append rows to naboom.event in their own transaction (the timeline
  * and alert triggers call NaboomEventAppend) and never NOTIFY: on
  * PostgreSQL 15 a transaction that notifies takes one cluster-wide lock at
  * commit, which would serialise every writer.  Instead, a committing writer
- * sets the latch of naboom's background writer (audit_queue.c), which runs
- * PublishEvents: under one advisory lock, it gives every committed,
+ * sets the latch of naboom's background writer (writer.c), which runs
+ * NaboomPublishEvents: under one advisory lock, it gives every committed,
  * unpublished event the next stream number (seq) in event_id order and sends
  * one NOTIFY per event, in one transaction.  So the stream position is
  * assigned only to committed events, by one publisher, in the order they
@@ -39,7 +39,8 @@
 #include "naboom.h"
 #include "audit_queue.h"
 #include "events.h"
-#include "retention.h"
+#include "retention_engine.h"
+#include "spi_util.h"
 
 bool		naboom_events_enabled = true;
 
@@ -56,7 +57,7 @@ static void
 EventsXactCallback(XactEvent event, void *arg)
 {
 	if (event == XACT_EVENT_COMMIT && EventsWritten)
-		NaboomWriterWake();
+		NaboomAuditQueueWakeWriter();
 	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
 		event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT)
 		EventsWritten = false;
@@ -85,19 +86,11 @@ NaboomEventAppend(int64 community_id, const int64 *incident_id,
 		RegisterXactCallback(EventsXactCallback, NULL);
 		CallbackRegistered = true;
 	}
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	if (AppendPlan == NULL)
-	{
-		SPIPlanPtr	p = SPI_prepare("INSERT INTO naboom.event (community_id, incident_id, topic, is_public, payload)"
-									" VALUES ($1, $2, $3, $4, COALESCE($5::pg_catalog.jsonb, '{}'))",
-									5, argtypes);
-
-		if (p == NULL || SPI_keepplan(p) != 0)
-			elog(ERROR, "could not prepare the event insert: %s",
-				 SPI_result_code_string(SPI_result));
-		AppendPlan = p;
-	}
+	NaboomSpiConnect();
+	NaboomKeptPlan(&AppendPlan,
+				   "INSERT INTO naboom.event (community_id, incident_id, topic, is_public, payload)"
+				   " VALUES ($1, $2, $3, $4, COALESCE($5::pg_catalog.jsonb, '{}'))",
+				   5, argtypes);
 	args[0] = Int64GetDatum(community_id);
 	if (incident_id != NULL)
 		args[1] = Int64GetDatum(*incident_id);
@@ -164,9 +157,7 @@ ComparePublished(const void *a, const void *b)
 void
 NaboomEventsForgetPlans(void)
 {
-	if (PublishPlan != NULL)
-		SPI_freeplan(PublishPlan);
-	PublishPlan = NULL;
+	NaboomForgetPlan(&PublishPlan);
 }
 
 /*
@@ -187,33 +178,27 @@ NaboomPublishEvents(int max_count)
 	uint64		i,
 				n;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	NaboomSpiConnect();
 	/* One publisher at a time, so seq numbers are handed out in order. */
 	if (SPI_execute("SELECT pg_catalog.pg_advisory_xact_lock(7089066834011223042)", false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not take the publisher's lock");
-	if (PublishPlan == NULL)
-	{
-		SPIPlanPtr	p = SPI_prepare("WITH pending AS ("
-									"  SELECT e.event_id FROM naboom.event e WHERE e.seq IS NULL"
-									"  ORDER BY e.event_id LIMIT $1 FOR UPDATE),"
-									" numbered AS ("
-									"  SELECT p.event_id, (SELECT COALESCE(pg_catalog.max(x.seq), 0) FROM naboom.event x)"
-									"   + pg_catalog.row_number() OVER (ORDER BY p.event_id) AS seq"
-									"  FROM pending p)"
-									" UPDATE naboom.event e SET seq = n.seq, published_at = pg_catalog.clock_timestamp()"
-									" FROM numbered n, naboom.community c"
-									" WHERE e.event_id = n.event_id AND c.community_id = e.community_id"
-									" RETURNING e.seq, e.topic, c.slug,"
-									"  (SELECT i.reference FROM naboom.incident i"
-									"   WHERE i.community_id = e.community_id AND i.incident_id = e.incident_id)",
-									1, argtypes);
-
-		if (p == NULL || SPI_keepplan(p) != 0)
-			elog(ERROR, "could not prepare the event publisher: %s",
-				 SPI_result_code_string(SPI_result));
-		PublishPlan = p;
-	}
+	NaboomKeptPlan(&PublishPlan,
+				   "WITH pending AS ("
+				   "  SELECT e.event_id FROM naboom.event e WHERE e.seq IS NULL"
+				   "  ORDER BY e.event_id LIMIT $1 FOR UPDATE),"
+				   " numbered AS ("
+				   "  SELECT p.event_id, (SELECT COALESCE(pg_catalog.max(x.seq), 0) FROM naboom.event x)"
+				   "   OPERATOR(pg_catalog.+) pg_catalog.row_number() OVER (ORDER BY p.event_id) AS seq"
+				   "  FROM pending p)"
+				   " UPDATE naboom.event e SET seq = n.seq, published_at = pg_catalog.clock_timestamp()"
+				   " FROM numbered n, naboom.community c"
+				   " WHERE e.event_id OPERATOR(pg_catalog.=) n.event_id"
+				   "  AND c.community_id OPERATOR(pg_catalog.=) e.community_id"
+				   " RETURNING e.seq, e.topic, c.slug,"
+				   "  (SELECT i.reference FROM naboom.incident i"
+				   "   WHERE i.community_id OPERATOR(pg_catalog.=) e.community_id"
+				   "   AND i.incident_id OPERATOR(pg_catalog.=) e.incident_id)",
+				   1, argtypes);
 	args[0] = Int32GetDatum(max_count);
 	if (SPI_execute_plan(PublishPlan, args, NULL, false, 0) != SPI_OK_UPDATE_RETURNING)
 		elog(ERROR, "could not publish events");

@@ -11,9 +11,14 @@
 /* naboom.events: off writes no events (superuser only). */
 extern bool naboom_events_enabled;
 
+/* Append one event in the current transaction (as a role that may). */
 extern void NaboomEventAppend(int64 community_id, const int64 *incident_id,
 							  const char *topic, bool is_public, const char *payload_json);
+
+/* Number and announce up to max_count committed events; how many. */
 extern int	NaboomPublishEvents(int max_count);
+
+/* Drop the kept plans after an error in the background writer. */
 extern void NaboomEventsForgetPlans(void);
 
 #endif							/* NABOOM_EVENTS_H */

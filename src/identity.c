@@ -4,13 +4,8 @@
  *	  Who is calling: the verified JWT claims an HTTP gateway puts in the
  *	  session, mapped to a naboom actor.
  *
- * PostgREST sets request.jwt.claims to the whole claims object as JSON;
- * PostGraphile sets one setting per claim, jwt.claims.sub among them.  Both
- * are custom settings set with set_config(..., true), so after the
- * transaction they read as the empty string, not as missing: empty means
- * "no claims".  The database trusts these settings as it trusts the gateway
- * that verified the token; what it refuses is claims that are malformed or
- * that contradict each other.
+ * claims.c reads the subject from the gateway's settings; this file raises
+ * naboom's error when they are malformed or contradict each other.
  *
  * Without claims, a role with the privileges of naboom_service (or a
  * superuser, e.g. a pg_cron job) acts as the service; anyone else has no
@@ -21,142 +16,40 @@
 #include "postgres.h"
 
 #include "catalog/pg_authid.h"
-#include "common/jsonapi.h"
-#include "mb/pg_wchar.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
-#include "utils/guc.h"
-#include "utils/jsonb.h"
 
 #include "naboom.h"
-
-#define MAX_USER_REF_LEN 255
+#include "claims.h"
+#include "identity.h"
 
 static const char *const RoleNames[] = {
 	"none", "resident", "verified", "responder", "moderator", "admin"
 };
 
 /*
- * GetSetting returns the value of a custom setting, or NULL when it is unset
- * or empty.
- */
-static const char *
-GetSetting(const char *name)
-{
-	const char *value = GetConfigOption(name, true, false);
-
-	if (value == NULL || value[0] == '\0')
-		return NULL;
-	return value;
-}
-
-/*
- * CheckSubject refuses a "sub" that cannot be a user reference: empty, too
- * long, or containing control characters.
- */
-static void
-CheckSubject(const char *sub, const char *source)
-{
-	size_t		len = strlen(sub);
-	const char *p;
-
-	if (len == 0 || len > MAX_USER_REF_LEN)
-		NaboomErrorHint(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION,
-						"naboom.invalid_claims",
-						("invalid JWT subject in %s", source),
-						("Have the gateway issue tokens whose sub claim is 1 to %d characters.", MAX_USER_REF_LEN),
-						"The sub claim is %zu characters long.", len);
-	for (p = sub; *p; p++)
-		if ((unsigned char) *p < 0x20 || *p == 0x7f)
-			NaboomErrorHint(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION,
-							"naboom.invalid_claims",
-							("invalid JWT subject in %s", source),
-							("Have the gateway issue tokens whose sub claim is printable text."),
-							"The sub claim contains a control character.");
-}
-
-/*
- * SubjectFromPostgrest extracts "sub" from request.jwt.claims, or NULL if the
- * claims carry none.  Claims that are not a JSON object, or a sub that is
- * not a string, are refused: they mean a broken or forged gateway.
- */
-static char *
-SubjectFromPostgrest(const char *claims)
-{
-	JsonLexContext *lex;
-	Datum		jsonb_datum;
-	Jsonb	   *jb;
-	JsonbValue *sub;
-	char	   *result;
-
-	/*
-	 * Validate first, without throwing, so bad claims get our own error.
-	 * need_escapes makes the lexer decode \u escapes too, so \u0000 or a
-	 * lone surrogate is caught here and not by jsonb_in.
-	 */
-	lex = makeJsonLexContextCstringLen(unconstify(char *, claims), strlen(claims),
-										 GetDatabaseEncoding(), true);
-	if (pg_parse_json(lex, &nullSemAction) != JSON_SUCCESS)
-		NaboomErrorHint(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION,
-						"naboom.invalid_claims",
-						("request.jwt.claims is not valid JSON"),
-						("Set request.jwt.claims to the verified claims object, as PostgREST does."),
-						"The gateway's claims setting could not be parsed.");
-	jsonb_datum = DirectFunctionCall1(jsonb_in, CStringGetDatum(claims));
-
-	jb = DatumGetJsonbP(jsonb_datum);
-	if (!JB_ROOT_IS_OBJECT(jb))
-		NaboomErrorHint(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION,
-						"naboom.invalid_claims",
-						("request.jwt.claims is not a JSON object"),
-						("Set request.jwt.claims to the verified claims object, as PostgREST does."),
-						"The claims must be an object such as {\"sub\": \"...\"}.");
-
-	sub = getKeyJsonValueFromContainer(&jb->root, "sub", 3, NULL);
-	if (sub == NULL || sub->type == jbvNull)
-		return NULL;
-	if (sub->type != jbvString)
-		NaboomErrorHint(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION,
-						"naboom.invalid_claims",
-						("JWT sub claim is not a string"),
-						("Have the gateway issue tokens whose sub claim is a string."),
-						"The sub claim in request.jwt.claims has another JSON type.");
-
-	result = pnstrdup(sub->val.string.val, sub->val.string.len);
-	CheckSubject(result, "request.jwt.claims");
-	return result;
-}
-
-/*
  * NaboomClaimedSubject returns the JWT subject the gateway set, or NULL when
- * there is none.  When both the PostgREST and the PostGraphile settings are
- * present they must agree.
+ * there is none; claims that are malformed or contradict each other are
+ * refused (claims.c says how).
  */
 char *
 NaboomClaimedSubject(void)
 {
-	const char *claims = GetSetting("request.jwt.claims");
-	const char *graphile = GetSetting("jwt.claims.sub");
-	char	   *sub = NULL;
+	char	   *sub;
+	NaboomClaimsError err;
 
-	if (claims != NULL)
-		sub = SubjectFromPostgrest(claims);
-
-	if (graphile != NULL)
-	{
-		CheckSubject(graphile, "jwt.claims.sub");
-		if (sub != NULL && strcmp(sub, graphile) != 0)
-			NaboomErrorHint(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION,
-							"naboom.conflicting_claims",
-							("conflicting JWT subjects"),
-							("Set the identity in one place only: request.jwt.claims or jwt.claims.sub."),
-							"request.jwt.claims and jwt.claims.sub name different users.");
-		if (sub == NULL)
-			sub = pstrdup(graphile);
-	}
-	return sub;
+	if (NaboomReadClaims(&sub, &err))
+		return sub;
+	if (err.conflicting)
+		NaboomErrorHint(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION,
+						"naboom.conflicting_claims",
+						("%s", err.message), ("%s", err.hint), "%s", err.detail);
+	NaboomErrorHint(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION,
+					"naboom.invalid_claims",
+					("%s", err.message), ("%s", err.hint), "%s", err.detail);
+	pg_unreachable();
 }
 
 /*

@@ -3,40 +3,87 @@
  * naboom.c
  *	  Module magic, _PG_init and naboom's settings.
  *
- * Everything else lives in one file per concern: identity.c (claims to
- * actor), reference.c (incident references), workflow.c (the transition
- * trigger), transition_cache.c (the cached transition table) and
- * journal.c (the incident timeline), spatial.c (routing, duplicates,
- * nearest responders), alerts.c (alert fan-out), audit.c (the audit
- * trigger, reads and refusals), audit_guard.c (append-only, protected
- * triggers), audit_seal.c (seals and verification) and audit_queue.c (the
- * audit writer for entries that outlive their transaction).
+ * Everything else lives in one file per concern; README.md ("Layout")
+ * lists them in architecture order.  Each setting's variable lives in the
+ * file that uses it; this file only registers them.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "utils/guc.h"
 
-#include "naboom.h"
-#include "spatial.h"
-#include "audit.h"
 #include "audit_queue.h"
-#include "retention.h"
+#include "audit_refusal.h"
 #include "events.h"
+#include "retention.h"
+#include "spatial.h"
+#include "validate.h"
+#include "writer.h"
 
 PG_MODULE_MAGIC;
 
 void		_PG_init(void);
 
-/* Spatial limits (spatial.c). */
-double		naboom_max_radius_m = 50000.0;
-int			naboom_position_max_age = 600;
-double		naboom_poor_accuracy_m = 500.0;
+/*
+ * An empty database name would only surface later, as the writer failing
+ * to connect every few seconds; refuse it when the setting is read.  Unset
+ * (NULL) is the default: writer.c then falls back to the other name or to
+ * "postgres".
+ */
+static bool
+CheckWriterDatabase(char **newval, void **extra, GucSource source)
+{
+	if (*newval != NULL && (*newval)[0] == '\0')
+	{
+		GUC_check_errdetail("The background writer needs the name of a database.");
+		return false;
+	}
+	return true;
+}
 
-/* Longest free text (description, note) a person may submit, in characters. */
-int			naboom_max_text_length = 4000;
+/* SHOW either name: the database the writer actually serves. */
+static const char *
+ShowWriterDatabase(void)
+{
+	return NaboomWriterDatabase();
+}
+
+/*
+ * The background writer's settings, which size shared memory and start a
+ * worker, so they exist only when naboom is preloaded.
+ * naboom.audit_database is the deprecated name of naboom.writer_database,
+ * kept for one release (writer.c warns when it is used).
+ */
+static void
+DefineWriterSettings(void)
+{
+	DefineCustomStringVariable("naboom.writer_database",
+							   "The database the background writer serves: it drains the audit ring and publishes the event stream there.",
+							   "Audit entries queued in other databases are dropped and counted. Default: postgres.",
+							   &naboom_writer_database,
+							   NULL,
+							   PGC_POSTMASTER, 0,
+							   CheckWriterDatabase, NULL, ShowWriterDatabase);
+
+	DefineCustomStringVariable("naboom.audit_database",
+							   "Deprecated name of naboom.writer_database.",
+							   "Used only when naboom.writer_database is not set; it goes in a later release.",
+							   &naboom_audit_database,
+							   NULL,
+							   PGC_POSTMASTER, 0,
+							   CheckWriterDatabase, NULL, ShowWriterDatabase);
+
+	DefineCustomIntVariable("naboom.audit_queue_size",
+							"Audit entries the shared queue holds before new ones are dropped.",
+							"Each entry takes about 2 kB of shared memory.",
+							&naboom_audit_queue_size,
+							4096, 16, 65536,
+							PGC_POSTMASTER, 0,
+							NULL, NULL, NULL);
+}
 
 /*
  * _PG_init registers the naboom.* settings.  Everything but the audit
@@ -103,8 +150,10 @@ _PG_init(void)
 							PGC_SUSET, 0,
 							NULL, NULL, NULL);
 
-	/* The audit writer and its queue, when naboom is preloaded. */
-	NaboomAuditQueueInit();
+	/* The background writer and its audit ring, when naboom is preloaded. */
+	if (process_shared_preload_libraries_in_progress)
+		DefineWriterSettings();
+	NaboomWriterInit();
 
 	MarkGUCPrefixReserved("naboom");
 }

@@ -18,10 +18,10 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
-#include "naboom.h"
-#include "audit.h"
-#include "retention.h"
-#include "retention_run.h"
+#include "audit_guard.h"
+#include "retention_audit.h"
+#include "retention_engine.h"
+#include "spi_util.h"
 
 /*
  * Anonymise audit rows logged in (from, to]: batches in id order, each
@@ -40,7 +40,7 @@ AnonymiseAudit(Run *r, Step *s, Datum from, Datum to)
 		Datum		last;
 
 		NaboomAuditPrivileged = true;
-		RetentionExecute("WITH b AS (SELECT a.id, a.logged_at FROM naboom.audit_log a"
+		NaboomExecute("WITH b AS (SELECT a.id, a.logged_at FROM naboom.audit_log a"
 				"  WHERE a.logged_at > $1 AND a.logged_at <= $2 AND a.personal_digest IS NULL AND a.id > $3"
 				"  ORDER BY a.id LIMIT $4),"
 				" u AS (UPDATE naboom.audit_log a SET" NABOOM_AUDIT_REDACT_SET
@@ -54,7 +54,7 @@ AnonymiseAudit(Run *r, Step *s, Datum from, Datum to)
 		last = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 		if (isnull)
 			break;
-		total += RetentionInt8At(0, 2);
+		total += NaboomResultInt8(0, 2);
 		s->batches++;
 		values[2] = last;
 		SPI_freetuptable(SPI_tuptable);
@@ -81,17 +81,17 @@ DropAuditMonth(Run *r, const char *name, Datum from, Datum to)
 	int64		retired;
 	Datum		last;
 
-	RetentionExecute(psprintf("SELECT count(*) FROM %s", qname), 0, NULL, NULL, SPI_OK_SELECT);
-	rows = RetentionInt8At(0, 1);
+	NaboomExecute(psprintf("SELECT count(*) FROM %s", qname), 0, NULL, NULL, SPI_OK_SELECT);
+	rows = NaboomResultInt8(0, 1);
 	values[0] = to;
-	RetentionExecute("SELECT max(s.seal_id), count(*) FROM naboom.audit_seal s WHERE s.seal_id < coalesce("
+	NaboomExecute("SELECT max(s.seal_id), count(*) FROM naboom.audit_seal s WHERE s.seal_id < coalesce("
 			" (SELECT min(x.seal_id) FROM naboom.audit_seal x WHERE x.last_logged_at >= $1),"
 			" (SELECT max(x.seal_id) + 1 FROM naboom.audit_seal x))", 1, types, values, SPI_OK_SELECT);
 	last = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	retired = RetentionInt8At(0, 2);
+	retired = NaboomResultInt8(0, 2);
 	values[1] = CStringGetTextDatum(name);
 	values[2] = isnull ? Int64GetDatum(0) : last;
-	RetentionExecute(psprintf("INSERT INTO naboom.audit_seal_expired (seal_id, partition, ids)"
+	NaboomExecute(psprintf("INSERT INTO naboom.audit_seal_expired (seal_id, partition, ids)"
 					 " SELECT s.seal_id, $2, array_agg(u.id ORDER BY u.id)"
 					 " FROM naboom.audit_seal s CROSS JOIN LATERAL pg_catalog.unnest(s.ids) u(id)"
 					 " WHERE s.seal_id > $3 AND s.first_logged_at < $1"
@@ -101,7 +101,7 @@ DropAuditMonth(Run *r, const char *name, Datum from, Datum to)
 	values[4] = Int64GetDatum(r->run_id);
 	values[5] = Int64GetDatum(rows);
 	NaboomAuditPrivileged = true;
-	RetentionExecute("WITH anchor AS (SELECT s.seal_id, s.seal_hash, s.xid_to FROM naboom.audit_seal s WHERE s.seal_id = $3),"
+	NaboomExecute("WITH anchor AS (SELECT s.seal_id, s.seal_hash, s.xid_to FROM naboom.audit_seal s WHERE s.seal_id = $3),"
 			" gone AS (DELETE FROM naboom.audit_seal s WHERE s.seal_id <= $3 RETURNING 1)"
 			" INSERT INTO naboom.audit_expiry (partition, month_from, month_to, run_id, rows, seals_retired,"
 			"  anchor_seal_id, anchor_hash, anchor_xid_to)"
@@ -110,14 +110,14 @@ DropAuditMonth(Run *r, const char *name, Datum from, Datum to)
 			6, types, values, SPI_OK_INSERT);
 	NaboomAuditPrivileged = false;
 	/* Dropping a partition locks the log briefly; do not queue behind a long writer. */
-	RetentionExecute("SET LOCAL lock_timeout = '5s'", 0, NULL, NULL, SPI_OK_UTILITY);
+	NaboomExecute("SET LOCAL lock_timeout = '5s'", 0, NULL, NULL, SPI_OK_UTILITY);
 	/* Months made by the extension script belong to the extension. */
-	RetentionExecute(psprintf("SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass"
+	NaboomExecute(psprintf("SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass"
 					 " AND d.objid = '%s'::pg_catalog.regclass AND d.deptype = 'e'", qname),
 			0, NULL, NULL, SPI_OK_SELECT);
 	if (SPI_processed > 0)
-		RetentionExecute(psprintf("ALTER EXTENSION naboom DROP TABLE %s", qname), 0, NULL, NULL, SPI_OK_UTILITY);
-	RetentionExecute(psprintf("DROP TABLE %s", qname), 0, NULL, NULL, SPI_OK_UTILITY);
+		NaboomExecute(psprintf("ALTER EXTENSION naboom DROP TABLE %s", qname), 0, NULL, NULL, SPI_OK_UTILITY);
+	NaboomExecute(psprintf("DROP TABLE %s", qname), 0, NULL, NULL, SPI_OK_UTILITY);
 	RetentionErased(r, "audit_log", psprintf("\"partition\":\"%s\",\"rows\":" INT64_FORMAT ",\"count\":" INT64_FORMAT,
 										 name, rows, retired));
 	return rows;
@@ -148,23 +148,23 @@ DeleteOld(Run *r, const char *target, const char *count_sql, const char *delete_
 
 #define AUDIT_KEEP "(SELECT p.keep FROM naboom.retention_policy p WHERE p.data_class = 'audit_log')"
 
-void
-NaboomRetainAudit(Run *r)
+/*
+ * DropMonths drops whole months past keep, oldest first, each in its own
+ * transaction (a dry run counts their rows).
+ */
+static void
+DropMonths(Run *r)
 {
 	Oid			types[1] = {TIMESTAMPTZOID};
 	Datum		values[1] = {TimestampTzGetDatum(r->as_of)};
-	Datum		from;
-	Datum		to;
 	bool		isnull;
-	Step		anon;
 	Step		drop;
 	uint64		i;
 	uint64		n;
 	SPITupleTable *months;
 
-	/* Drop whole months past keep, oldest first, each in its own transaction. */
 	RetentionStepStart(&drop);
-	RetentionExecute("SELECT c.relname::text, m.month_from, m.month_to"
+	NaboomExecute("SELECT c.relname::text, m.month_from, m.month_to"
 			" FROM pg_catalog.pg_inherits h JOIN pg_catalog.pg_class c ON c.oid = h.inhrelid"
 			" CROSS JOIN LATERAL (SELECT pg_catalog.to_date(pg_catalog.substr(c.relname, 11), 'YYYYMM') AS d) d"
 			" CROSS JOIN LATERAL (SELECT d.d::timestamp AT TIME ZONE 'UTC' AS month_from,"
@@ -177,13 +177,13 @@ NaboomRetainAudit(Run *r)
 	for (i = 0; i < n; i++)
 	{
 		char	   *name = MemoryContextStrdup(r->cxt, SPI_getvalue(months->vals[i], months->tupdesc, 1));
+		Datum		from = SPI_getbinval(months->vals[i], months->tupdesc, 2, &isnull);
+		Datum		to = SPI_getbinval(months->vals[i], months->tupdesc, 3, &isnull);
 
-		from = SPI_getbinval(months->vals[i], months->tupdesc, 2, &isnull);
-		to = SPI_getbinval(months->vals[i], months->tupdesc, 3, &isnull);
 		if (r->dry_run)
 		{
-			RetentionExecute(psprintf("SELECT count(*) FROM naboom.%s", quote_identifier(name)), 0, NULL, NULL, SPI_OK_SELECT);
-			drop.rows += RetentionInt8At(0, 1);
+			NaboomExecute(psprintf("SELECT count(*) FROM naboom.%s", quote_identifier(name)), 0, NULL, NULL, SPI_OK_SELECT);
+			drop.rows += NaboomResultInt8(0, 1);
 		}
 		else
 		{
@@ -195,10 +195,24 @@ NaboomRetainAudit(Run *r)
 	RetentionRecord(r, &drop, "audit_log", psprintf("%d audit month partitions", drop.batches),
 		   r->dry_run ? "due for dropping" : "dropped");
 	RetentionCommit(r);
+}
 
-	/* Anonymise what passed anonymise_after since the watermark. */
+/*
+ * AnonymiseDue anonymises what passed anonymise_after since the watermark
+ * (a dry run counts it), and moves the watermark.
+ */
+static void
+AnonymiseDue(Run *r)
+{
+	Oid			types[1] = {TIMESTAMPTZOID};
+	Datum		values[1] = {TimestampTzGetDatum(r->as_of)};
+	Datum		from;
+	Datum		to;
+	bool		isnull;
+	Step		anon;
+
 	RetentionStepStart(&anon);
-	RetentionExecute("SELECT coalesce((SELECT s.at FROM naboom.retention_state s WHERE s.name = 'audit_anonymised_before'),"
+	NaboomExecute("SELECT coalesce((SELECT s.at FROM naboom.retention_state s WHERE s.name = 'audit_anonymised_before'),"
 			"  '-infinity'), $1 - p.anonymise_after,"
 			"  least($1, pg_catalog.clock_timestamp()) - p.anonymise_after"
 			" FROM naboom.retention_policy p WHERE p.data_class = 'audit_log'", 1, types, values, SPI_OK_SELECT);
@@ -209,9 +223,9 @@ NaboomRetainAudit(Run *r)
 		Oid			t2[2] = {TIMESTAMPTZOID, TIMESTAMPTZOID};
 		Datum		v2[2] = {from, to};
 
-		RetentionExecute("SELECT count(*) FROM naboom.audit_log a WHERE a.logged_at > $1 AND a.logged_at <= $2"
+		NaboomExecute("SELECT count(*) FROM naboom.audit_log a WHERE a.logged_at > $1 AND a.logged_at <= $2"
 				" AND a.personal_digest IS NULL", 2, t2, v2, SPI_OK_SELECT);
-		anon.rows = RetentionInt8At(0, 1);
+		anon.rows = NaboomResultInt8(0, 1);
 	}
 	else
 	{
@@ -224,15 +238,24 @@ NaboomRetainAudit(Run *r)
 		anon.rows = AnonymiseAudit(r, &anon, from, to);
 		values[0] = mark;
 		/* A run in an open transaction holding the row keeps its own mark. */
-		RetentionExecute("UPDATE naboom.retention_state s SET at = $1 WHERE s.name = 'audit_anonymised_before'"
+		NaboomExecute("UPDATE naboom.retention_state s SET at = $1 WHERE s.name = 'audit_anonymised_before'"
 				" AND s.at < $1 AND s.ctid = (SELECT x.ctid FROM naboom.retention_state x"
 				"  WHERE x.name = 'audit_anonymised_before' FOR UPDATE SKIP LOCKED)",
 				1, types, values, SPI_OK_UPDATE);
-		values[0] = TimestampTzGetDatum(r->as_of);
 	}
 	RetentionRecord(r, &anon, "audit_log", "naboom.audit_log", r->dry_run ? "due for anonymisation" : "anonymised");
 	RetentionCommit(r);
+}
 
+/*
+ * NaboomRetainAudit is the audit_log class: months dropped, rows
+ * anonymised, and events, alerts and dead rate counters deleted.
+ */
+void
+NaboomRetainAudit(Run *r)
+{
+	DropMonths(r);
+	AnonymiseDue(r);
 	DeleteOld(r, "naboom.event",
 			  "SELECT count(*) FROM naboom.event e WHERE e.created_at <= $1 - " AUDIT_KEEP " AND e.seq IS NOT NULL"
 			  " AND NOT " HELD("e.community_id", "e.incident_id"),

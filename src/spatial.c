@@ -41,7 +41,9 @@
 
 #include "naboom.h"
 #include "spatial.h"
-#include "workflow.h"
+#include "spi_util.h"
+#include "transition_cache.h"
+#include "validate.h"
 
 /*
  * Metres per degree: latitude never less than at the equator (110574 m on
@@ -63,7 +65,11 @@ static SPIPlanPtr RoutePlan = NULL;
 static SPIPlanPtr CategoryPlan = NULL;
 static SPIPlanPtr DuplicatePlan = NULL;
 static SPIPlanPtr ResponderPlan = NULL;
-static char *PostgisSchema = NULL;
+
+/* Settings (naboom.c registers them). */
+double		naboom_max_radius_m = 50000.0;
+int			naboom_position_max_age = 600;
+double		naboom_poor_accuracy_m = 500.0;
 
 /*
  * NaboomSearchBox returns the box of longitudes and latitudes that holds
@@ -113,63 +119,6 @@ NaboomCheckRadius(const char *name, double radius_m)
 }
 
 /*
- * NaboomPostgisSchema returns the quoted name of the schema PostGIS is
- * installed in, looked up once per backend.  Call while connected to SPI.
- */
-const char *
-NaboomPostgisSchema(void)
-{
-	if (PostgisSchema == NULL)
-	{
-		char	   *nsp;
-
-		if (SPI_execute("SELECT n.nspname FROM pg_catalog.pg_extension e"
-						" JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace"
-						" WHERE e.extname = 'postgis'", true, 1) != SPI_OK_SELECT ||
-			SPI_processed != 1)
-			elog(ERROR, "naboom needs the postgis extension");
-		nsp = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-		PostgisSchema = MemoryContextStrdup(TopMemoryContext, quote_identifier(nsp));
-	}
-	return PostgisSchema;
-}
-
-/*
- * NaboomKeptPlan prepares a query once per backend and keeps it.  "@." in
- * the text stands for the PostGIS schema; every other name is qualified in
- * the text itself.  Call between SPI_connect and SPI_finish.
- */
-SPIPlanPtr
-NaboomKeptPlan(SPIPlanPtr *plan, const char *sql_template, int nargs,
-			   Oid *argtypes)
-{
-	if (*plan == NULL)
-	{
-		StringInfoData sql;
-		const char *p;
-		SPIPlanPtr	prepared;
-
-		initStringInfo(&sql);
-		for (p = sql_template; *p; p++)
-		{
-			if (p[0] == '@' && p[1] == '.')
-			{
-				appendStringInfoString(&sql, NaboomPostgisSchema());
-				continue;
-			}
-			appendStringInfoChar(&sql, *p);
-		}
-		prepared = SPI_prepare(sql.data, nargs, argtypes);
-		if (prepared == NULL)
-			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-		if (SPI_keepplan(prepared) != 0)
-			elog(ERROR, "SPI_keepplan failed");
-		*plan = prepared;
-	}
-	return *plan;
-}
-
-/*
  * NaboomRouteIncident places a new or moved incident: the smallest area of
  * its community that covers the point, whether it lies outside the
  * community's boundary (refused unless the community allows it), and
@@ -191,16 +140,15 @@ NaboomRouteIncident(int64 community_id, Datum location, Oid location_type,
 	double		lat,
 				lon;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	NaboomSpiConnect();
 	NaboomKeptPlan(&RoutePlan,
 				   "SELECT c.slug, c.allow_outside_reports,"
 				   "  c.boundary IS NOT NULL AND NOT @.st_covers(c.boundary, $2),"
 				   "  (SELECT a.area_id FROM naboom.area a"
-				   "    WHERE a.community_id = $1 AND @.st_covers(a.boundary, $2)"
+				   "    WHERE a.community_id OPERATOR(pg_catalog.=) $1 AND @.st_covers(a.boundary, $2)"
 				   "    ORDER BY a.area_m2, a.area_id LIMIT 1),"
 				   "  @.st_y($2), @.st_x($2)"
-				   " FROM naboom.community c WHERE c.community_id = $1",
+				   " FROM naboom.community c WHERE c.community_id OPERATOR(pg_catalog.=) $1",
 				   2, argtypes);
 	args[0] = Int64GetDatum(community_id);
 	args[1] = location;
@@ -330,7 +278,7 @@ CategoryRadius(int64 community_id, Datum category_text, const char *category,
 
 	NaboomKeptPlan(&CategoryPlan,
 				   "SELECT c.duplicate_radius_m, c.duplicate_window FROM naboom.category c"
-				   " WHERE c.community_id = $1 AND c.code = $2",
+				   " WHERE c.community_id OPERATOR(pg_catalog.=) $1 AND c.code OPERATOR(pg_catalog.=) $2",
 				   2, cat_types);
 	args[0] = Int64GetDatum(community_id);
 	args[1] = category_text;
@@ -377,8 +325,7 @@ naboom_duplicate_search(PG_FUNCTION_ARGS)
 	NaboomCheckPoint(lat, lon);
 	InitMaterializedSRF(fcinfo, 0);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	NaboomSpiConnect();
 	radius = CategoryRadius(community_id, PG_GETARG_DATUM(1), category, &window);
 
 	NaboomKeptPlan(&DuplicatePlan,
@@ -386,11 +333,12 @@ naboom_duplicate_search(PG_FUNCTION_ARGS)
 				   "  @.st_distance(i.location::@.geography, p.g) AS distance_m"
 				   " FROM naboom.incident i,"
 				   "  (SELECT @.st_setsrid(@.st_makepoint($4, $3), 4326)::@.geography AS g) p"
-				   " WHERE i.community_id = $1 AND i.category_code = $2"
-				   "  AND i.status = ANY ($5) AND i.created_at >= pg_catalog.now() - $6"
+				   " WHERE i.community_id OPERATOR(pg_catalog.=) $1 AND i.category_code OPERATOR(pg_catalog.=) $2"
+				   "  AND i.status OPERATOR(pg_catalog.=) ANY ($5)"
+				   "  AND i.created_at OPERATOR(pg_catalog.>=) (pg_catalog.now() OPERATOR(pg_catalog.-) $6)"
 				   "  AND i.location OPERATOR(@.&&) @.st_makeenvelope($8, $9, $10, $11, 4326)"
 				   "  AND @.st_dwithin(i.location::@.geography, p.g, $7)"
-				   "  AND i.incident_id IS DISTINCT FROM $12"
+				   "  AND NOT coalesce(i.incident_id OPERATOR(pg_catalog.=) $12, false)"
 				   " ORDER BY distance_m, i.incident_id LIMIT " CppAsString2(MAX_CANDIDATES),
 				   12, dup_types);
 	box = NaboomSearchBox(lat, lon, radius);
@@ -442,8 +390,7 @@ naboom_lock_duplicate_place(PG_FUNCTION_ARGS)
 	double		lon = PG_GETARG_FLOAT8(3);
 
 	NaboomCheckPoint(lat, lon);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	NaboomSpiConnect();
 	LockDuplicateCells(community_id, category, lat, lon,
 					   CategoryRadius(community_id, PG_GETARG_DATUM(1), category, NULL));
 	SPI_finish();
@@ -476,20 +423,21 @@ naboom_responder_search(PG_FUNCTION_ARGS)
 	NaboomCheckRadius("max_radius_m", PG_GETARG_FLOAT8(4));
 	InitMaterializedSRF(fcinfo, 0);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	NaboomSpiConnect();
 	NaboomKeptPlan(&ResponderPlan,
 				   "SELECT p.user_ref,"
 				   "  @.st_distance(p.position::@.geography, pt.g) AS distance_m,"
 				   "  p.reported_at, p.accuracy_m"
 				   " FROM naboom.responder_position p"
-				   " JOIN naboom.member m ON m.community_id = p.community_id AND m.user_ref = p.user_ref,"
+				   " JOIN naboom.member m ON m.community_id OPERATOR(pg_catalog.=) p.community_id"
+				   "  AND m.user_ref OPERATOR(pg_catalog.=) p.user_ref,"
 				   "  (SELECT @.st_setsrid(@.st_makepoint($3, $2), 4326)::@.geography AS g) pt"
-				   " WHERE p.community_id = $1 AND m.on_duty"
-				   "  AND m.role >= 'responder'::naboom.member_role"
-				   "  AND p.reported_at >= pg_catalog.now() - pg_catalog.make_interval(secs => $7)"
+				   " WHERE p.community_id OPERATOR(pg_catalog.=) $1 AND m.on_duty"
+				   "  AND m.role OPERATOR(pg_catalog.>=) 'responder'::naboom.member_role"
+				   "  AND p.reported_at OPERATOR(pg_catalog.>=)"
+				   "   (pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => $7))"
 				   "  AND @.st_dwithin(p.position::@.geography, pt.g, $5)"
-				   "  AND p.user_ref IS DISTINCT FROM $6"
+				   "  AND NOT coalesce(p.user_ref OPERATOR(pg_catalog.=) $6, false)"
 				   " ORDER BY distance_m, p.user_ref LIMIT $4",
 				   7, argtypes);
 	memset(nulls, ' ', sizeof(nulls));

@@ -24,8 +24,8 @@
 #include "utils/snapmgr.h"
 #include "utils/rel.h"
 
-#include "naboom.h"
-#include "workflow.h"
+#include "spi_util.h"
+#include "transition_cache.h"
 
 static MemoryContext WorkflowContext = NULL;
 static Workflow CachedWorkflow;
@@ -133,34 +133,12 @@ GetBool(HeapTuple tup, TupleDesc desc, int col)
 	return !isnull && DatumGetBool(d);
 }
 
-/*
- * LoadWorkflow reads both tables through SPI into WorkflowContext.
- */
+/* The OIDs of the two tables, for the relcache callback. */
 static void
-LoadWorkflow(void)
+LoadRelids(void)
 {
-	MemoryContext old;
-	int			i;
-	int			ret;
 	bool		isnull;
-
-	if (WorkflowContext == NULL)
-		WorkflowContext = AllocSetContextCreate(CacheMemoryContext,
-												"naboom workflow",
-												ALLOCSET_SMALL_SIZES);
-	MemoryContextReset(WorkflowContext);
-	memset(&CachedWorkflow, 0, sizeof(CachedWorkflow));
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-
-	/*
-	 * Read with the latest snapshot, not the transaction's: in REPEATABLE
-	 * READ the transaction snapshot may predate a committed change whose
-	 * invalidation we have already consumed, and caching that old state
-	 * would outlive the transaction.
-	 */
-	PushActiveSnapshot(GetLatestSnapshot());
+	int			ret;
 
 	ret = SPI_execute("SELECT 'naboom.status'::pg_catalog.regclass::pg_catalog.oid,"
 					  " 'naboom.transition'::pg_catalog.regclass::pg_catalog.oid",
@@ -171,6 +149,15 @@ LoadWorkflow(void)
 												 SPI_tuptable->tupdesc, 1, &isnull));
 	TransitionRelid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0],
 													 SPI_tuptable->tupdesc, 2, &isnull));
+}
+
+/* naboom.status into CachedWorkflow, in WorkflowContext. */
+static void
+LoadStatuses(void)
+{
+	MemoryContext old;
+	int			i;
+	int			ret;
 
 	ret = SPI_execute("SELECT s.status, s.status_type::pg_catalog.text, s.milestone"
 					  " FROM naboom.status s ORDER BY s.sort_order, s.status",
@@ -192,6 +179,15 @@ LoadWorkflow(void)
 		s->milestone = ParseMilestone(GetText(tup, desc, 3));
 	}
 	MemoryContextSwitchTo(old);
+}
+
+/* naboom.transition into CachedWorkflow, after the statuses. */
+static void
+LoadTransitions(void)
+{
+	MemoryContext old;
+	int			i;
+	int			ret;
 
 	ret = SPI_execute("SELECT t.from_status, t.to_status,"
 					  " pg_catalog.array_to_string(t.allowed, ','),"
@@ -219,7 +215,33 @@ LoadWorkflow(void)
 		t->requires_duplicate_of = GetBool(tup, desc, 6);
 	}
 	MemoryContextSwitchTo(old);
+}
 
+/*
+ * LoadWorkflow reads both tables through SPI into WorkflowContext.
+ */
+static void
+LoadWorkflow(void)
+{
+	if (WorkflowContext == NULL)
+		WorkflowContext = AllocSetContextCreate(CacheMemoryContext,
+												"naboom workflow",
+												ALLOCSET_SMALL_SIZES);
+	MemoryContextReset(WorkflowContext);
+	memset(&CachedWorkflow, 0, sizeof(CachedWorkflow));
+
+	NaboomSpiConnect();
+
+	/*
+	 * Read with the latest snapshot, not the transaction's: in REPEATABLE
+	 * READ the transaction snapshot may predate a committed change whose
+	 * invalidation we have already consumed, and caching that old state
+	 * would outlive the transaction.
+	 */
+	PushActiveSnapshot(GetLatestSnapshot());
+	LoadRelids();
+	LoadStatuses();
+	LoadTransitions();
 	PopActiveSnapshot();
 	SPI_finish();
 }

@@ -17,7 +17,10 @@
 #include "utils/builtins.h"
 
 #include "naboom.h"
-#include "spatial.h"
+#include "validate.h"
+
+/* Longest free text (description, note) a person may submit, in characters. */
+int			naboom_max_text_length = 4000;
 
 /*
  * CheckCoordinate refuses NaN, infinities and values outside the WGS84

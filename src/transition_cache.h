@@ -1,15 +1,14 @@
 /*-------------------------------------------------------------------------
  *
- * workflow.h
+ * transition_cache.h
  *	  The incident workflow: statuses and allowed transitions, cached per
- *	  backend from naboom.status and naboom.transition.
+ *	  backend from naboom.status and naboom.transition, and the column
+ *	  numbers of naboom.incident (transition_cache.c).
  *
  *-------------------------------------------------------------------------
  */
-#ifndef NABOOM_WORKFLOW_H
-#define NABOOM_WORKFLOW_H
-
-#include "postgres.h"
+#ifndef NABOOM_TRANSITION_CACHE_H
+#define NABOOM_TRANSITION_CACHE_H
 
 #include "access/attnum.h"
 #include "utils/rel.h"
@@ -62,7 +61,6 @@ typedef struct Workflow
 	WorkflowTransition *transitions;
 } Workflow;
 
-/* transition_cache.c */
 extern const Workflow *NaboomGetWorkflow(void);
 extern int	NaboomStatusIndex(const Workflow *wf, const char *name);
 extern const WorkflowTransition *NaboomFindTransition(const Workflow *wf,
@@ -100,11 +98,4 @@ typedef struct IncidentAtts
 
 extern const IncidentAtts *NaboomIncidentAtts(Relation rel);
 
-/* journal.c */
-extern void NaboomJournalAppend(int64 community_id, int64 incident_id,
-								const char *actor_ref, const char *kind,
-								const char *from_status, const char *to_status,
-								const char *note, bool is_public,
-								const char *detail_json);
-
-#endif							/* NABOOM_WORKFLOW_H */
+#endif							/* NABOOM_TRANSITION_CACHE_H */

@@ -1,12 +1,12 @@
 /*-------------------------------------------------------------------------
  *
- * journal.c
+ * timeline.c
  *	  The incident timeline: one entry per report, status change,
  *	  assignment, acknowledgement and merge, numbered per incident.
  *
  * The AFTER INSERT OR UPDATE row trigger on naboom.incident compares the old
  * and new row (already judged and stamped by workflow.c) and appends the
- * entries.  Entry numbers are max(seq) + 1 for the incident: every writer of
+ * entries, and their events (events.c).  Entry numbers are max(seq) + 1 for the incident: every writer of
  * an incident's timeline holds that incident's row lock (the UPDATE itself,
  * or add_note's SELECT ... FOR NO KEY UPDATE), so numbers never collide and
  * follow the order of the changes.
@@ -26,19 +26,21 @@
 #include "utils/rel.h"
 
 #include "naboom.h"
-#include "workflow.h"
 #include "events.h"
-#include "retention.h"
+#include "retention_engine.h"
+#include "spi_util.h"
+#include "timeline.h"
+#include "transition_cache.h"
 
 static SPIPlanPtr AppendPlan = NULL;
 
 /*
- * NaboomJournalAppend adds one entry to an incident's timeline.  The caller
+ * NaboomTimelineAppend adds one entry to an incident's timeline.  The caller
  * holds the incident's row lock and runs as a role that may write the
  * timeline.  detail_json may be NULL.
  */
 void
-NaboomJournalAppend(int64 community_id, int64 incident_id,
+NaboomTimelineAppend(int64 community_id, int64 incident_id,
 					const char *actor_ref, const char *kind,
 					const char *from_status, const char *to_status,
 					const char *note, bool is_public, const char *detail_json)
@@ -49,24 +51,17 @@ NaboomJournalAppend(int64 community_id, int64 incident_id,
 	char		nulls[9];
 	int			ret;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	if (AppendPlan == NULL)
-	{
-		SPIPlanPtr	p = SPI_prepare("INSERT INTO naboom.incident_timeline"
-									" (community_id, incident_id, seq, actor_ref, entry_kind,"
-									"  from_status, to_status, note, is_public, detail)"
-									" SELECT $1, $2, COALESCE(pg_catalog.max(t.seq), 0) + 1,"
-									"  $3, $4, $5, $6, $7, $8, $9"
-									" FROM naboom.incident_timeline t"
-									" WHERE t.community_id = $1 AND t.incident_id = $2",
-									9, argtypes);
-
-		if (p == NULL || SPI_keepplan(p) != 0)
-			elog(ERROR, "could not prepare the timeline insert: %s",
-				 SPI_result_code_string(SPI_result));
-		AppendPlan = p;
-	}
+	NaboomSpiConnect();
+	NaboomKeptPlan(&AppendPlan,
+				   "INSERT INTO naboom.incident_timeline"
+				   " (community_id, incident_id, seq, actor_ref, entry_kind,"
+				   "  from_status, to_status, note, is_public, detail)"
+				   " SELECT $1, $2, COALESCE(pg_catalog.max(t.seq), 0) OPERATOR(pg_catalog.+) 1,"
+				   "  $3, $4, $5, $6, $7, $8, $9"
+				   " FROM naboom.incident_timeline t"
+				   " WHERE t.community_id OPERATOR(pg_catalog.=) $1"
+				   "  AND t.incident_id OPERATOR(pg_catalog.=) $2",
+				   9, argtypes);
 
 	memset(nulls, ' ', sizeof(nulls));
 	args[0] = Int64GetDatum(community_id);
@@ -180,11 +175,11 @@ FromTo(const char *from, const char *to)
 }
 
 /*
- * JournalUpdate writes the entries one UPDATE of an incident stands for,
+ * TimelineUpdate writes the entries one UPDATE of an incident stands for,
  * and their events.
  */
 static void
-JournalUpdate(const IncidentAtts *a, TupleDesc desc, HeapTuple oldtup,
+TimelineUpdate(const IncidentAtts *a, TupleDesc desc, HeapTuple oldtup,
 			  HeapTuple newtup)
 {
 	bool		isnull;
@@ -206,7 +201,7 @@ JournalUpdate(const IncidentAtts *a, TupleDesc desc, HeapTuple oldtup,
 	int32		new_level = DatumGetInt32(GetByName(newtup, desc, "escalation_level", &new_level_null));
 
 	if (Differs(old_status, new_status) || Differs(old_assignee, new_assignee))
-		NaboomJournalAppend(community_id, incident_id, actor,
+		NaboomTimelineAppend(community_id, incident_id, actor,
 							strcmp(old_status, new_status) == 0 ? "assigned" : "status_changed",
 							old_status, new_status,
 							GetText(newtup, desc, a->status_note), true,
@@ -219,7 +214,7 @@ JournalUpdate(const IncidentAtts *a, TupleDesc desc, HeapTuple oldtup,
 
 	if (!new_dup_null && (old_dup_null || old_dup != new_dup))
 	{
-		NaboomJournalAppend(community_id, new_dup, actor, "merged",
+		NaboomTimelineAppend(community_id, new_dup, actor, "merged",
 							NULL, NULL, NULL, true,
 							JsonPair("merged", GetText(newtup, desc, a->reference)));
 		Event(a, desc, newtup, new_dup, "incident.merged",
@@ -229,7 +224,7 @@ JournalUpdate(const IncidentAtts *a, TupleDesc desc, HeapTuple oldtup,
 	if (Differs(GetText(oldtup, desc, a->acknowledged_by),
 				GetText(newtup, desc, a->acknowledged_by)))
 	{
-		NaboomJournalAppend(community_id, incident_id, actor, "acknowledged",
+		NaboomTimelineAppend(community_id, incident_id, actor, "acknowledged",
 							NULL, NULL, NULL, true, NULL);
 		Event(a, desc, newtup, incident_id, "incident.acknowledged", JsonPair("status", new_status));
 	}
@@ -239,10 +234,42 @@ JournalUpdate(const IncidentAtts *a, TupleDesc desc, HeapTuple oldtup,
 	{
 		char	   *level = psprintf("{\"level\":%d}", new_level);
 
-		NaboomJournalAppend(community_id, incident_id, actor, "escalated",
+		NaboomTimelineAppend(community_id, incident_id, actor, "escalated",
 							NULL, NULL, NULL, true, level);
 		Event(a, desc, newtup, incident_id, "incident.escalated", level);
 	}
+}
+
+/* The entries of a new incident: "reported", and its first event. */
+static void
+TimelineInsert(const IncidentAtts *a, TupleDesc desc, HeapTuple tup)
+{
+	bool		isnull;
+	int64		incident_id = GetInt64(tup, desc, a->incident_id, &isnull);
+	char	   *kind = SPI_getvalue(tup, desc, a->kind);	/* an enum */
+	int			prio = SPI_fnumber(desc, "priority");
+
+	NaboomTimelineAppend(GetInt64(tup, desc, a->community_id, &isnull), incident_id,
+						 GetText(tup, desc, a->updated_by), "reported",
+						 NULL, GetText(tup, desc, a->status), NULL, true, NULL);
+	Event(a, desc, tup, incident_id,
+		  kind != NULL && strcmp(kind, "panic") == 0 ? "panic.raised" : "incident.created",
+		  prio > 0 ? JsonPair("priority", SPI_getvalue(tup, desc, prio)) : NULL);
+}
+
+/* The entries of one row change; runs as the table owner. */
+static void
+TimelineChange(void *arg)
+{
+	TriggerData *trigdata = (TriggerData *) arg;
+	Relation	rel = trigdata->tg_relation;
+	TupleDesc	desc = RelationGetDescr(rel);
+	const IncidentAtts *a = NaboomIncidentAtts(rel);
+
+	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+		TimelineInsert(a, desc, trigdata->tg_trigtuple);
+	else
+		TimelineUpdate(a, desc, trigdata->tg_trigtuple, trigdata->tg_newtuple);
 }
 
 PG_FUNCTION_INFO_V1(naboom_incident_journal);
@@ -256,10 +283,6 @@ naboom_incident_journal(PG_FUNCTION_ARGS)
 {
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 	Relation	rel;
-	TupleDesc	desc;
-	const IncidentAtts *a;
-	Oid			save_userid;
-	int			save_sec;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		elog(ERROR, "naboom_incident_journal: not called by trigger manager");
@@ -267,41 +290,15 @@ naboom_incident_journal(PG_FUNCTION_ARGS)
 		elog(ERROR, "naboom_incident_journal: must be fired AFTER");
 	if (!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
 		elog(ERROR, "naboom_incident_journal: must be fired FOR EACH ROW");
+	if (!TRIGGER_FIRED_BY_INSERT(trigdata->tg_event) &&
+		!TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+		elog(ERROR, "naboom_incident_journal: must be fired by INSERT or UPDATE");
 	/* Anonymising is not a workflow step: no timeline entry, no event. */
 	if (NaboomRetentionActive)
 		return PointerGetDatum(NULL);
 
 	rel = trigdata->tg_relation;
-	desc = RelationGetDescr(rel);
-	a = NaboomIncidentAtts(rel);
-
 	/* The timeline is written as the table owner: callers cannot write it. */
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(rel->rd_rel->relowner,
-						   save_sec | SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_NOFORCE_RLS);
-
-	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
-	{
-		HeapTuple	tup = trigdata->tg_trigtuple;
-		bool		isnull;
-
-		int64		incident_id = GetInt64(tup, desc, a->incident_id, &isnull);
-		char	   *kind = SPI_getvalue(tup, desc, a->kind);	/* an enum */
-		int			prio = SPI_fnumber(desc, "priority");
-
-		NaboomJournalAppend(GetInt64(tup, desc, a->community_id, &isnull), incident_id,
-							GetText(tup, desc, a->updated_by), "reported",
-							NULL, GetText(tup, desc, a->status), NULL, true, NULL);
-		Event(a, desc, tup, incident_id,
-			  kind != NULL && strcmp(kind, "panic") == 0 ? "panic.raised" : "incident.created",
-			  prio > 0 ? JsonPair("priority", SPI_getvalue(tup, desc, prio)) : NULL);
-	}
-	else if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
-		JournalUpdate(a, desc, trigdata->tg_trigtuple, trigdata->tg_newtuple);
-	else
-		elog(ERROR, "naboom_incident_journal: must be fired by INSERT or UPDATE");
-
-	SetUserIdAndSecContext(save_userid, save_sec);
+	NaboomRunAsOwner(rel->rd_rel->relowner, TimelineChange, trigdata);
 	PG_RETURN_POINTER(NULL);
 }
