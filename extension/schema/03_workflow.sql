@@ -142,6 +142,9 @@ CREATE INDEX incident_community_status_idx ON naboom.incident (community_id, sta
 
 CREATE INDEX incident_reporter_idx ON naboom.incident (reporter_ref, community_id);
 
+-- The auto-close job (07_events) walks resolved incidents by resolution time.
+CREATE INDEX incident_resolved_idx ON naboom.incident (resolved_at) WHERE status = 'resolved';
+
 CREATE INDEX incident_duplicate_of_idx ON naboom.incident (community_id, duplicate_of) WHERE duplicate_of IS NOT NULL;
 
 CREATE INDEX incident_escalation_idx ON naboom.incident (next_escalation_at) WHERE next_escalation_at IS NOT NULL;

@@ -160,6 +160,48 @@ $$;
 COMMENT ON FUNCTION naboom.run_escalation(integer) IS
 	'Escalate every unacknowledged panic or critical incident whose next_escalation_at has passed (at most max_count): raise its level, alert the next ring of responders in a wider radius, at the last step the moderators; a timeline entry and an incident.escalated event per step. Run every minute by pg_cron; two runs at once never escalate the same step twice';
 
+------------------------------------------------------------------------------
+-- Auto-close: a resolved incident is closed by the service once its
+-- community's grace period (community.auto_close_after) has passed without
+-- the reporter reopening it.  The workflow trigger allows resolved ->
+-- closed to the service and writes the timeline entry and the
+-- incident.status_changed event, as for any transition.
+------------------------------------------------------------------------------
+CREATE FUNCTION naboom.run_auto_close(max_count integer DEFAULT 1000) RETURNS integer
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+	i record;
+	done integer := 0;
+BEGIN
+	IF NOT naboom.is_service() THEN
+		PERFORM naboom.fail('42501', 'naboom.service_only', 'only the naboom service closes incidents automatically',
+			'naboom.run_auto_close acts as the service: without JWT claims, as naboom_service or a superuser.',
+			'Run it from pg_cron (naboom.schedule_jobs() schedules it), or as naboom_service without claims.');
+	END IF;
+	-- Claimed with FOR UPDATE SKIP LOCKED, like escalation: two runs at once
+	-- close different incidents, and an incident someone is changing (its
+	-- reporter reopening it) is left for the next run.
+	FOR i IN
+		SELECT x.community_id, x.incident_id
+		FROM naboom.incident x
+		JOIN naboom.community c ON c.community_id = x.community_id
+		WHERE x.status = 'resolved' AND x.resolved_at + c.auto_close_after <= now()
+		ORDER BY x.resolved_at, x.incident_id
+		LIMIT greatest(coalesce(max_count, 1000), 1)
+		FOR UPDATE OF x SKIP LOCKED
+	LOOP
+		UPDATE naboom.incident x
+		SET status = 'closed', status_note = 'Closed automatically after the community''s grace period.'
+		WHERE x.community_id = i.community_id AND x.incident_id = i.incident_id AND x.status = 'resolved';
+		done := done + 1;
+	END LOOP;
+	RETURN done;
+END
+$$;
+
+COMMENT ON FUNCTION naboom.run_auto_close(integer) IS
+	'Close, as the service, every resolved incident whose community''s auto_close_after has passed since resolved_at (at most max_count): a timeline entry and an incident.status_changed event each. Run every five minutes by pg_cron; two runs at once never close the same incident twice';
+
 -- A critical report escalates like a panic until acknowledged.
 CREATE FUNCTION naboom.escalation_start() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER AS $$
@@ -332,7 +374,7 @@ DECLARE
 BEGIN
 	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension e WHERE e.extname = 'pg_cron') THEN
 		PERFORM naboom.fail('55000', 'naboom.pg_cron_missing', 'pg_cron is not installed in this database',
-			format('naboom''s jobs (escalation every minute, audit sealing, partition maintenance, daily retention) run from pg_cron, which database "%s" does not have.',
+			format('naboom''s jobs (escalation every minute, auto-close, audit sealing, partition maintenance, daily retention) run from pg_cron, which database "%s" does not have.',
 				current_database()),
 			format('Install postgresql-15-cron, set shared_preload_libraries = ''pg_cron,naboom'' and cron.database_name = ''%s'', restart, run CREATE EXTENSION pg_cron, then call naboom.schedule_jobs() again.',
 				current_database()));
@@ -340,6 +382,7 @@ BEGIN
 	FOR j IN
 		SELECT * FROM (VALUES
 			('naboom-escalation', '* * * * *', 'SELECT naboom.run_escalation()'),
+			('naboom-auto-close', '*/5 * * * *', 'SELECT naboom.run_auto_close()'),
 			('naboom-seal-audit', '* * * * *', 'SELECT naboom.seal_audit()'),
 			('naboom-publish-events', '* * * * *', 'SELECT naboom.publish_events()'),
 			('naboom-audit-partitions', '17 3 * * *', 'SELECT naboom.audit_maintain(3)'),
@@ -356,4 +399,4 @@ END
 $$;
 
 COMMENT ON FUNCTION naboom.schedule_jobs() IS
-	'Register naboom''s jobs with pg_cron (idempotently, by job name): escalation and audit sealing every minute, event publishing every minute (a fallback for when the background writer is not running), audit partitions daily, retention daily at 02:41; naboom.pg_cron_missing (55000) without pg_cron';
+	'Register naboom''s jobs with pg_cron (idempotently, by job name): escalation and audit sealing every minute, auto-close every five minutes, event publishing every minute (a fallback for when the background writer is not running), audit partitions daily, retention daily at 02:41; naboom.pg_cron_missing (55000) without pg_cron';

@@ -4,8 +4,550 @@
 -- per concern (extension/schema/), so a fresh install no longer replays
 -- 0.1.0 and every upgrade.  test/fingerprint.sh proves that a database
 -- upgraded through this script has exactly the objects of a fresh install.
+--
+-- What changes for a database (issue 14, "nothing lost"):
+--   * verify_audit follows the seal chain by hash, not by seal id;
+--   * category intervals have bounds (existing values are clamped into them);
+--   * create_community / upsert_area refuse empty polygons and bad admin_ref,
+--     and drop a third coordinate;
+--   * distances to blurred incidents are measured to the point shown;
+--   * the auto-close job (naboom.run_auto_close, scheduled by schedule_jobs);
+--   * retention_policies is STABLE; the 21st alert area is PT409.
 
 \echo Use "ALTER EXTENSION naboom UPDATE TO '0.6.0'" to load this file. \quit
+
+-- Category intervals: clamp what is stored into the new bounds, then let the
+-- table hold them (the upsert_category checks repeat them with keys).
+UPDATE naboom.category SET
+	ack_target = least(greatest(ack_target, '1 minute'), '30 days'),
+	resolve_target = least(greatest(resolve_target, '1 minute'), '1 year'),
+	duplicate_window = least(greatest(duplicate_window, '1 minute'), '30 days')
+WHERE NOT (ack_target BETWEEN '1 minute' AND '30 days')
+	OR NOT (resolve_target BETWEEN '1 minute' AND '1 year')
+	OR NOT (duplicate_window BETWEEN '1 minute' AND '30 days');
+
+ALTER TABLE naboom.category
+	DROP CONSTRAINT category_ack_target_check,
+	DROP CONSTRAINT category_resolve_target_check,
+	DROP CONSTRAINT category_duplicate_window_check,
+	ADD CONSTRAINT category_ack_target_check CHECK (ack_target BETWEEN '1 minute' AND '30 days'),
+	ADD CONSTRAINT category_resolve_target_check CHECK (resolve_target BETWEEN '1 minute' AND '1 year'),
+	ADD CONSTRAINT category_duplicate_window_check CHECK (duplicate_window BETWEEN '1 minute' AND '30 days');
+
+-- The auto-close job walks resolved incidents by resolution time.
+CREATE INDEX incident_resolved_idx ON naboom.incident (resolved_at) WHERE status = 'resolved';
+
+-- functions: naboom.verify_audit naboom.upsert_category naboom_api.upsert_category naboom.parse_polygon naboom_api.create_community naboom.duplicate_rows naboom_api.my_alerts naboom_api.retention_policies naboom_api.subscribe naboom.run_auto_close naboom.schedule_jobs
+-- BEGIN replaced functions
+
+CREATE OR REPLACE FUNCTION naboom.parse_polygon(geojson text, what text) RETURNS geometry
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+	g geometry;
+	reason text;
+BEGIN
+	IF geojson IS NULL OR length(geojson) > 10000000 THEN
+		PERFORM naboom.fail('22023', 'naboom.invalid_geojson',
+			format('%s must be a GeoJSON Polygon or MultiPolygon', what),
+			CASE WHEN geojson IS NULL THEN 'No geometry was given.' ELSE 'The GeoJSON is larger than 10 MB.' END,
+			'Send a GeoJSON geometry object with WGS84 coordinates.');
+	END IF;
+	BEGIN
+		g := ST_GeomFromGeoJSON(geojson);
+	EXCEPTION WHEN OTHERS THEN
+		PERFORM naboom.fail('22023', 'naboom.invalid_geojson',
+			format('%s is not valid GeoJSON', what), SQLERRM || '.',
+			'Send a GeoJSON geometry object such as {"type":"Polygon","coordinates":[[[lon,lat],...]]}.');
+	END;
+	IF GeometryType(g) NOT IN ('POLYGON', 'MULTIPOLYGON') THEN
+		PERFORM naboom.fail('22023', 'naboom.invalid_geometry',
+			format('%s must be a Polygon or MultiPolygon', what),
+			format('It is a %s.', GeometryType(g)),
+			'Draw the boundary as a closed polygon.');
+	END IF;
+	IF ST_IsEmpty(g) THEN
+		PERFORM naboom.fail('22023', 'naboom.invalid_geometry',
+			format('%s is empty', what), 'The polygon has no coordinates.',
+			'Draw the boundary as a closed polygon with at least three corners.');
+	END IF;
+	-- Heights (a third coordinate, as some GPS tools write) are dropped:
+	-- naboom's polygons are flat.
+	g := ST_SetSRID(ST_Force2D(g), 4326);
+	IF ST_XMin(g) < -180 OR ST_XMax(g) > 180 OR ST_YMin(g) < -90 OR ST_YMax(g) > 90 THEN
+		PERFORM naboom.fail('22023', 'naboom.invalid_coordinates',
+			format('%s lies outside WGS84 longitude/latitude ranges', what),
+			'GeoJSON positions are [longitude, latitude] in degrees.',
+			'Check that longitude comes first.');
+	END IF;
+	reason := ST_IsValidReason(g);		-- unlike ST_IsValid, raises no NOTICE
+	IF reason <> 'Valid Geometry' THEN
+		PERFORM naboom.fail('22023', 'naboom.invalid_geometry',
+			format('%s is not a valid polygon', what), reason || '.',
+			'Fix self-intersections or unclosed rings (e.g. with ST_MakeValid) and send it again.');
+	END IF;
+	RETURN ST_Multi(g);
+END
+$$;
+
+COMMENT ON FUNCTION naboom.parse_polygon(text, text) IS
+	'A valid WGS84 MultiPolygon from GeoJSON text, or naboom.invalid_geojson / naboom.invalid_geometry / naboom.invalid_coordinates (22023)';
+
+CREATE OR REPLACE FUNCTION naboom_api.create_community(
+	slug text, name text, boundary text DEFAULT NULL, time_zone text DEFAULT 'Africa/Johannesburg',
+	admin_ref text DEFAULT NULL, admin_name text DEFAULT NULL, allow_outside_reports boolean DEFAULT false)
+RETURNS naboom_api.community
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER AS $$
+#variable_conflict use_variable
+DECLARE
+	actor text := naboom.require_actor();
+	v_slug text := lower(naboom.clean_text('slug', slug, true, 63));
+	v_name text := naboom.clean_text('name', name, true, 200);
+	v_admin text := coalesce(admin_ref, actor);
+	v_geom geometry;
+	c naboom.community;
+BEGIN
+	IF v_slug !~ '^[a-z0-9][a-z0-9-]{1,62}$' THEN
+		PERFORM naboom.fail('22023', 'naboom.invalid_slug', format('invalid community slug "%s"', v_slug),
+			'A slug is 2 to 63 lower-case letters, digits and hyphens.', 'Use something like mookgophong.');
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_timezone_names z WHERE z.name = time_zone) THEN
+		PERFORM naboom.fail('22023', 'naboom.invalid_time_zone', format('unknown time zone "%s"', time_zone),
+			'The time zone must be an IANA name.', 'Use e.g. Africa/Johannesburg.');
+	END IF;
+	-- admin_ref is the sub claim the admin's tokens will carry: taken as it
+	-- is, and held to the rule the claims are held to.
+	IF admin_ref IS NOT NULL AND (length(admin_ref) NOT BETWEEN 1 AND 255 OR admin_ref ~ '[[:cntrl:]]'
+		OR btrim(admin_ref) = '') THEN
+		PERFORM naboom.fail('22023', 'naboom.invalid_user_ref', 'admin_ref is not a valid user reference',
+			'A user reference is the sub claim of the person''s JWT: 1 to 255 characters, not blank, no control characters.',
+			'Pass the admin''s sub claim exactly as the gateway will see it.');
+	END IF;
+	IF boundary IS NOT NULL THEN
+		v_geom := naboom.parse_polygon(boundary, 'boundary');
+	END IF;
+	IF EXISTS (SELECT 1 FROM naboom.community x WHERE x.slug = v_slug) THEN
+		PERFORM naboom.fail('PT409', 'naboom.community_exists', format('community "%s" already exists', v_slug),
+			'Slugs are unique.', 'Choose another slug.');
+	END IF;
+
+	INSERT INTO naboom.community (slug, name, boundary, time_zone, allow_outside_reports)
+	VALUES (v_slug, v_name, v_geom, time_zone, coalesce(allow_outside_reports, false))
+	RETURNING * INTO c;
+
+	-- Every community can raise a panic.
+	INSERT INTO naboom.category (community_id, code, name_en, name_af, default_priority, ack_target,
+		resolve_target, duplicate_radius_m, duplicate_window)
+	VALUES (c.community_id, 'panic', 'Panic / SOS', 'Paniek / Nood', 'critical', '2 minutes',
+		'2 hours', 100, '10 minutes');
+
+	IF v_admin IS NOT NULL THEN
+		INSERT INTO naboom.member (community_id, user_ref, display_name, role)
+		VALUES (c.community_id, v_admin,
+			coalesce(naboom.clean_text('admin_name', admin_name, false, 120), v_admin), 'admin');
+	END IF;
+
+	PERFORM set_config('response.status', '201', true);
+	RETURN (c.slug, c.name, c.time_zone, ST_AsGeoJSON(c.boundary, 6)::jsonb, c.reopen_window,
+		c.auto_close_after, c.escalation_interval, c.allow_outside_reports, c.created_at)::naboom_api.community;
+END
+$$;
+
+COMMENT ON FUNCTION naboom_api.create_community(text, text, text, text, text, text, boolean) IS
+	'Create a community (naboom_service only). boundary: GeoJSON Polygon/MultiPolygon. admin_ref (default: the caller''s JWT sub) becomes its first admin. Seeds the panic category. 201';
+
+CREATE OR REPLACE FUNCTION naboom_api.upsert_category(
+	community text, code text, name_en text, name_af text, default_priority text DEFAULT 'medium',
+	is_sensitive boolean DEFAULT false, ack_target interval DEFAULT '15 minutes',
+	resolve_target interval DEFAULT '24 hours', duplicate_radius_m double precision DEFAULT 250,
+	duplicate_window interval DEFAULT '2 hours', is_active boolean DEFAULT true)
+RETURNS naboom_api.category
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER AS $$
+#variable_conflict use_variable
+DECLARE
+	actor text := naboom.require_actor();
+	c naboom.community := naboom.community_by_slug(community);
+	v_code text := lower(naboom.clean_text('code', code, true, 40));
+	v_en text := naboom.clean_text('name_en', name_en, true, 80);
+	v_af text := naboom.clean_text('name_af', name_af, true, 80);
+	cat naboom.category;
+	created boolean;
+BEGIN
+	PERFORM naboom.require_role(c, actor, 'moderator');
+	IF v_code !~ '^[a-z][a-z0-9_]{0,39}$' THEN
+		PERFORM naboom.fail('22023', 'naboom.invalid_code', format('invalid category code "%s"', v_code),
+			'A category code is a lower-case letter followed by letters, digits and _.', 'Use something like stock_theft.');
+	END IF;
+	IF default_priority IS NULL OR default_priority NOT IN ('low', 'medium', 'high', 'critical') THEN
+		PERFORM naboom.fail('22023', 'naboom.invalid_priority', format('unknown priority "%s"', default_priority),
+			'Priorities are low, medium, high and critical.', 'Pick one of those.');
+	END IF;
+	-- Every interval a moderator sets has bounds, so no stored value can
+	-- break the reporting path (a window of 7000 years overflowed the
+	-- duplicate search's timestamp arithmetic).  The table's CHECKs repeat
+	-- them for direct writes.
+	IF ack_target IS NULL OR NOT ack_target BETWEEN '1 minute' AND '30 days' THEN
+		PERFORM naboom.fail('22023', 'naboom.invalid_interval', 'ack_target must be between 1 minute and 30 days',
+			format('It is %s.', coalesce(ack_target::text, 'NULL')), 'Give e.g. 15 minutes.');
+	END IF;
+	IF resolve_target IS NULL OR NOT resolve_target BETWEEN '1 minute' AND '1 year' THEN
+		PERFORM naboom.fail('22023', 'naboom.invalid_interval', 'resolve_target must be between 1 minute and 1 year',
+			format('It is %s.', coalesce(resolve_target::text, 'NULL')), 'Give e.g. 24 hours.');
+	END IF;
+	IF duplicate_window IS NULL OR NOT duplicate_window BETWEEN '1 minute' AND '30 days' THEN
+		PERFORM naboom.fail('22023', 'naboom.invalid_interval', 'duplicate_window must be between 1 minute and 30 days',
+			format('It is %s.', coalesce(duplicate_window::text, 'NULL')), 'Give e.g. 2 hours.');
+	END IF;
+	IF duplicate_radius_m IS NULL OR NOT (duplicate_radius_m > 0 AND duplicate_radius_m <= 50000) THEN
+		PERFORM naboom.fail('22023', 'naboom.invalid_radius', 'duplicate_radius_m must be between 0 and 50000 metres',
+			format('It is %s.', duplicate_radius_m), 'A few hundred metres suits most categories.');
+	END IF;
+
+	created := NOT EXISTS (SELECT 1 FROM naboom.category x WHERE x.community_id = c.community_id AND x.code = v_code);
+	INSERT INTO naboom.category AS x (community_id, code, name_en, name_af, default_priority, is_sensitive,
+		ack_target, resolve_target, duplicate_radius_m, duplicate_window, is_active)
+	VALUES (c.community_id, v_code, v_en, v_af, default_priority::naboom.priority, coalesce(is_sensitive, false),
+		ack_target, resolve_target, duplicate_radius_m, duplicate_window, coalesce(is_active, true))
+	ON CONFLICT ON CONSTRAINT category_pkey DO UPDATE
+		SET name_en = EXCLUDED.name_en, name_af = EXCLUDED.name_af, default_priority = EXCLUDED.default_priority,
+			is_sensitive = EXCLUDED.is_sensitive, ack_target = EXCLUDED.ack_target,
+			resolve_target = EXCLUDED.resolve_target, duplicate_radius_m = EXCLUDED.duplicate_radius_m,
+			duplicate_window = EXCLUDED.duplicate_window, is_active = EXCLUDED.is_active
+	RETURNING * INTO cat;
+	IF created THEN
+		PERFORM set_config('response.status', '201', true);
+	END IF;
+	RETURN naboom.category_out(cat);
+END
+$$;
+
+COMMENT ON FUNCTION naboom_api.upsert_category(text, text, text, text, text, boolean, interval, interval, double precision, interval, boolean) IS
+	'Create or change an incident category (moderators and admins), named in English and Afrikaans. 201 when created';
+
+CREATE OR REPLACE FUNCTION naboom.duplicate_rows(c naboom.community, category text, lat double precision,
+	lon double precision, actor text, my_role naboom.member_role, exclude_id bigint)
+RETURNS SETOF naboom_api.duplicate_candidate
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_variable
+DECLARE
+	staff boolean := (actor IS NULL AND naboom.is_service()) OR coalesce(my_role >= 'responder', false);
+BEGIN
+	RETURN QUERY
+	-- A blurred incident's distance is measured to the point shown and
+	-- rounded to 100 m, and the list is ordered by what is shown: neither
+	-- may tell a caller more about the true place than the blurred point.
+	SELECT d.reference, d.category_code, d.title, d.status, d.priority::text, w.distance_m,
+		ST_Y(v.shown), ST_X(v.shown), v.blur, d.reporter_ref IS NOT DISTINCT FROM actor, d.created_at
+	FROM naboom.duplicate_search(c.community_id, category, lat, lon, exclude_id) s
+	JOIN naboom.incident d ON d.community_id = c.community_id AND d.incident_id = s.incident_id
+	JOIN naboom.category cat ON cat.community_id = d.community_id AND cat.code = d.category_code
+	CROSS JOIN LATERAL (SELECT cat.is_sensitive AND NOT staff AND d.reporter_ref IS DISTINCT FROM actor AS blur) b
+	CROSS JOIN LATERAL (SELECT b.blur,
+		CASE WHEN b.blur THEN naboom.blur_point(d.location) ELSE d.location END AS shown) v
+	CROSS JOIN LATERAL (SELECT CASE WHEN v.blur
+		THEN round(ST_Distance(v.shown::geography, ST_SetSRID(ST_MakePoint(lon, lat), 4326)::geography) / 100) * 100
+		ELSE round(s.distance_m::numeric, 1)::double precision END AS distance_m) w
+	WHERE d.is_public OR staff OR d.reporter_ref = actor
+	ORDER BY w.distance_m, d.reference;
+END
+$$;
+
+COMMENT ON FUNCTION naboom.duplicate_rows(naboom.community, text, double precision, double precision, text, naboom.member_role, bigint) IS
+	'The duplicate candidates of a place as the actor may see them (private ones only for their reporter and staff; sensitive ones blurred)';
+
+CREATE OR REPLACE FUNCTION naboom_api.subscribe(community text, lat double precision, lon double precision,
+	radius_m double precision DEFAULT 1000, categories text[] DEFAULT NULL, min_priority text DEFAULT 'low',
+	label text DEFAULT NULL)
+RETURNS naboom_api.subscription
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER AS $$
+#variable_conflict use_variable
+DECLARE
+	ok boolean := naboom.check_point(lat, lon);
+	v_label text := naboom.clean_text('label', label, false, 80);
+	v_priority naboom.priority := naboom.check_priority(min_priority);
+	c naboom.community := naboom.community_by_slug(community);
+	actor text := naboom.require_actor();
+	box double precision[];
+	s naboom.subscription;
+BEGIN
+	IF actor IS NULL THEN
+		PERFORM naboom.fail('28000', 'naboom.missing_identity', 'a subscription belongs to a person',
+			'The naboom service cannot subscribe.', 'Call with the person''s JWT claims.');
+	END IF;
+	PERFORM naboom.require_role(c, actor, 'resident');
+	box := naboom.search_box(lat, lon, naboom.check_radius('radius_m', radius_m));
+	-- One member's subscriptions are serialised by their member row.
+	PERFORM 1 FROM naboom.member m WHERE m.community_id = c.community_id AND m.user_ref = actor FOR NO KEY UPDATE;
+	IF (SELECT count(*) FROM naboom.subscription x WHERE x.community_id = c.community_id AND x.user_ref = actor) >= 20 THEN
+		PERFORM naboom.fail('PT409', 'naboom.subscription_limit', 'you have 20 alert areas in this community already',
+			'A member may have at most 20 alert areas per community.', 'Remove one with unsubscribe first.');
+	END IF;
+	INSERT INTO naboom.subscription (community_id, user_ref, label, centre, radius_m, reach, categories, min_priority)
+	VALUES (c.community_id, actor, v_label, ST_SetSRID(ST_MakePoint(lon, lat), 4326), radius_m,
+		ST_MakeEnvelope(box[1], box[2], box[3], box[4], 4326), naboom.check_categories(c, categories), v_priority)
+	RETURNING * INTO s;
+	PERFORM set_config('response.status', '201', true);
+	RETURN naboom.subscription_out(s);
+END
+$$;
+
+COMMENT ON FUNCTION naboom_api.subscribe(text, double precision, double precision, double precision, text[], text, text) IS
+	'Add an alert area: incidents of the given categories (NULL: all) at or above min_priority within radius_m metres of the point alert the caller. At most 20 per member per community. 201';
+
+CREATE OR REPLACE FUNCTION naboom_api.my_alerts(after_id bigint DEFAULT 0, max_count integer DEFAULT 100)
+RETURNS SETOF naboom_api.alert
+LANGUAGE plpgsql STABLE SECURITY DEFINER AS $$
+#variable_conflict use_variable
+DECLARE
+	actor text := naboom.require_actor();
+	n integer := naboom.check_count('max_count', max_count, 1000);
+BEGIN
+	RETURN QUERY
+	SELECT al.alert_id, c.slug, i.reference, i.kind::text, i.category_code, cat.name_en, cat.name_af, i.title,
+		i.priority::text, i.status, ST_Y(v.shown), ST_X(v.shown), b.blur, al.reason,
+		-- Blurred: from the alert area's centre to the point shown, rounded
+		-- to 100 m (the stored distance is to the true place); unknown once
+		-- the alert area is gone.
+		CASE WHEN NOT b.blur THEN round(al.distance_m::numeric, 1)::double precision
+			ELSE round(ST_Distance(v.shown::geography, sub.centre::geography) / 100) * 100 END,
+		al.escalation_level, al.created_at
+	FROM naboom.alert al
+	LEFT JOIN naboom.subscription sub ON sub.community_id = al.community_id
+		AND sub.subscription_id = al.subscription_id
+	JOIN naboom.incident i ON i.community_id = al.community_id AND i.incident_id = al.incident_id
+	JOIN naboom.community c ON c.community_id = al.community_id
+	JOIN naboom.category cat ON cat.community_id = i.community_id AND cat.code = i.category_code
+	LEFT JOIN naboom.member m ON m.community_id = al.community_id AND m.user_ref = al.user_ref
+	CROSS JOIN LATERAL (SELECT cat.is_sensitive AND coalesce(m.role < 'responder', true) AS blur) b
+	CROSS JOIN LATERAL (SELECT CASE WHEN b.blur THEN naboom.blur_point(i.location) ELSE i.location END AS shown) v
+	WHERE al.user_ref = actor AND al.alert_id > coalesce(after_id, 0)
+	ORDER BY al.alert_id
+	LIMIT n;
+END
+$$;
+
+COMMENT ON FUNCTION naboom_api.my_alerts(bigint, integer) IS
+	'The caller''s alerts with id greater than after_id, oldest first: pass the last id seen to get only new ones';
+
+CREATE OR REPLACE FUNCTION naboom.verify_audit(from_time timestamptz, to_time timestamptz,
+	OUT problem text, OUT seal_id bigint, OUT audit_id bigint, OUT logged_at timestamptz, OUT detail text)
+RETURNS SETOF record
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_column
+DECLARE
+	s naboom.audit_seal;
+	before naboom.audit_seal;
+	anchor naboom.audit_expiry;
+	r record;
+	n_rows bigint := 0;
+	n_seals integer := 0;
+	n_problems integer := 0;
+	n_unsealed bigint := 0;
+	n_expired bigint := 0;
+	n_anonymised_v1 bigint := 0;
+	last_to xid8;
+BEGIN
+	IF from_time IS NULL OR to_time IS NULL OR from_time >= to_time THEN
+		PERFORM naboom.fail('22023', 'naboom.invalid_range', 'from_time must be before to_time',
+			format('The range is [%s, %s).', from_time, to_time), 'Give a time range, e.g. the last month.');
+	END IF;
+	SELECT * INTO anchor FROM naboom.audit_expiry e WHERE e.anchor_seal_id IS NOT NULL
+	ORDER BY e.anchor_seal_id DESC LIMIT 1;
+	FOR s IN
+		SELECT * FROM naboom.audit_seal x WHERE x.last_logged_at >= from_time AND x.first_logged_at < to_time
+		ORDER BY x.seal_id
+	LOOP
+		n_seals := n_seals + 1;
+		n_rows := n_rows + s.row_count;
+		-- The seal itself, and its link to the one before.
+		IF s.seal_hash IS DISTINCT FROM naboom.audit_seal_hash(s.prev_hash, s.xid_from, s.xid_to, s.ids, s.row_hashes)
+			OR pg_catalog.octet_length(s.row_hashes) <> 32 * pg_catalog.cardinality(s.ids) THEN
+			n_problems := n_problems + 1;
+			RETURN QUERY SELECT 'seal_changed', s.seal_id, NULL::bigint, s.sealed_at,
+				'The seal''s fields no longer hash to its seal_hash.';
+		END IF;
+		-- The chain is followed by hash and transaction range, not by id: seal
+		-- ids come from a sequence, which skips values after a rolled-back
+		-- or crashed seal_audit.  Each seal must name the hash of the seal
+		-- before it and start where that one ended, so a removed or changed
+		-- seal still breaks the chain.
+		SELECT * INTO before FROM naboom.audit_seal x WHERE x.seal_id < s.seal_id ORDER BY x.seal_id DESC LIMIT 1;
+		IF before.seal_id IS NULL THEN
+			-- The first seal left: the start of the chain, or the seal after
+			-- the last one retired with its months.
+			IF NOT coalesce((s.prev_hash = '\x'::bytea AND s.xid_from = '0'::xid8 AND anchor.anchor_seal_id IS NULL)
+				OR (anchor.anchor_seal_id < s.seal_id AND anchor.anchor_hash = s.prev_hash
+					AND anchor.anchor_xid_to = s.xid_from), false) THEN
+				n_problems := n_problems + 1;
+				RETURN QUERY SELECT 'chain_broken', s.seal_id, NULL::bigint, s.sealed_at,
+					format('The seal before %s is missing or changed.', s.seal_id);
+			END IF;
+		ELSIF before.seal_hash <> s.prev_hash OR before.xid_to <> s.xid_from THEN
+			n_problems := n_problems + 1;
+			RETURN QUERY SELECT 'chain_broken', s.seal_id, NULL::bigint, s.sealed_at,
+				format('The seal before %s is missing or changed.', s.seal_id);
+		END IF;
+		-- Every sealed row, as it is now.
+		FOR r IN
+			SELECT u.id, u.ord, a.logged_at AS at, a.id IS NULL AS gone, a.personal_digest IS NOT NULL AS anonymised,
+				EXISTS (SELECT 1 FROM naboom.audit_seal_expired x JOIN naboom.audit_expiry e ON e.partition = x.partition
+					WHERE x.seal_id = s.seal_id AND u.id = ANY (x.ids)) AS expired
+			FROM unnest(s.ids) WITH ORDINALITY u(id, ord)
+			LEFT JOIN naboom.audit_log a ON a.id = u.id
+			WHERE a.id IS NULL OR CASE WHEN s.row_format = 1
+					THEN pg_catalog.sha256(pg_catalog.convert_to(naboom.audit_row_text(a), 'UTF8'))
+					ELSE naboom.audit_row_hash(a) END
+				<> pg_catalog.substr(s.row_hashes, (u.ord::integer - 1) * 32 + 1, 32)
+		LOOP
+			IF r.gone AND r.expired THEN
+				n_expired := n_expired + 1;
+			ELSIF NOT r.gone AND r.anonymised AND s.row_format = 1 THEN
+				-- Format 1 hashed the personal fields themselves.
+				n_anonymised_v1 := n_anonymised_v1 + 1;
+			ELSIF r.gone THEN
+				n_problems := n_problems + 1;
+				RETURN QUERY SELECT 'removed', s.seal_id, r.id, NULL::timestamptz,
+					format('Row %s of seal %s is gone.', r.id, s.seal_id);
+			ELSE
+				n_problems := n_problems + 1;
+				RETURN QUERY SELECT 'changed', s.seal_id, r.id, r.at,
+					format('Row %s no longer matches its hash in seal %s.', r.id, s.seal_id);
+			END IF;
+		END LOOP;
+		-- Rows in the seal's transactions that the seal does not list.
+		FOR r IN
+			SELECT a.id, a.logged_at AS at FROM naboom.audit_log a
+			WHERE a.xid >= s.xid_from AND a.xid < s.xid_to AND NOT (a.id = ANY (s.ids))
+		LOOP
+			n_problems := n_problems + 1;
+			RETURN QUERY SELECT 'inserted', s.seal_id, r.id, r.at,
+				format('Row %s belongs to the transactions of seal %s but was not there when it was sealed.', r.id, s.seal_id);
+		END LOOP;
+	END LOOP;
+	-- Rows of the range from transactions that no seal covers.
+	SELECT x.xid_to INTO last_to FROM naboom.audit_seal x ORDER BY x.seal_id DESC LIMIT 1;
+	last_to := coalesce(last_to, anchor.anchor_xid_to);
+	FOR r IN
+		SELECT a.id, a.logged_at AS at, a.xid FROM naboom.audit_log a
+		WHERE a.logged_at >= from_time AND a.logged_at < to_time
+			AND (last_to IS NULL OR a.xid >= last_to
+				OR NOT EXISTS (SELECT 1 FROM naboom.audit_seal x WHERE a.xid >= x.xid_from AND a.xid < x.xid_to))
+	LOOP
+		IF last_to IS NULL OR r.xid >= last_to THEN
+			n_unsealed := n_unsealed + 1;
+		ELSE
+			n_problems := n_problems + 1;
+			RETURN QUERY SELECT 'inserted', NULL::bigint, r.id, r.at,
+				format('Row %s has a transaction id below the sealed horizon but no seal covers it.', r.id);
+		END IF;
+	END LOOP;
+	RETURN QUERY SELECT CASE WHEN n_problems = 0 THEN 'verified' ELSE 'broken' END, NULL::bigint, NULL::bigint,
+		NULL::timestamptz,
+		format('%s sealed rows in %s seals checked, %s problems; %s rows not sealed yet', n_rows, n_seals,
+			n_problems, n_unsealed)
+		|| CASE WHEN n_expired > 0 THEN format('; %s rows expired with their month', n_expired) ELSE '' END
+		|| CASE WHEN n_anonymised_v1 > 0
+			THEN format('; %s anonymised rows under format-1 seals checked for presence only', n_anonymised_v1)
+			ELSE '' END;
+END
+$$;
+
+COMMENT ON FUNCTION naboom.verify_audit(timestamptz, timestamptz) IS
+	'Prove that no audit row of the seals touching [from_time, to_time) was changed, removed or inserted afterwards: one row per problem (changed, removed, inserted, seal_changed, chain_broken) with the seal and row, then a summary row (verified or broken) with the counts, the rows not sealed yet and the rows expired with a dropped month. Anonymised rows verify (format 2)';
+
+CREATE OR REPLACE FUNCTION naboom.run_auto_close(max_count integer DEFAULT 1000) RETURNS integer
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+	i record;
+	done integer := 0;
+BEGIN
+	IF NOT naboom.is_service() THEN
+		PERFORM naboom.fail('42501', 'naboom.service_only', 'only the naboom service closes incidents automatically',
+			'naboom.run_auto_close acts as the service: without JWT claims, as naboom_service or a superuser.',
+			'Run it from pg_cron (naboom.schedule_jobs() schedules it), or as naboom_service without claims.');
+	END IF;
+	-- Claimed with FOR UPDATE SKIP LOCKED, like escalation: two runs at once
+	-- close different incidents, and an incident someone is changing (its
+	-- reporter reopening it) is left for the next run.
+	FOR i IN
+		SELECT x.community_id, x.incident_id
+		FROM naboom.incident x
+		JOIN naboom.community c ON c.community_id = x.community_id
+		WHERE x.status = 'resolved' AND x.resolved_at + c.auto_close_after <= now()
+		ORDER BY x.resolved_at, x.incident_id
+		LIMIT greatest(coalesce(max_count, 1000), 1)
+		FOR UPDATE OF x SKIP LOCKED
+	LOOP
+		UPDATE naboom.incident x
+		SET status = 'closed', status_note = 'Closed automatically after the community''s grace period.'
+		WHERE x.community_id = i.community_id AND x.incident_id = i.incident_id AND x.status = 'resolved';
+		done := done + 1;
+	END LOOP;
+	RETURN done;
+END
+$$;
+
+COMMENT ON FUNCTION naboom.run_auto_close(integer) IS
+	'Close, as the service, every resolved incident whose community''s auto_close_after has passed since resolved_at (at most max_count): a timeline entry and an incident.status_changed event each. Run every five minutes by pg_cron; two runs at once never close the same incident twice';
+
+CREATE OR REPLACE FUNCTION naboom.schedule_jobs(OUT job text, OUT schedule text, OUT command text)
+RETURNS SETOF record
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+	j record;
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension e WHERE e.extname = 'pg_cron') THEN
+		PERFORM naboom.fail('55000', 'naboom.pg_cron_missing', 'pg_cron is not installed in this database',
+			format('naboom''s jobs (escalation every minute, auto-close, audit sealing, partition maintenance, daily retention) run from pg_cron, which database "%s" does not have.',
+				current_database()),
+			format('Install postgresql-15-cron, set shared_preload_libraries = ''pg_cron,naboom'' and cron.database_name = ''%s'', restart, run CREATE EXTENSION pg_cron, then call naboom.schedule_jobs() again.',
+				current_database()));
+	END IF;
+	FOR j IN
+		SELECT * FROM (VALUES
+			('naboom-escalation', '* * * * *', 'SELECT naboom.run_escalation()'),
+			('naboom-auto-close', '*/5 * * * *', 'SELECT naboom.run_auto_close()'),
+			('naboom-seal-audit', '* * * * *', 'SELECT naboom.seal_audit()'),
+			('naboom-publish-events', '* * * * *', 'SELECT naboom.publish_events()'),
+			('naboom-audit-partitions', '17 3 * * *', 'SELECT naboom.audit_maintain(3)'),
+			('naboom-retention', '41 2 * * *', 'CALL naboom.run_retention(false)')) v(job, schedule, command)
+	LOOP
+		-- cron.schedule with a job name replaces that job: calling again is harmless.
+		EXECUTE 'SELECT cron.schedule($1, $2, $3)' USING j.job, j.schedule, j.command;
+		job := j.job;
+		schedule := j.schedule;
+		command := j.command;
+		RETURN NEXT;
+	END LOOP;
+END
+$$;
+
+COMMENT ON FUNCTION naboom.schedule_jobs() IS
+	'Register naboom''s jobs with pg_cron (idempotently, by job name): escalation and audit sealing every minute, auto-close every five minutes, event publishing every minute (a fallback for when the background writer is not running), audit partitions daily, retention daily at 02:41; naboom.pg_cron_missing (55000) without pg_cron';
+
+CREATE OR REPLACE FUNCTION naboom_api.retention_policies(community text)
+RETURNS SETOF naboom_api.retention_policy
+LANGUAGE plpgsql STABLE SECURITY DEFINER AS $$
+DECLARE
+	actor text := naboom.require_actor();
+	c naboom.community := naboom.community_by_slug(community);
+BEGIN
+	PERFORM naboom.require_role(c, actor, 'resident');
+	RETURN QUERY
+	SELECT c.slug, e.data_class, e.keep, e.then_action, e.source, p.min_keep, p.max_keep, p.community_may_override,
+		p.description
+	FROM naboom.retention_effective e JOIN naboom.retention_policy p ON p.data_class = e.data_class
+	WHERE e.community_id = c.community_id
+	ORDER BY e.data_class;
+END
+$$;
+
+COMMENT ON FUNCTION naboom_api.retention_policies(text) IS
+	'How long the community keeps each class of data and what happens then (members of the community)';
+
+
+-- END replaced functions
+
+REVOKE ALL ON FUNCTION naboom.run_auto_close(integer) FROM PUBLIC;
 
 SELECT naboom.pin_search_paths();
 
