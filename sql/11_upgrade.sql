@@ -1,8 +1,10 @@
 -- Upgrading an installation in use: 0.1.0 with data, then
--- ALTER EXTENSION naboom UPDATE.  Runs last: it drops the extension the
--- earlier files used.
+-- ALTER EXTENSION naboom UPDATE.  It drops the extension and starts again
+-- from 0.1.0; that is safe in any order, because every file that needs
+-- naboom's data starts from a fresh install of its own (test/include/).
 \pset format unaligned
 \pset tuples_only on
+\i test/include/fresh.psql
 -- After each upgrade: API and SECURITY DEFINER functions without a pinned
 -- search_path, and naboom functions PUBLIC may execute (both must be 0).
 CREATE FUNCTION t.unpinned() RETURNS bigint LANGUAGE sql AS $$
@@ -58,6 +60,8 @@ SELECT t.as_user('up-res');
 SELECT status FROM naboom_api.get_incident(:'old_ref');
 SELECT t.as_user('up-admin');
 SELECT status FROM naboom_api.transition_incident(:'old_ref', 'verified');
+-- (The read is written by the audit writer: wait for it.)
+SELECT naboom.audit_queue_wait(30000);
 SELECT action, table_name, actor, old_values->>'status', new_values->>'status'
 FROM naboom.audit_log WHERE action <> 'DDL' ORDER BY id;
 SELECT t.as_service();
