@@ -96,8 +96,11 @@ DIFF_MAX_LINES=3000
 
 # ---------------------------------------------------------------- helpers
 
-# record STEP PASSED FAILED
-record() { printf '%s %d %d\n' "$1" "$2" "$3" >>"$COUNTS_FILE"; }
+# record STEP PASSED FAILED: the step's counts, and the seconds since its
+# start (STEP_START, set by step_start)
+STEP_START=$SECONDS
+step_start() { STEP_START=$SECONDS; }
+record() { printf '%s %d %d %d\n' "$1" "$2" "$3" $((SECONDS - STEP_START)) >>"$COUNTS_FILE"; }
 
 show_diffs() { # show_diffs FILE
     local f="$1" n
@@ -118,6 +121,7 @@ show_diffs() { # show_diffs FILE
 run_installcheck() {
     local step="$1" logf="$2" expected="$3" diffs="$4" target="$5"
     local rc ok bad missing extra=0
+    step_start
     echo
     log "$step: make $target ($expected tests)"
     timeout -k 30 "$STEP_TIMEOUT" make "$target" PG_CONFIG="$PG_CONFIG" 2>&1 | tee "$logf"
@@ -150,6 +154,7 @@ run_installcheck() {
 run_pgtap_pass() {
     local pass="$1" step="pgtap-pass$1" logf="$RESULTS_DIR/pgtap-pass$1.log"
     local rc counts passed failed files
+    step_start
     echo
     log "$step: make installcheck-tap TAP_PASSES=$pass"
     NABOOM_FILE_TIMEOUT="$FILE_TIMEOUT" make -s installcheck-tap TAP_PASSES="$pass" \
@@ -181,6 +186,7 @@ run_pgtap_pass() {
 run_tap_program() {
     local step="$1" limit="$2" target="$3" logf="$RESULTS_DIR/$1.log"
     local rc plan ok bad missing=0 extra=0
+    step_start
     echo
     log "$step: make $target"
     timeout -k 5 "$limit" make -s "$target" PG_CONFIG="$PG_CONFIG" 2>&1 | tee "$logf"
@@ -298,8 +304,8 @@ venv_rc=$?
 passed=0; failed=0
 echo
 log "summary"
-while read -r step p f; do
-    printf '    %-14s ok=%-6d failed=%d\n' "$step" "$p" "$f"
+while read -r step p f secs; do
+    printf '    %-14s ok=%-6d failed=%-4d %4ss\n' "$step" "$p" "$f" "${secs:-?}"
     passed=$((passed + p)); failed=$((failed + f))
 done <"$COUNTS_FILE"
 
