@@ -58,10 +58,11 @@ SELECT extversion FROM pg_extension WHERE extname = 'naboom';
 SELECT count(*) FROM naboom.audit_log WHERE action <> 'DDL';
 SELECT t.as_user('up-res');
 SELECT status FROM naboom_api.get_incident(:'old_ref');
+-- (The audit writer writes the read in a transaction of its own, and it may
+-- not have connected yet: wait for it, so that the read is logged first.)
+SELECT naboom.audit_queue_wait(30000);
 SELECT t.as_user('up-admin');
 SELECT status FROM naboom_api.transition_incident(:'old_ref', 'verified');
--- (The read is written by the audit writer: wait for it.)
-SELECT naboom.audit_queue_wait(30000);
 SELECT action, table_name, actor, old_values->>'status', new_values->>'status'
 FROM naboom.audit_log WHERE action <> 'DDL' ORDER BY id;
 SELECT t.as_service();
