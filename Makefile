@@ -31,3 +31,33 @@ include $(PGXS)
 
 $(DATA_built): $(SCHEMA_SOURCES) naboom.control
 	cat $(SCHEMA_SOURCES) > $@
+
+# ------------------------------------------------------------------ tests
+# One target per suite; each runs against the cluster PGHOST/PGPORT/PGUSER
+# name (scripts/test.sh makes a throw-away one with pg_virtualenv and runs
+# them all, counting).  After `make install`:
+#   make installcheck-regress        pg_regress over sql/ (one file: REGRESS=08_spatial)
+#   make installcheck-isolation      isolation specs over specs/ (one: ISOLATION=race_audit)
+#   make installcheck-listen         test/listen.sh, a real LISTEN client (builds tools/naboom-listen)
+#   make installcheck-tap            pgTAP over test/sql/, both passes (one: TAP_PASSES=2)
+#   make installcheck-fingerprint    test/fingerprint.sh: a fresh install equals every upgrade path
+.PHONY: installcheck-regress installcheck-isolation installcheck-listen installcheck-tap installcheck-fingerprint
+
+installcheck-regress:
+	$(MAKE) installcheck ISOLATION=
+
+installcheck-isolation:
+	$(MAKE) installcheck REGRESS=
+
+tools/naboom-listen: tools/naboom_listen.c
+	$(MAKE) -C tools PG_CONFIG=$(PG_CONFIG)
+
+installcheck-listen: tools/naboom-listen
+	bash test/listen.sh
+
+TAP_PASSES ?= 1 2
+installcheck-tap:
+	bash test/tap.sh $(TAP_PASSES)
+
+installcheck-fingerprint:
+	bash test/fingerprint.sh

@@ -1,6 +1,7 @@
 -- Identity: who is calling, from the claims a gateway sets.
 \pset format unaligned
 \pset tuples_only on
+\i test/include/helpers.psql
 
 -- No claims at all: a superuser is the service.
 SELECT t.as_service();

@@ -1,6 +1,7 @@
 -- Set-up through the API: communities, areas, categories, members.
 \pset format unaligned
 \pset tuples_only on
+\i test/include/fresh.psql
 SELECT t.as_service();
 
 -- Creating communities is for the service; the admin becomes a member.

@@ -1,6 +1,7 @@
 -- Reporting: report_incident and raise_panic, idempotency, routing, bad input.
 \pset format unaligned
 \pset tuples_only on
+\i test/include/town.psql
 
 SELECT t.as_user('u-res1');
 SELECT current_setting('response.status', true) AS http, naboom.reference_valid(reference), community, category, category_en, category_af, kind, title,

@@ -3,20 +3,7 @@
 \pset format unaligned
 \pset tuples_only on
 
-CREATE FUNCTION t.report(who text, cat text, descr text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE r text;
-BEGIN
-	PERFORM t.as_user(who);
-	SELECT reference INTO r FROM naboom_api.report_incident('mookgophong', cat, -24.52, 28.71, descr);
-	RETURN r;
-END $$;
-CREATE FUNCTION t.step(who text, ref text, status text, note text DEFAULT NULL) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE r record;
-BEGIN
-	PERFORM t.as_user(who);
-	SELECT * INTO r FROM naboom_api.transition_incident(ref, status, note);
-	RETURN format('%s v%s assignee=%s note=%s', r.status, r.version, coalesce(r.assignee, '-'), coalesce(r.status_note, '-'));
-END $$;
+\i test/include/town.psql
 
 -- The happy path: report, verify, self-dispatch, en route, on scene, resolve, close.
 SELECT t.report('u-res1', 'burglary', 'Kitchen window forced') AS a \gset

@@ -2,6 +2,7 @@
 -- as the API: the trigger judges every row change.
 \pset format unaligned
 \pset tuples_only on
+\i test/include/town.psql
 
 CREATE ROLE regress_ops BYPASSRLS;
 GRANT USAGE ON SCHEMA naboom TO regress_ops;

@@ -14,6 +14,7 @@
 --   (-89.9995, 120) to (-90, 0) 55.85
 \pset format unaligned
 \pset tuples_only on
+\i test/include/town.psql
 
 -- People and categories of this file (new ones, so earlier files' incidents
 -- at the town centre stay out of the way: every search below names one of

@@ -3,6 +3,7 @@
 -- triggers, partitions, seals and verify_audit, the API's audit trail.
 \pset format unaligned
 \pset tuples_only on
+\i test/include/responders.psql
 
 -- Entries after a mark, with the columns that do not vary between runs:
 -- times (keys ending in _at) and references are masked.

@@ -3,6 +3,7 @@
 -- published by the background writer; naboom.events_wait() waits for it.
 \pset format unaligned
 \pset tuples_only on
+\i test/include/responders.psql
 
 -- Events after a mark, as the service sees them (references masked).
 CREATE TABLE t.ev_marks (name text PRIMARY KEY, id bigint);
@@ -26,9 +27,6 @@ $$;
 
 SELECT t.as_service();
 SELECT naboom.events_wait(30000);
--- Nothing committed stays unpublished; ids are gap-free stream positions.
-SELECT count(*) FROM naboom.event WHERE seq IS NULL;
-SELECT max(seq) = count(*) FROM naboom.event;
 
 ------------------------------------------------------------------------------
 -- Every kind of event, with its payload
@@ -45,6 +43,9 @@ SELECT acknowledged_at IS NOT NULL FROM naboom_api.acknowledge_incident(:'ev_ref
 SELECT status FROM naboom_api.transition_incident(:'ev_ref', 'en_route');
 SELECT t.as_service();
 SELECT t.ev_since('life');
+-- Nothing committed stays unpublished; ids are gap-free stream positions.
+SELECT count(*) FROM naboom.event WHERE seq IS NULL;
+SELECT max(seq) = count(*) FROM naboom.event;
 -- The stream is in the timeline's order for the incident.
 SELECT string_agg(e.topic, ', ' ORDER BY e.id) FROM naboom_api.events_since(
 	(SELECT id FROM t.ev_marks WHERE name = 'life'), 1000) e WHERE e.reference = :'ev_ref';

@@ -1,8 +1,10 @@
 -- Upgrading an installation in use: 0.1.0 with data, then
--- ALTER EXTENSION naboom UPDATE.  Runs last: it drops the extension the
--- earlier files used.
+-- ALTER EXTENSION naboom UPDATE.  It drops the extension and starts again
+-- from 0.1.0; that is safe in any order, because every file that needs
+-- naboom's data starts from a fresh install of its own (test/include/).
 \pset format unaligned
 \pset tuples_only on
+\i test/include/fresh.psql
 -- After each upgrade: API and SECURITY DEFINER functions without a pinned
 -- search_path, and naboom functions PUBLIC may execute (both must be 0).
 CREATE FUNCTION t.unpinned() RETURNS bigint LANGUAGE sql AS $$
@@ -56,6 +58,9 @@ SELECT extversion FROM pg_extension WHERE extname = 'naboom';
 SELECT count(*) FROM naboom.audit_log WHERE action <> 'DDL';
 SELECT t.as_user('up-res');
 SELECT status FROM naboom_api.get_incident(:'old_ref');
+-- (The audit writer writes the read in a transaction of its own, and it may
+-- not have connected yet: wait for it, so that the read is logged first.)
+SELECT naboom.audit_queue_wait(30000);
 SELECT t.as_user('up-admin');
 SELECT status FROM naboom_api.transition_incident(:'old_ref', 'verified');
 SELECT action, table_name, actor, old_values->>'status', new_values->>'status'

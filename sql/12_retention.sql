@@ -5,6 +5,7 @@
 -- erase_my_data, and the retention job run by pg_cron for real.
 \pset format unaligned
 \pset tuples_only on
+\i test/include/fresh.psql
 DROP EXTENSION naboom CASCADE;
 CREATE EXTENSION naboom;
 SELECT extversion FROM pg_extension WHERE extname = 'naboom';

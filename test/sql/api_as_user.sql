@@ -15,31 +15,8 @@
 BEGIN;
 SELECT tap.plan(87);
 
-DO $pin$
-DECLARE
-	f regprocedure;
-BEGIN
-	FOR f IN SELECT p.oid FROM pg_catalog.pg_proc p
-		WHERE p.pronamespace = 'tap'::regnamespace
-			AND p.proname IN ('is', 'isnt', 'ok', 'throws_ok', 'lives_ok', 'matches', 'cmp_ok', 'finish')
-	LOOP
-		EXECUTE pg_catalog.format('ALTER FUNCTION %s SET search_path = tap, pg_catalog', f);
-	END LOOP;
-END
-$pin$;
-
-CREATE FUNCTION pg_temp.error_of(sql text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-	state text;
-	detail text;
-BEGIN
-	EXECUTE sql;
-	RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-	GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, detail = PG_EXCEPTION_DETAIL;
-	RETURN state || ' ' || pg_catalog.split_part(detail, ':', 1);
-END
-$$;
+\ir ../include/as_user.psql
+\ir ../include/fixtures.psql
 
 -- A DBA-like role: may UPDATE the incident table directly and bypasses
 -- row-level security, but is not the naboom service.
@@ -51,33 +28,20 @@ GRANT SELECT, UPDATE ON naboom.incident TO tap_ops;
 -- Fixtures: the community by the naboom service (superuser, no claims),
 -- everything else by people as naboom_user.
 ------------------------------------------------------------------------------
-SET LOCAL request.jwt.claims = '';
-SET LOCAL jwt.claims.sub = '';
-SELECT c.slug AS slug FROM naboom_api.create_community('tap-api', 'Tap API (Mookgophong)',
-	'{"type":"Polygon","coordinates":[[[28.60,-24.60],[28.85,-24.60],[28.85,-24.40],[28.60,-24.40],[28.60,-24.60]]]}',
-	admin_ref => 'api-admin', admin_name => 'API Admin') c \gset
+SELECT pg_temp.tap_community('tap-api', 'Tap API (Mookgophong)', 'api-admin', 'API Admin') AS slug \gset
 
 SET LOCAL ROLE naboom_user;
 SET LOCAL search_path = '';
 
 DO $fixtures$
-DECLARE
-	p record;
 BEGIN
-	FOR p IN SELECT * FROM (VALUES
-		('api-mod', 'API Moderator', 'moderator'), ('api-resp', 'API Responder', 'responder'),
-		('api-resp2', 'API Responder Two', 'responder'), ('api-ver', 'API Verified', 'verified'),
-		('api-res1', 'API Resident One', NULL), ('api-res2', 'API Resident Two', NULL)) v(sub, name, role)
-	LOOP
-		PERFORM pg_catalog.set_config('request.jwt.claims', pg_catalog.json_build_object('sub', p.sub)::text, true);
-		PERFORM naboom_api.join_community('tap-api', p.name);
-		IF p.role IS NOT NULL THEN
-			PERFORM pg_catalog.set_config('request.jwt.claims', '{"sub":"api-admin"}', true);
-			PERFORM naboom_api.set_member_role('tap-api', p.sub, p.role);
-		END IF;
-	END LOOP;
-	PERFORM pg_catalog.set_config('request.jwt.claims', '{"sub":"api-admin"}', true);
-	PERFORM naboom_api.upsert_category('tap-api', 'stock_theft', 'Stock theft', 'Veediefstal', 'high');
+	PERFORM pg_temp.tap_join('tap-api', 'api-mod', 'API Moderator', 'moderator', 'api-admin');
+	PERFORM pg_temp.tap_join('tap-api', 'api-resp', 'API Responder', 'responder', 'api-admin');
+	PERFORM pg_temp.tap_join('tap-api', 'api-resp2', 'API Responder Two', 'responder', 'api-admin');
+	PERFORM pg_temp.tap_join('tap-api', 'api-ver', 'API Verified', 'verified', 'api-admin');
+	PERFORM pg_temp.tap_join('tap-api', 'api-res1', 'API Resident One');
+	PERFORM pg_temp.tap_join('tap-api', 'api-res2', 'API Resident Two');
+	PERFORM pg_temp.tap_category('tap-api', 'api-admin', 'stock_theft', 'Stock theft', 'Veediefstal', 'high');
 END
 $fixtures$;
 

@@ -18,6 +18,7 @@
 BEGIN;
 
 \ir ../include/as_user.psql
+\ir ../include/fixtures.psql
 SELECT tap.plan(49);
 
 ------------------------------------------------------------------------------
@@ -27,15 +28,9 @@ SELECT tap.plan(49);
 --                residents aa-res (the reporter) and aa-res2
 --   tap-audit-b  admin ab-admin, resident ab-res
 ------------------------------------------------------------------------------
-SET LOCAL request.jwt.claims = '';
-SET LOCAL jwt.claims.sub = '';
 SET LOCAL request.headers = '';
-SELECT c.slug AS slug_a FROM naboom_api.create_community('tap-audit-a', 'Tap Audit A (Mookgophong)',
-	'{"type":"Polygon","coordinates":[[[28.60,-24.60],[28.85,-24.60],[28.85,-24.40],[28.60,-24.40],[28.60,-24.60]]]}',
-	admin_ref => 'aa-admin', admin_name => 'AA Admin') c \gset
-SELECT c.slug AS slug_b FROM naboom_api.create_community('tap-audit-b', 'Tap Audit B (Modimolle)',
-	'{"type":"Polygon","coordinates":[[[28.30,-24.80],[28.50,-24.80],[28.50,-24.60],[28.30,-24.60],[28.30,-24.80]]]}',
-	admin_ref => 'ab-admin', admin_name => 'AB Admin') c \gset
+SELECT pg_temp.tap_community('tap-audit-a', 'Tap Audit A (Mookgophong)', 'aa-admin', 'AA Admin') AS slug_a \gset
+SELECT pg_temp.tap_community('tap-audit-b', 'Tap Audit B (Modimolle)', 'ab-admin', 'AB Admin', 'modimolle') AS slug_b \gset
 SELECT c.community_id AS a_id FROM naboom.community c WHERE c.slug = 'tap-audit-a' \gset
 SELECT c.community_id AS b_id FROM naboom.community c WHERE c.slug = 'tap-audit-b' \gset
 
@@ -43,28 +38,15 @@ SET LOCAL ROLE naboom_user;
 SET LOCAL search_path = '';
 
 DO $fixtures$
-DECLARE
-	p record;
 BEGIN
-	FOR p IN SELECT * FROM (VALUES
-		('tap-audit-a', 'aa-admin', 'aa-mod', 'AA Moderator', 'moderator'),
-		('tap-audit-a', 'aa-admin', 'aa-resp', 'AA Responder', 'responder'),
-		('tap-audit-a', 'aa-admin', 'aa-res', 'AA Resident', NULL),
-		('tap-audit-a', 'aa-admin', 'aa-res2', 'AA Resident Two', NULL),
-		('tap-audit-b', 'ab-admin', 'ab-res', 'AB Resident', NULL)) v(community, admin, sub, name, role)
-	LOOP
-		PERFORM pg_catalog.set_config('request.jwt.claims', pg_catalog.json_build_object('sub', p.sub)::text, true);
-		PERFORM naboom_api.join_community(p.community, p.name);
-		IF p.role IS NOT NULL THEN
-			PERFORM pg_catalog.set_config('request.jwt.claims', pg_catalog.json_build_object('sub', p.admin)::text, true);
-			PERFORM naboom_api.set_member_role(p.community, p.sub, p.role);
-		END IF;
-	END LOOP;
-	PERFORM pg_catalog.set_config('request.jwt.claims', '{"sub":"aa-admin"}', true);
-	PERFORM naboom_api.upsert_category('tap-audit-a', 'burglary', 'Burglary', 'Inbraak', 'high');
-	PERFORM naboom_api.upsert_category('tap-audit-a', 'pothole', 'Pothole', 'Slaggat', 'low');
-	PERFORM pg_catalog.set_config('request.jwt.claims', '{"sub":"ab-admin"}', true);
-	PERFORM naboom_api.upsert_category('tap-audit-b', 'pothole', 'Pothole', 'Slaggat', 'low');
+	PERFORM pg_temp.tap_join('tap-audit-a', 'aa-mod', 'AA Moderator', 'moderator', 'aa-admin');
+	PERFORM pg_temp.tap_join('tap-audit-a', 'aa-resp', 'AA Responder', 'responder', 'aa-admin');
+	PERFORM pg_temp.tap_join('tap-audit-a', 'aa-res', 'AA Resident');
+	PERFORM pg_temp.tap_join('tap-audit-a', 'aa-res2', 'AA Resident Two');
+	PERFORM pg_temp.tap_join('tap-audit-b', 'ab-res', 'AB Resident');
+	PERFORM pg_temp.tap_category('tap-audit-a', 'aa-admin', 'burglary', 'Burglary', 'Inbraak', 'high');
+	PERFORM pg_temp.tap_category('tap-audit-a', 'aa-admin', 'pothole', 'Pothole', 'Slaggat', 'low');
+	PERFORM pg_temp.tap_category('tap-audit-b', 'ab-admin', 'pothole', 'Pothole', 'Slaggat', 'low');
 END
 $fixtures$;
 

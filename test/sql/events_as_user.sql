@@ -19,6 +19,7 @@
 BEGIN;
 
 \ir ../include/as_user.psql
+\ir ../include/fixtures.psql
 SELECT tap.plan(40);
 
 ------------------------------------------------------------------------------
@@ -28,43 +29,24 @@ SELECT tap.plan(40);
 --             residents ea-res (the reporter), ea-res2 and ea-rl (rate limited)
 --   tap-ev-b  admin eb-admin, resident eb-res
 ------------------------------------------------------------------------------
-SET LOCAL request.jwt.claims = '';
-SET LOCAL jwt.claims.sub = '';
 SET LOCAL request.headers = '';
-SELECT c.slug AS slug_a FROM naboom_api.create_community('tap-ev-a', 'Tap Events A (Mookgophong)',
-	'{"type":"Polygon","coordinates":[[[28.60,-24.60],[28.85,-24.60],[28.85,-24.40],[28.60,-24.40],[28.60,-24.60]]]}',
-	admin_ref => 'ea-admin', admin_name => 'EA Admin') c \gset
-SELECT c.slug AS slug_b FROM naboom_api.create_community('tap-ev-b', 'Tap Events B (Modimolle)',
-	'{"type":"Polygon","coordinates":[[[28.30,-24.80],[28.50,-24.80],[28.50,-24.60],[28.30,-24.60],[28.30,-24.80]]]}',
-	admin_ref => 'eb-admin', admin_name => 'EB Admin') c \gset
+SELECT pg_temp.tap_community('tap-ev-a', 'Tap Events A (Mookgophong)', 'ea-admin', 'EA Admin') AS slug_a \gset
+SELECT pg_temp.tap_community('tap-ev-b', 'Tap Events B (Modimolle)', 'eb-admin', 'EB Admin', 'modimolle') AS slug_b \gset
 
 SET LOCAL ROLE naboom_user;
 SET LOCAL search_path = '';
 
 DO $fixtures$
-DECLARE
-	p record;
 BEGIN
-	FOR p IN SELECT * FROM (VALUES
-		('tap-ev-a', 'ea-admin', 'ea-mod', 'EA Moderator', 'moderator'),
-		('tap-ev-a', 'ea-admin', 'ea-resp', 'EA Responder', 'responder'),
-		('tap-ev-a', 'ea-admin', 'ea-res', 'EA Resident', NULL),
-		('tap-ev-a', 'ea-admin', 'ea-res2', 'EA Resident Two', NULL),
-		('tap-ev-a', 'ea-admin', 'ea-rl', 'EA Rate Limited', NULL),
-		('tap-ev-b', 'eb-admin', 'eb-res', 'EB Resident', NULL)) v(community, admin, sub, name, role)
-	LOOP
-		PERFORM pg_catalog.set_config('request.jwt.claims', pg_catalog.json_build_object('sub', p.sub)::text, true);
-		PERFORM naboom_api.join_community(p.community, p.name);
-		IF p.role IS NOT NULL THEN
-			PERFORM pg_catalog.set_config('request.jwt.claims', pg_catalog.json_build_object('sub', p.admin)::text, true);
-			PERFORM naboom_api.set_member_role(p.community, p.sub, p.role);
-		END IF;
-	END LOOP;
-	PERFORM pg_catalog.set_config('request.jwt.claims', '{"sub":"ea-admin"}', true);
-	PERFORM naboom_api.upsert_category('tap-ev-a', 'burglary', 'Burglary', 'Inbraak', 'high');
-	PERFORM naboom_api.upsert_category('tap-ev-a', 'pothole', 'Pothole', 'Slaggat', 'low');
-	PERFORM pg_catalog.set_config('request.jwt.claims', '{"sub":"eb-admin"}', true);
-	PERFORM naboom_api.upsert_category('tap-ev-b', 'pothole', 'Pothole', 'Slaggat', 'low');
+	PERFORM pg_temp.tap_join('tap-ev-a', 'ea-mod', 'EA Moderator', 'moderator', 'ea-admin');
+	PERFORM pg_temp.tap_join('tap-ev-a', 'ea-resp', 'EA Responder', 'responder', 'ea-admin');
+	PERFORM pg_temp.tap_join('tap-ev-a', 'ea-res', 'EA Resident');
+	PERFORM pg_temp.tap_join('tap-ev-a', 'ea-res2', 'EA Resident Two');
+	PERFORM pg_temp.tap_join('tap-ev-a', 'ea-rl', 'EA Rate Limited');
+	PERFORM pg_temp.tap_join('tap-ev-b', 'eb-res', 'EB Resident');
+	PERFORM pg_temp.tap_category('tap-ev-a', 'ea-admin', 'burglary', 'Burglary', 'Inbraak', 'high');
+	PERFORM pg_temp.tap_category('tap-ev-a', 'ea-admin', 'pothole', 'Pothole', 'Slaggat', 'low');
+	PERFORM pg_temp.tap_category('tap-ev-b', 'eb-admin', 'pothole', 'Pothole', 'Slaggat', 'low');
 END
 $fixtures$;
 

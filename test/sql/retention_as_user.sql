@@ -22,6 +22,7 @@
 BEGIN;
 
 \ir ../include/as_user.psql
+\ir ../include/fixtures.psql
 SELECT tap.plan(64);
 
 -- Intervals as text below are in the default style, whatever the server's.
@@ -34,15 +35,9 @@ SET LOCAL IntervalStyle = 'postgres';
 --              exports and erases herself) and ta-bob
 --   tap-ret-b  admin tb-admin, resident ta-eve (a member of both)
 ------------------------------------------------------------------------------
-SET LOCAL request.jwt.claims = '';
-SET LOCAL jwt.claims.sub = '';
 SET LOCAL request.headers = '';
-SELECT c.slug AS slug_a FROM naboom_api.create_community('tap-ret-a', 'Tap Retention A (Mookgophong)',
-	'{"type":"Polygon","coordinates":[[[28.60,-24.60],[28.85,-24.60],[28.85,-24.40],[28.60,-24.40],[28.60,-24.60]]]}',
-	admin_ref => 'ta-admin', admin_name => 'TA Admin') c \gset
-SELECT c.slug AS slug_b FROM naboom_api.create_community('tap-ret-b', 'Tap Retention B (Modimolle)',
-	'{"type":"Polygon","coordinates":[[[28.30,-24.80],[28.50,-24.80],[28.50,-24.60],[28.30,-24.60],[28.30,-24.80]]]}',
-	admin_ref => 'tb-admin', admin_name => 'TB Admin') c \gset
+SELECT pg_temp.tap_community('tap-ret-a', 'Tap Retention A (Mookgophong)', 'ta-admin', 'TA Admin') AS slug_a \gset
+SELECT pg_temp.tap_community('tap-ret-b', 'Tap Retention B (Modimolle)', 'tb-admin', 'TB Admin', 'modimolle') AS slug_b \gset
 SELECT c.community_id AS a_id FROM naboom.community c WHERE c.slug = 'tap-ret-a' \gset
 
 -- Every table of naboom (audit partitions included) with a row whose text
@@ -71,26 +66,13 @@ SET LOCAL ROLE naboom_user;
 SET LOCAL search_path = '';
 
 DO $fixtures$
-DECLARE
-	p record;
 BEGIN
-	FOR p IN SELECT * FROM (VALUES
-		('tap-ret-a', 'ta-admin', 'ta-mod', 'TA Moderator', NULL, 'moderator'),
-		('tap-ret-a', 'ta-admin', 'ta-eve', 'Eve Erasmus', '+27 82 555 0311', NULL),
-		('tap-ret-a', 'ta-admin', 'ta-bob', 'Bob Bystander', '+27 82 555 0322', NULL),
-		('tap-ret-b', 'tb-admin', 'ta-eve', 'Eve Erasmus', '+27 82 555 0311', NULL)) v(community, admin, sub, name, phone, role)
-	LOOP
-		PERFORM pg_catalog.set_config('request.jwt.claims', pg_catalog.json_build_object('sub', p.sub)::text, true);
-		PERFORM naboom_api.join_community(p.community, p.name, p.phone);
-		IF p.role IS NOT NULL THEN
-			PERFORM pg_catalog.set_config('request.jwt.claims', pg_catalog.json_build_object('sub', p.admin)::text, true);
-			PERFORM naboom_api.set_member_role(p.community, p.sub, p.role);
-		END IF;
-	END LOOP;
-	PERFORM pg_catalog.set_config('request.jwt.claims', '{"sub":"ta-admin"}', true);
-	PERFORM naboom_api.upsert_category('tap-ret-a', 'pothole', 'Pothole', 'Slaggat', 'low');
-	PERFORM pg_catalog.set_config('request.jwt.claims', '{"sub":"tb-admin"}', true);
-	PERFORM naboom_api.upsert_category('tap-ret-b', 'pothole', 'Pothole', 'Slaggat', 'low');
+	PERFORM pg_temp.tap_join('tap-ret-a', 'ta-mod', 'TA Moderator', 'moderator', 'ta-admin');
+	PERFORM pg_temp.tap_join('tap-ret-a', 'ta-eve', 'Eve Erasmus', phone => '+27 82 555 0311');
+	PERFORM pg_temp.tap_join('tap-ret-a', 'ta-bob', 'Bob Bystander', phone => '+27 82 555 0322');
+	PERFORM pg_temp.tap_join('tap-ret-b', 'ta-eve', 'Eve Erasmus', phone => '+27 82 555 0311');
+	PERFORM pg_temp.tap_category('tap-ret-a', 'ta-admin', 'pothole', 'Pothole', 'Slaggat', 'low');
+	PERFORM pg_temp.tap_category('tap-ret-b', 'tb-admin', 'pothole', 'Pothole', 'Slaggat', 'low');
 END
 $fixtures$;
 

@@ -12,6 +12,7 @@
 -- search_path = tap only, so every naboom and PostGIS name is qualified.
 BEGIN;
 SELECT plan(57);
+\ir ../include/fixtures.psql
 
 -- error_of(sql): the SQLSTATE and the stable key at the start of the DETAIL
 -- of the error sql raises ('ok' if none), e.g. 'PT404 naboom.unknown_reference'.
@@ -44,40 +45,23 @@ $$;
 -- Fixtures.  Communities are created by the naboom service (the superuser,
 -- no claims); everything else is done by people, as naboom_user.
 ------------------------------------------------------------------------------
-SET LOCAL request.jwt.claims = '';
-SET LOCAL jwt.claims.sub = '';
-SELECT c.slug AS a_slug FROM naboom_api.create_community('tap-a', 'Tap A (Mookgophong)',
-	'{"type":"Polygon","coordinates":[[[28.60,-24.60],[28.85,-24.60],[28.85,-24.40],[28.60,-24.40],[28.60,-24.60]]]}',
-	admin_ref => 'a-admin', admin_name => 'A Admin') c \gset
-SELECT c.slug AS b_slug FROM naboom_api.create_community('tap-b', 'Tap B (Modimolle)',
-	'{"type":"Polygon","coordinates":[[[28.30,-24.80],[28.50,-24.80],[28.50,-24.60],[28.30,-24.60],[28.30,-24.80]]]}',
-	admin_ref => 'b-admin', admin_name => 'B Admin') c \gset
+SELECT pg_temp.tap_community('tap-a', 'Tap A (Mookgophong)', 'a-admin', 'A Admin') AS a_slug \gset
+SELECT pg_temp.tap_community('tap-b', 'Tap B (Modimolle)', 'b-admin', 'B Admin', 'modimolle') AS b_slug \gset
 
 SET LOCAL ROLE naboom_user;
 DO $fixtures$
-DECLARE
-	p record;
 BEGIN
-	FOR p IN SELECT * FROM (VALUES
-		('tap-a', 'a-mod', 'A Moderator', 'moderator'), ('tap-a', 'a-resp', 'A Responder', 'responder'),
-		('tap-a', 'a-res1', 'A Resident One', NULL), ('tap-a', 'a-res2', 'A Resident Two', NULL),
-		('tap-b', 'b-mod', 'B Moderator', 'moderator'), ('tap-b', 'b-resp', 'B Responder', 'responder'),
-		('tap-b', 'b-res1', 'B Resident One', NULL)) v(community, sub, name, role)
-	LOOP
-		PERFORM set_config('request.jwt.claims', json_build_object('sub', p.sub)::text, true);
-		PERFORM naboom_api.join_community(p.community, p.name, '+27 82 555 0100');
-		IF p.role IS NOT NULL THEN
-			PERFORM set_config('request.jwt.claims',
-				json_build_object('sub', CASE p.community WHEN 'tap-a' THEN 'a-admin' ELSE 'b-admin' END)::text, true);
-			PERFORM naboom_api.set_member_role(p.community, p.sub, p.role);
-		END IF;
-	END LOOP;
-	PERFORM set_config('request.jwt.claims', '{"sub":"a-admin"}', true);
-	PERFORM naboom_api.upsert_category('tap-a', 'burglary', 'Burglary', 'Inbraak', 'high');
-	PERFORM naboom_api.upsert_category('tap-a', 'gbv', 'Gender-based violence', 'Geslagsgebaseerde geweld',
+	PERFORM pg_temp.tap_join('tap-a', 'a-mod', 'A Moderator', 'moderator', 'a-admin', '+27 82 555 0100');
+	PERFORM pg_temp.tap_join('tap-a', 'a-resp', 'A Responder', 'responder', 'a-admin', '+27 82 555 0100');
+	PERFORM pg_temp.tap_join('tap-a', 'a-res1', 'A Resident One', phone => '+27 82 555 0100');
+	PERFORM pg_temp.tap_join('tap-a', 'a-res2', 'A Resident Two', phone => '+27 82 555 0100');
+	PERFORM pg_temp.tap_join('tap-b', 'b-mod', 'B Moderator', 'moderator', 'b-admin', '+27 82 555 0100');
+	PERFORM pg_temp.tap_join('tap-b', 'b-resp', 'B Responder', 'responder', 'b-admin', '+27 82 555 0100');
+	PERFORM pg_temp.tap_join('tap-b', 'b-res1', 'B Resident One', phone => '+27 82 555 0100');
+	PERFORM pg_temp.tap_category('tap-a', 'a-admin', 'burglary', 'Burglary', 'Inbraak', 'high');
+	PERFORM pg_temp.tap_category('tap-a', 'a-admin', 'gbv', 'Gender-based violence', 'Geslagsgebaseerde geweld',
 		'high', is_sensitive => true);
-	PERFORM set_config('request.jwt.claims', '{"sub":"b-admin"}', true);
-	PERFORM naboom_api.upsert_category('tap-b', 'burglary', 'Burglary', 'Inbraak', 'high');
+	PERFORM pg_temp.tap_category('tap-b', 'b-admin', 'burglary', 'Burglary', 'Inbraak', 'high');
 END
 $fixtures$;
 

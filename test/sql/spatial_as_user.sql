@@ -22,31 +22,8 @@
 BEGIN;
 SELECT tap.plan(60);
 
-DO $pin$
-DECLARE
-	f regprocedure;
-BEGIN
-	FOR f IN SELECT p.oid FROM pg_catalog.pg_proc p
-		WHERE p.pronamespace = 'tap'::regnamespace
-			AND p.proname IN ('is', 'isnt', 'ok', 'throws_ok', 'lives_ok', 'matches', 'cmp_ok', 'finish')
-	LOOP
-		EXECUTE pg_catalog.format('ALTER FUNCTION %s SET search_path = tap, pg_catalog', f);
-	END LOOP;
-END
-$pin$;
-
-CREATE FUNCTION pg_temp.error_of(sql text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-	state text;
-	detail text;
-BEGIN
-	EXECUTE sql;
-	RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-	GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, detail = PG_EXCEPTION_DETAIL;
-	RETURN state || ' ' || pg_catalog.split_part(detail, ':', 1);
-END
-$$;
+\ir ../include/as_user.psql
+\ir ../include/fixtures.psql
 
 -- The gateway's role for signed-in people: no login, no superuser, a member
 -- of naboom_user (its privileges and row-level security policies).
@@ -58,43 +35,29 @@ CREATE ROLE tap_spatial_gw NOLOGIN NOSUPERUSER INHERIT IN ROLE naboom_user;
 --   tap-sp    (Mookgophong)  areas district > town > sector, nested
 --   tap-sp-b  (overlaps tap-sp around the town centre A)
 ------------------------------------------------------------------------------
-SET LOCAL request.jwt.claims = '';
-SET LOCAL jwt.claims.sub = '';
-SELECT c.slug AS sp FROM naboom_api.create_community('tap-sp', 'Tap Spatial (Mookgophong)',
-	'{"type":"Polygon","coordinates":[[[28.60,-24.60],[28.85,-24.60],[28.85,-24.40],[28.60,-24.40],[28.60,-24.60]]]}',
-	admin_ref => 'sp-admin', admin_name => 'SP Admin') c \gset
-SELECT c.slug AS spb FROM naboom_api.create_community('tap-sp-b', 'Tap Spatial B (overlapping)',
-	'{"type":"Polygon","coordinates":[[[28.65,-24.55],[28.80,-24.55],[28.80,-24.45],[28.65,-24.45],[28.65,-24.55]]]}',
-	admin_ref => 'spb-admin', admin_name => 'SPB Admin') c \gset
+SELECT pg_temp.tap_community('tap-sp', 'Tap Spatial (Mookgophong)', 'sp-admin', 'SP Admin') AS sp \gset
+SELECT pg_temp.tap_community('tap-sp-b', 'Tap Spatial B (overlapping)', 'spb-admin', 'SPB Admin',
+	'{"type":"Polygon","coordinates":[[[28.65,-24.55],[28.80,-24.55],[28.80,-24.45],[28.65,-24.45],[28.65,-24.55]]]}') AS spb \gset
 
 SET LOCAL ROLE tap_spatial_gw;
 SET LOCAL search_path = '';
 
 DO $fixtures$
-DECLARE
-	p record;
 BEGIN
-	FOR p IN SELECT * FROM (VALUES
-		('sp-res1', 'SP Resident One', NULL), ('sp-res2', 'SP Resident Two', NULL),
-		('sp-res3', 'SP Resident Three', NULL),
-		('sp-r1', 'SP Responder One', 'responder'), ('sp-r2', 'SP Responder Two', 'responder'),
-		('sp-r3', 'SP Responder Three', 'responder'), ('sp-r4', 'SP Responder Four', 'responder')) v(sub, name, role)
-	LOOP
-		PERFORM pg_catalog.set_config('request.jwt.claims', pg_catalog.json_build_object('sub', p.sub)::text, true);
-		PERFORM naboom_api.join_community('tap-sp', p.name);
-		IF p.role IS NOT NULL THEN
-			PERFORM pg_catalog.set_config('request.jwt.claims', '{"sub":"sp-admin"}', true);
-			PERFORM naboom_api.set_member_role('tap-sp', p.sub, p.role);
-		END IF;
-	END LOOP;
-	PERFORM pg_catalog.set_config('request.jwt.claims', '{"sub":"spb-res"}', true);
-	PERFORM naboom_api.join_community('tap-sp-b', 'SPB Resident');
+	PERFORM pg_temp.tap_join('tap-sp', 'sp-res1', 'SP Resident One');
+	PERFORM pg_temp.tap_join('tap-sp', 'sp-res2', 'SP Resident Two');
+	PERFORM pg_temp.tap_join('tap-sp', 'sp-res3', 'SP Resident Three');
+	PERFORM pg_temp.tap_join('tap-sp', 'sp-r1', 'SP Responder One', 'responder', 'sp-admin');
+	PERFORM pg_temp.tap_join('tap-sp', 'sp-r2', 'SP Responder Two', 'responder', 'sp-admin');
+	PERFORM pg_temp.tap_join('tap-sp', 'sp-r3', 'SP Responder Three', 'responder', 'sp-admin');
+	PERFORM pg_temp.tap_join('tap-sp', 'sp-r4', 'SP Responder Four', 'responder', 'sp-admin');
+	PERFORM pg_temp.tap_join('tap-sp-b', 'spb-res', 'SPB Resident');
 
-	PERFORM pg_catalog.set_config('request.jwt.claims', '{"sub":"sp-admin"}', true);
-	PERFORM naboom_api.upsert_category('tap-sp', 'fire', 'Veld fire', 'Veldbrand', 'high', duplicate_radius_m => 300);
-	PERFORM naboom_api.upsert_category('tap-sp', 'gbv', 'Gender-based violence', 'Geslagsgebaseerde geweld',
+	PERFORM pg_temp.tap_category('tap-sp', 'sp-admin', 'fire', 'Veld fire', 'Veldbrand', 'high', duplicate_radius_m => 300);
+	PERFORM pg_temp.tap_category('tap-sp', 'sp-admin', 'gbv', 'Gender-based violence', 'Geslagsgebaseerde geweld',
 		'medium', is_sensitive => true);
-	PERFORM naboom_api.upsert_category('tap-sp', 'pothole', 'Pothole', 'Slaggat', 'low');
+	PERFORM pg_temp.tap_category('tap-sp', 'sp-admin', 'pothole', 'Pothole', 'Slaggat', 'low');
+	-- (tap_category leaves the claims at sp-admin: the areas below are hers)
 	-- Nested areas, the largest first (lowest area_id): routing must pick
 	-- the smallest area holding the point, not the first one created.
 	PERFORM naboom_api.upsert_area('tap-sp', 'district', 'District',
@@ -107,8 +70,7 @@ BEGIN
 		'{"type":"Polygon","coordinates":[[[28.705,-24.525],[28.715,-24.525],[28.715,-24.515],[28.705,-24.515],[28.705,-24.525]]]}',
 		'Sentrale sektor', 'patrol_sector');
 
-	PERFORM pg_catalog.set_config('request.jwt.claims', '{"sub":"spb-admin"}', true);
-	PERFORM naboom_api.upsert_category('tap-sp-b', 'fire', 'Veld fire', 'Veldbrand', 'high');
+	PERFORM pg_temp.tap_category('tap-sp-b', 'spb-admin', 'fire', 'Veld fire', 'Veldbrand', 'high');
 END
 $fixtures$;
 
