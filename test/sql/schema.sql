@@ -261,7 +261,8 @@ SELECT is_empty($$
 	WHERE p.pronamespace = 'naboom_api'::regnamespace
 		AND p.proname IN ('get_incident', 'incidents_near', 'duplicate_candidates', 'nearest_responders',
 			'my_alerts', 'my_subscriptions', 'community_map_geojson', 'community_map_svg',
-			'events_since', 'export_my_data', 'sla_report', 'incident_audit', 'community_audit')
+			'events_since', 'export_my_data', 'sla_report', 'incident_audit', 'community_audit',
+			'retention_policies')
 		AND p.provolatile <> 's'
 $$, 'every naboom_api reader is STABLE');
 SELECT is_empty($$
@@ -269,7 +270,8 @@ SELECT is_empty($$
 	WHERE p.pronamespace = 'naboom_api'::regnamespace
 		AND p.proname NOT IN ('get_incident', 'incidents_near', 'duplicate_candidates', 'nearest_responders',
 			'my_alerts', 'my_subscriptions', 'community_map_geojson', 'community_map_svg',
-			'events_since', 'export_my_data', 'sla_report', 'incident_audit', 'community_audit')
+			'events_since', 'export_my_data', 'sla_report', 'incident_audit', 'community_audit',
+			'retention_policies')
 		AND p.provolatile <> 'v'
 $$, 'every naboom_api writer is VOLATILE');
 
