@@ -94,3 +94,34 @@ SELECT jsonb_array_length(:'up_results'::jsonb) > 0;
 SELECT data_class, keep FROM naboom.retention_policy ORDER BY 1;
 SELECT t.unpinned();
 SELECT t.public_functions();
+
+-- 0.5.0 -> 0.6.0, with what 0.5.0 let in: a category whose duplicate
+-- window overflows the duplicate search, a resolved incident past its
+-- grace period, and a seal that rolled back (its id skipped).
+SELECT t.as_user('up-admin');
+SELECT code FROM naboom_api.upsert_category('mookgophong', 'theft', 'Theft', 'Diefstal', 'medium',
+	ack_target => '1 microsecond', duplicate_window => '7000 years');
+SELECT reference AS res_ref FROM naboom_api.report_incident('mookgophong', 'fire', -24.51, 28.70, 'Resolved before the upgrade') \gset
+SELECT status FROM naboom_api.transition_incident(:'res_ref', 'resolved', 'Put out by the neighbours');
+SELECT t.as_service();
+BEGIN;
+SELECT row_count > 0 FROM naboom.seal_audit();
+ROLLBACK;
+ALTER EXTENSION naboom UPDATE TO '0.6.0';
+SELECT extversion FROM pg_extension WHERE extname = 'naboom';
+-- The stored intervals are clamped into the new bounds, and the category
+-- reports again.
+SELECT ack_target, duplicate_window FROM naboom.category WHERE code = 'theft';
+SELECT t.as_user('up-res');
+SELECT status FROM naboom_api.report_incident('mookgophong', 'theft', -24.52, 28.71, 'Cattle gone');
+SELECT count(*) FROM naboom_api.duplicate_candidates('mookgophong', 'theft', -24.52, 28.71);
+-- The seal after the rolled-back one follows the chain: verified.
+SELECT t.as_service();
+SELECT row_count > 0 FROM naboom.seal_audit();
+SELECT problem FROM naboom.verify_audit(now() - interval '1 hour', now() + interval '1 hour');
+-- The auto-close job closes what waited past the grace period.
+UPDATE naboom.community SET auto_close_after = '1 microsecond' WHERE slug = 'mookgophong';
+SELECT naboom.run_auto_close();
+SELECT status FROM naboom_api.get_incident(:'res_ref');
+SELECT t.unpinned();
+SELECT t.public_functions();
