@@ -21,7 +21,7 @@
 #      (for the commit-to-publication latency of events), and naboom
 #      preloaded as in production (shared_preload_libraries=naboom: its
 #      audit writer runs and publishes the event stream,
-#      naboom.audit_database=naboom_bench);
+#      naboom.writer_database=naboom_bench);
 #   3. bench/load.sql: 10 communities, 1,000 areas, 10,000 members (2,500
 #      responders, 2,000 of them on duty with a position), 1,000,000
 #      incidents over two years and their timeline, 10,000 alert
@@ -563,7 +563,7 @@ inside() {
     log "settings: $(psql -X -Atc "SELECT string_agg(name || '=' || setting || coalesce(unit, ''), ' ' ORDER BY name)
         FROM pg_settings WHERE name IN ('shared_buffers', 'max_connections', 'fsync', 'synchronous_commit',
         'checkpoint_timeout', 'max_wal_size', 'wal_level', 'full_page_writes', 'shared_preload_libraries',
-        'naboom.audit_database', 'track_commit_timestamp')" -d postgres)"
+        'naboom.writer_database', 'track_commit_timestamp')" -d postgres)"
     # a listener left behind by a failure would reconnect until --timeout
     trap '[ -z "$LISTEN_PID" ] || kill "$LISTEN_PID" 2>/dev/null || true' EXIT
     createdb -T template0 "$DB"
@@ -738,7 +738,7 @@ timeout "${NABOOM_BENCH_TIMEOUT:-3600}" pg_virtualenv -t -v "$PG_MAJOR" \
     -o track_commit_timestamp=on \
     -o timezone=UTC \
     -o shared_preload_libraries="$PRELOAD" \
-    -o naboom.audit_database="$DB" \
+    -o naboom.writer_database="$DB" \
     "${PROFILE_OPTS[@]}" \
     env SCALE="$SCALE" DURATION="$DURATION" WARMUP="$WARMUP" CLIENTS="$CLIENTS" PROFILE="$PROFILE" PATH="$PATH" \
     LISTEN_BIN="$LISTEN_BIN" \

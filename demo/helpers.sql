@@ -263,7 +263,7 @@ LANGUAGE plpgsql AS $$
 BEGIN
 	IF NOT naboom.audit_queue_wait(5000) THEN
 		RAISE EXCEPTION 'demo: the audit writer did not write the refused attempts'
-			USING HINT = 'Preload naboom (shared_preload_libraries) and set naboom.audit_database.';
+			USING HINT = 'Preload naboom (shared_preload_libraries) and set naboom.writer_database.';
 	END IF;
 	RETURN '   [as the DBA]  SELECT naboom.audit_queue_wait(5000);  → true: the audit writer is done';
 END

@@ -10,7 +10,7 @@
 #   2. a throw-away cluster "naboom_demo" on port 5499 (Debian's
 #      pg_createcluster; dropped and recreated on every run), with pg_cron and
 #      naboom preloaded (naboom's audit writer records refused attempts in
-#      naboom.audit_database = naboom_demo) and the time zone
+#      naboom.writer_database = naboom_demo) and the time zone
 #      Africa/Johannesburg; database naboom_demo with CREATE EXTENSION naboom
 #      CASCADE, CREATE EXTENSION pg_cron and naboom.schedule_jobs(), which
 #      registers naboom's pg_cron jobs: naboom-escalation and
@@ -110,7 +110,7 @@ run_logged "$OUT/cluster.log" pg_createcluster "$PG_MAJOR" "$CLUSTER" --port "$P
 # (their own transaction rolls back) into naboom.audit_log of $DB.  pg_cron
 # runs its jobs over the Unix socket, where postgres logs in by peer
 # authentication (over TCP, the default, it would need a password).
-for setting in "shared_preload_libraries=pg_cron,naboom" "naboom.audit_database=$DB" \
+for setting in "shared_preload_libraries=pg_cron,naboom" "naboom.writer_database=$DB" \
                "cron.database_name=$DB" "cron.host=/var/run/postgresql" \
                "timezone=$TZ_DEMO" "log_timezone=$TZ_DEMO"; do
     run_logged "$OUT/cluster.log" pg_conftool "$PG_MAJOR" "$CLUSTER" set "${setting%%=*}" "${setting#*=}"

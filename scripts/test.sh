@@ -5,7 +5,7 @@
 #   1. scripts/setup-debian.sh  (packages if missing, `make`, `make install`)
 #   2. inside ONE throw-away PostgreSQL 15 cluster made by pg_virtualenv
 #      (shared_preload_libraries=pg_cron,naboom, cron.database_name and
-#      naboom.audit_database=contrib_regression,
+#      naboom.writer_database=contrib_regression,
 #      max_connections=100, timezone=UTC, locale C.UTF-8, encoding UTF8),
 #      one make target per suite (the Makefile's "tests" section; each can
 #      be run by hand the same way against any cluster):
@@ -293,7 +293,7 @@ log "starting a throw-away PostgreSQL $PG_MAJOR cluster (pg_virtualenv)"
 pg_virtualenv -t -v "$PG_MAJOR" \
     -c "--locale=C.UTF-8 --encoding=UTF8" \
     -o shared_preload_libraries=pg_cron,naboom \
-    -o naboom.audit_database=contrib_regression \
+    -o naboom.writer_database=contrib_regression \
     -o cron.database_name=contrib_regression \
     -o cron.host=/var/run/postgresql \
     -o max_connections=100 \

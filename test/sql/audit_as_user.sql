@@ -10,7 +10,7 @@
 -- audit rows are read as the superuser (RESET ROLE).
 --
 -- Refused attempts (DENIED) reach the log only through the audit writer,
--- which serves database contrib_regression alone (naboom.audit_database):
+-- which serves database contrib_regression alone (naboom.writer_database):
 -- none are expected here; sql/09_audit.sql covers them.
 --
 -- The shared prelude (pgTAP under an empty search_path, error_of and
