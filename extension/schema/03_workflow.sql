@@ -194,7 +194,7 @@ CREATE INDEX incident_timeline_assignee_idx ON naboom.incident_timeline ((detail
 	WHERE detail ? 'assignee';
 
 ------------------------------------------------------------------------------
--- The workflow of design.md section 3
+-- The seed: the statuses and transitions of design.md section 3
 ------------------------------------------------------------------------------
 INSERT INTO naboom.status (status, status_type, label_en, label_af, milestone, sort_order) VALUES
 	('reported',   'open',   'Reported',    'Aangemeld',      NULL,           10),

@@ -209,7 +209,8 @@ ALTER TABLE naboom.audit_expiry ENABLE ALWAYS TRIGGER audit_append_only, ENABLE 
 ALTER TABLE naboom.audit_seal_expired ENABLE ALWAYS TRIGGER audit_append_only, ENABLE ALWAYS TRIGGER audit_no_truncate;
 
 ------------------------------------------------------------------------------
--- C: retention and erasure (src/retention.c, src/erasure.c)
+-- C: retention and erasure (src/retention.c, src/retention_engine.c,
+-- src/retention_classes.c, src/retention_audit.c, src/erasure.c)
 ------------------------------------------------------------------------------
 CREATE PROCEDURE naboom.run_retention(dry_run boolean DEFAULT false, as_of timestamptz DEFAULT NULL,
 	INOUT run_id bigint DEFAULT NULL, INOUT results jsonb DEFAULT NULL)
