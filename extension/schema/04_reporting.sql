@@ -221,11 +221,11 @@ BEGIN
 				'Use a fresh client_ref for each new report.');
 		END IF;
 	END IF;
-	-- Likely duplicates.  The place is locked until commit first, in its
-	-- own statement, so of two reports at the same place and time the later
-	-- waits for the earlier and then sees it.
+	-- Likely duplicates.  The place is claimed first, in its own statement,
+	-- so of two reports within the duplicate radius at the same time the
+	-- later waits for the earlier and then sees it.
 	IF created THEN
-		PERFORM naboom.lock_duplicate_place(c.community_id, cat.code, lat, lon);
+		PERFORM naboom.lock_duplicate_place(c.community_id, cat.code, lat, lon, i.incident_id);
 	END IF;
 	r := naboom.incident_out(i, actor, my_role, false);
 	SELECT coalesce(jsonb_agg(to_jsonb(d)), '[]') INTO r.duplicate_candidates

@@ -40,11 +40,11 @@ COMMENT ON FUNCTION naboom.duplicate_search(bigint, text, double precision, doub
 	'Live incidents of the category within its duplicate radius and window of the point, nearest first (at most 20)';
 
 CREATE FUNCTION naboom.lock_duplicate_place(community_id bigint, category text, lat double precision,
-	lon double precision) RETURNS void
+	lon double precision, incident_id bigint) RETURNS void
 AS 'MODULE_PATHNAME', 'naboom_lock_duplicate_place' LANGUAGE C VOLATILE STRICT;
 
-COMMENT ON FUNCTION naboom.lock_duplicate_place(bigint, text, double precision, double precision) IS
-	'Lock the place (the grid cells of the category''s duplicate circle) until the transaction ends, so that of two concurrent reports there the later sees the earlier; call it as its own statement before searching';
+COMMENT ON FUNCTION naboom.lock_duplicate_place(bigint, text, double precision, double precision, bigint) IS
+	'Claim the place of the report incident_id (just inserted) until the transaction ends, and wait for the reports in progress within the category''s duplicate radius that claimed theirs first, so that of two concurrent reports there the later sees the earlier; reports further apart never wait. Call it as its own statement before searching';
 
 CREATE FUNCTION naboom.responder_search(community_id bigint, lat double precision, lon double precision,
 	max_count integer, radius_m double precision, exclude_ref text,

@@ -37,7 +37,12 @@ ALTER TABLE naboom.category
 -- The auto-close job walks resolved incidents by resolution time.
 CREATE INDEX incident_resolved_idx ON naboom.incident (resolved_at) WHERE status = 'resolved';
 
+-- Issue 14, limits: the duplicate place lock waits only for reports within
+-- the duplicate radius (it takes the new report's incident_id now).
+DROP FUNCTION naboom.lock_duplicate_place(bigint, text, double precision, double precision);
+
 -- functions: naboom.verify_audit naboom.upsert_category naboom_api.upsert_category naboom.parse_polygon naboom_api.create_community naboom.duplicate_rows naboom_api.my_alerts naboom_api.retention_policies naboom_api.subscribe naboom.run_auto_close naboom.schedule_jobs
+-- functions: naboom.lock_duplicate_place naboom.file_incident
 -- BEGIN replaced functions
 
 CREATE OR REPLACE FUNCTION naboom.parse_polygon(geojson text, what text) RETURNS geometry
@@ -222,6 +227,68 @@ $$;
 
 COMMENT ON FUNCTION naboom_api.upsert_category(text, text, text, text, text, boolean, interval, interval, double precision, interval, boolean) IS
 	'Create or change an incident category (moderators and admins), named in English and Afrikaans. 201 when created';
+
+CREATE OR REPLACE FUNCTION naboom.file_incident(
+	c naboom.community, actor text, my_role naboom.member_role, cat naboom.category, kind naboom.incident_kind,
+	lat double precision, lon double precision, title text, description text, address text,
+	accuracy_m double precision, is_public boolean, priority naboom.priority,
+	p_client_ref text, next_escalation_at timestamptz) RETURNS naboom_api.incident
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_variable
+DECLARE
+	i naboom.incident;
+	r naboom_api.incident;
+	created boolean := true;
+BEGIN
+	PERFORM naboom.check_accuracy(accuracy_m);
+	-- Routing (area, boundary, accuracy flag) happens in the workflow
+	-- trigger; alerts go out from the AFTER INSERT trigger.
+	INSERT INTO naboom.incident (community_id, category_code, kind, title, description, location, accuracy_m,
+		address, priority, reporter_ref, is_public, client_ref, next_escalation_at)
+	VALUES (c.community_id, cat.code, kind, coalesce(title, cat.name_en), description,
+		ST_SetSRID(ST_MakePoint(lon, lat), 4326), accuracy_m,
+		address, priority, actor, is_public, p_client_ref, next_escalation_at)
+	ON CONFLICT (community_id, reporter_ref, client_ref) WHERE client_ref IS NOT NULL DO NOTHING
+	RETURNING * INTO i;
+
+	IF NOT FOUND THEN
+		-- A resubmit (after a timeout, or while offline): same incident.
+		created := false;
+		SELECT * INTO i FROM naboom.incident x
+		WHERE x.community_id = c.community_id AND x.reporter_ref = actor AND x.client_ref = p_client_ref;
+		IF i.kind <> kind OR i.category_code <> cat.code THEN
+			PERFORM naboom.fail('PT409', 'naboom.client_ref_reused',
+				format('client_ref "%s" was already used for %s', p_client_ref, i.reference),
+				format('That client_ref filed a %s of category %s.', i.kind, i.category_code),
+				'Use a fresh client_ref for each new report.');
+		END IF;
+	END IF;
+	-- Likely duplicates.  The place is claimed first, in its own statement,
+	-- so of two reports within the duplicate radius at the same time the
+	-- later waits for the earlier and then sees it.
+	IF created THEN
+		PERFORM naboom.lock_duplicate_place(c.community_id, cat.code, lat, lon, i.incident_id);
+	END IF;
+	r := naboom.incident_out(i, actor, my_role, false);
+	SELECT coalesce(jsonb_agg(to_jsonb(d)), '[]') INTO r.duplicate_candidates
+	FROM naboom.duplicate_rows(c, cat.code, ST_Y(i.location), ST_X(i.location), actor, my_role,
+		i.incident_id) d;
+	IF created THEN
+		PERFORM set_config('response.status', '201', true);
+	END IF;
+	RETURN r;
+END
+$$;
+
+COMMENT ON FUNCTION naboom.file_incident(naboom.community, text, naboom.member_role, naboom.category, naboom.incident_kind, double precision, double precision, text, text, text, double precision, boolean, naboom.priority, text, timestamptz) IS
+	'Shared body of report_incident and raise_panic: boundary check, area routing, idempotent insert on client_ref';
+
+CREATE OR REPLACE FUNCTION naboom.lock_duplicate_place(community_id bigint, category text, lat double precision,
+	lon double precision, incident_id bigint) RETURNS void
+AS 'MODULE_PATHNAME', 'naboom_lock_duplicate_place' LANGUAGE C VOLATILE STRICT;
+
+COMMENT ON FUNCTION naboom.lock_duplicate_place(bigint, text, double precision, double precision, bigint) IS
+	'Claim the place of the report incident_id (just inserted) until the transaction ends, and wait for the reports in progress within the category''s duplicate radius that claimed theirs first, so that of two concurrent reports there the later sees the earlier; reports further apart never wait. Call it as its own statement before searching';
 
 CREATE OR REPLACE FUNCTION naboom.duplicate_rows(c naboom.community, category text, lat double precision,
 	lon double precision, actor text, my_role naboom.member_role, exclude_id bigint)
@@ -546,6 +613,8 @@ COMMENT ON FUNCTION naboom_api.retention_policies(text) IS
 
 
 -- END replaced functions
+
+REVOKE ALL ON FUNCTION naboom.lock_duplicate_place(bigint, text, double precision, double precision, bigint) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION naboom.run_auto_close(integer) FROM PUBLIC;
 
