@@ -126,6 +126,14 @@ _PG_init(void)
 							 PGC_SUSET, 0,
 							 NULL, NULL, NULL);
 
+	DefineCustomIntVariable("naboom.max_map_features",
+							"Most incidents one map (community_map_geojson, community_map_svg) shows.",
+							"A map with more says so (truncated) and shows the most urgent and newest; callers may ask for fewer with max_features.",
+							&naboom_max_map_features,
+							1000, 1, 100000,
+							PGC_SUSET, 0,
+							NULL, NULL, NULL);
+
 	DefineCustomBoolVariable("naboom.audit",
 							 "Write audit log entries.",
 							 "Only a superuser can switch it off, e.g. for a bulk load in one session.",

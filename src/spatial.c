@@ -86,6 +86,7 @@ static SPIPlanPtr WithinPlan = NULL;
 double		naboom_max_radius_m = 50000.0;
 int			naboom_position_max_age = 600;
 double		naboom_poor_accuracy_m = 500.0;
+int			naboom_max_map_features = 1000;
 
 /*
  * NaboomSearchBox returns the box of longitudes and latitudes that holds
@@ -763,4 +764,29 @@ naboom_check_radius(PG_FUNCTION_ARGS)
 						"No radius was given.");
 	NaboomCheckRadius(name, PG_GETARG_FLOAT8(1));
 	PG_RETURN_FLOAT8(PG_GETARG_FLOAT8(1));
+}
+
+PG_FUNCTION_INFO_V1(naboom_check_map_features);
+
+/*
+ * naboom.check_map_features(max_features) returns how many incidents a map
+ * may show: max_features, or the naboom.max_map_features setting when it is
+ * NULL; naboom.invalid_count for less than 1 or more than the setting.  The
+ * maps call it first, which also loads the library, so the setting exists.
+ */
+Datum
+naboom_check_map_features(PG_FUNCTION_ARGS)
+{
+	int32		n;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_INT32(naboom_max_map_features);
+	n = PG_GETARG_INT32(0);
+	if (n < 1 || n > naboom_max_map_features)
+		NaboomErrorHint(ERRCODE_INVALID_PARAMETER_VALUE, "naboom.invalid_count",
+						("max_features must be between 1 and %d", naboom_max_map_features),
+						("Use a value from 1 to %d, or leave max_features out; the limit is the naboom.max_map_features setting.",
+						 naboom_max_map_features),
+						"It is %d.", n);
+	PG_RETURN_INT32(n);
 }

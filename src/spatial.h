@@ -13,6 +13,7 @@
 extern double naboom_max_radius_m;
 extern int	naboom_position_max_age;
 extern double naboom_poor_accuracy_m;
+extern int	naboom_max_map_features;
 
 /*
  * A longitude/latitude rectangle (degrees) that holds every point within a

@@ -430,6 +430,7 @@ DECLARE
 	created boolean;
 BEGIN
 	PERFORM naboom.require_role(c, actor, 'moderator');
+	PERFORM naboom.rate_limit(c.community_id, actor, 'setup');
 	IF v_code !~ '^[a-z0-9][a-z0-9_-]{0,62}$' THEN
 		PERFORM naboom.fail('22023', 'naboom.invalid_code', format('invalid area code "%s"', v_code),
 			'An area code is lower-case letters, digits, _ and -.', 'Use something like ward-3 or farm_block_a.');
@@ -462,7 +463,7 @@ END
 $$;
 
 COMMENT ON FUNCTION naboom_api.upsert_area(text, text, text, text, text, text) IS
-	'Create or replace an area of a community (moderators and admins). boundary: GeoJSON Polygon/MultiPolygon inside the community. 201 when created';
+	'Create or replace an area of a community (moderators and admins). boundary: GeoJSON Polygon/MultiPolygon inside the community. 201 when created. Rate limited (setup)';
 
 CREATE FUNCTION naboom_api.upsert_category(
 	community text, code text, name_en text, name_af text, default_priority text DEFAULT 'medium',
@@ -482,6 +483,7 @@ DECLARE
 	created boolean;
 BEGIN
 	PERFORM naboom.require_role(c, actor, 'moderator');
+	PERFORM naboom.rate_limit(c.community_id, actor, 'setup');
 	IF v_code !~ '^[a-z][a-z0-9_]{0,39}$' THEN
 		PERFORM naboom.fail('22023', 'naboom.invalid_code', format('invalid category code "%s"', v_code),
 			'A category code is a lower-case letter followed by letters, digits and _.', 'Use something like stock_theft.');
@@ -530,7 +532,7 @@ END
 $$;
 
 COMMENT ON FUNCTION naboom_api.upsert_category(text, text, text, text, text, boolean, interval, interval, double precision, interval, boolean) IS
-	'Create or change an incident category (moderators and admins), named in English and Afrikaans. 201 when created';
+	'Create or change an incident category (moderators and admins), named in English and Afrikaans. 201 when created. Rate limited (setup)';
 
 CREATE FUNCTION naboom_api.join_community(
 	community text, display_name text, phone text DEFAULT NULL, language text DEFAULT 'en')
@@ -557,6 +559,9 @@ BEGIN
 		PERFORM naboom.fail('22023', 'naboom.invalid_language', format('unsupported language "%s"', language),
 			'naboom speaks English (en) and Afrikaans (af).', 'Use en or af.');
 	END IF;
+	-- Joining and every profile update count (an upsert: a trigger would
+	-- count it twice, once for the insert it tries first).
+	PERFORM naboom.rate_limit(c.community_id, actor, 'profile');
 	created := NOT EXISTS (SELECT 1 FROM naboom.member x WHERE x.community_id = c.community_id AND x.user_ref = actor);
 	INSERT INTO naboom.member AS x (community_id, user_ref, display_name, phone, language)
 	VALUES (c.community_id, actor, v_name, v_phone, language)
@@ -572,7 +577,7 @@ END
 $$;
 
 COMMENT ON FUNCTION naboom_api.join_community(text, text, text, text) IS
-	'Join a community as a resident, or update one''s name, phone and language (idempotent). 201 when joined';
+	'Join a community as a resident, or update one''s name, phone and language (idempotent). 201 when joined. Rate limited (profile)';
 
 CREATE FUNCTION naboom_api.set_member_role(community text, user_ref text, role text)
 RETURNS naboom_api.member
@@ -590,6 +595,7 @@ BEGIN
 			'Roles are resident, verified, responder, moderator and admin.', 'Pick one of those.');
 	END IF;
 	v_role := role::naboom.member_role;
+	PERFORM naboom.rate_limit(c.community_id, actor, 'setup');
 	SELECT * INTO m FROM naboom.member x WHERE x.community_id = c.community_id AND x.user_ref = set_member_role.user_ref
 		FOR UPDATE;
 	IF NOT FOUND THEN
@@ -618,7 +624,7 @@ END
 $$;
 
 COMMENT ON FUNCTION naboom_api.set_member_role(text, text, text) IS
-	'Set a member''s role. Moderators set resident/verified/responder; only admins grant or revoke moderator and admin; no one changes their own role; the last admin stays';
+	'Set a member''s role. Moderators set resident/verified/responder; only admins grant or revoke moderator and admin; no one changes their own role; the last admin stays. Rate limited (setup)';
 
 COMMENT ON FUNCTION naboom.check_categories(naboom.community, text[]) IS
 	'The category codes, lower-cased and distinct, if every one is a category of the community; NULL for all; else naboom.unknown_category (22023)';

@@ -567,9 +567,49 @@ COMMENT ON FUNCTION naboom_api.my_alerts(bigint, integer) IS
 ------------------------------------------------------------------------------
 -- API: maps
 ------------------------------------------------------------------------------
-CREATE FUNCTION naboom.map_rows(c naboom.community, actor text)
+CREATE FUNCTION naboom.check_map_features(max_features integer) RETURNS integer
+AS 'MODULE_PATHNAME', 'naboom_check_map_features' LANGUAGE C STABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION naboom.check_map_features(integer) IS
+	'How many incidents a map may show: max_features, or the naboom.max_map_features setting when NULL; else naboom.invalid_count (22023)';
+
+CREATE FUNCTION naboom.map_box(min_lat double precision, min_lon double precision,
+	max_lat double precision, max_lon double precision) RETURNS geometry
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+	IF min_lat IS NULL AND min_lon IS NULL AND max_lat IS NULL AND max_lon IS NULL THEN
+		RETURN NULL;
+	END IF;
+	IF min_lat IS NULL OR min_lon IS NULL OR max_lat IS NULL OR max_lon IS NULL THEN
+		PERFORM naboom.fail('22023', 'naboom.invalid_bbox', 'a bounding box needs min_lat, min_lon, max_lat and max_lon',
+			'Some of the four are missing.', 'Give all four, or none for the whole community.');
+	END IF;
+	IF NOT (min_lat BETWEEN -90 AND 90 AND max_lat BETWEEN -90 AND 90
+		AND min_lon BETWEEN -180 AND 180 AND max_lon BETWEEN -180 AND 180) THEN
+		PERFORM naboom.fail('22023', 'naboom.invalid_coordinates',
+			'min_lat and max_lat must be between -90 and 90, min_lon and max_lon between -180 and 180',
+			format('The box is %s, %s to %s, %s.', min_lat, min_lon, max_lat, max_lon),
+			'Send WGS84 decimal degrees: the south-west corner, then the north-east one.');
+	END IF;
+	IF min_lat > max_lat THEN
+		PERFORM naboom.fail('22023', 'naboom.invalid_bbox', 'min_lat must not be more than max_lat',
+			format('min_lat is %s, max_lat %s.', min_lat, max_lat), 'Give the southern edge as min_lat.');
+	END IF;
+	-- West of east, or across the antimeridian (min_lon > max_lon).
+	IF min_lon <= max_lon THEN
+		RETURN ST_MakeEnvelope(min_lon, min_lat, max_lon, max_lat, 4326);
+	END IF;
+	RETURN ST_Collect(ST_MakeEnvelope(min_lon, min_lat, 180, max_lat, 4326),
+		ST_MakeEnvelope(-180, min_lat, max_lon, max_lat, 4326));
+END
+$$;
+
+COMMENT ON FUNCTION naboom.map_box(double precision, double precision, double precision, double precision) IS
+	'The bounding box of a map as a geometry (two boxes when min_lon > max_lon: across the antimeridian); NULL when all four edges are NULL; else naboom.invalid_bbox or naboom.invalid_coordinates (22023)';
+
+CREATE FUNCTION naboom.map_rows(c naboom.community, actor text, box geometry, max_rows integer)
 RETURNS TABLE (reference text, category text, category_en text, category_af text, kind text, title text,
-	priority text, status text, created_at timestamptz, blurred boolean, shown geometry)
+	priority text, status text, created_at timestamptz, blurred boolean, shown geometry, total bigint)
 LANGUAGE plpgsql STABLE AS $$
 #variable_conflict use_variable
 DECLARE
@@ -577,52 +617,81 @@ DECLARE
 	my_role naboom.member_role := naboom.role_in(c.community_id, actor);
 	staff boolean := service OR coalesce(my_role >= 'responder', false);
 BEGIN
+	-- The box is tested against the point shown (a blurred point for
+	-- sensitive categories), so a small box cannot locate the true place;
+	-- the index filter in front of it is the box widened by a blur cell.
+	-- Over max_rows, the most urgent and newest are kept.
 	RETURN QUERY
-	SELECT i.reference, i.category_code, cat.name_en, cat.name_af, i.kind::text, i.title, i.priority::text,
-		i.status, i.created_at, b.blur,
-		CASE WHEN b.blur THEN naboom.blur_point(i.location) ELSE i.location END
-	FROM naboom.incident i
-	JOIN naboom.status st ON st.status = i.status AND st.status_type = 'open'
-	JOIN naboom.category cat ON cat.community_id = i.community_id AND cat.code = i.category_code
-	CROSS JOIN LATERAL (SELECT cat.is_sensitive AND NOT staff AND i.reporter_ref IS DISTINCT FROM actor AS blur) b
-	WHERE i.community_id = c.community_id
-		AND (i.is_public OR staff OR (actor IS NOT NULL AND i.reporter_ref = actor))
-	ORDER BY i.created_at, i.reference;
+	SELECT k.reference, k.category_code, k.name_en, k.name_af, k.kind, k.title, k.priority::text, k.status,
+		k.created_at, k.blur, k.shown, k.total
+	FROM (
+		SELECT i.reference, i.category_code, cat.name_en, cat.name_af, i.kind::text AS kind, i.title, i.priority,
+			i.status, i.created_at, b.blur, v.shown, count(*) OVER () AS total
+		FROM naboom.incident i
+		JOIN naboom.status st ON st.status = i.status AND st.status_type = 'open'
+		JOIN naboom.category cat ON cat.community_id = i.community_id AND cat.code = i.category_code
+		CROSS JOIN LATERAL (SELECT cat.is_sensitive AND NOT staff AND i.reporter_ref IS DISTINCT FROM actor AS blur) b
+		CROSS JOIN LATERAL (SELECT CASE WHEN b.blur THEN naboom.blur_point(i.location) ELSE i.location END AS shown) v
+		WHERE i.community_id = c.community_id
+			AND (i.is_public OR staff OR (actor IS NOT NULL AND i.reporter_ref = actor))
+			AND (box IS NULL OR (i.location && ST_Expand(box, 0.001) AND ST_Intersects(v.shown, box)))
+		ORDER BY i.priority DESC, i.created_at DESC, i.reference
+		LIMIT max_rows) k
+	ORDER BY k.created_at, k.reference;
 END
 $$;
 
-COMMENT ON FUNCTION naboom.map_rows(naboom.community, text) IS
-	'The live incidents of a community as the actor may see them, with the point to show';
+COMMENT ON FUNCTION naboom.map_rows(naboom.community, text, geometry, integer) IS
+	'The live incidents of a community as the actor may see them, with the point to show, whose shown point lies in box (NULL: anywhere); at most max_rows (the most urgent, then the newest), oldest first; total is how many there are in all';
 
-CREATE FUNCTION naboom_api.community_map_geojson(community text)
+CREATE FUNCTION naboom_api.community_map_geojson(community text, min_lat double precision DEFAULT NULL,
+	min_lon double precision DEFAULT NULL, max_lat double precision DEFAULT NULL,
+	max_lon double precision DEFAULT NULL, max_features integer DEFAULT NULL)
 RETURNS jsonb
 LANGUAGE plpgsql STABLE SECURITY DEFINER AS $$
 #variable_conflict use_variable
 DECLARE
+	n integer := naboom.check_map_features(max_features);
+	box geometry := naboom.map_box(min_lat, min_lon, max_lat, max_lon);
 	c naboom.community := naboom.community_by_slug(community);
+	features jsonb;
+	shown bigint;
+	total bigint;
 BEGIN
-	RETURN jsonb_build_object('type', 'FeatureCollection',
-		'features', coalesce((SELECT jsonb_agg(jsonb_build_object(
+	SELECT coalesce(jsonb_agg(jsonb_build_object(
 			'type', 'Feature',
 			'id', r.reference,
 			'geometry', ST_AsGeoJSON(r.shown, 6)::jsonb,
 			'properties', jsonb_build_object('reference', r.reference, 'category', r.category,
 				'category_en', r.category_en, 'category_af', r.category_af, 'kind', r.kind, 'title', r.title,
 				'priority', r.priority, 'status', r.status, 'created_at', r.created_at,
-				'location_blurred', r.blurred)))
-			FROM naboom.map_rows(c, naboom.current_actor()) r), '[]'::jsonb));
+				'location_blurred', r.blurred)) ORDER BY r.created_at, r.reference), '[]'::jsonb),
+		count(*), coalesce(max(r.total), 0)
+	INTO features, shown, total
+	FROM naboom.map_rows(c, naboom.current_actor(), box, n) r;
+	-- Foreign members say whether the map was cut and how many there are;
+	-- bbox (RFC 7946) is the box asked for.
+	RETURN jsonb_build_object('type', 'FeatureCollection', 'features', features,
+		'truncated', total > shown, 'total', total)
+		|| CASE WHEN box IS NULL THEN '{}'::jsonb
+			ELSE jsonb_build_object('bbox', jsonb_build_array(min_lon, min_lat, max_lon, max_lat)) END;
 END
 $$;
 
-COMMENT ON FUNCTION naboom_api.community_map_geojson(text) IS
-	'The community''s live incidents the caller may see, as a GeoJSON FeatureCollection (WGS84); sensitive locations blurred as everywhere';
+COMMENT ON FUNCTION naboom_api.community_map_geojson(text, double precision, double precision, double precision, double precision, integer) IS
+	'The community''s live incidents the caller may see, as a GeoJSON FeatureCollection (WGS84); sensitive locations blurred as everywhere. Optionally only those shown within a bounding box (min_lon > max_lon: across the antimeridian). At most max_features (default and limit: the naboom.max_map_features setting), the most urgent and newest; "truncated" says whether some were left out and "total" how many there are';
 
-CREATE FUNCTION naboom_api.community_map_svg(community text, width integer DEFAULT 800)
+CREATE FUNCTION naboom_api.community_map_svg(community text, width integer DEFAULT 800,
+	min_lat double precision DEFAULT NULL, min_lon double precision DEFAULT NULL,
+	max_lat double precision DEFAULT NULL, max_lon double precision DEFAULT NULL,
+	max_features integer DEFAULT NULL)
 RETURNS text
 LANGUAGE plpgsql STABLE SECURITY DEFINER AS $$
 #variable_conflict use_variable
 DECLARE
 	w integer := naboom.check_count('width', width, 4000);
+	n integer := naboom.check_map_features(max_features);
+	box geometry := naboom.map_box(min_lat, min_lon, max_lat, max_lon);
 	c naboom.community := naboom.community_by_slug(community);
 	actor text := naboom.current_actor();
 	ext box2d;
@@ -630,12 +699,16 @@ DECLARE
 	vb_w double precision;
 	vb_h double precision;
 	dot double precision;
+	circles text;
+	shown bigint;
+	total bigint;
 	body text;
 BEGIN
-	-- The extent: boundary, else areas, else incidents, else the point 0,0.
-	ext := coalesce(c.boundary::box2d,
+	-- The extent: the box asked for, else boundary, else areas, else
+	-- incidents, else the point 0,0.
+	ext := coalesce(box::box2d, c.boundary::box2d,
 		(SELECT ST_Extent(a.boundary) FROM naboom.area a WHERE a.community_id = c.community_id),
-		(SELECT ST_Extent(r.shown) FROM naboom.map_rows(c, actor) r),
+		(SELECT ST_Extent(r.shown) FROM naboom.map_rows(c, actor, box, n) r),
 		ST_MakeBox2D(ST_MakePoint(-0.01, -0.01), ST_MakePoint(0.01, 0.01)));
 	ext := ST_Expand(ext, greatest(ST_XMax(ext) - ST_XMin(ext), ST_YMax(ext) - ST_YMin(ext), 0.002) * 0.04);
 	kx := cos(radians((ST_YMin(ext) + ST_YMax(ext)) / 2));
@@ -643,24 +716,29 @@ BEGIN
 	vb_h := ST_YMax(ext) - ST_YMin(ext);
 	dot := greatest(vb_w, vb_h) / 120;
 
+	SELECT string_agg(format('<g class="incident %s"><title>%s</title><circle %s r="%s"/></g>',
+			r.priority, naboom.xml_text(r.reference || ' ' || r.category_en || ' (' || r.priority || ', ' || r.status || ')'),
+			ST_AsSVG(ST_Scale(r.shown, kx, 1), 0, 6), round(dot::numeric, 6)), E'\n' ORDER BY r.created_at, r.reference),
+		count(*), coalesce(max(r.total), 0)
+	INTO circles, shown, total
+	FROM naboom.map_rows(c, actor, box, n) r;
+
 	SELECT string_agg(part, E'\n' ORDER BY ord) INTO body FROM (
 		SELECT 1 AS ord, format('<path class="boundary" d="%s"/>', ST_AsSVG(ST_Scale(c.boundary, kx, 1), 0, 6)) AS part
 		WHERE c.boundary IS NOT NULL
 		UNION ALL
 		SELECT 2, format('<g class="area"><title>%s</title><path d="%s"/></g>',
 			naboom.xml_text(a.name_en || ' / ' || a.name_af), ST_AsSVG(ST_Scale(a.boundary, kx, 1), 0, 6))
-		FROM naboom.area a WHERE a.community_id = c.community_id
+		FROM naboom.area a WHERE a.community_id = c.community_id AND (box IS NULL OR a.boundary && box)
 		UNION ALL
-		SELECT 3, format('<g class="incident %s"><title>%s</title><circle %s r="%s"/></g>',
-			r.priority, naboom.xml_text(r.reference || ' ' || r.category_en || ' (' || r.priority || ', ' || r.status || ')'),
-			ST_AsSVG(ST_Scale(r.shown, kx, 1), 0, 6), round(dot::numeric, 6))
-		FROM naboom.map_rows(c, actor) r
+		SELECT 3, circles WHERE circles IS NOT NULL
 	) parts;
 
 	-- Strokes and text are in map units (degrees), so every SVG renderer
-	-- draws them the same; a legend sits in the top-left corner.
+	-- draws them the same; a legend sits in the top-left corner, and says
+	-- so when incidents were left out (data-total: how many there are).
 	RETURN format(
-		'<svg xmlns="http://www.w3.org/2000/svg" width="%1$s" height="%2$s" viewBox="%3$s %4$s %5$s %6$s">' || E'\n' ||
+		'<svg xmlns="http://www.w3.org/2000/svg" width="%1$s" height="%2$s" viewBox="%3$s %4$s %5$s %6$s" data-incidents="%13$s" data-total="%14$s" data-truncated="%15$s">' || E'\n' ||
 		'<title>%7$s</title>' || E'\n' ||
 		'<style>.boundary{fill:#f4f1e8;stroke:#333;stroke-width:%8$s}'
 		'.area path{fill:#dfe9d8;fill-opacity:.5;stroke:#6b8f5e;stroke-width:%9$s}'
@@ -681,12 +759,17 @@ BEGIN
 				round((ST_XMin(ext) * kx + dot * 4)::numeric, 6),
 				round((-ST_YMax(ext) + dot * (2.6 + 3 * p.n))::numeric, 6), round((dot * 1.6 / 12)::numeric, 8),
 				p.priority), E'\n' ORDER BY p.n)
-			FROM unnest(ARRAY['critical', 'high', 'medium', 'low']) WITH ORDINALITY AS p(priority, n)));
+			FROM unnest(ARRAY['critical', 'high', 'medium', 'low']) WITH ORDINALITY AS p(priority, n))
+		|| CASE WHEN total > shown THEN E'\n' || format('<text class="truncated" transform="translate(%s %s) scale(%s)">%s of %s live incidents shown</text>',
+				round((ST_XMin(ext) * kx + dot)::numeric, 6), round((-ST_YMax(ext) + dot * 17.6)::numeric, 6),
+				round((dot * 1.6 / 12)::numeric, 8), shown, total)
+			ELSE '' END,
+		shown, total, CASE WHEN total > shown THEN 'true' ELSE 'false' END);
 END
 $$;
 
-COMMENT ON FUNCTION naboom_api.community_map_svg(text, integer) IS
-	'An SVG picture of the community, drawn by PostGIS: boundary, areas, and the live incidents the caller may see coloured by priority (low green, medium amber, high orange, critical red, with a legend), sensitive ones blurred';
+COMMENT ON FUNCTION naboom_api.community_map_svg(text, integer, double precision, double precision, double precision, double precision, integer) IS
+	'An SVG picture of the community, drawn by PostGIS: boundary, areas, and the live incidents the caller may see coloured by priority (low green, medium amber, high orange, critical red, with a legend), sensitive ones blurred. Optionally only a bounding box (its extent) and at most max_features incidents (default and limit: naboom.max_map_features), the most urgent and newest; data-total and data-truncated on the svg element, and a line in the legend, say when some were left out';
 
 CREATE FUNCTION naboom.xml_text(t text) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$

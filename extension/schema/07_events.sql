@@ -238,7 +238,9 @@ CREATE FUNCTION naboom.rate_limit(community_id bigint, user_ref text, action tex
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_variable
 DECLARE
-	defaults jsonb := '{"report": [30, 60], "panic": [10, 60], "subscription": [60, 3600]}';
+	-- [count, seconds] per member, action and community (README "Rate limits").
+	defaults jsonb := '{"report": [30, 60], "panic": [10, 60], "subscription": [60, 3600], "note": [60, 600],
+		"profile": [10, 3600], "setup": [120, 3600]}';
 	custom jsonb := (SELECT c.settings->'rate_limits'->action FROM naboom.community c WHERE c.community_id = community_id);
 	lim integer;
 	win double precision;
@@ -272,7 +274,7 @@ END
 $$;
 
 COMMENT ON FUNCTION naboom.rate_limit(bigint, text, text) IS
-	'Count one request of a member for an action (report, panic, subscription) in the current fixed window; over the limit raises naboom.rate_limited (PT429) with the seconds to wait. Limits: defaults, or the community''s settings->''rate_limits''->action = [count, seconds]. The count survives reconnects and holds across concurrent sessions (row lock)';
+	'Count one request of a member for an action (report, panic, subscription, note, profile, setup) in the current fixed window; over the limit raises naboom.rate_limited (PT429) with the seconds to wait. Limits: defaults, or the community''s settings->''rate_limits''->action = [count, seconds]. The count survives reconnects and holds across concurrent sessions (row lock)';
 
 CREATE FUNCTION naboom.rate_limit_incident() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER AS $$
@@ -304,6 +306,26 @@ COMMENT ON FUNCTION naboom.rate_limit_subscription() IS 'BEFORE INSERT OR DELETE
 
 CREATE TRIGGER rate_limit BEFORE INSERT OR DELETE ON naboom.subscription
 	FOR EACH ROW EXECUTE FUNCTION naboom.rate_limit_subscription();
+
+-- Notes: every note inserted counts, whoever inserts it (add_note, or a
+-- role granted INSERT); status changes and the other entries the workflow
+-- writes do not (the WHEN clause keeps them off this path).
+CREATE FUNCTION naboom.rate_limit_write() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER AS $$
+BEGIN
+	IF naboom.retention_active() THEN
+		RETURN coalesce(NEW, OLD);
+	END IF;
+	PERFORM naboom.rate_limit(coalesce(NEW.community_id, OLD.community_id), naboom.current_actor(), TG_ARGV[0]);
+	RETURN coalesce(NEW, OLD);
+END
+$$;
+
+COMMENT ON FUNCTION naboom.rate_limit_write() IS
+	'BEFORE row trigger: the write counts against the limit of the action named by the trigger''s argument, for the calling member in the row''s community (not while retention or erasure runs)';
+
+CREATE TRIGGER rate_limit BEFORE INSERT ON naboom.incident_timeline
+	FOR EACH ROW WHEN (NEW.entry_kind = 'note') EXECUTE FUNCTION naboom.rate_limit_write('note');
 
 ------------------------------------------------------------------------------
 -- SLA

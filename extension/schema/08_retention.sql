@@ -288,6 +288,7 @@ DECLARE
 	r naboom_api.retention_policy;
 BEGIN
 	PERFORM naboom.require_role(c, naboom.require_actor(), 'admin');
+	PERFORM naboom.rate_limit(c.community_id, naboom.require_actor(), 'setup');
 	SELECT * INTO p FROM naboom.retention_policy x WHERE x.data_class = set_retention.data_class;
 	IF NOT FOUND THEN
 		PERFORM naboom.fail('22023', 'naboom.unknown_data_class', format('unknown data class "%s"', left(data_class, 40)),
@@ -345,6 +346,7 @@ DECLARE
 BEGIN
 	SELECT * INTO c FROM naboom.community x WHERE x.community_id = i.community_id;
 	PERFORM naboom.require_role(c, actor, 'admin');
+	PERFORM naboom.rate_limit(c.community_id, actor, 'setup');
 	IF length(v_reason) < 3 THEN
 		PERFORM naboom.fail('22023', 'naboom.reason_required', 'a legal hold needs a reason',
 			'The reason is shorter than 3 characters.', 'Say why, e.g. the case number.');

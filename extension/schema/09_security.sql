@@ -195,7 +195,8 @@ GRANT SELECT (poor_accuracy) ON naboom.incident TO naboom_anon, naboom_user;
 -- The public may look at the live map and nearby public incidents.
 GRANT EXECUTE ON FUNCTION
 	naboom_api.incidents_near(double precision, double precision, double precision, text[], text, timestamptz, boolean, integer),
-	naboom_api.community_map_geojson(text), naboom_api.community_map_svg(text, integer)
+	naboom_api.community_map_geojson(text, double precision, double precision, double precision, double precision, integer),
+	naboom_api.community_map_svg(text, integer, double precision, double precision, double precision, double precision, integer)
 	TO naboom_anon, naboom_user, naboom_service;
 
 GRANT EXECUTE ON FUNCTION

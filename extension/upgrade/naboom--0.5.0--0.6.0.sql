@@ -41,8 +41,17 @@ CREATE INDEX incident_resolved_idx ON naboom.incident (resolved_at) WHERE status
 -- the duplicate radius (it takes the new report's incident_id now).
 DROP FUNCTION naboom.lock_duplicate_place(bigint, text, double precision, double precision);
 
+-- Issue 14, limits: the maps take a bounding box and max_features.  CREATE
+-- OR REPLACE cannot add parameters, and the API has no overloads: the old
+-- signatures go first, and the new ones are granted again below.
+DROP FUNCTION naboom_api.community_map_geojson(text);
+DROP FUNCTION naboom_api.community_map_svg(text, integer);
+DROP FUNCTION naboom.map_rows(naboom.community, text);
+
 -- functions: naboom.verify_audit naboom.upsert_category naboom_api.upsert_category naboom.parse_polygon naboom_api.create_community naboom.duplicate_rows naboom_api.my_alerts naboom_api.retention_policies naboom_api.subscribe naboom.run_auto_close naboom.schedule_jobs
 -- functions: naboom.lock_duplicate_place naboom.file_incident
+-- functions: naboom.rate_limit naboom.rate_limit_write naboom_api.join_community naboom_api.upsert_area naboom_api.set_member_role naboom_api.set_retention naboom.set_legal_hold
+-- functions: naboom.check_map_features naboom.map_box naboom.map_rows naboom_api.community_map_geojson naboom_api.community_map_svg
 -- BEGIN replaced functions
 
 CREATE OR REPLACE FUNCTION naboom.parse_polygon(geojson text, what text) RETURNS geometry
@@ -160,6 +169,57 @@ $$;
 COMMENT ON FUNCTION naboom_api.create_community(text, text, text, text, text, text, boolean) IS
 	'Create a community (naboom_service only). boundary: GeoJSON Polygon/MultiPolygon. admin_ref (default: the caller''s JWT sub) becomes its first admin. Seeds the panic category. 201';
 
+CREATE OR REPLACE FUNCTION naboom_api.upsert_area(
+	community text, code text, name text, boundary text, name_af text DEFAULT NULL, kind text DEFAULT 'ward')
+RETURNS naboom_api.area
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER AS $$
+#variable_conflict use_variable
+DECLARE
+	actor text := naboom.require_actor();
+	c naboom.community := naboom.community_by_slug(community);
+	v_code text := lower(naboom.clean_text('code', code, true, 63));
+	v_name text := naboom.clean_text('name', name, true, 120);
+	v_name_af text := coalesce(naboom.clean_text('name_af', name_af, false, 120), v_name);
+	v_geom geometry;
+	a naboom.area;
+	created boolean;
+BEGIN
+	PERFORM naboom.require_role(c, actor, 'moderator');
+	PERFORM naboom.rate_limit(c.community_id, actor, 'setup');
+	IF v_code !~ '^[a-z0-9][a-z0-9_-]{0,62}$' THEN
+		PERFORM naboom.fail('22023', 'naboom.invalid_code', format('invalid area code "%s"', v_code),
+			'An area code is lower-case letters, digits, _ and -.', 'Use something like ward-3 or farm_block_a.');
+	END IF;
+	IF kind IS NULL OR kind NOT IN ('ward', 'suburb', 'farm_block', 'patrol_sector', 'other') THEN
+		PERFORM naboom.fail('22023', 'naboom.invalid_area_kind', format('unknown area kind "%s"', kind),
+			'Area kinds are ward, suburb, farm_block, patrol_sector and other.', 'Pick one of those.');
+	END IF;
+	v_geom := naboom.parse_polygon(boundary, 'area boundary');
+	IF c.boundary IS NOT NULL AND NOT ST_CoveredBy(v_geom, ST_Buffer(c.boundary::geography, 50)::geometry) THEN
+		PERFORM naboom.fail('22023', 'naboom.area_outside_community',
+			format('area "%s" is not inside community "%s"', v_code, c.slug),
+			'Part of the area lies outside the community boundary.',
+			'Clip the area to the community boundary.');
+	END IF;
+
+	created := NOT EXISTS (SELECT 1 FROM naboom.area x WHERE x.community_id = c.community_id AND x.code = v_code);
+	INSERT INTO naboom.area AS x (community_id, code, name_en, name_af, kind, boundary, area_m2)
+	VALUES (c.community_id, v_code, v_name, v_name_af, kind, v_geom, ST_Area(v_geom::geography))
+	ON CONFLICT ON CONSTRAINT area_community_id_code_key DO UPDATE
+		SET name_en = EXCLUDED.name_en, name_af = EXCLUDED.name_af, kind = EXCLUDED.kind,
+			boundary = EXCLUDED.boundary, area_m2 = EXCLUDED.area_m2, updated_at = now()
+	RETURNING * INTO a;
+	IF created THEN
+		PERFORM set_config('response.status', '201', true);
+	END IF;
+	RETURN (c.slug, a.code, a.name_en, a.name_af, a.kind, a.area_m2 / 1e6,
+		ST_AsGeoJSON(a.boundary, 6)::jsonb)::naboom_api.area;
+END
+$$;
+
+COMMENT ON FUNCTION naboom_api.upsert_area(text, text, text, text, text, text) IS
+	'Create or replace an area of a community (moderators and admins). boundary: GeoJSON Polygon/MultiPolygon inside the community. 201 when created. Rate limited (setup)';
+
 CREATE OR REPLACE FUNCTION naboom_api.upsert_category(
 	community text, code text, name_en text, name_af text, default_priority text DEFAULT 'medium',
 	is_sensitive boolean DEFAULT false, ack_target interval DEFAULT '15 minutes',
@@ -178,6 +238,7 @@ DECLARE
 	created boolean;
 BEGIN
 	PERFORM naboom.require_role(c, actor, 'moderator');
+	PERFORM naboom.rate_limit(c.community_id, actor, 'setup');
 	IF v_code !~ '^[a-z][a-z0-9_]{0,39}$' THEN
 		PERFORM naboom.fail('22023', 'naboom.invalid_code', format('invalid category code "%s"', v_code),
 			'A category code is a lower-case letter followed by letters, digits and _.', 'Use something like stock_theft.');
@@ -226,7 +287,99 @@ END
 $$;
 
 COMMENT ON FUNCTION naboom_api.upsert_category(text, text, text, text, text, boolean, interval, interval, double precision, interval, boolean) IS
-	'Create or change an incident category (moderators and admins), named in English and Afrikaans. 201 when created';
+	'Create or change an incident category (moderators and admins), named in English and Afrikaans. 201 when created. Rate limited (setup)';
+
+CREATE OR REPLACE FUNCTION naboom_api.join_community(
+	community text, display_name text, phone text DEFAULT NULL, language text DEFAULT 'en')
+RETURNS naboom_api.member
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER AS $$
+#variable_conflict use_variable
+DECLARE
+	actor text := naboom.require_actor();
+	c naboom.community := naboom.community_by_slug(community);
+	v_name text := naboom.clean_text('display_name', display_name, true, 120);
+	v_phone text := naboom.clean_text('phone', phone, false, 20);
+	m naboom.member;
+	created boolean;
+BEGIN
+	IF actor IS NULL THEN
+		PERFORM naboom.fail('28000', 'naboom.missing_identity', 'joining needs a person',
+			'The naboom service cannot join a community.', 'Call with the person''s JWT claims.');
+	END IF;
+	IF v_phone IS NOT NULL AND v_phone !~ '^\+?[0-9][0-9 ]{5,19}$' THEN
+		PERFORM naboom.fail('22023', 'naboom.invalid_phone', format('invalid phone number "%s"', v_phone),
+			'A phone number is digits and spaces, optionally starting with +.', 'Use e.g. +27 82 555 0123.');
+	END IF;
+	IF language IS NULL OR language NOT IN ('en', 'af') THEN
+		PERFORM naboom.fail('22023', 'naboom.invalid_language', format('unsupported language "%s"', language),
+			'naboom speaks English (en) and Afrikaans (af).', 'Use en or af.');
+	END IF;
+	-- Joining and every profile update count (an upsert: a trigger would
+	-- count it twice, once for the insert it tries first).
+	PERFORM naboom.rate_limit(c.community_id, actor, 'profile');
+	created := NOT EXISTS (SELECT 1 FROM naboom.member x WHERE x.community_id = c.community_id AND x.user_ref = actor);
+	INSERT INTO naboom.member AS x (community_id, user_ref, display_name, phone, language)
+	VALUES (c.community_id, actor, v_name, v_phone, language)
+	ON CONFLICT ON CONSTRAINT member_pkey DO UPDATE
+		SET display_name = EXCLUDED.display_name, phone = EXCLUDED.phone,
+			language = EXCLUDED.language, last_active_at = now()
+	RETURNING * INTO m;
+	IF created THEN
+		PERFORM set_config('response.status', '201', true);
+	END IF;
+	RETURN naboom.member_out(m, actor);
+END
+$$;
+
+COMMENT ON FUNCTION naboom_api.join_community(text, text, text, text) IS
+	'Join a community as a resident, or update one''s name, phone and language (idempotent). 201 when joined. Rate limited (profile)';
+
+CREATE OR REPLACE FUNCTION naboom_api.set_member_role(community text, user_ref text, role text)
+RETURNS naboom_api.member
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER AS $$
+#variable_conflict use_variable
+DECLARE
+	actor text := naboom.require_actor();
+	c naboom.community := naboom.community_by_slug(community);
+	my_role naboom.member_role := naboom.require_role(c, actor, 'moderator');
+	v_role naboom.member_role;
+	m naboom.member;
+BEGIN
+	IF role IS NULL OR role NOT IN ('resident', 'verified', 'responder', 'moderator', 'admin') THEN
+		PERFORM naboom.fail('22023', 'naboom.invalid_role', format('unknown role "%s"', role),
+			'Roles are resident, verified, responder, moderator and admin.', 'Pick one of those.');
+	END IF;
+	v_role := role::naboom.member_role;
+	PERFORM naboom.rate_limit(c.community_id, actor, 'setup');
+	SELECT * INTO m FROM naboom.member x WHERE x.community_id = c.community_id AND x.user_ref = set_member_role.user_ref
+		FOR UPDATE;
+	IF NOT FOUND THEN
+		PERFORM naboom.fail('PT404', 'naboom.unknown_member', format('"%s" is not a member of "%s"', user_ref, c.slug),
+			'Only members have roles.', 'Ask them to join the community first.');
+	END IF;
+	IF actor IS NOT NULL AND m.user_ref = actor THEN
+		PERFORM naboom.fail('42501', 'naboom.own_role', 'you cannot change your own role',
+			'Roles are granted by someone else.', 'Ask another admin.');
+	END IF;
+	IF my_role IS NOT NULL AND my_role < 'admin' AND (v_role >= 'moderator' OR m.role >= 'moderator') THEN
+		PERFORM naboom.fail('42501', 'naboom.insufficient_role', 'only admins grant or revoke moderator and admin',
+			format('You are a %s.', my_role), 'Ask an admin of the community.');
+	END IF;
+	IF m.role = 'admin' AND v_role < 'admin' AND NOT EXISTS (
+		SELECT 1 FROM naboom.member x WHERE x.community_id = c.community_id AND x.role = 'admin'
+			AND x.user_ref <> m.user_ref) THEN
+		PERFORM naboom.fail('PT409', 'naboom.last_admin', 'a community needs an admin',
+			format('"%s" is the last admin of %s.', m.user_ref, c.name), 'Make someone else admin first.');
+	END IF;
+	UPDATE naboom.member x SET role = v_role, on_duty = x.on_duty AND v_role >= 'responder'
+	WHERE x.community_id = c.community_id AND x.user_ref = m.user_ref
+	RETURNING * INTO m;
+	RETURN naboom.member_out(m, actor);
+END
+$$;
+
+COMMENT ON FUNCTION naboom_api.set_member_role(text, text, text) IS
+	'Set a member''s role. Moderators set resident/verified/responder; only admins grant or revoke moderator and admin; no one changes their own role; the last admin stays. Rate limited (setup)';
 
 CREATE OR REPLACE FUNCTION naboom.file_incident(
 	c naboom.community, actor text, my_role naboom.member_role, cat naboom.category, kind naboom.incident_kind,
@@ -395,6 +548,210 @@ $$;
 COMMENT ON FUNCTION naboom_api.my_alerts(bigint, integer) IS
 	'The caller''s alerts with id greater than after_id, oldest first: pass the last id seen to get only new ones';
 
+CREATE OR REPLACE FUNCTION naboom.check_map_features(max_features integer) RETURNS integer
+AS 'MODULE_PATHNAME', 'naboom_check_map_features' LANGUAGE C STABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION naboom.check_map_features(integer) IS
+	'How many incidents a map may show: max_features, or the naboom.max_map_features setting when NULL; else naboom.invalid_count (22023)';
+
+CREATE OR REPLACE FUNCTION naboom.map_box(min_lat double precision, min_lon double precision,
+	max_lat double precision, max_lon double precision) RETURNS geometry
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+	IF min_lat IS NULL AND min_lon IS NULL AND max_lat IS NULL AND max_lon IS NULL THEN
+		RETURN NULL;
+	END IF;
+	IF min_lat IS NULL OR min_lon IS NULL OR max_lat IS NULL OR max_lon IS NULL THEN
+		PERFORM naboom.fail('22023', 'naboom.invalid_bbox', 'a bounding box needs min_lat, min_lon, max_lat and max_lon',
+			'Some of the four are missing.', 'Give all four, or none for the whole community.');
+	END IF;
+	IF NOT (min_lat BETWEEN -90 AND 90 AND max_lat BETWEEN -90 AND 90
+		AND min_lon BETWEEN -180 AND 180 AND max_lon BETWEEN -180 AND 180) THEN
+		PERFORM naboom.fail('22023', 'naboom.invalid_coordinates',
+			'min_lat and max_lat must be between -90 and 90, min_lon and max_lon between -180 and 180',
+			format('The box is %s, %s to %s, %s.', min_lat, min_lon, max_lat, max_lon),
+			'Send WGS84 decimal degrees: the south-west corner, then the north-east one.');
+	END IF;
+	IF min_lat > max_lat THEN
+		PERFORM naboom.fail('22023', 'naboom.invalid_bbox', 'min_lat must not be more than max_lat',
+			format('min_lat is %s, max_lat %s.', min_lat, max_lat), 'Give the southern edge as min_lat.');
+	END IF;
+	-- West of east, or across the antimeridian (min_lon > max_lon).
+	IF min_lon <= max_lon THEN
+		RETURN ST_MakeEnvelope(min_lon, min_lat, max_lon, max_lat, 4326);
+	END IF;
+	RETURN ST_Collect(ST_MakeEnvelope(min_lon, min_lat, 180, max_lat, 4326),
+		ST_MakeEnvelope(-180, min_lat, max_lon, max_lat, 4326));
+END
+$$;
+
+COMMENT ON FUNCTION naboom.map_box(double precision, double precision, double precision, double precision) IS
+	'The bounding box of a map as a geometry (two boxes when min_lon > max_lon: across the antimeridian); NULL when all four edges are NULL; else naboom.invalid_bbox or naboom.invalid_coordinates (22023)';
+
+CREATE OR REPLACE FUNCTION naboom.map_rows(c naboom.community, actor text, box geometry, max_rows integer)
+RETURNS TABLE (reference text, category text, category_en text, category_af text, kind text, title text,
+	priority text, status text, created_at timestamptz, blurred boolean, shown geometry, total bigint)
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_variable
+DECLARE
+	service boolean := actor IS NULL AND naboom.is_service();
+	my_role naboom.member_role := naboom.role_in(c.community_id, actor);
+	staff boolean := service OR coalesce(my_role >= 'responder', false);
+BEGIN
+	-- The box is tested against the point shown (a blurred point for
+	-- sensitive categories), so a small box cannot locate the true place;
+	-- the index filter in front of it is the box widened by a blur cell.
+	-- Over max_rows, the most urgent and newest are kept.
+	RETURN QUERY
+	SELECT k.reference, k.category_code, k.name_en, k.name_af, k.kind, k.title, k.priority::text, k.status,
+		k.created_at, k.blur, k.shown, k.total
+	FROM (
+		SELECT i.reference, i.category_code, cat.name_en, cat.name_af, i.kind::text AS kind, i.title, i.priority,
+			i.status, i.created_at, b.blur, v.shown, count(*) OVER () AS total
+		FROM naboom.incident i
+		JOIN naboom.status st ON st.status = i.status AND st.status_type = 'open'
+		JOIN naboom.category cat ON cat.community_id = i.community_id AND cat.code = i.category_code
+		CROSS JOIN LATERAL (SELECT cat.is_sensitive AND NOT staff AND i.reporter_ref IS DISTINCT FROM actor AS blur) b
+		CROSS JOIN LATERAL (SELECT CASE WHEN b.blur THEN naboom.blur_point(i.location) ELSE i.location END AS shown) v
+		WHERE i.community_id = c.community_id
+			AND (i.is_public OR staff OR (actor IS NOT NULL AND i.reporter_ref = actor))
+			AND (box IS NULL OR (i.location && ST_Expand(box, 0.001) AND ST_Intersects(v.shown, box)))
+		ORDER BY i.priority DESC, i.created_at DESC, i.reference
+		LIMIT max_rows) k
+	ORDER BY k.created_at, k.reference;
+END
+$$;
+
+COMMENT ON FUNCTION naboom.map_rows(naboom.community, text, geometry, integer) IS
+	'The live incidents of a community as the actor may see them, with the point to show, whose shown point lies in box (NULL: anywhere); at most max_rows (the most urgent, then the newest), oldest first; total is how many there are in all';
+
+CREATE OR REPLACE FUNCTION naboom_api.community_map_geojson(community text, min_lat double precision DEFAULT NULL,
+	min_lon double precision DEFAULT NULL, max_lat double precision DEFAULT NULL,
+	max_lon double precision DEFAULT NULL, max_features integer DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER AS $$
+#variable_conflict use_variable
+DECLARE
+	n integer := naboom.check_map_features(max_features);
+	box geometry := naboom.map_box(min_lat, min_lon, max_lat, max_lon);
+	c naboom.community := naboom.community_by_slug(community);
+	features jsonb;
+	shown bigint;
+	total bigint;
+BEGIN
+	SELECT coalesce(jsonb_agg(jsonb_build_object(
+			'type', 'Feature',
+			'id', r.reference,
+			'geometry', ST_AsGeoJSON(r.shown, 6)::jsonb,
+			'properties', jsonb_build_object('reference', r.reference, 'category', r.category,
+				'category_en', r.category_en, 'category_af', r.category_af, 'kind', r.kind, 'title', r.title,
+				'priority', r.priority, 'status', r.status, 'created_at', r.created_at,
+				'location_blurred', r.blurred)) ORDER BY r.created_at, r.reference), '[]'::jsonb),
+		count(*), coalesce(max(r.total), 0)
+	INTO features, shown, total
+	FROM naboom.map_rows(c, naboom.current_actor(), box, n) r;
+	-- Foreign members say whether the map was cut and how many there are;
+	-- bbox (RFC 7946) is the box asked for.
+	RETURN jsonb_build_object('type', 'FeatureCollection', 'features', features,
+		'truncated', total > shown, 'total', total)
+		|| CASE WHEN box IS NULL THEN '{}'::jsonb
+			ELSE jsonb_build_object('bbox', jsonb_build_array(min_lon, min_lat, max_lon, max_lat)) END;
+END
+$$;
+
+COMMENT ON FUNCTION naboom_api.community_map_geojson(text, double precision, double precision, double precision, double precision, integer) IS
+	'The community''s live incidents the caller may see, as a GeoJSON FeatureCollection (WGS84); sensitive locations blurred as everywhere. Optionally only those shown within a bounding box (min_lon > max_lon: across the antimeridian). At most max_features (default and limit: the naboom.max_map_features setting), the most urgent and newest; "truncated" says whether some were left out and "total" how many there are';
+
+CREATE OR REPLACE FUNCTION naboom_api.community_map_svg(community text, width integer DEFAULT 800,
+	min_lat double precision DEFAULT NULL, min_lon double precision DEFAULT NULL,
+	max_lat double precision DEFAULT NULL, max_lon double precision DEFAULT NULL,
+	max_features integer DEFAULT NULL)
+RETURNS text
+LANGUAGE plpgsql STABLE SECURITY DEFINER AS $$
+#variable_conflict use_variable
+DECLARE
+	w integer := naboom.check_count('width', width, 4000);
+	n integer := naboom.check_map_features(max_features);
+	box geometry := naboom.map_box(min_lat, min_lon, max_lat, max_lon);
+	c naboom.community := naboom.community_by_slug(community);
+	actor text := naboom.current_actor();
+	ext box2d;
+	kx double precision;		-- longitude scale: equirectangular at the centre latitude
+	vb_w double precision;
+	vb_h double precision;
+	dot double precision;
+	circles text;
+	shown bigint;
+	total bigint;
+	body text;
+BEGIN
+	-- The extent: the box asked for, else boundary, else areas, else
+	-- incidents, else the point 0,0.
+	ext := coalesce(box::box2d, c.boundary::box2d,
+		(SELECT ST_Extent(a.boundary) FROM naboom.area a WHERE a.community_id = c.community_id),
+		(SELECT ST_Extent(r.shown) FROM naboom.map_rows(c, actor, box, n) r),
+		ST_MakeBox2D(ST_MakePoint(-0.01, -0.01), ST_MakePoint(0.01, 0.01)));
+	ext := ST_Expand(ext, greatest(ST_XMax(ext) - ST_XMin(ext), ST_YMax(ext) - ST_YMin(ext), 0.002) * 0.04);
+	kx := cos(radians((ST_YMin(ext) + ST_YMax(ext)) / 2));
+	vb_w := (ST_XMax(ext) - ST_XMin(ext)) * kx;
+	vb_h := ST_YMax(ext) - ST_YMin(ext);
+	dot := greatest(vb_w, vb_h) / 120;
+
+	SELECT string_agg(format('<g class="incident %s"><title>%s</title><circle %s r="%s"/></g>',
+			r.priority, naboom.xml_text(r.reference || ' ' || r.category_en || ' (' || r.priority || ', ' || r.status || ')'),
+			ST_AsSVG(ST_Scale(r.shown, kx, 1), 0, 6), round(dot::numeric, 6)), E'\n' ORDER BY r.created_at, r.reference),
+		count(*), coalesce(max(r.total), 0)
+	INTO circles, shown, total
+	FROM naboom.map_rows(c, actor, box, n) r;
+
+	SELECT string_agg(part, E'\n' ORDER BY ord) INTO body FROM (
+		SELECT 1 AS ord, format('<path class="boundary" d="%s"/>', ST_AsSVG(ST_Scale(c.boundary, kx, 1), 0, 6)) AS part
+		WHERE c.boundary IS NOT NULL
+		UNION ALL
+		SELECT 2, format('<g class="area"><title>%s</title><path d="%s"/></g>',
+			naboom.xml_text(a.name_en || ' / ' || a.name_af), ST_AsSVG(ST_Scale(a.boundary, kx, 1), 0, 6))
+		FROM naboom.area a WHERE a.community_id = c.community_id AND (box IS NULL OR a.boundary && box)
+		UNION ALL
+		SELECT 3, circles WHERE circles IS NOT NULL
+	) parts;
+
+	-- Strokes and text are in map units (degrees), so every SVG renderer
+	-- draws them the same; a legend sits in the top-left corner, and says
+	-- so when incidents were left out (data-total: how many there are).
+	RETURN format(
+		'<svg xmlns="http://www.w3.org/2000/svg" width="%1$s" height="%2$s" viewBox="%3$s %4$s %5$s %6$s" data-incidents="%13$s" data-total="%14$s" data-truncated="%15$s">' || E'\n' ||
+		'<title>%7$s</title>' || E'\n' ||
+		'<style>.boundary{fill:#f4f1e8;stroke:#333;stroke-width:%8$s}'
+		'.area path{fill:#dfe9d8;fill-opacity:.5;stroke:#6b8f5e;stroke-width:%9$s}'
+		'.incident circle,.legend circle{stroke:#fff;stroke-width:%10$s}.low circle{fill:#2e7d32}.medium circle{fill:#f9a825}'
+		'.high circle{fill:#ef6c00}.critical circle{fill:#c62828}'
+		'text{font-family:sans-serif;font-size:12px;fill:#333}</style>' || E'\n' ||
+		'<rect x="%3$s" y="%4$s" width="%5$s" height="%6$s" fill="#fbfaf6"/>' || E'\n%11$s\n%12$s\n</svg>',
+		w, round(w * vb_h / vb_w), round((ST_XMin(ext) * kx)::numeric, 6), round((-ST_YMax(ext))::numeric, 6),
+		round(vb_w::numeric, 6), round(vb_h::numeric, 6),
+		naboom.xml_text(c.name || ': live incidents'),
+		round((dot / 3)::numeric, 6), round((dot / 8)::numeric, 6), round((dot / 4)::numeric, 6),
+		coalesce(body, ''),
+		-- Text is drawn at 12 px and scaled into map units (some renderers
+		-- ignore sub-pixel font sizes).
+		(SELECT string_agg(format('<g class="legend %s"><circle cx="%s" cy="%s" r="%s"/><text transform="translate(%s %s) scale(%s)">%s</text></g>',
+				p.priority, round((ST_XMin(ext) * kx + dot * 2)::numeric, 6),
+				round((-ST_YMax(ext) + dot * (2 + 3 * p.n))::numeric, 6), round(dot::numeric, 6),
+				round((ST_XMin(ext) * kx + dot * 4)::numeric, 6),
+				round((-ST_YMax(ext) + dot * (2.6 + 3 * p.n))::numeric, 6), round((dot * 1.6 / 12)::numeric, 8),
+				p.priority), E'\n' ORDER BY p.n)
+			FROM unnest(ARRAY['critical', 'high', 'medium', 'low']) WITH ORDINALITY AS p(priority, n))
+		|| CASE WHEN total > shown THEN E'\n' || format('<text class="truncated" transform="translate(%s %s) scale(%s)">%s of %s live incidents shown</text>',
+				round((ST_XMin(ext) * kx + dot)::numeric, 6), round((-ST_YMax(ext) + dot * 17.6)::numeric, 6),
+				round((dot * 1.6 / 12)::numeric, 8), shown, total)
+			ELSE '' END,
+		shown, total, CASE WHEN total > shown THEN 'true' ELSE 'false' END);
+END
+$$;
+
+COMMENT ON FUNCTION naboom_api.community_map_svg(text, integer, double precision, double precision, double precision, double precision, integer) IS
+	'An SVG picture of the community, drawn by PostGIS: boundary, areas, and the live incidents the caller may see coloured by priority (low green, medium amber, high orange, critical red, with a legend), sensitive ones blurred. Optionally only a bounding box (its extent) and at most max_features incidents (default and limit: naboom.max_map_features), the most urgent and newest; data-total and data-truncated on the svg element, and a line in the legend, say when some were left out';
+
 CREATE OR REPLACE FUNCTION naboom.verify_audit(from_time timestamptz, to_time timestamptz,
 	OUT problem text, OUT seal_id bigint, OUT audit_id bigint, OUT logged_at timestamptz, OUT detail text)
 RETURNS SETOF record
@@ -556,6 +913,62 @@ $$;
 COMMENT ON FUNCTION naboom.run_auto_close(integer) IS
 	'Close, as the service, every resolved incident whose community''s auto_close_after has passed since resolved_at (at most max_count): a timeline entry and an incident.status_changed event each. Run every five minutes by pg_cron; two runs at once never close the same incident twice';
 
+CREATE OR REPLACE FUNCTION naboom.rate_limit(community_id bigint, user_ref text, action text) RETURNS void
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_variable
+DECLARE
+	-- [count, seconds] per member, action and community (README "Rate limits").
+	defaults jsonb := '{"report": [30, 60], "panic": [10, 60], "subscription": [60, 3600], "note": [60, 600],
+		"profile": [10, 3600], "setup": [120, 3600]}';
+	custom jsonb := (SELECT c.settings->'rate_limits'->action FROM naboom.community c WHERE c.community_id = community_id);
+	lim integer;
+	win double precision;
+	start timestamptz;
+	n integer;
+BEGIN
+	IF user_ref IS NULL THEN
+		RETURN;		-- the naboom service is not limited
+	END IF;
+	lim := coalesce((custom->>0)::integer, (defaults->action->>0)::integer);
+	win := coalesce((custom->>1)::double precision, (defaults->action->>1)::double precision);
+	start := to_timestamp(floor(extract(epoch FROM now()) / win) * win);
+	INSERT INTO naboom.rate_counter AS r (community_id, user_ref, action, window_start, hits)
+	VALUES (community_id, user_ref, action, start, 1)
+	ON CONFLICT ON CONSTRAINT rate_counter_pkey DO UPDATE SET hits = r.hits + 1
+	RETURNING r.hits INTO n;
+	IF n = 1 THEN
+		-- A new window: the member's older windows for this action are done.
+		DELETE FROM naboom.rate_counter r
+		WHERE r.community_id = rate_limit.community_id AND r.user_ref = rate_limit.user_ref
+			AND r.action = rate_limit.action AND r.window_start < start;
+	END IF;
+	IF n > lim THEN
+		PERFORM naboom.fail('PT429', 'naboom.rate_limited',
+			format('too many %s requests', action),
+			format('At most %s per %s seconds; try again in %s seconds.', lim, win,
+				ceil(extract(epoch FROM start + make_interval(secs => win) - now()))::integer),
+			format('Wait %s seconds.', ceil(extract(epoch FROM start + make_interval(secs => win) - now()))::integer));
+	END IF;
+END
+$$;
+
+COMMENT ON FUNCTION naboom.rate_limit(bigint, text, text) IS
+	'Count one request of a member for an action (report, panic, subscription, note, profile, setup) in the current fixed window; over the limit raises naboom.rate_limited (PT429) with the seconds to wait. Limits: defaults, or the community''s settings->''rate_limits''->action = [count, seconds]. The count survives reconnects and holds across concurrent sessions (row lock)';
+
+CREATE OR REPLACE FUNCTION naboom.rate_limit_write() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER AS $$
+BEGIN
+	IF naboom.retention_active() THEN
+		RETURN coalesce(NEW, OLD);
+	END IF;
+	PERFORM naboom.rate_limit(coalesce(NEW.community_id, OLD.community_id), naboom.current_actor(), TG_ARGV[0]);
+	RETURN coalesce(NEW, OLD);
+END
+$$;
+
+COMMENT ON FUNCTION naboom.rate_limit_write() IS
+	'BEFORE row trigger: the write counts against the limit of the action named by the trigger''s argument, for the calling member in the row''s community (not while retention or erasure runs)';
+
 CREATE OR REPLACE FUNCTION naboom.schedule_jobs(OUT job text, OUT schedule text, OUT command text)
 RETURNS SETOF record
 LANGUAGE plpgsql VOLATILE AS $$
@@ -611,10 +1024,114 @@ $$;
 COMMENT ON FUNCTION naboom_api.retention_policies(text) IS
 	'How long the community keeps each class of data and what happens then (members of the community)';
 
+CREATE OR REPLACE FUNCTION naboom_api.set_retention(community text, data_class text, keep interval)
+RETURNS naboom_api.retention_policy
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER AS $$
+#variable_conflict use_variable
+DECLARE
+	c naboom.community := naboom.community_by_slug(community);
+	p naboom.retention_policy;
+	r naboom_api.retention_policy;
+BEGIN
+	PERFORM naboom.require_role(c, naboom.require_actor(), 'admin');
+	PERFORM naboom.rate_limit(c.community_id, naboom.require_actor(), 'setup');
+	SELECT * INTO p FROM naboom.retention_policy x WHERE x.data_class = set_retention.data_class;
+	IF NOT FOUND THEN
+		PERFORM naboom.fail('22023', 'naboom.unknown_data_class', format('unknown data class "%s"', left(data_class, 40)),
+			'Data classes are emergency_record, personal_data, deleted_note and audit_log.',
+			'Use one of those names.');
+	END IF;
+	IF NOT p.community_may_override THEN
+		PERFORM naboom.fail('42501', 'naboom.retention_fixed', format('%s retention is set for the whole server', data_class),
+			format('%s is kept %s for every community.', data_class, p.keep),
+			'Ask the DBA: the period is in naboom.retention_policy.');
+	END IF;
+	IF keep IS NOT NULL AND (keep < p.min_keep OR keep > p.max_keep) THEN
+		PERFORM naboom.fail('22023', 'naboom.retention_out_of_bounds',
+			format('%s may be kept between %s and %s', data_class, p.min_keep, p.max_keep),
+			format('%s is outside the bounds the DBA set.', keep),
+			format('Choose a period from %s to %s.', p.min_keep, p.max_keep));
+	END IF;
+	IF keep IS NULL THEN
+		DELETE FROM naboom.community_retention x WHERE x.community_id = c.community_id AND x.data_class = p.data_class;
+	ELSE
+		INSERT INTO naboom.community_retention AS x (community_id, data_class, keep)
+		VALUES (c.community_id, p.data_class, keep)
+		ON CONFLICT ON CONSTRAINT community_retention_pkey DO UPDATE SET keep = EXCLUDED.keep, set_at = now();
+	END IF;
+	SELECT * INTO r FROM naboom_api.retention_policies(c.slug) x WHERE x.data_class = p.data_class;
+	RETURN r;
+END
+$$;
+
+COMMENT ON FUNCTION naboom_api.set_retention(text, text, interval) IS
+	'Set the community''s own period for a data class, within the DBA''s bounds (admins); NULL goes back to the default. Audited';
+
+CREATE OR REPLACE FUNCTION naboom.set_legal_hold(reference text, reason text, hold boolean)
+RETURNS naboom_api.legal_hold
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_variable
+DECLARE
+	actor text := naboom.require_actor();
+	v_reason text := naboom.clean_text('reason', reason, true, 2000);
+	f record := naboom.find_incident(reference, actor, true);
+	i naboom.incident := f.incident;
+	c naboom.community;
+	h naboom.legal_hold;
+BEGIN
+	SELECT * INTO c FROM naboom.community x WHERE x.community_id = i.community_id;
+	PERFORM naboom.require_role(c, actor, 'admin');
+	PERFORM naboom.rate_limit(c.community_id, actor, 'setup');
+	IF length(v_reason) < 3 THEN
+		PERFORM naboom.fail('22023', 'naboom.reason_required', 'a legal hold needs a reason',
+			'The reason is shorter than 3 characters.', 'Say why, e.g. the case number.');
+	END IF;
+	IF hold THEN
+		IF i.legal_hold THEN
+			PERFORM naboom.fail('PT409', 'naboom.already_held', format('%s is already under legal hold', i.reference),
+				'A hold is open on it.', 'Lift the open hold first, or leave it.');
+		END IF;
+		INSERT INTO naboom.legal_hold (community_id, incident_id, placed_by, reason)
+		VALUES (i.community_id, i.incident_id, actor, v_reason) RETURNING * INTO h;
+	ELSE
+		UPDATE naboom.legal_hold x SET lifted_at = now(), lifted_by = actor, lift_reason = v_reason
+		WHERE x.community_id = i.community_id AND x.incident_id = i.incident_id AND x.lifted_at IS NULL
+		RETURNING * INTO h;
+		IF NOT FOUND THEN
+			PERFORM naboom.fail('PT409', 'naboom.not_held', format('%s is not under legal hold', i.reference),
+				'No hold is open on it.', 'Nothing to lift.');
+		END IF;
+	END IF;
+	UPDATE naboom.incident x SET legal_hold = hold
+	WHERE x.community_id = i.community_id AND x.incident_id = i.incident_id;
+	RETURN (i.reference, hold, h.reason, h.placed_at, h.lifted_at, h.lift_reason)::naboom_api.legal_hold;
+END
+$$;
+
+COMMENT ON FUNCTION naboom.set_legal_hold(text, text, boolean) IS 'Place or lift a legal hold (the API functions call this)';
+
 
 -- END replaced functions
 
 REVOKE ALL ON FUNCTION naboom.lock_duplicate_place(bigint, text, double precision, double precision, bigint) FROM PUBLIC;
+
+-- Issue 14, limits: notes count against their rate limit (the trigger needs
+-- its function, created above).
+REVOKE ALL ON FUNCTION naboom.rate_limit_write() FROM PUBLIC;
+CREATE TRIGGER rate_limit BEFORE INSERT ON naboom.incident_timeline
+	FOR EACH ROW WHEN (NEW.entry_kind = 'note') EXECUTE FUNCTION naboom.rate_limit_write('note');
+
+-- The maps' new signatures: executable by the three roles, as in 0.5.0.
+REVOKE ALL ON FUNCTION naboom.check_map_features(integer),
+	naboom.map_box(double precision, double precision, double precision, double precision),
+	naboom.map_rows(naboom.community, text, geometry, integer),
+	naboom_api.community_map_geojson(text, double precision, double precision, double precision, double precision, integer),
+	naboom_api.community_map_svg(text, integer, double precision, double precision, double precision, double precision, integer)
+	FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION
+	naboom_api.community_map_geojson(text, double precision, double precision, double precision, double precision, integer),
+	naboom_api.community_map_svg(text, integer, double precision, double precision, double precision, double precision, integer)
+	TO naboom_anon, naboom_user, naboom_service;
 
 REVOKE ALL ON FUNCTION naboom.run_auto_close(integer) FROM PUBLIC;
 
