@@ -12,7 +12,10 @@
 --     and drop a third coordinate;
 --   * distances to blurred incidents are measured to the point shown;
 --   * the auto-close job (naboom.run_auto_close, scheduled by schedule_jobs);
---   * retention_policies is STABLE; the 21st alert area is PT409.
+--   * retention_policies is STABLE; the 21st alert area is PT409;
+--   * issue 14, limits: the duplicate place lock waits only for reports
+--     within the duplicate radius; notes, profile and set-up writes are
+--     rate limited; the maps take a bounding box and max_features.
 
 \echo Use "ALTER EXTENSION naboom UPDATE TO '0.6.0'" to load this file. \quit
 
