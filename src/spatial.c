@@ -256,7 +256,7 @@ LockDuplicateCells(int64 community_id, const char *category, double lat,
 	{
 		LOCKTAG		tag;
 
-		if (i > 0 && keys[i] == keys[i - 1])
+		if (ndistinct > 0 && keys[i] == keys[ndistinct - 1])
 			continue;
 		keys[ndistinct++] = keys[i];
 		SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, DUPLICATE_LOCK_CLASS, keys[i], 2);
