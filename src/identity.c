@@ -9,7 +9,8 @@
  *
  * Without claims, a role with the privileges of naboom_service (or a
  * superuser, e.g. a pg_cron job) acts as the service; anyone else has no
- * identity.
+ * identity.  Under the role naboom_anon the claims do not count (claims.c):
+ * the caller has no identity, and only what the public may do.
  *
  *-------------------------------------------------------------------------
  */
