@@ -96,6 +96,10 @@ SET ROLE naboom_anon;
 SELECT t.err($$SELECT naboom_api.get_incident('$$ || :'private_ref' || $$')$$);
 RESET ROLE;
 SELECT t.as_service();
+-- The audit names no person for these reads.
+SELECT naboom.audit_queue_wait(30000);
+SELECT count(*) > 0 AS anonymous_reads, count(*) FILTER (WHERE actor IN ('u-res1', 'u-mod')) AS naming_a_person
+FROM naboom.audit_log WHERE db_role = 'naboom_anon' AND action IN ('READ', 'DENIED');
 
 ------------------------------------------------------------------------------
 -- A member who only reads, through READ ONLY transactions, stays active
@@ -120,7 +124,7 @@ SELECT t.as_user('u-res2');
 BEGIN READ ONLY;
 SELECT count(*) >= 0 AS read FROM naboom_api.duplicate_candidates('mookgophong', 'burglary', -24.5201, 28.7101);
 COMMIT;
--- A second read the same day queues nothing more.
+-- A second read the same day adds nothing.
 BEGIN READ ONLY;
 SELECT count(*) >= 0 AS read FROM naboom_api.retention_policies('mookgophong');
 COMMIT;
@@ -130,7 +134,7 @@ SELECT naboom.audit_queue_wait(30000);
 SELECT last_active_at > now() - interval '1 minute' AS active_today FROM naboom.member WHERE user_ref = 'u-res2';
 SELECT actor, count(*) FROM naboom.audit_log
 WHERE table_name = 'naboom.member' AND action = 'UPDATE' AND row_key->>'user_ref' = 'u-res2'
-	AND new_values ? 'last_active_at'
+	AND new_values ? 'last_active_at' AND actor = 'u-res2'
 GROUP BY actor;
 SELECT t.personal_due(now());
 -- Seven years on, without another call, u-res2 is due again.

@@ -174,12 +174,12 @@ SubjectFromPostgrest(const char *claims, char **sub, NaboomClaimsError *err)
 }
 
 /*
- * IsAnonymous says whether the gateway switched to naboom_anon (SET ROLE,
- * or set_config('role', ...) as PostgREST does).  Only that role itself:
- * the gateway's login role is usually a member of it.
+ * NaboomIsAnonymous says whether the gateway switched to naboom_anon (SET
+ * ROLE, or set_config('role', ...) as PostgREST does).  Only that role
+ * itself: the gateway's login role is usually a member of it.
  */
-static bool
-IsAnonymous(void)
+bool
+NaboomIsAnonymous(void)
 {
 	Oid			anon = get_role_oid("naboom_anon", true);
 
@@ -199,7 +199,7 @@ NaboomReadClaims(char **sub, NaboomClaimsError *err)
 	const char *graphile = GetSetting("jwt.claims.sub");
 
 	*sub = NULL;
-	if (IsAnonymous())
+	if (NaboomIsAnonymous())
 		return true;
 	if (claims != NULL && !SubjectFromPostgrest(claims, sub, err))
 	{

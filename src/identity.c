@@ -88,6 +88,12 @@ NaboomCurrentActor(void)
 		return actor;
 	}
 
+	if (NaboomIsAnonymous())
+		NaboomErrorHint(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION,
+						"naboom.missing_identity",
+						("no identity"),
+						("Sign in: call with a token whose role is naboom_user."),
+						"Requests as naboom_anon are anonymous, whatever their JWT claims say.");
 	NaboomErrorHint(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION,
 					"naboom.missing_identity",
 					("no identity"),
