@@ -55,8 +55,11 @@ WHERE relid::text = 'naboom.audit_log_' || to_char(now() AT TIME ZONE 'UTC', 'YY
 
 ------------------------------------------------------------------------------
 -- A report through the gateway: the actor from the claims, the request
--- context from request.headers (first x-forwarded-for address)
+-- context from request.headers (behind two trusted proxies, an edge proxy
+-- and a load balancer: the x-forwarded-for address the edge saw, second
+-- from the right; sql/13_gateway.sql has the rule)
 ------------------------------------------------------------------------------
+SET naboom.trusted_proxies = 2;
 SELECT t.set_mark('report');
 SELECT t.as_user('u-res1');
 SELECT set_config('request.headers',

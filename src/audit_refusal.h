@@ -14,6 +14,13 @@
 /* naboom.audit: off skips every audit entry (superuser only). */
 extern bool naboom_audit_enabled;
 
+/*
+ * naboom.trusted_proxies: how many proxies in front of the gateway append
+ * to X-Forwarded-For and are believed; 0 ignores the header (superuser
+ * only).
+ */
+extern int	naboom_trusted_proxies;
+
 /* The request context, re-read when the settings behind it change. */
 typedef struct NaboomAuditContext
 {
@@ -23,6 +30,7 @@ typedef struct NaboomAuditContext
 	char	   *claims;			/* the raw settings it was built from */
 	char	   *graphile;
 	char	   *headers;
+	int			trusted_proxies;
 	char	   *actor;			/* the results */
 	char	   *db_role;
 	char	   *client_addr;

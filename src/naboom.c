@@ -134,6 +134,14 @@ _PG_init(void)
 							 PGC_SUSET, 0,
 							 NULL, NULL, NULL);
 
+	DefineCustomIntVariable("naboom.trusted_proxies",
+							"How many proxies in front of the gateway append to X-Forwarded-For and are believed.",
+							"The audit's client address is the entry that many places from the right of X-Forwarded-For; 0 ignores the header and takes the connection's peer.",
+							&naboom_trusted_proxies,
+							0, 0, 32,
+							PGC_SUSET, 0,
+							NULL, NULL, NULL);
+
 	DefineCustomBoolVariable("naboom.events",
 							 "Write domain events to the event stream.",
 							 "Only a superuser can switch it off, e.g. for a bulk load in one session.",

@@ -366,8 +366,24 @@ $$;
 COMMENT ON FUNCTION naboom.verify_audit(timestamptz, timestamptz) IS
 	'Prove that no audit row of the seals touching [from_time, to_time) was changed, removed or inserted afterwards: one row per problem (changed, removed, inserted, seal_changed, chain_broken) with the seal and row, then a summary row (verified or broken) with the counts, the rows not sealed yet and the rows expired with a dropped month. Anonymised rows verify (format 2)';
 
+CREATE FUNCTION naboom.apply_member_touch(community_id bigint, user_ref text, active_at timestamptz) RETURNS void
+LANGUAGE sql VOLATILE AS $$
+	-- The member's own activity: the audit entry of the update names them.
+	SELECT pg_catalog.set_config('request.jwt.claims', pg_catalog.json_build_object('sub', user_ref)::text, true);
+	UPDATE naboom.member m SET last_active_at = active_at
+	WHERE m.community_id = apply_member_touch.community_id AND m.user_ref = apply_member_touch.user_ref
+		AND m.last_active_at < active_at - interval '1 day';
+	SELECT pg_catalog.set_config('request.jwt.claims', '', true);
+$$;
+
+COMMENT ON FUNCTION naboom.apply_member_touch(bigint, text, timestamptz) IS
+	'Record a member''s activity that a read-only transaction queued (naboom.touch_member), at most one write a day; called by the audit writer only';
+
 CREATE FUNCTION naboom.audit_insert_queued(entry jsonb) RETURNS void
 LANGUAGE sql VOLATILE AS $$
+	SELECT naboom.apply_member_touch((entry->>'community_id')::bigint, entry->>'actor',
+		timestamptz 'epoch' + (entry->>'logged_at_us')::bigint * interval '1 microsecond')
+	WHERE entry->>'action' = 'TOUCH';
 	INSERT INTO naboom.audit_log (logged_at, community_id, incident_id, action, table_name, row_key,
 		actor, db_role, client_addr, user_agent, request_id, success, detail)
 	SELECT coalesce(timestamptz 'epoch' + (entry->>'logged_at_us')::bigint * interval '1 microsecond',
@@ -376,10 +392,11 @@ LANGUAGE sql VOLATILE AS $$
 		entry->>'table_name', entry->'row_key', entry->>'actor', coalesce(entry->>'db_role', '?'),
 		entry->>'client_addr', entry->>'user_agent', entry->>'request_id',
 		coalesce((entry->>'success')::boolean, false), entry->'detail'
+	WHERE entry->>'action' IS DISTINCT FROM 'TOUCH'
 $$;
 
 COMMENT ON FUNCTION naboom.audit_insert_queued(jsonb) IS
-	'Write one entry of the audit writer''s queue (a refused attempt or a read in a read-only transaction); called by the audit writer only';
+	'Write one entry of the audit writer''s queue (a refused attempt or a read in a read-only transaction), or apply a queued member activity (action TOUCH); called by the audit writer only';
 
 ------------------------------------------------------------------------------
 -- Partitions

@@ -12,7 +12,9 @@
 --     and drop a third coordinate;
 --   * distances to blurred incidents are measured to the point shown;
 --   * the auto-close job (naboom.run_auto_close, scheduled by schedule_jobs);
---   * retention_policies is STABLE; the 21st alert area is PT409.
+--   * retention_policies is STABLE; the 21st alert area is PT409;
+--   * a member's activity in a read-only transaction is recorded by the
+--     background writer (naboom.queue_member_touch, apply_member_touch).
 
 \echo Use "ALTER EXTENSION naboom UPDATE TO '0.6.0'" to load this file. \quit
 
@@ -38,6 +40,7 @@ ALTER TABLE naboom.category
 CREATE INDEX incident_resolved_idx ON naboom.incident (resolved_at) WHERE status = 'resolved';
 
 -- functions: naboom.verify_audit naboom.upsert_category naboom_api.upsert_category naboom.parse_polygon naboom_api.create_community naboom.duplicate_rows naboom_api.my_alerts naboom_api.retention_policies naboom_api.subscribe naboom.run_auto_close naboom.schedule_jobs
+-- functions: naboom.queue_member_touch naboom.touch_member naboom.apply_member_touch naboom.audit_insert_queued
 -- BEGIN replaced functions
 
 CREATE OR REPLACE FUNCTION naboom.parse_polygon(geojson text, what text) RETURNS geometry
@@ -454,6 +457,38 @@ $$;
 COMMENT ON FUNCTION naboom.verify_audit(timestamptz, timestamptz) IS
 	'Prove that no audit row of the seals touching [from_time, to_time) was changed, removed or inserted afterwards: one row per problem (changed, removed, inserted, seal_changed, chain_broken) with the seal and row, then a summary row (verified or broken) with the counts, the rows not sealed yet and the rows expired with a dropped month. Anonymised rows verify (format 2)';
 
+CREATE OR REPLACE FUNCTION naboom.apply_member_touch(community_id bigint, user_ref text, active_at timestamptz) RETURNS void
+LANGUAGE sql VOLATILE AS $$
+	-- The member's own activity: the audit entry of the update names them.
+	SELECT pg_catalog.set_config('request.jwt.claims', pg_catalog.json_build_object('sub', user_ref)::text, true);
+	UPDATE naboom.member m SET last_active_at = active_at
+	WHERE m.community_id = apply_member_touch.community_id AND m.user_ref = apply_member_touch.user_ref
+		AND m.last_active_at < active_at - interval '1 day';
+	SELECT pg_catalog.set_config('request.jwt.claims', '', true);
+$$;
+
+COMMENT ON FUNCTION naboom.apply_member_touch(bigint, text, timestamptz) IS
+	'Record a member''s activity that a read-only transaction queued (naboom.touch_member), at most one write a day; called by the audit writer only';
+
+CREATE OR REPLACE FUNCTION naboom.audit_insert_queued(entry jsonb) RETURNS void
+LANGUAGE sql VOLATILE AS $$
+	SELECT naboom.apply_member_touch((entry->>'community_id')::bigint, entry->>'actor',
+		timestamptz 'epoch' + (entry->>'logged_at_us')::bigint * interval '1 microsecond')
+	WHERE entry->>'action' = 'TOUCH';
+	INSERT INTO naboom.audit_log (logged_at, community_id, incident_id, action, table_name, row_key,
+		actor, db_role, client_addr, user_agent, request_id, success, detail)
+	SELECT coalesce(timestamptz 'epoch' + (entry->>'logged_at_us')::bigint * interval '1 microsecond',
+			pg_catalog.clock_timestamp()),
+		(entry->>'community_id')::bigint, (entry->>'incident_id')::bigint, entry->>'action',
+		entry->>'table_name', entry->'row_key', entry->>'actor', coalesce(entry->>'db_role', '?'),
+		entry->>'client_addr', entry->>'user_agent', entry->>'request_id',
+		coalesce((entry->>'success')::boolean, false), entry->'detail'
+	WHERE entry->>'action' IS DISTINCT FROM 'TOUCH'
+$$;
+
+COMMENT ON FUNCTION naboom.audit_insert_queued(jsonb) IS
+	'Write one entry of the audit writer''s queue (a refused attempt or a read in a read-only transaction), or apply a queued member activity (action TOUCH); called by the audit writer only';
+
 CREATE OR REPLACE FUNCTION naboom.run_auto_close(max_count integer DEFAULT 1000) RETURNS integer
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
@@ -524,6 +559,32 @@ $$;
 COMMENT ON FUNCTION naboom.schedule_jobs() IS
 	'Register naboom''s jobs with pg_cron (idempotently, by job name): escalation and audit sealing every minute, auto-close every five minutes, event publishing every minute (a fallback for when the background writer is not running), audit partitions daily, retention daily at 02:41; naboom.pg_cron_missing (55000) without pg_cron';
 
+CREATE OR REPLACE FUNCTION naboom.queue_member_touch(community_id bigint, user_ref text) RETURNS boolean
+AS 'MODULE_PATHNAME', 'naboom_queue_member_touch' LANGUAGE C VOLATILE STRICT;
+
+COMMENT ON FUNCTION naboom.queue_member_touch(bigint, text) IS
+	'Hand a member''s activity seen in a read-only transaction to the background writer (at most once an hour per member and backend); true if queued, false without a writer for this database or on a hot standby';
+
+CREATE OR REPLACE FUNCTION naboom.touch_member(community_id bigint, user_ref text) RETURNS void
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_variable
+BEGIN
+	IF user_ref IS NULL THEN
+		RETURN;
+	END IF;
+	IF NOT pg_catalog.current_setting('transaction_read_only')::boolean THEN
+		UPDATE naboom.member m SET last_active_at = now()
+		WHERE m.community_id = community_id AND m.user_ref = user_ref AND m.last_active_at < now() - interval '1 day';
+	ELSIF EXISTS (SELECT 1 FROM naboom.member m WHERE m.community_id = community_id AND m.user_ref = user_ref
+			AND m.last_active_at < now() - interval '1 day') THEN
+		PERFORM naboom.queue_member_touch(community_id, user_ref);
+	END IF;
+END
+$$;
+
+COMMENT ON FUNCTION naboom.touch_member(bigint, text) IS
+	'Record that a member was active today (last_active_at), at most one write a day; in a read-only transaction the background writer records it';
+
 CREATE OR REPLACE FUNCTION naboom_api.retention_policies(community text)
 RETURNS SETOF naboom_api.retention_policy
 LANGUAGE plpgsql STABLE SECURITY DEFINER AS $$
@@ -548,6 +609,9 @@ COMMENT ON FUNCTION naboom_api.retention_policies(text) IS
 -- END replaced functions
 
 REVOKE ALL ON FUNCTION naboom.run_auto_close(integer) FROM PUBLIC;
+-- A reader's activity in a read-only transaction goes through the writer.
+REVOKE ALL ON FUNCTION naboom.queue_member_touch(bigint, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION naboom.apply_member_touch(bigint, text, timestamptz) FROM PUBLIC;
 
 SELECT naboom.pin_search_paths();
 
