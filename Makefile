@@ -41,7 +41,8 @@ $(DATA_built): $(SCHEMA_SOURCES) naboom.control
 #   make installcheck-listen         test/listen.sh, a real LISTEN client (builds tools/naboom-listen)
 #   make installcheck-tap            pgTAP over test/sql/, both passes (one: TAP_PASSES=2)
 #   make installcheck-fingerprint    test/fingerprint.sh: a fresh install equals every upgrade path
-.PHONY: installcheck-regress installcheck-isolation installcheck-listen installcheck-tap installcheck-fingerprint
+#   make installcheck-restore        test/restore.sh: pg_dump / pg_restore and pg_dump | psql give back every row
+.PHONY: installcheck-regress installcheck-isolation installcheck-listen installcheck-tap installcheck-fingerprint installcheck-restore
 
 installcheck-regress:
 	$(MAKE) installcheck ISOLATION=
@@ -61,3 +62,6 @@ installcheck-tap:
 
 installcheck-fingerprint:
 	bash test/fingerprint.sh
+
+installcheck-restore:
+	bash test/restore.sh

@@ -30,7 +30,11 @@
 #        d. make installcheck-fingerprint  test/fingerprint.sh (TAP), under
 #           `timeout` (NABOOM_FINGERPRINT_TIMEOUT); skipped, with a message
 #           and not counted, while the file does not exist.
-#        e. make installcheck-tap          pgTAP over test/sql/*.sql (test/tap.sh),
+#        e. make installcheck-restore      test/restore.sh (TAP), under `timeout`
+#           (NABOOM_RESTORE_TIMEOUT): a database with every kind of row,
+#           pg_dump -Fc | pg_restore and pg_dump | psql into new databases,
+#           every table, sequence and API answer compared, verify_audit.
+#        f. make installcheck-tap          pgTAP over test/sql/*.sql (test/tap.sh),
 #           twice: TAP_PASSES=1 and TAP_PASSES=2 (see the contract below).
 #   3. prints regression.diffs / output_iso/regression.diffs on failure, a
 #      breakdown, and as the very last line `N passed, N failed`.
@@ -38,7 +42,7 @@
 #
 # Counting: each pg_regress test and each isolation spec is one test; each
 # pgTAP assertion (`ok N` / `not ok N` line) in each pass is one test, and so
-# is each assertion of test/listen.sh and of test/fingerprint.sh (TAP too:
+# is each assertion of test/listen.sh , of test/fingerprint.sh and of test/restore.sh (TAP too:
 # plan `1..N` first, `ok N` / `not ok N` lines).  A test program that dies
 # without reporting (bad plan, SQL error, crash, timeout, extension that
 # fails to load) counts as one more failure; a pg_regress test that never got
@@ -71,7 +75,7 @@
 #     database contrib_regression (cron.database_name), not in naboom_tap.
 #
 # Logs (gitignored) are in test/results/: installcheck-regress.log,
-# installcheck-isolation.log, listen.log, fingerprint.log, pgtap-pass1.log,
+# installcheck-isolation.log, listen.log, fingerprint.log, restore.log, pgtap-pass1.log,
 # pgtap-pass2.log, postgresql.log.
 #
 # Environment knobs:
@@ -80,6 +84,7 @@
 #   NABOOM_FILE_TIMEOUT=600   seconds for each pgTAP file
 #   NABOOM_LISTEN_TIMEOUT=120 seconds for make installcheck-listen
 #   NABOOM_FINGERPRINT_TIMEOUT=600  seconds for make installcheck-fingerprint
+#   NABOOM_RESTORE_TIMEOUT=600      seconds for make installcheck-restore
 set -uo pipefail
 
 # shellcheck source=scripts/lib.sh
@@ -92,6 +97,7 @@ STEP_TIMEOUT="${NABOOM_STEP_TIMEOUT:-1800}"
 FILE_TIMEOUT="${NABOOM_FILE_TIMEOUT:-600}"
 LISTEN_TIMEOUT="${NABOOM_LISTEN_TIMEOUT:-120}"
 FINGERPRINT_TIMEOUT="${NABOOM_FINGERPRINT_TIMEOUT:-600}"
+RESTORE_TIMEOUT="${NABOOM_RESTORE_TIMEOUT:-600}"
 DIFF_MAX_LINES=3000
 
 # ---------------------------------------------------------------- helpers
@@ -248,6 +254,13 @@ inside() {
         run_tap_program fingerprint "$FINGERPRINT_TIMEOUT" installcheck-fingerprint
     else
         echo; log "fingerprint: no test/fingerprint.sh yet - skipped (not counted)"
+    fi
+
+    # needs nothing from the steps before: its own databases
+    if [ -e test/restore.sh ]; then
+        run_tap_program restore "$RESTORE_TIMEOUT" installcheck-restore
+    else
+        echo; log "restore: no test/restore.sh yet - skipped (not counted)"
     fi
 
     if [ "${#taps[@]}" -eq 0 ]; then

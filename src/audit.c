@@ -52,6 +52,7 @@
 #include "utils/tuplestore.h"
 
 #include "naboom.h"
+#include "restore.h"
 #include "audit.h"
 #include "identity.h"
 #include "retention_engine.h"
@@ -362,8 +363,11 @@ naboom_audit_trigger(PG_FUNCTION_ARGS)
 		elog(ERROR, "naboom_audit_trigger: must be fired AFTER");
 	if (TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event))
 		elog(ERROR, "naboom_audit_trigger: cannot be fired by TRUNCATE");
-	/* Retention and erasure write one entry per batch instead. */
-	if (!naboom_audit_enabled || NaboomRetentionActive)
+	/*
+	 * Retention and erasure write one entry per batch instead.  A restore
+	 * loads the audit log as it was, and its rows are no change (restore.c).
+	 */
+	if (!naboom_audit_enabled || NaboomRetentionActive || NaboomRestoring())
 		return PointerGetDatum(NULL);
 	if (TRIGGER_FIRED_FOR_STATEMENT(trigdata->tg_event))
 	{

@@ -436,6 +436,16 @@ BEGIN
 		EXECUTE format('CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON naboom.%I
 			FOR EACH STATEMENT EXECUTE FUNCTION naboom.audit_guard()', name);
 		EXECUTE format('ALTER TABLE naboom.%I ENABLE ALWAYS TRIGGER audit_no_truncate', name);
+		-- Every partition belongs to the extension, as those of the install
+		-- script do: pg_dump then leaves their definitions to CREATE
+		-- EXTENSION and dumps their rows with the default partition's (see
+		-- 09_security), so a restore in another month finds no clash.
+		IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+				WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+					AND d.objid = ('naboom.' || pg_catalog.quote_ident(name))::pg_catalog.regclass
+					AND d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass AND d.deptype = 'e') THEN
+			EXECUTE format('ALTER EXTENSION naboom ADD TABLE naboom.%I', name);
+		END IF;
 		made := made || name;
 	END LOOP;
 	RETURN made;
@@ -443,7 +453,7 @@ END
 $$;
 
 COMMENT ON FUNCTION naboom.audit_maintain(integer) IS
-	'Create the monthly partitions of naboom.audit_log from this month to months_ahead months ahead (and for any month whose rows are in the default partition); returns the partitions made. Run daily by pg_cron';
+	'Create the monthly partitions of naboom.audit_log from this month to months_ahead months ahead (and for any month whose rows are in the default partition); returns the partitions made, each a member of the extension so that pg_dump dumps its rows with the default partition''s. Run daily by pg_cron';
 
 CREATE FUNCTION naboom.audit_move_default(month date, name text) RETURNS bigint
 AS 'MODULE_PATHNAME', 'naboom_audit_move_default' LANGUAGE C VOLATILE STRICT;

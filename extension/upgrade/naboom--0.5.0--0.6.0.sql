@@ -15,6 +15,9 @@
 --   * retention_policies is STABLE; the 21st alert area is PT409;
 --   * a member's activity in a read-only transaction is recorded by the
 --     background writer (naboom.queue_member_touch, apply_member_touch).
+--   * a backup restores (README "Backup and restore"): every table and
+--     sequence is in the dump, naboom's triggers load a restore's rows as
+--     they were, every audit partition belongs to the extension.
 
 \echo Use "ALTER EXTENSION naboom UPDATE TO '0.6.0'" to load this file. \quit
 
@@ -39,6 +42,122 @@ ALTER TABLE naboom.category
 -- The auto-close job walks resolved incidents by resolution time.
 CREATE INDEX incident_resolved_idx ON naboom.incident (resolved_at) WHERE status = 'resolved';
 
+-- Backup and restore (issue 14): what pg_dump keeps, and the restore mode
+-- of naboom's triggers (naboom.restoring, src/restore.c; see 09_security).
+CREATE FUNCTION naboom.restoring() RETURNS boolean
+	AS 'MODULE_PATHNAME', 'naboom_restoring'
+	LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION naboom.restoring() IS
+	'True while a pg_dump script or pg_restore loads rows: a COPY in a session whose session user is a superuser and which has pg_dump''s settings (row_security and check_function_bodies off). naboom''s triggers then load rows as they were';
+
+CREATE FUNCTION naboom.restore_seed() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+	keys text[] := TG_ARGV;
+	cols text;
+	n integer;
+BEGIN
+	IF NOT naboom.restoring() THEN
+		RETURN NEW;
+	END IF;
+	SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum) INTO cols
+	FROM pg_catalog.pg_attribute a
+	WHERE a.attrelid = TG_RELID AND a.attnum > 0 AND NOT a.attisdropped AND a.attname <> ALL (keys);
+	EXECUTE pg_catalog.format('UPDATE %s AS t SET (%s) = (SELECT %s FROM (SELECT ($1).*) r) WHERE (%s) = (SELECT %s FROM (SELECT ($1).*) r)',
+		TG_RELID::regclass, cols, cols,
+		(SELECT pg_catalog.string_agg('t.' || pg_catalog.quote_ident(k), ', ') FROM unnest(keys) k),
+		(SELECT pg_catalog.string_agg(pg_catalog.quote_ident(k), ', ') FROM unnest(keys) k))
+		USING NEW;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN CASE WHEN n = 0 THEN NEW END;
+END
+$$;
+
+COMMENT ON FUNCTION naboom.restore_seed() IS
+	'BEFORE INSERT on the seeded tables (arguments: the key columns): while a restore loads rows, a row whose key the install script seeded replaces the seeded row';
+
+CREATE TRIGGER restore_seed BEFORE INSERT ON naboom.status
+	FOR EACH ROW EXECUTE FUNCTION naboom.restore_seed('status');
+
+CREATE TRIGGER restore_seed BEFORE INSERT ON naboom.transition
+	FOR EACH ROW EXECUTE FUNCTION naboom.restore_seed('from_status', 'to_status');
+
+CREATE TRIGGER restore_seed BEFORE INSERT ON naboom.retention_policy
+	FOR EACH ROW EXECUTE FUNCTION naboom.restore_seed('data_class');
+
+CREATE TRIGGER restore_seed BEFORE INSERT ON naboom.retention_state
+	FOR EACH ROW EXECUTE FUNCTION naboom.restore_seed('name');
+
+CREATE FUNCTION naboom.audit_default_route() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+	month regclass := pg_catalog.to_regclass('naboom.audit_log_'
+		|| pg_catalog.to_char(NEW.logged_at AT TIME ZONE 'UTC', 'YYYYMM'));
+BEGIN
+	IF month IS NULL THEN
+		RETURN NEW;
+	END IF;
+	EXECUTE pg_catalog.format('INSERT INTO %s SELECT ($1).*', month) USING NEW;
+	RETURN NULL;
+END
+$$;
+
+COMMENT ON FUNCTION naboom.audit_default_route() IS
+	'BEFORE INSERT on naboom.audit_log_default: a row written straight into the default partition (a restore loads every audit row there) whose month has a partition goes to that partition, unchanged';
+
+CREATE TRIGGER audit_default_route BEFORE INSERT ON naboom.audit_log_default
+	FOR EACH ROW EXECUTE FUNCTION naboom.audit_default_route();
+
+ALTER TABLE naboom.audit_log_default ENABLE ALWAYS TRIGGER audit_default_route;
+
+REVOKE ALL ON FUNCTION naboom.restoring(), naboom.restore_seed(), naboom.audit_default_route() FROM PUBLIC;
+
+-- Partitions pg_cron's audit_maintain made before 0.6.0 are not members:
+-- they become members, as audit_maintain now makes them.
+DO $members$
+DECLARE
+	p regclass;
+BEGIN
+	FOR p IN
+		SELECT i.inhrelid::regclass FROM pg_catalog.pg_inherits i
+		WHERE i.inhparent = 'naboom.audit_log'::regclass
+			AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+				WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = i.inhrelid
+					AND d.refclassid = 'pg_catalog.pg_extension'::regclass AND d.deptype = 'e')
+		ORDER BY 1::text
+	LOOP
+		EXECUTE pg_catalog.format('ALTER EXTENSION naboom ADD TABLE %s', p);
+	END LOOP;
+END
+$members$;
+
+-- Every table and sequence in the dump; the seeded tables whole.
+SELECT pg_catalog.pg_extension_config_dump('naboom.status', '');
+SELECT pg_catalog.pg_extension_config_dump('naboom.transition', '');
+SELECT pg_catalog.pg_extension_config_dump('naboom.retention_policy', '');
+SELECT pg_catalog.pg_extension_config_dump('naboom.retention_state', '');
+SELECT pg_catalog.pg_extension_config_dump('naboom.audit_seal', '');
+SELECT pg_catalog.pg_extension_config_dump('naboom.event', '');
+SELECT pg_catalog.pg_extension_config_dump('naboom.rate_counter', '');
+-- (One call per statement: each call updates the pg_extension row.)
+DO $sequences$
+DECLARE
+	s regclass;
+BEGIN
+	FOR s IN
+		SELECT c.oid::regclass FROM pg_catalog.pg_class c
+		WHERE c.relnamespace = 'naboom'::regnamespace AND c.relkind = 'S'
+		ORDER BY c.relname
+	LOOP
+		PERFORM pg_catalog.pg_extension_config_dump(s, '');
+	END LOOP;
+END
+$sequences$;
+SELECT pg_catalog.pg_extension_config_dump('naboom.audit_log_default',
+	'WHERE false UNION ALL SELECT * FROM naboom.audit_log');
+
+-- functions: naboom.escalation_start naboom.rate_limit_incident naboom.rate_limit_subscription naboom.audit_maintain
 -- functions: naboom.verify_audit naboom.upsert_category naboom_api.upsert_category naboom.parse_polygon naboom_api.create_community naboom.duplicate_rows naboom_api.my_alerts naboom_api.retention_policies naboom_api.subscribe naboom.run_auto_close naboom.schedule_jobs
 -- functions: naboom.queue_member_touch naboom.touch_member naboom.apply_member_touch naboom.audit_insert_queued
 -- BEGIN replaced functions
@@ -489,6 +608,60 @@ $$;
 COMMENT ON FUNCTION naboom.audit_insert_queued(jsonb) IS
 	'Write one entry of the audit writer''s queue (a refused attempt or a read in a read-only transaction), or apply a queued member activity (action TOUCH); called by the audit writer only';
 
+CREATE OR REPLACE FUNCTION naboom.audit_maintain(months_ahead integer DEFAULT 3) RETURNS text[]
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+	m date;
+	-- Months are calendar months in UTC.
+	this_month date := date_trunc('month', now() AT TIME ZONE 'UTC')::date;
+	name text;
+	made text[] := '{}';
+BEGIN
+	IF months_ahead IS NULL OR months_ahead < 0 OR months_ahead > 120 THEN
+		PERFORM naboom.fail('22023', 'naboom.invalid_count', 'months_ahead must be between 0 and 120',
+			format('It is %s.', coalesce(months_ahead::text, 'NULL')), 'Use e.g. 3.');
+	END IF;
+	-- Months that already have rows in the default partition come first.
+	FOR m IN
+		SELECT DISTINCT date_trunc('month', d.logged_at AT TIME ZONE 'UTC')::date FROM naboom.audit_log_default d
+		UNION
+		SELECT (this_month + make_interval(months => k))::date FROM generate_series(0, months_ahead) k
+		ORDER BY 1
+	LOOP
+		name := 'audit_log_' || to_char(m, 'YYYYMM');
+		CONTINUE WHEN to_regclass('naboom.' || name) IS NOT NULL;
+		IF EXISTS (SELECT 1 FROM naboom.audit_log_default d
+				WHERE d.logged_at >= m::timestamp AT TIME ZONE 'UTC'
+					AND d.logged_at < (m + interval '1 month')::timestamp AT TIME ZONE 'UTC') THEN
+			-- Rows logged before their month had a partition: the new
+			-- partition may not overlap the default's rows, so they move.
+			PERFORM naboom.audit_move_default(m, name);
+		ELSE
+			EXECUTE format('CREATE TABLE naboom.%I PARTITION OF naboom.audit_log FOR VALUES FROM (%L) TO (%L)',
+				name, m::timestamp AT TIME ZONE 'UTC', (m + interval '1 month')::timestamp AT TIME ZONE 'UTC');
+		END IF;
+		EXECUTE format('CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON naboom.%I
+			FOR EACH STATEMENT EXECUTE FUNCTION naboom.audit_guard()', name);
+		EXECUTE format('ALTER TABLE naboom.%I ENABLE ALWAYS TRIGGER audit_no_truncate', name);
+		-- Every partition belongs to the extension, as those of the install
+		-- script do: pg_dump then leaves their definitions to CREATE
+		-- EXTENSION and dumps their rows with the default partition's (see
+		-- 09_security), so a restore in another month finds no clash.
+		IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+				WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+					AND d.objid = ('naboom.' || pg_catalog.quote_ident(name))::pg_catalog.regclass
+					AND d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass AND d.deptype = 'e') THEN
+			EXECUTE format('ALTER EXTENSION naboom ADD TABLE naboom.%I', name);
+		END IF;
+		made := made || name;
+	END LOOP;
+	RETURN made;
+END
+$$;
+
+COMMENT ON FUNCTION naboom.audit_maintain(integer) IS
+	'Create the monthly partitions of naboom.audit_log from this month to months_ahead months ahead (and for any month whose rows are in the default partition); returns the partitions made, each a member of the extension so that pg_dump dumps its rows with the default partition''s. Run daily by pg_cron';
+
 CREATE OR REPLACE FUNCTION naboom.run_auto_close(max_count integer DEFAULT 1000) RETURNS integer
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
@@ -523,6 +696,49 @@ $$;
 
 COMMENT ON FUNCTION naboom.run_auto_close(integer) IS
 	'Close, as the service, every resolved incident whose community''s auto_close_after has passed since resolved_at (at most max_count): a timeline entry and an incident.status_changed event each. Run every five minutes by pg_cron; two runs at once never close the same incident twice';
+
+CREATE OR REPLACE FUNCTION naboom.escalation_start() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER AS $$
+BEGIN
+	-- A restore loads the escalation clock as it was (naboom.restoring).
+	IF NEW.priority = 'critical' AND NEW.next_escalation_at IS NULL AND NEW.acknowledged_at IS NULL
+		AND NOT naboom.restoring() THEN
+		NEW.next_escalation_at := now() + (SELECT c.escalation_interval FROM naboom.community c
+			WHERE c.community_id = NEW.community_id);
+	END IF;
+	RETURN NEW;
+END
+$$;
+
+COMMENT ON FUNCTION naboom.escalation_start() IS 'BEFORE INSERT on naboom.incident: a critical incident gets its first escalation time, as a panic does';
+
+CREATE OR REPLACE FUNCTION naboom.rate_limit_incident() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER AS $$
+BEGIN
+	-- Rows a restore loads are no new request (naboom.restoring).
+	IF naboom.restoring() THEN
+		RETURN NEW;
+	END IF;
+	PERFORM naboom.rate_limit(NEW.community_id, naboom.current_actor(),
+		CASE WHEN NEW.kind = 'panic' THEN 'panic' ELSE 'report' END);
+	RETURN NEW;
+END
+$$;
+
+COMMENT ON FUNCTION naboom.rate_limit_incident() IS 'BEFORE INSERT on naboom.incident: reports and panics count against their limits, whoever inserts them';
+
+CREATE OR REPLACE FUNCTION naboom.rate_limit_subscription() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER AS $$
+BEGIN
+	IF naboom.retention_active() OR naboom.restoring() THEN
+		RETURN coalesce(NEW, OLD);
+	END IF;
+	PERFORM naboom.rate_limit(coalesce(NEW.community_id, OLD.community_id), naboom.current_actor(), 'subscription');
+	RETURN coalesce(NEW, OLD);
+END
+$$;
+
+COMMENT ON FUNCTION naboom.rate_limit_subscription() IS 'BEFORE INSERT OR DELETE on naboom.subscription: alert area changes count against their limit';
 
 CREATE OR REPLACE FUNCTION naboom.schedule_jobs(OUT job text, OUT schedule text, OUT command text)
 RETURNS SETOF record
