@@ -358,7 +358,7 @@ SELECT cron.schedule('naboom-retention-now', '* * * * *',
 	(SELECT command FROM cron.job WHERE jobname = 'naboom-retention')) > 0;
 DO $$
 BEGIN
-	FOR i IN 1..750 LOOP
+	FOR i IN 1..1500 LOOP
 		EXIT WHEN EXISTS (SELECT 1 FROM cron.job_run_details d JOIN cron.job j USING (jobid)
 			WHERE j.jobname = 'naboom-retention-now' AND d.status IN ('succeeded', 'failed'));
 		PERFORM pg_sleep(0.1);

@@ -190,6 +190,16 @@ BEGIN
 	SELECT * INTO prev FROM naboom.audit_seal ORDER BY seal_id DESC LIMIT 1;
 	IF FOUND THEN
 		x_from := prev.xid_to;
+		-- Transaction ids only go up in one cluster.  Behind the last seal,
+		-- this is a restore into a cluster whose ids start lower: new rows
+		-- would never be sealed, so say so instead of sealing nothing.
+		IF pg_current_xact_id() < prev.xid_to THEN
+			PERFORM naboom.fail('55000', 'naboom.xid_behind_seals',
+				'the audit log was sealed up to transaction ids this cluster has not reached',
+				format('The last seal (%s) ends at transaction %s; this cluster is at %s. The database was restored into another cluster.',
+					prev.seal_id, prev.xid_to, pg_current_xact_id()),
+				'Set this cluster''s transaction id epoch above the original''s with pg_resetwal -e, as README "Backup and restore" says, then seal again.');
+		END IF;
 	ELSE
 		-- Every seal retired with its months: chain to the last one.
 		SELECT * INTO anchor FROM naboom.audit_expiry e WHERE e.anchor_seal_id IS NOT NULL

@@ -158,7 +158,7 @@ SELECT pg_catalog.pg_extension_config_dump('naboom.audit_log_default',
 	'WHERE false UNION ALL SELECT * FROM naboom.audit_log');
 
 -- functions: naboom.escalation_start naboom.rate_limit_incident naboom.rate_limit_subscription naboom.audit_maintain
--- functions: naboom.verify_audit naboom.upsert_category naboom_api.upsert_category naboom.parse_polygon naboom_api.create_community naboom.duplicate_rows naboom_api.my_alerts naboom_api.retention_policies naboom_api.subscribe naboom.run_auto_close naboom.schedule_jobs
+-- functions: naboom.seal_audit naboom.verify_audit naboom.upsert_category naboom_api.upsert_category naboom.parse_polygon naboom_api.create_community naboom.duplicate_rows naboom_api.my_alerts naboom_api.retention_policies naboom_api.subscribe naboom.run_auto_close naboom.schedule_jobs
 -- functions: naboom.queue_member_touch naboom.touch_member naboom.apply_member_touch naboom.audit_insert_queued
 -- BEGIN replaced functions
 
@@ -449,6 +449,87 @@ $$;
 
 COMMENT ON FUNCTION naboom_api.my_alerts(bigint, integer) IS
 	'The caller''s alerts with id greater than after_id, oldest first: pass the last id seen to get only new ones';
+
+CREATE OR REPLACE FUNCTION naboom.seal_audit(max_rows integer DEFAULT 100000) RETURNS naboom.audit_seal
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+	prev naboom.audit_seal;
+	anchor naboom.audit_expiry;
+	x_from xid8 := '0';
+	x_to xid8;
+	cut xid8;
+	s naboom.audit_seal;
+BEGIN
+	IF max_rows IS NULL OR max_rows < 1 THEN
+		PERFORM naboom.fail('22023', 'naboom.invalid_count', 'max_rows must be at least 1',
+			format('It is %s.', coalesce(max_rows::text, 'NULL')), 'Use e.g. 100000.');
+	END IF;
+	-- One sealer at a time; a second run has nothing to do.
+	IF NOT pg_try_advisory_xact_lock(7089066834011223041) THEN
+		RETURN NULL;
+	END IF;
+	SELECT * INTO prev FROM naboom.audit_seal ORDER BY seal_id DESC LIMIT 1;
+	IF FOUND THEN
+		x_from := prev.xid_to;
+		-- Transaction ids only go up in one cluster.  Behind the last seal,
+		-- this is a restore into a cluster whose ids start lower: new rows
+		-- would never be sealed, so say so instead of sealing nothing.
+		IF pg_current_xact_id() < prev.xid_to THEN
+			PERFORM naboom.fail('55000', 'naboom.xid_behind_seals',
+				'the audit log was sealed up to transaction ids this cluster has not reached',
+				format('The last seal (%s) ends at transaction %s; this cluster is at %s. The database was restored into another cluster.',
+					prev.seal_id, prev.xid_to, pg_current_xact_id()),
+				'Set this cluster''s transaction id epoch above the original''s with pg_resetwal -e, as README "Backup and restore" says, then seal again.');
+		END IF;
+	ELSE
+		-- Every seal retired with its months: chain to the last one.
+		SELECT * INTO anchor FROM naboom.audit_expiry e WHERE e.anchor_seal_id IS NOT NULL
+		ORDER BY e.anchor_seal_id DESC LIMIT 1;
+		IF FOUND THEN
+			x_from := anchor.anchor_xid_to;
+			prev.seal_hash := anchor.anchor_hash;
+		END IF;
+	END IF;
+	-- Every transaction below the oldest one still running has finished:
+	-- its rows are all visible now and no new row can get such an xid.
+	x_to := pg_snapshot_xmin(pg_current_snapshot());
+	-- At most about max_rows rows, never splitting a transaction's rows.
+	SELECT a.xid INTO cut FROM naboom.audit_log a WHERE a.xid >= x_from AND a.xid < x_to
+	ORDER BY a.xid OFFSET max_rows LIMIT 1;
+	IF cut IS NOT NULL THEN
+		IF cut = x_from THEN
+			SELECT min(a.xid) INTO cut FROM naboom.audit_log a WHERE a.xid > x_from AND a.xid < x_to;
+		END IF;
+		x_to := coalesce(cut, x_to);
+	END IF;
+	IF x_to <= x_from OR NOT EXISTS (SELECT 1 FROM naboom.audit_log a WHERE a.xid >= x_from AND a.xid < x_to) THEN
+		RETURN NULL;
+	END IF;
+	WITH r AS (
+		SELECT a.id, a.xid, a.logged_at, naboom.audit_row_hash(a) AS h
+		FROM naboom.audit_log a WHERE a.xid >= x_from AND a.xid < x_to
+	), agg AS (
+		SELECT count(*)::integer AS n, array_agg(r.id ORDER BY r.xid, r.id) AS ids,
+			string_agg(r.h, ''::bytea ORDER BY r.xid, r.id) AS hashes,
+			min(r.logged_at) AS first_at, max(r.logged_at) AS last_at
+		FROM r
+	)
+	INSERT INTO naboom.audit_seal (xid_from, xid_to, first_logged_at, last_logged_at, row_count, ids,
+		row_hashes, prev_hash, seal_hash, row_format)
+	SELECT x_from, x_to, agg.first_at, agg.last_at, agg.n, agg.ids, agg.hashes,
+		coalesce(prev.seal_hash, '\x'::bytea),
+		naboom.audit_seal_hash(coalesce(prev.seal_hash, '\x'::bytea), x_from, x_to, agg.ids, agg.hashes), 2
+	FROM agg
+	RETURNING * INTO s;
+	-- The chain head also goes to the server log: a copy outside the tables.
+	RAISE LOG 'naboom audit seal %: % rows, xid % to %, hash %', s.seal_id, s.row_count, x_from, x_to,
+		encode(s.seal_hash, 'hex');
+	RETURN s;
+END
+$$;
+
+COMMENT ON FUNCTION naboom.seal_audit(integer) IS
+	'Seal the audit rows of every transaction that has finished since the last seal (at most about max_rows, never splitting a transaction), format 2 (naboom.audit_row_hash). NULL if another seal_audit holds the lock or nothing is new. Run every minute by pg_cron';
 
 CREATE OR REPLACE FUNCTION naboom.verify_audit(from_time timestamptz, to_time timestamptz,
 	OUT problem text, OUT seal_id bigint, OUT audit_id bigint, OUT logged_at timestamptz, OUT detail text)
