@@ -41,7 +41,8 @@ $(DATA_built): $(SCHEMA_SOURCES) naboom.control
 #   make installcheck-listen         test/listen.sh, a real LISTEN client (builds tools/naboom-listen)
 #   make installcheck-tap            pgTAP over test/sql/, both passes (one: TAP_PASSES=2)
 #   make installcheck-fingerprint    test/fingerprint.sh: a fresh install equals every upgrade path
-.PHONY: installcheck-regress installcheck-isolation installcheck-listen installcheck-tap installcheck-fingerprint
+#   make installcheck-faults         test/faults.sh: kill -9 of the postmaster under load, nothing acknowledged lost
+.PHONY: installcheck-regress installcheck-isolation installcheck-listen installcheck-tap installcheck-fingerprint installcheck-faults
 
 installcheck-regress:
 	$(MAKE) installcheck ISOLATION=
@@ -61,3 +62,8 @@ installcheck-tap:
 
 installcheck-fingerprint:
 	bash test/fingerprint.sh
+
+# test/faults.sh: kill -9 of the postmaster under write load, in a cluster of
+# its own (it needs none of the one above); about 70 s
+installcheck-faults:
+	PG_CONFIG=$(PG_CONFIG) bash test/faults.sh
