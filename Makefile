@@ -42,7 +42,8 @@ $(DATA_built): $(SCHEMA_SOURCES) naboom.control
 #   make installcheck-tap            pgTAP over test/sql/, both passes (one: TAP_PASSES=2)
 #   make installcheck-fingerprint    test/fingerprint.sh: a fresh install equals every upgrade path
 #   make installcheck-restore        test/restore.sh: pg_dump / pg_restore and pg_dump | psql give back every row
-.PHONY: installcheck-regress installcheck-isolation installcheck-listen installcheck-tap installcheck-fingerprint installcheck-restore
+#   make installcheck-faults         test/faults.sh: kill -9 of the postmaster under load, nothing acknowledged lost
+.PHONY: installcheck-regress installcheck-isolation installcheck-listen installcheck-tap installcheck-fingerprint installcheck-restore installcheck-faults
 
 installcheck-regress:
 	$(MAKE) installcheck ISOLATION=
@@ -65,3 +66,8 @@ installcheck-fingerprint:
 
 installcheck-restore:
 	bash test/restore.sh
+
+# test/faults.sh: kill -9 of the postmaster under write load, in a cluster of
+# its own (it needs none of the one above); about 70 s
+installcheck-faults:
+	PG_CONFIG=$(PG_CONFIG) bash test/faults.sh
