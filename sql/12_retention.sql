@@ -6,7 +6,12 @@
 \pset format unaligned
 \pset tuples_only on
 \i test/include/fresh.psql
+-- (locking the background writer's tables first makes the drop wait for
+-- its transaction instead of deadlocking with it)
+BEGIN;
+LOCK TABLE naboom.audit_log, naboom.event, naboom.member, naboom.incident, naboom.community IN ACCESS EXCLUSIVE MODE;
 DROP EXTENSION naboom CASCADE;
+COMMIT;
 CREATE EXTENSION naboom;
 SELECT extversion FROM pg_extension WHERE extname = 'naboom';
 
