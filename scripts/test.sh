@@ -30,7 +30,12 @@
 #        d. make installcheck-fingerprint  test/fingerprint.sh (TAP), under
 #           `timeout` (NABOOM_FINGERPRINT_TIMEOUT); skipped, with a message
 #           and not counted, while the file does not exist.
-#        e. make installcheck-tap          pgTAP over test/sql/*.sql (test/tap.sh),
+#        e. make installcheck-auditring  test/audit_ring.sh (TAP), in a cluster
+#           of its own with a 16-entry audit ring (initdb as postgres in a
+#           mktemp dir, free port, stopped on exit), under `timeout`
+#           (NABOOM_AUDITRING_TIMEOUT): no READ of a private incident is
+#           lost when the ring is full.
+#        f. make installcheck-tap          pgTAP over test/sql/*.sql (test/tap.sh),
 #           twice: TAP_PASSES=1 and TAP_PASSES=2 (see the contract below).
 #   3. prints regression.diffs / output_iso/regression.diffs on failure, a
 #      breakdown, and as the very last line `N passed, N failed`.
@@ -80,6 +85,7 @@
 #   NABOOM_FILE_TIMEOUT=600   seconds for each pgTAP file
 #   NABOOM_LISTEN_TIMEOUT=120 seconds for make installcheck-listen
 #   NABOOM_FINGERPRINT_TIMEOUT=600  seconds for make installcheck-fingerprint
+#   NABOOM_AUDITRING_TIMEOUT=120    seconds for make installcheck-auditring
 set -uo pipefail
 
 # shellcheck source=scripts/lib.sh
@@ -92,6 +98,7 @@ STEP_TIMEOUT="${NABOOM_STEP_TIMEOUT:-1800}"
 FILE_TIMEOUT="${NABOOM_FILE_TIMEOUT:-600}"
 LISTEN_TIMEOUT="${NABOOM_LISTEN_TIMEOUT:-120}"
 FINGERPRINT_TIMEOUT="${NABOOM_FINGERPRINT_TIMEOUT:-600}"
+AUDITRING_TIMEOUT="${NABOOM_AUDITRING_TIMEOUT:-120}"
 DIFF_MAX_LINES=3000
 
 # ---------------------------------------------------------------- helpers
@@ -248,6 +255,13 @@ inside() {
         run_tap_program fingerprint "$FINGERPRINT_TIMEOUT" installcheck-fingerprint
     else
         echo; log "fingerprint: no test/fingerprint.sh yet - skipped (not counted)"
+    fi
+
+    # a cluster of its own (a 16-entry audit ring): needs only the install
+    if [ -e test/audit_ring.sh ]; then
+        run_tap_program auditring "$AUDITRING_TIMEOUT" installcheck-auditring
+    else
+        echo; log "auditring: no test/audit_ring.sh - skipped (not counted)"
     fi
 
     if [ "${#taps[@]}" -eq 0 ]; then
