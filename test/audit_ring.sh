@@ -26,7 +26,8 @@
 #   c. audit_queue_stats counts what happened: reads_refused is the number
 #      of refused calls, dropped_full the number of entries logged instead.
 #
-# Output is TAP (also in test/results/audit_ring.out).  Exit status 0 iff
+# Output is TAP (also in test/results/audit_ring.out; the server log goes
+# to test/results/audit_ring.server.log).  Exit status 0 iff
 # every assertion passed.
 set -uo pipefail
 
@@ -45,6 +46,7 @@ chmod 755 "$W"
 asp() { if [ "$(id -un)" = postgres ]; then "$@"; else runuser -u postgres -- "$@"; fi; }
 cleanup() {
     [ -f "$W/data/postmaster.pid" ] && asp "$BINDIR/pg_ctl" -D "$W/data" -m fast -w stop >/dev/null 2>&1
+    cp "$W/server.log" "$ROOT/test/results/audit_ring.server.log" 2>/dev/null
     rm -rf "$W"
 }
 trap cleanup EXIT
