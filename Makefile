@@ -67,3 +67,9 @@ installcheck-fingerprint:
 .PHONY: installcheck-auditring
 installcheck-auditring:
 	bash test/audit_ring.sh
+
+# test/standby.sh: a primary and a hot standby of their own (pg_basebackup -R);
+# every STABLE API function answers on the standby, reads are audited in its log
+.PHONY: installcheck-standby
+installcheck-standby:
+	bash test/standby.sh

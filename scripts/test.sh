@@ -35,7 +35,12 @@
 #           mktemp dir, free port, stopped on exit), under `timeout`
 #           (NABOOM_AUDITRING_TIMEOUT): no READ of a private incident is
 #           lost when the ring is full.
-#        f. make installcheck-tap          pgTAP over test/sql/*.sql (test/tap.sh),
+#        f. make installcheck-standby  test/standby.sh (TAP): a primary and a
+#           hot standby of its own (pg_basebackup -R, mktemp dir, free
+#           ports, stopped on exit), under `timeout` (NABOOM_STANDBY_TIMEOUT):
+#           every STABLE naboom_api function answers on the standby as a
+#           gateway calls it, nothing writes, reads are audited in its log.
+#        g. make installcheck-tap          pgTAP over test/sql/*.sql (test/tap.sh),
 #           twice: TAP_PASSES=1 and TAP_PASSES=2 (see the contract below).
 #   3. prints regression.diffs / output_iso/regression.diffs on failure, a
 #      breakdown, and as the very last line `N passed, N failed`.
@@ -86,6 +91,7 @@
 #   NABOOM_LISTEN_TIMEOUT=120 seconds for make installcheck-listen
 #   NABOOM_FINGERPRINT_TIMEOUT=600  seconds for make installcheck-fingerprint
 #   NABOOM_AUDITRING_TIMEOUT=120    seconds for make installcheck-auditring
+#   NABOOM_STANDBY_TIMEOUT=120      seconds for make installcheck-standby
 set -uo pipefail
 
 # shellcheck source=scripts/lib.sh
@@ -99,6 +105,7 @@ FILE_TIMEOUT="${NABOOM_FILE_TIMEOUT:-600}"
 LISTEN_TIMEOUT="${NABOOM_LISTEN_TIMEOUT:-120}"
 FINGERPRINT_TIMEOUT="${NABOOM_FINGERPRINT_TIMEOUT:-600}"
 AUDITRING_TIMEOUT="${NABOOM_AUDITRING_TIMEOUT:-120}"
+STANDBY_TIMEOUT="${NABOOM_STANDBY_TIMEOUT:-120}"
 DIFF_MAX_LINES=3000
 
 # ---------------------------------------------------------------- helpers
@@ -262,6 +269,13 @@ inside() {
         run_tap_program auditring "$AUDITRING_TIMEOUT" installcheck-auditring
     else
         echo; log "auditring: no test/audit_ring.sh - skipped (not counted)"
+    fi
+
+    # a primary and a hot standby of its own: needs only the install
+    if [ -e test/standby.sh ]; then
+        run_tap_program standby "$STANDBY_TIMEOUT" installcheck-standby
+    else
+        echo; log "standby: no test/standby.sh - skipped (not counted)"
     fi
 
     if [ "${#taps[@]}" -eq 0 ]; then

@@ -22,7 +22,9 @@
 #      reads (get_incident and incidents_near) wait at most
 #      naboom.audit_read_wait and are refused, with the same accounting;
 #      refusals of outsiders (DENIED) that find the ring full are in the
-#      server log, each exactly once, or in audit_log.
+#      server log, each exactly once, or in audit_log.  A read whose
+#      request context is too long for a ring entry is recorded with the
+#      context the client controls left out.
 #   c. audit_queue_stats counts what happened: reads_refused is the number
 #      of refused calls, dropped_full the number of entries logged instead.
 #
@@ -34,7 +36,7 @@ set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 PG_CONFIG="${PG_CONFIG:-pg_config}"
 BINDIR="$($PG_CONFIG --bindir)"
-PLAN=11
+PLAN=13
 SESSIONS=6
 INCIDENTS=300
 
@@ -141,14 +143,14 @@ read -r S0 <<<"$(stats)"
 # $W/calls/ID.out has the result, ID.err the error, ID.ms the duration.
 mkdir -p "$W/calls"
 call() {
-    local id="$1" sub="$2" q="$3" t0 t1
+    local id="$1" sub="$2" q="$3" headers="${4:-\"x-request-id\":\"$1\"}" t0 t1
     t0=$(date +%s%3N)
     timeout -k 2 60 "$BINDIR/psql" -X -q -At -h "$W" -p "$PORT" -U postgres -d postgres \
         -v VERBOSITY=verbose >"$W/calls/$id.out" 2>"$W/calls/$id.err" <<SQL
 \set VERBOSITY verbose
 SET ROLE naboom_user;
 BEGIN;
-SELECT set_config('request.jwt.claims', '{"sub":"$sub"}', true), set_config('request.headers', '{"x-request-id":"$id"}', true) \g /dev/null
+SELECT set_config('request.jwt.claims', '{"sub":"$sub"}', true), set_config('request.headers', '{$headers}', true) \g /dev/null
 $q;
 ROLLBACK;
 SQL
@@ -231,7 +233,10 @@ done
 sql -c "SELECT naboom.audit_queue_wait(20000)" >/dev/null 2>&1
 account down- >"$W/b.acc"
 B_REF=$(grep -c '^down-[gn].* refused' "$W/b.acc")
-{ [ "$B_REF" -ge 1 ] && ! grep -q '^down-[gn].* error' "$W/b.acc"; }
+{ [ "$B_REF" -ge 1 ] && ! grep -q '^down-[gn].* error' "$W/b.acc" &&
+  for f in $(grep ' refused' "$W/b.acc" | cut -d' ' -f1); do
+      grep -q 'ERROR:  PT503: the audit log cannot keep up: try again' "$W/calls/$f.err" || exit 1
+  done; }
 verdict "b: with the writer stopped, reads fill the ring and are then refused with PT503 naboom.audit_unavailable ($B_REF of 11 refused)" $? \
     'cat "$W/b.acc" "$W/b.log"'
 check down-get- >"$W/b.problems"; check down-near- >>"$W/b.problems"
@@ -254,6 +259,21 @@ verdict "b: each refused attempt of an outsider is once in audit_log or once in 
     'echo "$DENY_BAD"'
 { ! grep -q 'naboom.audit_unavailable' "$W"/calls/down-deny-*.err; }
 verdict "b: an outsider's refusal is never turned into an audit_unavailable error" $? 'cat "$W"/calls/down-deny-*.err'
+
+# A request context too long for a ring entry (a user agent of 500
+# control characters is 3,000 bytes of JSON): the read is recorded all the
+# same, without the context the client controls.
+MARK="$(sql -c "SELECT coalesce(max(id), 0) FROM naboom.audit_log")"
+LONG_UA="$(printf '\\u0001%.0s' $(seq 500))"
+call "long-ua" ring-mod "$GET" "\"user-agent\":\"$LONG_UA\",\"x-request-id\":\"long-ua\""
+sql -c "SELECT naboom.audit_queue_wait(20000)" >/dev/null 2>&1
+LONG_ROWS="$(sql -c "SELECT count(*) FROM naboom.audit_log WHERE id > $MARK AND action = 'READ'
+	AND detail->'args'->>'reference' = '$PRIV_REF' AND actor = 'ring-mod' AND user_agent IS NULL")"
+{ [ "$(cat "$W/calls/long-ua.out")" = 1 ] && [ "$LONG_ROWS" = 1 ]; }
+verdict "b: a read with a request context too long for a ring entry (rolled back) has its READ row, the context trimmed" $? \
+    'cat "$W/calls/long-ua.err"; echo "rows: $LONG_ROWS"'
+{ [ "$(sql -c "SHOW naboom.audit_read_wait")" = 500ms ]; }
+verdict "naboom.audit_read_wait is 500ms by default" $? 'sql -c "SHOW naboom.audit_read_wait"'
 
 # ---------------------------------------------------------------- c
 read -r S1 <<<"$(stats)"
