@@ -71,3 +71,15 @@ installcheck-restore:
 # its own (it needs none of the one above); about 70 s
 installcheck-faults:
 	PG_CONFIG=$(PG_CONFIG) bash test/faults.sh
+
+# test/audit_ring.sh: a cluster of its own with a 16-entry audit ring; no READ
+# of a private incident is lost when the ring is full
+.PHONY: installcheck-auditring
+installcheck-auditring:
+	bash test/audit_ring.sh
+
+# test/standby.sh: a primary and a hot standby of their own (pg_basebackup -R);
+# every STABLE API function answers on the standby, reads are audited in its log
+.PHONY: installcheck-standby
+installcheck-standby:
+	bash test/standby.sh

@@ -41,7 +41,17 @@
 #           acknowledged report, transition, note, timeline row, audit row,
 #           event and seal is there, the stream has no gap, verify_audit
 #           says verified.  About 80 s.  Skipped, not counted, without the file.
-#        f. make installcheck-tap          pgTAP over test/sql/*.sql (test/tap.sh),
+#        g. make installcheck-auditring  test/audit_ring.sh (TAP), in a cluster
+#           of its own with a 16-entry audit ring (initdb as postgres in a
+#           mktemp dir, free port, stopped on exit), under `timeout`
+#           (NABOOM_AUDITRING_TIMEOUT): no READ of a private incident is
+#           lost when the ring is full.
+#        h. make installcheck-standby  test/standby.sh (TAP): a primary and a
+#           hot standby of its own (pg_basebackup -R, mktemp dir, free
+#           ports, stopped on exit), under `timeout` (NABOOM_STANDBY_TIMEOUT):
+#           every STABLE naboom_api function answers on the standby as a
+#           gateway calls it, nothing writes, reads are audited in its log.
+#        i. make installcheck-tap          pgTAP over test/sql/*.sql (test/tap.sh),
 #           twice: TAP_PASSES=1 and TAP_PASSES=2 (see the contract below).
 #   3. prints regression.diffs / output_iso/regression.diffs on failure, a
 #      breakdown, and as the very last line `N passed, N failed`.
@@ -93,6 +103,8 @@
 #   NABOOM_FINGERPRINT_TIMEOUT=600  seconds for make installcheck-fingerprint
 #   NABOOM_RESTORE_TIMEOUT=600      seconds for make installcheck-restore
 #   NABOOM_FAULTS_TIMEOUT=300 seconds for make installcheck-faults
+#   NABOOM_AUDITRING_TIMEOUT=120    seconds for make installcheck-auditring
+#   NABOOM_STANDBY_TIMEOUT=120      seconds for make installcheck-standby
 set -uo pipefail
 
 # shellcheck source=scripts/lib.sh
@@ -107,6 +119,8 @@ LISTEN_TIMEOUT="${NABOOM_LISTEN_TIMEOUT:-120}"
 FINGERPRINT_TIMEOUT="${NABOOM_FINGERPRINT_TIMEOUT:-600}"
 RESTORE_TIMEOUT="${NABOOM_RESTORE_TIMEOUT:-600}"
 FAULTS_TIMEOUT="${NABOOM_FAULTS_TIMEOUT:-300}"
+AUDITRING_TIMEOUT="${NABOOM_AUDITRING_TIMEOUT:-120}"
+STANDBY_TIMEOUT="${NABOOM_STANDBY_TIMEOUT:-120}"
 DIFF_MAX_LINES=3000
 
 # ---------------------------------------------------------------- helpers
@@ -277,6 +291,20 @@ inside() {
         run_tap_program faults "$FAULTS_TIMEOUT" installcheck-faults
     else
         echo; log "faults: no test/faults.sh - skipped (not counted)"
+    fi
+
+    # a cluster of its own (a 16-entry audit ring): needs only the install
+    if [ -e test/audit_ring.sh ]; then
+        run_tap_program auditring "$AUDITRING_TIMEOUT" installcheck-auditring
+    else
+        echo; log "auditring: no test/audit_ring.sh - skipped (not counted)"
+    fi
+
+    # a primary and a hot standby of its own: needs only the install
+    if [ -e test/standby.sh ]; then
+        run_tap_program standby "$STANDBY_TIMEOUT" installcheck-standby
+    else
+        echo; log "standby: no test/standby.sh - skipped (not counted)"
     fi
 
     if [ "${#taps[@]}" -eq 0 ]; then

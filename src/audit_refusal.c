@@ -286,12 +286,16 @@ NaboomAppendJsonField(StringInfo buf, const char *name, const char *value)
 }
 
 /*
- * NaboomAuditQueueEntry is the JSON form of an entry the current
- * transaction cannot keep, for the audit writer or the server log.
+ * NaboomAuditQueueEntryHead is the start of an entry the current
+ * transaction cannot keep, up to and including "detail": (the caller
+ * appends the detail and the closing brace).  trim leaves out the request
+ * context the client controls (client address, user agent, request id),
+ * for an entry that would not fit a ring slot otherwise; the entry then
+ * says so ("context_trimmed").
  */
 char *
-NaboomAuditQueueEntry(const char *action, const int64 *community_id, const int64 *incident_id,
-		   bool success, const char *detail_json)
+NaboomAuditQueueEntryHead(const char *action, const int64 *community_id, const int64 *incident_id,
+						  bool success, bool trim)
 {
 	NaboomAuditContext *c = NaboomAuditCurrentContext();
 	StringInfoData buf;
@@ -308,12 +312,25 @@ NaboomAuditQueueEntry(const char *action, const int64 *community_id, const int64
 		appendStringInfo(&buf, ",\"incident_id\":" INT64_FORMAT, *incident_id);
 	NaboomAppendJsonField(&buf, "actor", c->actor);
 	NaboomAppendJsonField(&buf, "db_role", c->db_role);
-	NaboomAppendJsonField(&buf, "client_addr", c->client_addr);
-	NaboomAppendJsonField(&buf, "user_agent", c->user_agent);
-	NaboomAppendJsonField(&buf, "request_id", c->request_id);
-	appendStringInfo(&buf, ",\"success\":%s,\"detail\":%s}", success ? "true" : "false",
-					 detail_json != NULL ? detail_json : "null");
+	NaboomAppendJsonField(&buf, "client_addr", trim ? NULL : c->client_addr);
+	NaboomAppendJsonField(&buf, "user_agent", trim ? NULL : c->user_agent);
+	NaboomAppendJsonField(&buf, "request_id", trim ? NULL : c->request_id);
+	if (trim)
+		appendStringInfoString(&buf, ",\"context_trimmed\":true");
+	appendStringInfo(&buf, ",\"success\":%s,\"detail\":", success ? "true" : "false");
 	return buf.data;
+}
+
+/*
+ * NaboomAuditQueueEntry is the JSON form of an entry the current
+ * transaction cannot keep, for the audit writer or the server log.
+ */
+char *
+NaboomAuditQueueEntry(const char *action, const int64 *community_id, const int64 *incident_id,
+		   bool success, const char *detail_json)
+{
+	return psprintf("%s%s}", NaboomAuditQueueEntryHead(action, community_id, incident_id, success, false),
+					detail_json != NULL ? detail_json : "null");
 }
 
 /*

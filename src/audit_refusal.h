@@ -51,6 +51,8 @@ extern void NaboomAuditRefusal(int sqlerrcode, const char *key, const char *mess
 
 /* Entries the current transaction cannot keep: build, queue, or log. */
 extern void NaboomAppendJsonField(StringInfo buf, const char *name, const char *value);
+extern char *NaboomAuditQueueEntryHead(const char *action, const int64 *community_id,
+									   const int64 *incident_id, bool success, bool trim);
 extern char *NaboomAuditQueueEntry(const char *action, const int64 *community_id,
 								   const int64 *incident_id, bool success,
 								   const char *detail_json);

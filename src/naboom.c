@@ -77,8 +77,8 @@ DefineWriterSettings(void)
 							   CheckWriterDatabase, NULL, ShowWriterDatabase);
 
 	DefineCustomIntVariable("naboom.audit_queue_size",
-							"Audit entries the shared queue holds before new ones are dropped.",
-							"Each entry takes about 2 kB of shared memory.",
+							"Audit entries the audit writer's shared queue holds.",
+							"Each entry takes about 2 kB of shared memory. When it is full, reads wait (naboom.audit_read_wait) and refusals go to the server log.",
 							&naboom_audit_queue_size,
 							4096, 16, 65536,
 							PGC_POSTMASTER, 0,
@@ -149,6 +149,14 @@ _PG_init(void)
 							 true,
 							 PGC_SUSET, 0,
 							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("naboom.audit_read_wait",
+							"How long a read of emergency data waits for room in a full audit queue.",
+							"A read that still finds no room is refused (PT503, naboom.audit_unavailable) rather than left unrecorded; its entries go to the server log.",
+							&naboom_audit_read_wait,
+							500, 0, 60000,
+							PGC_SUSET, GUC_UNIT_MS,
+							NULL, NULL, NULL);
 
 	DefineCustomIntVariable("naboom.retention_batch_size",
 							"What naboom.run_retention changes per transaction: incidents (with their timeline, alerts and events), notes, audit rows or events.",

@@ -122,7 +122,14 @@ RETURNS void
 AS 'MODULE_PATHNAME', 'naboom_audit_access' LANGUAGE C VOLATILE;
 
 COMMENT ON FUNCTION naboom.audit_access(bigint, bigint, text, jsonb) IS
-	'Record a READ entry (who looked at what): in the transaction when it can write, else through the audit writer, else in the server log';
+	'Record a READ entry (who looked at what) through the audit writer; a full queue makes it wait (naboom.audit_read_wait) and then refuses the read (PT503 naboom.audit_unavailable). Without a writer: in the transaction when it can write, else in the server log';
+
+CREATE FUNCTION naboom.audit_reads(what text, community_ids bigint[], incident_ids bigint[], args jsonb[])
+RETURNS void
+AS 'MODULE_PATHNAME', 'naboom_audit_reads' LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION naboom.audit_reads(text, bigint[], bigint[], jsonb[]) IS
+	'Record one READ entry per element of the arrays (a read of many records through the API function what), packed into few queue entries and recorded all together as audit_access records one; or refuse the read';
 
 CREATE FUNCTION naboom.audit_refusal(state text, key text, detail text) RETURNS void
 AS 'MODULE_PATHNAME', 'naboom_audit_refusal' LANGUAGE C VOLATILE;
@@ -131,11 +138,11 @@ COMMENT ON FUNCTION naboom.audit_refusal(text, text, text) IS
 	'Record a DENIED entry for a refusal that matters (insufficient privilege, bad identity, illegal transition, hidden incident) before the error is raised; it survives the rollback through the audit writer';
 
 CREATE FUNCTION naboom.audit_queue_stats(OUT preloaded boolean, OUT pending integer, OUT written bigint,
-	OUT dropped_full bigint, OUT dropped_other_db bigint) RETURNS record
+	OUT dropped_full bigint, OUT dropped_other_db bigint, OUT full_waits bigint, OUT reads_refused bigint) RETURNS record
 AS 'MODULE_PATHNAME', 'naboom_audit_queue_stats' LANGUAGE C VOLATILE;
 
 COMMENT ON FUNCTION naboom.audit_queue_stats() IS
-	'The audit writer''s queue: whether naboom was preloaded, entries waiting, written, dropped because the queue was full or for another database';
+	'The audit writer''s queue since server start: whether naboom was preloaded, entries waiting, written, turned away by a full queue (each in the server log instead), dropped for another database; reads that found the queue full and waited, and of those the ones refused (PT503) because it stayed full';
 
 CREATE FUNCTION naboom.audit_queue_wait(timeout_ms integer DEFAULT 5000) RETURNS boolean
 AS 'MODULE_PATHNAME', 'naboom_audit_queue_wait' LANGUAGE C VOLATILE STRICT;
@@ -391,22 +398,36 @@ COMMENT ON FUNCTION naboom.apply_member_touch(bigint, text, timestamptz) IS
 
 CREATE FUNCTION naboom.audit_insert_queued(entry jsonb) RETURNS void
 LANGUAGE sql VOLATILE AS $$
+	-- A member's activity queued by a read-only transaction (action TOUCH)
+	-- is applied, not logged.
 	SELECT naboom.apply_member_touch((entry->>'community_id')::bigint, entry->>'actor',
 		timestamptz 'epoch' + (entry->>'logged_at_us')::bigint * interval '1 microsecond')
 	WHERE entry->>'action' = 'TOUCH';
+	-- A read of many records comes packed (naboom.audit_reads): detail
+	-- {"function": f, "reads": [[community, incident, args], ...]} is one
+	-- row per record, with detail {"function": f, "args": args}.
 	INSERT INTO naboom.audit_log (logged_at, community_id, incident_id, action, table_name, row_key,
 		actor, db_role, client_addr, user_agent, request_id, success, detail)
 	SELECT coalesce(timestamptz 'epoch' + (entry->>'logged_at_us')::bigint * interval '1 microsecond',
 			pg_catalog.clock_timestamp()),
-		(entry->>'community_id')::bigint, (entry->>'incident_id')::bigint, entry->>'action',
+		CASE WHEN r.packed THEN (r.rec->>0)::bigint ELSE (entry->>'community_id')::bigint END,
+		CASE WHEN r.packed THEN (r.rec->>1)::bigint ELSE (entry->>'incident_id')::bigint END,
+		entry->>'action',
 		entry->>'table_name', entry->'row_key', entry->>'actor', coalesce(entry->>'db_role', '?'),
 		entry->>'client_addr', entry->>'user_agent', entry->>'request_id',
-		coalesce((entry->>'success')::boolean, false), entry->'detail'
+		coalesce((entry->>'success')::boolean, false),
+		CASE WHEN r.packed THEN pg_catalog.jsonb_build_object('function', entry->'detail'->'function', 'args', r.rec->2)
+			ELSE entry->'detail' END
+	FROM (SELECT false AS packed, NULL::jsonb AS rec
+			WHERE pg_catalog.jsonb_typeof(entry->'detail'->'reads') IS DISTINCT FROM 'array'
+		UNION ALL
+		SELECT true, e.rec FROM pg_catalog.jsonb_array_elements(CASE WHEN pg_catalog.jsonb_typeof(entry->'detail'->'reads') = 'array'
+			THEN entry->'detail'->'reads' END) AS e(rec)) r
 	WHERE entry->>'action' IS DISTINCT FROM 'TOUCH'
 $$;
 
 COMMENT ON FUNCTION naboom.audit_insert_queued(jsonb) IS
-	'Write one entry of the audit writer''s queue (a refused attempt or a read in a read-only transaction), or apply a queued member activity (action TOUCH); called by the audit writer only';
+	'Write one entry of the audit writer''s queue (a refused attempt, a read, or a read of many records packed by audit_reads: one row each), or apply a queued member activity (action TOUCH); called by the audit writer only';
 
 ------------------------------------------------------------------------------
 -- Partitions

@@ -18,6 +18,9 @@
 --   * a backup restores (README "Backup and restore"): every table and
 --     sequence is in the dump, naboom's triggers load a restore's rows as
 --     they were, every audit partition belongs to the extension.
+--   * no read is lost to a full audit ring: reads wait for room and are
+--     refused (PT503) if there is none, incidents_near records its reads in
+--     one go (naboom.audit_reads), audit_queue_stats has two more counters.
 
 \echo Use "ALTER EXTENSION naboom UPDATE TO '0.6.0'" to load this file. \quit
 
@@ -160,6 +163,17 @@ SELECT pg_catalog.pg_extension_config_dump('naboom.audit_log_default',
 -- functions: naboom.escalation_start naboom.rate_limit_incident naboom.rate_limit_subscription naboom.audit_maintain
 -- functions: naboom.seal_audit naboom.verify_audit naboom.upsert_category naboom_api.upsert_category naboom.parse_polygon naboom_api.create_community naboom.duplicate_rows naboom_api.my_alerts naboom_api.retention_policies naboom_api.subscribe naboom.run_auto_close naboom.schedule_jobs
 -- functions: naboom.queue_member_touch naboom.touch_member naboom.apply_member_touch naboom.audit_insert_queued
+-- The audit ring: audit_queue_stats has two more columns (full_waits,
+-- reads_refused), so it is made again.
+DROP FUNCTION naboom.audit_queue_stats();
+CREATE FUNCTION naboom.audit_queue_stats(OUT preloaded boolean, OUT pending integer, OUT written bigint,
+	OUT dropped_full bigint, OUT dropped_other_db bigint, OUT full_waits bigint, OUT reads_refused bigint) RETURNS record
+AS 'MODULE_PATHNAME', 'naboom_audit_queue_stats' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION naboom.audit_queue_stats() IS
+	'The audit writer''s queue since server start: whether naboom was preloaded, entries waiting, written, turned away by a full queue (each in the server log instead), dropped for another database; reads that found the queue full and waited, and of those the ones refused (PT503) because it stayed full';
+REVOKE ALL ON FUNCTION naboom.audit_queue_stats() FROM PUBLIC;
+
+-- functions: naboom.audit_access naboom.audit_reads naboom_api.incidents_near
 -- BEGIN replaced functions
 
 CREATE OR REPLACE FUNCTION naboom.parse_polygon(geojson text, what text) RETURNS geometry
@@ -376,6 +390,81 @@ $$;
 COMMENT ON FUNCTION naboom.duplicate_rows(naboom.community, text, double precision, double precision, text, naboom.member_role, bigint) IS
 	'The duplicate candidates of a place as the actor may see them (private ones only for their reporter and staff; sensitive ones blurred)';
 
+CREATE OR REPLACE FUNCTION naboom_api.incidents_near(lat double precision, lon double precision, radius_m double precision DEFAULT 500,
+	statuses text[] DEFAULT NULL, category text DEFAULT NULL, since timestamptz DEFAULT NULL,
+	newest_first boolean DEFAULT false, max_count integer DEFAULT 200)
+RETURNS SETOF naboom_api.nearby_incident
+LANGUAGE plpgsql STABLE SECURITY DEFINER AS $$
+#variable_conflict use_variable
+DECLARE
+	-- Blurred points move up to ~80 m: search 150 m wider, then filter on
+	-- the distance to the point shown, so a blurred incident cannot be
+	-- located by moving the circle.
+	ok boolean := naboom.check_point(lat, lon);
+	r double precision := naboom.check_radius('radius_m', radius_m);
+	box double precision[] := naboom.search_box(lat, lon, r + 150);
+	n integer := naboom.check_count('max_count', max_count, 5000);
+	actor text := naboom.current_actor();
+	service boolean := actor IS NULL AND naboom.is_service();
+	staff_of bigint[] := CASE WHEN actor IS NULL THEN '{}' ELSE naboom.my_staff_community_ids() END;
+	pt geography := ST_SetSRID(ST_MakePoint(lon, lat), 4326)::geography;
+	unknown text;
+	hit record;
+	read_c bigint[] := '{}';
+	read_i bigint[] := '{}';
+	read_args jsonb[] := '{}';
+BEGIN
+	SELECT s INTO unknown FROM unnest(statuses) s
+	WHERE s IS NULL OR NOT EXISTS (SELECT 1 FROM naboom.status x WHERE x.status = s) LIMIT 1;
+	IF FOUND THEN
+		PERFORM naboom.fail('22023', 'naboom.unknown_status', format('unknown status "%s"', left(coalesce(unknown, ''), 40)),
+			'Statuses: ' || (SELECT string_agg(x.status, ', ' ORDER BY x.sort_order) FROM naboom.status x) || '.',
+			'Leave statuses out for the live ones.');
+	END IF;
+	FOR hit IN
+	SELECT (i.reference, c.slug, i.category_code, cat.name_en, cat.name_af, i.kind::text, i.title,
+		ST_Y(v.shown), ST_X(v.shown), v.blur,
+		CASE WHEN v.blur THEN round(v.dist / 100) * 100 ELSE round(v.dist::numeric, 1)::double precision END,
+		a.code, i.priority::text, i.status, st.status_type::text, st.label_en, st.label_af,
+		actor IS NOT NULL AND i.reporter_ref = actor, i.created_at, i.updated_at)::naboom_api.nearby_incident AS out,
+		i.is_public, i.community_id, i.incident_id
+	FROM naboom.incident i
+	JOIN naboom.community c ON c.community_id = i.community_id
+	JOIN naboom.category cat ON cat.community_id = i.community_id AND cat.code = i.category_code
+	JOIN naboom.status st ON st.status = i.status
+	LEFT JOIN naboom.area a ON a.community_id = i.community_id AND a.area_id = i.area_id
+	CROSS JOIN LATERAL (SELECT cat.is_sensitive AND NOT service AND NOT (i.community_id = ANY (staff_of))
+		AND i.reporter_ref IS DISTINCT FROM actor AS blur) b
+	CROSS JOIN LATERAL (SELECT b.blur, s.shown, ST_Distance(s.shown::geography, pt) AS dist
+		FROM (SELECT CASE WHEN b.blur THEN naboom.blur_point(i.location) ELSE i.location END AS shown) s) v
+	WHERE i.location && ST_MakeEnvelope(box[1], box[2], box[3], box[4], 4326)
+		AND ST_DWithin(v.shown::geography, pt, radius_m)
+		AND (i.status = ANY (statuses) OR statuses IS NULL AND st.status_type = 'open')
+		AND (category IS NULL OR i.category_code = lower(category))
+		AND (since IS NULL OR i.created_at >= since)
+		AND (i.is_public OR service OR i.community_id = ANY (staff_of) OR i.reporter_ref = actor)
+	ORDER BY CASE WHEN newest_first THEN i.created_at END DESC, v.dist, i.reference
+	LIMIT n
+	LOOP
+		IF NOT hit.is_public THEN
+			read_c := read_c || hit.community_id;
+			read_i := read_i || hit.incident_id;
+			read_args := read_args || jsonb_build_object('reference', (hit.out).reference);
+		END IF;
+		RETURN NEXT hit.out;
+	END LOOP;
+	-- Private incidents are emergency data: who saw them is recorded, all
+	-- in one go, before any row reaches the caller (RETURN NEXT only
+	-- collects them); a read that cannot be recorded fails instead.
+	IF cardinality(read_i) > 0 THEN
+		PERFORM naboom.audit_reads('incidents_near', read_c, read_i, read_args);
+	END IF;
+END
+$$;
+
+COMMENT ON FUNCTION naboom_api.incidents_near(double precision, double precision, double precision, text[], text, timestamptz, boolean, integer) IS
+	'Incidents the caller may see within radius_m metres (WGS84 spheroid) of a point, nearest first (or newest first), live ones unless statuses are given. Sensitive locations are blurred and measured from the blurred point. A gateway pages the result';
+
 CREATE OR REPLACE FUNCTION naboom_api.subscribe(community text, lat double precision, lon double precision,
 	radius_m double precision DEFAULT 1000, categories text[] DEFAULT NULL, min_priority text DEFAULT 'low',
 	label text DEFAULT NULL)
@@ -449,6 +538,20 @@ $$;
 
 COMMENT ON FUNCTION naboom_api.my_alerts(bigint, integer) IS
 	'The caller''s alerts with id greater than after_id, oldest first: pass the last id seen to get only new ones';
+
+CREATE OR REPLACE FUNCTION naboom.audit_access(community_id bigint, incident_id bigint, what text, detail jsonb)
+RETURNS void
+AS 'MODULE_PATHNAME', 'naboom_audit_access' LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION naboom.audit_access(bigint, bigint, text, jsonb) IS
+	'Record a READ entry (who looked at what) through the audit writer; a full queue makes it wait (naboom.audit_read_wait) and then refuses the read (PT503 naboom.audit_unavailable). Without a writer: in the transaction when it can write, else in the server log';
+
+CREATE OR REPLACE FUNCTION naboom.audit_reads(what text, community_ids bigint[], incident_ids bigint[], args jsonb[])
+RETURNS void
+AS 'MODULE_PATHNAME', 'naboom_audit_reads' LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION naboom.audit_reads(text, bigint[], bigint[], jsonb[]) IS
+	'Record one READ entry per element of the arrays (a read of many records through the API function what), packed into few queue entries and recorded all together as audit_access records one; or refuse the read';
 
 CREATE OR REPLACE FUNCTION naboom.seal_audit(max_rows integer DEFAULT 100000) RETURNS naboom.audit_seal
 LANGUAGE plpgsql VOLATILE AS $$
@@ -672,22 +775,36 @@ COMMENT ON FUNCTION naboom.apply_member_touch(bigint, text, timestamptz) IS
 
 CREATE OR REPLACE FUNCTION naboom.audit_insert_queued(entry jsonb) RETURNS void
 LANGUAGE sql VOLATILE AS $$
+	-- A member's activity queued by a read-only transaction (action TOUCH)
+	-- is applied, not logged.
 	SELECT naboom.apply_member_touch((entry->>'community_id')::bigint, entry->>'actor',
 		timestamptz 'epoch' + (entry->>'logged_at_us')::bigint * interval '1 microsecond')
 	WHERE entry->>'action' = 'TOUCH';
+	-- A read of many records comes packed (naboom.audit_reads): detail
+	-- {"function": f, "reads": [[community, incident, args], ...]} is one
+	-- row per record, with detail {"function": f, "args": args}.
 	INSERT INTO naboom.audit_log (logged_at, community_id, incident_id, action, table_name, row_key,
 		actor, db_role, client_addr, user_agent, request_id, success, detail)
 	SELECT coalesce(timestamptz 'epoch' + (entry->>'logged_at_us')::bigint * interval '1 microsecond',
 			pg_catalog.clock_timestamp()),
-		(entry->>'community_id')::bigint, (entry->>'incident_id')::bigint, entry->>'action',
+		CASE WHEN r.packed THEN (r.rec->>0)::bigint ELSE (entry->>'community_id')::bigint END,
+		CASE WHEN r.packed THEN (r.rec->>1)::bigint ELSE (entry->>'incident_id')::bigint END,
+		entry->>'action',
 		entry->>'table_name', entry->'row_key', entry->>'actor', coalesce(entry->>'db_role', '?'),
 		entry->>'client_addr', entry->>'user_agent', entry->>'request_id',
-		coalesce((entry->>'success')::boolean, false), entry->'detail'
+		coalesce((entry->>'success')::boolean, false),
+		CASE WHEN r.packed THEN pg_catalog.jsonb_build_object('function', entry->'detail'->'function', 'args', r.rec->2)
+			ELSE entry->'detail' END
+	FROM (SELECT false AS packed, NULL::jsonb AS rec
+			WHERE pg_catalog.jsonb_typeof(entry->'detail'->'reads') IS DISTINCT FROM 'array'
+		UNION ALL
+		SELECT true, e.rec FROM pg_catalog.jsonb_array_elements(CASE WHEN pg_catalog.jsonb_typeof(entry->'detail'->'reads') = 'array'
+			THEN entry->'detail'->'reads' END) AS e(rec)) r
 	WHERE entry->>'action' IS DISTINCT FROM 'TOUCH'
 $$;
 
 COMMENT ON FUNCTION naboom.audit_insert_queued(jsonb) IS
-	'Write one entry of the audit writer''s queue (a refused attempt or a read in a read-only transaction), or apply a queued member activity (action TOUCH); called by the audit writer only';
+	'Write one entry of the audit writer''s queue (a refused attempt, a read, or a read of many records packed by audit_reads: one row each), or apply a queued member activity (action TOUCH); called by the audit writer only';
 
 CREATE OR REPLACE FUNCTION naboom.audit_maintain(months_ahead integer DEFAULT 3) RETURNS text[]
 LANGUAGE plpgsql VOLATILE AS $$
@@ -909,6 +1026,7 @@ REVOKE ALL ON FUNCTION naboom.run_auto_close(integer) FROM PUBLIC;
 -- A reader's activity in a read-only transaction goes through the writer.
 REVOKE ALL ON FUNCTION naboom.queue_member_touch(bigint, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION naboom.apply_member_touch(bigint, text, timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION naboom.audit_reads(text, bigint[], bigint[], jsonb[]) FROM PUBLIC;
 
 SELECT naboom.pin_search_paths();
 
