@@ -41,7 +41,9 @@ $(DATA_built): $(SCHEMA_SOURCES) naboom.control
 #   make installcheck-listen         test/listen.sh, a real LISTEN client (builds tools/naboom-listen)
 #   make installcheck-tap            pgTAP over test/sql/, both passes (one: TAP_PASSES=2)
 #   make installcheck-fingerprint    test/fingerprint.sh: a fresh install equals every upgrade path
-.PHONY: installcheck-regress installcheck-isolation installcheck-listen installcheck-tap installcheck-fingerprint
+#   make installcheck-restore        test/restore.sh: pg_dump / pg_restore and pg_dump | psql give back every row
+#   make installcheck-faults         test/faults.sh: kill -9 of the postmaster under load, nothing acknowledged lost
+.PHONY: installcheck-regress installcheck-isolation installcheck-listen installcheck-tap installcheck-fingerprint installcheck-restore installcheck-faults
 
 installcheck-regress:
 	$(MAKE) installcheck ISOLATION=
@@ -61,3 +63,23 @@ installcheck-tap:
 
 installcheck-fingerprint:
 	bash test/fingerprint.sh
+
+installcheck-restore:
+	bash test/restore.sh
+
+# test/faults.sh: kill -9 of the postmaster under write load, in a cluster of
+# its own (it needs none of the one above); about 70 s
+installcheck-faults:
+	PG_CONFIG=$(PG_CONFIG) bash test/faults.sh
+
+# test/audit_ring.sh: a cluster of its own with a 16-entry audit ring; no READ
+# of a private incident is lost when the ring is full
+.PHONY: installcheck-auditring
+installcheck-auditring:
+	bash test/audit_ring.sh
+
+# test/standby.sh: a primary and a hot standby of their own (pg_basebackup -R);
+# every STABLE API function answers on the standby, reads are audited in its log
+.PHONY: installcheck-standby
+installcheck-standby:
+	bash test/standby.sh

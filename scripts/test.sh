@@ -30,7 +30,28 @@
 #        d. make installcheck-fingerprint  test/fingerprint.sh (TAP), under
 #           `timeout` (NABOOM_FINGERPRINT_TIMEOUT); skipped, with a message
 #           and not counted, while the file does not exist.
-#        e. make installcheck-tap          pgTAP over test/sql/*.sql (test/tap.sh),
+#        e. make installcheck-restore      test/restore.sh (TAP), under `timeout`
+#           (NABOOM_RESTORE_TIMEOUT): a database with every kind of row,
+#           pg_dump -Fc | pg_restore and pg_dump | psql into new databases,
+#           every table, sequence and API answer compared, verify_audit.
+#        f. make installcheck-faults       test/faults.sh (TAP), under `timeout`
+#           (NABOOM_FAULTS_TIMEOUT): in a cluster of its own (fsync and
+#           synchronous_commit on), the write API under load while the
+#           postmaster is killed with SIGKILL four times; afterwards every
+#           acknowledged report, transition, note, timeline row, audit row,
+#           event and seal is there, the stream has no gap, verify_audit
+#           says verified.  About 80 s.  Skipped, not counted, without the file.
+#        g. make installcheck-auditring  test/audit_ring.sh (TAP), in a cluster
+#           of its own with a 16-entry audit ring (initdb as postgres in a
+#           mktemp dir, free port, stopped on exit), under `timeout`
+#           (NABOOM_AUDITRING_TIMEOUT): no READ of a private incident is
+#           lost when the ring is full.
+#        h. make installcheck-standby  test/standby.sh (TAP): a primary and a
+#           hot standby of its own (pg_basebackup -R, mktemp dir, free
+#           ports, stopped on exit), under `timeout` (NABOOM_STANDBY_TIMEOUT):
+#           every STABLE naboom_api function answers on the standby as a
+#           gateway calls it, nothing writes, reads are audited in its log.
+#        i. make installcheck-tap          pgTAP over test/sql/*.sql (test/tap.sh),
 #           twice: TAP_PASSES=1 and TAP_PASSES=2 (see the contract below).
 #   3. prints regression.diffs / output_iso/regression.diffs on failure, a
 #      breakdown, and as the very last line `N passed, N failed`.
@@ -38,11 +59,11 @@
 #
 # Counting: each pg_regress test and each isolation spec is one test; each
 # pgTAP assertion (`ok N` / `not ok N` line) in each pass is one test, and so
-# is each assertion of test/listen.sh and of test/fingerprint.sh (TAP too:
+# is each assertion of test/listen.sh, test/fingerprint.sh, test/restore.sh and test/faults.sh (TAP too:
 # plan `1..N` first, `ok N` / `not ok N` lines).  A test program that dies
 # without reporting (bad plan, SQL error, crash, timeout, extension that
 # fails to load) counts as one more failure; a pg_regress test that never got
-# to run counts as failed too, and so does each listen or fingerprint
+# to run counts as failed too, and so does each listen, fingerprint or faults
 # assertion of the plan that was never reported.  A naboom-listen that is
 # missing and cannot be built is one failure (listen prints no plan).
 #
@@ -71,7 +92,7 @@
 #     database contrib_regression (cron.database_name), not in naboom_tap.
 #
 # Logs (gitignored) are in test/results/: installcheck-regress.log,
-# installcheck-isolation.log, listen.log, fingerprint.log, pgtap-pass1.log,
+# installcheck-isolation.log, listen.log, fingerprint.log, restore.log, faults.log, pgtap-pass1.log,
 # pgtap-pass2.log, postgresql.log.
 #
 # Environment knobs:
@@ -80,6 +101,10 @@
 #   NABOOM_FILE_TIMEOUT=600   seconds for each pgTAP file
 #   NABOOM_LISTEN_TIMEOUT=120 seconds for make installcheck-listen
 #   NABOOM_FINGERPRINT_TIMEOUT=600  seconds for make installcheck-fingerprint
+#   NABOOM_RESTORE_TIMEOUT=600      seconds for make installcheck-restore
+#   NABOOM_FAULTS_TIMEOUT=300 seconds for make installcheck-faults
+#   NABOOM_AUDITRING_TIMEOUT=120    seconds for make installcheck-auditring
+#   NABOOM_STANDBY_TIMEOUT=120      seconds for make installcheck-standby
 set -uo pipefail
 
 # shellcheck source=scripts/lib.sh
@@ -92,6 +117,10 @@ STEP_TIMEOUT="${NABOOM_STEP_TIMEOUT:-1800}"
 FILE_TIMEOUT="${NABOOM_FILE_TIMEOUT:-600}"
 LISTEN_TIMEOUT="${NABOOM_LISTEN_TIMEOUT:-120}"
 FINGERPRINT_TIMEOUT="${NABOOM_FINGERPRINT_TIMEOUT:-600}"
+RESTORE_TIMEOUT="${NABOOM_RESTORE_TIMEOUT:-600}"
+FAULTS_TIMEOUT="${NABOOM_FAULTS_TIMEOUT:-300}"
+AUDITRING_TIMEOUT="${NABOOM_AUDITRING_TIMEOUT:-120}"
+STANDBY_TIMEOUT="${NABOOM_STANDBY_TIMEOUT:-120}"
 DIFF_MAX_LINES=3000
 
 # ---------------------------------------------------------------- helpers
@@ -248,6 +277,34 @@ inside() {
         run_tap_program fingerprint "$FINGERPRINT_TIMEOUT" installcheck-fingerprint
     else
         echo; log "fingerprint: no test/fingerprint.sh yet - skipped (not counted)"
+    fi
+
+    # needs nothing from the steps before: its own databases
+    if [ -e test/restore.sh ]; then
+        run_tap_program restore "$RESTORE_TIMEOUT" installcheck-restore
+    else
+        echo; log "restore: no test/restore.sh yet - skipped (not counted)"
+    fi
+    # its own cluster (kill -9 of the postmaster under load): needs nothing
+    # of this one
+    if [ -e test/faults.sh ]; then
+        run_tap_program faults "$FAULTS_TIMEOUT" installcheck-faults
+    else
+        echo; log "faults: no test/faults.sh - skipped (not counted)"
+    fi
+
+    # a cluster of its own (a 16-entry audit ring): needs only the install
+    if [ -e test/audit_ring.sh ]; then
+        run_tap_program auditring "$AUDITRING_TIMEOUT" installcheck-auditring
+    else
+        echo; log "auditring: no test/audit_ring.sh - skipped (not counted)"
+    fi
+
+    # a primary and a hot standby of its own: needs only the install
+    if [ -e test/standby.sh ]; then
+        run_tap_program standby "$STANDBY_TIMEOUT" installcheck-standby
+    else
+        echo; log "standby: no test/standby.sh - skipped (not counted)"
     fi
 
     if [ "${#taps[@]}" -eq 0 ]; then

@@ -37,7 +37,9 @@ SELECT set_config('request.jwt.claims', 'not json', false);
 SELECT t.err('SELECT naboom.current_actor()');
 SELECT set_config('request.jwt.claims', '["sub","x"]', false);
 SELECT t.err('SELECT naboom.current_actor()');
-SELECT set_config('request.jwt.claims', '{"sub":42}', false);
+SELECT set_config('request.jwt.claims', '{"sub":true}', false);
+SELECT t.err('SELECT naboom.current_actor()');
+SELECT set_config('request.jwt.claims', '{"sub":{"id":42}}', false);
 SELECT t.err('SELECT naboom.current_actor()');
 SELECT set_config('request.jwt.claims', '{"sub":""}', false);
 SELECT t.err('SELECT naboom.current_actor()');
@@ -46,6 +48,68 @@ SELECT t.err('SELECT naboom.current_actor()');
 SELECT set_config('request.jwt.claims', json_build_object('sub', E'evil\nuser')::text, false);
 SELECT t.err('SELECT naboom.current_actor()');
 SELECT t.as_service();
+
+-- A numeric sub: one rule through both gateways.  PostGraphile passes it
+-- as text (as JavaScript prints it), PostgREST as a JSON number; an integer
+-- JavaScript holds exactly is its decimal digits either way.
+SELECT set_config('request.jwt.claims', '{"sub":42}', false);
+SELECT naboom.current_actor(), naboom.require_actor();
+SELECT t.as_service();
+SELECT set_config('jwt.claims.sub', '42', false);
+SELECT naboom.current_actor(), naboom.require_actor();
+-- Both at once agree (no conflicting_claims).
+SELECT set_config('request.jwt.claims', '{"sub":42,"role":"naboom_user"}', false);
+SELECT naboom.current_actor();
+SELECT t.as_service();
+SELECT set_config('request.jwt.claims', '{"sub":42.0}', false);
+SELECT naboom.current_actor();
+SELECT set_config('request.jwt.claims', '{"sub":1e3}', false);
+SELECT naboom.current_actor();
+SELECT set_config('request.jwt.claims', '{"sub":-7}', false);
+SELECT naboom.current_actor();
+SELECT set_config('request.jwt.claims', '{"sub":-0}', false);
+SELECT naboom.current_actor();
+SELECT set_config('request.jwt.claims', '{"sub":9007199254740991}', false);
+SELECT naboom.current_actor();
+SELECT set_config('request.jwt.claims', '{"sub":-9007199254740991}', false);
+SELECT naboom.current_actor();
+-- Numbers that print differently through the two gateways are refused.
+SELECT set_config('request.jwt.claims', '{"sub":9007199254740992}', false);
+SELECT t.err('SELECT naboom.current_actor()');
+SELECT set_config('request.jwt.claims', '{"sub":4.2}', false);
+SELECT t.err('SELECT naboom.current_actor()');
+SELECT set_config('request.jwt.claims', '{"sub":1e21}', false);
+SELECT t.err('SELECT naboom.current_actor()');
+-- A number and a different text disagree.
+SELECT set_config('request.jwt.claims', '{"sub":42}', false);
+SELECT set_config('jwt.claims.sub', '042', false);
+SELECT t.err('SELECT naboom.current_actor()');
+SELECT t.as_service();
+
+-- Anonymous means anonymous: under naboom_anon (as the gateway switches to
+-- it) the claims name nobody, whichever setting carries them.
+GRANT EXECUTE ON FUNCTION naboom.require_actor(), naboom.is_service() TO naboom_anon;
+SELECT set_config('request.jwt.claims', '{"sub":"user-1","role":"naboom_anon"}', false);
+SET ROLE naboom_anon;
+SELECT naboom.current_actor() IS NULL AS no_actor, naboom.is_service();
+SELECT t.err('SELECT naboom.require_actor()');
+RESET ROLE;
+SELECT naboom.current_actor();
+SELECT t.as_service();
+SELECT set_config('jwt.claims.sub', 'user-2', false);
+BEGIN;
+SET LOCAL ROLE naboom_anon;
+SELECT naboom.current_actor() IS NULL AS no_actor, naboom.is_service();
+SELECT t.err('SELECT naboom.require_actor()');
+COMMIT;
+SELECT naboom.current_actor();
+-- Under naboom_anon even bad claims name nobody: they are not read.
+SELECT set_config('request.jwt.claims', '{"sub":"user-3"}', false);
+SET ROLE naboom_anon;
+SELECT naboom.current_actor() IS NULL AS no_actor;
+RESET ROLE;
+SELECT t.as_service();
+REVOKE EXECUTE ON FUNCTION naboom.require_actor(), naboom.is_service() FROM naboom_anon;
 
 -- A role that is neither a person nor the service has no identity.
 CREATE ROLE regress_nobody;

@@ -69,7 +69,7 @@ SELECT t.as_user('u-stranger');
 SELECT t.err($$SELECT naboom_api.report_incident('mookgophong', 'burglary', -24.5, 28.7, 'x')$$);
 SELECT t.as_service();
 SELECT t.err($$SELECT naboom_api.report_incident('mookgophong', 'burglary', -24.5, 28.7, 'x')$$);
-SELECT set_config('request.jwt.claims', '{"sub": 7}', false);
+SELECT set_config('request.jwt.claims', '{"sub": 7.5}', false);
 SELECT t.err($$SELECT naboom_api.report_incident('mookgophong', 'burglary', -24.5, 28.7, 'x')$$);
 SELECT t.as_service();
 SELECT t.counts() = :'before';

@@ -18,7 +18,12 @@ CREATE FUNCTION t.public_functions() RETURNS bigint LANGUAGE sql AS $$
 	WHERE n.nspname IN ('naboom', 'naboom_api') AND has_function_privilege('public', p.oid, 'EXECUTE')
 		AND p.proname NOT IN ('reference_valid', 'normalize_reference')
 $$;
+-- (locking the background writer's tables first makes the drop wait for
+-- its transaction instead of deadlocking with it)
+BEGIN;
+LOCK TABLE naboom.audit_log, naboom.event, naboom.member, naboom.incident, naboom.community IN ACCESS EXCLUSIVE MODE;
 DROP EXTENSION naboom CASCADE;
+COMMIT;
 CREATE EXTENSION naboom VERSION '0.1.0';
 SELECT extversion FROM pg_extension WHERE extname = 'naboom';
 

@@ -6,7 +6,12 @@
 \pset format unaligned
 \pset tuples_only on
 \i test/include/fresh.psql
+-- (locking the background writer's tables first makes the drop wait for
+-- its transaction instead of deadlocking with it)
+BEGIN;
+LOCK TABLE naboom.audit_log, naboom.event, naboom.member, naboom.incident, naboom.community IN ACCESS EXCLUSIVE MODE;
 DROP EXTENSION naboom CASCADE;
+COMMIT;
 CREATE EXTENSION naboom;
 SELECT extversion FROM pg_extension WHERE extname = 'naboom';
 
@@ -358,7 +363,7 @@ SELECT cron.schedule('naboom-retention-now', '* * * * *',
 	(SELECT command FROM cron.job WHERE jobname = 'naboom-retention')) > 0;
 DO $$
 BEGIN
-	FOR i IN 1..750 LOOP
+	FOR i IN 1..1500 LOOP
 		EXIT WHEN EXISTS (SELECT 1 FROM cron.job_run_details d JOIN cron.job j USING (jobid)
 			WHERE j.jobname = 'naboom-retention-now' AND d.status IN ('succeeded', 'failed'));
 		PERFORM pg_sleep(0.1);

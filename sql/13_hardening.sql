@@ -100,3 +100,14 @@ SELECT topic, payload->>'to' FROM naboom.event e JOIN naboom.incident i USING (c
 WHERE i.reference = :'b1' ORDER BY e.event_id DESC LIMIT 1;
 -- A second run finds nothing left to close.
 SELECT naboom.run_auto_close();
+
+-- 5. A database restored into a cluster whose transaction ids are behind
+-- the last seal: seal_audit says so, keyed, instead of sealing nothing
+-- forever (a seal from "the future" stands in for the original cluster's).
+SELECT row_count > 0 FROM naboom.seal_audit();
+BEGIN;
+INSERT INTO naboom.audit_seal (xid_from, xid_to, row_count, ids, row_hashes, prev_hash, seal_hash)
+SELECT s.xid_to, (pg_current_xact_id()::text::numeric + 4294967296 * 100)::text::xid8, 0, '{}', '\x', s.seal_hash, '\x00'
+FROM naboom.audit_seal s ORDER BY s.seal_id DESC LIMIT 1;
+SELECT regexp_replace(t.err('SELECT naboom.seal_audit()'), 'transaction \d+|at \d+|\(\d+\)', '#', 'g');
+ROLLBACK;

@@ -29,6 +29,7 @@
 #include "utils/rel.h"
 
 #include "naboom.h"
+#include "restore.h"
 #include "events.h"
 #include "spatial.h"
 #include "spi_util.h"
@@ -239,6 +240,9 @@ naboom_incident_alert(PG_FUNCTION_ARGS)
 		elog(ERROR, "naboom_incident_alert: must be fired FOR EACH ROW");
 	if (!TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
 		elog(ERROR, "naboom_incident_alert: must be fired by INSERT");
+	/* A restore loads the alerts that were sent from the dump (restore.c). */
+	if (NaboomRestoring())
+		PG_RETURN_POINTER(NULL);
 
 	rel = trigdata->tg_relation;
 	a = NaboomIncidentAtts(rel);

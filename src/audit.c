@@ -11,12 +11,15 @@
  * and the request context the gateway set in request.headers
  * (audit_refusal.c builds it).
  *
- * Reads: naboom.audit_access, called by the API functions that show
- * emergency data, hands a READ entry to the audit writer (writer.c), which
- * keeps it whatever becomes of the reading transaction and works in the
- * read-only transactions PostgREST uses for GET.  Without a writer for this
- * database, a read-write transaction writes it itself; a read-only one, or
- * a hot standby, can only send it to the server log.
+ * Reads: naboom.audit_access (one record) and naboom.audit_reads (many,
+ * e.g. every private incident incidents_near returns), called by the API
+ * functions that show emergency data, hand READ entries to the audit writer
+ * (writer.c), which keeps them whatever becomes of the reading transaction
+ * and works in the read-only transactions PostgREST uses for GET.  A full
+ * ring makes the read wait and then refuses it: a read is recorded or it
+ * does not happen (AuditReads).  Without a writer for this database, a
+ * read-write transaction writes the rows itself; a read-only one, or a hot
+ * standby, can only send them to the server log.
  *
  * Refused attempts are audited by audit_refusal.c.
  *
@@ -37,6 +40,7 @@
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/fmgrprotos.h"
@@ -52,7 +56,9 @@
 #include "utils/tuplestore.h"
 
 #include "naboom.h"
+#include "restore.h"
 #include "audit.h"
+#include "audit_queue.h"
 #include "identity.h"
 #include "retention_engine.h"
 #include "spi_util.h"
@@ -362,8 +368,11 @@ naboom_audit_trigger(PG_FUNCTION_ARGS)
 		elog(ERROR, "naboom_audit_trigger: must be fired AFTER");
 	if (TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event))
 		elog(ERROR, "naboom_audit_trigger: cannot be fired by TRUNCATE");
-	/* Retention and erasure write one entry per batch instead. */
-	if (!naboom_audit_enabled || NaboomRetentionActive)
+	/*
+	 * Retention and erasure write one entry per batch instead.  A restore
+	 * loads the audit log as it was, and its rows are no change (restore.c).
+	 */
+	if (!naboom_audit_enabled || NaboomRetentionActive || NaboomRestoring())
 		return PointerGetDatum(NULL);
 	if (TRIGGER_FIRED_FOR_STATEMENT(trigdata->tg_event))
 	{
@@ -408,6 +417,208 @@ naboom_audit_trigger(PG_FUNCTION_ARGS)
 	return PointerGetDatum(NULL);
 }
 
+/* ---------- reads ---------- */
+
+/* PostgREST maps SQLSTATE PTxyz to HTTP status xyz: 503, try again. */
+#define ERRCODE_NABOOM_UNAVAILABLE	MAKE_SQLSTATE('P','T','5','0','3')
+
+/* The longest entry head kept whole; longer ones lose the client's context. */
+#define READ_HEAD_MAX	(NABOOM_AUDIT_ENTRY_MAX / 2)
+
+/* One record a read showed: its community and incident (if any), its args. */
+typedef struct ReadItem
+{
+	bool		has_c;
+	int64		c;
+	bool		has_i;
+	int64		i;
+	const char *args;			/* JSON text, or NULL */
+} ReadItem;
+
+/* The detail of one READ row: {"function": ..., "args": ...}. */
+static char *
+ReadDetail(const char *what, const char *args)
+{
+	StringInfoData d;
+
+	initStringInfo(&d);
+	appendStringInfoChar(&d, '{');
+	NaboomAppendJsonField(&d, "function", what);
+	appendStringInfo(&d, ",\"args\":%s}", args != NULL ? args : "null");
+	return d.data;
+}
+
+/* The head of a READ entry, trimmed if the client's context is too long. */
+static char *
+ReadHead(const ReadItem *one, bool success)
+{
+	const int64 *c = one != NULL && one->has_c ? &one->c : NULL;
+	const int64 *i = one != NULL && one->has_i ? &one->i : NULL;
+	char	   *head = NaboomAuditQueueEntryHead("READ", c, i, success, false);
+
+	if (strlen(head) > READ_HEAD_MAX)
+		head = NaboomAuditQueueEntryHead("READ", c, i, success, true);
+	return head;
+}
+
+static void
+TooLong(const char *what)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+			 errmsg("the audit entry of a read through %s is too long", what),
+			 errdetail("naboom.audit_entry_too_long: An audit entry may have at most %d bytes.",
+					   NABOOM_AUDIT_ENTRY_MAX - 1)));
+}
+
+/*
+ * ReadEntries are the ring entries of a read of n records.  One record is
+ * one entry, as a READ row looks.  More are packed, in order, into as few
+ * entries as fit a slot: {"function": ..., "reads": [[community, incident,
+ * args], ...]} as the detail, which naboom.audit_insert_queued unpacks
+ * into one READ row per record.  An entry that cannot be made to fit
+ * refuses the read.
+ */
+static char **
+ReadEntries(const char *what, const ReadItem *items, int n, int *nentries)
+{
+	char	  **entries = palloc(sizeof(char *) * n);
+	char	   *head;
+	StringInfoData prefix;
+	StringInfoData cur;
+	int			k = 0;
+	int			j;
+
+	if (n == 1)
+	{
+		entries[0] = psprintf("%s%s}", ReadHead(&items[0], true), ReadDetail(what, items[0].args));
+		if (strlen(entries[0]) >= NABOOM_AUDIT_ENTRY_MAX)
+			TooLong(what);
+		*nentries = 1;
+		return entries;
+	}
+
+	head = ReadHead(NULL, true);
+	initStringInfo(&prefix);
+	appendStringInfo(&prefix, "%s{\"function\":", head);
+	escape_json(&prefix, what);
+	appendStringInfoString(&prefix, ",\"reads\":[");
+
+	initStringInfo(&cur);
+	for (j = 0; j < n; j++)
+	{
+		StringInfoData item;
+
+		initStringInfo(&item);
+		appendStringInfoChar(&item, '[');
+		if (items[j].has_c)
+			appendStringInfo(&item, INT64_FORMAT, items[j].c);
+		else
+			appendStringInfoString(&item, "null");
+		if (items[j].has_i)
+			appendStringInfo(&item, "," INT64_FORMAT, items[j].i);
+		else
+			appendStringInfoString(&item, ",null");
+		appendStringInfo(&item, ",%s]", items[j].args != NULL ? items[j].args : "null");
+
+		/* prefix, items, commas, "]}}" and the NUL must fit */
+		if (cur.len > 0 && prefix.len + cur.len + 1 + item.len + 4 > NABOOM_AUDIT_ENTRY_MAX)
+		{
+			entries[k++] = psprintf("%s%s]}}", prefix.data, cur.data);
+			resetStringInfo(&cur);
+		}
+		if (prefix.len + item.len + 4 > NABOOM_AUDIT_ENTRY_MAX)
+			TooLong(what);
+		if (cur.len > 0)
+			appendStringInfoChar(&cur, ',');
+		appendBinaryStringInfo(&cur, item.data, item.len);
+		pfree(item.data);
+	}
+	if (cur.len > 0)
+		entries[k++] = psprintf("%s%s]}}", prefix.data, cur.data);
+	*nentries = k;
+	return entries;
+}
+
+/*
+ * LogRefusedRead sends an entry the full ring did not take to the server
+ * log, marked as the read that was refused: success false, and the key of
+ * the refusal first in its detail.  (The head is naboom's own text and
+ * every value in it is escaped, so its first ,"success":true,"detail":{ is
+ * the field itself.)
+ */
+static void
+LogRefusedRead(const char *entry)
+{
+	const char *mark = ",\"success\":true,\"detail\":{";
+	const char *at = strstr(entry, mark);
+
+	if (at == NULL)
+	{
+		NaboomAuditLogEntry(entry);
+		return;
+	}
+	NaboomAuditLogEntry(psprintf("%.*s,\"success\":false,\"detail\":{\"refused\":\"naboom.audit_unavailable\",%s",
+								 (int) (at - entry), entry, at + strlen(mark)));
+}
+
+/*
+ * AuditReads records a read of n records through the API function "what",
+ * before any of them reaches the caller (and raises an error instead if
+ * it cannot be recorded).  A read has happened whatever becomes of its
+ * transaction, so its entries go to the audit writer, all of them or none:
+ *
+ * - The ring takes them: the writer commits them within about a second.
+ * - The ring is full and stays full for naboom.audit_read_wait: the read
+ *   is refused (PT503, naboom.audit_unavailable: a gateway's 503, try
+ *   again) and its entries go to the server log, marked refused.
+ * - No writer for this database (not preloaded, another database, a hot
+ *   standby): a read-write transaction writes the rows itself (lost if it
+ *   rolls back); a read-only one or a standby sends them to the server
+ *   log, one line per record.
+ */
+static void
+AuditReads(const char *what, const ReadItem *items, int n)
+{
+	char	  **entries;
+	int			nentries;
+	int			queued;
+	int			j;
+
+	if (!naboom_audit_enabled || n <= 0)
+		return;
+	entries = ReadEntries(what, items, n, &nentries);
+	switch (NaboomAuditEnqueueReads(entries, nentries, naboom_audit_read_wait, &queued))
+	{
+		case NABOOM_AUDIT_QUEUED:
+			return;
+		case NABOOM_AUDIT_FULL:
+			for (j = queued; j < nentries; j++)
+				LogRefusedRead(entries[j]);
+			ereport(ERROR,
+					(errcode(ERRCODE_NABOOM_UNAVAILABLE),
+					 errmsg("the audit log cannot keep up: try again"),
+					 errdetail("naboom.audit_unavailable: A read through %s waited %d ms for room in the audit writer's queue; a read of emergency data is refused rather than left unrecorded.",
+							   what, naboom_audit_read_wait),
+					 errhint("Retry in a moment. If this persists, the DBA can raise naboom.audit_queue_size or check that the audit writer is running.")));
+			break;
+		case NABOOM_AUDIT_NO_WRITER:
+			break;
+	}
+
+	for (j = 0; j < n; j++)
+	{
+		const ReadItem *it = &items[j];
+		char	   *detail = ReadDetail(what, it->args);
+
+		if (!XactReadOnly && !RecoveryInProgress())
+			NaboomAuditWrite("READ", NULL, it->has_c ? &it->c : NULL, it->has_i ? &it->i : NULL,
+							 NULL, NULL, NULL, detail);
+		else
+			NaboomAuditLogEntry(psprintf("%s%s}", ReadHead(it, true), detail));
+	}
+}
+
 PG_FUNCTION_INFO_V1(naboom_audit_access);
 
 /*
@@ -417,31 +628,60 @@ PG_FUNCTION_INFO_V1(naboom_audit_access);
 Datum
 naboom_audit_access(PG_FUNCTION_ARGS)
 {
-	int64		c = PG_ARGISNULL(0) ? 0 : PG_GETARG_INT64(0);
-	int64		i = PG_ARGISNULL(1) ? 0 : PG_GETARG_INT64(1);
-	StringInfoData detail;
-	char	   *entry;
+	ReadItem	item;
 
-	if (!naboom_audit_enabled)
+	item.has_c = !PG_ARGISNULL(0);
+	item.c = item.has_c ? PG_GETARG_INT64(0) : 0;
+	item.has_i = !PG_ARGISNULL(1);
+	item.i = item.has_i ? PG_GETARG_INT64(1) : 0;
+	item.args = PG_ARGISNULL(3) ? NULL :
+		DatumGetCString(DirectFunctionCall1(jsonb_out, PG_GETARG_DATUM(3)));
+	AuditReads(PG_ARGISNULL(2) ? "?" : text_to_cstring(PG_GETARG_TEXT_PP(2)), &item, 1);
+	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(naboom_audit_reads);
+
+/*
+ * naboom.audit_reads(what, community_ids, incident_ids, args) records that
+ * the caller read the given records (one element of each array per
+ * record) through the API function "what": one READ row each, recorded
+ * together (AuditReads).
+ */
+Datum
+naboom_audit_reads(PG_FUNCTION_ARGS)
+{
+	Datum	   *cs,
+			   *is,
+			   *as;
+	bool	   *cnull,
+			   *inull,
+			   *anull;
+	int			nc,
+				ni,
+				na;
+	ReadItem   *items;
+	int			j;
+
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
 		PG_RETURN_VOID();
-	initStringInfo(&detail);
-	appendStringInfoChar(&detail, '{');
-	NaboomAppendJsonField(&detail, "function", PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2)));
-	appendStringInfo(&detail, ",\"args\":%s}", PG_ARGISNULL(3) ? "null" :
-					 DatumGetCString(DirectFunctionCall1(jsonb_out, PG_GETARG_DATUM(3))));
-	/*
-	 * A read happened whatever becomes of its transaction: the writer keeps
-	 * it.  Without one for this database, a read-write transaction keeps it
-	 * itself (lost if it rolls back); a read-only one or a standby can only
-	 * log it.
-	 */
-	entry = NaboomAuditQueueEntry("READ", PG_ARGISNULL(0) ? NULL : &c, PG_ARGISNULL(1) ? NULL : &i, true, detail.data);
-	if (NaboomAuditSend(entry))
-		PG_RETURN_VOID();
-	if (!XactReadOnly && !RecoveryInProgress())
-		NaboomAuditWrite("READ", NULL, PG_ARGISNULL(0) ? NULL : &c, PG_ARGISNULL(1) ? NULL : &i,
-						 NULL, NULL, NULL, detail.data);
-	else
-		NaboomAuditLogEntry(entry);
+	deconstruct_array(PG_GETARG_ARRAYTYPE_P(1), INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
+					  &cs, &cnull, &nc);
+	deconstruct_array(PG_GETARG_ARRAYTYPE_P(2), INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
+					  &is, &inull, &ni);
+	deconstruct_array(PG_GETARG_ARRAYTYPE_P(3), JSONBOID, -1, false, TYPALIGN_INT,
+					  &as, &anull, &na);
+	if (nc != ni || nc != na)
+		elog(ERROR, "naboom.audit_reads: the arrays differ in length (%d, %d, %d)", nc, ni, na);
+	items = palloc(sizeof(ReadItem) * Max(nc, 1));
+	for (j = 0; j < nc; j++)
+	{
+		items[j].has_c = !cnull[j];
+		items[j].c = cnull[j] ? 0 : DatumGetInt64(cs[j]);
+		items[j].has_i = !inull[j];
+		items[j].i = inull[j] ? 0 : DatumGetInt64(is[j]);
+		items[j].args = anull[j] ? NULL : DatumGetCString(DirectFunctionCall1(jsonb_out, as[j]));
+	}
+	AuditReads(PG_ARGISNULL(0) ? "?" : text_to_cstring(PG_GETARG_TEXT_PP(0)), items, nc);
 	PG_RETURN_VOID();
 }

@@ -38,6 +38,7 @@
 #include "utils/rel.h"
 
 #include "naboom.h"
+#include "restore.h"
 #include "audit.h"
 #include "audit_guard.h"
 #include "spi_util.h"
@@ -195,6 +196,9 @@ AlterTableTriggers(AlterTableStmt *stmt)
 			continue;			/* naboom's own install and upgrade scripts */
 		if (WeakensProtection(cmd))
 			RefuseTriggerChange(table, command);
+		/* A restore sets the audit triggers of the tables it makes ALWAYS again. */
+		if (cmd->subtype == AT_EnableAlwaysTrig && NaboomRestoreSession())
+			continue;
 		initStringInfo(&detail);
 		appendStringInfoString(&detail, "{\"command\":");
 		escape_json(&detail, command);

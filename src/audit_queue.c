@@ -21,9 +21,18 @@
  *	 crashes or is stopped in immediate mode.  The fallback is the server
  *	 log line the caller writes, which it does only for an entry that could
  *	 not be queued.
- * - A full ring drops the new entry and counts it (dropped_full); the
- *	 caller sees false and logs the entry.  An entry from a database other
- *	 than the writer's is refused, so the caller keeps it.
+ * - A refusal (NaboomAuditEnqueue) never waits: a full ring turns it away
+ *	 and counts it (dropped_full); the caller logs it.
+ * - A read (NaboomAuditEnqueueReads) waits for room, at most
+ *	 naboom.audit_read_wait, with the writer woken; the writer broadcasts on
+ *	 a condition variable each time it takes entries out.  The entries of
+ *	 one read go in together, or none of them (a read larger than the whole
+ *	 ring goes in ring-sized parts).  If there is still no room the caller
+ *	 refuses the read and logs its entries: counted in full_waits,
+ *	 dropped_full and reads_refused.  No read is ever kept only by a
+ *	 transaction that may roll back.
+ * - An entry from a database other than the writer's is refused, so the
+ *	 caller keeps it.
  *
  * All of this needs naboom in shared_preload_libraries.  Without it there
  * is no ring: NaboomAuditEnqueue returns false and the caller writes the
@@ -41,6 +50,7 @@
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "port/atomics.h"
+#include "storage/condition_variable.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/lwlock.h"
@@ -64,8 +74,11 @@ typedef struct AuditQueueShared
 	int			head;			/* oldest entry, next to be written */
 	int			tail;			/* next free slot */
 	int			count;			/* entries waiting */
+	ConditionVariable space;	/* broadcast when the writer takes entries */
 	pg_atomic_uint64 written;
 	pg_atomic_uint64 dropped_full;
+	pg_atomic_uint64 full_waits;	/* reads that found the ring full */
+	pg_atomic_uint64 reads_refused; /* of them, refused after waiting */
 	pg_atomic_uint64 dropped_other_db;
 	pg_atomic_uint64 enqueued;	/* entries ever queued (under the lock) */
 	pg_atomic_uint64 finished;	/* of those, handled: committed or lost */
@@ -73,6 +86,7 @@ typedef struct AuditQueueShared
 } AuditQueueShared;
 
 int			naboom_audit_queue_size = 4096;
+int			naboom_audit_read_wait = 500;
 
 /* The writer's database, by name, until the writer has connected. */
 static const char *WriterDatabase = NULL;
@@ -129,8 +143,11 @@ AuditQueueShmemStartup(void)
 		AuditQueue->head = 0;
 		AuditQueue->tail = 0;
 		AuditQueue->count = 0;
+		ConditionVariableInit(&AuditQueue->space);
 		pg_atomic_init_u64(&AuditQueue->written, 0);
 		pg_atomic_init_u64(&AuditQueue->dropped_full, 0);
+		pg_atomic_init_u64(&AuditQueue->full_waits, 0);
+		pg_atomic_init_u64(&AuditQueue->reads_refused, 0);
 		pg_atomic_init_u64(&AuditQueue->dropped_other_db, 0);
 		pg_atomic_init_u64(&AuditQueue->enqueued, 0);
 		pg_atomic_init_u64(&AuditQueue->finished, 0);
@@ -182,6 +199,41 @@ IsWriterDatabase(void)
 }
 
 /*
+ * WriterServesUs says whether the ring takes this backend's entries: there
+ * is a ring, the server is not a standby (nothing would drain the ring
+ * until a promotion that may never come; the server log is the better
+ * place), and this is the writer's database (it can write only there; an
+ * entry from another one is refused here, so the caller keeps it in its
+ * own transaction or the server log instead of losing it).  writer_db is
+ * read without the lock: an Oid read is atomic, and a stale value only
+ * picks the name check instead.
+ */
+static bool
+WriterServesUs(void)
+{
+	Oid			writer_db;
+
+	if (AuditQueue == NULL || RecoveryInProgress())
+		return false;
+	writer_db = AuditQueue->writer_db;
+	return OidIsValid(writer_db) ? writer_db == MyDatabaseId : IsWriterDatabase();
+}
+
+/* Copy one entry into the tail slot; the caller holds the lock and checked room. */
+static void
+PutEntry(const char *entry_json, size_t len)
+{
+	NaboomAuditSlot *slot = &AuditQueue->slots[AuditQueue->tail];
+
+	slot->dbid = MyDatabaseId;
+	slot->len = (int) len;
+	memcpy(slot->data, entry_json, len + 1);
+	AuditQueue->tail = (AuditQueue->tail + 1) % AuditQueue->capacity;
+	AuditQueue->count++;
+	pg_atomic_fetch_add_u64(&AuditQueue->enqueued, 1);
+}
+
+/*
  * NaboomAuditEnqueue runs just before the caller raises its error, so it
  * must not fail or allocate (but for the database name, looked up once per
  * backend, before the lock): it only checks, copies under the lock, and
@@ -193,45 +245,19 @@ bool
 NaboomAuditEnqueue(const char *entry_json)
 {
 	size_t		len;
-	NaboomAuditSlot *slot;
 	Latch	   *writer;
-	Oid			writer_db;
 	bool		queued = false;
 
-	if (AuditQueue == NULL || entry_json == NULL)
+	if (entry_json == NULL || !WriterServesUs())
 		return false;
 	len = strnlen(entry_json, NABOOM_AUDIT_ENTRY_MAX);
 	if (len >= NABOOM_AUDIT_ENTRY_MAX)
 		return false;
 
-	/*
-	 * On a standby nothing drains the ring until a promotion that may never
-	 * come; the server log is the better place for these entries.
-	 */
-	if (RecoveryInProgress())
-		return false;
-
-	/*
-	 * The writer can write only to its own database: an entry from another
-	 * one is refused here, so the caller keeps it in its own transaction or
-	 * the server log instead of losing it.  (writer_db is read without the
-	 * lock: an Oid read is atomic, and a stale value only picks the name
-	 * check instead.)
-	 */
-	writer_db = AuditQueue->writer_db;
-	if (OidIsValid(writer_db) ? writer_db != MyDatabaseId : !IsWriterDatabase())
-		return false;
-
 	LWLockAcquire(AuditQueue->lock, LW_EXCLUSIVE);
 	if (AuditQueue->count < AuditQueue->capacity)
 	{
-		slot = &AuditQueue->slots[AuditQueue->tail];
-		slot->dbid = MyDatabaseId;
-		slot->len = (int) len;
-		memcpy(slot->data, entry_json, len + 1);
-		AuditQueue->tail = (AuditQueue->tail + 1) % AuditQueue->capacity;
-		AuditQueue->count++;
-		pg_atomic_fetch_add_u64(&AuditQueue->enqueued, 1);
+		PutEntry(entry_json, len);
 		queued = true;
 	}
 	writer = AuditQueue->writer_latch;
@@ -244,33 +270,112 @@ NaboomAuditEnqueue(const char *entry_json)
 	return queued;
 }
 
-/* NaboomAuditQueueStats reads the counters (see audit_queue.h). */
-void
-NaboomAuditQueueStats(int64 *written, int64 *dropped_full,
-					  int64 *dropped_other_db, int *pending)
+/*
+ * NaboomAuditEnqueueReads queues the n entries of one read (see
+ * audit_queue.h).  They go in together when the ring has room for all of
+ * them (a read with more entries than the ring holds goes in ring-sized
+ * parts, in order).  Without room it wakes the writer and sleeps on the
+ * ring's condition variable, which the writer broadcasts after taking
+ * entries out, until there is room or wait_ms have passed since it first
+ * found the ring full.  It may raise an error (query cancel while
+ * waiting): the read then fails, which is what a read that cannot be
+ * recorded must do.
+ */
+NaboomAuditQueueResult
+NaboomAuditEnqueueReads(char *const *entries, int n, int wait_ms, int *queued)
 {
-	if (AuditQueue == NULL)
+	size_t	   *lens;
+	int			done = 0;
+	bool		waiting = false;
+	TimestampTz deadline = 0;
+	int			i;
+
+	*queued = 0;
+	if (n <= 0)
+		return NABOOM_AUDIT_QUEUED;
+	if (!WriterServesUs())
+		return NABOOM_AUDIT_NO_WRITER;
+
+	lens = palloc(sizeof(size_t) * n);
+	for (i = 0; i < n; i++)
 	{
-		*written = 0;
-		*dropped_full = 0;
-		*dropped_other_db = 0;
-		*pending = 0;
-		return;
+		lens[i] = strnlen(entries[i], NABOOM_AUDIT_ENTRY_MAX);
+		if (lens[i] >= NABOOM_AUDIT_ENTRY_MAX)
+			elog(ERROR, "naboom audit entry of %zu bytes does not fit the ring", strlen(entries[i]));
 	}
 
-	*written = (int64) pg_atomic_read_u64(&AuditQueue->written);
-	*dropped_full = (int64) pg_atomic_read_u64(&AuditQueue->dropped_full);
-	*dropped_other_db = (int64) pg_atomic_read_u64(&AuditQueue->dropped_other_db);
+	while (done < n)
+	{
+		int			part = Min(n - done, AuditQueue->capacity);
+		bool		room;
+		Latch	   *writer;
+		long		left;
+
+		LWLockAcquire(AuditQueue->lock, LW_EXCLUSIVE);
+		room = AuditQueue->capacity - AuditQueue->count >= part;
+		if (room)
+			for (i = done; i < done + part; i++)
+				PutEntry(entries[i], lens[i]);
+		writer = AuditQueue->writer_latch;
+		LWLockRelease(AuditQueue->lock);
+		if (writer != NULL)
+			SetLatch(writer);
+		if (room)
+		{
+			done += part;
+			continue;
+		}
+
+		if (!waiting)
+		{
+			waiting = true;
+			pg_atomic_fetch_add_u64(&AuditQueue->full_waits, 1);
+			deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), Max(wait_ms, 0));
+			ConditionVariablePrepareToSleep(&AuditQueue->space);
+		}
+		left = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
+		if (left <= 0)
+			break;
+		/* At most 100 ms at a time: a writer that was down may be back. */
+		(void) ConditionVariableTimedSleep(&AuditQueue->space, Min(left, 100L),
+										   PG_WAIT_EXTENSION);
+	}
+	if (waiting)
+		ConditionVariableCancelSleep();
+	pfree(lens);
+
+	*queued = done;
+	if (done == n)
+		return NABOOM_AUDIT_QUEUED;
+	pg_atomic_fetch_add_u64(&AuditQueue->dropped_full, n - done);
+	pg_atomic_fetch_add_u64(&AuditQueue->reads_refused, 1);
+	return NABOOM_AUDIT_FULL;
+}
+
+/* NaboomAuditQueueStats reads the counters (see audit_queue.h). */
+void
+NaboomAuditQueueStats(NaboomAuditQueueCounters *c)
+{
+	memset(c, 0, sizeof(*c));
+	if (AuditQueue == NULL)
+		return;
+
+	c->written = (int64) pg_atomic_read_u64(&AuditQueue->written);
+	c->dropped_full = (int64) pg_atomic_read_u64(&AuditQueue->dropped_full);
+	c->dropped_other_db = (int64) pg_atomic_read_u64(&AuditQueue->dropped_other_db);
+	c->full_waits = (int64) pg_atomic_read_u64(&AuditQueue->full_waits);
+	c->reads_refused = (int64) pg_atomic_read_u64(&AuditQueue->reads_refused);
 
 	LWLockAcquire(AuditQueue->lock, LW_SHARED);
-	*pending = AuditQueue->count;
+	c->pending = AuditQueue->count;
 	LWLockRelease(AuditQueue->lock);
 }
 
 /*
  * naboom.audit_queue_stats() reports the counters, so that monitoring can
- * tell a server that is losing audit entries from one that is not.  Without
- * preloading it says so and reports zeros.
+ * tell a server that is losing audit entries from one that is not, and one
+ * whose ring is too small (full_waits, reads_refused) from one that is
+ * fine.  Without preloading it says so and reports zeros.
  */
 PG_FUNCTION_INFO_V1(naboom_audit_queue_stats);
 
@@ -278,23 +383,23 @@ Datum
 naboom_audit_queue_stats(PG_FUNCTION_ARGS)
 {
 	TupleDesc	tupdesc;
-	Datum		values[5];
-	bool		nulls[5] = {false, false, false, false, false};
-	int64		written;
-	int64		dropped_full;
-	int64		dropped_other_db;
-	int			pending;
+	Datum		values[7];
+	bool		nulls[7] = {false, false, false, false, false, false, false};
+	NaboomAuditQueueCounters c;
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 	tupdesc = BlessTupleDesc(tupdesc);
 
-	NaboomAuditQueueStats(&written, &dropped_full, &dropped_other_db, &pending);
+	NaboomAuditQueueStats(&c);
 	values[0] = BoolGetDatum(NaboomAuditQueueAvailable());
-	values[1] = Int32GetDatum(pending);
-	values[2] = Int64GetDatum(written);
-	values[3] = Int64GetDatum(dropped_full);
-	values[4] = Int64GetDatum(dropped_other_db);
+	values[1] = Int32GetDatum(c.pending);
+	values[2] = Int64GetDatum(c.written);
+	values[3] = Int64GetDatum(c.dropped_full);
+	values[4] = Int64GetDatum(c.dropped_other_db);
+	values[5] = Int64GetDatum(c.full_waits);
+	values[6] = Int64GetDatum(c.reads_refused);
+	/* A database not yet updated has the first five columns only. */
 
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
@@ -352,8 +457,8 @@ NaboomAuditQueueCapacity(void)
 
 /*
  * NaboomAuditDequeue takes up to max of the oldest entries out of the ring
- * into batch.  Copying out keeps the lock short and independent of how
- * long the writer's transaction takes.
+ * into batch, and wakes the reads waiting for room.  Copying out keeps the
+ * lock short and independent of how long the writer's transaction takes.
  */
 int
 NaboomAuditDequeue(NaboomAuditSlot *batch, int max)
@@ -370,6 +475,8 @@ NaboomAuditDequeue(NaboomAuditSlot *batch, int max)
 		AuditQueue->count--;
 	}
 	LWLockRelease(AuditQueue->lock);
+	if (n > 0)
+		ConditionVariableBroadcast(&AuditQueue->space);
 	return n;
 }
 

@@ -33,6 +33,18 @@ typedef struct NaboomAuditSlot
 /* naboom.audit_queue_size: entries the ring holds (server start). */
 extern int	naboom_audit_queue_size;
 
+/* naboom.audit_read_wait: how long a read waits for room, in ms. */
+extern int	naboom_audit_read_wait;
+
+/* What became of the entries of a read (NaboomAuditEnqueueReads). */
+typedef enum NaboomAuditQueueResult
+{
+	NABOOM_AUDIT_QUEUED,		/* all of them are in the ring */
+	NABOOM_AUDIT_NO_WRITER,		/* none: no ring, a standby, or another
+								 * database than the writer's */
+	NABOOM_AUDIT_FULL			/* the ring stayed full: not all of them */
+} NaboomAuditQueueResult;
+
 /*
  * Called from _PG_init while preloading (writer.c): ask for the shared
  * memory and lock.  writer_database is the database whose entries the
@@ -48,10 +60,21 @@ extern bool NaboomAuditQueueAvailable(void);
  * bytes) and MyDatabaseId into the ring and wake the writer.  Returns false
  * if the entry was not queued (no ring, too long, server in recovery,
  * another database than the writer's, ring full); the caller then writes
- * it to the server log.  Never raises an error and does not allocate, so
- * it is safe just before ereport(ERROR).
+ * it to the server log.  Never raises an error, never waits and does not
+ * allocate, so it is safe just before ereport(ERROR).  For refusals.
  */
 extern bool NaboomAuditEnqueue(const char *entry_json);
+
+/*
+ * Queue the n entries of one read, waiting up to wait_ms for room if the
+ * ring is full (the writer is woken).  *queued: how many went in (all or
+ * none, unless n is more than the ring holds: then ring-sized parts, in
+ * order).  NABOOM_AUDIT_FULL counts the read in reads_refused and the
+ * entries left out in dropped_full: the caller logs them and refuses the
+ * read.  Raises an error for an entry too long for a slot.
+ */
+extern NaboomAuditQueueResult NaboomAuditEnqueueReads(char *const *entries, int n,
+													  int wait_ms, int *queued);
 
 /* The consumer's side, for the writer. */
 extern void NaboomAuditQueueAttachWriter(Latch *latch, Oid dbid);
@@ -62,12 +85,23 @@ extern int	NaboomAuditDequeue(NaboomAuditSlot *batch, int max);
 extern void NaboomAuditQueueDone(int finished, int written, int dropped_other_db);
 
 /*
- * Counters for monitoring: entries written to naboom.audit_log, dropped
- * because the ring was full, dropped because they came from a database
- * other than the writer's, and entries waiting.  All zero without a ring.
+ * Counters for monitoring, all zero without a ring: entries waiting,
+ * written to naboom.audit_log, turned away by a full ring (each went to the
+ * server log instead), dropped because they came from a database other
+ * than the writer's; reads that found the ring full and waited, and of
+ * those the ones refused because it stayed full.
  */
-extern void NaboomAuditQueueStats(int64 *written, int64 *dropped_full,
-								  int64 *dropped_other_db, int *pending);
+typedef struct NaboomAuditQueueCounters
+{
+	int			pending;
+	int64		written;
+	int64		dropped_full;
+	int64		dropped_other_db;
+	int64		full_waits;
+	int64		reads_refused;
+} NaboomAuditQueueCounters;
+
+extern void NaboomAuditQueueStats(NaboomAuditQueueCounters *counters);
 
 /*
  * Wait until every entry queued before the call is handled (written, or

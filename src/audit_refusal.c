@@ -8,6 +8,15 @@
  * request id) comes from the JWT claims and the request.headers the gateway
  * set, and is rebuilt only when those settings change.
  *
+ * The client address is the one a trusted party saw.  Every proxy appends
+ * the address of its peer to X-Forwarded-For, and anything left of what
+ * the trusted proxies appended was written by the client itself.  With
+ * naboom.trusted_proxies = N the address is the Nth entry from the right
+ * (the one the outermost trusted proxy saw); with 0, the default, the
+ * header is ignored and the address is the connection's peer, which for a
+ * request through a gateway is the gateway itself: PostgREST does not pass
+ * the address of its own peer.
+ *
  * Refusals: the transaction that was refused rolls back, so its own writes
  * are lost.  NaboomAuditRefusal (called by NaboomErrorHint, naboom.h)
  * copies the entry into the audit writer's shared-memory ring
@@ -42,6 +51,9 @@
 
 /* naboom.audit: off skips every audit entry (superuser only). */
 bool		naboom_audit_enabled = true;
+
+/* naboom.trusted_proxies: X-Forwarded-For entries believed, from the right. */
+int			naboom_trusted_proxies = 0;
 
 static NaboomAuditContext Ctx;
 
@@ -110,24 +122,48 @@ ParseHeaders(const char *raw)
 	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(raw)));
 }
 
-/* The first address of x-forwarded-for ("client, proxy1, proxy2"). */
+/*
+ * ForwardedAddress is the address the outermost of `hops` trusted proxies
+ * saw: the hops-th entry from the right of x-forwarded-for ("client,
+ * proxy1, proxy2"), or its leftmost when there are fewer entries (the
+ * furthest trusted proxy saw that one).  NULL when hops is 0 or there is
+ * no entry: then the connection's peer is all that can be believed.
+ * Empty entries are skipped; xff is cut up in place.
+ */
 static char *
-FirstForwardedAddress(char *xff)
+ForwardedAddress(char *xff, int hops)
 {
-	char	   *end;
+	char	   *entries[64];
+	int			n = 0;
+	char	   *tok;
+	char	   *save;
 
-	if (xff == NULL)
+	if (xff == NULL || hops <= 0)
 		return NULL;
-	while (*xff == ' ')
-		xff++;
-	end = strchr(xff, ',');
-	if (end != NULL)
-		*end = '\0';
-	end = xff + strlen(xff);
-	while (end > xff && end[-1] == ' ')
-		*--end = '\0';
-	return xff[0] == '\0' ? NULL : xff;
+	for (tok = strtok_r(xff, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save))
+	{
+		char	   *end;
+
+		while (*tok == ' ' || *tok == '\t')
+			tok++;
+		end = tok + strlen(tok);
+		while (end > tok && (end[-1] == ' ' || end[-1] == '\t'))
+			*--end = '\0';
+		if (tok[0] == '\0')
+			continue;
+		/* Keep the rightmost entries: only they can matter. */
+		if (n == lengthof(entries))
+		{
+			memmove(entries, entries + 1, sizeof(entries) - sizeof(entries[0]));
+			n--;
+		}
+		entries[n++] = tok;
+	}
+	if (n == 0)
+		return NULL;
+	return entries[n >= hops ? n - hops : 0];
 }
+
 /*
  * ReadSubject is the JWT subject for an audit entry, and whether the claims
  * are valid: bad claims (which may be what is being refused) leave it NULL
@@ -190,9 +226,9 @@ FreeContext(void)
 
 /*
  * NaboomAuditCurrentContext returns who is acting and from where.  It is
- * rebuilt only when request.jwt.claims, jwt.claims.sub, request.headers or
- * the outer role changed since the last call: a request sets them once and
- * then writes many rows.  Bad claims leave the actor the session user and
+ * rebuilt only when request.jwt.claims, jwt.claims.sub, request.headers,
+ * naboom.trusted_proxies or the outer role changed since the last call: a
+ * request sets them once and then writes many rows.  Bad claims leave the actor the session user and
  * claims_valid false; a writer that must refuse them (audit.c) raises
  * naboom's identity error then.
  */
@@ -209,7 +245,8 @@ NaboomAuditCurrentContext(void)
 	char	   *addr;
 
 	if (Ctx.valid && Ctx.outer_user == outer && SameString(Ctx.claims, claims) &&
-		SameString(Ctx.graphile, graphile) && SameString(Ctx.headers, headers))
+		SameString(Ctx.graphile, graphile) && SameString(Ctx.headers, headers) &&
+		Ctx.trusted_proxies == naboom_trusted_proxies)
 		return &Ctx;
 
 	sub = ReadSubject(&valid);
@@ -221,8 +258,9 @@ NaboomAuditCurrentContext(void)
 	Ctx.actor = KeepString(sub != NULL ? sub :
 						   GetUserNameFromId(GetSessionUserId(), false), 200);
 	Ctx.db_role = KeepString(GetUserNameFromId(outer, false), NAMEDATALEN);
+	Ctx.trusted_proxies = naboom_trusted_proxies;
 	h = ParseHeaders(headers);
-	addr = FirstForwardedAddress(HeaderValue(h, "x-forwarded-for"));
+	addr = ForwardedAddress(HeaderValue(h, "x-forwarded-for"), naboom_trusted_proxies);
 	if (addr == NULL)
 		addr = ConnectionAddress();
 	Ctx.client_addr = KeepString(addr, 100);
@@ -248,12 +286,16 @@ NaboomAppendJsonField(StringInfo buf, const char *name, const char *value)
 }
 
 /*
- * NaboomAuditQueueEntry is the JSON form of an entry the current
- * transaction cannot keep, for the audit writer or the server log.
+ * NaboomAuditQueueEntryHead is the start of an entry the current
+ * transaction cannot keep, up to and including "detail": (the caller
+ * appends the detail and the closing brace).  trim leaves out the request
+ * context the client controls (client address, user agent, request id),
+ * for an entry that would not fit a ring slot otherwise; the entry then
+ * says so ("context_trimmed").
  */
 char *
-NaboomAuditQueueEntry(const char *action, const int64 *community_id, const int64 *incident_id,
-		   bool success, const char *detail_json)
+NaboomAuditQueueEntryHead(const char *action, const int64 *community_id, const int64 *incident_id,
+						  bool success, bool trim)
 {
 	NaboomAuditContext *c = NaboomAuditCurrentContext();
 	StringInfoData buf;
@@ -270,12 +312,25 @@ NaboomAuditQueueEntry(const char *action, const int64 *community_id, const int64
 		appendStringInfo(&buf, ",\"incident_id\":" INT64_FORMAT, *incident_id);
 	NaboomAppendJsonField(&buf, "actor", c->actor);
 	NaboomAppendJsonField(&buf, "db_role", c->db_role);
-	NaboomAppendJsonField(&buf, "client_addr", c->client_addr);
-	NaboomAppendJsonField(&buf, "user_agent", c->user_agent);
-	NaboomAppendJsonField(&buf, "request_id", c->request_id);
-	appendStringInfo(&buf, ",\"success\":%s,\"detail\":%s}", success ? "true" : "false",
-					 detail_json != NULL ? detail_json : "null");
+	NaboomAppendJsonField(&buf, "client_addr", trim ? NULL : c->client_addr);
+	NaboomAppendJsonField(&buf, "user_agent", trim ? NULL : c->user_agent);
+	NaboomAppendJsonField(&buf, "request_id", trim ? NULL : c->request_id);
+	if (trim)
+		appendStringInfoString(&buf, ",\"context_trimmed\":true");
+	appendStringInfo(&buf, ",\"success\":%s,\"detail\":", success ? "true" : "false");
 	return buf.data;
+}
+
+/*
+ * NaboomAuditQueueEntry is the JSON form of an entry the current
+ * transaction cannot keep, for the audit writer or the server log.
+ */
+char *
+NaboomAuditQueueEntry(const char *action, const int64 *community_id, const int64 *incident_id,
+		   bool success, const char *detail_json)
+{
+	return psprintf("%s%s}", NaboomAuditQueueEntryHead(action, community_id, incident_id, success, false),
+					detail_json != NULL ? detail_json : "null");
 }
 
 /*

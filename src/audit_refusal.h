@@ -14,6 +14,13 @@
 /* naboom.audit: off skips every audit entry (superuser only). */
 extern bool naboom_audit_enabled;
 
+/*
+ * naboom.trusted_proxies: how many proxies in front of the gateway append
+ * to X-Forwarded-For and are believed; 0 ignores the header (superuser
+ * only).
+ */
+extern int	naboom_trusted_proxies;
+
 /* The request context, re-read when the settings behind it change. */
 typedef struct NaboomAuditContext
 {
@@ -23,6 +30,7 @@ typedef struct NaboomAuditContext
 	char	   *claims;			/* the raw settings it was built from */
 	char	   *graphile;
 	char	   *headers;
+	int			trusted_proxies;
 	char	   *actor;			/* the results */
 	char	   *db_role;
 	char	   *client_addr;
@@ -43,6 +51,8 @@ extern void NaboomAuditRefusal(int sqlerrcode, const char *key, const char *mess
 
 /* Entries the current transaction cannot keep: build, queue, or log. */
 extern void NaboomAppendJsonField(StringInfo buf, const char *name, const char *value);
+extern char *NaboomAuditQueueEntryHead(const char *action, const int64 *community_id,
+									   const int64 *incident_id, bool success, bool trim);
 extern char *NaboomAuditQueueEntry(const char *action, const int64 *community_id,
 								   const int64 *incident_id, bool success,
 								   const char *detail_json);

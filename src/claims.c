@@ -12,6 +12,18 @@
  * that verified the token; what it refuses is claims that are malformed or
  * that contradict each other.
  *
+ * A numeric "sub" gets one rule through both gateways.  PostGraphile passes
+ * every claim as text, a number as JavaScript prints it; PostgREST passes
+ * the claims as JSON, where the number stays a number.  An integer that
+ * JavaScript holds exactly (at most 2^53 - 1 either way) prints the same
+ * in both, its decimal digits, and is that subject; any other number would
+ * print differently (1e21, 0.1 + 0.2) or has already been rounded, and is
+ * refused.
+ *
+ * A request the gateway made anonymous (the role naboom_anon) has no
+ * subject, whatever its claims say: PostgREST keeps the claims of a token
+ * whose role is naboom_anon, sub and all.
+ *
  * Reading reports what is wrong instead of raising it, so that the audit of
  * a refusal (audit_refusal.c) can read the subject of claims that may be
  * the very thing refused; identity.c raises the error.
@@ -23,13 +35,19 @@
 #include "common/jsonapi.h"
 #include "mb/pg_wchar.h"
 #include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/jsonb.h"
+#include "utils/numeric.h"
 
 #include "claims.h"
 
 #define MAX_USER_REF_LEN 255
+
+/* The largest integer a JavaScript number holds exactly: 2^53 - 1. */
+#define MAX_SAFE_INTEGER "9007199254740991"
 
 /*
  * GetSetting returns the value of a custom setting, or NULL when it is unset
@@ -81,9 +99,39 @@ CheckSubject(const char *sub, const char *source, NaboomClaimsError *err)
 }
 
 /*
+ * SubjectFromNumber is the subject of a numeric "sub" in request.jwt.claims:
+ * its decimal digits, as PostGraphile would pass it, when it is an integer
+ * JavaScript holds exactly; any other number is refused.
+ */
+static bool
+SubjectFromNumber(Numeric n, char **sub, NaboomClaimsError *err)
+{
+	char	   *text = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(n)));
+	char	   *digits = text[0] == '-' ? text + 1 : text;
+	char	   *dot = strchr(digits, '.');
+	size_t		len;
+
+	/* 42.0 is 42, as in JavaScript; 42.5 is no subject. */
+	if (dot != NULL && strspn(dot + 1, "0") == strlen(dot + 1))
+		*dot = '\0';
+	len = strlen(digits);
+	if (strchr(digits, '.') != NULL || len > strlen(MAX_SAFE_INTEGER) ||
+		(len == strlen(MAX_SAFE_INTEGER) && strcmp(digits, MAX_SAFE_INTEGER) > 0))
+		return Refuse(err, false, "JWT sub claim is not a string or a safe integer",
+					  psprintf("The sub claim in request.jwt.claims is the number %s, which gateways do not all pass as the same text.",
+							   DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(n)))),
+					  "Have the gateway issue tokens whose sub claim is a string, or an integer between -" MAX_SAFE_INTEGER " and " MAX_SAFE_INTEGER ".");
+	if (strcmp(digits, "0") == 0)
+		text = digits;			/* -0 is 0, as JavaScript prints it */
+	*sub = text;
+	return true;
+}
+
+/*
  * SubjectFromPostgrest reads "sub" from request.jwt.claims into *sub (NULL
  * if the claims carry none).  Claims that are not a JSON object, or a sub
- * that is not a string, are refused: they mean a broken or forged gateway.
+ * that is neither a string nor a safe integer, are refused: they mean a
+ * broken or forged gateway.
  */
 static bool
 SubjectFromPostgrest(const char *claims, char **sub, NaboomClaimsError *err)
@@ -115,6 +163,8 @@ SubjectFromPostgrest(const char *claims, char **sub, NaboomClaimsError *err)
 		*sub = NULL;
 		return true;
 	}
+	if (v->type == jbvNumeric)
+		return SubjectFromNumber(v->val.numeric, sub, err);
 	if (v->type != jbvString)
 		return Refuse(err, false, "JWT sub claim is not a string",
 					  "The sub claim in request.jwt.claims has another JSON type.",
@@ -124,8 +174,23 @@ SubjectFromPostgrest(const char *claims, char **sub, NaboomClaimsError *err)
 }
 
 /*
+ * NaboomIsAnonymous says whether the gateway switched to naboom_anon (SET
+ * ROLE, or set_config('role', ...) as PostgREST does).  Only that role
+ * itself: the gateway's login role is usually a member of it.
+ */
+bool
+NaboomIsAnonymous(void)
+{
+	Oid			anon = get_role_oid("naboom_anon", true);
+
+	return OidIsValid(anon) && GetOuterUserId() == anon;
+}
+
+/*
  * NaboomReadClaims reads the JWT subject the gateway set.  When both the
  * PostgREST and the PostGraphile settings are present they must agree.
+ * Under naboom_anon the claims are not read at all: anonymous means no
+ * subject, not a subject without privileges.
  */
 bool
 NaboomReadClaims(char **sub, NaboomClaimsError *err)
@@ -134,6 +199,8 @@ NaboomReadClaims(char **sub, NaboomClaimsError *err)
 	const char *graphile = GetSetting("jwt.claims.sub");
 
 	*sub = NULL;
+	if (NaboomIsAnonymous())
+		return true;
 	if (claims != NULL && !SubjectFromPostgrest(claims, sub, err))
 	{
 		*sub = NULL;

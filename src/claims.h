@@ -26,4 +26,7 @@ typedef struct NaboomClaimsError
  */
 extern bool NaboomReadClaims(char **sub, NaboomClaimsError *err);
 
+/* Whether the request runs as naboom_anon, whose claims do not count. */
+extern bool NaboomIsAnonymous(void);
+
 #endif							/* NABOOM_CLAIMS_H */

@@ -9,7 +9,8 @@
  *
  * Without claims, a role with the privileges of naboom_service (or a
  * superuser, e.g. a pg_cron job) acts as the service; anyone else has no
- * identity.
+ * identity.  Under the role naboom_anon the claims do not count (claims.c):
+ * the caller has no identity, and only what the public may do.
  *
  *-------------------------------------------------------------------------
  */
@@ -87,6 +88,12 @@ NaboomCurrentActor(void)
 		return actor;
 	}
 
+	if (NaboomIsAnonymous())
+		NaboomErrorHint(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION,
+						"naboom.missing_identity",
+						("no identity"),
+						("Sign in: call with a token whose role is naboom_user."),
+						"Requests as naboom_anon are anonymous, whatever their JWT claims say.");
 	NaboomErrorHint(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION,
 					"naboom.missing_identity",
 					("no identity"),

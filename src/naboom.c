@@ -77,8 +77,8 @@ DefineWriterSettings(void)
 							   CheckWriterDatabase, NULL, ShowWriterDatabase);
 
 	DefineCustomIntVariable("naboom.audit_queue_size",
-							"Audit entries the shared queue holds before new ones are dropped.",
-							"Each entry takes about 2 kB of shared memory.",
+							"Audit entries the audit writer's shared queue holds.",
+							"Each entry takes about 2 kB of shared memory. When it is full, reads wait (naboom.audit_read_wait) and refusals go to the server log.",
 							&naboom_audit_queue_size,
 							4096, 16, 65536,
 							PGC_POSTMASTER, 0,
@@ -142,6 +142,14 @@ _PG_init(void)
 							 PGC_SUSET, 0,
 							 NULL, NULL, NULL);
 
+	DefineCustomIntVariable("naboom.trusted_proxies",
+							"How many proxies in front of the gateway append to X-Forwarded-For and are believed.",
+							"The audit's client address is the entry that many places from the right of X-Forwarded-For; 0 ignores the header and takes the connection's peer.",
+							&naboom_trusted_proxies,
+							0, 0, 32,
+							PGC_SUSET, 0,
+							NULL, NULL, NULL);
+
 	DefineCustomBoolVariable("naboom.events",
 							 "Write domain events to the event stream.",
 							 "Only a superuser can switch it off, e.g. for a bulk load in one session.",
@@ -149,6 +157,14 @@ _PG_init(void)
 							 true,
 							 PGC_SUSET, 0,
 							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("naboom.audit_read_wait",
+							"How long a read of emergency data waits for room in a full audit queue.",
+							"A read that still finds no room is refused (PT503, naboom.audit_unavailable) rather than left unrecorded; its entries go to the server log.",
+							&naboom_audit_read_wait,
+							500, 0, 60000,
+							PGC_SUSET, GUC_UNIT_MS,
+							NULL, NULL, NULL);
 
 	DefineCustomIntVariable("naboom.retention_batch_size",
 							"What naboom.run_retention changes per transaction: incidents (with their timeline, alerts and events), notes, audit rows or events.",

@@ -26,6 +26,7 @@
 #include "utils/rel.h"
 
 #include "naboom.h"
+#include "restore.h"
 #include "events.h"
 #include "retention_engine.h"
 #include "spi_util.h"
@@ -293,8 +294,11 @@ naboom_incident_journal(PG_FUNCTION_ARGS)
 	if (!TRIGGER_FIRED_BY_INSERT(trigdata->tg_event) &&
 		!TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
 		elog(ERROR, "naboom_incident_journal: must be fired by INSERT or UPDATE");
-	/* Anonymising is not a workflow step: no timeline entry, no event. */
-	if (NaboomRetentionActive)
+	/*
+	 * Anonymising is not a workflow step: no timeline entry, no event.  A
+	 * restore loads the timeline and the events from the dump (restore.c).
+	 */
+	if (NaboomRetentionActive || NaboomRestoring())
 		return PointerGetDatum(NULL);
 
 	rel = trigdata->tg_relation;

@@ -43,6 +43,7 @@
 #include "utils/timestamp.h"
 
 #include "naboom.h"
+#include "restore.h"
 #include "identity.h"
 #include "reference.h"
 #include "retention_engine.h"
@@ -374,6 +375,14 @@ naboom_incident_guard(PG_FUNCTION_ARGS)
 	 */
 	if (NaboomRetentionActive && TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
 		return PointerGetDatum(trigdata->tg_newtuple);
+
+	/*
+	 * A restore loads incidents as the workflow left them (restore.c): their
+	 * status, milestones and version are already the workflow's.
+	 */
+	if (NaboomRestoring())
+		return PointerGetDatum(TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ?
+							   trigdata->tg_newtuple : trigdata->tg_trigtuple);
 
 	memset(&g, 0, sizeof(g));
 	g.rel = trigdata->tg_relation;

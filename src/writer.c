@@ -23,8 +23,8 @@
  *	 exits.
  * - Entries from a database other than the writer's cannot be written;
  *	 they are dropped and counted (dropped_other_db).  A batch whose
- *	 transaction fails is lost, with its error and its size in the server
- *	 log.
+ *	 transaction fails is written again entry by entry; an entry that
+ *	 still fails goes to the server log, with its error.
  *
  * naboom.writer_database was called naboom.audit_database before 0.5.1;
  * the old name still works for one release (NaboomWriterInit).
@@ -300,14 +300,15 @@ AuditInsertBatch(NaboomAuditSlot *batch, int n)
 }
 
 /*
- * Error recovery for a failed batch: report the error, abort, and say how
- * many entries were lost.  Putting them back would retry a poison entry
- * forever and block every entry behind it.  The kept plan is dropped so
- * that the next batch prepares it afresh, e.g. after ALTER EXTENSION
- * naboom UPDATE created naboom.audit_insert_queued.
+ * Error recovery for a failed transaction: report the error and abort.
+ * The kept plan is dropped so that the next batch prepares it afresh, e.g.
+ * after ALTER EXTENSION naboom UPDATE created naboom.audit_insert_queued.
+ * For a batch, say that its entries are tried one by one; for one entry,
+ * send it to the server log, where it is kept instead (putting it back
+ * would retry a poison entry forever and block every entry behind it).
  */
 static void
-AuditRecoverFromError(int n)
+AuditRecoverFromError(int n, const NaboomAuditSlot *one)
 {
 	ErrorData  *edata;
 
@@ -322,27 +323,34 @@ AuditRecoverFromError(int n)
 
 	NaboomForgetPlan(&InsertPlan);
 
-	ereport(LOG,
-			(errmsg_plural("naboom audit writer lost %d audit entry",
-						   "naboom audit writer lost %d audit entries",
-						   n, n),
-			 errdetail("Writing them to naboom.audit_log failed: %s",
-					   edata->message),
-			 edata->sqlerrcode == ERRCODE_UNDEFINED_FUNCTION ?
-			 errhint("Run ALTER EXTENSION naboom UPDATE in database \"%s\".",
-					 NaboomWriterDatabase()) : 0));
+	if (one == NULL)
+		ereport(LOG,
+				(errmsg("naboom audit writer could not write a batch of %d audit entries: writing them one by one", n),
+				 errdetail("Writing them to naboom.audit_log failed: %s", edata->message)));
+	else
+		ereport(LOG,
+				(errmsg("naboom audit: %s", one->data),
+				 errdetail("The audit writer could not write this entry to naboom.audit_log: %s",
+						   edata->message),
+				 edata->sqlerrcode == ERRCODE_UNDEFINED_FUNCTION ?
+				 errhint("Run ALTER EXTENSION naboom UPDATE in database \"%s\".",
+						 NaboomWriterDatabase()) : 0));
 	FreeErrorData(edata);
 	RESUME_INTERRUPTS();
 }
 
 /*
- * Write one batch; an error costs the batch, never the writer, which
- * would otherwise restart and lose the same way.
+ * Write one batch; an error costs neither the writer (which would restart
+ * and fail the same way) nor the other entries of the batch: they are
+ * written one by one, and an entry that still fails goes to the server
+ * log.
  */
 static void
 AuditWriteBatch(NaboomAuditSlot *batch, int n)
 {
 	volatile int own = AuditKeepOwnDatabase(batch, n);
+	volatile bool failed = false;
+	volatile int i;
 
 	if (own == 0)
 		return;
@@ -353,9 +361,25 @@ AuditWriteBatch(NaboomAuditSlot *batch, int n)
 	}
 	PG_CATCH();
 	{
-		AuditRecoverFromError(own);
+		AuditRecoverFromError(own, own == 1 ? &batch[0] : NULL);
+		failed = true;
 	}
 	PG_END_TRY();
+
+	if (!failed || own == 1)
+		return;
+	for (i = 0; i < own; i++)
+	{
+		PG_TRY();
+		{
+			AuditInsertBatch(&batch[i], 1);
+		}
+		PG_CATCH();
+		{
+			AuditRecoverFromError(1, &batch[i]);
+		}
+		PG_END_TRY();
+	}
 }
 
 /*

@@ -318,6 +318,9 @@ DECLARE
 	pt geography := ST_SetSRID(ST_MakePoint(lon, lat), 4326)::geography;
 	unknown text;
 	hit record;
+	read_c bigint[] := '{}';
+	read_i bigint[] := '{}';
+	read_args jsonb[] := '{}';
 BEGIN
 	SELECT s INTO unknown FROM unnest(statuses) s
 	WHERE s IS NULL OR NOT EXISTS (SELECT 1 FROM naboom.status x WHERE x.status = s) LIMIT 1;
@@ -351,13 +354,19 @@ BEGIN
 	ORDER BY CASE WHEN newest_first THEN i.created_at END DESC, v.dist, i.reference
 	LIMIT n
 	LOOP
-		-- Private incidents are emergency data: who saw them is recorded.
 		IF NOT hit.is_public THEN
-			PERFORM naboom.audit_access(hit.community_id, hit.incident_id, 'incidents_near',
-				jsonb_build_object('reference', (hit.out).reference));
+			read_c := read_c || hit.community_id;
+			read_i := read_i || hit.incident_id;
+			read_args := read_args || jsonb_build_object('reference', (hit.out).reference);
 		END IF;
 		RETURN NEXT hit.out;
 	END LOOP;
+	-- Private incidents are emergency data: who saw them is recorded, all
+	-- in one go, before any row reaches the caller (RETURN NEXT only
+	-- collects them); a read that cannot be recorded fails instead.
+	IF cardinality(read_i) > 0 THEN
+		PERFORM naboom.audit_reads('incidents_near', read_c, read_i, read_args);
+	END IF;
 END
 $$;
 

@@ -122,7 +122,14 @@ RETURNS void
 AS 'MODULE_PATHNAME', 'naboom_audit_access' LANGUAGE C VOLATILE;
 
 COMMENT ON FUNCTION naboom.audit_access(bigint, bigint, text, jsonb) IS
-	'Record a READ entry (who looked at what): in the transaction when it can write, else through the audit writer, else in the server log';
+	'Record a READ entry (who looked at what) through the audit writer; a full queue makes it wait (naboom.audit_read_wait) and then refuses the read (PT503 naboom.audit_unavailable). Without a writer: in the transaction when it can write, else in the server log';
+
+CREATE FUNCTION naboom.audit_reads(what text, community_ids bigint[], incident_ids bigint[], args jsonb[])
+RETURNS void
+AS 'MODULE_PATHNAME', 'naboom_audit_reads' LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION naboom.audit_reads(text, bigint[], bigint[], jsonb[]) IS
+	'Record one READ entry per element of the arrays (a read of many records through the API function what), packed into few queue entries and recorded all together as audit_access records one; or refuse the read';
 
 CREATE FUNCTION naboom.audit_refusal(state text, key text, detail text) RETURNS void
 AS 'MODULE_PATHNAME', 'naboom_audit_refusal' LANGUAGE C VOLATILE;
@@ -131,11 +138,11 @@ COMMENT ON FUNCTION naboom.audit_refusal(text, text, text) IS
 	'Record a DENIED entry for a refusal that matters (insufficient privilege, bad identity, illegal transition, hidden incident) before the error is raised; it survives the rollback through the audit writer';
 
 CREATE FUNCTION naboom.audit_queue_stats(OUT preloaded boolean, OUT pending integer, OUT written bigint,
-	OUT dropped_full bigint, OUT dropped_other_db bigint) RETURNS record
+	OUT dropped_full bigint, OUT dropped_other_db bigint, OUT full_waits bigint, OUT reads_refused bigint) RETURNS record
 AS 'MODULE_PATHNAME', 'naboom_audit_queue_stats' LANGUAGE C VOLATILE;
 
 COMMENT ON FUNCTION naboom.audit_queue_stats() IS
-	'The audit writer''s queue: whether naboom was preloaded, entries waiting, written, dropped because the queue was full or for another database';
+	'The audit writer''s queue since server start: whether naboom was preloaded, entries waiting, written, turned away by a full queue (each in the server log instead), dropped for another database; reads that found the queue full and waited, and of those the ones refused (PT503) because it stayed full';
 
 CREATE FUNCTION naboom.audit_queue_wait(timeout_ms integer DEFAULT 5000) RETURNS boolean
 AS 'MODULE_PATHNAME', 'naboom_audit_queue_wait' LANGUAGE C VOLATILE STRICT;
@@ -190,6 +197,16 @@ BEGIN
 	SELECT * INTO prev FROM naboom.audit_seal ORDER BY seal_id DESC LIMIT 1;
 	IF FOUND THEN
 		x_from := prev.xid_to;
+		-- Transaction ids only go up in one cluster.  Behind the last seal,
+		-- this is a restore into a cluster whose ids start lower: new rows
+		-- would never be sealed, so say so instead of sealing nothing.
+		IF pg_current_xact_id() < prev.xid_to THEN
+			PERFORM naboom.fail('55000', 'naboom.xid_behind_seals',
+				'the audit log was sealed up to transaction ids this cluster has not reached',
+				format('The last seal (%s) ends at transaction %s; this cluster is at %s. The database was restored into another cluster.',
+					prev.seal_id, prev.xid_to, pg_current_xact_id()),
+				'Set this cluster''s transaction id epoch above the original''s with pg_resetwal -e, as README "Backup and restore" says, then seal again.');
+		END IF;
 	ELSE
 		-- Every seal retired with its months: chain to the last one.
 		SELECT * INTO anchor FROM naboom.audit_expiry e WHERE e.anchor_seal_id IS NOT NULL
@@ -366,20 +383,51 @@ $$;
 COMMENT ON FUNCTION naboom.verify_audit(timestamptz, timestamptz) IS
 	'Prove that no audit row of the seals touching [from_time, to_time) was changed, removed or inserted afterwards: one row per problem (changed, removed, inserted, seal_changed, chain_broken) with the seal and row, then a summary row (verified or broken) with the counts, the rows not sealed yet and the rows expired with a dropped month. Anonymised rows verify (format 2)';
 
+CREATE FUNCTION naboom.apply_member_touch(community_id bigint, user_ref text, active_at timestamptz) RETURNS void
+LANGUAGE sql VOLATILE AS $$
+	-- The member's own activity: the audit entry of the update names them.
+	SELECT pg_catalog.set_config('request.jwt.claims', pg_catalog.json_build_object('sub', user_ref)::text, true);
+	UPDATE naboom.member m SET last_active_at = active_at
+	WHERE m.community_id = apply_member_touch.community_id AND m.user_ref = apply_member_touch.user_ref
+		AND m.last_active_at < active_at - interval '1 day';
+	SELECT pg_catalog.set_config('request.jwt.claims', '', true);
+$$;
+
+COMMENT ON FUNCTION naboom.apply_member_touch(bigint, text, timestamptz) IS
+	'Record a member''s activity that a read-only transaction queued (naboom.touch_member), at most one write a day; called by the audit writer only';
+
 CREATE FUNCTION naboom.audit_insert_queued(entry jsonb) RETURNS void
 LANGUAGE sql VOLATILE AS $$
+	-- A member's activity queued by a read-only transaction (action TOUCH)
+	-- is applied, not logged.
+	SELECT naboom.apply_member_touch((entry->>'community_id')::bigint, entry->>'actor',
+		timestamptz 'epoch' + (entry->>'logged_at_us')::bigint * interval '1 microsecond')
+	WHERE entry->>'action' = 'TOUCH';
+	-- A read of many records comes packed (naboom.audit_reads): detail
+	-- {"function": f, "reads": [[community, incident, args], ...]} is one
+	-- row per record, with detail {"function": f, "args": args}.
 	INSERT INTO naboom.audit_log (logged_at, community_id, incident_id, action, table_name, row_key,
 		actor, db_role, client_addr, user_agent, request_id, success, detail)
 	SELECT coalesce(timestamptz 'epoch' + (entry->>'logged_at_us')::bigint * interval '1 microsecond',
 			pg_catalog.clock_timestamp()),
-		(entry->>'community_id')::bigint, (entry->>'incident_id')::bigint, entry->>'action',
+		CASE WHEN r.packed THEN (r.rec->>0)::bigint ELSE (entry->>'community_id')::bigint END,
+		CASE WHEN r.packed THEN (r.rec->>1)::bigint ELSE (entry->>'incident_id')::bigint END,
+		entry->>'action',
 		entry->>'table_name', entry->'row_key', entry->>'actor', coalesce(entry->>'db_role', '?'),
 		entry->>'client_addr', entry->>'user_agent', entry->>'request_id',
-		coalesce((entry->>'success')::boolean, false), entry->'detail'
+		coalesce((entry->>'success')::boolean, false),
+		CASE WHEN r.packed THEN pg_catalog.jsonb_build_object('function', entry->'detail'->'function', 'args', r.rec->2)
+			ELSE entry->'detail' END
+	FROM (SELECT false AS packed, NULL::jsonb AS rec
+			WHERE pg_catalog.jsonb_typeof(entry->'detail'->'reads') IS DISTINCT FROM 'array'
+		UNION ALL
+		SELECT true, e.rec FROM pg_catalog.jsonb_array_elements(CASE WHEN pg_catalog.jsonb_typeof(entry->'detail'->'reads') = 'array'
+			THEN entry->'detail'->'reads' END) AS e(rec)) r
+	WHERE entry->>'action' IS DISTINCT FROM 'TOUCH'
 $$;
 
 COMMENT ON FUNCTION naboom.audit_insert_queued(jsonb) IS
-	'Write one entry of the audit writer''s queue (a refused attempt or a read in a read-only transaction); called by the audit writer only';
+	'Write one entry of the audit writer''s queue (a refused attempt, a read, or a read of many records packed by audit_reads: one row each), or apply a queued member activity (action TOUCH); called by the audit writer only';
 
 ------------------------------------------------------------------------------
 -- Partitions
@@ -419,6 +467,16 @@ BEGIN
 		EXECUTE format('CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON naboom.%I
 			FOR EACH STATEMENT EXECUTE FUNCTION naboom.audit_guard()', name);
 		EXECUTE format('ALTER TABLE naboom.%I ENABLE ALWAYS TRIGGER audit_no_truncate', name);
+		-- Every partition belongs to the extension, as those of the install
+		-- script do: pg_dump then leaves their definitions to CREATE
+		-- EXTENSION and dumps their rows with the default partition's (see
+		-- 09_security), so a restore in another month finds no clash.
+		IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+				WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+					AND d.objid = ('naboom.' || pg_catalog.quote_ident(name))::pg_catalog.regclass
+					AND d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass AND d.deptype = 'e') THEN
+			EXECUTE format('ALTER EXTENSION naboom ADD TABLE naboom.%I', name);
+		END IF;
 		made := made || name;
 	END LOOP;
 	RETURN made;
@@ -426,7 +484,7 @@ END
 $$;
 
 COMMENT ON FUNCTION naboom.audit_maintain(integer) IS
-	'Create the monthly partitions of naboom.audit_log from this month to months_ahead months ahead (and for any month whose rows are in the default partition); returns the partitions made. Run daily by pg_cron';
+	'Create the monthly partitions of naboom.audit_log from this month to months_ahead months ahead (and for any month whose rows are in the default partition); returns the partitions made, each a member of the extension so that pg_dump dumps its rows with the default partition''s. Run daily by pg_cron';
 
 CREATE FUNCTION naboom.audit_move_default(month date, name text) RETURNS bigint
 AS 'MODULE_PATHNAME', 'naboom_audit_move_default' LANGUAGE C VOLATILE STRICT;

@@ -206,7 +206,9 @@ COMMENT ON FUNCTION naboom.run_auto_close(integer) IS
 CREATE FUNCTION naboom.escalation_start() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER AS $$
 BEGIN
-	IF NEW.priority = 'critical' AND NEW.next_escalation_at IS NULL AND NEW.acknowledged_at IS NULL THEN
+	-- A restore loads the escalation clock as it was (naboom.restoring).
+	IF NEW.priority = 'critical' AND NEW.next_escalation_at IS NULL AND NEW.acknowledged_at IS NULL
+		AND NOT naboom.restoring() THEN
 		NEW.next_escalation_at := now() + (SELECT c.escalation_interval FROM naboom.community c
 			WHERE c.community_id = NEW.community_id);
 	END IF;
@@ -279,6 +281,10 @@ COMMENT ON FUNCTION naboom.rate_limit(bigint, text, text) IS
 CREATE FUNCTION naboom.rate_limit_incident() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER AS $$
 BEGIN
+	-- Rows a restore loads are no new request (naboom.restoring).
+	IF naboom.restoring() THEN
+		RETURN NEW;
+	END IF;
 	PERFORM naboom.rate_limit(NEW.community_id, naboom.current_actor(),
 		CASE WHEN NEW.kind = 'panic' THEN 'panic' ELSE 'report' END);
 	RETURN NEW;
@@ -290,11 +296,12 @@ COMMENT ON FUNCTION naboom.rate_limit_incident() IS 'BEFORE INSERT on naboom.inc
 CREATE TRIGGER rate_limit BEFORE INSERT ON naboom.incident
 	FOR EACH ROW EXECUTE FUNCTION naboom.rate_limit_incident();
 
--- Alert-area changes made by retention or erasure are not the member's.
+-- Alert-area changes made by retention or erasure are not the member's, nor
+-- are the alert areas a restore loads.
 CREATE FUNCTION naboom.rate_limit_subscription() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER AS $$
 BEGIN
-	IF naboom.retention_active() THEN
+	IF naboom.retention_active() OR naboom.restoring() THEN
 		RETURN coalesce(NEW, OLD);
 	END IF;
 	PERFORM naboom.rate_limit(coalesce(NEW.community_id, OLD.community_id), naboom.current_actor(), 'subscription');
@@ -313,7 +320,7 @@ CREATE TRIGGER rate_limit BEFORE INSERT OR DELETE ON naboom.subscription
 CREATE FUNCTION naboom.rate_limit_write() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER AS $$
 BEGIN
-	IF naboom.retention_active() THEN
+	IF naboom.retention_active() OR naboom.restoring() THEN
 		RETURN coalesce(NEW, OLD);
 	END IF;
 	PERFORM naboom.rate_limit(coalesce(NEW.community_id, OLD.community_id), naboom.current_actor(), TG_ARGV[0]);
@@ -322,7 +329,7 @@ END
 $$;
 
 COMMENT ON FUNCTION naboom.rate_limit_write() IS
-	'BEFORE row trigger: the write counts against the limit of the action named by the trigger''s argument, for the calling member in the row''s community (not while retention or erasure runs)';
+	'BEFORE row trigger: the write counts against the limit of the action named by the trigger''s argument, for the calling member in the row''s community (not while retention or erasure runs, nor for rows a restore loads)';
 
 CREATE TRIGGER rate_limit BEFORE INSERT ON naboom.incident_timeline
 	FOR EACH ROW WHEN (NEW.entry_kind = 'note') EXECUTE FUNCTION naboom.rate_limit_write('note');

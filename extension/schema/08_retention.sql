@@ -67,22 +67,35 @@ COMMENT ON VIEW naboom.retention_effective IS 'The period that applies to each c
 ------------------------------------------------------------------------------
 -- Last activity: personal data expires seven years after it, so every call
 -- that needs a role records it, at most once a day per membership (one
--- index probe otherwise, and no write in a read-only transaction)
+-- index probe otherwise).  A read-only transaction (every GET through
+-- PostgREST) cannot write: it queues the touch for the background writer,
+-- which applies it (naboom.apply_member_touch)
 ------------------------------------------------------------------------------
+CREATE FUNCTION naboom.queue_member_touch(community_id bigint, user_ref text) RETURNS boolean
+AS 'MODULE_PATHNAME', 'naboom_queue_member_touch' LANGUAGE C VOLATILE STRICT;
+
+COMMENT ON FUNCTION naboom.queue_member_touch(bigint, text) IS
+	'Hand a member''s activity seen in a read-only transaction to the background writer (at most once an hour per member and backend); true if queued, false without a writer for this database or on a hot standby';
+
 CREATE FUNCTION naboom.touch_member(community_id bigint, user_ref text) RETURNS void
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_variable
 BEGIN
-	IF user_ref IS NULL OR pg_catalog.current_setting('transaction_read_only')::boolean THEN
+	IF user_ref IS NULL THEN
 		RETURN;
 	END IF;
-	UPDATE naboom.member m SET last_active_at = now()
-	WHERE m.community_id = community_id AND m.user_ref = user_ref AND m.last_active_at < now() - interval '1 day';
+	IF NOT pg_catalog.current_setting('transaction_read_only')::boolean THEN
+		UPDATE naboom.member m SET last_active_at = now()
+		WHERE m.community_id = community_id AND m.user_ref = user_ref AND m.last_active_at < now() - interval '1 day';
+	ELSIF EXISTS (SELECT 1 FROM naboom.member m WHERE m.community_id = community_id AND m.user_ref = user_ref
+			AND m.last_active_at < now() - interval '1 day') THEN
+		PERFORM naboom.queue_member_touch(community_id, user_ref);
+	END IF;
 END
 $$;
 
 COMMENT ON FUNCTION naboom.touch_member(bigint, text) IS
-	'Record that a member was active today (last_active_at), at most one write a day; nothing in a read-only transaction';
+	'Record that a member was active today (last_active_at), at most one write a day; in a read-only transaction the background writer records it';
 
 ------------------------------------------------------------------------------
 -- Legal holds and deleted notes

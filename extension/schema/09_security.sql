@@ -9,12 +9,69 @@
 --   6. PostgREST told to reload its schema cache.
 ------------------------------------------------------------------------------
 ------------------------------------------------------------------------------
--- 1. pg_dump.  The rows of these tables belong to the installation, not the
--- extension, so a dump keeps them.  The workflow's own seeded rows are
--- builtin and come from the install script; rows an admin adds are dumped.
+-- 1. pg_dump and restore (README "Backup and restore").  Every row of every
+-- naboom table belongs to the installation, not the extension, so a dump
+-- keeps them all, and every sequence's position, so ids continue.
+--
+-- While a restore loads them (naboom.restoring: a superuser session with
+-- pg_dump's settings running COPY, see src/restore.c), naboom's triggers let
+-- the rows in as they were: no workflow check, no timeline entry, alert,
+-- event, rate count or audit row of their own.
 ------------------------------------------------------------------------------
-SELECT pg_catalog.pg_extension_config_dump('naboom.status', 'WHERE NOT builtin');
-SELECT pg_catalog.pg_extension_config_dump('naboom.transition', 'WHERE NOT builtin');
+CREATE FUNCTION naboom.restoring() RETURNS boolean
+	AS 'MODULE_PATHNAME', 'naboom_restoring'
+	LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION naboom.restoring() IS
+	'True while a pg_dump script or pg_restore loads rows: a COPY in a session whose session user is a superuser and which has pg_dump''s settings (row_security and check_function_bodies off). naboom''s triggers then load rows as they were';
+
+-- The seeded rows (statuses, transitions, retention policies and state) are
+-- dumped whole, changes included.  CREATE EXTENSION in the new database
+-- seeds them again, so while a restore loads them a dumped row replaces the
+-- seeded row of the same key instead of clashing with it.  (A seeded row a
+-- DBA deleted comes back with the restore: change it instead of deleting.)
+CREATE FUNCTION naboom.restore_seed() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+	keys text[] := TG_ARGV;
+	cols text;
+	n integer;
+BEGIN
+	IF NOT naboom.restoring() THEN
+		RETURN NEW;
+	END IF;
+	SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum) INTO cols
+	FROM pg_catalog.pg_attribute a
+	WHERE a.attrelid = TG_RELID AND a.attnum > 0 AND NOT a.attisdropped AND a.attname <> ALL (keys);
+	EXECUTE pg_catalog.format('UPDATE %s AS t SET (%s) = (SELECT %s FROM (SELECT ($1).*) r) WHERE (%s) = (SELECT %s FROM (SELECT ($1).*) r)',
+		TG_RELID::regclass, cols, cols,
+		(SELECT pg_catalog.string_agg('t.' || pg_catalog.quote_ident(k), ', ') FROM unnest(keys) k),
+		(SELECT pg_catalog.string_agg(pg_catalog.quote_ident(k), ', ') FROM unnest(keys) k))
+		USING NEW;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN CASE WHEN n = 0 THEN NEW END;
+END
+$$;
+
+COMMENT ON FUNCTION naboom.restore_seed() IS
+	'BEFORE INSERT on the seeded tables (arguments: the key columns): while a restore loads rows, a row whose key the install script seeded replaces the seeded row';
+
+CREATE TRIGGER restore_seed BEFORE INSERT ON naboom.status
+	FOR EACH ROW EXECUTE FUNCTION naboom.restore_seed('status');
+
+CREATE TRIGGER restore_seed BEFORE INSERT ON naboom.transition
+	FOR EACH ROW EXECUTE FUNCTION naboom.restore_seed('from_status', 'to_status');
+
+CREATE TRIGGER restore_seed BEFORE INSERT ON naboom.retention_policy
+	FOR EACH ROW EXECUTE FUNCTION naboom.restore_seed('data_class');
+
+CREATE TRIGGER restore_seed BEFORE INSERT ON naboom.retention_state
+	FOR EACH ROW EXECUTE FUNCTION naboom.restore_seed('name');
+
+SELECT pg_catalog.pg_extension_config_dump('naboom.status', '');
+SELECT pg_catalog.pg_extension_config_dump('naboom.transition', '');
+SELECT pg_catalog.pg_extension_config_dump('naboom.retention_policy', '');
+SELECT pg_catalog.pg_extension_config_dump('naboom.retention_state', '');
 SELECT pg_catalog.pg_extension_config_dump('naboom.community', '');
 SELECT pg_catalog.pg_extension_config_dump('naboom.area', '');
 SELECT pg_catalog.pg_extension_config_dump('naboom.member', '');
@@ -31,6 +88,62 @@ SELECT pg_catalog.pg_extension_config_dump('naboom.retention_run', '');
 SELECT pg_catalog.pg_extension_config_dump('naboom.retention_result', '');
 SELECT pg_catalog.pg_extension_config_dump('naboom.audit_expiry', '');
 SELECT pg_catalog.pg_extension_config_dump('naboom.audit_seal_expired', '');
+SELECT pg_catalog.pg_extension_config_dump('naboom.audit_seal', '');
+SELECT pg_catalog.pg_extension_config_dump('naboom.event', '');
+SELECT pg_catalog.pg_extension_config_dump('naboom.rate_counter', '');
+
+-- Every sequence, the identity sequences included, so ids continue.
+-- (One call per statement: each call updates the pg_extension row.)
+DO $sequences$
+DECLARE
+	s regclass;
+BEGIN
+	FOR s IN
+		SELECT c.oid::regclass FROM pg_catalog.pg_class c
+		WHERE c.relnamespace = 'naboom'::regnamespace AND c.relkind = 'S'
+		ORDER BY c.relname
+	LOOP
+		PERFORM pg_catalog.pg_extension_config_dump(s, '');
+	END LOOP;
+END
+$sequences$;
+
+-- The audit log.  Its monthly partitions are members of the extension
+-- (naboom.audit_maintain adds those it makes later), so pg_dump does not
+-- dump their definitions (CREATE EXTENSION makes the months it needs, and
+-- a month made twice would clash); pg_dump dumps only leaf partitions'
+-- rows, under the leaf's name, which the new database may not have.  So
+-- every audit row is dumped as a row of the default partition: the filter
+-- selects none of its own and appends all of the log's.
+SELECT pg_catalog.pg_extension_config_dump('naboom.audit_log_default',
+	'WHERE false UNION ALL SELECT * FROM naboom.audit_log');
+
+-- Loaded back into the default partition, a row whose month has a
+-- partition goes there (a partition is named by its UTC month, as
+-- audit_maintain names them); the others wait in the default partition
+-- until audit_maintain makes their month and moves them, as it does for
+-- any row logged before its month had a partition.
+CREATE FUNCTION naboom.audit_default_route() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+	month regclass := pg_catalog.to_regclass('naboom.audit_log_'
+		|| pg_catalog.to_char(NEW.logged_at AT TIME ZONE 'UTC', 'YYYYMM'));
+BEGIN
+	IF month IS NULL THEN
+		RETURN NEW;
+	END IF;
+	EXECUTE pg_catalog.format('INSERT INTO %s SELECT ($1).*', month) USING NEW;
+	RETURN NULL;
+END
+$$;
+
+COMMENT ON FUNCTION naboom.audit_default_route() IS
+	'BEFORE INSERT on naboom.audit_log_default: a row written straight into the default partition (a restore loads every audit row there) whose month has a partition goes to that partition, unchanged';
+
+CREATE TRIGGER audit_default_route BEFORE INSERT ON naboom.audit_log_default
+	FOR EACH ROW EXECUTE FUNCTION naboom.audit_default_route();
+
+ALTER TABLE naboom.audit_log_default ENABLE ALWAYS TRIGGER audit_default_route;
 
 ------------------------------------------------------------------------------
 -- 2. Row-level security.  The API functions are SECURITY DEFINER and apply the

@@ -13,6 +13,14 @@
 --   * distances to blurred incidents are measured to the point shown;
 --   * the auto-close job (naboom.run_auto_close, scheduled by schedule_jobs);
 --   * retention_policies is STABLE; the 21st alert area is PT409;
+--   * a member's activity in a read-only transaction is recorded by the
+--     background writer (naboom.queue_member_touch, apply_member_touch).
+--   * a backup restores (README "Backup and restore"): every table and
+--     sequence is in the dump, naboom's triggers load a restore's rows as
+--     they were, every audit partition belongs to the extension.
+--   * no read is lost to a full audit ring: reads wait for room and are
+--     refused (PT503) if there is none, incidents_near records its reads in
+--     one go (naboom.audit_reads), audit_queue_stats has two more counters;
 --   * issue 14, limits: the duplicate place lock waits only for reports
 --     within the duplicate radius; notes, profile and set-up writes are
 --     rate limited; the maps take a bounding box and max_features.
@@ -40,6 +48,136 @@ ALTER TABLE naboom.category
 -- The auto-close job walks resolved incidents by resolution time.
 CREATE INDEX incident_resolved_idx ON naboom.incident (resolved_at) WHERE status = 'resolved';
 
+-- Backup and restore (issue 14): what pg_dump keeps, and the restore mode
+-- of naboom's triggers (naboom.restoring, src/restore.c; see 09_security).
+CREATE FUNCTION naboom.restoring() RETURNS boolean
+	AS 'MODULE_PATHNAME', 'naboom_restoring'
+	LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION naboom.restoring() IS
+	'True while a pg_dump script or pg_restore loads rows: a COPY in a session whose session user is a superuser and which has pg_dump''s settings (row_security and check_function_bodies off). naboom''s triggers then load rows as they were';
+
+CREATE FUNCTION naboom.restore_seed() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+	keys text[] := TG_ARGV;
+	cols text;
+	n integer;
+BEGIN
+	IF NOT naboom.restoring() THEN
+		RETURN NEW;
+	END IF;
+	SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum) INTO cols
+	FROM pg_catalog.pg_attribute a
+	WHERE a.attrelid = TG_RELID AND a.attnum > 0 AND NOT a.attisdropped AND a.attname <> ALL (keys);
+	EXECUTE pg_catalog.format('UPDATE %s AS t SET (%s) = (SELECT %s FROM (SELECT ($1).*) r) WHERE (%s) = (SELECT %s FROM (SELECT ($1).*) r)',
+		TG_RELID::regclass, cols, cols,
+		(SELECT pg_catalog.string_agg('t.' || pg_catalog.quote_ident(k), ', ') FROM unnest(keys) k),
+		(SELECT pg_catalog.string_agg(pg_catalog.quote_ident(k), ', ') FROM unnest(keys) k))
+		USING NEW;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN CASE WHEN n = 0 THEN NEW END;
+END
+$$;
+
+COMMENT ON FUNCTION naboom.restore_seed() IS
+	'BEFORE INSERT on the seeded tables (arguments: the key columns): while a restore loads rows, a row whose key the install script seeded replaces the seeded row';
+
+CREATE TRIGGER restore_seed BEFORE INSERT ON naboom.status
+	FOR EACH ROW EXECUTE FUNCTION naboom.restore_seed('status');
+
+CREATE TRIGGER restore_seed BEFORE INSERT ON naboom.transition
+	FOR EACH ROW EXECUTE FUNCTION naboom.restore_seed('from_status', 'to_status');
+
+CREATE TRIGGER restore_seed BEFORE INSERT ON naboom.retention_policy
+	FOR EACH ROW EXECUTE FUNCTION naboom.restore_seed('data_class');
+
+CREATE TRIGGER restore_seed BEFORE INSERT ON naboom.retention_state
+	FOR EACH ROW EXECUTE FUNCTION naboom.restore_seed('name');
+
+CREATE FUNCTION naboom.audit_default_route() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+	month regclass := pg_catalog.to_regclass('naboom.audit_log_'
+		|| pg_catalog.to_char(NEW.logged_at AT TIME ZONE 'UTC', 'YYYYMM'));
+BEGIN
+	IF month IS NULL THEN
+		RETURN NEW;
+	END IF;
+	EXECUTE pg_catalog.format('INSERT INTO %s SELECT ($1).*', month) USING NEW;
+	RETURN NULL;
+END
+$$;
+
+COMMENT ON FUNCTION naboom.audit_default_route() IS
+	'BEFORE INSERT on naboom.audit_log_default: a row written straight into the default partition (a restore loads every audit row there) whose month has a partition goes to that partition, unchanged';
+
+CREATE TRIGGER audit_default_route BEFORE INSERT ON naboom.audit_log_default
+	FOR EACH ROW EXECUTE FUNCTION naboom.audit_default_route();
+
+ALTER TABLE naboom.audit_log_default ENABLE ALWAYS TRIGGER audit_default_route;
+
+REVOKE ALL ON FUNCTION naboom.restoring(), naboom.restore_seed(), naboom.audit_default_route() FROM PUBLIC;
+
+-- Partitions pg_cron's audit_maintain made before 0.6.0 are not members:
+-- they become members, as audit_maintain now makes them.
+DO $members$
+DECLARE
+	p regclass;
+BEGIN
+	FOR p IN
+		SELECT i.inhrelid::regclass FROM pg_catalog.pg_inherits i
+		WHERE i.inhparent = 'naboom.audit_log'::regclass
+			AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+				WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = i.inhrelid
+					AND d.refclassid = 'pg_catalog.pg_extension'::regclass AND d.deptype = 'e')
+		ORDER BY 1::text
+	LOOP
+		EXECUTE pg_catalog.format('ALTER EXTENSION naboom ADD TABLE %s', p);
+	END LOOP;
+END
+$members$;
+
+-- Every table and sequence in the dump; the seeded tables whole.
+SELECT pg_catalog.pg_extension_config_dump('naboom.status', '');
+SELECT pg_catalog.pg_extension_config_dump('naboom.transition', '');
+SELECT pg_catalog.pg_extension_config_dump('naboom.retention_policy', '');
+SELECT pg_catalog.pg_extension_config_dump('naboom.retention_state', '');
+SELECT pg_catalog.pg_extension_config_dump('naboom.audit_seal', '');
+SELECT pg_catalog.pg_extension_config_dump('naboom.event', '');
+SELECT pg_catalog.pg_extension_config_dump('naboom.rate_counter', '');
+-- (One call per statement: each call updates the pg_extension row.)
+DO $sequences$
+DECLARE
+	s regclass;
+BEGIN
+	FOR s IN
+		SELECT c.oid::regclass FROM pg_catalog.pg_class c
+		WHERE c.relnamespace = 'naboom'::regnamespace AND c.relkind = 'S'
+		ORDER BY c.relname
+	LOOP
+		PERFORM pg_catalog.pg_extension_config_dump(s, '');
+	END LOOP;
+END
+$sequences$;
+SELECT pg_catalog.pg_extension_config_dump('naboom.audit_log_default',
+	'WHERE false UNION ALL SELECT * FROM naboom.audit_log');
+
+-- functions: naboom.escalation_start naboom.rate_limit_incident naboom.rate_limit_subscription naboom.audit_maintain
+-- functions: naboom.seal_audit naboom.verify_audit naboom.upsert_category naboom_api.upsert_category naboom.parse_polygon naboom_api.create_community naboom.duplicate_rows naboom_api.my_alerts naboom_api.retention_policies naboom_api.subscribe naboom.run_auto_close naboom.schedule_jobs
+-- functions: naboom.queue_member_touch naboom.touch_member naboom.apply_member_touch naboom.audit_insert_queued
+-- The audit ring: audit_queue_stats has two more columns (full_waits,
+-- reads_refused), so it is made again.
+DROP FUNCTION naboom.audit_queue_stats();
+CREATE FUNCTION naboom.audit_queue_stats(OUT preloaded boolean, OUT pending integer, OUT written bigint,
+	OUT dropped_full bigint, OUT dropped_other_db bigint, OUT full_waits bigint, OUT reads_refused bigint) RETURNS record
+AS 'MODULE_PATHNAME', 'naboom_audit_queue_stats' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION naboom.audit_queue_stats() IS
+	'The audit writer''s queue since server start: whether naboom was preloaded, entries waiting, written, turned away by a full queue (each in the server log instead), dropped for another database; reads that found the queue full and waited, and of those the ones refused (PT503) because it stayed full';
+REVOKE ALL ON FUNCTION naboom.audit_queue_stats() FROM PUBLIC;
+
+-- functions: naboom.audit_access naboom.audit_reads naboom_api.incidents_near
+
 -- Issue 14, limits: the duplicate place lock waits only for reports within
 -- the duplicate radius (it takes the new report's incident_id now).
 DROP FUNCTION naboom.lock_duplicate_place(bigint, text, double precision, double precision);
@@ -51,7 +189,6 @@ DROP FUNCTION naboom_api.community_map_geojson(text);
 DROP FUNCTION naboom_api.community_map_svg(text, integer);
 DROP FUNCTION naboom.map_rows(naboom.community, text);
 
--- functions: naboom.verify_audit naboom.upsert_category naboom_api.upsert_category naboom.parse_polygon naboom_api.create_community naboom.duplicate_rows naboom_api.my_alerts naboom_api.retention_policies naboom_api.subscribe naboom.run_auto_close naboom.schedule_jobs
 -- functions: naboom.lock_duplicate_place naboom.file_incident
 -- functions: naboom.rate_limit naboom.rate_limit_write naboom_api.join_community naboom_api.upsert_area naboom_api.set_member_role naboom_api.set_retention naboom.set_legal_hold
 -- functions: naboom.check_map_features naboom.map_box naboom.map_rows naboom_api.community_map_geojson naboom_api.community_map_svg
@@ -477,6 +614,81 @@ $$;
 COMMENT ON FUNCTION naboom.duplicate_rows(naboom.community, text, double precision, double precision, text, naboom.member_role, bigint) IS
 	'The duplicate candidates of a place as the actor may see them (private ones only for their reporter and staff; sensitive ones blurred)';
 
+CREATE OR REPLACE FUNCTION naboom_api.incidents_near(lat double precision, lon double precision, radius_m double precision DEFAULT 500,
+	statuses text[] DEFAULT NULL, category text DEFAULT NULL, since timestamptz DEFAULT NULL,
+	newest_first boolean DEFAULT false, max_count integer DEFAULT 200)
+RETURNS SETOF naboom_api.nearby_incident
+LANGUAGE plpgsql STABLE SECURITY DEFINER AS $$
+#variable_conflict use_variable
+DECLARE
+	-- Blurred points move up to ~80 m: search 150 m wider, then filter on
+	-- the distance to the point shown, so a blurred incident cannot be
+	-- located by moving the circle.
+	ok boolean := naboom.check_point(lat, lon);
+	r double precision := naboom.check_radius('radius_m', radius_m);
+	box double precision[] := naboom.search_box(lat, lon, r + 150);
+	n integer := naboom.check_count('max_count', max_count, 5000);
+	actor text := naboom.current_actor();
+	service boolean := actor IS NULL AND naboom.is_service();
+	staff_of bigint[] := CASE WHEN actor IS NULL THEN '{}' ELSE naboom.my_staff_community_ids() END;
+	pt geography := ST_SetSRID(ST_MakePoint(lon, lat), 4326)::geography;
+	unknown text;
+	hit record;
+	read_c bigint[] := '{}';
+	read_i bigint[] := '{}';
+	read_args jsonb[] := '{}';
+BEGIN
+	SELECT s INTO unknown FROM unnest(statuses) s
+	WHERE s IS NULL OR NOT EXISTS (SELECT 1 FROM naboom.status x WHERE x.status = s) LIMIT 1;
+	IF FOUND THEN
+		PERFORM naboom.fail('22023', 'naboom.unknown_status', format('unknown status "%s"', left(coalesce(unknown, ''), 40)),
+			'Statuses: ' || (SELECT string_agg(x.status, ', ' ORDER BY x.sort_order) FROM naboom.status x) || '.',
+			'Leave statuses out for the live ones.');
+	END IF;
+	FOR hit IN
+	SELECT (i.reference, c.slug, i.category_code, cat.name_en, cat.name_af, i.kind::text, i.title,
+		ST_Y(v.shown), ST_X(v.shown), v.blur,
+		CASE WHEN v.blur THEN round(v.dist / 100) * 100 ELSE round(v.dist::numeric, 1)::double precision END,
+		a.code, i.priority::text, i.status, st.status_type::text, st.label_en, st.label_af,
+		actor IS NOT NULL AND i.reporter_ref = actor, i.created_at, i.updated_at)::naboom_api.nearby_incident AS out,
+		i.is_public, i.community_id, i.incident_id
+	FROM naboom.incident i
+	JOIN naboom.community c ON c.community_id = i.community_id
+	JOIN naboom.category cat ON cat.community_id = i.community_id AND cat.code = i.category_code
+	JOIN naboom.status st ON st.status = i.status
+	LEFT JOIN naboom.area a ON a.community_id = i.community_id AND a.area_id = i.area_id
+	CROSS JOIN LATERAL (SELECT cat.is_sensitive AND NOT service AND NOT (i.community_id = ANY (staff_of))
+		AND i.reporter_ref IS DISTINCT FROM actor AS blur) b
+	CROSS JOIN LATERAL (SELECT b.blur, s.shown, ST_Distance(s.shown::geography, pt) AS dist
+		FROM (SELECT CASE WHEN b.blur THEN naboom.blur_point(i.location) ELSE i.location END AS shown) s) v
+	WHERE i.location && ST_MakeEnvelope(box[1], box[2], box[3], box[4], 4326)
+		AND ST_DWithin(v.shown::geography, pt, radius_m)
+		AND (i.status = ANY (statuses) OR statuses IS NULL AND st.status_type = 'open')
+		AND (category IS NULL OR i.category_code = lower(category))
+		AND (since IS NULL OR i.created_at >= since)
+		AND (i.is_public OR service OR i.community_id = ANY (staff_of) OR i.reporter_ref = actor)
+	ORDER BY CASE WHEN newest_first THEN i.created_at END DESC, v.dist, i.reference
+	LIMIT n
+	LOOP
+		IF NOT hit.is_public THEN
+			read_c := read_c || hit.community_id;
+			read_i := read_i || hit.incident_id;
+			read_args := read_args || jsonb_build_object('reference', (hit.out).reference);
+		END IF;
+		RETURN NEXT hit.out;
+	END LOOP;
+	-- Private incidents are emergency data: who saw them is recorded, all
+	-- in one go, before any row reaches the caller (RETURN NEXT only
+	-- collects them); a read that cannot be recorded fails instead.
+	IF cardinality(read_i) > 0 THEN
+		PERFORM naboom.audit_reads('incidents_near', read_c, read_i, read_args);
+	END IF;
+END
+$$;
+
+COMMENT ON FUNCTION naboom_api.incidents_near(double precision, double precision, double precision, text[], text, timestamptz, boolean, integer) IS
+	'Incidents the caller may see within radius_m metres (WGS84 spheroid) of a point, nearest first (or newest first), live ones unless statuses are given. Sensitive locations are blurred and measured from the blurred point. A gateway pages the result';
+
 CREATE OR REPLACE FUNCTION naboom_api.subscribe(community text, lat double precision, lon double precision,
 	radius_m double precision DEFAULT 1000, categories text[] DEFAULT NULL, min_priority text DEFAULT 'low',
 	label text DEFAULT NULL)
@@ -755,6 +967,101 @@ $$;
 COMMENT ON FUNCTION naboom_api.community_map_svg(text, integer, double precision, double precision, double precision, double precision, integer) IS
 	'An SVG picture of the community, drawn by PostGIS: boundary, areas, and the live incidents the caller may see coloured by priority (low green, medium amber, high orange, critical red, with a legend), sensitive ones blurred. Optionally only a bounding box (its extent) and at most max_features incidents (default and limit: naboom.max_map_features), the most urgent and newest; data-total and data-truncated on the svg element, and a line in the legend, say when some were left out';
 
+CREATE OR REPLACE FUNCTION naboom.audit_access(community_id bigint, incident_id bigint, what text, detail jsonb)
+RETURNS void
+AS 'MODULE_PATHNAME', 'naboom_audit_access' LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION naboom.audit_access(bigint, bigint, text, jsonb) IS
+	'Record a READ entry (who looked at what) through the audit writer; a full queue makes it wait (naboom.audit_read_wait) and then refuses the read (PT503 naboom.audit_unavailable). Without a writer: in the transaction when it can write, else in the server log';
+
+CREATE OR REPLACE FUNCTION naboom.audit_reads(what text, community_ids bigint[], incident_ids bigint[], args jsonb[])
+RETURNS void
+AS 'MODULE_PATHNAME', 'naboom_audit_reads' LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION naboom.audit_reads(text, bigint[], bigint[], jsonb[]) IS
+	'Record one READ entry per element of the arrays (a read of many records through the API function what), packed into few queue entries and recorded all together as audit_access records one; or refuse the read';
+
+CREATE OR REPLACE FUNCTION naboom.seal_audit(max_rows integer DEFAULT 100000) RETURNS naboom.audit_seal
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+	prev naboom.audit_seal;
+	anchor naboom.audit_expiry;
+	x_from xid8 := '0';
+	x_to xid8;
+	cut xid8;
+	s naboom.audit_seal;
+BEGIN
+	IF max_rows IS NULL OR max_rows < 1 THEN
+		PERFORM naboom.fail('22023', 'naboom.invalid_count', 'max_rows must be at least 1',
+			format('It is %s.', coalesce(max_rows::text, 'NULL')), 'Use e.g. 100000.');
+	END IF;
+	-- One sealer at a time; a second run has nothing to do.
+	IF NOT pg_try_advisory_xact_lock(7089066834011223041) THEN
+		RETURN NULL;
+	END IF;
+	SELECT * INTO prev FROM naboom.audit_seal ORDER BY seal_id DESC LIMIT 1;
+	IF FOUND THEN
+		x_from := prev.xid_to;
+		-- Transaction ids only go up in one cluster.  Behind the last seal,
+		-- this is a restore into a cluster whose ids start lower: new rows
+		-- would never be sealed, so say so instead of sealing nothing.
+		IF pg_current_xact_id() < prev.xid_to THEN
+			PERFORM naboom.fail('55000', 'naboom.xid_behind_seals',
+				'the audit log was sealed up to transaction ids this cluster has not reached',
+				format('The last seal (%s) ends at transaction %s; this cluster is at %s. The database was restored into another cluster.',
+					prev.seal_id, prev.xid_to, pg_current_xact_id()),
+				'Set this cluster''s transaction id epoch above the original''s with pg_resetwal -e, as README "Backup and restore" says, then seal again.');
+		END IF;
+	ELSE
+		-- Every seal retired with its months: chain to the last one.
+		SELECT * INTO anchor FROM naboom.audit_expiry e WHERE e.anchor_seal_id IS NOT NULL
+		ORDER BY e.anchor_seal_id DESC LIMIT 1;
+		IF FOUND THEN
+			x_from := anchor.anchor_xid_to;
+			prev.seal_hash := anchor.anchor_hash;
+		END IF;
+	END IF;
+	-- Every transaction below the oldest one still running has finished:
+	-- its rows are all visible now and no new row can get such an xid.
+	x_to := pg_snapshot_xmin(pg_current_snapshot());
+	-- At most about max_rows rows, never splitting a transaction's rows.
+	SELECT a.xid INTO cut FROM naboom.audit_log a WHERE a.xid >= x_from AND a.xid < x_to
+	ORDER BY a.xid OFFSET max_rows LIMIT 1;
+	IF cut IS NOT NULL THEN
+		IF cut = x_from THEN
+			SELECT min(a.xid) INTO cut FROM naboom.audit_log a WHERE a.xid > x_from AND a.xid < x_to;
+		END IF;
+		x_to := coalesce(cut, x_to);
+	END IF;
+	IF x_to <= x_from OR NOT EXISTS (SELECT 1 FROM naboom.audit_log a WHERE a.xid >= x_from AND a.xid < x_to) THEN
+		RETURN NULL;
+	END IF;
+	WITH r AS (
+		SELECT a.id, a.xid, a.logged_at, naboom.audit_row_hash(a) AS h
+		FROM naboom.audit_log a WHERE a.xid >= x_from AND a.xid < x_to
+	), agg AS (
+		SELECT count(*)::integer AS n, array_agg(r.id ORDER BY r.xid, r.id) AS ids,
+			string_agg(r.h, ''::bytea ORDER BY r.xid, r.id) AS hashes,
+			min(r.logged_at) AS first_at, max(r.logged_at) AS last_at
+		FROM r
+	)
+	INSERT INTO naboom.audit_seal (xid_from, xid_to, first_logged_at, last_logged_at, row_count, ids,
+		row_hashes, prev_hash, seal_hash, row_format)
+	SELECT x_from, x_to, agg.first_at, agg.last_at, agg.n, agg.ids, agg.hashes,
+		coalesce(prev.seal_hash, '\x'::bytea),
+		naboom.audit_seal_hash(coalesce(prev.seal_hash, '\x'::bytea), x_from, x_to, agg.ids, agg.hashes), 2
+	FROM agg
+	RETURNING * INTO s;
+	-- The chain head also goes to the server log: a copy outside the tables.
+	RAISE LOG 'naboom audit seal %: % rows, xid % to %, hash %', s.seal_id, s.row_count, x_from, x_to,
+		encode(s.seal_hash, 'hex');
+	RETURN s;
+END
+$$;
+
+COMMENT ON FUNCTION naboom.seal_audit(integer) IS
+	'Seal the audit rows of every transaction that has finished since the last seal (at most about max_rows, never splitting a transaction), format 2 (naboom.audit_row_hash). NULL if another seal_audit holds the lock or nothing is new. Run every minute by pg_cron';
+
 CREATE OR REPLACE FUNCTION naboom.verify_audit(from_time timestamptz, to_time timestamptz,
 	OUT problem text, OUT seal_id bigint, OUT audit_id bigint, OUT logged_at timestamptz, OUT detail text)
 RETURNS SETOF record
@@ -881,6 +1188,106 @@ $$;
 COMMENT ON FUNCTION naboom.verify_audit(timestamptz, timestamptz) IS
 	'Prove that no audit row of the seals touching [from_time, to_time) was changed, removed or inserted afterwards: one row per problem (changed, removed, inserted, seal_changed, chain_broken) with the seal and row, then a summary row (verified or broken) with the counts, the rows not sealed yet and the rows expired with a dropped month. Anonymised rows verify (format 2)';
 
+CREATE OR REPLACE FUNCTION naboom.apply_member_touch(community_id bigint, user_ref text, active_at timestamptz) RETURNS void
+LANGUAGE sql VOLATILE AS $$
+	-- The member's own activity: the audit entry of the update names them.
+	SELECT pg_catalog.set_config('request.jwt.claims', pg_catalog.json_build_object('sub', user_ref)::text, true);
+	UPDATE naboom.member m SET last_active_at = active_at
+	WHERE m.community_id = apply_member_touch.community_id AND m.user_ref = apply_member_touch.user_ref
+		AND m.last_active_at < active_at - interval '1 day';
+	SELECT pg_catalog.set_config('request.jwt.claims', '', true);
+$$;
+
+COMMENT ON FUNCTION naboom.apply_member_touch(bigint, text, timestamptz) IS
+	'Record a member''s activity that a read-only transaction queued (naboom.touch_member), at most one write a day; called by the audit writer only';
+
+CREATE OR REPLACE FUNCTION naboom.audit_insert_queued(entry jsonb) RETURNS void
+LANGUAGE sql VOLATILE AS $$
+	-- A member's activity queued by a read-only transaction (action TOUCH)
+	-- is applied, not logged.
+	SELECT naboom.apply_member_touch((entry->>'community_id')::bigint, entry->>'actor',
+		timestamptz 'epoch' + (entry->>'logged_at_us')::bigint * interval '1 microsecond')
+	WHERE entry->>'action' = 'TOUCH';
+	-- A read of many records comes packed (naboom.audit_reads): detail
+	-- {"function": f, "reads": [[community, incident, args], ...]} is one
+	-- row per record, with detail {"function": f, "args": args}.
+	INSERT INTO naboom.audit_log (logged_at, community_id, incident_id, action, table_name, row_key,
+		actor, db_role, client_addr, user_agent, request_id, success, detail)
+	SELECT coalesce(timestamptz 'epoch' + (entry->>'logged_at_us')::bigint * interval '1 microsecond',
+			pg_catalog.clock_timestamp()),
+		CASE WHEN r.packed THEN (r.rec->>0)::bigint ELSE (entry->>'community_id')::bigint END,
+		CASE WHEN r.packed THEN (r.rec->>1)::bigint ELSE (entry->>'incident_id')::bigint END,
+		entry->>'action',
+		entry->>'table_name', entry->'row_key', entry->>'actor', coalesce(entry->>'db_role', '?'),
+		entry->>'client_addr', entry->>'user_agent', entry->>'request_id',
+		coalesce((entry->>'success')::boolean, false),
+		CASE WHEN r.packed THEN pg_catalog.jsonb_build_object('function', entry->'detail'->'function', 'args', r.rec->2)
+			ELSE entry->'detail' END
+	FROM (SELECT false AS packed, NULL::jsonb AS rec
+			WHERE pg_catalog.jsonb_typeof(entry->'detail'->'reads') IS DISTINCT FROM 'array'
+		UNION ALL
+		SELECT true, e.rec FROM pg_catalog.jsonb_array_elements(CASE WHEN pg_catalog.jsonb_typeof(entry->'detail'->'reads') = 'array'
+			THEN entry->'detail'->'reads' END) AS e(rec)) r
+	WHERE entry->>'action' IS DISTINCT FROM 'TOUCH'
+$$;
+
+COMMENT ON FUNCTION naboom.audit_insert_queued(jsonb) IS
+	'Write one entry of the audit writer''s queue (a refused attempt, a read, or a read of many records packed by audit_reads: one row each), or apply a queued member activity (action TOUCH); called by the audit writer only';
+
+CREATE OR REPLACE FUNCTION naboom.audit_maintain(months_ahead integer DEFAULT 3) RETURNS text[]
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+	m date;
+	-- Months are calendar months in UTC.
+	this_month date := date_trunc('month', now() AT TIME ZONE 'UTC')::date;
+	name text;
+	made text[] := '{}';
+BEGIN
+	IF months_ahead IS NULL OR months_ahead < 0 OR months_ahead > 120 THEN
+		PERFORM naboom.fail('22023', 'naboom.invalid_count', 'months_ahead must be between 0 and 120',
+			format('It is %s.', coalesce(months_ahead::text, 'NULL')), 'Use e.g. 3.');
+	END IF;
+	-- Months that already have rows in the default partition come first.
+	FOR m IN
+		SELECT DISTINCT date_trunc('month', d.logged_at AT TIME ZONE 'UTC')::date FROM naboom.audit_log_default d
+		UNION
+		SELECT (this_month + make_interval(months => k))::date FROM generate_series(0, months_ahead) k
+		ORDER BY 1
+	LOOP
+		name := 'audit_log_' || to_char(m, 'YYYYMM');
+		CONTINUE WHEN to_regclass('naboom.' || name) IS NOT NULL;
+		IF EXISTS (SELECT 1 FROM naboom.audit_log_default d
+				WHERE d.logged_at >= m::timestamp AT TIME ZONE 'UTC'
+					AND d.logged_at < (m + interval '1 month')::timestamp AT TIME ZONE 'UTC') THEN
+			-- Rows logged before their month had a partition: the new
+			-- partition may not overlap the default's rows, so they move.
+			PERFORM naboom.audit_move_default(m, name);
+		ELSE
+			EXECUTE format('CREATE TABLE naboom.%I PARTITION OF naboom.audit_log FOR VALUES FROM (%L) TO (%L)',
+				name, m::timestamp AT TIME ZONE 'UTC', (m + interval '1 month')::timestamp AT TIME ZONE 'UTC');
+		END IF;
+		EXECUTE format('CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON naboom.%I
+			FOR EACH STATEMENT EXECUTE FUNCTION naboom.audit_guard()', name);
+		EXECUTE format('ALTER TABLE naboom.%I ENABLE ALWAYS TRIGGER audit_no_truncate', name);
+		-- Every partition belongs to the extension, as those of the install
+		-- script do: pg_dump then leaves their definitions to CREATE
+		-- EXTENSION and dumps their rows with the default partition's (see
+		-- 09_security), so a restore in another month finds no clash.
+		IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+				WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+					AND d.objid = ('naboom.' || pg_catalog.quote_ident(name))::pg_catalog.regclass
+					AND d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass AND d.deptype = 'e') THEN
+			EXECUTE format('ALTER EXTENSION naboom ADD TABLE naboom.%I', name);
+		END IF;
+		made := made || name;
+	END LOOP;
+	RETURN made;
+END
+$$;
+
+COMMENT ON FUNCTION naboom.audit_maintain(integer) IS
+	'Create the monthly partitions of naboom.audit_log from this month to months_ahead months ahead (and for any month whose rows are in the default partition); returns the partitions made, each a member of the extension so that pg_dump dumps its rows with the default partition''s. Run daily by pg_cron';
+
 CREATE OR REPLACE FUNCTION naboom.run_auto_close(max_count integer DEFAULT 1000) RETURNS integer
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
@@ -915,6 +1322,21 @@ $$;
 
 COMMENT ON FUNCTION naboom.run_auto_close(integer) IS
 	'Close, as the service, every resolved incident whose community''s auto_close_after has passed since resolved_at (at most max_count): a timeline entry and an incident.status_changed event each. Run every five minutes by pg_cron; two runs at once never close the same incident twice';
+
+CREATE OR REPLACE FUNCTION naboom.escalation_start() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER AS $$
+BEGIN
+	-- A restore loads the escalation clock as it was (naboom.restoring).
+	IF NEW.priority = 'critical' AND NEW.next_escalation_at IS NULL AND NEW.acknowledged_at IS NULL
+		AND NOT naboom.restoring() THEN
+		NEW.next_escalation_at := now() + (SELECT c.escalation_interval FROM naboom.community c
+			WHERE c.community_id = NEW.community_id);
+	END IF;
+	RETURN NEW;
+END
+$$;
+
+COMMENT ON FUNCTION naboom.escalation_start() IS 'BEFORE INSERT on naboom.incident: a critical incident gets its first escalation time, as a panic does';
 
 CREATE OR REPLACE FUNCTION naboom.rate_limit(community_id bigint, user_ref text, action text) RETURNS void
 LANGUAGE plpgsql VOLATILE AS $$
@@ -958,10 +1380,38 @@ $$;
 COMMENT ON FUNCTION naboom.rate_limit(bigint, text, text) IS
 	'Count one request of a member for an action (report, panic, subscription, note, profile, setup) in the current fixed window; over the limit raises naboom.rate_limited (PT429) with the seconds to wait. Limits: defaults, or the community''s settings->''rate_limits''->action = [count, seconds]. The count survives reconnects and holds across concurrent sessions (row lock)';
 
+CREATE OR REPLACE FUNCTION naboom.rate_limit_incident() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER AS $$
+BEGIN
+	-- Rows a restore loads are no new request (naboom.restoring).
+	IF naboom.restoring() THEN
+		RETURN NEW;
+	END IF;
+	PERFORM naboom.rate_limit(NEW.community_id, naboom.current_actor(),
+		CASE WHEN NEW.kind = 'panic' THEN 'panic' ELSE 'report' END);
+	RETURN NEW;
+END
+$$;
+
+COMMENT ON FUNCTION naboom.rate_limit_incident() IS 'BEFORE INSERT on naboom.incident: reports and panics count against their limits, whoever inserts them';
+
+CREATE OR REPLACE FUNCTION naboom.rate_limit_subscription() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER AS $$
+BEGIN
+	IF naboom.retention_active() OR naboom.restoring() THEN
+		RETURN coalesce(NEW, OLD);
+	END IF;
+	PERFORM naboom.rate_limit(coalesce(NEW.community_id, OLD.community_id), naboom.current_actor(), 'subscription');
+	RETURN coalesce(NEW, OLD);
+END
+$$;
+
+COMMENT ON FUNCTION naboom.rate_limit_subscription() IS 'BEFORE INSERT OR DELETE on naboom.subscription: alert area changes count against their limit';
+
 CREATE OR REPLACE FUNCTION naboom.rate_limit_write() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER AS $$
 BEGIN
-	IF naboom.retention_active() THEN
+	IF naboom.retention_active() OR naboom.restoring() THEN
 		RETURN coalesce(NEW, OLD);
 	END IF;
 	PERFORM naboom.rate_limit(coalesce(NEW.community_id, OLD.community_id), naboom.current_actor(), TG_ARGV[0]);
@@ -970,7 +1420,7 @@ END
 $$;
 
 COMMENT ON FUNCTION naboom.rate_limit_write() IS
-	'BEFORE row trigger: the write counts against the limit of the action named by the trigger''s argument, for the calling member in the row''s community (not while retention or erasure runs)';
+	'BEFORE row trigger: the write counts against the limit of the action named by the trigger''s argument, for the calling member in the row''s community (not while retention or erasure runs, nor for rows a restore loads)';
 
 CREATE OR REPLACE FUNCTION naboom.schedule_jobs(OUT job text, OUT schedule text, OUT command text)
 RETURNS SETOF record
@@ -1006,6 +1456,32 @@ $$;
 
 COMMENT ON FUNCTION naboom.schedule_jobs() IS
 	'Register naboom''s jobs with pg_cron (idempotently, by job name): escalation and audit sealing every minute, auto-close every five minutes, event publishing every minute (a fallback for when the background writer is not running), audit partitions daily, retention daily at 02:41; naboom.pg_cron_missing (55000) without pg_cron';
+
+CREATE OR REPLACE FUNCTION naboom.queue_member_touch(community_id bigint, user_ref text) RETURNS boolean
+AS 'MODULE_PATHNAME', 'naboom_queue_member_touch' LANGUAGE C VOLATILE STRICT;
+
+COMMENT ON FUNCTION naboom.queue_member_touch(bigint, text) IS
+	'Hand a member''s activity seen in a read-only transaction to the background writer (at most once an hour per member and backend); true if queued, false without a writer for this database or on a hot standby';
+
+CREATE OR REPLACE FUNCTION naboom.touch_member(community_id bigint, user_ref text) RETURNS void
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_variable
+BEGIN
+	IF user_ref IS NULL THEN
+		RETURN;
+	END IF;
+	IF NOT pg_catalog.current_setting('transaction_read_only')::boolean THEN
+		UPDATE naboom.member m SET last_active_at = now()
+		WHERE m.community_id = community_id AND m.user_ref = user_ref AND m.last_active_at < now() - interval '1 day';
+	ELSIF EXISTS (SELECT 1 FROM naboom.member m WHERE m.community_id = community_id AND m.user_ref = user_ref
+			AND m.last_active_at < now() - interval '1 day') THEN
+		PERFORM naboom.queue_member_touch(community_id, user_ref);
+	END IF;
+END
+$$;
+
+COMMENT ON FUNCTION naboom.touch_member(bigint, text) IS
+	'Record that a member was active today (last_active_at), at most one write a day; in a read-only transaction the background writer records it';
 
 CREATE OR REPLACE FUNCTION naboom_api.retention_policies(community text)
 RETURNS SETOF naboom_api.retention_policy
@@ -1137,6 +1613,10 @@ GRANT EXECUTE ON FUNCTION
 	TO naboom_anon, naboom_user, naboom_service;
 
 REVOKE ALL ON FUNCTION naboom.run_auto_close(integer) FROM PUBLIC;
+-- A reader's activity in a read-only transaction goes through the writer.
+REVOKE ALL ON FUNCTION naboom.queue_member_touch(bigint, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION naboom.apply_member_touch(bigint, text, timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION naboom.audit_reads(text, bigint[], bigint[], jsonb[]) FROM PUBLIC;
 
 SELECT naboom.pin_search_paths();
 

@@ -265,11 +265,12 @@ SELECT tap.is(pg_temp.error_of(pg_catalog.format('SELECT * FROM naboom_api.get_i
 SELECT tap.is(pg_temp.error_of('SELECT i.reference FROM naboom.incident i WHERE NOT i.is_public'),
 	'28000 naboom.invalid_claims', 'claims not JSON: a direct SELECT that needs the identity (private rows) refuses too');
 
-SET LOCAL request.jwt.claims = '{"sub": 42}';
+SET LOCAL request.jwt.claims = '{"sub": 4.2}';
 SELECT tap.is(pg_temp.error_of($$SELECT * FROM naboom_api.report_incident('tap-api', 'stock_theft', -24.52, 28.71, 'x')$$),
-	'28000 naboom.invalid_claims', 'sub a number: 28000 naboom.invalid_claims');
+	'28000 naboom.invalid_claims', 'sub a number that is no safe integer: 28000 naboom.invalid_claims');
 SELECT tap.throws_ok($$SELECT * FROM naboom_api.report_incident('tap-api', 'stock_theft', -24.52, 28.71, 'x')$$,
-	'28000', 'JWT sub claim is not a string', 'sub a number: 28000 "JWT sub claim is not a string"');
+	'28000', 'JWT sub claim is not a string or a safe integer',
+	'sub a number that is no safe integer: 28000 "JWT sub claim is not a string or a safe integer"');
 
 SET LOCAL request.jwt.claims = '["api-res1"]';
 SELECT tap.is(pg_temp.error_of($$SELECT * FROM naboom_api.report_incident('tap-api', 'stock_theft', -24.52, 28.71, 'x')$$),

@@ -55,9 +55,12 @@ SELECT tap.is(pg_catalog.current_setting('search_path') || ' ' || CURRENT_USER, 
 
 ------------------------------------------------------------------------------
 -- A report through the gateway: the actor is the JWT sub, db_role the
--- gateway's role, the context from request.headers (first x-forwarded-for)
+-- gateway's role, the context from request.headers (behind two trusted
+-- proxies: the x-forwarded-for address the outer one saw, second from the
+-- right, or the only one)
 ------------------------------------------------------------------------------
 RESET ROLE;
+SET LOCAL naboom.trusted_proxies = 2;
 SELECT pg_catalog.max(a.id) AS mark_report FROM naboom.audit_log a \gset
 SET LOCAL ROLE naboom_user;
 SET LOCAL search_path = '';
@@ -83,7 +86,7 @@ SELECT tap.is((SELECT a.actor || ' | ' || a.db_role || ' | ' || a.client_addr ||
 		FROM naboom.audit_log a
 		WHERE a.id > :mark_report AND a.table_name = 'naboom.incident' AND a.incident_id = :inc_id),
 	'aa-res | naboom_user | 196.25.1.9 | NaboomApp/2.1 (Android 14) | tap-req-0001',
-	'the INSERT entry: actor = JWT sub, db_role = naboom_user, the first x-forwarded-for address, user agent, request id');
+	'the INSERT entry: actor = JWT sub, db_role = naboom_user, the x-forwarded-for address the outer trusted proxy saw, user agent, request id');
 SELECT tap.ok((SELECT pg_catalog.count(*) > 0 AND pg_catalog.bool_and(a.actor = 'aa-res' AND a.db_role = 'naboom_user'
 			AND a.client_addr = '196.25.1.9' AND a.request_id = 'tap-req-0001' AND a.success
 			AND a.community_id = :a_id AND a.xid = pg_catalog.pg_current_xact_id())
