@@ -225,8 +225,9 @@ CONF
 SELECT 1 FROM naboom_api.create_community('$SLUG', 'Fault Town',
 	'{"type":"Polygon","coordinates":[[[28.60,-24.60],[28.85,-24.60],[28.85,-24.40],[28.60,-24.40],[28.60,-24.60]]]}',
 	admin_ref => 'f-admin', admin_name => 'Fault Admin') \g /dev/null
--- a client reports a few a second: the limit out of reach (as bench/load.sql)
-UPDATE naboom.community SET settings = settings || '{"rate_limits": {"report": [1000000000, 60]}}' WHERE slug = '$SLUG';
+-- a client reports and adds notes a few a second: the limits out of reach
+-- (as bench/load.sql)
+UPDATE naboom.community SET settings = settings || '{"rate_limits": {"report": [1000000000, 60], "note": [1000000000, 60]}}' WHERE slug = '$SLUG';
 BEGIN;
 $(claims f-admin)
 SELECT 1 FROM naboom_api.upsert_category('$SLUG', 'theft', 'Theft', 'Diefstal', 'medium') \g /dev/null
