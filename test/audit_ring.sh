@@ -45,7 +45,6 @@ unset PGOPTIONS PGDATABASE PGSERVICE PGHOST PGPORT PGUSER PGPASSWORD
 mkdir -p "$ROOT/test/results" && exec > >(tee "$ROOT/test/results/audit_ring.out")
 W="$(mktemp -d /tmp/naboom-ring.XXXXXX)"
 chmod 755 "$W"
-asp() { if [ "$(id -un)" = postgres ]; then "$@"; else runuser -u postgres -- "$@"; fi; }
 cleanup() {
     [ -f "$W/data/postmaster.pid" ] && asp "$BINDIR/pg_ctl" -D "$W/data" -m fast -w stop >/dev/null 2>&1
     cp "$W/server.log" "$ROOT/test/results/audit_ring.server.log" 2>/dev/null
@@ -54,22 +53,12 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 143' TERM INT
 
-N=0; FAILED=0
-verdict() { # verdict DESC STATUS [DIAG CODE]
-    N=$((N + 1))
-    if [ "$2" -eq 0 ]; then echo "ok $N - $1"; else
-        FAILED=$((FAILED + 1)); echo "not ok $N - $1"
-        [ -n "${3:-}" ] && eval "$3" 2>&1 | head -8 | cut -c1-240 | sed 's/^/#   /'
-    fi
-    return 0
-}
-finish() {
-    while [ "$N" -lt "$PLAN" ]; do verdict "not run: $1" 1; done
-    [ "$FAILED" -eq 0 ]; exit $?
-}
+DIAG_LINES=8
+# shellcheck source=test/include/tap.bash
+. "$ROOT/test/include/tap.bash"
 echo "1..$PLAN"
 
-PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+PORT="$(free_port)"
 chown postgres "$W"
 LOG="$W/server.log"
 sql() { timeout -k 2 60 "$BINDIR/psql" -X -q -At -v ON_ERROR_STOP=1 -h "$W" -p "$PORT" -U postgres -d postgres "$@"; }

@@ -44,7 +44,6 @@ unset PGOPTIONS PGDATABASE PGSERVICE PGHOST PGPORT PGUSER PGPASSWORD
 mkdir -p "$ROOT/test/results" && exec > >(tee "$ROOT/test/results/standby.out")
 W="$(mktemp -d /tmp/naboom-standby.XXXXXX)"
 chmod 755 "$W"
-asp() { if [ "$(id -un)" = postgres ]; then "$@"; else runuser -u postgres -- "$@"; fi; }
 cleanup() {
     local d
     for d in standby primary; do
@@ -56,22 +55,11 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 143' TERM INT
 
-N=0; FAILED=0
-verdict() { # verdict DESC STATUS [DIAG CODE]
-    N=$((N + 1))
-    if [ "$2" -eq 0 ]; then echo "ok $N - $1"; else
-        FAILED=$((FAILED + 1)); echo "not ok $N - $1"
-        [ -n "${3:-}" ] && eval "$3" 2>&1 | head -12 | cut -c1-240 | sed 's/^/#   /'
-    fi
-    return 0
-}
-finish() {
-    while [ "$N" -lt "$PLAN" ]; do verdict "not run: $1" 1; done
-    [ "$FAILED" -eq 0 ]; exit $?
-}
+DIAG_LINES=12
+# shellcheck source=test/include/tap.bash
+. "$ROOT/test/include/tap.bash"
 echo "1..$PLAN"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 P1="$(free_port)"; P2="$(free_port)"
 while [ "$P2" = "$P1" ]; do P2="$(free_port)"; done
 chown postgres "$W"
