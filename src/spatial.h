@@ -30,6 +30,8 @@ typedef struct SearchBox
 
 extern SearchBox NaboomSearchBox(double lat, double lon, double radius_m);
 extern void NaboomCheckRadius(const char *name, double radius_m);
+extern double NaboomCategoryRadius(int64 community_id, Datum category_text, const char *category,
+								   Datum *window);
 extern void NaboomRouteIncident(int64 community_id, Datum location,
 								Oid location_type, bool has_accuracy,
 								double accuracy_m, int64 *area_id,
