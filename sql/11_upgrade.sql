@@ -130,3 +130,10 @@ SELECT naboom.run_auto_close();
 SELECT status FROM naboom_api.get_incident(:'res_ref');
 SELECT t.unpinned();
 SELECT t.public_functions();
+
+-- 0.6.0 -> 0.7.0 (the lists people work from)
+SELECT t.as_service();
+ALTER EXTENSION naboom UPDATE TO '0.7.0';
+SELECT extversion FROM pg_extension WHERE extname = 'naboom';
+SELECT t.unpinned();
+SELECT t.public_functions();

@@ -18,6 +18,7 @@
 #include "audit_queue.h"
 #include "audit_refusal.h"
 #include "events.h"
+#include "page.h"
 #include "retention.h"
 #include "spatial.h"
 #include "validate.h"
@@ -133,6 +134,8 @@ _PG_init(void)
 							1000, 1, 100000,
 							PGC_SUSET, 0,
 							NULL, NULL, NULL);
+
+	NaboomDefinePageSettings();
 
 	DefineCustomBoolVariable("naboom.audit",
 							 "Write audit log entries.",

@@ -12,7 +12,8 @@
 --   06_audit       the audit log, seals, verification, the audit trail API
 --   07_events      the event stream, escalation, rate limits, SLA, pg_cron jobs
 --   08_retention   retention policies, legal holds, erasure and export
---   09_security    pg_dump, row-level security, privileges, auditing, pinned paths
+--   10_lists       the lists people work from: pages, cursors, queue, feed, sync
+--   99_security    pg_dump, row-level security, privileges, auditing, pinned paths
 -- Released versions are frozen in extension/upgrade/ (naboom--0.1.0.sql and
 -- one naboom--A--B.sql per release); test/fingerprint.sh proves that every
 -- upgrade path ends with exactly the objects of a fresh install.

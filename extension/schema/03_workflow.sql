@@ -269,7 +269,7 @@ CREATE TRIGGER workflow_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON 
 --     stamps, routes) < rate_limit (07_events: counted only for a row the
 --     workflow accepted);
 --   BEFORE UPDATE: incident_guard;
---   AFTER INSERT: audit_changes (06_audit, 09_security) < incident_journal
+--   AFTER INSERT: audit_changes (06_audit, 99_security) < incident_journal
 --     (the timeline entry and the incident.created event) < incident_reach
 --     (05_spatial: the alerts), so the stream tells of the incident before
 --     anything it caused;

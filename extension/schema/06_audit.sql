@@ -470,7 +470,7 @@ BEGIN
 		-- Every partition belongs to the extension, as those of the install
 		-- script do: pg_dump then leaves their definitions to CREATE
 		-- EXTENSION and dumps their rows with the default partition's (see
-		-- 09_security), so a restore in another month finds no clash.
+		-- 99_security), so a restore in another month finds no clash.
 		IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
 				WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
 					AND d.objid = ('naboom.' || pg_catalog.quote_ident(name))::pg_catalog.regclass
