@@ -81,6 +81,7 @@ WHERE reference IN (t.ref('Q1'), t.ref('Q2'), t.ref('Q3'));
 UPDATE naboom.incident SET created_at = now() - interval '5 minutes' WHERE reference = t.ref('Q4');
 RESET session_replication_role;
 SELECT t.step('u-resp1', t.ref('Q2'), 'verified');
+SELECT t.step('u-resp1', t.ref('Q6'), 'dispatched');
 SELECT t.step('u-resp1', t.ref('Q6'), 'resolved', 'Fixed the pipe');
 
 ------------------------------------------------------------------------------
@@ -102,10 +103,11 @@ SELECT t.as_user('u-resp2');
 SELECT t.page($$naboom_api.incident_queue('mookgophong')$$);
 SELECT t.as_service();
 SELECT t.page($$naboom_api.incident_queue('MOOKGOPHONG')$$);
--- Acknowledged, Q1's next deadline is its resolution (2 days): it moves
--- behind Q2 (it was already), and says so.
+-- Acknowledged, Q2's next deadline is its resolution (a day after the
+-- report), no longer its acknowledgement (15 minutes): Q1, due to be
+-- acknowledged 30 minutes after the report, moves ahead of it.
 SELECT t.as_user('u-resp1');
-SELECT acknowledged FROM naboom_api.acknowledge_incident(t.ref('Q1'));
+SELECT acknowledged_at IS NOT NULL FROM naboom_api.acknowledge_incident(t.ref('Q2'));
 SELECT title, acknowledged, ack_due_at < resolve_due_at FROM naboom_api.incident_queue('mookgophong', priorities => '{high}');
 -- Filters.
 SELECT t.as_user('u-mod');
@@ -256,6 +258,8 @@ SELECT t.as_service();
 SELECT t.err($$SELECT * FROM naboom_api.my_incidents()$$);
 SET ROLE naboom_anon;
 SELECT t.err($$SELECT * FROM naboom_api.my_incidents()$$);
+SET ROLE naboom_user;
+SELECT t.err($$SELECT * FROM naboom_api.my_incidents()$$);
 RESET ROLE;
 
 ------------------------------------------------------------------------------
@@ -273,6 +277,9 @@ SELECT t.as_service();
 SELECT t.err($$SELECT * FROM naboom_api.my_assignments()$$);
 SET ROLE naboom_anon;
 SELECT t.err($$SELECT * FROM naboom_api.my_assignments()$$);
+SET ROLE naboom_user;
+SELECT t.err($$SELECT * FROM naboom_api.my_assignments()$$);
+SELECT t.err($$SELECT * FROM naboom_api.incident_queue('mookgophong')$$);
 RESET ROLE;
 
 ------------------------------------------------------------------------------

@@ -315,7 +315,7 @@ DECLARE
 	read_args jsonb[];
 BEGIN
 	IF priorities IS NOT NULL THEN
-		v_priorities := ARRAY(SELECT naboom.check_priority(p) FROM unnest(priorities) p);
+		v_priorities := ARRAY(SELECT naboom.check_priority(lower(p)) FROM unnest(priorities) p);
 		IF cardinality(v_priorities) = 0 THEN
 			PERFORM naboom.check_priority(NULL);
 		END IF;
