@@ -211,7 +211,7 @@ COMMENT ON FUNCTION naboom.incident_items(text, naboom.incident[], text[]) IS
 	'A page of a list: the incidents (already filtered to those the actor may see) as incident_out shows them to the actor, in the page''s order, each with its cursor';
 
 CREATE OR REPLACE FUNCTION naboom.cursor_time(t timestamptz) RETURNS text
-LANGUAGE sql IMMUTABLE AS $$
+LANGUAGE sql STABLE AS $$
 	SELECT (extract(epoch FROM t) * 1000000)::bigint::text
 $$;
 
@@ -244,7 +244,7 @@ COMMENT ON FUNCTION naboom.cursor_bigint(text) IS
 	'An integer cursor part (an id, or a time in microseconds), NULL for NULL (no cursor); naboom.invalid_cursor (22023) for anything else';
 
 CREATE OR REPLACE FUNCTION naboom.cursor_timestamp(part text) RETURNS timestamptz
-LANGUAGE sql IMMUTABLE AS $$
+LANGUAGE sql STABLE AS $$
 	SELECT 'epoch'::timestamptz + naboom.cursor_bigint(part) * interval '1 microsecond'
 $$;
 
@@ -307,7 +307,7 @@ COMMENT ON FUNCTION naboom.check_area(naboom.community, text) IS
 
 CREATE OR REPLACE FUNCTION naboom.sla_due(created_at timestamptz, acknowledged_at timestamptz,
 	ack_target interval, resolve_target interval) RETURNS timestamptz
-LANGUAGE sql IMMUTABLE AS $$
+LANGUAGE sql STABLE AS $$
 	SELECT CASE WHEN acknowledged_at IS NULL
 		THEN least(created_at + ack_target, created_at + resolve_target)
 		ELSE created_at + resolve_target END
