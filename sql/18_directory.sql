@@ -231,7 +231,7 @@ SELECT naboom.events_wait(10000);
 SET ROLE naboom_anon;
 -- Without pg_cron naboom's jobs do not run: not ok, and 503.
 BEGIN;
-SELECT ok, problems, extension_version = library_version,
+SELECT ok, problems, warnings, extension_version = library_version,
 	library_version = (SELECT default_version FROM pg_available_extensions WHERE name = 'naboom'),
 	in_recovery, preloaded, writer_connected, audit_ring_fill BETWEEN 0 AND 0.9, events_unpublished,
 	oldest_unpublished_s, cron_installed, cron_jobs_expected, cron_jobs_present, cron_jobs
@@ -273,11 +273,17 @@ BEGIN;
 INSERT INTO naboom.event (community_id, topic, created_at) VALUES (1, 'test.stalled', now() - interval '5 minutes');
 SELECT problems, events_unpublished, oldest_unpublished_s BETWEEN 300 AND 400 FROM naboom_api.health();
 ROLLBACK;
--- The verdict, from made-up rows: a library newer than the installed
--- extension, a full ring; a standby needs no writer.
-SELECT naboom.health_problems(ROW(NULL, NULL, now(), '0.6.0', '0.7.0', false, true, false, 0.95, 0, 0,
+-- The verdict, from made-up rows: a primary without its writer and with
+-- a full ring; a standby needs no writer; nor naboom preloaded, nor pg_cron.
+SELECT naboom.health_problems(ROW(NULL, NULL, NULL, now(), '0.7.0', '0.7.0', false, true, false, 0.95, 0, 0,
 	true, 6, 6, '[]')::naboom_api.health);
-SELECT naboom.health_problems(ROW(NULL, NULL, now(), '0.7.0', '0.7.0', true, true, false, NULL, 0, 0,
+SELECT naboom.health_problems(ROW(NULL, NULL, NULL, now(), '0.7.0', '0.7.0', true, true, false, NULL, 0, 0,
 	true, 6, 6, '[]')::naboom_api.health);
-SELECT naboom.health_problems(ROW(NULL, NULL, now(), '0.7.0', '0.7.0', false, false, false, NULL, 0, 0,
+SELECT naboom.health_problems(ROW(NULL, NULL, NULL, now(), '0.7.0', '0.7.0', false, false, false, NULL, 0, 0,
 	false, 6, 0, NULL)::naboom_api.health);
+-- A library newer than the installed extension (binaries installed, ALTER
+-- EXTENSION not yet run) is a warning, not a problem: it serves.
+SELECT naboom.health_warnings(ROW(NULL, NULL, NULL, now(), '0.6.0', '0.7.0', false, true, true, 0, 0, 0,
+	true, 6, 6, '[]')::naboom_api.health);
+SELECT naboom.health_warnings(ROW(NULL, NULL, NULL, now(), '0.7.0', '0.7.0', false, true, true, 0, 0, 0,
+	true, 6, 6, '[]')::naboom_api.health);

@@ -79,6 +79,7 @@ COMMENT ON TYPE naboom_api.departure IS 'What leave_community did: the community
 CREATE TYPE naboom_api.health AS (
 	ok boolean,
 	problems text[],
+	warnings text[],
 	checked_at timestamptz,
 	extension_version text,
 	library_version text,
@@ -95,7 +96,7 @@ CREATE TYPE naboom_api.health AS (
 );
 
 COMMENT ON TYPE naboom_api.health IS
-	'naboom''s health for load balancers and monitoring, nothing private: ok, and the problems that make it not ok; the installed and loaded versions; whether this server is a standby, naboom was preloaded and the background writer serves this database; how full the audit ring is (0 to 1); committed events not yet published (counted up to 100000) and the age of the oldest in seconds; whether pg_cron is installed, and per naboom job whether it is scheduled, active, and the status and start of its last run';
+	'naboom''s health for load balancers and monitoring, nothing private: ok, the problems that make it not ok and the warnings that do not; the installed and loaded versions; whether this server is a standby, naboom was preloaded and the background writer serves this database; how full the audit ring is (0 to 1); committed events not yet published (counted up to 100000) and the age of the oldest in seconds; whether pg_cron is installed, and per naboom job whether it is scheduled, active, and the status and start of its last run';
 
 ------------------------------------------------------------------------------
 -- The member list's order: by name, then user_ref, within a community
@@ -374,8 +375,6 @@ COMMENT ON FUNCTION naboom.health_probe() IS
 CREATE FUNCTION naboom.health_problems(h naboom_api.health) RETURNS text[]
 LANGUAGE sql IMMUTABLE AS $$
 	SELECT coalesce(array_agg(p ORDER BY n), '{}') FROM (
-		SELECT 1, 'version_mismatch' WHERE h.extension_version IS DISTINCT FROM h.library_version
-		UNION ALL
 		-- A standby has no writer (nothing to write there): not a problem.
 		SELECT 2, 'writer_not_connected' WHERE NOT h.in_recovery AND NOT h.writer_connected
 		UNION ALL
@@ -396,7 +395,18 @@ LANGUAGE sql IMMUTABLE AS $$
 $$;
 
 COMMENT ON FUNCTION naboom.health_problems(naboom_api.health) IS
-	'Why a health row is not ok, in a fixed order: version_mismatch (ALTER EXTENSION naboom UPDATE not run), writer_not_connected (a primary without the background writer for this database), audit_ring_full (90% or more), events_stalled (a committed event unpublished for over 60 s), pg_cron_missing, and per naboom job cron_job_missing:, cron_job_inactive: or cron_job_failed: (its last run failed) with the job''s name';
+	'Why a health row is not ok, in a fixed order: writer_not_connected (a primary without the background writer for this database), audit_ring_full (90% or more), events_stalled (a committed event unpublished for over 60 s), pg_cron_missing, and per naboom job cron_job_missing:, cron_job_inactive: or cron_job_failed: (its last run failed) with the job''s name';
+
+CREATE FUNCTION naboom.health_warnings(h naboom_api.health) RETURNS text[]
+LANGUAGE sql IMMUTABLE AS $$
+	-- A library newer than the installed extension serves it (upgrades
+	-- install the binaries first): ALTER EXTENSION is due, nothing is down.
+	SELECT CASE WHEN h.extension_version IS DISTINCT FROM h.library_version
+		THEN ARRAY['version_mismatch'] ELSE '{}' END
+$$;
+
+COMMENT ON FUNCTION naboom.health_warnings(naboom_api.health) IS
+	'What a health row should be looked at for without being not ok: version_mismatch (the loaded library is not the installed extension''s version: ALTER EXTENSION naboom UPDATE is due)';
 
 CREATE FUNCTION naboom_api.health() RETURNS naboom_api.health
 LANGUAGE plpgsql STABLE SECURITY DEFINER AS $$
@@ -441,6 +451,7 @@ BEGIN
 		h.cron_jobs_present := 0;
 	END IF;
 	h.problems := naboom.health_problems(h);
+	h.warnings := naboom.health_warnings(h);
 	h.ok := cardinality(h.problems) = 0;
 	IF NOT h.ok THEN
 		PERFORM set_config('response.status', '503', true);
@@ -450,4 +461,4 @@ END
 $$;
 
 COMMENT ON FUNCTION naboom_api.health() IS
-	'naboom''s health in one row, for load balancers and monitoring (anonymous too; nothing private): versions, the background writer, the audit ring, unpublished events, pg_cron''s naboom jobs and their last runs, ok and the problems behind a not ok. Not ok sets response.status 503. Reads shared memory and a few index entries only';
+	'naboom''s health in one row, for load balancers and monitoring (anonymous too; nothing private): versions, the background writer, the audit ring, unpublished events, pg_cron''s naboom jobs and their last runs, ok and the problems behind a not ok, and warnings (version_mismatch: ALTER EXTENSION naboom UPDATE is due). Not ok sets response.status 503. Reads shared memory and a few index entries only';

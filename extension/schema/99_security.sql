@@ -85,7 +85,7 @@ SELECT pg_catalog.pg_extension_config_dump('naboom.alert', '');
 -- health() are public; the profile, leaving, my memberships and the member
 -- list are for people (the member row decides) and the service.
 REVOKE ALL ON FUNCTION naboom.leave_member(bigint, text, timestamptz), naboom.health_probe(),
-	naboom.health_problems(naboom_api.health) FROM PUBLIC;
+	naboom.health_problems(naboom_api.health), naboom.health_warnings(naboom_api.health) FROM PUBLIC;
 
 GRANT EXECUTE ON FUNCTION
 	naboom_api.communities(), naboom_api.categories(text), naboom_api.areas(text, boolean),
