@@ -119,7 +119,7 @@ SELECT tap.is(pg_temp.error_of($$SELECT * FROM naboom_api.my_memberships()$$), '
 	'my_memberships(): not for naboom_anon (no EXECUTE)');
 SELECT h.ok AS health_ok, h::text AS health_row FROM naboom_api.health() h \gset
 SELECT tap.ok(:'health_ok' IS NOT NULL, 'health(): answers naboom_anon');
-SELECT tap.is(pg_catalog.coalesce(pg_catalog.current_setting('response.status', true), ''),
+SELECT tap.is(coalesce(pg_catalog.current_setting('response.status', true), ''),
 	CASE WHEN :'health_ok'::boolean THEN '' ELSE '503' END, 'health(): 503 exactly when not ok');
 SELECT tap.ok(:'health_row' !~ '(dir-|Resident|Admin|Moderator|\+27|tap-dir)',
 	'health(): no member, name, phone or community in it');
