@@ -262,7 +262,7 @@ SELECT is_empty($$
 		AND p.proname IN ('get_incident', 'incidents_near', 'duplicate_candidates', 'nearest_responders',
 			'my_alerts', 'my_subscriptions', 'community_map_geojson', 'community_map_svg',
 			'events_since', 'export_my_data', 'sla_report', 'incident_audit', 'community_audit',
-			'retention_policies',
+			'retention_policies', 'incident_changes',
 			'incident_queue', 'community_incidents', 'my_incidents', 'my_assignments',
 			-- directory (issue 13)
 			'communities', 'categories', 'areas', 'statuses', 'my_memberships', 'members', 'health')
@@ -274,7 +274,7 @@ SELECT is_empty($$
 		AND p.proname NOT IN ('get_incident', 'incidents_near', 'duplicate_candidates', 'nearest_responders',
 			'my_alerts', 'my_subscriptions', 'community_map_geojson', 'community_map_svg',
 			'events_since', 'export_my_data', 'sla_report', 'incident_audit', 'community_audit',
-			'retention_policies',
+			'retention_policies', 'incident_changes',
 			'incident_queue', 'community_incidents', 'my_incidents', 'my_assignments',
 			-- directory (issue 13)
 			'communities', 'categories', 'areas', 'statuses', 'my_memberships', 'members', 'health')
