@@ -6,9 +6,10 @@
  *	  transaction.
  *
  * Who gets an alert:
- *	- members whose subscription circle covers the incident, for its
- *	  category and at or above their minimum priority, if they may see it
- *	  (a private incident only reaches responders and moderators);
+ *	- members whose subscription circle or subscribed area covers the
+ *	  incident, for its category and at or above their minimum priority,
+ *	  if they may see it (a private incident only reaches responders and
+ *	  moderators);
  *	- for high and critical incidents, the community's nearest on-duty
  *	  responders with a fresh position (alert_responders of them within
  *	  alert_radius_m; escalation asks for more, further out).
@@ -40,9 +41,19 @@ static SPIPlanPtr FirstRingPlan = NULL;
 static SPIPlanPtr NextRingPlan = NULL;
 
 /*
- * The fan-out: subscribers whose circle covers the incident, and the
- * nearest fresh on-duty responders for high and critical priority; never
- * the reporter; one row per member.  "@." is the PostGIS schema.
+ * The fan-out: subscribers whose circle covers the incident, subscribers to
+ * an area that covers it, and the nearest fresh on-duty responders for high
+ * and critical priority; never the reporter; one row per member (a
+ * responder alert first, then the nearest circle, then an area).  "@." is
+ * the PostGIS schema.
+ *
+ * Area subscriptions are matched by every area whose boundary covers the
+ * point (GiST on area.boundary, then ST_Covers), not by the incident's
+ * area_id: that is the smallest area holding it, and a subscriber to a farm
+ * block must hear of an incident in a ward nested inside it.  The EXISTS is
+ * uncorrelated, so it runs once as a one-time filter on the partial index
+ * subscription_area_idx: a community with no area subscriptions pays one
+ * empty index probe and tests no polygon.
  */
 #define FAN_OUT_SQL \
 "WITH inc AS (" \
@@ -73,6 +84,24 @@ static SPIPlanPtr NextRingPlan = NULL;
 "   AND s.min_priority OPERATOR(pg_catalog.<=) inc.priority" \
 "   AND (inc.is_public OR m.role OPERATOR(pg_catalog.>=) 'responder'::naboom.member_role)" \
 "   AND NOT coalesce(s.user_ref OPERATOR(pg_catalog.=) inc.reporter_ref, false))," \
+" area_subscribers AS (" \
+"  SELECT s.user_ref, 'subscription'::pg_catalog.text AS reason," \
+"   NULL::float8 AS distance_m, s.subscription_id, 2 AS pref" \
+"  FROM inc" \
+"  JOIN naboom.area a ON a.community_id OPERATOR(pg_catalog.=) inc.community_id" \
+"   AND a.boundary OPERATOR(@.&&) inc.location" \
+"  JOIN naboom.subscription s ON s.community_id OPERATOR(pg_catalog.=) a.community_id" \
+"   AND s.area_id OPERATOR(pg_catalog.=) a.area_id" \
+"  JOIN naboom.member m ON m.community_id OPERATOR(pg_catalog.=) s.community_id" \
+"   AND m.user_ref OPERATOR(pg_catalog.=) s.user_ref" \
+"  WHERE $5 OPERATOR(pg_catalog.=) 0 AND s.area_id IS NOT NULL" \
+"   AND EXISTS (SELECT 1 FROM naboom.subscription x" \
+"    WHERE x.community_id OPERATOR(pg_catalog.=) $1 AND x.area_id IS NOT NULL)" \
+"   AND @.st_covers(a.boundary, inc.location)" \
+"   AND (s.categories IS NULL OR inc.category_code OPERATOR(pg_catalog.=) ANY (s.categories))" \
+"   AND s.min_priority OPERATOR(pg_catalog.<=) inc.priority" \
+"   AND (inc.is_public OR m.role OPERATOR(pg_catalog.>=) 'responder'::naboom.member_role)" \
+"   AND NOT coalesce(s.user_ref OPERATOR(pg_catalog.=) inc.reporter_ref, false))," \
 " responders AS (" \
 "  SELECT p.user_ref, 'responder'::pg_catalog.text AS reason," \
 "   @.st_distance(p.position::@.geography, inc.g) AS distance_m," \
@@ -97,7 +126,8 @@ static SPIPlanPtr NextRingPlan = NULL;
 "  distance_m, subscription_id, escalation_level)" \
 " SELECT DISTINCT ON (x.user_ref) $1, $2, x.user_ref, x.reason," \
 "  x.distance_m, x.subscription_id, $5" \
-" FROM (SELECT * FROM subscribers UNION ALL SELECT * FROM responders) x" \
+" FROM (SELECT * FROM subscribers UNION ALL SELECT * FROM area_subscribers" \
+"  UNION ALL SELECT * FROM responders) x" \
 " ORDER BY x.user_ref, x.pref, x.distance_m"
 
 /*
