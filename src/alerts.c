@@ -39,8 +39,8 @@
 #include "transition_cache.h"
 
 /*
- * Kept plans: [has area subscriptions][later ring].  The first ring (a new
- * incident has no alerts yet) needs no arbiter; later rings may meet
+ * Kept plans: [schema has area subscriptions][later ring].  The first ring
+ * (a new incident has no alerts yet) needs no arbiter; later rings may meet
  * earlier alerts.
  */
 static SPIPlanPtr RingPlans[2][2] = {{NULL, NULL}, {NULL, NULL}};
@@ -154,13 +154,13 @@ static SPIPlanPtr RingPlans[2][2] = {{NULL, NULL}, {NULL, NULL}};
 	FAN_OUT_INSERT("SELECT * FROM subscribers UNION ALL SELECT * FROM responders")
 
 /*
- * HasAreaSubscriptions says whether the installed schema has area
+ * SchemaHasAreaSubscriptions says whether the installed schema has area
  * subscriptions (0.7.0): naboom.subscription.area_id exists.  Asked on every
  * fan-out (two syscache lookups), so a backend that saw the upgrade switches
  * at once.
  */
 static bool
-HasAreaSubscriptions(void)
+SchemaHasAreaSubscriptions(void)
 {
 	Oid			nsp = get_namespace_oid("naboom", true);
 	Oid			rel = OidIsValid(nsp) ? get_relname_relid("subscription", nsp) : InvalidOid;
@@ -211,7 +211,7 @@ NaboomAlertIncident(int64 community_id, int64 incident_id, int32 responders,
 	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
 	uint64		added;
 
-	bool		areas = HasAreaSubscriptions();
+	bool		areas = SchemaHasAreaSubscriptions();
 	SPIPlanPtr *plan = &RingPlans[areas ? 1 : 0][fresh ? 0 : 1];
 
 	NaboomSpiConnect();
