@@ -76,8 +76,11 @@ $$, ARRAY['naboom_api.get_incident(text)', 'naboom.reference_valid(text)',
 	'naboom.normalize_reference(text)', 'naboom.current_actor()',
 	'naboom_api.incidents_near(double precision,double precision,double precision,text[],text,timestamp with time zone,boolean,integer)',
 	'naboom_api.community_map_geojson(text,double precision,double precision,double precision,double precision,integer)',
-	'naboom_api.community_map_svg(text,integer,double precision,double precision,double precision,double precision,integer)'],
-	'naboom_anon may execute only get_incident, incidents_near, the maps and the reference, identity and my_* helpers');
+	'naboom_api.community_map_svg(text,integer,double precision,double precision,double precision,double precision,integer)',
+	-- directory (issue 13): the public pickers and health()
+	'naboom_api.communities()', 'naboom_api.categories(text)', 'naboom_api.areas(text,boolean)',
+	'naboom_api.statuses()', 'naboom_api.health()'],
+	'naboom_anon may execute only get_incident, incidents_near, the maps, the public pickers, health() and the reference, identity and my_* helpers');
 SELECT set_eq($$
 	SELECT p.oid::regprocedure::text FROM pg_catalog.pg_proc p
 	WHERE p.pronamespace = 'naboom'::regnamespace

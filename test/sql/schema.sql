@@ -270,7 +270,10 @@ SELECT is_empty($$
 			'my_alerts', 'my_subscriptions', 'community_map_geojson', 'community_map_svg',
 			'events_since', 'export_my_data', 'sla_report', 'incident_audit', 'community_audit',
 			'retention_policies',
-			'unread_alert_count')
+			-- alerts (issue 13)
+			'unread_alert_count',
+			-- directory (issue 13)
+			'communities', 'categories', 'areas', 'statuses', 'my_memberships', 'members', 'health')
 		AND p.provolatile <> 's'
 $$, 'every naboom_api reader is STABLE');
 SELECT is_empty($$
@@ -280,7 +283,10 @@ SELECT is_empty($$
 			'my_alerts', 'my_subscriptions', 'community_map_geojson', 'community_map_svg',
 			'events_since', 'export_my_data', 'sla_report', 'incident_audit', 'community_audit',
 			'retention_policies',
-			'unread_alert_count')
+			-- alerts (issue 13)
+			'unread_alert_count',
+			-- directory (issue 13)
+			'communities', 'categories', 'areas', 'statuses', 'my_memberships', 'members', 'health')
 		AND p.provolatile <> 'v'
 $$, 'every naboom_api writer is VOLATILE');
 
