@@ -131,9 +131,31 @@ SELECT status FROM naboom_api.get_incident(:'res_ref');
 SELECT t.unpinned();
 SELECT t.public_functions();
 
+-- (alerts) Before 0.7.0: an alert area (a circle) and an alert sent
+-- through it.
+SELECT t.as_user('up-res');
+SELECT radius_m FROM naboom_api.subscribe('mookgophong', -24.52, 28.71, 500, label => 'Home');
+SELECT t.as_user('up-admin');
+SELECT reference AS alert_ref FROM naboom_api.report_incident('mookgophong', 'fire', -24.5205, 28.7105, 'Smoke before the upgrade') \gset
+SELECT count(*) FROM naboom.alert;
+
 -- 0.6.0 -> 0.7.0 (the lists people work from)
 SELECT t.as_service();
 ALTER EXTENSION naboom UPDATE TO '0.7.0';
 SELECT extversion FROM pg_extension WHERE extname = 'naboom';
+-- (alerts) The alert and the alert area are kept: the alert is unread (no
+-- seen_at), the circle has no area; both work with the new functions.
+SELECT t.as_user('up-res');
+SELECT reference = :'alert_ref', reason, seen_at IS NULL, can_acknowledge, subscription_area IS NULL
+FROM naboom_api.my_alerts();
+SELECT unread, marked, last_id IS NOT NULL FROM naboom_api.unread_alert_count();
+SELECT label, radius_m, area FROM naboom_api.my_subscriptions();
+SELECT marked, unread FROM naboom_api.mark_alerts_seen(9223372036854775807);
+SELECT seen_at IS NOT NULL FROM naboom_api.my_alerts();
+SELECT area, lat IS NULL FROM naboom_api.subscribe_area('mookgophong', 'town', '{fire}');
+SELECT t.as_user('up-admin');
+SELECT reference AS alert_ref2 FROM naboom_api.report_incident('mookgophong', 'fire', -24.53, 28.725, 'Smoke after the upgrade') \gset
+SELECT t.as_user('up-res');
+SELECT reference = :'alert_ref2', subscription_area, seen_at IS NULL FROM naboom_api.my_alerts() ORDER BY id DESC LIMIT 1;
 SELECT t.unpinned();
 SELECT t.public_functions();

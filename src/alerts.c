@@ -6,9 +6,10 @@
  *	  transaction.
  *
  * Who gets an alert:
- *	- members whose subscription circle covers the incident, for its
- *	  category and at or above their minimum priority, if they may see it
- *	  (a private incident only reaches responders and moderators);
+ *	- members whose subscription circle or subscribed area covers the
+ *	  incident, for its category and at or above their minimum priority,
+ *	  if they may see it (a private incident only reaches responders and
+ *	  moderators);
  *	- for high and critical incidents, the community's nearest on-duty
  *	  responders with a fresh position (alert_responders of them within
  *	  alert_radius_m; escalation asks for more, further out).
@@ -21,11 +22,13 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/rel.h"
 
 #include "naboom.h"
@@ -35,16 +38,29 @@
 #include "spi_util.h"
 #include "transition_cache.h"
 
-/* The first ring (a new incident has no alerts yet) and later rings. */
-static SPIPlanPtr FirstRingPlan = NULL;
-static SPIPlanPtr NextRingPlan = NULL;
+/*
+ * Kept plans: [schema has area subscriptions][later ring].  The first ring
+ * (a new incident has no alerts yet) needs no arbiter; later rings may meet
+ * earlier alerts.
+ */
+static SPIPlanPtr RingPlans[2][2] = {{NULL, NULL}, {NULL, NULL}};
 
 /*
- * The fan-out: subscribers whose circle covers the incident, and the
- * nearest fresh on-duty responders for high and critical priority; never
- * the reporter; one row per member.  "@." is the PostGIS schema.
+ * The fan-out: subscribers whose circle covers the incident, subscribers to
+ * an area that covers it, and the nearest fresh on-duty responders for high
+ * and critical priority; never the reporter; one row per member (a
+ * responder alert first, then the nearest circle, then an area).  "@." is
+ * the PostGIS schema.
+ *
+ * Area subscriptions are matched by every area whose boundary covers the
+ * point (GiST on area.boundary, then ST_Covers), not by the incident's
+ * area_id: that is the smallest area holding it, and a subscriber to a farm
+ * block must hear of an incident in a ward nested inside it.  The EXISTS is
+ * uncorrelated, so it runs once as a one-time filter on the partial index
+ * subscription_area_idx: a community with no area subscriptions pays one
+ * empty index probe and tests no polygon.
  */
-#define FAN_OUT_SQL \
+#define FAN_OUT_SUBSCRIBERS \
 "WITH inc AS (" \
 "  SELECT i.community_id, i.incident_id, i.location," \
 "   i.location::@.geography AS g, i.category_code, i.priority," \
@@ -72,7 +88,29 @@ static SPIPlanPtr NextRingPlan = NULL;
 "   AND (s.categories IS NULL OR inc.category_code OPERATOR(pg_catalog.=) ANY (s.categories))" \
 "   AND s.min_priority OPERATOR(pg_catalog.<=) inc.priority" \
 "   AND (inc.is_public OR m.role OPERATOR(pg_catalog.>=) 'responder'::naboom.member_role)" \
-"   AND NOT coalesce(s.user_ref OPERATOR(pg_catalog.=) inc.reporter_ref, false))," \
+"   AND NOT coalesce(s.user_ref OPERATOR(pg_catalog.=) inc.reporter_ref, false)),"
+
+#define FAN_OUT_AREA_SUBSCRIBERS \
+" area_subscribers AS (" \
+"  SELECT s.user_ref, 'subscription'::pg_catalog.text AS reason," \
+"   NULL::float8 AS distance_m, s.subscription_id, 2 AS pref" \
+"  FROM inc" \
+"  JOIN naboom.area a ON a.community_id OPERATOR(pg_catalog.=) inc.community_id" \
+"   AND a.boundary OPERATOR(@.&&) inc.location" \
+"  JOIN naboom.subscription s ON s.community_id OPERATOR(pg_catalog.=) a.community_id" \
+"   AND s.area_id OPERATOR(pg_catalog.=) a.area_id" \
+"  JOIN naboom.member m ON m.community_id OPERATOR(pg_catalog.=) s.community_id" \
+"   AND m.user_ref OPERATOR(pg_catalog.=) s.user_ref" \
+"  WHERE $5 OPERATOR(pg_catalog.=) 0 AND s.area_id IS NOT NULL" \
+"   AND EXISTS (SELECT 1 FROM naboom.subscription x" \
+"    WHERE x.community_id OPERATOR(pg_catalog.=) $1 AND x.area_id IS NOT NULL)" \
+"   AND @.st_covers(a.boundary, inc.location)" \
+"   AND (s.categories IS NULL OR inc.category_code OPERATOR(pg_catalog.=) ANY (s.categories))" \
+"   AND s.min_priority OPERATOR(pg_catalog.<=) inc.priority" \
+"   AND (inc.is_public OR m.role OPERATOR(pg_catalog.>=) 'responder'::naboom.member_role)" \
+"   AND NOT coalesce(s.user_ref OPERATOR(pg_catalog.=) inc.reporter_ref, false)),"
+
+#define FAN_OUT_RESPONDERS \
 " responders AS (" \
 "  SELECT p.user_ref, 'responder'::pg_catalog.text AS reason," \
 "   @.st_distance(p.position::@.geography, inc.g) AS distance_m," \
@@ -92,13 +130,43 @@ static SPIPlanPtr NextRingPlan = NULL;
 "    WHERE a.community_id OPERATOR(pg_catalog.=) $1 AND a.incident_id OPERATOR(pg_catalog.=) $2" \
 "     AND a.user_ref OPERATOR(pg_catalog.=) p.user_ref))" \
 "  ORDER BY distance_m, p.user_ref" \
-"  LIMIT (SELECT inc.n FROM inc))" \
+"  LIMIT (SELECT inc.n FROM inc))"
+
+#define FAN_OUT_INSERT(sources) \
 " INSERT INTO naboom.alert (community_id, incident_id, user_ref, reason," \
 "  distance_m, subscription_id, escalation_level)" \
 " SELECT DISTINCT ON (x.user_ref) $1, $2, x.user_ref, x.reason," \
 "  x.distance_m, x.subscription_id, $5" \
-" FROM (SELECT * FROM subscribers UNION ALL SELECT * FROM responders) x" \
+" FROM (" sources ") x" \
 " ORDER BY x.user_ref, x.pref, x.distance_m"
+
+#define FAN_OUT_SQL \
+	FAN_OUT_SUBSCRIBERS FAN_OUT_AREA_SUBSCRIBERS FAN_OUT_RESPONDERS \
+	FAN_OUT_INSERT("SELECT * FROM subscribers UNION ALL SELECT * FROM area_subscribers" \
+				   " UNION ALL SELECT * FROM responders")
+
+/*
+ * The fan-out of a 0.6.0 schema (no area subscriptions): the new library
+ * keeps the old behaviour until ALTER EXTENSION naboom UPDATE has run.
+ */
+#define FAN_OUT_SQL_0_6 \
+	FAN_OUT_SUBSCRIBERS FAN_OUT_RESPONDERS \
+	FAN_OUT_INSERT("SELECT * FROM subscribers UNION ALL SELECT * FROM responders")
+
+/*
+ * SchemaHasAreaSubscriptions says whether the installed schema has area
+ * subscriptions (0.7.0): naboom.subscription.area_id exists.  Asked on every
+ * fan-out (two syscache lookups), so a backend that saw the upgrade switches
+ * at once.
+ */
+static bool
+SchemaHasAreaSubscriptions(void)
+{
+	Oid			nsp = get_namespace_oid("naboom", true);
+	Oid			rel = OidIsValid(nsp) ? get_relname_relid("subscription", nsp) : InvalidOid;
+
+	return OidIsValid(rel) && get_attnum(rel, "area_id") != InvalidAttrNumber;
+}
 
 /*
  * IncidentIsPublic looks up an incident's visibility (for the escalation
@@ -143,6 +211,9 @@ NaboomAlertIncident(int64 community_id, int64 incident_id, int32 responders,
 	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
 	uint64		added;
 
+	bool		areas = SchemaHasAreaSubscriptions();
+	SPIPlanPtr *plan = &RingPlans[areas ? 1 : 0][fresh ? 0 : 1];
+
 	NaboomSpiConnect();
 	/*
 	 * The fan-out of a report inserts into an incident that has no alerts
@@ -150,11 +221,14 @@ NaboomAlertIncident(int64 community_id, int64 incident_id, int32 responders,
 	 * the speculative insertion of ON CONFLICT would cost every row.
 	 * Escalation rings may meet earlier alerts and skip them.
 	 */
-	if (fresh)
-		NaboomKeptPlan(&FirstRingPlan, FAN_OUT_SQL, 6, argtypes);
-	else
-		NaboomKeptPlan(&NextRingPlan, FAN_OUT_SQL " ON CONFLICT ON CONSTRAINT alert_once DO NOTHING",
-					   6, argtypes);
+	if (*plan == NULL)
+	{
+		const char *sql = areas ? FAN_OUT_SQL : FAN_OUT_SQL_0_6;
+
+		if (!fresh)
+			sql = psprintf("%s ON CONFLICT ON CONSTRAINT alert_once DO NOTHING", sql);
+		NaboomKeptPlan(plan, sql, 6, argtypes);
+	}
 	args[0] = Int64GetDatum(community_id);
 	args[1] = Int64GetDatum(incident_id);
 	args[2] = Int32GetDatum(responders);
@@ -163,7 +237,7 @@ NaboomAlertIncident(int64 community_id, int64 incident_id, int32 responders,
 		nulls[3] = 'n';
 	args[4] = Int32GetDatum(level);
 	args[5] = Float8GetDatum((double) naboom_position_max_age);
-	if (SPI_execute_plan(fresh ? FirstRingPlan : NextRingPlan, args, nulls, false, 0) != SPI_OK_INSERT)
+	if (SPI_execute_plan(*plan, args, nulls, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not insert the incident's alerts");
 	added = SPI_processed;
 	SPI_finish();

@@ -88,17 +88,24 @@ CREATE TABLE naboom.subscription (
 	subscription_id bigint GENERATED ALWAYS AS IDENTITY,
 	user_ref text NOT NULL,
 	label text CHECK (length(label) <= 80),
-	centre geometry(Point, 4326) NOT NULL,
-	radius_m double precision NOT NULL CHECK (radius_m > 0 AND radius_m <= 1000000),
-	reach geometry(Polygon, 4326) NOT NULL,
+	centre geometry(Point, 4326),
+	radius_m double precision CHECK (radius_m > 0 AND radius_m <= 1000000),
+	reach geometry(Polygon, 4326),
 	categories text[] CHECK (cardinality(categories) BETWEEN 1 AND 100),
 	min_priority naboom.priority NOT NULL DEFAULT 'low',
 	created_at timestamptz NOT NULL DEFAULT now(),
+	area_id bigint,
 	PRIMARY KEY (community_id, subscription_id),
-	FOREIGN KEY (community_id, user_ref) REFERENCES naboom.member ON DELETE CASCADE
+	FOREIGN KEY (community_id, user_ref) REFERENCES naboom.member ON DELETE CASCADE,
+	CONSTRAINT subscription_area_fkey FOREIGN KEY (community_id, area_id) REFERENCES naboom.area ON DELETE CASCADE,
+	CONSTRAINT subscription_circle_or_area CHECK (CASE WHEN area_id IS NULL
+		THEN centre IS NOT NULL AND radius_m IS NOT NULL AND reach IS NOT NULL
+		ELSE centre IS NULL AND radius_m IS NULL AND reach IS NULL END)
 );
 
-COMMENT ON TABLE naboom.subscription IS 'A member''s alert area: a circle (centre, radius), optionally some categories only, at or above a priority';
+COMMENT ON TABLE naboom.subscription IS 'A member''s alert area: a circle (centre, radius) or one of the community''s areas (area_id), optionally some categories only, at or above a priority';
+
+COMMENT ON COLUMN naboom.subscription.area_id IS 'An area subscription: every incident whose point the area covers (nested areas included: not only incidents routed to this area) alerts the member; centre, radius_m and reach are then NULL';
 
 COMMENT ON COLUMN naboom.subscription.reach IS 'A box holding the whole circle (naboom.search_box), GiST-indexed, so fan-out finds the covering subscriptions by index before the exact distance test';
 
@@ -107,6 +114,10 @@ COMMENT ON COLUMN naboom.subscription.categories IS 'Category codes to be alerte
 CREATE INDEX subscription_reach_idx ON naboom.subscription USING gist (reach);
 
 CREATE INDEX subscription_user_idx ON naboom.subscription (user_ref);
+
+-- Area subscriptions only: the fan-out asks it first whether the community
+-- has any (an empty probe when none), then which areas they are on.
+CREATE INDEX subscription_area_idx ON naboom.subscription (community_id, area_id) WHERE area_id IS NOT NULL;
 
 CREATE TABLE naboom.alert (
 	community_id bigint NOT NULL,
@@ -118,6 +129,7 @@ CREATE TABLE naboom.alert (
 	subscription_id bigint,
 	escalation_level integer NOT NULL DEFAULT 0,
 	created_at timestamptz NOT NULL DEFAULT now(),
+	seen_at timestamptz,
 	PRIMARY KEY (community_id, alert_id),
 	CONSTRAINT alert_once UNIQUE (community_id, incident_id, user_ref)
 );
@@ -134,6 +146,12 @@ CREATE INDEX alert_user_idx ON naboom.alert (user_ref, alert_id);
 CREATE INDEX alert_created_idx ON naboom.alert USING brin (created_at);
 
 COMMENT ON COLUMN naboom.alert.escalation_level IS '0 for the alerts of the report itself; n for those of escalation step n';
+
+COMMENT ON COLUMN naboom.alert.seen_at IS 'When the member marked it seen (mark_alerts_seen); NULL: unread';
+
+-- Unread alerts only: unread_alert_count and mark_alerts_seen cost what is
+-- unread, not a member's whole history.
+CREATE INDEX alert_unseen_idx ON naboom.alert (user_ref, alert_id) WHERE seen_at IS NULL;
 
 -- Fires after incident_journal (trigger order is by name; see 03_workflow).
 CREATE TRIGGER incident_reach AFTER INSERT ON naboom.incident
@@ -216,10 +234,11 @@ CREATE TYPE naboom_api.subscription AS (
 	radius_m double precision,
 	categories text[],
 	min_priority text,
-	created_at timestamptz
+	created_at timestamptz,
+	area text
 );
 
-COMMENT ON TYPE naboom_api.subscription IS 'An alert area of the caller: a circle, optionally some categories, at or above a priority';
+COMMENT ON TYPE naboom_api.subscription IS 'An alert area of the caller: a circle (lat, lon, radius_m) or one of the community''s areas (area: its code; lat, lon and radius_m NULL), optionally some categories, at or above a priority';
 
 CREATE TYPE naboom_api.alert AS (
 	id bigint,
@@ -238,10 +257,22 @@ CREATE TYPE naboom_api.alert AS (
 	reason text,
 	distance_m double precision,
 	escalation_level integer,
-	created_at timestamptz
+	created_at timestamptz,
+	seen_at timestamptz,
+	can_acknowledge boolean,
+	subscription_id bigint,
+	subscription_area text
 );
 
-COMMENT ON TYPE naboom_api.alert IS 'An alert to the caller about an incident near them or their alert area; id orders the alerts and is the my_alerts cursor';
+COMMENT ON TYPE naboom_api.alert IS 'An alert to the caller about an incident near them or their alert area; id orders the alerts and is the my_alerts cursor. seen_at: when the caller marked it seen (mark_alerts_seen), NULL while unread. can_acknowledge: the caller may acknowledge the incident now (a responder or moderator of its community, the incident live and not yet acknowledged): call acknowledge_incident(reference). subscription_id and subscription_area: the caller''s alert area that matched (subscription alerts; the area code for an area subscription, whose distance_m is NULL)';
+
+CREATE TYPE naboom_api.alert_state AS (
+	unread integer,
+	marked integer,
+	last_id bigint
+);
+
+COMMENT ON TYPE naboom_api.alert_state IS 'The caller''s alert read state: unread alerts (in every community), how many the call marked seen (NULL for unread_alert_count), and the id of the caller''s newest alert (NULL: none), to pass to mark_alerts_seen';
 
 CREATE FUNCTION naboom.duplicate_rows(c naboom.community, category text, lat double precision,
 	lon double precision, actor text, my_role naboom.member_role, exclude_id bigint)
@@ -460,8 +491,10 @@ COMMENT ON FUNCTION naboom_api.update_position(double precision, double precisio
 CREATE FUNCTION naboom.subscription_out(s naboom.subscription) RETURNS naboom_api.subscription
 LANGUAGE sql STABLE AS $$
 	SELECT s.subscription_id, c.slug, s.label, ST_Y(s.centre), ST_X(s.centre), s.radius_m, s.categories,
-		s.min_priority::text, s.created_at
-	FROM naboom.community c WHERE c.community_id = s.community_id
+		s.min_priority::text, s.created_at, a.code
+	FROM naboom.community c
+	LEFT JOIN naboom.area a ON a.community_id = s.community_id AND a.area_id = s.area_id
+	WHERE c.community_id = s.community_id
 $$;
 
 COMMENT ON FUNCTION naboom.subscription_out(naboom.subscription) IS 'A subscription as the API returns it';
@@ -523,6 +556,50 @@ BEGIN
 END
 $$;
 
+CREATE FUNCTION naboom_api.subscribe_area(community text, area text, categories text[] DEFAULT NULL,
+	min_priority text DEFAULT 'low', label text DEFAULT NULL)
+RETURNS naboom_api.subscription
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER AS $$
+#variable_conflict use_variable
+DECLARE
+	v_label text := naboom.clean_text('label', label, false, 80);
+	v_priority naboom.priority := naboom.check_priority(min_priority);
+	c naboom.community := naboom.community_by_slug(community);
+	actor text := naboom.require_actor();
+	v_area bigint;
+	s naboom.subscription;
+BEGIN
+	IF actor IS NULL THEN
+		PERFORM naboom.fail('28000', 'naboom.missing_identity', 'a subscription belongs to a person',
+			'The naboom service cannot subscribe.', 'Call with the person''s JWT claims.');
+	END IF;
+	PERFORM naboom.require_role(c, actor, 'resident');
+	SELECT a.area_id INTO v_area FROM naboom.area a WHERE a.community_id = c.community_id AND a.code = lower(area);
+	IF v_area IS NULL THEN
+		PERFORM naboom.fail('22023', 'naboom.unknown_area',
+			format('community "%s" has no area "%s"', c.slug, left(coalesce(area, ''), 63)),
+			coalesce('Its areas: ' || (SELECT string_agg(a.code, ', ' ORDER BY a.code) FROM naboom.area a
+				WHERE a.community_id = c.community_id) || '.', 'It has no areas yet.'),
+			'Pick one of the community''s area codes, or subscribe to a circle with subscribe.');
+	END IF;
+	-- As subscribe: one member's subscriptions are serialised by their
+	-- member row, and circles and areas share the limit.
+	PERFORM 1 FROM naboom.member m WHERE m.community_id = c.community_id AND m.user_ref = actor FOR NO KEY UPDATE;
+	IF (SELECT count(*) FROM naboom.subscription x WHERE x.community_id = c.community_id AND x.user_ref = actor) >= 20 THEN
+		PERFORM naboom.fail('PT409', 'naboom.subscription_limit', 'you have 20 alert areas in this community already',
+			'A member may have at most 20 alert areas per community.', 'Remove one with unsubscribe first.');
+	END IF;
+	INSERT INTO naboom.subscription (community_id, user_ref, label, area_id, categories, min_priority)
+	VALUES (c.community_id, actor, v_label, v_area, naboom.check_categories(c, categories), v_priority)
+	RETURNING * INTO s;
+	PERFORM set_config('response.status', '201', true);
+	RETURN naboom.subscription_out(s);
+END
+$$;
+
+COMMENT ON FUNCTION naboom_api.subscribe_area(text, text, text[], text, text) IS
+	'Add an alert area that is one of the community''s areas (a ward, a farm block): incidents of the given categories (NULL: all) at or above min_priority whose point the area covers alert the caller, also those routed to a smaller area nested inside it. Shares subscribe''s limit (20 per member per community) and rate limit. 201';
+
 COMMENT ON FUNCTION naboom_api.unsubscribe(bigint) IS 'Remove one of the caller''s alert areas; returns it';
 
 CREATE FUNCTION naboom_api.my_subscriptions()
@@ -554,11 +631,16 @@ BEGIN
 		-- the alert area is gone.
 		CASE WHEN NOT b.blur THEN round(al.distance_m::numeric, 1)::double precision
 			ELSE round(ST_Distance(v.shown::geography, sub.centre::geography) / 100) * 100 END,
-		al.escalation_level, al.created_at
+		al.escalation_level, al.created_at, al.seen_at,
+		-- What acknowledge_incident would accept from the caller now.
+		coalesce(m.role >= 'responder', false) AND i.acknowledged_by IS NULL AND st.status_type = 'open',
+		al.subscription_id, sa.code
 	FROM naboom.alert al
 	LEFT JOIN naboom.subscription sub ON sub.community_id = al.community_id
 		AND sub.subscription_id = al.subscription_id
+	LEFT JOIN naboom.area sa ON sa.community_id = sub.community_id AND sa.area_id = sub.area_id
 	JOIN naboom.incident i ON i.community_id = al.community_id AND i.incident_id = al.incident_id
+	JOIN naboom.status st ON st.status = i.status
 	JOIN naboom.community c ON c.community_id = al.community_id
 	JOIN naboom.category cat ON cat.community_id = i.community_id AND cat.code = i.category_code
 	LEFT JOIN naboom.member m ON m.community_id = al.community_id AND m.user_ref = al.user_ref
@@ -571,7 +653,69 @@ END
 $$;
 
 COMMENT ON FUNCTION naboom_api.my_alerts(bigint, integer) IS
-	'The caller''s alerts with id greater than after_id, oldest first: pass the last id seen to get only new ones';
+	'The caller''s alerts with id greater than after_id, oldest first: pass the last id seen to get only new ones. Each says whether it was seen (seen_at) and whether the caller may acknowledge its incident now (can_acknowledge: call acknowledge_incident(reference))';
+
+CREATE FUNCTION naboom.check_alert_id(up_to_id bigint) RETURNS bigint
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+	IF up_to_id IS NULL OR up_to_id < 0 THEN
+		PERFORM naboom.fail('22023', 'naboom.invalid_alert_id', 'up_to_id must be an alert id (0 or more)',
+			format('It is %s.', coalesce(up_to_id::text, 'NULL')),
+			'Pass the id of the newest alert the person has seen (my_alerts, or last_id of unread_alert_count).');
+	END IF;
+	RETURN up_to_id;
+END
+$$;
+
+COMMENT ON FUNCTION naboom.check_alert_id(bigint) IS 'up_to_id if it is 0 or more, else naboom.invalid_alert_id (22023)';
+
+CREATE FUNCTION naboom.alert_state(actor text, marked integer) RETURNS naboom_api.alert_state
+LANGUAGE sql STABLE AS $$
+	SELECT (SELECT count(*) FROM naboom.alert a WHERE a.user_ref = actor AND a.seen_at IS NULL)::integer, marked,
+		(SELECT max(a.alert_id) FROM naboom.alert a WHERE a.user_ref = actor)
+$$;
+
+COMMENT ON FUNCTION naboom.alert_state(text, integer) IS 'The alert read state of a person (unread through the partial index of unread alerts)';
+
+CREATE FUNCTION naboom_api.mark_alerts_seen(up_to_id bigint)
+RETURNS naboom_api.alert_state
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER AS $$
+#variable_conflict use_variable
+DECLARE
+	v_up_to bigint := naboom.check_alert_id(up_to_id);
+	actor text := naboom.require_actor();
+	n integer;
+BEGIN
+	IF actor IS NULL THEN
+		PERFORM naboom.fail('28000', 'naboom.missing_identity', 'alerts belong to a person',
+			'The naboom service has no alerts.', 'Call with the person''s JWT claims.');
+	END IF;
+	-- Only what is still unread: seen_at keeps the first time, and of two
+	-- devices marking at once each alert is counted by one of them (the
+	-- second re-reads the row after the first commits).  An alert that
+	-- commits after this call with a smaller id stays unread.
+	UPDATE naboom.alert a SET seen_at = now()
+	WHERE a.user_ref = actor AND a.alert_id <= v_up_to AND a.seen_at IS NULL;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN naboom.alert_state(actor, n);
+END
+$$;
+
+COMMENT ON FUNCTION naboom_api.mark_alerts_seen(bigint) IS
+	'Mark the caller''s unread alerts with id up to up_to_id seen (in every community); returns how many it marked, what is still unread and the newest alert''s id. An alert seen before keeps its seen_at';
+
+CREATE FUNCTION naboom_api.unread_alert_count()
+RETURNS naboom_api.alert_state
+LANGUAGE plpgsql STABLE SECURITY DEFINER AS $$
+DECLARE
+	actor text := naboom.require_actor();
+BEGIN
+	RETURN naboom.alert_state(actor, NULL);
+END
+$$;
+
+COMMENT ON FUNCTION naboom_api.unread_alert_count() IS
+	'How many of the caller''s alerts are unread (in every community; cheap: a badge may poll it), and the newest alert''s id (pass it to mark_alerts_seen to mark them all seen)';
 
 ------------------------------------------------------------------------------
 -- API: maps

@@ -504,12 +504,15 @@ BEGIN
 			WHERE d.actor_ref = me),
 		'subscriptions', (SELECT coalesce(jsonb_agg(jsonb_build_object('community', c.slug, 'id', s.subscription_id,
 				'label', s.label, 'lat', ST_Y(s.centre), 'lon', ST_X(s.centre), 'radius_m', s.radius_m,
-				'categories', s.categories, 'min_priority', s.min_priority, 'created_at', s.created_at)
+				'categories', s.categories, 'min_priority', s.min_priority, 'created_at', s.created_at,
+				'area', sa.code)
 				ORDER BY s.subscription_id), '[]')
-			FROM naboom.subscription s JOIN naboom.community c USING (community_id) WHERE s.user_ref = me),
+			FROM naboom.subscription s JOIN naboom.community c USING (community_id)
+			LEFT JOIN naboom.area sa ON sa.community_id = s.community_id AND sa.area_id = s.area_id
+			WHERE s.user_ref = me),
 		'alerts', (SELECT coalesce(jsonb_agg(jsonb_build_object('community', c.slug, 'reference', i.reference,
 				'reason', a.reason, 'distance_m', a.distance_m, 'escalation_level', a.escalation_level,
-				'created_at', a.created_at) ORDER BY a.alert_id), '[]')
+				'created_at', a.created_at, 'seen_at', a.seen_at) ORDER BY a.alert_id), '[]')
 			FROM naboom.alert a
 			JOIN naboom.incident i ON i.community_id = a.community_id AND i.incident_id = a.incident_id
 			JOIN naboom.community c ON c.community_id = a.community_id

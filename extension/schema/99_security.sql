@@ -347,6 +347,12 @@ GRANT EXECUTE ON FUNCTION
 	naboom_api.unsubscribe(bigint), naboom_api.my_subscriptions(), naboom_api.my_alerts(bigint, integer)
 	TO naboom_user, naboom_service;
 
+-- Issue 13, alerts: read state and area subscriptions.
+GRANT EXECUTE ON FUNCTION
+	naboom_api.subscribe_area(text, text, text[], text, text),
+	naboom_api.mark_alerts_seen(bigint), naboom_api.unread_alert_count()
+	TO naboom_user, naboom_service;
+
 GRANT EXECUTE ON FUNCTION naboom_api.incident_audit(text, bigint, integer), naboom_api.community_audit(text, bigint, integer)
 	TO naboom_user, naboom_service;
 

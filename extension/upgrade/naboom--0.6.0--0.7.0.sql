@@ -74,6 +74,50 @@ CREATE INDEX incident_search_idx ON naboom.incident USING gin
 -- functions: naboom.check_area naboom.sla_due naboom.priority_rank
 -- functions: naboom_api.incident_queue naboom_api.community_incidents naboom_api.my_incidents naboom_api.my_assignments
 
+-- Issue 13, alerts: alert read state (seen_at) and area subscriptions.
+-- Alerts sent before 0.7.0 have no seen_at: they count as unread until the
+-- person marks them (naboom does not know whether they were seen).  Existing
+-- subscriptions are circles and keep their centre, radius and reach.
+ALTER TABLE naboom.subscription ALTER COLUMN centre DROP NOT NULL, ALTER COLUMN radius_m DROP NOT NULL,
+	ALTER COLUMN reach DROP NOT NULL, ADD COLUMN area_id bigint,
+	ADD CONSTRAINT subscription_area_fkey FOREIGN KEY (community_id, area_id) REFERENCES naboom.area ON DELETE CASCADE,
+	ADD CONSTRAINT subscription_circle_or_area CHECK (CASE WHEN area_id IS NULL
+		THEN centre IS NOT NULL AND radius_m IS NOT NULL AND reach IS NOT NULL
+		ELSE centre IS NULL AND radius_m IS NULL AND reach IS NULL END);
+
+COMMENT ON TABLE naboom.subscription IS 'A member''s alert area: a circle (centre, radius) or one of the community''s areas (area_id), optionally some categories only, at or above a priority';
+
+COMMENT ON COLUMN naboom.subscription.area_id IS 'An area subscription: every incident whose point the area covers (nested areas included: not only incidents routed to this area) alerts the member; centre, radius_m and reach are then NULL';
+
+CREATE INDEX subscription_area_idx ON naboom.subscription (community_id, area_id) WHERE area_id IS NOT NULL;
+
+ALTER TABLE naboom.alert ADD COLUMN seen_at timestamptz;
+
+COMMENT ON COLUMN naboom.alert.seen_at IS 'When the member marked it seen (mark_alerts_seen); NULL: unread';
+
+CREATE INDEX alert_unseen_idx ON naboom.alert (user_ref, alert_id) WHERE seen_at IS NULL;
+
+-- The API rows gain columns at their end (as a fresh install has them).
+ALTER TYPE naboom_api.subscription ADD ATTRIBUTE area text;
+
+COMMENT ON TYPE naboom_api.subscription IS 'An alert area of the caller: a circle (lat, lon, radius_m) or one of the community''s areas (area: its code; lat, lon and radius_m NULL), optionally some categories, at or above a priority';
+
+ALTER TYPE naboom_api.alert ADD ATTRIBUTE seen_at timestamptz, ADD ATTRIBUTE can_acknowledge boolean,
+	ADD ATTRIBUTE subscription_id bigint, ADD ATTRIBUTE subscription_area text;
+
+COMMENT ON TYPE naboom_api.alert IS 'An alert to the caller about an incident near them or their alert area; id orders the alerts and is the my_alerts cursor. seen_at: when the caller marked it seen (mark_alerts_seen), NULL while unread. can_acknowledge: the caller may acknowledge the incident now (a responder or moderator of its community, the incident live and not yet acknowledged): call acknowledge_incident(reference). subscription_id and subscription_area: the caller''s alert area that matched (subscription alerts; the area code for an area subscription, whose distance_m is NULL)';
+
+CREATE TYPE naboom_api.alert_state AS (
+	unread integer,
+	marked integer,
+	last_id bigint
+);
+
+COMMENT ON TYPE naboom_api.alert_state IS 'The caller''s alert read state: unread alerts (in every community), how many the call marked seen (NULL for unread_alert_count), and the id of the caller''s newest alert (NULL: none), to pass to mark_alerts_seen';
+
+-- functions: naboom.subscription_out naboom_api.subscribe_area naboom_api.my_alerts naboom.check_alert_id
+-- functions: naboom.alert_state naboom_api.mark_alerts_seen naboom_api.unread_alert_count naboom_api.export_my_data
+
 -- Issue 13, directory: the pickers' and the member list's rows, the health row, and the
 -- member list's index.
 CREATE TYPE naboom_api.community_item AS (
@@ -234,6 +278,163 @@ COMMENT ON TYPE naboom_api.incident_change IS
 -- functions: naboom.event_horizon_advance naboom_api.incident_changes
 -- BEGIN replaced functions
 
+CREATE OR REPLACE FUNCTION naboom.subscription_out(s naboom.subscription) RETURNS naboom_api.subscription
+LANGUAGE sql STABLE AS $$
+	SELECT s.subscription_id, c.slug, s.label, ST_Y(s.centre), ST_X(s.centre), s.radius_m, s.categories,
+		s.min_priority::text, s.created_at, a.code
+	FROM naboom.community c
+	LEFT JOIN naboom.area a ON a.community_id = s.community_id AND a.area_id = s.area_id
+	WHERE c.community_id = s.community_id
+$$;
+
+COMMENT ON FUNCTION naboom.subscription_out(naboom.subscription) IS 'A subscription as the API returns it';
+
+CREATE OR REPLACE FUNCTION naboom_api.subscribe_area(community text, area text, categories text[] DEFAULT NULL,
+	min_priority text DEFAULT 'low', label text DEFAULT NULL)
+RETURNS naboom_api.subscription
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER AS $$
+#variable_conflict use_variable
+DECLARE
+	v_label text := naboom.clean_text('label', label, false, 80);
+	v_priority naboom.priority := naboom.check_priority(min_priority);
+	c naboom.community := naboom.community_by_slug(community);
+	actor text := naboom.require_actor();
+	v_area bigint;
+	s naboom.subscription;
+BEGIN
+	IF actor IS NULL THEN
+		PERFORM naboom.fail('28000', 'naboom.missing_identity', 'a subscription belongs to a person',
+			'The naboom service cannot subscribe.', 'Call with the person''s JWT claims.');
+	END IF;
+	PERFORM naboom.require_role(c, actor, 'resident');
+	SELECT a.area_id INTO v_area FROM naboom.area a WHERE a.community_id = c.community_id AND a.code = lower(area);
+	IF v_area IS NULL THEN
+		PERFORM naboom.fail('22023', 'naboom.unknown_area',
+			format('community "%s" has no area "%s"', c.slug, left(coalesce(area, ''), 63)),
+			coalesce('Its areas: ' || (SELECT string_agg(a.code, ', ' ORDER BY a.code) FROM naboom.area a
+				WHERE a.community_id = c.community_id) || '.', 'It has no areas yet.'),
+			'Pick one of the community''s area codes, or subscribe to a circle with subscribe.');
+	END IF;
+	-- As subscribe: one member's subscriptions are serialised by their
+	-- member row, and circles and areas share the limit.
+	PERFORM 1 FROM naboom.member m WHERE m.community_id = c.community_id AND m.user_ref = actor FOR NO KEY UPDATE;
+	IF (SELECT count(*) FROM naboom.subscription x WHERE x.community_id = c.community_id AND x.user_ref = actor) >= 20 THEN
+		PERFORM naboom.fail('PT409', 'naboom.subscription_limit', 'you have 20 alert areas in this community already',
+			'A member may have at most 20 alert areas per community.', 'Remove one with unsubscribe first.');
+	END IF;
+	INSERT INTO naboom.subscription (community_id, user_ref, label, area_id, categories, min_priority)
+	VALUES (c.community_id, actor, v_label, v_area, naboom.check_categories(c, categories), v_priority)
+	RETURNING * INTO s;
+	PERFORM set_config('response.status', '201', true);
+	RETURN naboom.subscription_out(s);
+END
+$$;
+
+COMMENT ON FUNCTION naboom_api.subscribe_area(text, text, text[], text, text) IS
+	'Add an alert area that is one of the community''s areas (a ward, a farm block): incidents of the given categories (NULL: all) at or above min_priority whose point the area covers alert the caller, also those routed to a smaller area nested inside it. Shares subscribe''s limit (20 per member per community) and rate limit. 201';
+
+CREATE OR REPLACE FUNCTION naboom_api.my_alerts(after_id bigint DEFAULT 0, max_count integer DEFAULT 100)
+RETURNS SETOF naboom_api.alert
+LANGUAGE plpgsql STABLE SECURITY DEFINER AS $$
+#variable_conflict use_variable
+DECLARE
+	actor text := naboom.require_actor();
+	n integer := naboom.check_count('max_count', max_count, 1000);
+BEGIN
+	RETURN QUERY
+	SELECT al.alert_id, c.slug, i.reference, i.kind::text, i.category_code, cat.name_en, cat.name_af, i.title,
+		i.priority::text, i.status, ST_Y(v.shown), ST_X(v.shown), b.blur, al.reason,
+		-- Blurred: from the alert area's centre to the point shown, rounded
+		-- to 100 m (the stored distance is to the true place); unknown once
+		-- the alert area is gone.
+		CASE WHEN NOT b.blur THEN round(al.distance_m::numeric, 1)::double precision
+			ELSE round(ST_Distance(v.shown::geography, sub.centre::geography) / 100) * 100 END,
+		al.escalation_level, al.created_at, al.seen_at,
+		-- What acknowledge_incident would accept from the caller now.
+		coalesce(m.role >= 'responder', false) AND i.acknowledged_by IS NULL AND st.status_type = 'open',
+		al.subscription_id, sa.code
+	FROM naboom.alert al
+	LEFT JOIN naboom.subscription sub ON sub.community_id = al.community_id
+		AND sub.subscription_id = al.subscription_id
+	LEFT JOIN naboom.area sa ON sa.community_id = sub.community_id AND sa.area_id = sub.area_id
+	JOIN naboom.incident i ON i.community_id = al.community_id AND i.incident_id = al.incident_id
+	JOIN naboom.status st ON st.status = i.status
+	JOIN naboom.community c ON c.community_id = al.community_id
+	JOIN naboom.category cat ON cat.community_id = i.community_id AND cat.code = i.category_code
+	LEFT JOIN naboom.member m ON m.community_id = al.community_id AND m.user_ref = al.user_ref
+	CROSS JOIN LATERAL (SELECT cat.is_sensitive AND coalesce(m.role < 'responder', true) AS blur) b
+	CROSS JOIN LATERAL (SELECT CASE WHEN b.blur THEN naboom.blur_point(i.location) ELSE i.location END AS shown) v
+	WHERE al.user_ref = actor AND al.alert_id > coalesce(after_id, 0)
+	ORDER BY al.alert_id
+	LIMIT n;
+END
+$$;
+
+COMMENT ON FUNCTION naboom_api.my_alerts(bigint, integer) IS
+	'The caller''s alerts with id greater than after_id, oldest first: pass the last id seen to get only new ones. Each says whether it was seen (seen_at) and whether the caller may acknowledge its incident now (can_acknowledge: call acknowledge_incident(reference))';
+
+CREATE OR REPLACE FUNCTION naboom.check_alert_id(up_to_id bigint) RETURNS bigint
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+	IF up_to_id IS NULL OR up_to_id < 0 THEN
+		PERFORM naboom.fail('22023', 'naboom.invalid_alert_id', 'up_to_id must be an alert id (0 or more)',
+			format('It is %s.', coalesce(up_to_id::text, 'NULL')),
+			'Pass the id of the newest alert the person has seen (my_alerts, or last_id of unread_alert_count).');
+	END IF;
+	RETURN up_to_id;
+END
+$$;
+
+COMMENT ON FUNCTION naboom.check_alert_id(bigint) IS 'up_to_id if it is 0 or more, else naboom.invalid_alert_id (22023)';
+
+CREATE OR REPLACE FUNCTION naboom.alert_state(actor text, marked integer) RETURNS naboom_api.alert_state
+LANGUAGE sql STABLE AS $$
+	SELECT (SELECT count(*) FROM naboom.alert a WHERE a.user_ref = actor AND a.seen_at IS NULL)::integer, marked,
+		(SELECT max(a.alert_id) FROM naboom.alert a WHERE a.user_ref = actor)
+$$;
+
+COMMENT ON FUNCTION naboom.alert_state(text, integer) IS 'The alert read state of a person (unread through the partial index of unread alerts)';
+
+CREATE OR REPLACE FUNCTION naboom_api.mark_alerts_seen(up_to_id bigint)
+RETURNS naboom_api.alert_state
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER AS $$
+#variable_conflict use_variable
+DECLARE
+	v_up_to bigint := naboom.check_alert_id(up_to_id);
+	actor text := naboom.require_actor();
+	n integer;
+BEGIN
+	IF actor IS NULL THEN
+		PERFORM naboom.fail('28000', 'naboom.missing_identity', 'alerts belong to a person',
+			'The naboom service has no alerts.', 'Call with the person''s JWT claims.');
+	END IF;
+	-- Only what is still unread: seen_at keeps the first time, and of two
+	-- devices marking at once each alert is counted by one of them (the
+	-- second re-reads the row after the first commits).  An alert that
+	-- commits after this call with a smaller id stays unread.
+	UPDATE naboom.alert a SET seen_at = now()
+	WHERE a.user_ref = actor AND a.alert_id <= v_up_to AND a.seen_at IS NULL;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN naboom.alert_state(actor, n);
+END
+$$;
+
+COMMENT ON FUNCTION naboom_api.mark_alerts_seen(bigint) IS
+	'Mark the caller''s unread alerts with id up to up_to_id seen (in every community); returns how many it marked, what is still unread and the newest alert''s id. An alert seen before keeps its seen_at';
+
+CREATE OR REPLACE FUNCTION naboom_api.unread_alert_count()
+RETURNS naboom_api.alert_state
+LANGUAGE plpgsql STABLE SECURITY DEFINER AS $$
+DECLARE
+	actor text := naboom.require_actor();
+BEGIN
+	RETURN naboom.alert_state(actor, NULL);
+END
+$$;
+
+COMMENT ON FUNCTION naboom_api.unread_alert_count() IS
+	'How many of the caller''s alerts are unread (in every community; cheap: a badge may poll it), and the newest alert''s id (pass it to mark_alerts_seen to mark them all seen)';
+
 CREATE OR REPLACE FUNCTION naboom.audit_maintain(months_ahead integer DEFAULT 3) RETURNS text[]
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
@@ -287,6 +488,84 @@ $$;
 
 COMMENT ON FUNCTION naboom.audit_maintain(integer) IS
 	'Create the monthly partitions of naboom.audit_log from this month to months_ahead months ahead (and for any month whose rows are in the default partition); returns the partitions made, each a member of the extension so that pg_dump dumps its rows with the default partition''s. Run daily by pg_cron';
+
+CREATE OR REPLACE FUNCTION naboom_api.export_my_data() RETURNS naboom_api.my_data
+LANGUAGE plpgsql STABLE SECURITY DEFINER AS $$
+DECLARE
+	me text := naboom.require_actor();
+	doc jsonb;
+BEGIN
+	IF me IS NULL THEN
+		PERFORM naboom.fail('42501', 'naboom.person_required', 'export_my_data is for a person',
+			'The naboom service has no personal data.', 'Call it with a member''s token.');
+	END IF;
+	SELECT jsonb_build_object(
+		'memberships', (SELECT coalesce(jsonb_agg(jsonb_build_object('community', c.slug, 'display_name', m.display_name,
+				'phone', m.phone, 'language', m.language, 'role', m.role, 'on_duty', m.on_duty,
+				'joined_at', m.joined_at, 'last_active_at', m.last_active_at) ORDER BY c.slug), '[]')
+			FROM naboom.member m JOIN naboom.community c USING (community_id) WHERE m.user_ref = me),
+		'reports', (SELECT coalesce(jsonb_agg(jsonb_build_object('community', c.slug, 'reference', i.reference,
+				'category', i.category_code, 'kind', i.kind, 'title', i.title, 'description', i.description,
+				'address', i.address, 'lat', ST_Y(i.location), 'lon', ST_X(i.location), 'accuracy_m', i.accuracy_m,
+				'priority', i.priority, 'status', i.status, 'is_public', i.is_public, 'client_ref', i.client_ref,
+				'created_at', i.created_at, 'closed_at', i.closed_at, 'legal_hold', i.legal_hold)
+				ORDER BY i.created_at), '[]')
+			FROM naboom.incident i JOIN naboom.community c USING (community_id) WHERE i.reporter_ref = me),
+		'assigned', (SELECT coalesce(jsonb_agg(jsonb_build_object('community', c.slug, 'reference', i.reference,
+				'status', i.status) ORDER BY i.created_at), '[]')
+			FROM naboom.incident i JOIN naboom.community c USING (community_id) WHERE i.assignee_ref = me),
+		'timeline', (SELECT coalesce(jsonb_agg(jsonb_build_object('community', c.slug, 'reference', i.reference,
+				'seq', t.seq, 'at', t.at, 'kind', t.entry_kind, 'from_status', t.from_status, 'to_status', t.to_status,
+				'note', t.note, 'is_public', t.is_public) ORDER BY t.at), '[]')
+			FROM naboom.incident_timeline t
+			JOIN naboom.incident i ON i.community_id = t.community_id AND i.incident_id = t.incident_id
+			JOIN naboom.community c ON c.community_id = t.community_id
+			WHERE t.actor_ref = me),
+		'deleted_notes', (SELECT coalesce(jsonb_agg(jsonb_build_object('community', c.slug, 'reference', i.reference,
+				'seq', d.seq, 'note', d.note, 'written_at', d.written_at, 'deleted_at', d.requested_at)
+				ORDER BY d.requested_at), '[]')
+			FROM naboom.deleted_note d
+			JOIN naboom.incident i ON i.community_id = d.community_id AND i.incident_id = d.incident_id
+			JOIN naboom.community c ON c.community_id = d.community_id
+			WHERE d.actor_ref = me),
+		'subscriptions', (SELECT coalesce(jsonb_agg(jsonb_build_object('community', c.slug, 'id', s.subscription_id,
+				'label', s.label, 'lat', ST_Y(s.centre), 'lon', ST_X(s.centre), 'radius_m', s.radius_m,
+				'categories', s.categories, 'min_priority', s.min_priority, 'created_at', s.created_at,
+				'area', sa.code)
+				ORDER BY s.subscription_id), '[]')
+			FROM naboom.subscription s JOIN naboom.community c USING (community_id)
+			LEFT JOIN naboom.area sa ON sa.community_id = s.community_id AND sa.area_id = s.area_id
+			WHERE s.user_ref = me),
+		'alerts', (SELECT coalesce(jsonb_agg(jsonb_build_object('community', c.slug, 'reference', i.reference,
+				'reason', a.reason, 'distance_m', a.distance_m, 'escalation_level', a.escalation_level,
+				'created_at', a.created_at, 'seen_at', a.seen_at) ORDER BY a.alert_id), '[]')
+			FROM naboom.alert a
+			JOIN naboom.incident i ON i.community_id = a.community_id AND i.incident_id = a.incident_id
+			JOIN naboom.community c ON c.community_id = a.community_id
+			WHERE a.user_ref = me),
+		'positions', (SELECT coalesce(jsonb_agg(jsonb_build_object('community', c.slug,
+				'lat', ST_Y(p.position), 'lon', ST_X(p.position), 'accuracy_m', p.accuracy_m,
+				'reported_at', p.reported_at) ORDER BY c.slug), '[]')
+			FROM naboom.responder_position p JOIN naboom.community c USING (community_id) WHERE p.user_ref = me),
+		'legal_holds_placed', (SELECT coalesce(jsonb_agg(jsonb_build_object('hold_id', h.hold_id,
+				'placed_at', h.placed_at, 'reason', h.reason, 'lifted_at', h.lifted_at) ORDER BY h.hold_id), '[]')
+			FROM naboom.legal_hold h WHERE h.placed_by = me OR h.lifted_by = me),
+		'audit', (SELECT coalesce(jsonb_agg(jsonb_build_object('id', a.id, 'logged_at', a.logged_at,
+				'action', a.action, 'table', a.table_name, 'row_key', a.row_key, 'old_values', a.old_values,
+				'new_values', a.new_values, 'by_you', a.actor = me, 'client_addr', a.client_addr,
+				'user_agent', a.user_agent, 'success', a.success, 'detail', a.detail) ORDER BY a.id), '[]')
+			FROM (SELECT x.* FROM naboom.audit_log x WHERE x.actor = me
+				UNION
+				SELECT x.* FROM naboom.audit_log x WHERE x.row_key ? 'user_ref' AND x.row_key->>'user_ref' = me) a)
+	) INTO doc;
+	PERFORM naboom.audit_access(NULL, NULL, 'export_my_data',
+		jsonb_build_object('count', jsonb_array_length(doc->'reports')));
+	RETURN (me, now(), doc)::naboom_api.my_data;
+END
+$$;
+
+COMMENT ON FUNCTION naboom_api.export_my_data() IS
+	'Everything naboom holds about the caller, in every community, as one JSON document: memberships (profile), reports, incidents assigned to them, their timeline entries and deleted notes, alert areas, alerts, positions, legal holds they placed, and the audit entries by or about them. The export itself is audited (READ)';
 
 CREATE OR REPLACE FUNCTION naboom.check_page_size(max_count integer) RETURNS integer
 AS 'MODULE_PATHNAME', 'naboom_check_page_size' LANGUAGE C STABLE PARALLEL SAFE;
@@ -1253,6 +1532,14 @@ REVOKE ALL ON FUNCTION naboom.check_page_size(integer), naboom.page_cursor(text,
 	naboom.page_cursor_parts(text, text, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION naboom.incident_visible(boolean, text, text, naboom.member_role),
 	naboom.incident_items(text, naboom.incident[], text[]) FROM PUBLIC;
+-- Issue 13, alerts.
+REVOKE ALL ON FUNCTION naboom.check_alert_id(bigint), naboom.alert_state(text, integer),
+	naboom_api.subscribe_area(text, text, text[], text, text), naboom_api.mark_alerts_seen(bigint),
+	naboom_api.unread_alert_count() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION
+	naboom_api.subscribe_area(text, text, text[], text, text),
+	naboom_api.mark_alerts_seen(bigint), naboom_api.unread_alert_count()
+	TO naboom_user, naboom_service;
 
 -- Issue 13, queue, feed, my reports and assignments.
 REVOKE ALL ON FUNCTION naboom.cursor_time(timestamptz), naboom.cursor_invalid(), naboom.cursor_bigint(text), naboom.cursor_timestamp(text),

@@ -6,7 +6,7 @@
 -- Runs twice (scripts/test.sh): with search_path = tap, public and with
 -- search_path = tap only, so every naboom name is qualified.
 BEGIN;
-SELECT plan(99);
+SELECT plan(105);
 
 ------------------------------------------------------------------------------
 -- The three roles
@@ -143,6 +143,20 @@ SELECT function_privs_are('naboom_api', 'upsert_area', ARRAY['text', 'text', 'te
 SELECT function_privs_are('naboom_api', 'upsert_category',
 	ARRAY['text', 'text', 'text', 'text', 'text', 'boolean', 'interval', 'interval', 'double precision', 'interval', 'boolean'],
 	'naboom_user', ARRAY['EXECUTE'], 'naboom_user may execute upsert_category (the member row decides)');
+
+-- Issue 13, alerts: people only, never the public.
+SELECT function_privs_are('naboom_api', 'subscribe_area', ARRAY['text', 'text', 'text[]', 'text', 'text'],
+	'naboom_anon', ARRAY[]::text[], 'naboom_anon may not execute subscribe_area');
+SELECT function_privs_are('naboom_api', 'mark_alerts_seen', ARRAY['bigint'],
+	'naboom_anon', ARRAY[]::text[], 'naboom_anon may not execute mark_alerts_seen');
+SELECT function_privs_are('naboom_api', 'unread_alert_count', ARRAY[]::text[],
+	'naboom_anon', ARRAY[]::text[], 'naboom_anon may not execute unread_alert_count');
+SELECT function_privs_are('naboom_api', 'subscribe_area', ARRAY['text', 'text', 'text[]', 'text', 'text'],
+	'naboom_user', ARRAY['EXECUTE'], 'naboom_user may execute subscribe_area');
+SELECT function_privs_are('naboom_api', 'mark_alerts_seen', ARRAY['bigint'],
+	'naboom_user', ARRAY['EXECUTE'], 'naboom_user may execute mark_alerts_seen');
+SELECT function_privs_are('naboom_api', 'unread_alert_count', ARRAY[]::text[],
+	'naboom_user', ARRAY['EXECUTE'], 'naboom_user may execute unread_alert_count');
 
 -- Every other API function, present and future, follows the same rule.
 SELECT is_empty($$

@@ -7,7 +7,7 @@
 -- failure names the offending objects, and each is paired with a check that
 -- the list it filters is not empty (a test that cannot fail is a defect).
 BEGIN;
-SELECT plan(83);
+SELECT plan(87);
 
 ------------------------------------------------------------------------------
 -- Schemas and the extension
@@ -250,6 +250,13 @@ SELECT is_empty($$
 	WHERE p.pronamespace = 'naboom_api'::regnamespace AND n !~ '^[a-z][a-z0-9_]*$'
 $$, 'every naboom_api parameter name is snake_case');
 
+-- Issue 13, alerts.
+SELECT has_function('naboom_api', 'subscribe_area', ARRAY['text', 'text', 'text[]', 'text', 'text'],
+	'naboom_api.subscribe_area exists');
+SELECT volatility_is('naboom_api', 'unread_alert_count', ARRAY[]::text[], 'stable', 'unread_alert_count is STABLE (a badge polls it with GET)');
+SELECT volatility_is('naboom_api', 'mark_alerts_seen', ARRAY['bigint'], 'volatile', 'mark_alerts_seen is VOLATILE');
+SELECT col_type_is('naboom', 'alert', 'seen_at', 'timestamp with time zone', 'naboom.alert.seen_at is a timestamptz');
+
 SELECT volatility_is('naboom_api', 'get_incident', ARRAY['text'], 'stable', 'get_incident is STABLE (HTTP GET works)');
 SELECT volatility_is('naboom_api', 'report_incident',
 	ARRAY['text', 'text', 'double precision', 'double precision', 'text', 'text', 'text', 'double precision', 'boolean', 'text'],
@@ -264,6 +271,8 @@ SELECT is_empty($$
 			'events_since', 'export_my_data', 'sla_report', 'incident_audit', 'community_audit',
 			'retention_policies', 'incident_changes',
 			'incident_queue', 'community_incidents', 'my_incidents', 'my_assignments',
+			-- alerts (issue 13)
+			'unread_alert_count',
 			-- directory (issue 13)
 			'communities', 'categories', 'areas', 'statuses', 'my_memberships', 'members', 'health')
 		AND p.provolatile <> 's'
@@ -276,6 +285,8 @@ SELECT is_empty($$
 			'events_since', 'export_my_data', 'sla_report', 'incident_audit', 'community_audit',
 			'retention_policies', 'incident_changes',
 			'incident_queue', 'community_incidents', 'my_incidents', 'my_assignments',
+			-- alerts (issue 13)
+			'unread_alert_count',
 			-- directory (issue 13)
 			'communities', 'categories', 'areas', 'statuses', 'my_memberships', 'members', 'health')
 		AND p.provolatile <> 'v'
