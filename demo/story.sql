@@ -807,6 +807,96 @@ FROM naboom.retention_report((SELECT min(x.run_id) FROM naboom.retention_run x W
 ORDER BY r.step;
 \echo
 
+------------------------------------------------------------------------------
+\echo '══ Act 30 · A morning in the control room ══════════════════════════════════════════'
+\echo '   Morning. Hennie''s phone last synced before he drove out to the far camp, where there'
+\echo '   is no signal; his app kept the cursor of that sync.'
+SELECT demo.act_as('hennie.venter') AS who \gset
+:lines
+\echo :who
+\echo '   [Hennie''s app]  incident_changes()  (to the end: the app keeps the last cursor)'
+:tables
+SELECT count(*) AS synced, (array_agg(c.cursor ORDER BY c.ordinality DESC))[1] AS hennie_cursor
+FROM naboom_api.incident_changes(max_count => 500) WITH ORDINALITY AS c \gset
+\echo '   ' :synced 'incidents on Hennie''s phone, as he may see them.'
+\echo
+\echo '   The safety forum wants burglaries acknowledged within a minute (story time: the demo'
+\echo '   cannot wait hours). Annelie, the admin, tightens the target; the diesel theft Willem'
+\echo '   reported last night has waited longer than that.'
+SELECT demo.act_as('annelie.steyn') AS who \gset
+:lines
+\echo :who
+\echo '   [as the admin]  upsert_category(''mookgophong'', ''burglary'', ''Burglary'', ''Inbraak'', ''high'', ack_target => ''1 minute'', ...)'
+:tables
+SELECT code, name_en, name_af, demo.dur(ack_target) AS "ack in", demo.dur(resolve_target) AS "resolve in"
+FROM naboom_api.upsert_category('mookgophong', 'burglary', 'Burglary', 'Inbraak', 'high', false,
+	'1 minute', '24 hours', 200, '6 hours');
+SELECT pg_sleep(greatest(0, extract(epoch FROM i.created_at + interval '1 minute' - clock_timestamp()) + 1)) AS waited
+FROM naboom.incident i WHERE i.reporter_ref = 'willem.nel' AND i.client_ref = 'wn-0001' \gset
+\echo
+\echo '   Mahlatse opens the control room''s queue: live incidents by urgency, overdue first,'
+\echo '   then priority, then the deadline that falls due first.'
+SELECT demo.act_as('mahlatse.ledwaba') AS who \gset
+:lines
+\echo :who
+\echo '   [as the moderator]  incident_queue(''mookgophong'', max_count => 6)'
+:tables
+SELECT q.reference, CASE WHEN q.overdue THEN 'OVERDUE' ELSE '' END AS "!", q.priority, q.category_en AS category,
+	left(q.title, 30) AS title, q.status,
+	CASE WHEN q.acknowledged THEN 'yes' ELSE 'no' END AS ack,
+	CASE WHEN NOT q.acknowledged THEN demo.sast(q.ack_due_at) END AS "ack by",
+	demo.sast(q.resolve_due_at) AS "resolve by", coalesce(q.assignee_name, '—') AS assignee
+FROM naboom_api.incident_queue('mookgophong', max_count => 6) AS q;
+SELECT q.reference AS diesel, q.cursor AS queue_cursor
+FROM naboom_api.incident_queue('mookgophong', overdue_only => true, category => 'burglary') AS q LIMIT 1 \gset
+\echo '   The next page starts after the last row''s cursor: keyset, never OFFSET:'
+\echo '   [as the moderator]  incident_queue(''mookgophong'', after => <cursor of row 6>, max_count => 6)'
+SELECT (SELECT q.cursor FROM naboom_api.incident_queue('mookgophong', max_count => 6) q OFFSET 5) AS page1_end \gset
+SELECT q.reference, q.priority, q.category_en AS category, left(q.title, 30) AS title, q.status
+FROM naboom_api.incident_queue('mookgophong', after => :'page1_end', max_count => 6) AS q;
+\echo '   She acknowledges the diesel theft and assigns Gerrit of the farm watch:'
+SELECT demo.new_request();
+SELECT demo.line(r) AS "acknowledge_incident" FROM naboom_api.acknowledge_incident(:'diesel') AS r;
+SELECT demo.line(r) AS "assign_incident" FROM naboom_api.assign_incident(:'diesel', 'gerrit.pretorius') AS r;
+SELECT q.reference, CASE WHEN q.overdue THEN 'OVERDUE' ELSE '' END AS "!", q.status,
+	CASE WHEN q.acknowledged THEN 'yes' ELSE 'no' END AS ack, demo.sast(q.resolve_due_at) AS "resolve by",
+	q.assignee_name AS assignee
+FROM naboom_api.incident_queue('mookgophong', category => 'burglary') AS q WHERE q.reference = :'diesel';
+\echo
+\echo '   Gerrit''s phone shows what is his:'
+SELECT demo.act_as('gerrit.pretorius') AS who \gset
+\echo :who
+\echo '   [as a responder]  my_assignments()'
+SELECT a.reference, a.priority, left(a.title, 30) AS title, a.status, demo.sast(a.resolve_due_at) AS "resolve by"
+FROM naboom_api.my_assignments() AS a;
+\echo
+\echo '   Willem opens "my reports" in the app:'
+SELECT demo.act_as('willem.nel') AS who \gset
+\echo :who
+\echo '   [as a resident]  my_incidents()'
+SELECT m.reference, left(m.title, 30) AS title, m.status_en || ' / ' || m.status_af AS status,
+	demo.sast(m.created_at) AS reported, coalesce(m.assignee_name, '—') AS assignee, m.version
+FROM naboom_api.my_incidents() AS m;
+\echo
+\echo '   Back in signal, Hennie''s app asks what changed since its cursor: each incident once,'
+\echo '   at its latest version, in commit order.'
+SELECT demo.act_as('hennie.venter') AS who \gset
+\echo :who
+\echo '   [Hennie''s app]  incident_changes(after => <the cursor it kept>)'
+SELECT c.reference, left(c.title, 30) AS title, c.status, c.version, coalesce(c.assignee_name, '—') AS assignee,
+	demo.sast(c.changed_at) AS changed
+FROM naboom_api.incident_changes(after => :'hennie_cursor') AS c WHERE NOT c.removed;
+\echo
+\echo '   The load balancer in front of the gateways asks, anonymously, whether this node is well:'
+RESET request.jwt.claims;
+SELECT demo.public_visit();
+\echo '   [as the load balancer]  health()'
+SELECT h.ok, h.extension_version AS version, h.writer_connected AS writer, h.events_unpublished AS unpublished,
+	h.cron_jobs_present || ' of ' || h.cron_jobs_expected AS "pg_cron jobs",
+	coalesce(nullif(array_to_string(h.problems || h.warnings, ', '), ''), 'none') AS "problems, warnings", demo.http() AS http
+FROM naboom_api.health() AS h;
+\echo
+
 \echo '══ Fin ═════════════════════════════════════════════════════════════════════════════'
 \echo '   The cows are home, and Elsabé and Willem are safe. Everything above is in the database:'
 \echo '   the incidents, where they were, who was alerted, their timelines, their events, and who'

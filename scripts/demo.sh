@@ -30,7 +30,10 @@
 #      the public view, the map, the SLA report of the day, the audit trail
 #      of the stock theft, the audit log sealed and verified, a legal hold,
 #      a resident's export and erasure of her data, a ten-year retention dry
-#      run and the retention job run by pg_cron for real.  Beside the
+#      run and the retention job run by pg_cron for real; then a morning in
+#      the control room: an app syncing with incident_changes, the moderator's
+#      incident_queue with an overdue burglary on top, a responder's
+#      my_assignments, a resident's my_incidents, and health().  Beside the
 #      story runs tools/naboom-listen (built if missing), naboom's event
 #      stream client, as the naboom service; it writes every event the moment
 #      it is published to demo/out/events.log, and the story reads the panic
