@@ -15,7 +15,8 @@
 --      (created_at, incident_id), from which the floor reads on.
 --   bench.list_catcher: the member whose app catches up with
 --      incident_changes (community 1's last member, a resident).
--- It prints one line: what it found.
+-- It records what it found as the step lists_prepare in bench.run_step,
+-- and prints it.
 
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
@@ -87,10 +88,16 @@ GRANT naboom_anon TO naboom_bench;
 GRANT SELECT ON naboom.event TO naboom_bench;
 ANALYZE bench.list_deep, bench.list_mine, bench.list_catcher;
 
-SELECT format('my_incidents as the resident with the most reports in each community: %s reports (members report %s each on average);',
+INSERT INTO bench.run_step (step, detail, figures)
+SELECT 'lists_prepare',
+	format('my_incidents as the resident with the most reports of each community: %s reports (every member reports %s on average);',
 		(SELECT string_agg(m.reports::text, '/' ORDER BY m.community_id) FROM bench.list_mine m),
 		(SELECT round(count(*)::numeric / nullif(count(DISTINCT reporter_ref), 0), 1) FROM naboom.incident))
-	|| format(' page %s of each feed ends %s rows deep (%s), at %s',
-		max(d.pages), min(d.rows), CASE WHEN min(d.rows) = max(d.rows) THEN 'every community' ELSE 'to ' || max(d.rows) END,
-		string_agg(to_char(d.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), ', ' ORDER BY d.community_id))
+	|| format(' page %s of each feed ends %s rows deep%s, at %s',
+		max(d.pages), min(d.rows), CASE WHEN min(d.rows) = max(d.rows) THEN '' ELSE ' (to ' || max(d.rows) || ')' END,
+		string_agg(to_char(d.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), ', ' ORDER BY d.community_id)),
+	jsonb_build_object('mine', (SELECT jsonb_agg(jsonb_build_object('user_ref', m.user_ref, 'reports', m.reports) ORDER BY m.community_id)
+			FROM bench.list_mine m),
+		'deep_pages', max(d.pages), 'deep_rows', min(d.rows))
 FROM bench.list_deep d;
+SELECT detail FROM bench.run_step WHERE step = 'lists_prepare';
