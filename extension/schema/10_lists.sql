@@ -112,8 +112,10 @@ LANGUAGE sql STABLE AS $$
 		st.status_type = 'open' AND (i.acknowledged_at IS NULL AND now() > i.created_at + cat.ack_target
 			OR now() > i.created_at + cat.resolve_target),
 		p.cursor
-	FROM unnest(page, cursors) WITH ORDINALITY AS p(inc, cursor, ord)
-	CROSS JOIN LATERAL (SELECT (p.inc).*) i
+	-- (unnest of a composite array expands its columns: i has the
+	-- incident's; a multi-argument unnest would rename them.)
+	FROM unnest(page) WITH ORDINALITY AS i
+	LEFT JOIN unnest(cursors) WITH ORDINALITY AS p(cursor, ord) ON p.ord = i.ordinality
 	JOIN naboom.community c ON c.community_id = i.community_id
 	JOIN naboom.category cat ON cat.community_id = i.community_id AND cat.code = i.category_code
 	JOIN naboom.status st ON st.status = i.status
@@ -130,8 +132,426 @@ LANGUAGE sql STABLE AS $$
 	LEFT JOIN naboom.member rep ON rep.community_id = i.community_id AND rep.user_ref = i.reporter_ref
 	LEFT JOIN naboom.member asg ON asg.community_id = i.community_id AND asg.user_ref = i.assignee_ref
 	LEFT JOIN naboom.incident dup ON dup.community_id = i.community_id AND dup.incident_id = i.duplicate_of
-	ORDER BY p.ord
+	ORDER BY i.ordinality
 $$;
 
 COMMENT ON FUNCTION naboom.incident_items(text, naboom.incident[], text[]) IS
 	'A page of a list: the incidents (already filtered to those the actor may see) as incident_out shows them to the actor, in the page''s order, each with its cursor';
+
+------------------------------------------------------------------------------
+-- The queue, the feed, my reports and my assignments (issue 13, items 1-3)
+--
+-- Each reader picks one page of naboom.incident rows with a keyset
+-- condition on an index, records who read the private ones
+-- (naboom.audit_reads, as incidents_near does), and hands the page to
+-- naboom.incident_items, so a row shows exactly what get_incident would
+-- show the same caller.  Cursor parts are text: times travel as integer
+-- microseconds since the epoch (exact, and independent of the session's
+-- DateStyle and TimeZone), ids as integers.
+------------------------------------------------------------------------------
+CREATE FUNCTION naboom.cursor_time(t timestamptz) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+	SELECT (extract(epoch FROM t) * 1000000)::bigint::text
+$$;
+
+COMMENT ON FUNCTION naboom.cursor_time(timestamptz) IS
+	'A time as a cursor part: integer microseconds since 1970-01-01 UTC';
+
+CREATE FUNCTION naboom.cursor_invalid() RETURNS void
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+	PERFORM naboom.fail('22023', 'naboom.invalid_cursor', 'invalid page cursor',
+		'The cursor''s sort key is not one this list makes.',
+		'Pass the cursor of the last row of the previous page unchanged, or leave after out to start at the first page.');
+END
+$$;
+
+COMMENT ON FUNCTION naboom.cursor_invalid() IS
+	'Raise naboom.invalid_cursor (22023) for a cursor whose checksum is right but whose sort key no list makes (one made by hand)';
+
+CREATE FUNCTION naboom.cursor_bigint(part text) RETURNS bigint
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+	IF part !~ '^-?[0-9]{1,18}$' THEN
+		PERFORM naboom.cursor_invalid();
+	END IF;
+	RETURN part::bigint;
+END
+$$;
+
+COMMENT ON FUNCTION naboom.cursor_bigint(text) IS
+	'An integer cursor part (an id, or a time in microseconds), NULL for NULL (no cursor); naboom.invalid_cursor (22023) for anything else';
+
+CREATE FUNCTION naboom.cursor_timestamp(part text) RETURNS timestamptz
+LANGUAGE sql IMMUTABLE AS $$
+	SELECT 'epoch'::timestamptz + naboom.cursor_bigint(part) * interval '1 microsecond'
+$$;
+
+COMMENT ON FUNCTION naboom.cursor_timestamp(text) IS
+	'The time a cursor part made by naboom.cursor_time carries, NULL for NULL (no cursor); naboom.invalid_cursor (22023) for anything else';
+
+CREATE FUNCTION naboom.check_statuses(statuses text[], live_only boolean) RETURNS text[]
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	unknown text;
+BEGIN
+	IF statuses IS NULL THEN
+		RETURN NULL;
+	END IF;
+	SELECT s INTO unknown FROM unnest(statuses) s
+	WHERE s IS NULL OR NOT EXISTS (SELECT 1 FROM naboom.status x WHERE x.status = s) LIMIT 1;
+	IF FOUND OR cardinality(statuses) = 0 THEN
+		PERFORM naboom.fail('22023', 'naboom.unknown_status', format('unknown status "%s"', left(coalesce(unknown, ''), 40)),
+			'Statuses: ' || (SELECT string_agg(x.status, ', ' ORDER BY x.sort_order) FROM naboom.status x) || '.',
+			'Leave statuses out for all of them.');
+	END IF;
+	SELECT s INTO unknown FROM unnest(statuses) s JOIN naboom.status x ON x.status = s
+	WHERE live_only AND x.status_type <> 'open' LIMIT 1;
+	IF FOUND THEN
+		PERFORM naboom.fail('22023', 'naboom.status_not_live', format('status "%s" is not a live status', unknown),
+			'The queue holds live incidents only: ' || (SELECT string_agg(x.status, ', ' ORDER BY x.sort_order)
+				FROM naboom.status x WHERE x.status_type = 'open') || '.',
+			'Use community_incidents for incidents that are no longer live.');
+	END IF;
+	RETURN statuses;
+END
+$$;
+
+COMMENT ON FUNCTION naboom.check_statuses(text[], boolean) IS
+	'The statuses if every one is known (and live, when live_only); NULL for all; else naboom.unknown_status or naboom.status_not_live (22023)';
+
+CREATE FUNCTION naboom.check_area(c naboom.community, area text) RETURNS bigint
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_variable
+DECLARE
+	id bigint;
+BEGIN
+	IF area IS NULL THEN
+		RETURN NULL;
+	END IF;
+	SELECT a.area_id INTO id FROM naboom.area a WHERE a.community_id = c.community_id AND a.code = lower(area);
+	IF NOT FOUND THEN
+		PERFORM naboom.fail('22023', 'naboom.unknown_area',
+			format('unknown area "%s" in community "%s"', left(area, 40), c.slug),
+			'Known areas: ' || (SELECT coalesce(string_agg(a.code, ', ' ORDER BY a.code), 'none')
+				FROM naboom.area a WHERE a.community_id = c.community_id) || '.',
+			'Pick a known area, or leave area out for all.');
+	END IF;
+	RETURN id;
+END
+$$;
+
+COMMENT ON FUNCTION naboom.check_area(naboom.community, text) IS
+	'The id of the community''s area with this code; NULL for none; else naboom.unknown_area (22023)';
+
+-- The SLA time of a live incident that falls due first: acknowledge-by
+-- (or resolve-by, if that is sooner) while unacknowledged, else resolve-by.
+-- It is overdue once now() passes it: the rule of incident_items' overdue.
+CREATE FUNCTION naboom.sla_due(created_at timestamptz, acknowledged_at timestamptz,
+	ack_target interval, resolve_target interval) RETURNS timestamptz
+LANGUAGE sql IMMUTABLE AS $$
+	SELECT CASE WHEN acknowledged_at IS NULL
+		THEN least(created_at + ack_target, created_at + resolve_target)
+		ELSE created_at + resolve_target END
+$$;
+
+COMMENT ON FUNCTION naboom.sla_due(timestamptz, timestamptz, interval, interval) IS
+	'When a live incident''s next SLA falls due: the earlier of acknowledge-by and resolve-by while unacknowledged, else resolve-by; past it, the incident is overdue';
+
+-- Priority as the queue sorts it: critical first.
+CREATE FUNCTION naboom.priority_rank(p naboom.priority) RETURNS integer
+LANGUAGE sql IMMUTABLE AS $$
+	SELECT CASE p WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END
+$$;
+
+COMMENT ON FUNCTION naboom.priority_rank(naboom.priority) IS 'The queue''s order of priorities: 0 for critical .. 3 for low';
+
+-- The feed pages newest first; my_incidents per reporter, newest first.
+CREATE INDEX incident_feed_idx ON naboom.incident (community_id, created_at DESC, incident_id DESC);
+
+CREATE INDEX incident_mine_idx ON naboom.incident (reporter_ref, created_at DESC, incident_id DESC)
+	WHERE reporter_ref IS NOT NULL;
+
+-- The feed's search: full-text search with the 'simple' configuration
+-- (lower-cased words, no stemming, no stop words), which treats English and
+-- Afrikaans alike; PostgreSQL ships no Afrikaans dictionary.
+CREATE INDEX incident_search_idx ON naboom.incident USING gin
+	(to_tsvector('simple'::regconfig, title || ' ' || coalesce(description, '') || ' ' || coalesce(address, '')));
+
+------------------------------------------------------------------------------
+-- API: the control room's queue
+------------------------------------------------------------------------------
+CREATE FUNCTION naboom_api.incident_queue(community text, statuses text[] DEFAULT NULL,
+	priorities text[] DEFAULT NULL, category text DEFAULT NULL, area text DEFAULT NULL,
+	assignee text DEFAULT NULL, overdue_only boolean DEFAULT false, after text DEFAULT NULL,
+	max_count integer DEFAULT NULL)
+RETURNS SETOF naboom_api.incident_item
+LANGUAGE plpgsql STABLE SECURITY DEFINER AS $$
+#variable_conflict use_variable
+DECLARE
+	n integer := naboom.check_page_size(max_count);
+	-- Sort key of the last row seen: the first page's clock, priority,
+	-- due time, creation time, id.
+	cur text[] := naboom.page_cursor_parts('queue', after, 5);
+	c naboom.community := naboom.community_by_slug(community);
+	actor text := naboom.require_actor();
+	my_role naboom.member_role := naboom.require_role(c, actor, 'responder');
+	v_statuses text[] := naboom.check_statuses(statuses, true);
+	v_categories text[] := naboom.check_categories(c, CASE WHEN category IS NOT NULL THEN ARRAY[category] END);
+	v_area bigint := naboom.check_area(c, area);
+	v_priorities naboom.priority[];
+	live text[] := ARRAY(SELECT x.status FROM naboom.status x WHERE x.status_type = 'open');
+	-- Overdue depends on the clock: every page of one walk sorts by the
+	-- clock of its first page, which the cursor carries.
+	t0 timestamptz := coalesce(naboom.cursor_timestamp(cur[1]), now());
+	c_rank integer;
+	c_due timestamptz := naboom.cursor_timestamp(cur[3]);
+	c_created timestamptz := naboom.cursor_timestamp(cur[4]);
+	c_id bigint := naboom.cursor_bigint(cur[5]);
+	page naboom.incident[];
+	cursors text[];
+	read_c bigint[];
+	read_i bigint[];
+	read_args jsonb[];
+BEGIN
+	IF priorities IS NOT NULL THEN
+		v_priorities := ARRAY(SELECT naboom.check_priority(lower(p)) FROM unnest(priorities) p);
+		IF cardinality(v_priorities) = 0 THEN
+			PERFORM naboom.check_priority(NULL);
+		END IF;
+	END IF;
+	IF assignee IS NOT NULL AND NOT EXISTS (SELECT 1 FROM naboom.member m
+			WHERE m.community_id = c.community_id AND m.user_ref = assignee) THEN
+		PERFORM naboom.fail('22023', 'naboom.unknown_assignee',
+			format('"%s" is not a member of community "%s"', left(assignee, 40), c.slug),
+			'Only members of the community are assigned its incidents.', 'Filter by the user_ref of a responder of the community.');
+	END IF;
+	IF cur IS NOT NULL THEN
+		IF array_position(cur, NULL) IS NOT NULL OR cur[2] NOT IN ('low', 'medium', 'high', 'critical') THEN
+			PERFORM naboom.cursor_invalid();
+		END IF;
+		c_rank := naboom.priority_rank(cur[2]::naboom.priority);
+	END IF;
+
+	SELECT array_agg(q.i ORDER BY q.ord), array_agg(q.cursor ORDER BY q.ord),
+		array_agg((q.i).community_id) FILTER (WHERE NOT (q.i).is_public),
+		array_agg((q.i).incident_id) FILTER (WHERE NOT (q.i).is_public),
+		array_agg(jsonb_build_object('reference', (q.i).reference)) FILTER (WHERE NOT (q.i).is_public)
+	INTO page, cursors, read_c, read_i, read_args
+	FROM (
+		SELECT i, naboom.page_cursor('queue', ARRAY[naboom.cursor_time(t0), i.priority::text,
+				naboom.cursor_time(k.due), naboom.cursor_time(i.created_at), i.incident_id::text]) AS cursor,
+			row_number() OVER (ORDER BY k.overdue DESC, k.rank, k.due, i.created_at, i.incident_id) AS ord
+		FROM naboom.incident i
+		JOIN naboom.category cat ON cat.community_id = i.community_id AND cat.code = i.category_code
+		CROSS JOIN LATERAL (SELECT d.due, d.due < t0 AS overdue, naboom.priority_rank(i.priority) AS rank
+			FROM (SELECT naboom.sla_due(i.created_at, i.acknowledged_at, cat.ack_target, cat.resolve_target) AS due) d) k
+		WHERE i.community_id = c.community_id
+			AND i.status = ANY (live)
+			AND (v_statuses IS NULL OR i.status = ANY (v_statuses))
+			AND (v_priorities IS NULL OR i.priority = ANY (v_priorities))
+			AND (v_categories IS NULL OR i.category_code = ANY (v_categories))
+			AND (v_area IS NULL OR i.area_id = v_area)
+			AND (assignee IS NULL OR i.assignee_ref = assignee)
+			AND (NOT coalesce(overdue_only, false) OR k.overdue)
+			AND naboom.incident_visible(i.is_public, i.reporter_ref, actor, my_role)
+			AND (cur IS NULL OR (NOT k.overdue, k.rank, k.due, i.created_at, i.incident_id)
+				> (NOT (c_due < t0), c_rank, c_due, c_created, c_id))
+		ORDER BY k.overdue DESC, k.rank, k.due, i.created_at, i.incident_id
+		LIMIT n) q;
+
+	-- Private incidents are emergency data: who saw them is recorded, all
+	-- in one go, before any row reaches the caller.
+	IF cardinality(read_i) > 0 THEN
+		PERFORM naboom.audit_reads('incident_queue', read_c, read_i, read_args);
+	END IF;
+	RETURN QUERY SELECT * FROM naboom.incident_items(actor, page, cursors);
+END
+$$;
+
+COMMENT ON FUNCTION naboom_api.incident_queue(text, text[], text[], text, text, text, boolean, text, integer) IS
+	'The control room''s queue: the community''s live incidents, most urgent first (overdue, then critical before high before medium before low, then the SLA that falls due first, then the oldest). One walk through the pages sorts by the clock of its first page (the cursor carries it); each row''s overdue is as of now. For responders, moderators, admins and the service';
+
+------------------------------------------------------------------------------
+-- API: the community's feed
+------------------------------------------------------------------------------
+CREATE FUNCTION naboom_api.community_incidents(community text, statuses text[] DEFAULT NULL,
+	category text DEFAULT NULL, area text DEFAULT NULL, since timestamptz DEFAULT NULL,
+	until timestamptz DEFAULT NULL, search text DEFAULT NULL, after text DEFAULT NULL,
+	max_count integer DEFAULT NULL)
+RETURNS SETOF naboom_api.incident_item
+LANGUAGE plpgsql STABLE SECURITY DEFINER AS $$
+#variable_conflict use_variable
+DECLARE
+	n integer := naboom.check_page_size(max_count);
+	cur text[] := naboom.page_cursor_parts('feed', after, 2);
+	c_created timestamptz := naboom.cursor_timestamp(cur[1]);
+	c_id bigint := naboom.cursor_bigint(cur[2]);
+	c naboom.community := naboom.community_by_slug(community);
+	actor text := naboom.current_actor();
+	service boolean := actor IS NULL AND naboom.is_service();
+	my_role naboom.member_role := CASE WHEN actor IS NOT NULL THEN naboom.role_in(c.community_id, actor) END;
+	staff boolean := service OR coalesce(my_role >= 'responder', false);
+	v_statuses text[] := naboom.check_statuses(statuses, false);
+	v_categories text[] := naboom.check_categories(c, CASE WHEN category IS NOT NULL THEN ARRAY[category] END);
+	v_area bigint := naboom.check_area(c, area);
+	v_search text := CASE WHEN search IS NOT NULL THEN naboom.clean_text('search', search, true, 200) END;
+	q tsquery;
+	page naboom.incident[];
+	cursors text[];
+	read_c bigint[];
+	read_i bigint[];
+	read_args jsonb[];
+BEGIN
+	IF array_position(cur, NULL) IS NOT NULL THEN
+		PERFORM naboom.cursor_invalid();
+	END IF;
+	IF since > until THEN
+		PERFORM naboom.fail('22023', 'naboom.invalid_range', 'since must not be after until',
+			format('The range is [%s, %s).', since, until), 'Give since before until, or leave one out.');
+	END IF;
+	IF v_search IS NOT NULL THEN
+		q := websearch_to_tsquery('simple', v_search);
+		IF numnode(q) = 0 THEN
+			PERFORM naboom.fail('22023', 'naboom.invalid_search', 'search has no words to look for',
+				format('"%s" holds only punctuation or operators.', left(v_search, 40)),
+				'Search for words of the title, description or address.');
+		END IF;
+	END IF;
+
+	SELECT array_agg(f.i ORDER BY f.ord), array_agg(f.cursor ORDER BY f.ord),
+		array_agg((f.i).community_id) FILTER (WHERE NOT (f.i).is_public),
+		array_agg((f.i).incident_id) FILTER (WHERE NOT (f.i).is_public),
+		array_agg(jsonb_build_object('reference', (f.i).reference)) FILTER (WHERE NOT (f.i).is_public)
+	INTO page, cursors, read_c, read_i, read_args
+	FROM (
+		SELECT i, naboom.page_cursor('feed', ARRAY[naboom.cursor_time(i.created_at), i.incident_id::text]) AS cursor,
+			row_number() OVER (ORDER BY i.created_at DESC, i.incident_id DESC) AS ord
+		FROM naboom.incident i
+		WHERE i.community_id = c.community_id
+			AND (cur IS NULL OR (i.created_at, i.incident_id) < (c_created, c_id))
+			AND (v_statuses IS NULL OR i.status = ANY (v_statuses))
+			AND (v_categories IS NULL OR i.category_code = ANY (v_categories))
+			AND (v_area IS NULL OR i.area_id = v_area)
+			AND (since IS NULL OR i.created_at >= since)
+			AND (until IS NULL OR i.created_at < until)
+			AND (i.is_public OR service OR i.reporter_ref = actor OR staff)
+			-- The address of an incident shown blurred is hidden, so it is
+			-- not searched either: it would give the place away.
+			AND (q IS NULL OR to_tsvector('simple'::regconfig, i.title || ' ' || coalesce(i.description, '')
+					|| ' ' || coalesce(i.address, '')) @@ q
+				AND (staff OR i.reporter_ref IS NOT DISTINCT FROM actor AND actor IS NOT NULL
+					OR NOT (SELECT cat.is_sensitive FROM naboom.category cat
+						WHERE cat.community_id = i.community_id AND cat.code = i.category_code)
+					OR to_tsvector('simple'::regconfig, i.title || ' ' || coalesce(i.description, '')) @@ q))
+		ORDER BY i.created_at DESC, i.incident_id DESC
+		LIMIT n) f;
+
+	IF cardinality(read_i) > 0 THEN
+		PERFORM naboom.audit_reads('community_incidents', read_c, read_i, read_args);
+	END IF;
+	RETURN QUERY SELECT * FROM naboom.incident_items(actor, page, cursors);
+END
+$$;
+
+COMMENT ON FUNCTION naboom_api.community_incidents(text, text[], text, text, timestamptz, timestamptz, text, text, integer) IS
+	'The community''s feed, newest first, every status unless statuses are given: public incidents for everyone, private ones for their reporter, responders, moderators and the service. search: words of the title, description or address (full-text search, ''simple'' configuration; the address only where the caller sees it). Paging is stable for what had committed before the first page; see the README on late commits';
+
+------------------------------------------------------------------------------
+-- API: my reports and my assignments
+------------------------------------------------------------------------------
+CREATE FUNCTION naboom_api.my_incidents(statuses text[] DEFAULT NULL, after text DEFAULT NULL,
+	max_count integer DEFAULT NULL)
+RETURNS SETOF naboom_api.incident_item
+LANGUAGE plpgsql STABLE SECURITY DEFINER AS $$
+#variable_conflict use_variable
+DECLARE
+	n integer := naboom.check_page_size(max_count);
+	cur text[] := naboom.page_cursor_parts('mine', after, 2);
+	c_created timestamptz := naboom.cursor_timestamp(cur[1]);
+	c_id bigint := naboom.cursor_bigint(cur[2]);
+	actor text := naboom.require_actor();
+	v_statuses text[] := naboom.check_statuses(statuses, false);
+	page naboom.incident[];
+	cursors text[];
+	read_c bigint[];
+	read_i bigint[];
+	read_args jsonb[];
+BEGIN
+	IF array_position(cur, NULL) IS NOT NULL THEN
+		PERFORM naboom.cursor_invalid();
+	END IF;
+	IF actor IS NULL THEN
+		PERFORM naboom.fail('28000', 'naboom.missing_identity', 'my incidents are a person''s',
+			'The naboom service reports nothing of its own.', 'Call with the person''s JWT claims.');
+	END IF;
+	SELECT array_agg(f.i ORDER BY f.ord), array_agg(f.cursor ORDER BY f.ord),
+		array_agg((f.i).community_id) FILTER (WHERE NOT (f.i).is_public),
+		array_agg((f.i).incident_id) FILTER (WHERE NOT (f.i).is_public),
+		array_agg(jsonb_build_object('reference', (f.i).reference)) FILTER (WHERE NOT (f.i).is_public)
+	INTO page, cursors, read_c, read_i, read_args
+	FROM (
+		SELECT i, naboom.page_cursor('mine', ARRAY[naboom.cursor_time(i.created_at), i.incident_id::text]) AS cursor,
+			row_number() OVER (ORDER BY i.created_at DESC, i.incident_id DESC) AS ord
+		FROM naboom.incident i
+		WHERE i.reporter_ref = actor
+			AND (cur IS NULL OR (i.created_at, i.incident_id) < (c_created, c_id))
+			AND (v_statuses IS NULL OR i.status = ANY (v_statuses))
+		ORDER BY i.created_at DESC, i.incident_id DESC
+		LIMIT n) f;
+
+	IF cardinality(read_i) > 0 THEN
+		PERFORM naboom.audit_reads('my_incidents', read_c, read_i, read_args);
+	END IF;
+	RETURN QUERY SELECT * FROM naboom.incident_items(actor, page, cursors);
+END
+$$;
+
+COMMENT ON FUNCTION naboom_api.my_incidents(text[], text, integer) IS
+	'What the caller reported, in every community, newest first (every status unless statuses are given)';
+
+CREATE FUNCTION naboom_api.my_assignments()
+RETURNS SETOF naboom_api.incident_item
+LANGUAGE plpgsql STABLE SECURITY DEFINER AS $$
+#variable_conflict use_variable
+DECLARE
+	actor text := naboom.require_actor();	-- (C: loads the library, which defines the setting)
+	n integer := current_setting('naboom.max_page_size')::integer;
+	live text[] := ARRAY(SELECT x.status FROM naboom.status x WHERE x.status_type = 'open');
+	page naboom.incident[];
+	read_c bigint[];
+	read_i bigint[];
+	read_args jsonb[];
+BEGIN
+	IF actor IS NULL THEN
+		PERFORM naboom.fail('28000', 'naboom.missing_identity', 'assignments are a person''s',
+			'The naboom service is assigned nothing.', 'Call with the responder''s JWT claims.');
+	END IF;
+	SELECT array_agg(a.i ORDER BY a.ord),
+		array_agg((a.i).community_id) FILTER (WHERE NOT (a.i).is_public),
+		array_agg((a.i).incident_id) FILTER (WHERE NOT (a.i).is_public),
+		array_agg(jsonb_build_object('reference', (a.i).reference)) FILTER (WHERE NOT (a.i).is_public)
+	INTO page, read_c, read_i, read_args
+	FROM (
+		SELECT i, row_number() OVER (ORDER BY k.due < now() DESC, naboom.priority_rank(i.priority), k.due,
+				i.created_at, i.incident_id) AS ord
+		FROM naboom.incident i
+		JOIN naboom.category cat ON cat.community_id = i.community_id AND cat.code = i.category_code
+		LEFT JOIN naboom.member me ON me.community_id = i.community_id AND me.user_ref = actor
+		CROSS JOIN LATERAL (SELECT naboom.sla_due(i.created_at, i.acknowledged_at, cat.ack_target, cat.resolve_target) AS due) k
+		WHERE i.assignee_ref = actor
+			AND i.status = ANY (live)
+			AND naboom.incident_visible(i.is_public, i.reporter_ref, actor, me.role)
+		ORDER BY k.due < now() DESC, naboom.priority_rank(i.priority), k.due, i.created_at, i.incident_id
+		LIMIT n) a;
+
+	IF cardinality(read_i) > 0 THEN
+		PERFORM naboom.audit_reads('my_assignments', read_c, read_i, read_args);
+	END IF;
+	-- No cursors: unnest pads the empty array with NULLs.
+	RETURN QUERY SELECT * FROM naboom.incident_items(actor, page, '{}'::text[]);
+END
+$$;
+
+COMMENT ON FUNCTION naboom_api.my_assignments() IS
+	'The caller''s live assigned incidents, in every community, most urgent first as in incident_queue; at most naboom.max_page_size rows, no paging (cursor is NULL)';

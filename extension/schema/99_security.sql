@@ -81,6 +81,17 @@ SELECT pg_catalog.pg_extension_config_dump('naboom.incident_timeline', '');
 SELECT pg_catalog.pg_extension_config_dump('naboom.responder_position', '');
 SELECT pg_catalog.pg_extension_config_dump('naboom.subscription', '');
 SELECT pg_catalog.pg_extension_config_dump('naboom.alert', '');
+-- Issue 13, queue, feed, my reports and assignments: the feed is public
+-- (public incidents for the public); the rest need a person or the service.
+GRANT EXECUTE ON FUNCTION
+	naboom_api.community_incidents(text, text[], text, text, timestamptz, timestamptz, text, text, integer)
+	TO naboom_anon, naboom_user, naboom_service;
+
+GRANT EXECUTE ON FUNCTION
+	naboom_api.incident_queue(text, text[], text[], text, text, text, boolean, text, integer),
+	naboom_api.my_incidents(text[], text, integer), naboom_api.my_assignments()
+	TO naboom_user, naboom_service;
+
 SELECT pg_catalog.pg_extension_config_dump('naboom.community_retention', '');
 SELECT pg_catalog.pg_extension_config_dump('naboom.legal_hold', '');
 SELECT pg_catalog.pg_extension_config_dump('naboom.deleted_note', '');
