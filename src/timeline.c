@@ -148,8 +148,9 @@ GetByName(HeapTuple tup, TupleDesc desc, const char *name, bool *isnull)
  * Event appends one event about the incident in tup: its community, its
  * visibility (private incidents' events are for staff and the reporter),
  * a topic and a small payload of statuses and levels, never people.
+ * Returns 1: the number of events it wrote.
  */
-static void
+static int
 Event(const IncidentAtts *a, TupleDesc desc, HeapTuple tup, int64 incident_id,
 	  const char *topic, const char *payload)
 {
@@ -158,6 +159,7 @@ Event(const IncidentAtts *a, TupleDesc desc, HeapTuple tup, int64 incident_id,
 	Datum		pub = GetByName(tup, desc, "is_public", &isnull);
 
 	NaboomEventAppend(community_id, &incident_id, topic, isnull || DatumGetBool(pub), payload);
+	return 1;
 }
 
 /* {"from": a, "to": b} */
@@ -200,6 +202,11 @@ TimelineUpdate(const IncidentAtts *a, TupleDesc desc, HeapTuple oldtup,
 				new_level_null;
 	int32		old_level = DatumGetInt32(GetByName(oldtup, desc, "escalation_level", &old_level_null));
 	int32		new_level = DatumGetInt32(GetByName(newtup, desc, "escalation_level", &new_level_null));
+	bool		old_pub_null,
+				new_pub_null;
+	bool		old_public = DatumGetBool(GetByName(oldtup, desc, "is_public", &old_pub_null));
+	bool		new_public = DatumGetBool(GetByName(newtup, desc, "is_public", &new_pub_null));
+	int			announced = 0;
 
 	if (Differs(old_status, new_status) || Differs(old_assignee, new_assignee))
 		NaboomTimelineAppend(community_id, incident_id, actor,
@@ -209,9 +216,9 @@ TimelineUpdate(const IncidentAtts *a, TupleDesc desc, HeapTuple oldtup,
 							Differs(old_assignee, new_assignee) && new_assignee ?
 							JsonPair("assignee", new_assignee) : NULL);
 	if (Differs(old_status, new_status))
-		Event(a, desc, newtup, incident_id, "incident.status_changed", FromTo(old_status, new_status));
+		announced += Event(a, desc, newtup, incident_id, "incident.status_changed", FromTo(old_status, new_status));
 	if (Differs(old_assignee, new_assignee) && new_assignee != NULL)
-		Event(a, desc, newtup, incident_id, "incident.assigned", JsonPair("status", new_status));
+		announced += Event(a, desc, newtup, incident_id, "incident.assigned", JsonPair("status", new_status));
 
 	if (!new_dup_null && (old_dup_null || old_dup != new_dup))
 	{
@@ -227,7 +234,7 @@ TimelineUpdate(const IncidentAtts *a, TupleDesc desc, HeapTuple oldtup,
 	{
 		NaboomTimelineAppend(community_id, incident_id, actor, "acknowledged",
 							NULL, NULL, NULL, true, NULL);
-		Event(a, desc, newtup, incident_id, "incident.acknowledged", JsonPair("status", new_status));
+		announced += Event(a, desc, newtup, incident_id, "incident.acknowledged", JsonPair("status", new_status));
 	}
 
 	/* An escalation step (naboom.run_escalation raises the level). */
@@ -237,7 +244,25 @@ TimelineUpdate(const IncidentAtts *a, TupleDesc desc, HeapTuple oldtup,
 
 		NaboomTimelineAppend(community_id, incident_id, actor, "escalated",
 							NULL, NULL, NULL, true, level);
-		Event(a, desc, newtup, incident_id, "incident.escalated", level);
+		announced += Event(a, desc, newtup, incident_id, "incident.escalated", level);
+	}
+
+	/*
+	 * Every other change of the incident (a moderator's edit of its content
+	 * or of is_public, a new status note) is announced too, with its
+	 * version, so that a consumer of the stream, and offline sync
+	 * (naboom_api.incident_changes), sees every version.  When the incident
+	 * stops being public the announcement is public, so that whoever could
+	 * see it learns that it is gone.
+	 */
+	if (announced == 0 || (!old_pub_null && old_public && !new_pub_null && !new_public))
+	{
+		bool		ver_null;
+		int32		version = DatumGetInt32(heap_getattr(newtup, a->version, desc, &ver_null));
+
+		NaboomEventAppend(community_id, &incident_id, "incident.updated",
+						  (!old_pub_null && old_public) || new_pub_null || new_public,
+						  psprintf("{\"version\":%d}", ver_null ? 0 : version));
 	}
 }
 

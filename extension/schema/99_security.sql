@@ -357,6 +357,19 @@ SELECT pg_catalog.pg_extension_config_dump('naboom.audit_expiry', '');
 
 SELECT pg_catalog.pg_extension_config_dump('naboom.audit_seal_expired', '');
 
+-- Issue 13, offline sync (12_sync.sql): anyone may sync (the public sees
+-- public incidents); the event horizon is naboom's own, dumped whole like
+-- the other seeded state.
+ALTER TABLE naboom.event_horizon ENABLE ROW LEVEL SECURITY;
+
+CREATE TRIGGER restore_seed BEFORE INSERT ON naboom.event_horizon
+	FOR EACH ROW EXECUTE FUNCTION naboom.restore_seed('id');
+
+SELECT pg_catalog.pg_extension_config_dump('naboom.event_horizon', '');
+
+GRANT EXECUTE ON FUNCTION naboom_api.incident_changes(text, integer)
+	TO naboom_anon, naboom_user, naboom_service;
+
 ------------------------------------------------------------------------------
 -- 4. Auditing: every domain table is audited by the C trigger
 -- naboom.audit_trigger (triggers audit_changes / audit_inserts /
