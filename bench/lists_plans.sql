@@ -22,7 +22,7 @@ WHERE s.n > 1;
 CREATE TEMP TABLE plan_json AS
 SELECT c.name, m.n AS stmt, m.m[1] AS duration_ms, m.m[2]::jsonb AS plan
 FROM plan_call c
-CROSS JOIN LATERAL regexp_matches(c.seg, '(?s)duration: ([0-9.]+) ms  plan:\n(\{.*?\n\})', 'g') WITH ORDINALITY m(m, n);
+CROSS JOIN LATERAL regexp_matches(c.seg, '(?s)duration: ([0-9.]+?) ms  plan:\n(\{.*?\n\})', 'g') WITH ORDINALITY m(m, n);
 
 CREATE TEMP TABLE plan_node AS
 SELECT j.name, j.stmt, x.node->>'Node Type' AS node_type, x.node->>'Relation Name' AS rel, x.node->>'Index Name' AS idx,

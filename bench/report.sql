@@ -570,7 +570,7 @@ FROM (SELECT 1) one LEFT JOIN bench.run_step s ON s.step = 'lists_prepare';
 \echo 'floor: the same rows as one bare SQL statement on bench.floor_incident by the same index (queue: the same join to the categories, SLA'
 \echo 'and priority rank written out): no naboom function, identity, role or argument checks, cursor, audit of private reads, projection;'
 \echo 'p50/p95 of the whole transaction (4 round trips); ratio of TPS; p95 x: p95 / floor p95; target at 1 client (8 clients on 2 CPUs:'
-\echo 'latency is the machine''s queue); page 101 also p95 <=' :max_deep_x 'x the first page''s (list_feed, same clients)'
+\echo 'latency is the machine''s queue); the deep page (list_deep) also p95 <=' :max_deep_x 'x the first page''s (list_feed, same clients)'
 \echo 'operation            clients     TPS  p50 ms  p95 ms floor TPS floor p50 floor p95  ratio  p95 x  target              result'
 WITH v AS (
 	SELECT o.ord, cl.n, o.op, cl.clients, a.tps, a.p50, a.p95, f.tps AS ftps, f.p50 AS fp50, f.p95 AS fp95,
@@ -593,7 +593,7 @@ SELECT pg_temp.r(op, 20) || ' ' || pg_temp.l(clients::text, 3) || ' ' || pg_temp
 	|| ' ' || pg_temp.l(pg_temp.f(ratio, 2), 6) || ' ' || pg_temp.l(pg_temp.f(p95x, 2), 6) || '  '
 	|| pg_temp.r(format('p95<=%sms', max_p95) || CASE WHEN op = 'list_deep' THEN format(', <=%sx 1st', :max_deep_x) ELSE '' END, 19)
 	|| ' ' || verdict
-	|| CASE WHEN op = 'list_deep' AND first_p95 > 0 THEN format(' (page 101 / first page p95: %s)', pg_temp.f(p95 / first_p95, 2)) ELSE '' END
+	|| CASE WHEN op = 'list_deep' AND first_p95 > 0 THEN format(' (deep / first page p95: %s)', pg_temp.f(p95 / first_p95, 2)) ELSE '' END
 FROM v ORDER BY n, ord;
 \echo
 -- incident_changes catching up, beside its floor

@@ -432,8 +432,10 @@ SQL
 LIST_OPS="list_queue list_feed list_feed_anon list_mine list_deep"
 FLOOR_OF+=([list_queue]=floor_list_queue [list_feed]=floor_list_feed [list_feed_anon]=floor_list_feed_anon
            [list_mine]=floor_list_mine [list_deep]=floor_list_deep)
-# the deep page: page LIST_DEEP_PAGE + 1 of the feed (default page size)
+# the deep page: page LIST_DEEP_PAGE + 1 of the feed (default page size;
+# SCALE=small has 1,000 incidents per community: 20 pages)
 LIST_DEEP_PAGE=100
+[ "$SCALE" != small ] || LIST_DEEP_PAGE=10
 # incident_changes: reports and transitions filed in community 1 through the
 # API, then read back a page of LIST_CHANGES_PAGE at a time
 case "$SCALE" in
@@ -518,7 +520,7 @@ lists_changes() {
     read -r rows pages frows fpages <<<"$(tail -n 1 "$OUT/lists-changes.txt")"
     log "lists: incident_changes from the start: $rows rows in $pages pages (floor: $frows rows in $fpages pages)"
     PGBENCH_VARS+=(-D changes_page="$LIST_CHANGES_PAGE" -D catcher="$(sql "SELECT user_ref FROM bench.list_catcher")"
-                   -D ch_cursor= -D flast=0)
+                   -D ch_cursor=start -D flast=0)
     run_pgbench list_changes list_changes.pgbench 1 0 "$pages"
     run_pgbench floor_list_changes floor_list_changes.pgbench 1 0 "$fpages"
 }
