@@ -637,8 +637,9 @@ FROM w;
 -- bench/lists_plans.sql): the scans of the incident and event tables, the
 -- rows they read, the largest sort input.  A list passes when it reads the
 -- incidents by an index, with no sequential scan of them and no sort of
--- the whole community (a sort of at most a tenth of its incidents);
--- "keyset" says whether it sorts no more than two pages.
+-- the whole community (a sort of less than a tenth of its incidents, or of
+-- no more than two pages); "keyset" says whether it sorts no more than two
+-- pages.
 SELECT format('plans (bench/out/explain-lists.txt), community 1 (%s incidents), each list''s 7th call (auto_explain: every statement, ANALYZE, BUFFERS):',
 	(SELECT max(s.rows) FROM bench.run_step s WHERE s.step = 'list_plan_community'));
 \echo 'run                  stmts  rows read largest sort  keyset  result  scans of incident / event'
@@ -648,7 +649,8 @@ p AS (
 		CASE WHEN s.result = 'list_changes' OR s.result = 'floor_list_changes' THEN 1000 ELSE 100 END AS two_pages,
 		CASE WHEN (s.figures->>'statements')::int = 0 THEN 'ERROR'
 			WHEN (s.figures->>'index_scans')::int > 0 AND (s.figures->>'seq_scans')::int = 0
-				AND (s.figures->>'max_sort_in')::numeric < c.n / 10.0 THEN 'PASS'
+				AND ((s.figures->>'max_sort_in')::numeric < c.n / 10.0
+					OR (s.figures->>'max_sort_in')::numeric <= CASE WHEN s.result LIKE '%list_changes' THEN 1000 ELSE 100 END) THEN 'PASS'
 			ELSE 'FAIL' END AS verdict
 	FROM bench.run_step s, c WHERE s.step = 'list_plan'),
 o AS (SELECT p.*, coalesce((SELECT k.ord FROM op k WHERE k.op = p.name OR k.floor_op = p.name), 100) AS ord,

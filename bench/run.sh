@@ -58,6 +58,21 @@
 #      (WAL, audit rows, last event id, alerts, HOT updates), its
 #      transactions (-l logs, \copy) in bench.run_tx, its events with their
 #      commit-to-publication latency in bench.run_event;
+#   4b. the lists (bench/README.md, "Lists"), after the spatial reads and
+#      before the write paths: bench/lists_prepare.sql, then each list's
+#      first page (and page 101 of the feed) beside its bare-SQL floor at
+#      each client count:
+#        floor_list_queue.pgbench     vs  list_queue.pgbench
+#        floor_list_feed.pgbench      vs  list_feed.pgbench
+#        floor_list_feed_anon.pgbench vs  list_feed_anon.pgbench
+#        floor_list_mine.pgbench      vs  list_mine.pgbench
+#        floor_list_deep.pgbench      vs  list_deep.pgbench
+#      then changes filed through the API in community 1
+#      (list_changes_report, list_changes_transition; pgbench -t) and
+#      incident_changes catching up with them (list_changes.pgbench vs
+#      floor_list_changes.pgbench, pgbench -t <pages>; bench/lists_changes.sql
+#      counts the pages), then bench/explain_lists.sql (the plans, to
+#      bench/out/explain-lists.txt) and bench/lists_plans.sql (their shape);
 #   5. reads the whole event stream as the service with
 #      events_since(after, 1000), a page per transaction (bench/
 #      read_events.pgbench), timed by pgbench;
@@ -80,6 +95,10 @@
 #
 # Environment
 #   SCALE=full|small      full: the data set above; small: 1/100 of it
+#   SECTIONS=all          the sections to measure, of: reads (4: the spatial
+#                         reads and positions), lists (4b), writes (4: the
+#                         write paths), stream (5), audit (6), retention (7);
+#                         always in that order, after the load
 #   DURATION=20           seconds per pgbench run (37 runs; SCALE=small: 3)
 #   WARMUP=5              seconds of each script at 8 clients before measuring
 #                         (SCALE=small: 1)
@@ -451,7 +470,7 @@ lists_failed() {
 
 lists() {
     local c op mines reporters transitions
-    rm -f "$OUT"/lists-*
+    rm -f "$OUT"/lists-* "$OUT/lists.log"
     log "lists: the residents with the most reports, and the cursor of page $LIST_DEEP_PAGE of each community's feed"
     if ! psql -X -q -At -v ON_ERROR_STOP=1 -d "$DB" -v members="$MEMBERS" -v responders="$RESPONDERS" \
             -v deep_pages="$LIST_DEEP_PAGE" -f "$BENCH_DIR/lists_prepare.sql" >"$OUT/lists-prepare.txt" 2>>"$OUT/lists.log"; then
@@ -842,7 +861,7 @@ if [ "${1:-}" = --report ]; then
 fi
 
 rm -rf "$OUT/log" "$OUT"/pgbench-*.txt "$OUT"/statements-*.txt "$OUT/report.txt" "$OUT/results.dump" \
-    "$OUT"/explain-*.txt "$OUT/verify-audit.txt" "$OUT"/listen* "$OUT"/retention-* "$OUT"/lists-*
+    "$OUT"/explain-*.txt "$OUT/verify-audit.txt" "$OUT"/listen* "$OUT"/retention-* "$OUT"/lists-* "$OUT/lists.log"
 
 if [ "${NABOOM_SKIP_SETUP:-0}" != 1 ]; then
     bash "$NABOOM_ROOT/scripts/setup-debian.sh" || die "setup-debian.sh failed"
