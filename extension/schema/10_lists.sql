@@ -429,7 +429,9 @@ BEGIN
 			row_number() OVER (ORDER BY i.created_at DESC, i.incident_id DESC) AS ord
 		FROM naboom.incident i
 		WHERE i.community_id = c.community_id
-			AND (cur IS NULL OR (i.created_at, i.incident_id) < (c_created, c_id))
+			-- (no OR here: one row comparison, an index condition in
+			-- every plan, generic or not; the first page starts at infinity)
+			AND (i.created_at, i.incident_id) < (coalesce(c_created, 'infinity'), coalesce(c_id, 0))
 			AND (v_statuses IS NULL OR i.status = ANY (v_statuses))
 			AND (v_categories IS NULL OR i.category_code = ANY (v_categories))
 			AND (v_area IS NULL OR i.area_id = v_area)
@@ -495,7 +497,9 @@ BEGIN
 			row_number() OVER (ORDER BY i.created_at DESC, i.incident_id DESC) AS ord
 		FROM naboom.incident i
 		WHERE i.reporter_ref = actor
-			AND (cur IS NULL OR (i.created_at, i.incident_id) < (c_created, c_id))
+			-- (no OR here: one row comparison, an index condition in
+			-- every plan, generic or not; the first page starts at infinity)
+			AND (i.created_at, i.incident_id) < (coalesce(c_created, 'infinity'), coalesce(c_id, 0))
 			AND (v_statuses IS NULL OR i.status = ANY (v_statuses))
 		ORDER BY i.created_at DESC, i.incident_id DESC
 		LIMIT n) f;

@@ -6,7 +6,7 @@
 -- Runs twice (scripts/test.sh): with search_path = tap, public and with
 -- search_path = tap only, so every naboom name is qualified.
 BEGIN;
-SELECT plan(97);
+SELECT plan(99);
 
 ------------------------------------------------------------------------------
 -- The three roles
@@ -76,8 +76,9 @@ $$, ARRAY['naboom_api.get_incident(text)', 'naboom.reference_valid(text)',
 	'naboom.normalize_reference(text)', 'naboom.current_actor()',
 	'naboom_api.incidents_near(double precision,double precision,double precision,text[],text,timestamp with time zone,boolean,integer)',
 	'naboom_api.community_map_geojson(text,double precision,double precision,double precision,double precision,integer)',
-	'naboom_api.community_map_svg(text,integer,double precision,double precision,double precision,double precision,integer)'],
-	'naboom_anon may execute only get_incident, incidents_near, the maps and the reference, identity and my_* helpers');
+	'naboom_api.community_map_svg(text,integer,double precision,double precision,double precision,double precision,integer)',
+	'naboom_api.community_incidents(text,text[],text,text,timestamp with time zone,timestamp with time zone,text,text,integer)'],
+	'naboom_anon may execute only get_incident, incidents_near, the maps, the feed and the reference, identity and my_* helpers');
 SELECT set_eq($$
 	SELECT p.oid::regprocedure::text FROM pg_catalog.pg_proc p
 	WHERE p.pronamespace = 'naboom'::regnamespace
@@ -88,6 +89,14 @@ $$, ARRAY['naboom.reference_valid(text)', 'naboom.normalize_reference(text)', 'n
 
 SELECT function_privs_are('naboom_api', 'get_incident', ARRAY['text'], 'naboom_anon', ARRAY['EXECUTE'],
 	'naboom_anon may execute get_incident');
+-- Issue 13, lists: the public reads the feed (public incidents only), not
+-- the queue.
+SELECT function_privs_are('naboom_api', 'community_incidents',
+	ARRAY['text', 'text[]', 'text', 'text', 'timestamp with time zone', 'timestamp with time zone', 'text', 'text', 'integer'],
+	'naboom_anon', ARRAY['EXECUTE'], 'naboom_anon may execute community_incidents');
+SELECT function_privs_are('naboom_api', 'incident_queue',
+	ARRAY['text', 'text[]', 'text[]', 'text', 'text', 'text', 'boolean', 'text', 'integer'],
+	'naboom_anon', ARRAY[]::text[], 'naboom_anon may not execute incident_queue');
 SELECT function_privs_are('naboom_api', 'report_incident',
 	ARRAY['text', 'text', 'double precision', 'double precision', 'text', 'text', 'text', 'double precision', 'boolean', 'text'],
 	'naboom_anon', ARRAY[]::text[], 'naboom_anon may not execute report_incident');

@@ -262,7 +262,8 @@ SELECT is_empty($$
 		AND p.proname IN ('get_incident', 'incidents_near', 'duplicate_candidates', 'nearest_responders',
 			'my_alerts', 'my_subscriptions', 'community_map_geojson', 'community_map_svg',
 			'events_since', 'export_my_data', 'sla_report', 'incident_audit', 'community_audit',
-			'retention_policies')
+			'retention_policies',
+			'incident_queue', 'community_incidents', 'my_incidents', 'my_assignments')
 		AND p.provolatile <> 's'
 $$, 'every naboom_api reader is STABLE');
 SELECT is_empty($$
@@ -271,7 +272,8 @@ SELECT is_empty($$
 		AND p.proname NOT IN ('get_incident', 'incidents_near', 'duplicate_candidates', 'nearest_responders',
 			'my_alerts', 'my_subscriptions', 'community_map_geojson', 'community_map_svg',
 			'events_since', 'export_my_data', 'sla_report', 'incident_audit', 'community_audit',
-			'retention_policies')
+			'retention_policies',
+			'incident_queue', 'community_incidents', 'my_incidents', 'my_assignments')
 		AND p.provolatile <> 'v'
 $$, 'every naboom_api writer is VOLATILE');
 
