@@ -233,8 +233,8 @@ SET LOCAL search_path = '';
 SET LOCAL request.jwt.claims = '{"sub":"ea-resp"}';
 SELECT tap.is((SELECT pg_catalog.string_agg(e.topic || ' ' || e.payload::text, ', ' ORDER BY e.id)
 		FROM naboom_api.events_since(:mark_panic) e WHERE e.reference = :'ref_panic'),
-	'panic.raised {"priority": "critical"}, incident.escalated {"level": 1}',
-	'events_since, a responder: panic.raised, then incident.escalated at level 1');
+	'panic.raised {"priority": "critical"}, incident.updated {"version": 2}, incident.escalated {"level": 1}',
+	'events_since, a responder: panic.raised, the superuser''s edit making it due (incident.updated), then incident.escalated at level 1');
 SET LOCAL request.jwt.claims = '{"sub":"ea-res"}';
 SELECT tap.is((SELECT pg_catalog.count(*)::integer FROM naboom_api.events_since(:mark_panic) e WHERE e.reference = :'ref_panic'), 0,
 	'events_since, another resident: none of the (private) panic''s events');

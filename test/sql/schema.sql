@@ -263,7 +263,7 @@ SELECT is_empty($$
 			'my_alerts', 'my_subscriptions', 'community_map_geojson', 'community_map_svg',
 			'events_since', 'export_my_data', 'sla_report', 'incident_audit', 'community_audit',
 			'retention_policies',
-			'incident_queue', 'community_incidents', 'my_incidents', 'my_assignments')
+			'incident_queue', 'community_incidents', 'my_incidents', 'my_assignments', 'incident_changes')
 		AND p.provolatile <> 's'
 $$, 'every naboom_api reader is STABLE');
 SELECT is_empty($$
@@ -273,7 +273,7 @@ SELECT is_empty($$
 			'my_alerts', 'my_subscriptions', 'community_map_geojson', 'community_map_svg',
 			'events_since', 'export_my_data', 'sla_report', 'incident_audit', 'community_audit',
 			'retention_policies',
-			'incident_queue', 'community_incidents', 'my_incidents', 'my_assignments')
+			'incident_queue', 'community_incidents', 'my_incidents', 'my_assignments', 'incident_changes')
 		AND p.provolatile <> 'v'
 $$, 'every naboom_api writer is VOLATILE');
 
