@@ -571,9 +571,12 @@ FROM (SELECT 1) one LEFT JOIN bench.run_step s ON s.step = 'lists_prepare';
 \echo 'and priority rank written out): no naboom function, identity, role or argument checks, cursor, audit of private reads, projection;'
 \echo 'p50/p95 of the whole transaction (4 round trips); ratio of TPS; p95 x: p95 / floor p95; target at 1 client (8 clients on 2 CPUs:'
 \echo 'latency is the machine''s queue); the deep page (list_deep) also p95 <=' :max_deep_x 'x the first page''s (list_feed, same clients)'
-\echo 'operation            clients     TPS  p50 ms  p95 ms floor TPS floor p50 floor p95  ratio  p95 x  target              result'
+\echo 'load: the machine''s 1-minute load average at the end of the run / of its floor''s (2 CPUs, shared with other work)'
+\echo 'operation            clients     TPS  p50 ms  p95 ms floor TPS floor p50 floor p95  ratio  p95 x      load  target              result'
 WITH v AS (
 	SELECT o.ord, cl.n, o.op, cl.clients, a.tps, a.p50, a.p95, f.tps AS ftps, f.p50 AS fp50, f.p95 AS fp95,
+		(SELECT x.figures->>'after' FROM bench.run_step x WHERE x.step = 'loadavg' AND (x.figures->>'run_id')::int = a.run_id)
+		|| '/' || (SELECT x.figures->>'after' FROM bench.run_step x WHERE x.step = 'loadavg' AND (x.figures->>'run_id')::int = f.run_id) AS load,
 		pg_temp.ratio(a.tps, f.tps) AS ratio, CASE WHEN f.p95 > 0 THEN round(a.p95 / f.p95, 2) END AS p95x, o.max_p95,
 		first.p95 AS first_p95,
 		CASE WHEN NOT coalesce(a.ok AND f.ok, false) THEN 'ERROR'
@@ -590,7 +593,7 @@ s AS (INSERT INTO status SELECT CASE verdict WHEN 'ERROR' THEN 1 ELSE 2 END FROM
 SELECT pg_temp.r(op, 20) || ' ' || pg_temp.l(clients::text, 3) || ' ' || pg_temp.l(pg_temp.f(tps, 0), 7)
 	|| ' ' || pg_temp.l(pg_temp.f(p50, 3), 7) || ' ' || pg_temp.l(pg_temp.f(p95, 3), 7)
 	|| ' ' || pg_temp.l(pg_temp.f(ftps, 0), 9) || ' ' || pg_temp.l(pg_temp.f(fp50, 3), 9) || ' ' || pg_temp.l(pg_temp.f(fp95, 3), 9)
-	|| ' ' || pg_temp.l(pg_temp.f(ratio, 2), 6) || ' ' || pg_temp.l(pg_temp.f(p95x, 2), 6) || '  '
+	|| ' ' || pg_temp.l(pg_temp.f(ratio, 2), 6) || ' ' || pg_temp.l(pg_temp.f(p95x, 2), 6) || ' ' || pg_temp.l(coalesce(load, '-'), 9) || '  '
 	|| pg_temp.r(format('p95<=%sms', max_p95) || CASE WHEN op = 'list_deep' THEN format(', <=%sx 1st', :max_deep_x) ELSE '' END, 19)
 	|| ' ' || verdict
 	|| CASE WHEN op = 'list_deep' AND first_p95 > 0 THEN format(' (deep / first page p95: %s)', pg_temp.f(p95 / first_p95, 2)) ELSE '' END
@@ -625,8 +628,10 @@ SELECT format('changes filed: %s; %s events of %s incidents in the stream', coal
 		figures->>'events', figures->>'incidents_changed')
 	|| E'\n' || format('list_changes: %s rows (%s distinct incidents) in %s pages of %s as %s: %s s, %s rows/s (p95 per page %s ms)',
 		rows, figures->>'distinct', pages, figures->>'page', figures->>'catcher', pg_temp.f(secs, 3), pg_temp.f(rate, 0), pg_temp.f(p95, 3))
-	|| E'\n' || format('floor_list_changes: %s rows in %s pages: %s s, %s rows/s (p95 per page %s ms)',
-		frows, fpages, pg_temp.f(fsecs, 3), pg_temp.f(frate, 0), pg_temp.f(fp95, 3))
+	|| format('; load average before/after %s', (SELECT x.detail FROM bench.run_step x WHERE x.step = 'loadavg' AND x.result = 'list_changes'))
+	|| E'\n' || format('floor_list_changes: %s rows in %s pages: %s s, %s rows/s (p95 per page %s ms); load average before/after %s',
+		frows, fpages, pg_temp.f(fsecs, 3), pg_temp.f(frate, 0), pg_temp.f(fp95, 3),
+		(SELECT x.detail FROM bench.run_step x WHERE x.step = 'loadavg' AND x.result = 'floor_list_changes'))
 	|| E'\n' || format('incident_changes catching up: %s rows/s, floor %s rows/s, ratio %s; target >=%s rows/s: %s%s',
 		pg_temp.f(rate, 0), pg_temp.f(frate, 0), CASE WHEN frate > 0 THEN pg_temp.f(round(rate / frate, 2), 2) ELSE '-' END,
 		:min_changes_rate, verdict,

@@ -284,7 +284,7 @@ fresh_positions() {
 # listen_stop); during one named ..._retention naboom.run_retention runs
 # beside pgbench (retention_bg_start, retention_bg_stop).
 run_pgbench() {
-    local name=$1 script=$2 c=$3 secs=$4 logdir out table=NULL id t0 t1 rc=0 setting= limit
+    local name=$1 script=$2 c=$3 secs=$4 logdir out table=NULL id t0 t1 rc=0 setting= limit load0
     # a 5th argument: that many transactions per client (-t) instead of
     # SECONDS (recorded as 0 seconds)
     if [ -n "${5:-}" ]; then limit=(-t "$5"); secs=0; else limit=(-T "$secs"); fi
@@ -306,6 +306,8 @@ run_pgbench() {
     # the statistics of the last run's backends are flushed as they exit
     [ "$table" = NULL ] || sleep 1
     id=$(sql "SELECT bench.run_start('$name', '$script', $c, $secs, $table)")
+    # the machine's load average before and after (the CPUs are shared)
+    load0=$(cut -d ' ' -f 1-3 /proc/loadavg)
     case "$name" in *_listen) listen_start "$c" ;; *_retention) retention_bg_start "$c" ;; esac
     t0=$(now_s)
     # the floor of incident_changes reads naboom.event and naboom.incident
@@ -327,6 +329,9 @@ INSERT INTO bench.run_tx SELECT :id, latency::bigint, pg_catalog.to_timestamp(ep
 FROM tx WHERE latency ~ '^[0-9]+$';
 SQL
 )"
+    sql "INSERT INTO bench.run_step (step, clients, result, detail, figures) VALUES ('loadavg', $c, '$name',
+        'before $load0, after $(cut -d ' ' -f 1-3 /proc/loadavg)', jsonb_build_object('run_id', $id,
+        'before', $(cut -d ' ' -f 1 <<<"$load0"), 'after', $(cut -d ' ' -f 1 /proc/loadavg)))"
     case "$name" in *_listen) listen_stop "$id" "$c" ;; *_retention) retention_bg_stop "$c" ;; esac
     [ -z "$setting" ] || sql "ALTER ROLE naboom_bench RESET $setting"
     if [ "$PROFILE" = 1 ]; then
