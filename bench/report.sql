@@ -628,8 +628,8 @@ SELECT format('changes filed: %s; %s events of %s incidents in the stream', coal
 		figures->>'events', figures->>'incidents_changed')
 	|| E'\n' || format('list_changes: %s rows (%s distinct incidents) in %s pages of %s as %s: %s s, %s rows/s (p95 per page %s ms)',
 		rows, figures->>'distinct', pages, figures->>'page', figures->>'catcher', pg_temp.f(secs, 3), pg_temp.f(rate, 0), pg_temp.f(p95, 3))
-	|| format('; load average before/after %s', (SELECT x.detail FROM bench.run_step x WHERE x.step = 'loadavg' AND x.result = 'list_changes'))
-	|| E'\n' || format('floor_list_changes: %s rows in %s pages: %s s, %s rows/s (p95 per page %s ms); load average before/after %s',
+	|| format('; load average %s', (SELECT x.detail FROM bench.run_step x WHERE x.step = 'loadavg' AND x.result = 'list_changes'))
+	|| E'\n' || format('floor_list_changes: %s rows in %s pages: %s s, %s rows/s (p95 per page %s ms); load average %s',
 		frows, fpages, pg_temp.f(fsecs, 3), pg_temp.f(frate, 0), pg_temp.f(fp95, 3),
 		(SELECT x.detail FROM bench.run_step x WHERE x.step = 'loadavg' AND x.result = 'floor_list_changes'))
 	|| E'\n' || format('incident_changes catching up: %s rows/s, floor %s rows/s, ratio %s; target >=%s rows/s: %s%s',
