@@ -174,16 +174,20 @@ SELECT pg_temp.r(op, 20) || ' ' || pg_temp.l(clients::text, 3) || ' ' || pg_temp
 	|| ' ' || verdict
 FROM v ORDER BY ord, n;
 \echo
+\if :sec_writes
 SELECT 'report_incident fan-out, alerts written per report:' || string_agg(
 		format(' %s client(s) %s (%s subscription, %s responder)', cl.clients, pg_temp.f(a.alerts::numeric / a.tx, 2),
 			pg_temp.f(a.alerts_sub::numeric / a.tx, 2), pg_temp.f(a.alerts_resp::numeric / a.tx, 2)), ';' ORDER BY cl.n)
 FROM cl JOIN run a ON a.name = 'report_incident' AND a.clients = cl.clients AND a.tx > 0;
+\endif
+\if :sec_reads
 SELECT 'HOT updates during the position runs (n_tup_hot_upd / n_tup_upd):' || string_agg(
 		format(' %s client(s) naboom.responder_position %s %% of %s, floor %s %% of %s', cl.clients,
 			pg_temp.f(CASE WHEN a.upd > 0 THEN 100.0 * a.hot_upd / a.upd ELSE 0 END, 1), a.upd,
 			pg_temp.f(CASE WHEN f.upd > 0 THEN 100.0 * f.hot_upd / f.upd ELSE 0 END, 1), f.upd), ';' ORDER BY cl.n)
 FROM cl JOIN run a ON a.name = 'update_position' AND a.clients = cl.clients
 JOIN run f ON f.name = 'floor_position' AND f.clients = cl.clients;
+\endif
 \echo
 \endif
 
