@@ -22,6 +22,9 @@ REGRESS_OPTS = --inputdir=. --load-extension=postgis --load-extension=naboom
 ISOLATION = $(patsubst specs/%.spec,%,$(sort $(wildcard specs/*.spec)))
 ISOLATION_OPTS = --inputdir=. --load-extension=postgis --load-extension=naboom
 
+# The library says which version it was built as (naboom_api.health compares
+# it with the installed extension's).
+PG_CPPFLAGS = -DNABOOM_VERSION='"$(EXTVERSION)"'
 PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare -Werror
 SHLIB_LINK =
 
@@ -31,6 +34,8 @@ include $(PGXS)
 
 $(DATA_built): $(SCHEMA_SOURCES) naboom.control
 	cat $(SCHEMA_SOURCES) > $@
+
+src/health.o: naboom.control
 
 # ------------------------------------------------------------------ tests
 # One target per suite; each runs against the cluster PGHOST/PGPORT/PGUSER

@@ -372,6 +372,27 @@ NaboomAuditQueueStats(NaboomAuditQueueCounters *c)
 }
 
 /*
+ * NaboomAuditQueueWriterServing says whether the writer is running and
+ * attached to the ring for this backend's database (so refusals and reads
+ * queued here are written, and events committed here are published), and
+ * how full the ring is (*fill, 0 to 1; 0 without a ring).  For health().
+ */
+bool
+NaboomAuditQueueWriterServing(double *fill)
+{
+	bool		serving;
+
+	*fill = 0;
+	if (AuditQueue == NULL)
+		return false;
+	LWLockAcquire(AuditQueue->lock, LW_SHARED);
+	serving = AuditQueue->writer_latch != NULL && AuditQueue->writer_db == MyDatabaseId;
+	*fill = (double) AuditQueue->count / AuditQueue->capacity;
+	LWLockRelease(AuditQueue->lock);
+	return serving;
+}
+
+/*
  * naboom.audit_queue_stats() reports the counters, so that monitoring can
  * tell a server that is losing audit entries from one that is not, and one
  * whose ring is too small (full_waits, reads_refused) from one that is

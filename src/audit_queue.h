@@ -104,6 +104,12 @@ typedef struct NaboomAuditQueueCounters
 extern void NaboomAuditQueueStats(NaboomAuditQueueCounters *counters);
 
 /*
+ * Whether the writer is attached to the ring for this database, and how
+ * full the ring is (0 to 1); false and 0 without a ring.
+ */
+extern bool NaboomAuditQueueWriterServing(double *fill);
+
+/*
  * Wait until every entry queued before the call is handled (written, or
  * lost and logged).  False on timeout, or without a ring.
  */

@@ -26,6 +26,10 @@
  *	  (retention needs not: audit rows are gone long before seven years),
  *	  except those of incidents under legal hold.
  *
+ * naboom.leave_member (behind naboom_api.leave_community) does the same for
+ * one membership, as retention does (the audit rows follow the audit_log
+ * policy; erase_my_data anonymises them at once).
+ *
  * Nothing can be undone: no mapping to the old values is kept anywhere,
  * and the audit keeps only digests of what it removed.  Incidents under
  * legal hold are left exactly as they are.
@@ -47,6 +51,7 @@
 
 #include "audit_guard.h"
 #include "audit_queue.h"
+#include "audit_refusal.h"
 #include "erasure.h"
 #include "retention_engine.h"
 #include "spi_util.h"
@@ -409,4 +414,54 @@ naboom_erase_member(PG_FUNCTION_ARGS)
 
 	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in,
 										CStringGetDatum(ErasureAnswer(&e, erasure_id, as_of, counts))));
+}
+
+PG_FUNCTION_INFO_V1(naboom_leave_member);
+
+/*
+ * naboom_leave_member(community_id, user_ref, as_of) anonymises one
+ * membership as retention's personal_data step does (the caller has locked
+ * it and checked that it may go), and writes one ERASED audit entry for
+ * the community that names no one.  Returns what was erased, per kind.
+ */
+Datum
+naboom_leave_member(PG_FUNCTION_ARGS)
+{
+	Datum		community = PG_GETARG_DATUM(0);
+	Datum		user_ref = PG_GETARG_DATUM(1);
+	TimestampTz as_of = PG_GETARG_TIMESTAMPTZ(2);
+	NaboomErasure e;
+	Datum		communities;
+	Datum		refs;
+	char	   *counts;
+	MemoryContext caller = CurrentMemoryContext;
+	MemoryContext old;
+
+	memset(&e, 0, sizeof(e));
+	communities = PointerGetDatum(construct_array(&community, 1, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	refs = PointerGetDatum(construct_array(&user_ref, 1, TEXTOID, -1, false, TYPALIGN_INT));
+
+	NaboomSpiConnect();
+	NaboomAnonymiseMembers(communities, refs, as_of, false, &e);
+
+	old = MemoryContextSwitchTo(caller);
+	counts = ErasedCounts(&e);
+	MemoryContextSwitchTo(old);
+
+	if (naboom_audit_enabled)
+	{
+		Oid			types[2] = {INT8OID, JSONBOID};
+		Datum		values[2];
+
+		values[0] = community;
+		values[1] = DirectFunctionCall1(jsonb_in,
+										CStringGetDatum(psprintf("{\"what\":\"leave_community\",\"count\":%s}",
+																 counts)));
+		NaboomExecute("INSERT INTO naboom.audit_log (community_id, action, actor, db_role, success, detail)"
+					  " VALUES ($1, 'ERASED', NULL, SESSION_USER, true, $2)",
+					  2, types, values, SPI_OK_INSERT);
+	}
+	SPI_finish();
+
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(counts)));
 }

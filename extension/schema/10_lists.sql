@@ -149,8 +149,10 @@ COMMENT ON FUNCTION naboom.incident_items(text, naboom.incident[], text[]) IS
 -- microseconds since the epoch (exact, and independent of the session's
 -- DateStyle and TimeZone), ids as integers.
 ------------------------------------------------------------------------------
+-- (STABLE, as what they call on timestamptz is: so they inline into the
+-- queries that use them, which an IMMUTABLE label would prevent.)
 CREATE FUNCTION naboom.cursor_time(t timestamptz) RETURNS text
-LANGUAGE sql IMMUTABLE AS $$
+LANGUAGE sql STABLE AS $$
 	SELECT (extract(epoch FROM t) * 1000000)::bigint::text
 $$;
 
@@ -183,7 +185,7 @@ COMMENT ON FUNCTION naboom.cursor_bigint(text) IS
 	'An integer cursor part (an id, or a time in microseconds), NULL for NULL (no cursor); naboom.invalid_cursor (22023) for anything else';
 
 CREATE FUNCTION naboom.cursor_timestamp(part text) RETURNS timestamptz
-LANGUAGE sql IMMUTABLE AS $$
+LANGUAGE sql STABLE AS $$
 	SELECT 'epoch'::timestamptz + naboom.cursor_bigint(part) * interval '1 microsecond'
 $$;
 
@@ -249,7 +251,7 @@ COMMENT ON FUNCTION naboom.check_area(naboom.community, text) IS
 -- It is overdue once now() passes it: the rule of incident_items' overdue.
 CREATE FUNCTION naboom.sla_due(created_at timestamptz, acknowledged_at timestamptz,
 	ack_target interval, resolve_target interval) RETURNS timestamptz
-LANGUAGE sql IMMUTABLE AS $$
+LANGUAGE sql STABLE AS $$
 	SELECT CASE WHEN acknowledged_at IS NULL
 		THEN least(created_at + ack_target, created_at + resolve_target)
 		ELSE created_at + resolve_target END

@@ -92,6 +92,22 @@ GRANT EXECUTE ON FUNCTION
 	naboom_api.my_incidents(text[], text, integer), naboom_api.my_assignments()
 	TO naboom_user, naboom_service;
 
+-- 0.7.0, issue 13, the directory (11_directory.sql): the pickers and
+-- health() are public; the profile, leaving, my memberships and the member
+-- list are for people (the member row decides) and the service.
+REVOKE ALL ON FUNCTION naboom.leave_member(bigint, text, timestamptz), naboom.health_probe(),
+	naboom.health_problems(naboom_api.health), naboom.health_warnings(naboom_api.health) FROM PUBLIC;
+
+GRANT EXECUTE ON FUNCTION
+	naboom_api.communities(), naboom_api.categories(text), naboom_api.areas(text, boolean),
+	naboom_api.statuses(), naboom_api.health()
+	TO naboom_anon, naboom_user, naboom_service;
+
+GRANT EXECUTE ON FUNCTION
+	naboom_api.my_memberships(), naboom_api.update_my_profile(text, text, text, text),
+	naboom_api.leave_community(text), naboom_api.members(text, text, text, text, integer)
+	TO naboom_user, naboom_service;
+
 SELECT pg_catalog.pg_extension_config_dump('naboom.community_retention', '');
 SELECT pg_catalog.pg_extension_config_dump('naboom.legal_hold', '');
 SELECT pg_catalog.pg_extension_config_dump('naboom.deleted_note', '');

@@ -78,8 +78,11 @@ $$, ARRAY['naboom_api.get_incident(text)', 'naboom.reference_valid(text)',
 	'naboom_api.community_map_geojson(text,double precision,double precision,double precision,double precision,integer)',
 	'naboom_api.community_map_svg(text,integer,double precision,double precision,double precision,double precision,integer)',
 	'naboom_api.community_incidents(text,text[],text,text,timestamp with time zone,timestamp with time zone,text,text,integer)',
-	'naboom_api.incident_changes(text,integer)'],
-	'naboom_anon may execute only get_incident, incidents_near, the maps, the feed, incident_changes and the reference, identity and my_* helpers');
+	'naboom_api.incident_changes(text,integer)',
+	-- directory (issue 13): the public pickers and health()
+	'naboom_api.communities()', 'naboom_api.categories(text)', 'naboom_api.areas(text,boolean)',
+	'naboom_api.statuses()', 'naboom_api.health()'],
+	'naboom_anon may execute only get_incident, incidents_near, the maps, the feed, incident_changes, the public pickers, health() and the reference, identity and my_* helpers');
 SELECT set_eq($$
 	SELECT p.oid::regprocedure::text FROM pg_catalog.pg_proc p
 	WHERE p.pronamespace = 'naboom'::regnamespace

@@ -263,7 +263,9 @@ SELECT is_empty($$
 			'my_alerts', 'my_subscriptions', 'community_map_geojson', 'community_map_svg',
 			'events_since', 'export_my_data', 'sla_report', 'incident_audit', 'community_audit',
 			'retention_policies',
-			'incident_queue', 'community_incidents', 'my_incidents', 'my_assignments', 'incident_changes')
+			'incident_queue', 'community_incidents', 'my_incidents', 'my_assignments', 'incident_changes',
+			-- directory (issue 13)
+			'communities', 'categories', 'areas', 'statuses', 'my_memberships', 'members', 'health')
 		AND p.provolatile <> 's'
 $$, 'every naboom_api reader is STABLE');
 SELECT is_empty($$
@@ -273,7 +275,9 @@ SELECT is_empty($$
 			'my_alerts', 'my_subscriptions', 'community_map_geojson', 'community_map_svg',
 			'events_since', 'export_my_data', 'sla_report', 'incident_audit', 'community_audit',
 			'retention_policies',
-			'incident_queue', 'community_incidents', 'my_incidents', 'my_assignments', 'incident_changes')
+			'incident_queue', 'community_incidents', 'my_incidents', 'my_assignments', 'incident_changes',
+			-- directory (issue 13)
+			'communities', 'categories', 'areas', 'statuses', 'my_memberships', 'members', 'health')
 		AND p.provolatile <> 'v'
 $$, 'every naboom_api writer is VOLATILE');
 
