@@ -46,6 +46,7 @@ bool		naboom_events_enabled = true;
 
 static SPIPlanPtr AppendPlan = NULL;
 static SPIPlanPtr PublishPlan = NULL;
+static SPIPlanPtr PublishPlanHorizon = NULL;
 static bool EventsWritten = false;
 static bool CallbackRegistered = false;
 
@@ -158,7 +159,28 @@ void
 NaboomEventsForgetPlans(void)
 {
 	NaboomForgetPlan(&PublishPlan);
+	NaboomForgetPlan(&PublishPlanHorizon);
 }
+
+/*
+ * The publisher's statement; highest is the highest number handed out so far.
+ */
+#define PUBLISH_SQL(highest) \
+	"WITH pending AS (" \
+	"  SELECT e.event_id FROM naboom.event e WHERE e.seq IS NULL" \
+	"  ORDER BY e.event_id LIMIT $1 FOR UPDATE)," \
+	" numbered AS (" \
+	"  SELECT p.event_id, " highest \
+	"   OPERATOR(pg_catalog.+) pg_catalog.row_number() OVER (ORDER BY p.event_id) AS seq" \
+	"  FROM pending p)" \
+	" UPDATE naboom.event e SET seq = n.seq, published_at = pg_catalog.clock_timestamp()" \
+	" FROM numbered n, naboom.community c" \
+	" WHERE e.event_id OPERATOR(pg_catalog.=) n.event_id" \
+	"  AND c.community_id OPERATOR(pg_catalog.=) e.community_id" \
+	" RETURNING e.seq, e.topic, c.slug," \
+	"  (SELECT i.reference FROM naboom.incident i" \
+	"   WHERE i.community_id OPERATOR(pg_catalog.=) e.community_id" \
+	"   AND i.incident_id OPERATOR(pg_catalog.=) e.incident_id)"
 
 /*
  * NaboomPublishEvents numbers up to max_count committed, unpublished events
@@ -177,30 +199,27 @@ NaboomPublishEvents(int max_count)
 	Datum		args[1];
 	uint64		i,
 				n;
+	SPIPlanPtr	plan;
 
 	NaboomSpiConnect();
 	/* One publisher at a time, so seq numbers are handed out in order. */
 	if (SPI_execute("SELECT pg_catalog.pg_advisory_xact_lock(7089066834011223042)", false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not take the publisher's lock");
-	NaboomKeptPlan(&PublishPlan,
-				   "WITH pending AS ("
-				   "  SELECT e.event_id FROM naboom.event e WHERE e.seq IS NULL"
-				   "  ORDER BY e.event_id LIMIT $1 FOR UPDATE),"
-				   " numbered AS ("
-				   "  SELECT p.event_id, (SELECT COALESCE(pg_catalog.max(x.seq), 0) FROM naboom.event x)"
-				   "   OPERATOR(pg_catalog.+) pg_catalog.row_number() OVER (ORDER BY p.event_id) AS seq"
-				   "  FROM pending p)"
-				   " UPDATE naboom.event e SET seq = n.seq, published_at = pg_catalog.clock_timestamp()"
-				   " FROM numbered n, naboom.community c"
-				   " WHERE e.event_id OPERATOR(pg_catalog.=) n.event_id"
-				   "  AND c.community_id OPERATOR(pg_catalog.=) e.community_id"
-				   " RETURNING e.seq, e.topic, c.slug,"
-				   "  (SELECT i.reference FROM naboom.incident i"
-				   "   WHERE i.community_id OPERATOR(pg_catalog.=) e.community_id"
-				   "   AND i.incident_id OPERATOR(pg_catalog.=) e.incident_id)",
-				   1, argtypes);
+	/*
+	 * Numbers continue from the highest ever handed out: the highest left
+	 * in the table, or the highest retention deleted (naboom.event_horizon,
+	 * 0.7.0), so a number is never handed out twice even when every event
+	 * has been deleted.  A schema not yet updated to 0.7.0 has no horizon.
+	 */
+	if (OidIsValid(get_relname_relid("event_horizon", get_namespace_oid("naboom", false))))
+		plan = NaboomKeptPlan(&PublishPlanHorizon, PUBLISH_SQL(
+			"GREATEST((SELECT COALESCE(pg_catalog.max(x.seq), 0) FROM naboom.event x),"
+			" (SELECT h.deleted_through FROM naboom.event_horizon h))"), 1, argtypes);
+	else
+		plan = NaboomKeptPlan(&PublishPlan, PUBLISH_SQL(
+			"(SELECT COALESCE(pg_catalog.max(x.seq), 0) FROM naboom.event x)"), 1, argtypes);
 	args[0] = Int32GetDatum(max_count);
-	if (SPI_execute_plan(PublishPlan, args, NULL, false, 0) != SPI_OK_UPDATE_RETURNING)
+	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_UPDATE_RETURNING)
 		elog(ERROR, "could not publish events");
 	n = SPI_processed;
 

@@ -112,6 +112,9 @@ DECLARE
 	after_i bigint := -1;
 	in_base boolean;
 	page record;
+	items naboom_api.incident_item[];
+	shown naboom_api.incident_item[];
+	j integer := 0;
 BEGIN
 	IF key IS NULL THEN
 		base := gone;
@@ -146,6 +149,7 @@ BEGIN
 		array_agg(NOT p.visible ORDER BY p.pos, p.community_id, p.incident_id) AS removed,
 		array_agg((p.inc).reference ORDER BY p.pos, p.community_id, p.incident_id) AS refs,
 		array_agg(p.community_id ORDER BY p.pos, p.community_id, p.incident_id) AS comms,
+		bool_or(NOT p.visible) AS tombstones,
 		array_agg(p.inc ORDER BY p.pos, p.community_id, p.incident_id) FILTER (WHERE p.visible) AS shown,
 		array_agg(p.cursor ORDER BY p.pos, p.community_id, p.incident_id) FILTER (WHERE p.visible) AS shown_cursors,
 		coalesce(array_agg(p.community_id) FILTER (WHERE p.visible AND NOT (p.inc).is_public), '{}') AS read_c,
@@ -168,17 +172,20 @@ BEGIN
 			ORDER BY i.community_id, i.incident_id
 			LIMIT n)
 			UNION ALL
-			(SELECT e.seq, e.community_id, e.incident_id, i, e.created_at,
-				coalesce(naboom.incident_visible(i.is_public, i.reporter_ref, actor, me.role), false)
+			(SELECT e.seq, e.community_id, e.incident_id, i, e.created_at, v.visible
 			FROM naboom.event e
 			JOIN naboom.incident i ON i.community_id = e.community_id AND i.incident_id = e.incident_id
 			LEFT JOIN naboom.member me ON me.community_id = i.community_id AND me.user_ref = actor
+			CROSS JOIN LATERAL (SELECT coalesce(naboom.incident_visible(i.is_public, i.reporter_ref, actor, me.role),
+				false) AS visible) v
+			-- (a probe per hidden row, not a hash of every public event)
+			LEFT JOIN LATERAL (SELECT true AS was FROM naboom.event x
+				WHERE NOT v.visible AND x.community_id = e.community_id AND x.incident_id = e.incident_id
+					AND x.is_public LIMIT 1) pub ON true
 			WHERE e.seq > CASE WHEN pos = 0 THEN base ELSE pos END
 				AND NOT EXISTS (SELECT 1 FROM naboom.event x
 					WHERE x.community_id = e.community_id AND x.incident_id = e.incident_id AND x.seq > e.seq)
-				AND (naboom.incident_visible(i.is_public, i.reporter_ref, actor, me.role)
-					OR EXISTS (SELECT 1 FROM naboom.event x
-						WHERE x.community_id = e.community_id AND x.incident_id = e.incident_id AND x.is_public))
+				AND (v.visible OR pub.was)
 			ORDER BY e.seq
 			LIMIT n)
 			ORDER BY 1, 2, 3
@@ -192,17 +199,26 @@ BEGIN
 	IF cardinality(page.read_i) > 0 THEN
 		PERFORM naboom.audit_reads('incident_changes', page.read_c, page.read_i, page.read_args);
 	END IF;
-	RETURN QUERY
-	SELECT (x.item).*, p.changed_at, p.removed
-	FROM unnest(page.cursors, page.changed, page.removed, page.refs, page.comms)
-		WITH ORDINALITY AS p(cursor, changed_at, removed, reference, community_id, ord)
-	LEFT JOIN naboom.incident_items(actor, page.shown, page.shown_cursors) it ON it.cursor = p.cursor
-	CROSS JOIN LATERAL (SELECT CASE WHEN p.removed THEN
-		jsonb_populate_record(NULL::naboom_api.incident_item, jsonb_build_object('reference', p.reference,
-			'community', (SELECT c.slug FROM naboom.community c WHERE c.community_id = p.community_id),
-			'cursor', p.cursor))
-		ELSE it END AS item OFFSET 0) x
-	ORDER BY p.ord;
+	-- The rows in the page's order: incident_items keeps the order of the
+	-- incidents it is given; a tombstone takes its place among them.
+	items := ARRAY(SELECT it FROM naboom.incident_items(actor, page.shown, page.shown_cursors) it);
+	IF page.tombstones THEN
+		shown := items;
+		items := '{}';
+		FOR k IN 1 .. cardinality(page.cursors) LOOP
+			IF page.removed[k] THEN
+				items := items || jsonb_populate_record(NULL::naboom_api.incident_item, jsonb_build_object(
+					'reference', page.refs[k], 'cursor', page.cursors[k],
+					'community', (SELECT c.slug FROM naboom.community c WHERE c.community_id = page.comms[k])));
+			ELSE
+				j := j + 1;
+				items := items || shown[j];
+			END IF;
+		END LOOP;
+	END IF;
+	-- (unnest of a composite array expands its columns: the item's, then
+	-- changed_at and removed, as incident_change has them)
+	RETURN QUERY SELECT * FROM unnest(items, page.changed, page.removed);
 END
 $$;
 

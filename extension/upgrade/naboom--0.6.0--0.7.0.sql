@@ -164,6 +164,73 @@ CREATE INDEX member_directory_idx ON naboom.member (community_id, display_name, 
 -- functions: naboom_api.communities naboom_api.categories naboom_api.areas naboom_api.statuses
 -- functions: naboom_api.my_memberships naboom_api.update_my_profile naboom.leave_member naboom_api.leave_community
 -- functions: naboom_api.members naboom.health_probe naboom.health_problems naboom.health_warnings naboom_api.health
+-- Issue 13, offline sync: the event horizon (the highest stream position
+-- retention deleted) and the row incident_changes returns.  Stream
+-- positions are handed out without gaps (one publisher, max + 1), so what a
+-- 0.6.0 retention deleted shows as gaps: the horizon starts at the highest
+-- missing position below the highest retained one.
+CREATE TABLE naboom.event_horizon (
+	id boolean PRIMARY KEY DEFAULT true CHECK (id),
+	deleted_through bigint NOT NULL DEFAULT 0 CHECK (deleted_through >= 0)
+);
+
+INSERT INTO naboom.event_horizon (id, deleted_through)
+SELECT true, coalesce(max(g.seq - 1), 0)
+FROM (SELECT e.seq, lag(e.seq) OVER (ORDER BY e.seq) AS prev FROM naboom.event e WHERE e.seq IS NOT NULL) g
+WHERE g.seq > 1 AND g.prev IS DISTINCT FROM g.seq - 1;
+
+COMMENT ON TABLE naboom.event_horizon IS
+	'One row: deleted_through, the highest stream position (event seq) ever deleted (by retention). A sync cursor behind it may have missed changes (naboom_api.incident_changes refuses it with naboom.cursor_expired)';
+
+CREATE TYPE naboom_api.incident_change AS (
+	reference text,
+	community text,
+	category text,
+	category_en text,
+	category_af text,
+	kind text,
+	title text,
+	description text,
+	lat double precision,
+	lon double precision,
+	location_blurred boolean,
+	accuracy_m double precision,
+	address text,
+	area text,
+	outside_boundary boolean,
+	priority text,
+	status text,
+	status_type text,
+	status_en text,
+	status_af text,
+	status_note text,
+	reporter_name text,
+	is_mine boolean,
+	assignee text,
+	assignee_name text,
+	acknowledged boolean,
+	duplicate_of text,
+	duplicate_count integer,
+	is_public boolean,
+	version integer,
+	escalation_level integer,
+	created_at timestamptz,
+	acknowledged_at timestamptz,
+	resolved_at timestamptz,
+	closed_at timestamptz,
+	updated_at timestamptz,
+	ack_due_at timestamptz,
+	resolve_due_at timestamptz,
+	overdue boolean,
+	cursor text,
+	changed_at timestamptz,
+	removed boolean
+);
+
+COMMENT ON TYPE naboom_api.incident_change IS
+	'One changed incident for offline sync: the incident_item columns exactly as get_incident shows it to the caller now, when it last changed, and removed = true (a tombstone: only reference, community, cursor and changed_at filled) for an incident the caller could see once and no longer may (it was made private)';
+
+-- functions: naboom.event_horizon_advance naboom_api.incident_changes
 -- BEGIN replaced functions
 
 CREATE OR REPLACE FUNCTION naboom.audit_maintain(months_ahead integer DEFAULT 3) RETURNS text[]
@@ -1035,6 +1102,148 @@ $$;
 COMMENT ON FUNCTION naboom_api.health() IS
 	'naboom''s health in one row, for load balancers and monitoring (anonymous too; nothing private): versions, the background writer, the audit ring, unpublished events, pg_cron''s naboom jobs and their last runs, ok and the problems behind a not ok, and warnings (version_mismatch: ALTER EXTENSION naboom UPDATE is due). Not ok sets response.status 503. Reads shared memory and a few index entries only';
 
+CREATE OR REPLACE FUNCTION naboom.event_horizon_advance() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+	UPDATE naboom.event_horizon h
+	SET deleted_through = g.top
+	FROM (SELECT pg_catalog.max(o.seq) AS top FROM gone o) g
+	WHERE h.id AND g.top > h.deleted_through;
+	RETURN NULL;
+END
+$$;
+
+COMMENT ON FUNCTION naboom.event_horizon_advance() IS
+	'AFTER DELETE statement trigger on naboom.event: moves naboom.event_horizon up to the highest position deleted';
+
+CREATE OR REPLACE FUNCTION naboom_api.incident_changes(after text DEFAULT NULL, max_count integer DEFAULT NULL)
+RETURNS SETOF naboom_api.incident_change
+LANGUAGE plpgsql STABLE SECURITY DEFINER AS $$
+#variable_conflict use_variable
+DECLARE
+	n integer := naboom.check_page_size(max_count);
+	key text[] := naboom.page_cursor_parts('incident_changes', after, 4);
+	actor text := naboom.current_actor();
+	gone bigint := (SELECT h.deleted_through FROM naboom.event_horizon h WHERE h.id);
+	pos bigint := 0;		-- the cursor's position; 0 in the base
+	base bigint;			-- the horizon the sync started from
+	after_c bigint := -1;	-- the base's key (community, incident)
+	after_i bigint := -1;
+	in_base boolean;
+	page record;
+	items naboom_api.incident_item[];
+	shown naboom_api.incident_item[];
+	j integer := 0;
+BEGIN
+	IF key IS NULL THEN
+		base := gone;
+	ELSIF NOT (key[1] ~ '^[0-9]{1,19}$' AND key[2] ~ '^[0-9]{1,19}$'
+		AND key[3] ~ '^-?[0-9]{1,19}$' AND key[4] ~ '^-?[0-9]{1,19}$') THEN
+		PERFORM naboom.fail('22023', 'naboom.invalid_cursor', 'invalid page cursor',
+			'The cursor does not hold a sync position.',
+			'Pass the cursor of the last row of the previous page unchanged, or leave after out to start at the first page.');
+	ELSE
+		pos := key[1]::bigint;
+		base := key[2]::bigint;
+		after_c := key[3]::bigint;
+		after_i := key[4]::bigint;
+	END IF;
+	-- Expired: retention deleted an event past the cursor (or, in the base,
+	-- any event since the base was taken), so a change may be missing.
+	IF pos > 0 AND gone > pos OR pos = 0 AND gone <> base THEN
+		PERFORM naboom.fail('PT410', 'naboom.cursor_expired', 'sync cursor expired',
+			format('Retention deleted the event stream up to position %s; the cursor is at %s.', gone,
+				CASE WHEN pos > 0 THEN pos ELSE base END),
+			'Sync again from scratch: call incident_changes without after and replace what the app holds with what it returns.');
+	END IF;
+	-- The base (a sync from scratch, when retention has deleted events):
+	-- incidents with no published event after the horizon, in key order;
+	-- then the stream, in position order.  An incident's row is its newest
+	-- published event; one the caller may no longer see comes back as a
+	-- tombstone if it was public once (a public event), so a caller who
+	-- never saw it learns nothing.
+	in_base := pos = 0 AND base > 0;
+	SELECT array_agg(p.cursor ORDER BY p.pos, p.community_id, p.incident_id) AS cursors,
+		array_agg(p.changed_at ORDER BY p.pos, p.community_id, p.incident_id) AS changed,
+		array_agg(NOT p.visible ORDER BY p.pos, p.community_id, p.incident_id) AS removed,
+		array_agg((p.inc).reference ORDER BY p.pos, p.community_id, p.incident_id) AS refs,
+		array_agg(p.community_id ORDER BY p.pos, p.community_id, p.incident_id) AS comms,
+		bool_or(NOT p.visible) AS tombstones,
+		array_agg(p.inc ORDER BY p.pos, p.community_id, p.incident_id) FILTER (WHERE p.visible) AS shown,
+		array_agg(p.cursor ORDER BY p.pos, p.community_id, p.incident_id) FILTER (WHERE p.visible) AS shown_cursors,
+		coalesce(array_agg(p.community_id) FILTER (WHERE p.visible AND NOT (p.inc).is_public), '{}') AS read_c,
+		coalesce(array_agg(p.incident_id) FILTER (WHERE p.visible AND NOT (p.inc).is_public), '{}') AS read_i,
+		coalesce(array_agg(jsonb_build_object('reference', (p.inc).reference))
+			FILTER (WHERE p.visible AND NOT (p.inc).is_public), '{}') AS read_args
+	INTO page
+	FROM (
+		SELECT q.*, naboom.page_cursor('incident_changes',
+			ARRAY[q.pos::text, base::text, q.community_id::text, q.incident_id::text]) AS cursor
+		FROM (
+			(SELECT 0::bigint AS pos, i.community_id, i.incident_id, i AS inc, i.updated_at AS changed_at,
+				true AS visible
+			FROM naboom.incident i
+			LEFT JOIN naboom.member me ON me.community_id = i.community_id AND me.user_ref = actor
+			WHERE in_base AND (i.community_id, i.incident_id) > (after_c, after_i)
+				AND naboom.incident_visible(i.is_public, i.reporter_ref, actor, me.role)
+				AND NOT EXISTS (SELECT 1 FROM naboom.event x
+					WHERE x.community_id = i.community_id AND x.incident_id = i.incident_id AND x.seq > base)
+			ORDER BY i.community_id, i.incident_id
+			LIMIT n)
+			UNION ALL
+			(SELECT e.seq, e.community_id, e.incident_id, i, e.created_at, v.visible
+			FROM naboom.event e
+			JOIN naboom.incident i ON i.community_id = e.community_id AND i.incident_id = e.incident_id
+			LEFT JOIN naboom.member me ON me.community_id = i.community_id AND me.user_ref = actor
+			CROSS JOIN LATERAL (SELECT coalesce(naboom.incident_visible(i.is_public, i.reporter_ref, actor, me.role),
+				false) AS visible) v
+			-- (a probe per hidden row, not a hash of every public event)
+			LEFT JOIN LATERAL (SELECT true AS was FROM naboom.event x
+				WHERE NOT v.visible AND x.community_id = e.community_id AND x.incident_id = e.incident_id
+					AND x.is_public LIMIT 1) pub ON true
+			WHERE e.seq > CASE WHEN pos = 0 THEN base ELSE pos END
+				AND NOT EXISTS (SELECT 1 FROM naboom.event x
+					WHERE x.community_id = e.community_id AND x.incident_id = e.incident_id AND x.seq > e.seq)
+				AND (v.visible OR pub.was)
+			ORDER BY e.seq
+			LIMIT n)
+			ORDER BY 1, 2, 3
+			LIMIT n) q
+	) p;
+	IF page.cursors IS NULL THEN
+		RETURN;
+	END IF;
+	-- Private incidents are emergency data: who read them is recorded
+	-- before any row reaches the caller (as incidents_near does).
+	IF cardinality(page.read_i) > 0 THEN
+		PERFORM naboom.audit_reads('incident_changes', page.read_c, page.read_i, page.read_args);
+	END IF;
+	-- The rows in the page's order: incident_items keeps the order of the
+	-- incidents it is given; a tombstone takes its place among them.
+	items := ARRAY(SELECT it FROM naboom.incident_items(actor, page.shown, page.shown_cursors) it);
+	IF page.tombstones THEN
+		shown := items;
+		items := '{}';
+		FOR k IN 1 .. cardinality(page.cursors) LOOP
+			IF page.removed[k] THEN
+				items := items || jsonb_populate_record(NULL::naboom_api.incident_item, jsonb_build_object(
+					'reference', page.refs[k], 'cursor', page.cursors[k],
+					'community', (SELECT c.slug FROM naboom.community c WHERE c.community_id = page.comms[k])));
+			ELSE
+				j := j + 1;
+				items := items || shown[j];
+			END IF;
+		END LOOP;
+	END IF;
+	-- (unnest of a composite array expands its columns: the item's, then
+	-- changed_at and removed, as incident_change has them)
+	RETURN QUERY SELECT * FROM unnest(items, page.changed, page.removed);
+END
+$$;
+
+COMMENT ON FUNCTION naboom_api.incident_changes(text, integer) IS
+	'Offline sync: every incident the caller may see that changed after the cursor, each once and as it is now (get_incident''s view), in commit-safe stream order (a change that commits late is not skipped); a tombstone (removed) for one the caller could see once and may no longer. Without after: a sync from scratch. Page with the cursor of the last row; naboom.cursor_expired (PT410) when retention deleted changes past it. max_count up to naboom.max_page_size';
+
 -- END replaced functions
 
 -- Grants and pinned search paths for what is new (list below, one block per
@@ -1074,6 +1283,19 @@ GRANT EXECUTE ON FUNCTION
 	naboom_api.my_memberships(), naboom_api.update_my_profile(text, text, text, text),
 	naboom_api.leave_community(text), naboom_api.members(text, text, text, text, integer)
 	TO naboom_user, naboom_service;
+-- Issue 13, offline sync (as in 99_security.sql): the horizon follows
+-- every deletion of events; anyone may sync.
+CREATE TRIGGER event_horizon AFTER DELETE ON naboom.event
+	REFERENCING OLD TABLE AS gone
+	FOR EACH STATEMENT EXECUTE FUNCTION naboom.event_horizon_advance();
+ALTER TABLE naboom.event_horizon ENABLE ROW LEVEL SECURITY;
+CREATE TRIGGER restore_seed BEFORE INSERT ON naboom.event_horizon
+	FOR EACH ROW EXECUTE FUNCTION naboom.restore_seed('id');
+SELECT pg_catalog.pg_extension_config_dump('naboom.event_horizon', '');
+REVOKE ALL ON naboom.event_horizon FROM PUBLIC;
+REVOKE ALL ON FUNCTION naboom.event_horizon_advance(), naboom_api.incident_changes(text, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION naboom_api.incident_changes(text, integer)
+	TO naboom_anon, naboom_user, naboom_service;
 
 SELECT naboom.pin_search_paths();
 
