@@ -467,6 +467,9 @@ case "$SCALE" in
     small) LIST_CHANGE_REPORTS=1000  LIST_CHANGE_TRANSITIONS=200 ;;
 esac
 LIST_CHANGES_PAGE=500
+# transactions of one-row pages each catch-up connection starts with, not
+# counted: PL/pgSQL plans a statement afresh for its first 5 executions
+LIST_CHANGES_WARMUPS=6
 
 lists_failed() {
     warn "lists: $1"
@@ -531,8 +534,8 @@ lists_explain() {
 # lists_changes: every change published, a walk through incident_changes
 # as the catching-up member (unmeasured: it counts the rows and pages and
 # fills the caches), then the same walk timed by pgbench (one page a
-# transaction, -t pages + 1: the first is the connection's warm-up, not
-# counted), then its floor likewise.
+# transaction, after LIST_CHANGES_WARMUPS one-row warm-ups, not counted),
+# then its floor likewise.
 lists_changes() {
     local rows pages frows fpages
     if ! sql 'SELECT naboom.events_wait(30000)' >/dev/null; then
@@ -545,10 +548,10 @@ lists_changes() {
     read -r rows pages frows fpages <<<"$(tail -n 1 "$OUT/lists-changes.txt")"
     log "lists: incident_changes from the start: $rows rows in $pages pages (floor: $frows rows in $fpages pages)"
     PGBENCH_VARS+=(-D changes_page="$LIST_CHANGES_PAGE" -D catcher="$(sql "SELECT user_ref FROM bench.list_catcher")"
-                   -D ch_cursor=start -D flast=0 -D page=0)
-    # one more transaction each: the connection's warm-up (not counted)
-    run_pgbench list_changes list_changes.pgbench 1 0 "$((pages + 1))"
-    run_pgbench floor_list_changes floor_list_changes.pgbench 1 0 "$((fpages + 1))"
+                   -D ch_cursor=start -D flast=0 -D page=0 -D warmups="$LIST_CHANGES_WARMUPS")
+    # the connection's warm-ups first (not counted)
+    run_pgbench list_changes list_changes.pgbench 1 0 "$((LIST_CHANGES_WARMUPS + pages))"
+    run_pgbench floor_list_changes floor_list_changes.pgbench 1 0 "$((LIST_CHANGES_WARMUPS + fpages))"
 }
 
 # ---------------------------------------------------------------- retention
