@@ -166,6 +166,7 @@ SELECT t.sync(NULL, t.cur('s4'));
 -- The rows are get_incident's view (blurring of sensitive locations, the
 -- reporter hidden from the public).
 SELECT t.rep('u-res2', 'echo-gbv', 'gbv');
+SELECT naboom.events_wait(20000);
 SELECT t.as_user('u-res1');
 SELECT c.location_blurred, c.reporter_name, g.location_blurred, g.reporter_name,
 	(c.lat, c.lon) = (g.lat, g.lon)
