@@ -33,9 +33,22 @@ INSERT INTO op VALUES
 	(3, 'update_position', 'floor_position', 'position', NULL, NULL, NULL, NULL),
 	(4, 'nearest_responders', 'floor_nearest', 'read', NULL, 1, NULL, NULL),
 	(5, 'duplicate_candidates', 'floor_duplicates', 'read', NULL, 1, NULL, NULL),
-	(6, 'incidents_near', 'floor_near', 'read', NULL, 5, NULL, NULL);
+	(6, 'incidents_near', 'floor_near', 'read', NULL, 5, NULL, NULL),
+	-- the lists (issue 13): first pages p95 <= 5 ms at 1 client; the page
+	-- 101 deep also as fast as the first (max_deep_x below)
+	(7, 'list_queue', 'floor_list_queue', 'list', NULL, 5, NULL, NULL),
+	(8, 'list_feed', 'floor_list_feed', 'list', NULL, 5, NULL, NULL),
+	(9, 'list_feed_anon', 'floor_list_feed_anon', 'list', NULL, 5, NULL, NULL),
+	(10, 'list_mine', 'floor_list_mine', 'list', NULL, 5, NULL, NULL),
+	(11, 'list_deep', 'floor_list_deep', 'list', NULL, 5, NULL, NULL);
 -- run_retention: rows deleted and anonymised per second, both classes
 \set min_retention_rate 100000
+-- the lists: page 101's p95 at most this many times the first page's
+-- (list_feed, the same kind of member, same client count): keyset paging
+-- is as fast deep as at the start, within the noise of one run
+\set max_deep_x 1.5
+-- incident_changes catching up: rows per second
+\set min_changes_rate 20000
 
 -- Every verdict that is not PASS leaves its code here: 1 ERROR, 2 FAIL.
 CREATE TEMP TABLE status (code int NOT NULL);
@@ -56,6 +69,18 @@ CREATE FUNCTION pg_temp.ratio(a numeric, b numeric) RETURNS numeric LANGUAGE sql
 CREATE TEMP TABLE cl AS
 SELECT c.clients, c.n, c.clients = i.listen_clients AS listen
 FROM bench.run_info i, unnest(i.clients) WITH ORDINALITY c(clients, n);
+
+-- The sections the run measured (bench/run.sh SECTIONS; a run from before
+-- SECTIONS measured every section there was then, all but lists), as
+-- booleans sec_<name>: each part of the report below is printed only for a
+-- section that ran.
+SELECT coalesce((SELECT s.result FROM bench.run_step s WHERE s.step = 'sections'), 'reads writes stream audit retention')
+	AS sections \gset
+SELECT :'sections' ~ '\mreads\M' AS sec_reads, :'sections' ~ '\mlists\M' AS sec_lists,
+	:'sections' ~ '\mwrites\M' AS sec_writes, :'sections' ~ '\mstream\M' AS sec_stream,
+	:'sections' ~ '\maudit\M' AS sec_audit, :'sections' ~ '\mretention\M' AS sec_retention,
+	:'sections' ~ '\m(reads|writes)\M' AS sec_reads_or_writes, :'sections' ~ '\m(writes|audit)\M' AS sec_writes_or_audit,
+	:'sections' ~ '\m(writes|stream)\M' AS sec_writes_or_stream \gset
 
 -- Every measured run with its figures: TPS, transactions and stmt from
 -- pgbench's output; p50/p95/max of the whole transaction from its logs;
@@ -122,9 +147,11 @@ SELECT format('naboom benchmark, %s, %s CPUs, SCALE=%s, DURATION=%ss per run%s',
 FROM bench.run_info i \gset
 \echo :head1
 \echo :head2
+\echo 'sections:' :sections
 \echo 'cluster: shared_buffers=2GB max_connections=50 fsync=on synchronous_commit=on checkpoint_timeout=15min max_wal_size=8GB track_commit_timestamp=on shared_preload_libraries=naboom'
 \echo 'pgbench -M prepared as a non-superuser; one transaction = BEGIN; set_config(request.jwt.claims); <statement>; COMMIT'
 \echo
+\if :sec_reads_or_writes
 \echo 'write paths, audited; floor: the same row as one bare INSERT/UPDATE on a copy of the table (same columns and indexes; no triggers, FKs, CHECKs, RLS)'
 \echo 'operation            clients     TPS  p50 ms  p95 ms floor TPS floor p95  ratio  target              result'
 WITH v AS (
@@ -137,7 +164,7 @@ WITH v AS (
 	FROM op o CROSS JOIN cl
 	LEFT JOIN run a ON a.name = o.op AND a.clients = cl.clients
 	LEFT JOIN run f ON f.name = o.floor_op AND f.clients = cl.clients
-	WHERE o.kind IN ('write', 'position')),
+	WHERE o.kind = 'write' AND :'sec_writes'::boolean OR o.kind = 'position' AND :'sec_reads'::boolean),
 s AS (INSERT INTO status SELECT CASE verdict WHEN 'ERROR' THEN 1 ELSE 2 END FROM v WHERE verdict IN ('ERROR', 'FAIL'))
 SELECT pg_temp.r(op, 20) || ' ' || pg_temp.l(clients::text, 3) || ' ' || pg_temp.l(pg_temp.f(tps, 0), 7)
 	|| ' ' || pg_temp.l(pg_temp.f(p50, 3), 7) || ' ' || pg_temp.l(pg_temp.f(p95, 3), 7)
@@ -147,21 +174,27 @@ SELECT pg_temp.r(op, 20) || ' ' || pg_temp.l(clients::text, 3) || ' ' || pg_temp
 	|| ' ' || verdict
 FROM v ORDER BY ord, n;
 \echo
+\if :sec_writes
 SELECT 'report_incident fan-out, alerts written per report:' || string_agg(
 		format(' %s client(s) %s (%s subscription, %s responder)', cl.clients, pg_temp.f(a.alerts::numeric / a.tx, 2),
 			pg_temp.f(a.alerts_sub::numeric / a.tx, 2), pg_temp.f(a.alerts_resp::numeric / a.tx, 2)), ';' ORDER BY cl.n)
 FROM cl JOIN run a ON a.name = 'report_incident' AND a.clients = cl.clients AND a.tx > 0;
+\endif
+\if :sec_reads
 SELECT 'HOT updates during the position runs (n_tup_hot_upd / n_tup_upd):' || string_agg(
 		format(' %s client(s) naboom.responder_position %s %% of %s, floor %s %% of %s', cl.clients,
 			pg_temp.f(CASE WHEN a.upd > 0 THEN 100.0 * a.hot_upd / a.upd ELSE 0 END, 1), a.upd,
 			pg_temp.f(CASE WHEN f.upd > 0 THEN 100.0 * f.hot_upd / f.upd ELSE 0 END, 1), f.upd), ';' ORDER BY cl.n)
 FROM cl JOIN run a ON a.name = 'update_position' AND a.clients = cl.clients
 JOIN run f ON f.name = 'floor_position' AND f.clients = cl.clients;
+\endif
 \echo
+\endif
 
 ------------------------------------------------------------------------------
 -- Spatial reads
 ------------------------------------------------------------------------------
+\if :sec_reads
 \echo 'spatial reads; floor: the same question as one bare SQL statement on the copies (no identity, visibility, projection); ratio of TPS;'
 \echo 'p50/p95 of the whole transaction (4 round trips), stmt: mean of the call itself (pgbench -r)'
 \echo 'operation            clients     TPS  p50 ms  p95 ms stmt ms floor TPS floor p50 floor p95 floor stm  ratio  target      result'
@@ -187,9 +220,13 @@ SELECT pg_temp.r(op, 20) || ' ' || pg_temp.l(clients::text, 3) || ' ' || pg_temp
 FROM v ORDER BY ord, n;
 \echo
 
+\endif
+
 ------------------------------------------------------------------------------
 -- Audit log
 ------------------------------------------------------------------------------
+\if :sec_writes_or_audit
+\if :sec_writes
 \echo 'audit log; each write path with auditing on (as above) and, right after, off for naboom_bench'
 \echo '(ALTER ROLE naboom_bench SET naboom.audit = off; it wrote no audit rows, or ERROR); ratio of TPS;'
 \echo 'stmt: mean of the call itself in ms (pgbench -r); rows/tx: audit rows written per transaction with auditing on'
@@ -224,6 +261,8 @@ SELECT 'audit cost per row at 1 client, (stmt on - stmt off) / audit rows per tr
 		LEFT JOIN run a ON a.name = o.op AND a.clients = 1
 		LEFT JOIN run f ON f.name = o.op || '_noaudit' AND f.clients = 1
 		WHERE o.kind = 'write') END;
+\endif
+\if :sec_audit
 -- sealing and verifying the whole log, and the audit writer's counters
 WITH seal AS (SELECT * FROM bench.run_step WHERE step = 'seal'),
 ver AS (SELECT * FROM bench.run_step WHERE step = 'verify'),
@@ -259,9 +298,14 @@ s AS (INSERT INTO status SELECT code FROM lines WHERE code IS NOT NULL)
 SELECT line FROM lines ORDER BY n;
 \echo
 
+\endif
+\endif
+
 ------------------------------------------------------------------------------
 -- Event stream
 ------------------------------------------------------------------------------
+\if :sec_writes_or_stream
+\if :sec_writes
 \echo 'event stream; each write path with events on (as above, audited) and, right after, off for naboom_bench'
 \echo '(ALTER ROLE naboom_bench SET naboom.events = off, auditing on; it wrote no events, or ERROR); ratio of TPS;'
 \echo 'stmt: mean of the call itself in ms (pgbench -r); events/tx: events written per transaction with events on'
@@ -283,6 +327,8 @@ SELECT pg_temp.r(op, 20) || ' ' || pg_temp.l(clients::text, 3) || ' ' || pg_temp
 	|| ' ' || pg_temp.l(pg_temp.f(ostmt, 3), 8) || ' ' || pg_temp.l(pg_temp.f(events_tx, 2), 9)
 	|| ' ' || pg_temp.l(pg_temp.f(ratio, 2), 6) || '  ' || pg_temp.r(format('>=%sx', min_events_ratio), 7) || ' ' || verdict
 FROM v ORDER BY ord, n;
+\endif
+\if :sec_writes
 \echo 'commit -> publication, ms: published_at - pg_xact_commit_timestamp(xid) of every event the run wrote (commit timestamp:'
 \echo 'taken as the commit record is written, before its WAL flush; the NOTIFY is delivered when the publisher commits, right after)'
 \echo 'run                          clients   events   p50 ms   p95 ms   max ms'
@@ -303,7 +349,9 @@ SELECT pg_temp.r(name, 28) || ' ' || pg_temp.l(clients::text, 3) || ' ' || pg_te
 	|| ' ' || pg_temp.l(pg_temp.f(e_p50, 3), 8) || ' ' || pg_temp.l(pg_temp.f(e_p95, 3), 8)
 	|| ' ' || pg_temp.l(pg_temp.f(e_max, 3), 8) || error
 FROM v ORDER BY n, ord;
--- commit -> delivery (report_incident_listen) and the events_since read
+\endif
+-- commit -> delivery (report_incident_listen; writes) and the events_since
+-- read (stream)
 WITH l AS (SELECT r.*, a.tps AS plain_tps FROM cl JOIN run r ON r.name = 'report_incident_listen' AND r.clients = cl.clients
 		LEFT JOIN run a ON a.name = 'report_incident' AND a.clients = cl.clients WHERE cl.listen),
 st AS (SELECT s.error FROM bench.run_step s WHERE s.step = 'listen' ORDER BY s.error NULLS LAST LIMIT 1),
@@ -322,6 +370,7 @@ lines AS (
 				pg_temp.f(l.d_p50, 3), pg_temp.f(l.d_p95, 3), pg_temp.f(l.d_max, 3), pg_temp.f(l.tps, 0), l.clients, pg_temp.f(l.plain_tps, 0))
 		END AS line, CASE WHEN l.run_id IS NULL OR NOT l.ok THEN 1 END AS code
 	FROM (SELECT 1) one LEFT JOIN l ON true LEFT JOIN st ON true
+	WHERE :'sec_writes'::boolean
 	UNION ALL
 	SELECT 2, CASE WHEN rd.ok IS NOT TRUE OR rd.events <> rd.max_seq OR rd.secs IS NULL
 			THEN format('events_since read: ERROR (%s events published, largest seq %s; see bench/out/pgbench-read_events.txt)', rd.events, rd.max_seq)
@@ -329,14 +378,18 @@ lines AS (
 			rd.events, rd.pages, pg_temp.f(rd.secs, 3), CASE WHEN rd.secs > 0 THEN pg_temp.f(rd.events / rd.secs, 0) ELSE '-' END,
 			CASE WHEN rd.secs > 0 AND rd.pages > 0 THEN pg_temp.f(1000 * rd.secs / rd.pages, 2) ELSE '-' END) END,
 		CASE WHEN rd.ok IS NOT TRUE OR rd.events <> rd.max_seq OR rd.secs IS NULL THEN 1 END
-	FROM (SELECT 1) one LEFT JOIN rd ON true),
+	FROM (SELECT 1) one LEFT JOIN rd ON true
+	WHERE :'sec_stream'::boolean),
 s AS (INSERT INTO status SELECT code FROM lines WHERE code IS NOT NULL)
 SELECT line FROM lines ORDER BY n;
 \echo
 
+\endif
+
 ------------------------------------------------------------------------------
 -- Retention
 ------------------------------------------------------------------------------
+\if :sec_retention
 \echo 'retention: CALL naboom.run_retention(false) as a top-level command, as the superuser (as the pg_cron job), auditing and'
 \echo 'events on; each batch of naboom.retention_batch_size (default 10000) commits on its own'
 -- The run alone: its classes beside the floor's, and the checks.
@@ -507,6 +560,135 @@ WITH e AS (SELECT string_agg(s.error, '; ') AS error FROM bench.run_step s WHERE
 i AS (INSERT INTO status SELECT 1 FROM e WHERE e.error IS NOT NULL AND :'ret_measured'::boolean)
 SELECT 'ERROR: ' || e.error FROM e WHERE e.error IS NOT NULL AND :'ret_measured'::boolean;
 \echo
+\endif
+
+------------------------------------------------------------------------------
+-- Lists (issue 13)
+------------------------------------------------------------------------------
+\if :sec_lists
+SELECT 'lists (issue 13), on the data set as loaded; ERROR: ' || string_agg(e.error, '; ')
+FROM bench.run_step e WHERE e.step = 'lists' AND e.error IS NOT NULL HAVING count(*) > 0;
+INSERT INTO status SELECT 1 FROM bench.run_step e WHERE e.step = 'lists' AND e.error IS NOT NULL;
+SELECT 'lists (issue 13), default page size (50 rows), on the data set as loaded: ' || coalesce(s.detail, '-')
+FROM (SELECT 1) one LEFT JOIN bench.run_step s ON s.step = 'lists_prepare';
+\echo 'floor: the same rows as one bare SQL statement on bench.floor_incident by the same index (queue: the same join to the categories, SLA'
+\echo 'and priority rank written out): no naboom function, identity, role or argument checks, cursor, audit of private reads, projection;'
+\echo 'p50/p95 of the whole transaction (4 round trips); ratio of TPS; p95 x: p95 / floor p95; target at 1 client (8 clients on 2 CPUs:'
+\echo 'latency is the machine''s queue); the deep page (list_deep) also p95 <=' :max_deep_x 'x the first page''s (list_feed, same clients)'
+\echo 'load: the machine''s 1-minute load average at the end of the run / of its floor''s (2 CPUs, shared with other work)'
+\echo 'operation            clients     TPS  p50 ms  p95 ms floor TPS floor p50 floor p95  ratio  p95 x      load  target              result'
+WITH v AS (
+	SELECT o.ord, cl.n, o.op, cl.clients, a.tps, a.p50, a.p95, f.tps AS ftps, f.p50 AS fp50, f.p95 AS fp95,
+		(SELECT x.figures->>'after' FROM bench.run_step x WHERE x.step = 'loadavg' AND (x.figures->>'run_id')::int = a.run_id)
+		|| '/' || (SELECT x.figures->>'after' FROM bench.run_step x WHERE x.step = 'loadavg' AND (x.figures->>'run_id')::int = f.run_id) AS load,
+		pg_temp.ratio(a.tps, f.tps) AS ratio, CASE WHEN f.p95 > 0 THEN round(a.p95 / f.p95, 2) END AS p95x, o.max_p95,
+		first.p95 AS first_p95,
+		CASE WHEN NOT coalesce(a.ok AND f.ok, false) THEN 'ERROR'
+			WHEN cl.clients <> 1 THEN '-'
+			WHEN a.p95 <= o.max_p95 AND (o.op <> 'list_deep'
+					OR first.p95 > 0 AND round(a.p95 / first.p95, 2) <= :max_deep_x) THEN 'PASS'
+			ELSE 'FAIL' END AS verdict
+	FROM op o CROSS JOIN cl
+	LEFT JOIN run a ON a.name = o.op AND a.clients = cl.clients
+	LEFT JOIN run f ON f.name = o.floor_op AND f.clients = cl.clients
+	LEFT JOIN run first ON first.name = 'list_feed' AND first.clients = cl.clients
+	WHERE o.kind = 'list'),
+s AS (INSERT INTO status SELECT CASE verdict WHEN 'ERROR' THEN 1 ELSE 2 END FROM v WHERE verdict IN ('ERROR', 'FAIL'))
+SELECT pg_temp.r(op, 20) || ' ' || pg_temp.l(clients::text, 3) || ' ' || pg_temp.l(pg_temp.f(tps, 0), 7)
+	|| ' ' || pg_temp.l(pg_temp.f(p50, 3), 7) || ' ' || pg_temp.l(pg_temp.f(p95, 3), 7)
+	|| ' ' || pg_temp.l(pg_temp.f(ftps, 0), 9) || ' ' || pg_temp.l(pg_temp.f(fp50, 3), 9) || ' ' || pg_temp.l(pg_temp.f(fp95, 3), 9)
+	|| ' ' || pg_temp.l(pg_temp.f(ratio, 2), 6) || ' ' || pg_temp.l(pg_temp.f(p95x, 2), 6) || ' ' || pg_temp.l(coalesce(load, '-'), 9) || '  '
+	|| pg_temp.r(format('p95<=%sms', max_p95) || CASE WHEN op = 'list_deep' THEN format(', <=%sx 1st', :max_deep_x) ELSE '' END, 19)
+	|| ' ' || verdict
+	|| CASE WHEN op = 'list_deep' AND first_p95 > 0 THEN format(' (deep / first page p95: %s)', pg_temp.f(p95 / first_p95, 2)) ELSE '' END
+FROM v ORDER BY n, ord;
+\echo
+-- incident_changes catching up, beside its floor
+\echo 'incident_changes catching up: changes filed in community 1 through the API (list_changes_report: report_incident by its residents,'
+\echo 'list_changes_transition: bench.next_step on its part of the pool by its moderator, 8 clients each), every event published, then a'
+\echo 'resident''s app syncs from scratch: incident_changes(cursor, 500) a page per transaction at 1 client until the end (list_changes);'
+\echo 'floor: the same rows, one bare statement a page on naboom.event (seq order; no newer event of the incident) joined to naboom.incident'
+\echo '(floor_list_changes, as the superuser); each connection''s first 6 transactions are one-row warm-ups, not counted (PL/pgSQL'
+\echo 'plans afresh for 5 calls; a gateway''s pooled connection is past that); seconds: the pages'' latencies summed; ratio of rows/s'
+WITH ch AS (SELECT s.rows, s.figures FROM bench.run_step s WHERE s.step = 'list_changes'),
+g AS (SELECT string_agg(format('%s %s transactions (%s TPS)', r.name, r.tx, pg_temp.f(r.tps, 0)), ', ' ORDER BY r.name) AS made,
+		bool_and(r.ok) AS ok FROM run r WHERE r.name IN ('list_changes_report', 'list_changes_transition')),
+v AS (
+	SELECT ch.rows, (ch.figures->>'pages')::bigint AS pages, (ch.figures->>'floor_rows')::bigint AS frows,
+		(ch.figures->>'floor_pages')::bigint AS fpages, ch.figures, g.made, g.ok AS gok,
+		a.tps, a.ok AS aok, f.tps AS ftps, f.ok AS fok,
+		(SELECT round((percentile_disc(0.95) WITHIN GROUP (ORDER BY x.latency_us))::numeric / 1000, 3) FROM (SELECT t.latency_us,
+			row_number() OVER (ORDER BY t.ended_at) AS n FROM bench.run_tx t WHERE t.run_id = a.run_id) x WHERE x.n > 6) AS p95,
+		(SELECT round((percentile_disc(0.95) WITHIN GROUP (ORDER BY x.latency_us))::numeric / 1000, 3) FROM (SELECT t.latency_us,
+			row_number() OVER (ORDER BY t.ended_at) AS n FROM bench.run_tx t WHERE t.run_id = f.run_id) x WHERE x.n > 6) AS fp95,
+		(SELECT round(sum(x.latency_us) FILTER (WHERE x.n > 6) / 1e6, 3) FROM (SELECT t.latency_us,
+			row_number() OVER (ORDER BY t.ended_at) AS n FROM bench.run_tx t WHERE t.run_id = a.run_id) x) AS secs,
+		(SELECT round(sum(x.latency_us) FILTER (WHERE x.n > 6) / 1e6, 3) FROM (SELECT t.latency_us,
+			row_number() OVER (ORDER BY t.ended_at) AS n FROM bench.run_tx t WHERE t.run_id = f.run_id) x) AS fsecs,
+		(SELECT string_agg(round(x.latency_us / 1e3, 1)::text, ', ' ORDER BY x.ended_at) FROM (SELECT t.latency_us, t.ended_at
+			FROM bench.run_tx t WHERE t.run_id = a.run_id ORDER BY t.ended_at LIMIT 6) x) AS warm_ms,
+		(SELECT string_agg(round(x.latency_us / 1e3, 1)::text, ', ' ORDER BY x.ended_at) FROM (SELECT t.latency_us, t.ended_at
+			FROM bench.run_tx t WHERE t.run_id = f.run_id ORDER BY t.ended_at LIMIT 6) x) AS fwarm_ms
+	FROM (SELECT 1) one LEFT JOIN ch ON true LEFT JOIN g ON true
+	LEFT JOIN run a ON a.name = 'list_changes' LEFT JOIN run f ON f.name = 'floor_list_changes'),
+w AS (
+	SELECT v.*, CASE WHEN v.secs > 0 THEN round(v.rows / v.secs) END AS rate,
+		CASE WHEN v.fsecs > 0 THEN round(v.frows / v.fsecs) END AS frate,
+		CASE WHEN v.rows IS NULL OR NOT coalesce(v.aok AND v.fok AND v.gok, false) OR v.rows IS DISTINCT FROM v.frows
+				OR v.secs IS NULL OR v.fsecs IS NULL THEN 'ERROR'
+			WHEN round(v.rows / v.secs) >= :min_changes_rate THEN 'PASS' ELSE 'FAIL' END AS verdict
+	FROM v),
+s AS (INSERT INTO status SELECT CASE verdict WHEN 'ERROR' THEN 1 ELSE 2 END FROM w WHERE verdict IN ('ERROR', 'FAIL'))
+SELECT format('changes filed: %s; %s events of %s incidents in the stream', coalesce(made, 'none'),
+		figures->>'events', figures->>'incidents_changed')
+	|| E'\n' || format('list_changes: %s rows (%s distinct incidents) in %s pages of %s as %s: %s s, %s rows/s (p95 per page %s ms; warm-ups %s ms)',
+		rows, figures->>'distinct', pages, figures->>'page', figures->>'catcher', pg_temp.f(secs, 3), pg_temp.f(rate, 0), pg_temp.f(p95, 3),
+		warm_ms)
+	|| format('; load average %s', (SELECT x.detail FROM bench.run_step x WHERE x.step = 'loadavg' AND x.result = 'list_changes'))
+	|| E'\n' || format('floor_list_changes: %s rows in %s pages: %s s, %s rows/s (p95 per page %s ms; warm-ups %s ms); load average %s',
+		frows, fpages, pg_temp.f(fsecs, 3), pg_temp.f(frate, 0), pg_temp.f(fp95, 3), fwarm_ms,
+		(SELECT x.detail FROM bench.run_step x WHERE x.step = 'loadavg' AND x.result = 'floor_list_changes'))
+	|| E'\n' || format('incident_changes catching up: %s rows/s, floor %s rows/s, ratio %s; target >=%s rows/s: %s%s',
+		pg_temp.f(rate, 0), pg_temp.f(frate, 0), CASE WHEN frate > 0 THEN pg_temp.f(round(rate / frate, 2), 2) ELSE '-' END,
+		:min_changes_rate, verdict,
+		CASE WHEN verdict = 'ERROR' THEN ' (a run failed, or the API and the floor read different numbers of rows: see bench/out/lists-changes.txt)' ELSE '' END)
+FROM w;
+\echo
+-- the plans (bench/out/explain-lists.txt; their shape from
+-- bench/lists_plans.sql): the scans of the incident and event tables, the
+-- rows they read, the largest sort input.  A list passes when it reads the
+-- incidents by an index, with no sequential scan of them and no sort of
+-- the whole community (a sort of less than a tenth of its incidents, or of
+-- no more than two pages); "keyset" says whether it sorts no more than two
+-- pages.
+SELECT format('plans (bench/out/explain-lists.txt), community 1 (%s incidents), each list''s 7th call (auto_explain: every statement, ANALYZE, BUFFERS):',
+	(SELECT max(s.rows) FROM bench.run_step s WHERE s.step = 'list_plan_community'));
+\echo 'run                  stmts  rows read largest sort  keyset  result  scans of incident / event'
+WITH c AS (SELECT max(s.rows) AS n FROM bench.run_step s WHERE s.step = 'list_plan_community'),
+p AS (
+	SELECT s.result AS name, s.figures AS f, c.n,
+		CASE WHEN s.result = 'list_changes' OR s.result = 'floor_list_changes' THEN 1000 ELSE 100 END AS two_pages,
+		CASE WHEN (s.figures->>'statements')::int = 0 THEN 'ERROR'
+			WHEN (s.figures->>'index_scans')::int > 0 AND (s.figures->>'seq_scans')::int = 0
+				AND ((s.figures->>'max_sort_in')::numeric < c.n / 10.0
+					OR (s.figures->>'max_sort_in')::numeric <= CASE WHEN s.result LIKE '%list_changes' THEN 1000 ELSE 100 END) THEN 'PASS'
+			ELSE 'FAIL' END AS verdict
+	FROM bench.run_step s, c WHERE s.step = 'list_plan'),
+o AS (SELECT p.*, coalesce((SELECT k.ord FROM op k WHERE k.op = p.name OR k.floor_op = p.name), 100) AS ord,
+		p.name LIKE 'floor%' AS floor FROM p),
+s AS (INSERT INTO status SELECT CASE verdict WHEN 'ERROR' THEN 1 ELSE 2 END FROM o WHERE verdict IN ('ERROR', 'FAIL') AND NOT floor),
+lines AS (
+	SELECT o.ord, o.floor, pg_temp.r(o.name, 20) || ' ' || pg_temp.l(o.f->>'statements', 5) || ' ' || pg_temp.l(o.f->>'rows_read', 10)
+		|| ' ' || pg_temp.l(o.f->>'max_sort_in', 12) || ' ' || pg_temp.l(CASE WHEN (o.f->>'max_sort_in')::numeric <= o.two_pages THEN 'yes' ELSE 'no' END, 7)
+		|| '  ' || pg_temp.r(CASE WHEN o.floor THEN '-' ELSE o.verdict END, 6) || '  '
+		|| (SELECT string_agg(x, '; ' ORDER BY x) FROM jsonb_array_elements_text(o.f->'scans') x)
+		|| CASE WHEN (o.f->>'seq_scans')::int > 0 THEN ' (SEQUENTIAL SCAN)' ELSE '' END AS line
+	FROM o)
+SELECT line FROM lines ORDER BY ord, floor DESC;
+SELECT 'ERROR: no plans (see bench/out/explain-lists.txt)' WHERE NOT EXISTS (SELECT FROM bench.run_step s WHERE s.step = 'list_plan');
+INSERT INTO status SELECT 1 WHERE NOT EXISTS (SELECT FROM bench.run_step s WHERE s.step = 'list_plan');
+\echo
+\endif
 
 ------------------------------------------------------------------------------
 -- Every run
@@ -515,13 +697,19 @@ SELECT 'ERROR: ' || e.error FROM e WHERE e.error IS NOT NULL AND :'ret_measured'
 \echo 'run                          clients transactions     TPS  p50 ms  p95 ms stmt ms  WAL B/tx  FPI/tx audit/tx events/tx  max ms'
 WITH names AS (
 	-- the reads, the positions, then the write paths, in the order they ran
-	SELECT cl.n, CASE o.kind WHEN 'read' THEN 0 WHEN 'position' THEN 100 ELSE 200 END + o.ord * 10 + k.k AS ord,
+	SELECT cl.n, CASE o.kind WHEN 'read' THEN 0 WHEN 'position' THEN 100 WHEN 'list' THEN 150 ELSE 200 END + o.ord * 10 + k.k AS ord,
 		k.name, cl.clients
 	FROM cl CROSS JOIN op o CROSS JOIN LATERAL (VALUES (0, o.floor_op), (1, o.op),
 		(2, CASE WHEN o.min_events_ratio IS NOT NULL THEN o.op || '_noevents' END),
 		(3, CASE WHEN o.min_audit_ratio IS NOT NULL THEN o.op || '_noaudit' END),
 		(4, CASE WHEN o.op = 'report_incident' AND cl.listen THEN 'report_incident_listen' END)) k(k, name)
-	WHERE k.name IS NOT NULL)
+	WHERE k.name IS NOT NULL AND CASE o.kind WHEN 'list' THEN :'sec_lists'::boolean WHEN 'write' THEN :'sec_writes'::boolean
+		ELSE :'sec_reads'::boolean END
+	UNION ALL
+	SELECT 99, 300 + k.k, k.name, k.clients
+	FROM (VALUES (1, 'list_changes_report', 8), (2, 'list_changes_transition', 8), (3, 'list_changes', 1),
+		(4, 'floor_list_changes', 1)) k(k, name, clients)
+	WHERE :'sec_lists'::boolean)
 SELECT pg_temp.r(m.name, 28) || ' ' || pg_temp.l(m.clients::text, 3) || ' ' || pg_temp.l(coalesce(a.tx, 0)::text, 8)
 	|| ' ' || pg_temp.l(pg_temp.f(coalesce(a.tps, 0), 0), 7) || ' ' || pg_temp.l(pg_temp.f(a.p50, 3), 7)
 	|| ' ' || pg_temp.l(pg_temp.f(a.p95, 3), 7) || ' ' || pg_temp.l(pg_temp.f(a.stmt_ms, 3), 7)

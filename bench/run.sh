@@ -58,6 +58,21 @@
 #      (WAL, audit rows, last event id, alerts, HOT updates), its
 #      transactions (-l logs, \copy) in bench.run_tx, its events with their
 #      commit-to-publication latency in bench.run_event;
+#   4b. the lists (bench/README.md, "Lists"), after the spatial reads and
+#      before the write paths: bench/lists_prepare.sql, then each list's
+#      first page (and page 101 of the feed) beside its bare-SQL floor at
+#      each client count:
+#        floor_list_queue.pgbench     vs  list_queue.pgbench
+#        floor_list_feed.pgbench      vs  list_feed.pgbench
+#        floor_list_feed_anon.pgbench vs  list_feed_anon.pgbench
+#        floor_list_mine.pgbench      vs  list_mine.pgbench
+#        floor_list_deep.pgbench      vs  list_deep.pgbench
+#      then changes filed through the API in community 1
+#      (list_changes_report, list_changes_transition; pgbench -t) and
+#      incident_changes catching up with them (list_changes.pgbench vs
+#      floor_list_changes.pgbench, pgbench -t <pages>; bench/lists_changes.sql
+#      counts the pages), then bench/explain_lists.sql (the plans, to
+#      bench/out/explain-lists.txt) and bench/lists_plans.sql (their shape);
 #   5. reads the whole event stream as the service with
 #      events_since(after, 1000), a page per transaction (bench/
 #      read_events.pgbench), timed by pgbench;
@@ -80,6 +95,10 @@
 #
 # Environment
 #   SCALE=full|small      full: the data set above; small: 1/100 of it
+#   SECTIONS=all          the sections to measure, of: reads (4: the spatial
+#                         reads and positions), lists (4b), writes (4: the
+#                         write paths), stream (5), audit (6), retention (7);
+#                         always in that order, after the load
 #   DURATION=20           seconds per pgbench run (37 runs; SCALE=small: 3)
 #   WARMUP=5              seconds of each script at 8 clients before measuring
 #                         (SCALE=small: 1)
@@ -117,6 +136,20 @@ else
 fi
 CLIENTS="${CLIENTS:-1 8}"
 PROFILE="${PROFILE:-0}"
+# The sections, in the order they run (whatever order SECTIONS names them
+# in); the load always runs.
+ALL_SECTIONS="reads lists writes stream audit retention"
+SECTIONS="${SECTIONS:-all}"
+SECTIONS=$(tr ',' ' ' <<<"$SECTIONS" | xargs)
+[ "$SECTIONS" != all ] || SECTIONS=$ALL_SECTIONS
+for _s in $SECTIONS; do
+    [[ " $ALL_SECTIONS " == *" $_s "* ]] || die "SECTIONS: unknown section '$_s' (sections: all $ALL_SECTIONS)"
+done
+[ -n "$SECTIONS" ] || die "SECTIONS is empty (sections: all $ALL_SECTIONS)"
+# in run order
+SECTIONS=$(for _s in $ALL_SECTIONS; do [[ " $SECTIONS " != *" $_s "* ]] || printf '%s ' "$_s"; done | xargs)
+# section NAME: whether this run measures the section NAME
+section() { [[ " $SECTIONS " == *" $1 "* ]]; }
 OUT="$BENCH_DIR/out"
 DB=naboom_bench
 
@@ -239,7 +272,8 @@ fresh_positions() {
         -c "UPDATE bench.floor_position SET reported_at = now() WHERE position IS NOT NULL"
 }
 
-# run_pgbench NAME SCRIPT CLIENTS SECONDS: runs pgbench after making the
+# run_pgbench NAME SCRIPT CLIENTS SECONDS [TRANSACTIONS]: runs pgbench (for
+# SECONDS, or TRANSACTIONS per client when given) after making the
 # positions fresh and a CHECKPOINT, between bench.run_start and
 # bench.run_finish (a bench.run_result row, the counters before and after,
 # the run's events), then loads its per-transaction logs into bench.run_tx.
@@ -250,7 +284,10 @@ fresh_positions() {
 # listen_stop); during one named ..._retention naboom.run_retention runs
 # beside pgbench (retention_bg_start, retention_bg_stop).
 run_pgbench() {
-    local name=$1 script=$2 c=$3 secs=$4 logdir out table=NULL id t0 t1 rc=0 setting=
+    local name=$1 script=$2 c=$3 secs=$4 logdir out table=NULL id t0 t1 rc=0 setting= limit load0
+    # a 5th argument: that many transactions per client (-t) instead of
+    # SECONDS (recorded as 0 seconds)
+    if [ -n "${5:-}" ]; then limit=(-t "$5"); secs=0; else limit=(-T "$secs"); fi
     logdir="$OUT/log/$name-c$c"
     out="$OUT/pgbench-$name-c$c.txt"
     rm -rf "$logdir"; mkdir -p "$logdir"
@@ -269,9 +306,15 @@ run_pgbench() {
     # the statistics of the last run's backends are flushed as they exit
     [ "$table" = NULL ] || sleep 1
     id=$(sql "SELECT bench.run_start('$name', '$script', $c, $secs, $table)")
+    # the machine's load average before and after (the CPUs are shared)
+    load0=$(cut -d ' ' -f 1-3 /proc/loadavg)
     case "$name" in *_listen) listen_start "$c" ;; *_retention) retention_bg_start "$c" ;; esac
     t0=$(now_s)
-    PGUSER=naboom_bench pgbench -n -M prepared -c "$c" -j "$c" -T "$secs" -r \
+    # the floor of incident_changes reads naboom.event and naboom.incident
+    # as the superuser (no RLS, as inside the API's SECURITY DEFINER function)
+    local user=naboom_bench
+    [ "$name" != floor_list_changes ] || user=$PGUSER
+    PGUSER=$user pgbench -n -M prepared -c "$c" -j "$c" "${limit[@]}" -r \
         -l --log-prefix="$logdir/tx" \
         "${PGBENCH_VARS[@]}" -D clients="$c" \
         -f "$BENCH_DIR/$script" "$DB" >"$out" 2>&1 || rc=$?
@@ -286,6 +329,9 @@ INSERT INTO bench.run_tx SELECT :id, latency::bigint, pg_catalog.to_timestamp(ep
 FROM tx WHERE latency ~ '^[0-9]+$';
 SQL
 )"
+    sql "INSERT INTO bench.run_step (step, clients, result, detail, figures) VALUES ('loadavg', $c, '$name',
+        'before $load0, after $(cut -d ' ' -f 1-3 /proc/loadavg)', jsonb_build_object('run_id', $id,
+        'before', $(cut -d ' ' -f 1 <<<"$load0"), 'after', $(cut -d ' ' -f 1 /proc/loadavg)))"
     case "$name" in *_listen) listen_stop "$id" "$c" ;; *_retention) retention_bg_stop "$c" ;; esac
     [ -z "$setting" ] || sql "ALTER ROLE naboom_bench RESET $setting"
     if [ "$PROFILE" = 1 ]; then
@@ -394,6 +440,118 @@ SQL
         >"$OUT/verify-audit.txt"
     sql "INSERT INTO bench.run_step (step, figures) SELECT 'audit_writer', to_jsonb(s) FROM naboom.audit_queue_stats() s"
     log "sealed $rows rows in $seals seals; verify_audit: $(tail -n 1 "$OUT/verify-audit.txt")"
+}
+
+# ---------------------------------------------------------------- lists
+# The lists section (bench/README.md, "Lists"): each list's first page (and
+# a page 100 deep) beside its floor, the plans, and incident_changes
+# catching up with changes filed through the API.  Its files in $OUT:
+# lists-prepare.txt (what bench/lists_prepare.sql found and walked),
+# explain-lists.txt (the plans), lists-changes.txt (the changes filed and
+# the catch-up's walk), lists.log (diagnostics).  Its figures go to
+# bench.run_result (the runs list_* and floor_list_*) and bench.run_step
+# (lists_prepare, list_changes, list_plan; lists: errors of the section).
+
+# the list runs, each beside its floor (FLOOR_OF)
+LIST_OPS="list_queue list_feed list_feed_anon list_mine list_deep"
+FLOOR_OF+=([list_queue]=floor_list_queue [list_feed]=floor_list_feed [list_feed_anon]=floor_list_feed_anon
+           [list_mine]=floor_list_mine [list_deep]=floor_list_deep)
+# the deep page: page LIST_DEEP_PAGE + 1 of the feed (default page size;
+# SCALE=small has 1,000 incidents per community: 20 pages)
+LIST_DEEP_PAGE=100
+[ "$SCALE" != small ] || LIST_DEEP_PAGE=10
+# incident_changes: reports and transitions filed in community 1 through the
+# API, then read back a page of LIST_CHANGES_PAGE at a time
+case "$SCALE" in
+    full)  LIST_CHANGE_REPORTS=10000 LIST_CHANGE_TRANSITIONS=2000 ;;
+    small) LIST_CHANGE_REPORTS=1000  LIST_CHANGE_TRANSITIONS=200 ;;
+esac
+LIST_CHANGES_PAGE=500
+# transactions of one-row pages each catch-up connection starts with, not
+# counted: PL/pgSQL plans a statement afresh for its first 5 executions
+LIST_CHANGES_WARMUPS=6
+
+lists_failed() {
+    warn "lists: $1"
+    step_error lists "" "$1 (see bench/out/lists.log)"
+}
+
+lists() {
+    local c op mines reporters transitions
+    rm -f "$OUT"/lists-* "$OUT/lists.log"
+    log "lists: the residents with the most reports, and the cursor of page $LIST_DEEP_PAGE of each community's feed"
+    if ! psql -X -q -At -v ON_ERROR_STOP=1 -d "$DB" -v members="$MEMBERS" -v responders="$RESPONDERS" \
+            -v deep_pages="$LIST_DEEP_PAGE" -f "$BENCH_DIR/lists_prepare.sql" >"$OUT/lists-prepare.txt" 2>>"$OUT/lists.log"; then
+        lists_failed "bench/lists_prepare.sql failed"; return 0
+    fi
+    log "lists: $(tr '\n' ' ' <"$OUT/lists-prepare.txt")"
+    mines=$(sql "SELECT array_agg(user_ref ORDER BY community_id)::text FROM bench.list_mine")
+    PGBENCH_VARS+=(-D mines="$mines" -D deep_pages="$LIST_DEEP_PAGE")
+
+    warmup $LIST_OPS
+    for c in $CLIENTS; do
+        for op in $LIST_OPS; do
+            run_pgbench "${FLOOR_OF[$op]}" "${FLOOR_OF[$op]}.pgbench" "$c" "$DURATION"
+            run_pgbench "$op" "$op.pgbench" "$c" "$DURATION"
+        done
+    done
+
+    # incident_changes: changes filed through the API (reports by residents
+    # of community 1 at 8 clients, transitions of community 1's pool by its
+    # moderator at 8 clients: each client its own slice), every event
+    # published, then read back from the start.
+    reporters=$(( (LIST_CHANGE_REPORTS + 7) / 8 ))
+    transitions=$(( (LIST_CHANGE_TRANSITIONS + 7) / 8 ))
+    log "lists: filing $((reporters * 8)) reports and $((transitions * 8)) transitions in community 1 through the API"
+    run_pgbench list_changes_report list_changes_report.pgbench 8 0 "$reporters"
+    run_pgbench list_changes_transition list_changes_transition.pgbench 8 0 "$transitions"
+    lists_changes
+    # the plans last: incident_changes's with the changes filed
+    lists_explain
+}
+
+# lists_explain: the plans of every list's statements (auto_explain,
+# ANALYZE, BUFFERS) and of their floors to $OUT/explain-lists.txt, and the
+# same plans as JSON, whose shape (index scans, sorts, rows read) goes to
+# bench.run_step (list_plan) for the report.
+lists_explain() {
+    local out="$OUT/explain-lists.txt"
+    if ! psql -X -v ON_ERROR_STOP=1 -d "$DB" -v format=text -v mines="$mines" \
+            -f "$BENCH_DIR/explain_lists.sql" >"$out" 2>&1; then
+        lists_failed "bench/explain_lists.sql failed (see bench/out/explain-lists.txt)"; return 0
+    fi
+    # JSON: the server log lines of auto_explain to this client (stderr)
+    if ! psql -X -q -v ON_ERROR_STOP=1 -d "$DB" -v format=json -v mines="$mines" \
+            -f "$BENCH_DIR/explain_lists.sql" >"$OUT/lists-plans.json" 2>&1; then
+        lists_failed "bench/explain_lists.sql (JSON) failed (see bench/out/lists-plans.json)"; return 0
+    fi
+    if ! psql -X -q -v ON_ERROR_STOP=1 -d "$DB" -v file="$OUT/lists-plans.json" \
+            -f "$BENCH_DIR/lists_plans.sql" >>"$OUT/lists.log" 2>&1; then
+        lists_failed "bench/lists_plans.sql failed"
+    fi
+}
+
+# lists_changes: every change published, a walk through incident_changes
+# as the catching-up member (unmeasured: it counts the rows and pages and
+# fills the caches), then the same walk timed by pgbench (one page a
+# transaction, after LIST_CHANGES_WARMUPS one-row warm-ups, not counted),
+# then its floor likewise.
+lists_changes() {
+    local rows pages frows fpages
+    if ! sql 'SELECT naboom.events_wait(30000)' >/dev/null; then
+        lists_failed "naboom.events_wait failed"; return 0
+    fi
+    if ! psql -X -q -At -F ' ' -v ON_ERROR_STOP=1 -d "$DB" -v page="$LIST_CHANGES_PAGE" -v members="$MEMBERS" \
+            -f "$BENCH_DIR/lists_changes.sql" >"$OUT/lists-changes.txt" 2>>"$OUT/lists.log"; then
+        lists_failed "bench/lists_changes.sql failed"; return 0
+    fi
+    read -r rows pages frows fpages <<<"$(tail -n 1 "$OUT/lists-changes.txt")"
+    log "lists: incident_changes from the start: $rows rows in $pages pages (floor: $frows rows in $fpages pages)"
+    PGBENCH_VARS+=(-D changes_page="$LIST_CHANGES_PAGE" -D catcher="$(sql "SELECT user_ref FROM bench.list_catcher")"
+                   -D ch_cursor=start -D flast=0 -D page=0 -D warmups="$LIST_CHANGES_WARMUPS")
+    # the connection's warm-ups first (not counted)
+    run_pgbench list_changes list_changes.pgbench 1 0 "$((LIST_CHANGES_WARMUPS + pages))"
+    run_pgbench floor_list_changes floor_list_changes.pgbench 1 0 "$((LIST_CHANGES_WARMUPS + fpages))"
 }
 
 # ---------------------------------------------------------------- retention
@@ -617,18 +775,46 @@ inside() {
     for v in $vars; do PGBENCH_VARS+=(-D "$v"); done
 
     local c op
+    sql "INSERT INTO bench.run_step (step, result) VALUES ('sections', '$SECTIONS')"
+    log "sections: $SECTIONS"
     # Spatial reads and positions first, on the data set as loaded: the
     # write runs add 100,000s of fresh live reports, more than the data set
     # has live, all within the last duplicate window.
-    warmup $READS update_position
-    for c in $CLIENTS; do
-        for op in $READS update_position; do
-            run_pgbench "${FLOOR_OF[$op]}" "${FLOOR_OF[$op]}.pgbench" "$c" "$DURATION"
-            run_pgbench "$op" "$op.pgbench" "$c" "$DURATION"
+    if section reads; then
+        warmup $READS update_position
+        for c in $CLIENTS; do
+            for op in $READS update_position; do
+                run_pgbench "${FLOOR_OF[$op]}" "${FLOOR_OF[$op]}.pgbench" "$c" "$DURATION"
+                run_pgbench "$op" "$op.pgbench" "$c" "$DURATION"
+            done
         done
-    done
-    explain explain-reads.txt
+        explain explain-reads.txt
+    fi
+    # The lists, on the data set as loaded too; they file the changes the
+    # incident_changes figure catches up with (bench/README.md, "Lists").
+    if section lists; then lists; fi
+    if section writes; then writes; fi
+    if section stream; then read_stream; fi
+    if section audit; then seal_and_verify; fi
+    # Last: it changes the data set (old data made, then expired).
+    if section retention; then retention; fi
 
+    psql -X -Atc "SELECT format('after the runs: %s incidents, %s timeline entries',
+        (SELECT count(*) FROM naboom.incident), (SELECT count(*) FROM naboom.incident_timeline))"
+    sql 'UPDATE bench.run_info SET ended_at = now()'
+    pg_dump -Fc -t 'bench.run_*' -t bench.retention_floor -f "$OUT/results.dump" "$DB" \
+        || warn "could not dump the results tables to $OUT/results.dump"
+    psql -X -q -v ON_ERROR_STOP=1 -f "$BENCH_DIR/report.sql" >"$OUT/report.txt" || die "bench/report.sql failed"
+    if [ -n "${PG_CLUSTER_CONF_ROOT:-}" ]; then
+        cat "$(dirname "$PG_CLUSTER_CONF_ROOT")"/log/*.log >"$OUT/postgresql.log" 2>/dev/null || true
+    fi
+}
+
+# writes: the write paths, each beside its floor and, right after, with
+# events off and with auditing off; report_incident with a listener; the
+# plans again.
+writes() {
+    local c op
     warmup $WRITES
     # Each write path also runs with events off and then with auditing off,
     # right after its run with both on: the event and audit figures compare
@@ -646,20 +832,6 @@ inside() {
     # is not one of the compared ones).
     run_pgbench report_incident_listen report_incident.pgbench "$LISTEN_CLIENTS" "$DURATION"
     explain explain-writes.txt
-    read_stream
-    seal_and_verify
-    # Last: it changes the data set (old data made, then expired).
-    retention
-
-    psql -X -Atc "SELECT format('after the runs: %s incidents, %s timeline entries',
-        (SELECT count(*) FROM naboom.incident), (SELECT count(*) FROM naboom.incident_timeline))"
-    sql 'UPDATE bench.run_info SET ended_at = now()'
-    pg_dump -Fc -t 'bench.run_*' -t bench.retention_floor -f "$OUT/results.dump" "$DB" \
-        || warn "could not dump the results tables to $OUT/results.dump"
-    psql -X -q -v ON_ERROR_STOP=1 -f "$BENCH_DIR/report.sql" >"$OUT/report.txt" || die "bench/report.sql failed"
-    if [ -n "${PG_CLUSTER_CONF_ROOT:-}" ]; then
-        cat "$(dirname "$PG_CLUSTER_CONF_ROOT")"/log/*.log >"$OUT/postgresql.log" 2>/dev/null || true
-    fi
 }
 
 # report_again DUMP: inside pg_virtualenv, restores the results tables of a
@@ -699,7 +871,7 @@ if [ "${1:-}" = --report ]; then
 fi
 
 rm -rf "$OUT/log" "$OUT"/pgbench-*.txt "$OUT"/statements-*.txt "$OUT/report.txt" "$OUT/results.dump" \
-    "$OUT"/explain-*.txt "$OUT/verify-audit.txt" "$OUT"/listen* "$OUT"/retention-*
+    "$OUT"/explain-*.txt "$OUT/verify-audit.txt" "$OUT"/listen* "$OUT"/retention-* "$OUT"/lists-* "$OUT/lists.log"
 
 if [ "${NABOOM_SKIP_SETUP:-0}" != 1 ]; then
     bash "$NABOOM_ROOT/scripts/setup-debian.sh" || die "setup-debian.sh failed"
@@ -741,6 +913,7 @@ timeout "${NABOOM_BENCH_TIMEOUT:-3600}" pg_virtualenv -t -v "$PG_MAJOR" \
     -o naboom.writer_database="$DB" \
     "${PROFILE_OPTS[@]}" \
     env SCALE="$SCALE" DURATION="$DURATION" WARMUP="$WARMUP" CLIENTS="$CLIENTS" PROFILE="$PROFILE" PATH="$PATH" \
+    SECTIONS="$SECTIONS" \
     LISTEN_BIN="$LISTEN_BIN" \
     bash "$BENCH_DIR/run.sh" --inside-virtualenv </dev/null || rc=$?
 [ "$rc" -eq 0 ] || die "benchmark failed (exit $rc)"
