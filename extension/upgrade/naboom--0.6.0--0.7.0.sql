@@ -766,7 +766,8 @@ CREATE OR REPLACE FUNCTION naboom_api.incident_queue(community text, statuses te
 	assignee text DEFAULT NULL, overdue_only boolean DEFAULT false, after text DEFAULT NULL,
 	max_count integer DEFAULT NULL)
 RETURNS SETOF naboom_api.incident_item
-LANGUAGE plpgsql STABLE SECURITY DEFINER AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET plan_cache_mode = force_generic_plan AS $$
 #variable_conflict use_variable
 DECLARE
 	n integer := naboom.check_page_size(max_count);
@@ -857,7 +858,8 @@ CREATE OR REPLACE FUNCTION naboom_api.community_incidents(community text, status
 	until timestamptz DEFAULT NULL, search text DEFAULT NULL, after text DEFAULT NULL,
 	max_count integer DEFAULT NULL)
 RETURNS SETOF naboom_api.incident_item
-LANGUAGE plpgsql STABLE SECURITY DEFINER AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET plan_cache_mode = force_generic_plan AS $$
 #variable_conflict use_variable
 DECLARE
 	n integer := naboom.check_page_size(max_count);
@@ -894,6 +896,10 @@ BEGIN
 				format('"%s" holds only punctuation or operators.', left(v_search, 40)),
 				'Search for words of the title, description or address.');
 		END IF;
+		-- A search is planned for its words (the GIN index for a rare
+		-- word, the feed's index for a common one); the function's SET
+		-- clause restores the generic mode when it returns.
+		PERFORM set_config('plan_cache_mode', 'force_custom_plan', true);
 	END IF;
 
 	SELECT array_agg(f.i ORDER BY f.ord), array_agg(f.cursor ORDER BY f.ord),
@@ -939,7 +945,8 @@ COMMENT ON FUNCTION naboom_api.community_incidents(text, text[], text, text, tim
 CREATE OR REPLACE FUNCTION naboom_api.my_incidents(statuses text[] DEFAULT NULL, after text DEFAULT NULL,
 	max_count integer DEFAULT NULL)
 RETURNS SETOF naboom_api.incident_item
-LANGUAGE plpgsql STABLE SECURITY DEFINER AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET plan_cache_mode = force_generic_plan AS $$
 #variable_conflict use_variable
 DECLARE
 	n integer := naboom.check_page_size(max_count);
@@ -990,7 +997,8 @@ COMMENT ON FUNCTION naboom_api.my_incidents(text[], text, integer) IS
 
 CREATE OR REPLACE FUNCTION naboom_api.my_assignments()
 RETURNS SETOF naboom_api.incident_item
-LANGUAGE plpgsql STABLE SECURITY DEFINER AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET plan_cache_mode = force_generic_plan AS $$
 #variable_conflict use_variable
 DECLARE
 	actor text := naboom.require_actor();	-- (C: loads the library, which defines the setting)
