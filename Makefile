@@ -88,3 +88,10 @@ installcheck-auditring:
 .PHONY: installcheck-standby
 installcheck-standby:
 	bash test/standby.sh
+
+# test/postgrest.sh: naboom behind PostgREST 12, replayed request by request
+# (test/postgrest_replay.pm) as the authenticator role in a database of its own;
+# every naboom_api function called with its HTTP method
+.PHONY: installcheck-postgrest
+installcheck-postgrest:
+	bash test/postgrest.sh
