@@ -7,15 +7,17 @@
 \pset tuples_only on
 \i test/include/town.psql
 
--- t.o311(sql): the answer as a gateway sends it: status, Content-Type, the
--- body (JSON pretty-printed), references and times masked.
-CREATE FUNCTION t.o311(sql text) RETURNS text LANGUAGE plpgsql AS $$
+-- t.o311(sql, accept): the answer as a gateway sends it: status,
+-- Content-Type, the body (JSON pretty-printed), references and times
+-- masked; accept: the request's Accept header.
+CREATE FUNCTION t.o311(sql text, accept text DEFAULT NULL) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
 	body text;
 	ctype text;
 BEGIN
 	PERFORM set_config('response.status', '', true);
 	PERFORM set_config('response.headers', '', true);
+	PERFORM set_config('request.headers', coalesce(json_build_object('accept', accept)::text, ''), true);
 	EXECUTE sql INTO body;
 	ctype := current_setting('response.headers', true)::jsonb->0->>'Content-Type';
 	IF ctype LIKE 'application/json%' THEN
@@ -43,6 +45,10 @@ SET ROLE naboom_anon;
 SELECT t.o311($$SELECT naboom_api.open311_services('mookgophong')$$);
 SELECT t.o311($$SELECT naboom_api.open311_services('mookgophong', 'xml')$$);
 SELECT t.o311($$SELECT naboom_api.open311_services('modimolle', format => 'XML')$$);
+-- Without format, the Accept header decides (nginx sets it from the path).
+SELECT t.o311($$SELECT naboom_api.open311_services('modimolle')$$, 'text/xml');
+SELECT t.o311($$SELECT naboom_api.open311_services('modimolle')$$, 'application/xml, application/json');
+SELECT t.o311($$SELECT naboom_api.open311_services('modimolle', 'json')$$, 'text/xml');
 RESET ROLE;
 
 ------------------------------------------------------------------------------
@@ -51,7 +57,7 @@ RESET ROLE;
 SELECT t.as_user('u-res1');
 SELECT t.o311($$SELECT naboom_api.open311_post_request('mookgophong', 'stock_theft', -24.52, 28.71,
 	'Farm road 12', 'Three cows gone from the camp', email => 'piet@example.org', first_name => 'Piet',
-	device_id => 'phone-1', client_key => 'k1')$$);
+	api_key => 'the-gateways-to-check', device_id => 'phone-1', client_key => 'k1')$$);
 INSERT INTO t.ids SELECT 'stock', t.posted($$SELECT naboom_api.open311_post_request('mookgophong', 'stock_theft',
 	-24.52, 28.71, 'Farm road 12', 'Three cows gone from the camp', device_id => 'phone-1', client_key => 'k1')$$);
 -- The same device and client key again: the same request, 200.

@@ -220,6 +220,12 @@ my $story = eval {
 		'POST /requests.json');
 	my $oref = ref $res->{json} eq 'ARRAY' ? $res->{json}[0]{service_request_id} // 'none' : 'none';
 	check(($res->{json}[0]{account_id} // '') eq 'pg-res' && $oref =~ /^NB-/, 'the posted request: id and account', short($res));
+	$res = expect($api->request(method => 'POST', fn => 'open311_post_request', claims => $who{res}, accept => 'text/xml',
+		args => { jurisdiction_id => $C, service_code => 'stock_theft', lat => '-24.524', long => '28.706',
+			description => 'Gate open', api_key => 'k-123', email => 'res@example.org', media_url => 'https://example.org/1.jpg' }),
+		201, 'POST /requests.xml (form fields as strings, Accept: text/xml, api_key and media_url as clients send them)');
+	check($res->{headers}{'content-type'} =~ m{^text/xml} && $res->{body} =~ m{<service_requests><request><service_request_id>NB-},
+		'the posted request as XML', short($res));
 	$res = ok_call(200, 'res', 'POST', 'open311_post_request', { jurisdiction_id => $C, service_code => 'stock_theft',
 		lat => -24.523, long => 28.705, description => 'Fence cut', device_id => 'dev-9', client_key => 'c1' },
 		'POST /requests.json again (same device and client key)');

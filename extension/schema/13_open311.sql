@@ -47,10 +47,22 @@ COMMENT ON FUNCTION naboom.open311_time(timestamptz, text) IS
 	'A time as GeoReport v2 writes it (W3C, e.g. 2026-12-05T14:02:11+02:00) in the community''s time zone; NULL for NULL';
 
 CREATE FUNCTION naboom.open311_format(format text) RETURNS text
-LANGUAGE plpgsql IMMUTABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	accept text;
 BEGIN
-	IF format IS NULL OR lower(format) IN ('json', 'xml') THEN
-		RETURN coalesce(lower(format), 'json');
+	IF format IS NULL THEN
+		-- the gateway's request: XML if its Accept header asks for XML and
+		-- not JSON (the README's nginx sets Accept: text/xml for .xml)
+		BEGIN
+			accept := lower(nullif(current_setting('request.headers', true), '')::json->>'accept');
+		EXCEPTION WHEN invalid_text_representation THEN
+			accept := NULL;
+		END;
+		RETURN CASE WHEN accept ~ 'xml' AND accept !~ 'json' THEN 'xml' ELSE 'json' END;
+	END IF;
+	IF lower(format) IN ('json', 'xml') THEN
+		RETURN lower(format);
 	END IF;
 	PERFORM naboom.fail('22023', 'naboom.invalid_format', pg_catalog.format('unknown format "%s"', left(format, 20)),
 		'GeoReport v2 documents are JSON or XML.', 'Use format json or xml (the path''s .json or .xml).');
@@ -59,7 +71,7 @@ END
 $$;
 
 COMMENT ON FUNCTION naboom.open311_format(text) IS
-	'json (the default) or xml; naboom.invalid_format (22023) otherwise';
+	'json or xml; without one, xml when the request''s Accept header (request.headers) asks for XML and not JSON, else json; naboom.invalid_format (22023) otherwise';
 
 CREATE FUNCTION naboom.open311_jurisdiction(jurisdiction_id text) RETURNS naboom.community
 LANGUAGE plpgsql STABLE AS $$
@@ -235,7 +247,7 @@ COMMENT ON FUNCTION naboom.open311_visible(naboom.incident, naboom.category) IS
 ------------------------------------------------------------------------------
 -- The API
 ------------------------------------------------------------------------------
-CREATE FUNCTION naboom_api.open311_services(jurisdiction_id text DEFAULT NULL, format text DEFAULT 'json')
+CREATE FUNCTION naboom_api.open311_services(jurisdiction_id text DEFAULT NULL, format text DEFAULT NULL)
 RETURNS naboom_api."*/*"
 LANGUAGE plpgsql STABLE SECURITY DEFINER AS $$
 #variable_conflict use_variable
@@ -274,11 +286,11 @@ END
 $$;
 
 COMMENT ON FUNCTION naboom_api.open311_services(text, text) IS
-	'GeoReport v2 GET services: one service per active category of the community (jurisdiction_id; not panic): service_code, service_name, description, metadata false, type realtime, keywords (the Afrikaans name), group (the default priority). JSON or XML (format). Errors are GeoReport error documents with their HTTP status';
+	'GeoReport v2 GET services: one service per active category of the community (jurisdiction_id; not panic): service_code, service_name, description, metadata false, type realtime, keywords (the Afrikaans name), group (the default priority). JSON or XML (format, or the Accept header without one). Errors are GeoReport error documents with their HTTP status';
 
 CREATE FUNCTION naboom_api.open311_requests(jurisdiction_id text DEFAULT NULL, service_request_id text DEFAULT NULL,
 	service_code text DEFAULT NULL, start_date text DEFAULT NULL, end_date text DEFAULT NULL,
-	status text DEFAULT NULL, format text DEFAULT 'json')
+	status text DEFAULT NULL, format text DEFAULT NULL)
 RETURNS naboom_api."*/*"
 LANGUAGE plpgsql STABLE SECURITY DEFINER AS $$
 #variable_conflict use_variable
@@ -373,10 +385,10 @@ END
 $$;
 
 COMMENT ON FUNCTION naboom_api.open311_requests(text, text, text, text, text, text, text) IS
-	'GeoReport v2 GET requests: the public, non-sensitive reports of the community (never private ones or panics), newest first, at most 1000; service_request_id (comma separated references) overrides the other filters; service_code and status (open, closed) comma separated; start_date/end_date on requested_datetime, default the last 90 days, at most 90 days. JSON or XML (format). Errors are GeoReport error documents with their HTTP status';
+	'GeoReport v2 GET requests: the public, non-sensitive reports of the community (never private ones or panics), newest first, at most 1000; service_request_id (comma separated references) overrides the other filters; service_code and status (open, closed) comma separated; start_date/end_date on requested_datetime, default the last 90 days, at most 90 days. JSON or XML (format, or the Accept header without one). Errors are GeoReport error documents with their HTTP status';
 
 CREATE FUNCTION naboom_api.open311_request(jurisdiction_id text DEFAULT NULL, service_request_id text DEFAULT NULL,
-	format text DEFAULT 'json')
+	format text DEFAULT NULL)
 RETURNS naboom_api."*/*"
 LANGUAGE plpgsql STABLE SECURITY DEFINER AS $$
 #variable_conflict use_variable
@@ -416,13 +428,14 @@ END
 $$;
 
 COMMENT ON FUNCTION naboom_api.open311_request(text, text, text) IS
-	'GeoReport v2 GET requests/{id}: one service request (an array of one) if the community publishes it; 404 error document otherwise (also for private reports, panics and sensitive categories). JSON or XML (format)';
+	'GeoReport v2 GET requests/{id}: one service request (an array of one) if the community publishes it; 404 error document otherwise (also for private reports, panics and sensitive categories). JSON or XML (format, or the Accept header without one)';
 
 CREATE FUNCTION naboom_api.open311_post_request(jurisdiction_id text DEFAULT NULL, service_code text DEFAULT NULL,
 	lat double precision DEFAULT NULL, long double precision DEFAULT NULL, address_string text DEFAULT NULL,
 	description text DEFAULT NULL, email text DEFAULT NULL, first_name text DEFAULT NULL,
 	last_name text DEFAULT NULL, phone text DEFAULT NULL, device_id text DEFAULT NULL,
-	account_id text DEFAULT NULL, client_key text DEFAULT NULL, format text DEFAULT 'json')
+	account_id text DEFAULT NULL, api_key text DEFAULT NULL, address_id text DEFAULT NULL,
+	media_url text DEFAULT NULL, client_key text DEFAULT NULL, format text DEFAULT NULL)
 RETURNS naboom_api."*/*"
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER AS $$
 #variable_conflict use_variable
@@ -473,5 +486,5 @@ EXCEPTION WHEN OTHERS THEN
 END
 $$;
 
-COMMENT ON FUNCTION naboom_api.open311_post_request(text, text, double precision, double precision, text, text, text, text, text, text, text, text, text, text) IS
-	'GeoReport v2 POST requests: report_incident for the token''s member (service_code = category, lat, long, address_string, description); idempotent on device_id + client_key when a client_key is given; account_id, if given, must be the caller; email, first_name, last_name and phone are not stored (the member''s profile is). Answers [{service_request_id, service_notice, account_id}], 201 (200 for a resubmit); errors are GeoReport error documents with their HTTP status';
+COMMENT ON FUNCTION naboom_api.open311_post_request(text, text, double precision, double precision, text, text, text, text, text, text, text, text, text, text, text, text, text) IS
+	'GeoReport v2 POST requests: report_incident for the token''s member (service_code = category, lat, long, address_string, description); idempotent on device_id + client_key when a client_key is given; account_id, if given, must be the caller; email, first_name, last_name, phone, address_id and media_url are accepted as GeoReport clients send them but not stored (the member''s profile is naboom''s; naboom keeps no media), api_key is the gateway''s to check. Answers [{service_request_id, service_notice, account_id}], 201 (200 for a resubmit); errors are GeoReport error documents with their HTTP status';

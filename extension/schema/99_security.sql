@@ -120,7 +120,7 @@ GRANT EXECUTE ON FUNCTION
 
 GRANT EXECUTE ON FUNCTION
 	naboom_api.open311_post_request(text, text, double precision, double precision, text, text, text, text,
-		text, text, text, text, text, text)
+		text, text, text, text, text, text, text, text, text)
 	TO naboom_user, naboom_service;
 
 SELECT pg_catalog.pg_extension_config_dump('naboom.community_retention', '');

@@ -88,10 +88,10 @@ $$, ARRAY['naboom_api.get_incident(text)', 'naboom.reference_valid(text)',
 	'naboom_anon may execute only get_incident, incidents_near, the maps, the feed, incident_changes, the public pickers, health(), the Open311 documents and the reference, identity and my_* helpers');
 -- Open311 (issue 15): posting a request is for people (and the service).
 SELECT function_privs_are('naboom_api', 'open311_post_request',
-	ARRAY['text', 'text', 'double precision', 'double precision', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text'],
+	ARRAY['text', 'text', 'double precision', 'double precision', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text'],
 	'naboom_anon', ARRAY[]::text[], 'naboom_anon may not execute open311_post_request');
 SELECT function_privs_are('naboom_api', 'open311_post_request',
-	ARRAY['text', 'text', 'double precision', 'double precision', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text'],
+	ARRAY['text', 'text', 'double precision', 'double precision', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text'],
 	'naboom_user', ARRAY['EXECUTE'], 'naboom_user may execute open311_post_request');
 SELECT set_eq($$
 	SELECT p.oid::regprocedure::text FROM pg_catalog.pg_proc p
