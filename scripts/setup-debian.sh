@@ -28,6 +28,7 @@ PACKAGES=(
     libpq-dev
     make
     gcc
+    nodejs npm                              # PostGraphile 4 for test/graphile.sh
 )
 
 missing=()
