@@ -338,6 +338,7 @@ async function main() {
     ex && ex.userRef === who.res1 && ex.data && typeof ex.data === 'object' && JSON.stringify(ex.data).includes(REF1), r.body);
 
   // ------------------------------------------------------------ lists
+  await publish(); // incidentChangesList follows the stream's published positions
   r = await gql(tok.admin, 'query($c: String!) { incidentQueueList(community: $c) { reference priority status overdue cursor } }', { c: SLUG });
   const queue = ok200(r) ? r.body.data.incidentQueueList : [];
   check('incidentQueueList (the admin): the live incidents, the critical panic first, each with a cursor',
