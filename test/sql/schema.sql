@@ -328,7 +328,7 @@ $$, 'every composite type in naboom_api has a comment');
 SELECT is_empty($$
 	SELECT p.oid::regprocedure::text FROM pg_catalog.pg_proc p
 	WHERE p.pronamespace = 'naboom_api'::regnamespace AND p.proretset
-		AND pg_catalog.obj_description(p.oid, 'pg_proc') NOT LIKE E'@simpleCollections only\n%'
+		AND pg_catalog.obj_description(p.oid, 'pg_proc') COLLATE "C" NOT LIKE E'@simpleCollections only\n%'
 $$, 'every SETOF naboom_api function is tagged @simpleCollections only');
 
 SELECT results_eq($$
