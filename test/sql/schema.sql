@@ -331,12 +331,11 @@ SELECT is_empty($$
 		AND pg_catalog.obj_description(p.oid, 'pg_proc') COLLATE "C" NOT LIKE E'@simpleCollections only\n%'
 $$, 'every SETOF naboom_api function is tagged @simpleCollections only');
 
-SELECT results_eq($$
-	SELECT t.typname::text, pg_catalog.split_part(pg_catalog.obj_description(t.oid, 'pg_type'), E'\n', 1)
-	FROM pg_catalog.pg_type t
-	WHERE t.typnamespace = 'naboom_api'::regnamespace AND t.typname IN ('subscription', 'my_data')
-	ORDER BY 1
-$$, $$ VALUES ('my_data', '@name MyDataExport'), ('subscription', '@name AlertSubscription') $$,
+SELECT is((SELECT pg_catalog.string_agg(t.typname::text || ': '
+			|| pg_catalog.split_part(pg_catalog.obj_description(t.oid, 'pg_type'), E'\n', 1), ', ' ORDER BY t.typname) COLLATE "C"
+		FROM pg_catalog.pg_type t
+		WHERE t.typnamespace = 'naboom_api'::regnamespace AND t.typname IN ('subscription', 'my_data')),
+	'my_data: @name MyDataExport, subscription: @name AlertSubscription',
 	'the types subscription and my_data are renamed for GraphQL (Subscription is its root type, my_data would be MyDatum)');
 
 SELECT * FROM finish();
