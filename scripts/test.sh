@@ -54,8 +54,8 @@
 #        i. make installcheck-graphile  test/graphile.sh (TAP): npm ci of
 #           tools/postgraphile from its lock file (cached; skipped when
 #           node_modules is from the same lock), a real PostGraphile 4 on a
-#           free 127.0.0.1 port as the login role authenticator against a
-#           database of its own, stopped on exit, under `timeout`
+#           free 127.0.0.1 port as the login role graphile_authenticator
+#           against a database of its own (both dropped on exit), under `timeout`
 #           (NABOOM_GRAPHILE_TIMEOUT): the incident story over HTTP with
 #           signed JWTs, and naboomEvents over a WebSocket.
 #        j. make installcheck-tap          pgTAP over test/sql/*.sql (test/tap.sh),

@@ -245,7 +245,13 @@ async function main() {
     subAnon.errors.some((e) => e.errcode === '42501' && /events_since/.test(e.message)) && subAnon.events.length === 0 &&
     subAnon.frames.some((f) => JSON.parse(f).type === 'complete'),
     subAnon.frames.concat(subAnon.errors));
-  await sleep(300); // the LISTEN of the subscriptions is on its way
+  // the server's LISTEN (one connection for every subscription) is in place
+  for (let i = 0; i < 50; i += 1) {
+    const l = await su.query(`SELECT count(*)::int AS n FROM pg_stat_activity
+      WHERE datname = current_database() AND query ~* '^LISTEN "?naboom_events"?'`);
+    if (l.rows[0].n > 0) break;
+    await sleep(100);
+  }
 
   // ------------------------------------------------------------ the story
   const REQ_ID = `gq-req-${RUN}`;

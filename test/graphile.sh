@@ -13,16 +13,19 @@
 #      npm cache in NABOOM_NPM_CACHE (default ~/.cache/naboom-npm), and skips
 #      that when node_modules was installed from the same lock file;
 #   2. makes the database naboom_graphile afresh (CREATE EXTENSION naboom
-#      CASCADE) and the gateway's login role `authenticator` (NOINHERIT, a
+#      CASCADE) and the gateway's login role, an authenticator as the README
+#      describes, named graphile_authenticator so that a real deployment's
+#      `authenticator` in the same cluster is never touched (NOINHERIT, a
 #      fresh random password, granted naboom_anon, naboom_user and
-#      naboom_service; naboom.trusted_proxies = 1 for it, as behind one
-#      proxy);
+#      naboom_service; naboom.trusted_proxies = 1 for it in that database,
+#      as behind one proxy);
 #   3. starts tools/postgraphile/server.js on 127.0.0.1 on a free port as
-#      authenticator, waits until it serves (the schema is built before it
+#      graphile_authenticator, waits until it serves (the schema is built before it
 #      listens, so a schema PostGraphile cannot build fails here);
 #   4. runs test/graphile.js against it (TAP: the plan first, then one
 #      "ok N" / "not ok N" per check);
-# and stops the server on exit, also on SIGTERM/SIGINT.  When something
+# and on exit, also on SIGTERM/SIGINT, stops the server and drops the
+# database and the role.  When something
 # fails, the server's log is printed as "#" lines.  When the set-up fails
 # it prints "1..1" and one "not ok" saying what failed, with its output.
 #
@@ -40,6 +43,7 @@ CACHE="${NABOOM_NPM_CACHE:-${HOME:-/root}/.cache/naboom-npm}"
 unset PGOPTIONS PGDATABASE PGAPPNAME
 W="$(mktemp -d)"
 SPID=""
+MADE=""             # set once the database and role may exist
 
 cleanup() {
     if [ -n "$SPID" ]; then
@@ -47,6 +51,12 @@ cleanup() {
         for _ in $(seq 30); do kill -0 "$SPID" 2>/dev/null || break; sleep 0.1; done
         kill -9 "$SPID" 2>/dev/null
         wait "$SPID" 2>/dev/null
+    fi
+    if [ -n "$MADE" ]; then
+        timeout -k 2 30 psql -X -q -d postgres -v db="$DB" >/dev/null 2>&1 <<'SQL'
+DROP DATABASE IF EXISTS :"db" WITH (FORCE);
+DROP ROLE IF EXISTS graphile_authenticator;
+SQL
     fi
     rm -rf "$W"
 }
@@ -77,28 +87,29 @@ if [ "$(cat "$STAMP" 2>/dev/null)" != "$LOCK_SUM" ]; then
 fi
 
 # ---------------------------------------------------------------- 2. database
+MADE=1
 PASSWORD="$(head -c 18 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')"
 if ! timeout -k 5 120 psql -X -q -v ON_ERROR_STOP=1 -d postgres -v db="$DB" -v pw="$PASSWORD" >"$W/setup.log" 2>&1 <<'SQL'; then
 SET client_min_messages = warning;
 DROP DATABASE IF EXISTS :"db" WITH (FORCE);
 CREATE DATABASE :"db";
-SELECT NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'authenticator') AS missing \gset
+SELECT NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'graphile_authenticator') AS missing \gset
 \if :missing
-CREATE ROLE authenticator LOGIN NOINHERIT;
+CREATE ROLE graphile_authenticator LOGIN NOINHERIT;
 \endif
-ALTER ROLE authenticator LOGIN NOINHERIT PASSWORD :'pw';
+ALTER ROLE graphile_authenticator LOGIN NOINHERIT PASSWORD :'pw';
 \c :"db"
 SET client_min_messages = warning;
 CREATE EXTENSION naboom CASCADE;
-GRANT naboom_anon, naboom_user, naboom_service TO authenticator;
-ALTER ROLE authenticator IN DATABASE :"db" SET naboom.trusted_proxies = 1;
+GRANT naboom_anon, naboom_user, naboom_service TO graphile_authenticator;
+ALTER ROLE graphile_authenticator IN DATABASE :"db" SET naboom.trusted_proxies = 1;
 SQL
-    setup_failed "database $DB with naboom, role authenticator" "$W/setup.log"
+    setup_failed "database $DB with naboom, role graphile_authenticator" "$W/setup.log"
 fi
 
 # ---------------------------------------------------------------- 3. server
 SECRET="$(head -c 32 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')"
-DATABASE_URL="postgres://authenticator:$PASSWORD@127.0.0.1:${PGPORT:-5432}/$DB" \
+DATABASE_URL="postgres://graphile_authenticator:$PASSWORD@127.0.0.1:${PGPORT:-5432}/$DB" \
 JWT_SECRET="$SECRET" HOST=127.0.0.1 PORT=0 \
     "$NODE" "$PGL/server.js" >"$W/server.log" 2>&1 &
 SPID=$!
