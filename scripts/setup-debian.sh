@@ -28,7 +28,6 @@ PACKAGES=(
     libpq-dev
     make
     gcc
-    nodejs npm                              # PostGraphile 4 for test/graphile.sh
 )
 
 missing=()
@@ -51,6 +50,15 @@ if [ "${#missing[@]}" -gt 0 ] || [ "${NABOOM_FORCE_APT:-0}" = 1 ]; then
         apt-get install -y -q --no-install-recommends "${PACKAGES[@]}"
 else
     log "all ${#PACKAGES[@]} packages already installed"
+fi
+
+# node and npm for test/graphile.sh (PostGraphile 4): Debian's nodejs and npm,
+# unless both commands are there already (NodeSource's nodejs bundles npm and
+# conflicts with Debian's npm package, so the packages are not checked)
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    log "installing nodejs and npm"
+    as_root apt-get update -q
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nodejs npm
 fi
 
 [ -x "$PG_CONFIG" ] || die "pg_config not found at $PG_CONFIG"
