@@ -95,3 +95,9 @@ installcheck-standby:
 .PHONY: installcheck-postgrest
 installcheck-postgrest:
 	bash test/postgrest.sh
+
+# test/graphile.sh: a real PostGraphile 4 (npm ci of tools/postgraphile, cached)
+# against this cluster: the incident story over HTTP, naboomEvents over a WebSocket
+.PHONY: installcheck-graphile
+installcheck-graphile:
+	bash test/graphile.sh
