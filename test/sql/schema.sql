@@ -7,7 +7,7 @@
 -- failure names the offending objects, and each is paired with a check that
 -- the list it filters is not empty (a test that cannot fail is a defect).
 BEGIN;
-SELECT plan(89);
+SELECT plan(91);
 
 ------------------------------------------------------------------------------
 -- Schemas and the extension
