@@ -899,7 +899,7 @@ FROM naboom_api.health() AS h;
 \echo '   The municipality''s FixMyStreet speaks Open311 GeoReport v2. Through the gateway,'
 \echo '   GET /open311/v2/requests.json?jurisdiction_id=mookgophong is (the newest request shown;'
 \echo '   private reports, panics and sensitive categories never appear):'
-SELECT demo.public_visit();
+SELECT demo.public_visit() \gset
 SET ROLE naboom_anon;
 \echo '   [as the public]  open311_requests(''mookgophong'')'
 :lines
