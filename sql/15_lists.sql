@@ -371,10 +371,11 @@ SELECT t.page($$naboom_api.incident_queue('mookgophong')$$);
 SELECT t.walk($$naboom_api.incident_queue('mookgophong', after => %L, max_count => 2)$$);
 
 -- The plan of the queue's page query, taken from the function's own text
--- (its variables made parameters) and planned generically as the function
--- plans it: one range of incident_queue_idx per segment, the keyset and
--- the due-time bound as index conditions, no Sort: a page reads about a
--- page, whatever the size of the community.  (Filter lines left out.)
+-- (its variables made parameters) and planned as the function plans it
+-- (generic, with the function's enable_sort: see 10_lists.sql): one range
+-- of incident_queue_idx per segment, the keyset and the due-time bound as
+-- index conditions, no Sort: a page reads about a page, whatever the size
+-- of the community.  (Filter lines left out.)
 CREATE FUNCTION t.queue_plan() RETURNS SETOF text LANGUAGE plpgsql AS $$
 DECLARE
 	q text;
@@ -401,6 +402,9 @@ BEGIN
 	EXECUTE 'PREPARE queue_segment(bigint, naboom.priority, timestamptz, timestamptz, bigint, timestamptz, text[],
 		text[], text[], bigint, text, text, naboom.member_role, integer) AS ' || q;
 	PERFORM set_config('plan_cache_mode', 'force_generic_plan', true);
+	PERFORM set_config('enable_sort', (SELECT c.setting FROM pg_proc p, unnest(p.proconfig) x,
+		LATERAL (SELECT split_part(x, '=', 2) AS setting) c
+		WHERE p.oid = 'naboom_api.incident_queue'::regproc AND x LIKE 'enable\_sort=%'), true);
 	FOR line IN EXECUTE $q$EXPLAIN (COSTS OFF) EXECUTE queue_segment(1, 'high', '-infinity', '-infinity', 0, now(),
 			'{reported,verified}', NULL, NULL, NULL, NULL, 'u-mod', 'moderator', 50)$q$ LOOP
 		CONTINUE WHEN line ~ '^\s*Filter:';

@@ -156,6 +156,16 @@ COMMENT ON FUNCTION naboom.incident_items(text, naboom.incident[], text[]) IS
 -- on every call, which cost most of a first page (bench/: 5.6 ms a call
 -- against 2.3 ms generic at SCALE=small).  A feed search is the exception
 -- (community_incidents switches back to custom plans for it).
+--
+-- And the queue, the feed and my reports run with enable_sort = off: their
+-- page query must read its index in the list's order and stop at the
+-- page.  A generic plan knows neither the LIMIT (it takes a parameter for
+-- 10% of the rows) nor how much the filters keep (it guessed one row of
+-- the queue's segment), and then preferred a bitmap scan and a sort of
+-- every row that matched (bench/ at SCALE=small: the feed sorted 1,900
+-- rows for a page of 50).  Without a sort, reading the index in order is
+-- the only plan left.  (incident_items' ORDER BY still sorts its page:
+-- there is no other way to do it, so the setting changes nothing there.)
 ------------------------------------------------------------------------------
 -- (STABLE, as what they call on timestamptz is: so they inline into the
 -- queries that use them, which an IMMUTABLE label would prevent.)
@@ -332,7 +342,7 @@ CREATE FUNCTION naboom_api.incident_queue(community text, statuses text[] DEFAUL
 	max_count integer DEFAULT NULL)
 RETURNS SETOF naboom_api.incident_item
 LANGUAGE plpgsql STABLE SECURITY DEFINER
-SET plan_cache_mode = force_generic_plan AS $$
+SET plan_cache_mode = force_generic_plan SET enable_sort = off AS $$
 #variable_conflict use_variable
 DECLARE
 	n integer := naboom.check_page_size(max_count);
@@ -461,7 +471,7 @@ CREATE FUNCTION naboom_api.community_incidents(community text, statuses text[] D
 	max_count integer DEFAULT NULL)
 RETURNS SETOF naboom_api.incident_item
 LANGUAGE plpgsql STABLE SECURITY DEFINER
-SET plan_cache_mode = force_generic_plan AS $$
+SET plan_cache_mode = force_generic_plan SET enable_sort = off AS $$
 #variable_conflict use_variable
 DECLARE
 	n integer := naboom.check_page_size(max_count);
@@ -498,10 +508,12 @@ BEGIN
 				format('"%s" holds only punctuation or operators.', left(v_search, 40)),
 				'Search for words of the title, description or address.');
 		END IF;
-		-- A search is planned for its words (the GIN index for a rare
-		-- word, the feed's index for a common one); the function's SET
-		-- clause restores the generic mode when it returns.
+		-- A search is planned for its words (the GIN index and a sort of
+		-- what it finds for a rare word, the feed's index for a common
+		-- one); the function's SET clauses restore the generic mode and
+		-- enable_sort when it returns.
 		PERFORM set_config('plan_cache_mode', 'force_custom_plan', true);
+		PERFORM set_config('enable_sort', 'on', true);
 	END IF;
 
 	SELECT array_agg(f.i ORDER BY f.ord), array_agg(f.cursor ORDER BY f.ord),
@@ -551,7 +563,7 @@ CREATE FUNCTION naboom_api.my_incidents(statuses text[] DEFAULT NULL, after text
 	max_count integer DEFAULT NULL)
 RETURNS SETOF naboom_api.incident_item
 LANGUAGE plpgsql STABLE SECURITY DEFINER
-SET plan_cache_mode = force_generic_plan AS $$
+SET plan_cache_mode = force_generic_plan SET enable_sort = off AS $$
 #variable_conflict use_variable
 DECLARE
 	n integer := naboom.check_page_size(max_count);

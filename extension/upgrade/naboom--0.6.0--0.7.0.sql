@@ -803,7 +803,7 @@ CREATE OR REPLACE FUNCTION naboom_api.incident_queue(community text, statuses te
 	max_count integer DEFAULT NULL)
 RETURNS SETOF naboom_api.incident_item
 LANGUAGE plpgsql STABLE SECURITY DEFINER
-SET plan_cache_mode = force_generic_plan AS $$
+SET plan_cache_mode = force_generic_plan SET enable_sort = off AS $$
 #variable_conflict use_variable
 DECLARE
 	n integer := naboom.check_page_size(max_count);
@@ -929,7 +929,7 @@ CREATE OR REPLACE FUNCTION naboom_api.community_incidents(community text, status
 	max_count integer DEFAULT NULL)
 RETURNS SETOF naboom_api.incident_item
 LANGUAGE plpgsql STABLE SECURITY DEFINER
-SET plan_cache_mode = force_generic_plan AS $$
+SET plan_cache_mode = force_generic_plan SET enable_sort = off AS $$
 #variable_conflict use_variable
 DECLARE
 	n integer := naboom.check_page_size(max_count);
@@ -966,10 +966,12 @@ BEGIN
 				format('"%s" holds only punctuation or operators.', left(v_search, 40)),
 				'Search for words of the title, description or address.');
 		END IF;
-		-- A search is planned for its words (the GIN index for a rare
-		-- word, the feed's index for a common one); the function's SET
-		-- clause restores the generic mode when it returns.
+		-- A search is planned for its words (the GIN index and a sort of
+		-- what it finds for a rare word, the feed's index for a common
+		-- one); the function's SET clauses restore the generic mode and
+		-- enable_sort when it returns.
 		PERFORM set_config('plan_cache_mode', 'force_custom_plan', true);
+		PERFORM set_config('enable_sort', 'on', true);
 	END IF;
 
 	SELECT array_agg(f.i ORDER BY f.ord), array_agg(f.cursor ORDER BY f.ord),
@@ -1016,7 +1018,7 @@ CREATE OR REPLACE FUNCTION naboom_api.my_incidents(statuses text[] DEFAULT NULL,
 	max_count integer DEFAULT NULL)
 RETURNS SETOF naboom_api.incident_item
 LANGUAGE plpgsql STABLE SECURITY DEFINER
-SET plan_cache_mode = force_generic_plan AS $$
+SET plan_cache_mode = force_generic_plan SET enable_sort = off AS $$
 #variable_conflict use_variable
 DECLARE
 	n integer := naboom.check_page_size(max_count);
