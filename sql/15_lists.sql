@@ -365,6 +365,14 @@ SELECT t.due('Q7');
 SELECT t.due_wrong();
 -- Nobody writes it by hand, not even the service.
 SELECT t.err(format('UPDATE naboom.incident SET queue_due_at = now() WHERE reference = %L', t.ref('Q1')));
+-- A status made no longer live takes its incidents out of the queue (Q4
+-- is dispatched), and made live again puts them back (rolled back).
+BEGIN;
+UPDATE naboom.status SET status_type = 'fixed' WHERE status = 'dispatched';
+SELECT t.due('Q4'), t.due_wrong();
+UPDATE naboom.status SET status_type = 'open' WHERE status = 'dispatched';
+SELECT t.due('Q4'), t.due_wrong();
+ROLLBACK;
 -- The queue in its order after all that.
 SELECT t.as_user('u-mod');
 SELECT t.page($$naboom_api.incident_queue('mookgophong')$$);

@@ -321,6 +321,23 @@ CREATE TRIGGER category_targets_changed AFTER UPDATE OF ack_target, resolve_targ
 	FOR EACH ROW WHEN (OLD.ack_target IS DISTINCT FROM NEW.ack_target OR OLD.resolve_target IS DISTINCT FROM NEW.resolve_target)
 	EXECUTE FUNCTION naboom.category_targets_changed();
 
+-- Statuses are data: an admin who makes a status live, or no longer live,
+-- changes which incidents are in the queue (rare; every incident is
+-- checked, and only those whose due time changes are written).
+CREATE FUNCTION naboom.status_types_changed() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER AS $$
+BEGIN
+	PERFORM naboom.restamp_queue_due(NULL, NULL);
+	RETURN NULL;
+END
+$$;
+
+COMMENT ON FUNCTION naboom.status_types_changed() IS
+	'AFTER UPDATE of naboom.status.status_type: every incident''s queue_due_at follows (naboom.restamp_queue_due)';
+
+CREATE TRIGGER status_types_changed AFTER UPDATE OF status_type ON naboom.status
+	FOR EACH STATEMENT EXECUTE FUNCTION naboom.status_types_changed();
+
 -- The feed pages newest first; my_incidents per reporter, newest first.
 CREATE INDEX incident_feed_idx ON naboom.incident (community_id, created_at DESC, incident_id DESC);
 

@@ -286,7 +286,7 @@ COMMENT ON COLUMN naboom.incident.queue_due_at IS
 
 -- (audited_tables sorted by a constant, so its order was the catalogue's
 -- and moved when a trigger was added: it sorts by creation now.)
--- functions: naboom.restamp_queue_due naboom.category_targets_changed naboom.audited_tables
+-- functions: naboom.restamp_queue_due naboom.category_targets_changed naboom.status_types_changed naboom.audited_tables
 -- BEGIN replaced functions
 
 CREATE OR REPLACE FUNCTION naboom.subscription_out(s naboom.subscription) RETURNS naboom_api.subscription
@@ -796,6 +796,17 @@ $$;
 
 COMMENT ON FUNCTION naboom.category_targets_changed() IS
 	'AFTER UPDATE of a category''s SLA targets: its live incidents'' queue_due_at follows (naboom.restamp_queue_due)';
+
+CREATE OR REPLACE FUNCTION naboom.status_types_changed() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER AS $$
+BEGIN
+	PERFORM naboom.restamp_queue_due(NULL, NULL);
+	RETURN NULL;
+END
+$$;
+
+COMMENT ON FUNCTION naboom.status_types_changed() IS
+	'AFTER UPDATE of naboom.status.status_type: every incident''s queue_due_at follows (naboom.restamp_queue_due)';
 
 CREATE OR REPLACE FUNCTION naboom_api.incident_queue(community text, statuses text[] DEFAULT NULL,
 	priorities text[] DEFAULT NULL, category text DEFAULT NULL, area text DEFAULT NULL,
@@ -1679,7 +1690,11 @@ CREATE TRIGGER category_targets_changed AFTER UPDATE OF ack_target, resolve_targ
 	FOR EACH ROW WHEN (OLD.ack_target IS DISTINCT FROM NEW.ack_target OR OLD.resolve_target IS DISTINCT FROM NEW.resolve_target)
 	EXECUTE FUNCTION naboom.category_targets_changed();
 
-REVOKE ALL ON FUNCTION naboom.restamp_queue_due(bigint, text), naboom.category_targets_changed() FROM PUBLIC;
+CREATE TRIGGER status_types_changed AFTER UPDATE OF status_type ON naboom.status
+	FOR EACH STATEMENT EXECUTE FUNCTION naboom.status_types_changed();
+
+REVOKE ALL ON FUNCTION naboom.restamp_queue_due(bigint, text), naboom.category_targets_changed(),
+	naboom.status_types_changed() FROM PUBLIC;
 
 SELECT naboom.pin_search_paths();
 
