@@ -99,7 +99,9 @@ COMMENT ON TYPE naboom_api.incident_change IS
 
 CREATE FUNCTION naboom_api.incident_changes(after text DEFAULT NULL, max_count integer DEFAULT NULL)
 RETURNS SETOF naboom_api.incident_change
-LANGUAGE plpgsql STABLE SECURITY DEFINER AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+-- (a page reads about a page: JIT compiling it never pays; see 10_lists.sql)
+SET jit = off AS $$
 #variable_conflict use_variable
 DECLARE
 	n integer := naboom.check_page_size(max_count);

@@ -814,7 +814,7 @@ CREATE OR REPLACE FUNCTION naboom_api.incident_queue(community text, statuses te
 	max_count integer DEFAULT NULL)
 RETURNS SETOF naboom_api.incident_item
 LANGUAGE plpgsql STABLE SECURITY DEFINER
-SET plan_cache_mode = force_generic_plan SET enable_sort = off AS $$
+SET plan_cache_mode = force_generic_plan SET enable_sort = off SET jit = off AS $$
 #variable_conflict use_variable
 DECLARE
 	n integer := naboom.check_page_size(max_count);
@@ -940,7 +940,7 @@ CREATE OR REPLACE FUNCTION naboom_api.community_incidents(community text, status
 	max_count integer DEFAULT NULL)
 RETURNS SETOF naboom_api.incident_item
 LANGUAGE plpgsql STABLE SECURITY DEFINER
-SET plan_cache_mode = force_generic_plan SET enable_sort = off AS $$
+SET plan_cache_mode = force_generic_plan SET enable_sort = off SET jit = off AS $$
 #variable_conflict use_variable
 DECLARE
 	n integer := naboom.check_page_size(max_count);
@@ -1029,7 +1029,7 @@ CREATE OR REPLACE FUNCTION naboom_api.my_incidents(statuses text[] DEFAULT NULL,
 	max_count integer DEFAULT NULL)
 RETURNS SETOF naboom_api.incident_item
 LANGUAGE plpgsql STABLE SECURITY DEFINER
-SET plan_cache_mode = force_generic_plan SET enable_sort = off AS $$
+SET plan_cache_mode = force_generic_plan SET enable_sort = off SET jit = off AS $$
 #variable_conflict use_variable
 DECLARE
 	n integer := naboom.check_page_size(max_count);
@@ -1081,7 +1081,7 @@ COMMENT ON FUNCTION naboom_api.my_incidents(text[], text, integer) IS
 CREATE OR REPLACE FUNCTION naboom_api.my_assignments()
 RETURNS SETOF naboom_api.incident_item
 LANGUAGE plpgsql STABLE SECURITY DEFINER
-SET plan_cache_mode = force_generic_plan AS $$
+SET plan_cache_mode = force_generic_plan SET jit = off AS $$
 #variable_conflict use_variable
 DECLARE
 	actor text := naboom.require_actor();	-- (C: loads the library, which defines the setting)
@@ -1489,7 +1489,9 @@ COMMENT ON FUNCTION naboom.event_horizon_advance() IS
 
 CREATE OR REPLACE FUNCTION naboom_api.incident_changes(after text DEFAULT NULL, max_count integer DEFAULT NULL)
 RETURNS SETOF naboom_api.incident_change
-LANGUAGE plpgsql STABLE SECURITY DEFINER AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+-- (a page reads about a page: JIT compiling it never pays; see 10_lists.sql)
+SET jit = off AS $$
 #variable_conflict use_variable
 DECLARE
 	n integer := naboom.check_page_size(max_count);
