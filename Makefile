@@ -37,6 +37,10 @@ $(DATA_built): $(SCHEMA_SOURCES) naboom.control
 
 src/health.o: naboom.control
 
+# PGXS knows no header dependencies: a changed struct in a header must
+# rebuild every object, or a merge links objects that disagree on its layout.
+$(OBJS): $(HEADERS)
+
 # ------------------------------------------------------------------ tests
 # One target per suite; each runs against the cluster PGHOST/PGPORT/PGUSER
 # name (scripts/test.sh makes a throw-away one with pg_virtualenv and runs
