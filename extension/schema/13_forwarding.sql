@@ -287,7 +287,7 @@ LANGUAGE sql STABLE AS $$
 			'title', i.title, 'description', i.description, 'priority', i.priority, 'status', i.status,
 			'is_public', i.is_public,
 			'lat', ST_Y(i.location), 'lon', ST_X(i.location), 'accuracy_m', i.accuracy_m,
-			'address', i.address, 'area', ar.code, 'area_name', ar.name,
+			'address', i.address, 'area', ar.code, 'area_en', ar.name_en, 'area_af', ar.name_af,
 			'created_at', i.created_at, 'updated_at', i.updated_at, 'version', i.version),
 		'reporter', CASE WHEN rep.user_ref IS NOT NULL THEN
 			jsonb_build_object('name', rep.display_name, 'phone', rep.phone, 'language', rep.language) END)
@@ -307,10 +307,9 @@ COMMENT ON FUNCTION naboom.forwarding_payload(naboom.forwarding) IS
 -- and its forwarding.created event.  The caller holds the incident's row
 -- lock (the incident's own write, or find_incident(lock)), so seq is taken
 -- without a race.
-CREATE FUNCTION naboom.enqueue_forwarding(i naboom.incident, a naboom.authority, reason text, rule_id bigint,
-	note text, requested_by text) RETURNS naboom.forwarding
+CREATE FUNCTION naboom.enqueue_forwarding(i naboom.incident, a naboom.authority, moment text, rule_ref bigint,
+	note text, actor text) RETURNS naboom.forwarding
 LANGUAGE plpgsql VOLATILE AS $$
-#variable_conflict use_variable
 DECLARE
 	f naboom.forwarding;
 	n integer;
@@ -319,13 +318,13 @@ BEGIN
 	WHERE x.community_id = i.community_id AND x.incident_id = i.incident_id AND x.authority_id = a.authority_id;
 	INSERT INTO naboom.forwarding (community_id, incident_id, authority_id, seq, reason, rule_id, note,
 		requested_by, incident_version, idempotency_key)
-	VALUES (i.community_id, i.incident_id, a.authority_id, n, reason, rule_id, note, requested_by, i.version,
+	VALUES (i.community_id, i.incident_id, a.authority_id, n, moment, rule_ref, enqueue_forwarding.note, actor, i.version,
 		i.reference || '.' || a.code || '.' || n)
 	ON CONFLICT (community_id, incident_id, authority_id, reason) WHERE reason <> 'request' DO NOTHING
 	RETURNING * INTO f;
 	IF FOUND THEN
 		PERFORM naboom.append_event(i.community_id, i.incident_id, 'forwarding.created', false,
-			jsonb_build_object('authority', a.code, 'forwarding', f.forwarding_id, 'reason', reason));
+			jsonb_build_object('authority', a.code, 'forwarding', f.forwarding_id, 'reason', moment));
 	END IF;
 	RETURN f;
 END
