@@ -413,8 +413,13 @@ COMMENT ON COLUMN naboom.forwarding.external_id IS 'The authority''s id for it (
 CREATE UNIQUE INDEX forwarding_once ON naboom.forwarding (community_id, incident_id, authority_id, reason)
 	WHERE reason <> 'request';
 
--- What claim_forwardings walks: due rows per authority.
-CREATE INDEX forwarding_due_idx ON naboom.forwarding (authority_id, next_attempt_at)
+-- What claim_forwardings walks, in its order: undelivered rows by due time
+-- (a LIMIT stops the walk; no sort of every due row).
+CREATE INDEX forwarding_due_idx ON naboom.forwarding (next_attempt_at, forwarding_id)
+	WHERE state IN ('pending', 'in_flight', 'failed');
+
+-- The ordering check: earlier forwardings of one incident to one authority.
+CREATE INDEX forwarding_incident_idx ON naboom.forwarding (community_id, incident_id, authority_id, seq)
 	WHERE state IN ('pending', 'in_flight', 'failed');
 
 CREATE INDEX forwarding_external_idx ON naboom.forwarding (external_id) WHERE external_id IS NOT NULL;
