@@ -338,12 +338,14 @@ $$;
 COMMENT ON FUNCTION naboom.enqueue_forwarding(naboom.incident, naboom.authority, text, bigint, text, text) IS
 	'Write a forwarding of the incident to the authority (caller holds the incident''s row lock) and its forwarding.created event; NULL when this automatic forwarding was already written';
 
+-- The trigger functions are SECURITY DEFINER: a role that writes incidents
+-- directly (a DBA's operator role) needs no rights on the rules or the outbox.
 -- BEFORE INSERT, and BEFORE UPDATE of what a rule matches on: marks the
 -- incident requires_authority when an active rule of an active authority
 -- matches it.  Runs after incident_guard (trigger order is by name), which
 -- has set area_id from the location.
 CREATE FUNCTION naboom.incident_needs_authority() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER AS $$
 BEGIN
 	IF naboom.restoring() THEN
 		RETURN NEW;
@@ -366,7 +368,7 @@ COMMENT ON FUNCTION naboom.incident_needs_authority() IS
 -- only for incidents marked requires_authority (the triggers' WHEN): writes
 -- the forwardings of the matching rules, in the same transaction.
 CREATE FUNCTION naboom.incident_outbox() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER AS $$
 DECLARE
 	moment text := CASE WHEN TG_OP = 'INSERT' THEN 'report' ELSE 'verification' END;
 	r record;

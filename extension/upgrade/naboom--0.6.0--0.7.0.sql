@@ -1962,7 +1962,7 @@ COMMENT ON FUNCTION naboom.enqueue_forwarding(naboom.incident, naboom.authority,
 	'Write a forwarding of the incident to the authority (caller holds the incident''s row lock) and its forwarding.created event; NULL when this automatic forwarding was already written';
 
 CREATE OR REPLACE FUNCTION naboom.incident_needs_authority() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER AS $$
 BEGIN
 	IF naboom.restoring() THEN
 		RETURN NEW;
@@ -1982,7 +1982,7 @@ COMMENT ON FUNCTION naboom.incident_needs_authority() IS
 	'BEFORE INSERT or UPDATE of category, location, area or priority on naboom.incident: sets requires_authority when a forwarding rule matches';
 
 CREATE OR REPLACE FUNCTION naboom.incident_outbox() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER AS $$
 DECLARE
 	moment text := CASE WHEN TG_OP = 'INSERT' THEN 'report' ELSE 'verification' END;
 	r record;
