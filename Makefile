@@ -37,6 +37,10 @@ $(DATA_built): $(SCHEMA_SOURCES) naboom.control
 
 src/health.o: naboom.control
 
+# PGXS knows no header dependencies: a changed struct in a header must
+# rebuild every object, or a merge links objects that disagree on its layout.
+$(OBJS): $(HEADERS)
+
 # ------------------------------------------------------------------ tests
 # One target per suite; each runs against the cluster PGHOST/PGPORT/PGUSER
 # name (scripts/test.sh makes a throw-away one with pg_virtualenv and runs
@@ -99,6 +103,13 @@ installcheck-auditring:
 .PHONY: installcheck-standby
 installcheck-standby:
 	bash test/standby.sh
+
+# test/postgrest.sh: naboom behind PostgREST 12, replayed request by request
+# (test/postgrest_replay.pm) as the authenticator role in a database of its own;
+# every naboom_api function called with its HTTP method
+.PHONY: installcheck-postgrest
+installcheck-postgrest:
+	bash test/postgrest.sh
 
 # test/graphile.sh: a real PostGraphile 4 (npm ci of tools/postgraphile, cached)
 # against this cluster: the incident story over HTTP, naboomEvents over a WebSocket

@@ -23,6 +23,8 @@ SET auto_explain.log_timing = on;
 SET auto_explain.log_format = :format;
 SET auto_explain.log_min_duration = -1;
 SET client_min_messages = log;
+-- The lists run with jit off (10_lists.sql), and so do their floors.
+SET jit = off;
 
 SELECT d.slug, d.member, d.cursor AS deep_cursor, d.created_at AS deep_created, d.incident_id AS deep_id,
 	(SELECT m.user_ref FROM bench.list_mine m WHERE m.community_id = 1) AS mine,
@@ -40,14 +42,18 @@ SET auto_explain.log_min_duration = 0;
 SELECT count(*) AS queue_rows FROM naboom_api.incident_queue(:'slug') \g /dev/null
 SET auto_explain.log_min_duration = -1;
 \warn ======== floor_list_queue
+SET enable_sort = off;
 SET auto_explain.log_min_duration = 0;
-SELECT i.incident_id, i.reference FROM bench.floor_incident i
-JOIN naboom.category k ON k.community_id = i.community_id AND k.code = i.category_code
-CROSS JOIN LATERAL (SELECT CASE WHEN i.acknowledged_at IS NULL THEN least(i.created_at + k.ack_target, i.created_at + k.resolve_target)
-	ELSE i.created_at + k.resolve_target END AS due) d
-WHERE i.community_id = 1 AND i.status = ANY (:'lives'::text[])
-ORDER BY d.due < now() DESC, CASE i.priority WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END,
-	d.due, i.created_at, i.incident_id LIMIT 50 \g /dev/null
+(SELECT i.incident_id, i.reference FROM bench.floor_incident i WHERE i.community_id = 1 AND i.priority = 'critical' AND i.queue_due_at < now() AND i.status = ANY (:'lives'::text[]) ORDER BY i.queue_due_at, i.created_at, i.incident_id LIMIT 50)
+UNION ALL (SELECT i.incident_id, i.reference FROM bench.floor_incident i WHERE i.community_id = 1 AND i.priority = 'high' AND i.queue_due_at < now() AND i.status = ANY (:'lives'::text[]) ORDER BY i.queue_due_at, i.created_at, i.incident_id LIMIT 50)
+UNION ALL (SELECT i.incident_id, i.reference FROM bench.floor_incident i WHERE i.community_id = 1 AND i.priority = 'medium' AND i.queue_due_at < now() AND i.status = ANY (:'lives'::text[]) ORDER BY i.queue_due_at, i.created_at, i.incident_id LIMIT 50)
+UNION ALL (SELECT i.incident_id, i.reference FROM bench.floor_incident i WHERE i.community_id = 1 AND i.priority = 'low' AND i.queue_due_at < now() AND i.status = ANY (:'lives'::text[]) ORDER BY i.queue_due_at, i.created_at, i.incident_id LIMIT 50)
+UNION ALL (SELECT i.incident_id, i.reference FROM bench.floor_incident i WHERE i.community_id = 1 AND i.priority = 'critical' AND i.queue_due_at >= now() AND i.status = ANY (:'lives'::text[]) ORDER BY i.queue_due_at, i.created_at, i.incident_id LIMIT 50)
+UNION ALL (SELECT i.incident_id, i.reference FROM bench.floor_incident i WHERE i.community_id = 1 AND i.priority = 'high' AND i.queue_due_at >= now() AND i.status = ANY (:'lives'::text[]) ORDER BY i.queue_due_at, i.created_at, i.incident_id LIMIT 50)
+UNION ALL (SELECT i.incident_id, i.reference FROM bench.floor_incident i WHERE i.community_id = 1 AND i.priority = 'medium' AND i.queue_due_at >= now() AND i.status = ANY (:'lives'::text[]) ORDER BY i.queue_due_at, i.created_at, i.incident_id LIMIT 50)
+UNION ALL (SELECT i.incident_id, i.reference FROM bench.floor_incident i WHERE i.community_id = 1 AND i.priority = 'low' AND i.queue_due_at >= now() AND i.status = ANY (:'lives'::text[]) ORDER BY i.queue_due_at, i.created_at, i.incident_id LIMIT 50)
+LIMIT 50 \g /dev/null
+RESET enable_sort;
 SET auto_explain.log_min_duration = -1;
 
 \warn ======== list_feed

@@ -356,6 +356,12 @@ JOIN bench.town t ON t.community_id = x.c
 JOIN bench.cat k ON k.n = x.cat
 JOIN bench.path_end e ON e.path = x.path;
 
+-- The queue's due time (queue_due_at, 0.7.0), which the workflow trigger
+-- stamps and replica mode skipped: the live incidents get it as
+-- naboom.restamp_queue_due computes it (the same statement as the 0.7.0
+-- upgrade's backfill; the rest stay NULL).
+SELECT naboom.restamp_queue_due(NULL, NULL) \g /dev/null
+
 SELECT pg_catalog.setval(pg_catalog.pg_get_serial_sequence('naboom.incident', 'incident_id'), :incidents),
 	pg_catalog.setval(pg_catalog.pg_get_serial_sequence('naboom.area', 'area_id'), 1000),
 	pg_catalog.setval(pg_catalog.pg_get_serial_sequence('naboom.community', 'community_id'), 10) \g /dev/null
@@ -452,6 +458,14 @@ BEGIN
 	END;
 	IF bad > 0 THEN
 		RAISE EXCEPTION '% sampled incidents are not in the area naboom routes them to', bad;
+	END IF;
+	SELECT count(*) INTO bad FROM naboom.incident i
+	JOIN naboom.category c ON c.community_id = i.community_id AND c.code = i.category_code
+	JOIN naboom.status s ON s.status = i.status
+	WHERE i.queue_due_at IS DISTINCT FROM CASE WHEN s.status_type = 'open'
+		THEN naboom.sla_due(i.created_at, i.acknowledged_at, c.ack_target, c.resolve_target) END;
+	IF bad > 0 THEN
+		RAISE EXCEPTION '% incidents without the queue''s due time naboom would stamp', bad;
 	END IF;
 	SELECT count(*) INTO bad FROM naboom.incident_timeline t
 	WHERE NOT EXISTS (SELECT 1 FROM naboom.incident i WHERE i.community_id = t.community_id AND i.incident_id = t.incident_id);

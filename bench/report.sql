@@ -571,8 +571,8 @@ FROM bench.run_step e WHERE e.step = 'lists' AND e.error IS NOT NULL HAVING coun
 INSERT INTO status SELECT 1 FROM bench.run_step e WHERE e.step = 'lists' AND e.error IS NOT NULL;
 SELECT 'lists (issue 13), default page size (50 rows), on the data set as loaded: ' || coalesce(s.detail, '-')
 FROM (SELECT 1) one LEFT JOIN bench.run_step s ON s.step = 'lists_prepare';
-\echo 'floor: the same rows as one bare SQL statement on bench.floor_incident by the same index (queue: the same join to the categories, SLA'
-\echo 'and priority rank written out): no naboom function, identity, role or argument checks, cursor, audit of private reads, projection;'
+\echo 'floor: the same rows as one bare SQL statement on bench.floor_incident by the same index (queue: its 8 segments on incident_queue_idx'
+\echo 'in turn, a UNION ALL under LIMIT): no naboom function, identity, role or argument checks, cursor, audit of private reads, projection;'
 \echo 'p50/p95 of the whole transaction (4 round trips); ratio of TPS; p95 x: p95 / floor p95; target at 1 client (8 clients on 2 CPUs:'
 \echo 'latency is the machine''s queue); the deep page (list_deep) also p95 <=' :max_deep_x 'x the first page''s (list_feed, same clients)'
 \echo 'load: the machine''s 1-minute load average at the end of the run / of its floor''s (2 CPUs, shared with other work)'

@@ -141,8 +141,25 @@ SELECT count(*) FROM naboom.alert;
 
 -- 0.6.0 -> 0.7.0 (the lists people work from)
 SELECT t.as_service();
+SELECT count(*) AS timeline_before FROM naboom.incident_timeline \gset
+SELECT sum(version) AS versions_before FROM naboom.incident \gset
 ALTER EXTENSION naboom UPDATE TO '0.7.0';
 SELECT extversion FROM pg_extension WHERE extname = 'naboom';
+-- (queue) Every incident is stamped with the queue's due time: the live
+-- ones with what naboom.sla_due says, the closed one with none; no
+-- incident got a new version or timeline entry; the queue lists the live
+-- ones.
+SELECT i.status, i.queue_due_at IS NOT NULL, i.queue_due_at IS NOT DISTINCT FROM CASE WHEN s.status_type = 'open'
+	THEN naboom.sla_due(i.created_at, i.acknowledged_at, c.ack_target, c.resolve_target) END
+FROM naboom.incident i
+JOIN naboom.category c ON c.community_id = i.community_id AND c.code = i.category_code
+JOIN naboom.status s ON s.status = i.status
+ORDER BY i.incident_id;
+SELECT sum(version) = :versions_before FROM naboom.incident;
+SELECT count(*) = :timeline_before FROM naboom.incident_timeline;
+SELECT t.as_user('up-admin');
+SELECT count(*) FROM naboom_api.incident_queue('mookgophong');
+SELECT t.as_service();
 -- (alerts) The alert and the alert area are kept: the alert is unread (no
 -- seen_at), the circle has no area; both work with the new functions.
 SELECT t.as_user('up-res');

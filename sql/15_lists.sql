@@ -74,12 +74,15 @@ SELECT t.rep('u-res2', 'mookgophong', 'water_leak', 'Q7', -24.46, 28.84, is_publ
 SELECT t.rep('u-res1', 'modimolle', 'theft', 'M1', -24.70, 28.40);
 SELECT t.as_service();
 -- The workflow trigger refuses to change created_at; the superuser
--- backdates under session_replication_role = replica, as a restore would.
+-- backdates under session_replication_role = replica, as a restore would,
+-- and stamps the queue's due time of the four again (a restore loads it
+-- with the row).
 SET session_replication_role = replica;
 UPDATE naboom.incident SET created_at = date_trunc('second', now()) - interval '10 minutes'
 WHERE reference IN (t.ref('Q1'), t.ref('Q2'), t.ref('Q3'));
 UPDATE naboom.incident SET created_at = now() - interval '5 minutes' WHERE reference = t.ref('Q4');
 RESET session_replication_role;
+SELECT naboom.restamp_queue_due(NULL, NULL);
 SELECT t.step('u-resp1', t.ref('Q2'), 'verified');
 SELECT t.step('u-resp1', t.ref('Q6'), 'dispatched');
 SELECT t.step('u-resp1', t.ref('Q6'), 'resolved', 'Fixed the pipe');
@@ -298,3 +301,123 @@ SELECT count(*) FROM naboom_api.community_incidents('mookgophong');
 SELECT naboom.audit_queue_wait(30000);
 SELECT a.actor, a.detail->>'function', a.detail->'args'->>'reference' = t.ref('Q7')
 FROM naboom.audit_log a WHERE a.id > :audit_mark AND a.action = 'READ' ORDER BY a.id;
+
+------------------------------------------------------------------------------
+-- The queue's due time (incident.queue_due_at), which its index orders
+-- by: the workflow trigger stamps it on a report and on every change of
+-- status, acknowledgement or category; a change of a category's targets
+-- stamps its live incidents again (without a new version, timeline entry
+-- or event); it is NULL once an incident is no longer live, and nobody
+-- writes it by hand.  t.due_wrong() counts the incidents whose stored due
+-- time is not what naboom.sla_due computes now; t.due(title) shows one as
+-- time after the report.
+------------------------------------------------------------------------------
+CREATE FUNCTION t.due_wrong() RETURNS bigint LANGUAGE sql AS $$
+	SELECT count(*) FROM naboom.incident i
+	JOIN naboom.category c ON c.community_id = i.community_id AND c.code = i.category_code
+	JOIN naboom.status s ON s.status = i.status
+	WHERE i.queue_due_at IS DISTINCT FROM CASE WHEN s.status_type = 'open'
+		THEN naboom.sla_due(i.created_at, i.acknowledged_at, c.ack_target, c.resolve_target) END
+$$;
+CREATE FUNCTION t.due(title text) RETURNS text LANGUAGE sql AS $$
+	SELECT i.status || ' ' || coalesce((i.queue_due_at - i.created_at)::text, 'not live')
+	FROM naboom.incident i WHERE i.reference = t.ref($1)
+$$;
+SELECT t.due_wrong();
+SELECT title, t.due(title) FROM t.refs ORDER BY title;
+-- A report: acknowledge within 15 minutes; acknowledged, resolve within a
+-- day; dispatched, still; resolved, not live; reopened by its reporter,
+-- live again (acknowledged: resolve-by).
+SELECT t.rep('u-res1', 'mookgophong', 'water_leak', 'Q8', -24.506, 28.696);
+SELECT t.due('Q8');
+SELECT t.as_user('u-resp2');
+SELECT acknowledged_at IS NOT NULL FROM naboom_api.acknowledge_incident(t.ref('Q8'));
+SELECT t.due('Q8');
+SELECT t.step('u-resp2', t.ref('Q8'), 'dispatched');
+SELECT t.due('Q8');
+SELECT t.step('u-resp2', t.ref('Q8'), 'resolved', 'Closed the valve');
+SELECT t.due('Q8');
+SELECT t.step('u-res1', t.ref('Q8'), 'verified', 'Still leaking');
+SELECT t.due('Q8');
+SELECT t.due_wrong();
+-- A category's new targets: its live incidents follow (Q7 unacknowledged:
+-- the new acknowledge-by; Q8 acknowledged: the new resolve-by; resolved
+-- Q3 stays not live), with no new version, timeline entry or event.
+SELECT version AS q7_version FROM naboom.incident WHERE reference = t.ref('Q7') \gset
+SELECT count(*) AS q7_entries FROM naboom.incident_timeline l JOIN naboom.incident i USING (community_id, incident_id)
+WHERE i.reference = t.ref('Q7') \gset
+SELECT coalesce(max(event_id), 0) AS event_mark FROM naboom.event \gset
+SELECT t.as_user('u-admin');
+SELECT code, ack_target, resolve_target FROM naboom_api.upsert_category('mookgophong', 'water_leak', 'Water leak', 'Waterlek', 'low',
+	ack_target => '5 minutes', resolve_target => '2 hours');
+SELECT title, t.due(title) FROM t.refs WHERE title IN ('Q3', 'Q7', 'Q8') ORDER BY title;
+SELECT version = :q7_version FROM naboom.incident WHERE reference = t.ref('Q7');
+SELECT count(*) = :q7_entries FROM naboom.incident_timeline l JOIN naboom.incident i USING (community_id, incident_id)
+WHERE i.reference = t.ref('Q7');
+SELECT count(*) FROM naboom.event WHERE event_id > :event_mark;
+-- Unchanged targets stamp nothing; a change of an incident's category (a
+-- moderator's edit) stamps it from its new category.
+SELECT code FROM naboom_api.upsert_category('mookgophong', 'water_leak', 'Water leak (pipes)', 'Waterlek', 'low',
+	ack_target => '5 minutes', resolve_target => '2 hours');
+SELECT t.as_service();
+UPDATE naboom.incident SET category_code = 'alarm' WHERE reference = t.ref('Q7');
+SELECT t.due('Q7');
+SELECT t.due_wrong();
+-- Nobody writes it by hand, not even the service.
+SELECT t.err(format('UPDATE naboom.incident SET queue_due_at = now() WHERE reference = %L', t.ref('Q1')));
+-- A status made no longer live takes its incidents out of the queue (Q4
+-- is dispatched), and made live again puts them back (rolled back).
+BEGIN;
+UPDATE naboom.status SET status_type = 'fixed' WHERE status = 'dispatched';
+SELECT t.due('Q4'), t.due_wrong();
+UPDATE naboom.status SET status_type = 'open' WHERE status = 'dispatched';
+SELECT t.due('Q4'), t.due_wrong();
+ROLLBACK;
+-- The queue in its order after all that.
+SELECT t.as_user('u-mod');
+SELECT t.page($$naboom_api.incident_queue('mookgophong')$$);
+SELECT t.walk($$naboom_api.incident_queue('mookgophong', after => %L, max_count => 2)$$);
+
+-- The plan of the queue's page query, taken from the function's own text
+-- (its variables made parameters) and planned as the function plans it
+-- (generic, with the function's enable_sort: see 10_lists.sql): one range
+-- of incident_queue_idx per segment, the keyset and the due-time bound as
+-- index conditions, no Sort: a page reads about a page, whatever the size
+-- of the community.  (Filter lines left out.)
+CREATE FUNCTION t.queue_plan() RETURNS SETOF text LANGUAGE plpgsql AS $$
+DECLARE
+	q text;
+	line text;
+BEGIN
+	SELECT substring(p.prosrc FROM '(SELECT i FROM naboom\.incident i.*?LIMIT n - cardinality\(page\))')
+	INTO q FROM pg_proc p WHERE p.oid = 'naboom_api.incident_queue'::regproc;
+	q := regexp_replace(q, '--[^\n]*', '', 'g');
+	q := replace(q, 'c.community_id', '$1');
+	q := replace(q, 'cardinality(page)', '0');
+	q := regexp_replace(q, '\mlo_due\M', '$3', 'g');
+	q := regexp_replace(q, '\mlo_created\M', '$4', 'g');
+	q := regexp_replace(q, '\mlo_id\M', '$5', 'g');
+	q := regexp_replace(q, '\mhi_due\M', '$6', 'g');
+	q := regexp_replace(q, '\mlive\M', '$7', 'g');
+	q := regexp_replace(q, '\mv_statuses\M', '$8', 'g');
+	q := regexp_replace(q, '\mv_categories\M', '$9', 'g');
+	q := regexp_replace(q, '\mv_area\M', '$10', 'g');
+	q := regexp_replace(q, '\massignee\M', '$11', 'g');
+	q := regexp_replace(q, '\mactor\M', '$12', 'g');
+	q := regexp_replace(q, '\mmy_role\M', '$13', 'g');
+	q := regexp_replace(q, '\mp\M', '$2', 'g');
+	q := regexp_replace(q, '\mn\M', '$14', 'g');
+	EXECUTE 'PREPARE queue_segment(bigint, naboom.priority, timestamptz, timestamptz, bigint, timestamptz, text[],
+		text[], text[], bigint, text, text, naboom.member_role, integer) AS ' || q;
+	PERFORM set_config('plan_cache_mode', 'force_generic_plan', true);
+	PERFORM set_config('enable_sort', (SELECT c.setting FROM pg_proc p, unnest(p.proconfig) x,
+		LATERAL (SELECT split_part(x, '=', 2) AS setting) c
+		WHERE p.oid = 'naboom_api.incident_queue'::regproc AND x LIKE 'enable\_sort=%'), true);
+	FOR line IN EXECUTE $q$EXPLAIN (COSTS OFF) EXECUTE queue_segment(1, 'high', '-infinity', '-infinity', 0, now(),
+			'{reported,verified}', NULL, NULL, NULL, NULL, 'u-mod', 'moderator', 50)$q$ LOOP
+		CONTINUE WHEN line ~ '^\s*Filter:';
+		RETURN NEXT line;
+	END LOOP;
+	DEALLOCATE queue_segment;
+END $$;
+SELECT t.queue_plan();

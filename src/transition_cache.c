@@ -358,6 +358,14 @@ NaboomIncidentAtts(Relation rel)
 	if (CachedAtts.poor_accuracy <= 0)
 		CachedAtts.poor_accuracy = InvalidAttrNumber;
 	CachedAtts.routes = CachedAtts.poor_accuracy != InvalidAttrNumber;
+	CachedAtts.category_code = RequireAtt(desc, "category_code");
+	/*
+	 * The queue's due time arrived in 0.7.0: until the update has run, the
+	 * trigger has nothing to stamp.
+	 */
+	CachedAtts.queue_due_at = SPI_fnumber(desc, "queue_due_at");
+	if (CachedAtts.queue_due_at <= 0)
+		CachedAtts.queue_due_at = InvalidAttrNumber;
 	CachedAtts.milestone[MILESTONE_NONE] = InvalidAttrNumber;
 	for (i = 1; i < MILESTONE_COUNT; i++)
 		CachedAtts.milestone[i] = RequireAtt(desc, MilestoneColumns[i]);

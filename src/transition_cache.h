@@ -94,6 +94,8 @@ typedef struct IncidentAtts
 	AttrNumber	outside_boundary;
 	AttrNumber	poor_accuracy;	/* InvalidAttrNumber before 0.2.0 */
 	bool		routes;			/* schema 0.2.0 or later: the trigger routes */
+	AttrNumber	category_code;
+	AttrNumber	queue_due_at;	/* InvalidAttrNumber before 0.7.0 */
 	AttrNumber	milestone[MILESTONE_COUNT];
 } IncidentAtts;
 

@@ -8,8 +8,8 @@
  *	- immutable (community, id, reference, kind, reporter, client_ref,
  *	  created_at): never change;
  *	- managed (version, updated_at/by, acknowledged_at, the milestone
- *	  timestamps, and the routing columns area_id, outside_boundary and
- *	  poor_accuracy): set only by this trigger;
+ *	  timestamps, the routing columns area_id, outside_boundary and
+ *	  poor_accuracy, and queue_due_at): set only by this trigger;
  *	- workflow (status, status_note, assignee_ref, duplicate_of,
  *	  acknowledged_by): change only through an allowed transition or an
  *	  acknowledgement, checked against the cached transition table and the
@@ -24,7 +24,12 @@
  * entry for each change is written by the AFTER trigger in timeline.c.
  * Routing (spatial.c) runs here too, on every INSERT and on every change of
  * location or accuracy, so no writer can file an incident in the wrong area
- * or outside its community.
+ * or outside its community.  So does the queue's due time (queue_due_at):
+ * the SLA time of a live incident that falls due first, stamped on every
+ * change of status, acknowledgement or category, so the control room's
+ * queue (incident_queue) reads its order from an index.  A change of a
+ * category's targets re-stamps the category's live incidents
+ * (naboom.restamp_queue_due).
  *
  *-------------------------------------------------------------------------
  */
@@ -65,6 +70,7 @@ typedef enum AttClass
 
 
 static SPIPlanPtr ReferencePlan = NULL;
+static SPIPlanPtr DuePlan = NULL;
 
 
 /* Columns routing sets from the location (spatial.c). */
@@ -85,7 +91,8 @@ ClassifyAtt(const IncidentAtts *a, AttrNumber att)
 		att == a->client_ref || att == a->created_at)
 		return ATT_IMMUTABLE;
 	if (att == a->version || att == a->updated_at || att == a->updated_by ||
-		att == a->acknowledged_at || IsRoutingAtt(a, att))
+		att == a->acknowledged_at || IsRoutingAtt(a, att) ||
+		(a->queue_due_at != InvalidAttrNumber && att == a->queue_due_at))
 		return ATT_MANAGED;
 	for (i = 1; i < MILESTONE_COUNT; i++)
 		if (att == a->milestone[i])
@@ -123,6 +130,8 @@ CheckColumns(Guard *g)
 							("column %s of incident %s cannot be changed", name, g->reference),
 							("%s", IsRoutingAtt(g->atts, att) ?
 							 "naboom sets it from the location; change the location instead." :
+							 att == g->atts->queue_due_at ?
+							 "naboom sets it from the status, the acknowledgement and the category's targets." :
 							 "naboom sets it; change the status instead."),
 							"%s is maintained by the workflow trigger.", name);
 		if (cls == ATT_CONTENT && !g->actor.is_service && g->role < MEMBER_MODERATOR)
@@ -218,6 +227,77 @@ Route(Guard *g)
 	GuardSet(g, a->poor_accuracy, BoolGetDatum(poor), false);
 }
 
+/* The value a column of the row being returned will have. */
+static Datum
+GuardFinal(Guard *g, AttrNumber att, bool *isnull)
+{
+	if (g->replace[att - 1])
+	{
+		*isnull = g->nulls[att - 1];
+		return g->values[att - 1];
+	}
+	return heap_getattr(g->newtup, att, g->desc, isnull);
+}
+
+/*
+ * StampQueueDue sets queue_due_at: for a live incident (a status of type
+ * open) the SLA time that falls due first (naboom.sla_due, from the
+ * category's targets), NULL otherwise.  On an UPDATE it is stamped again
+ * only when what it depends on changed: the status, the acknowledgement
+ * or the category (created_at never changes).
+ */
+static void
+StampQueueDue(Guard *g)
+{
+	const IncidentAtts *a = g->atts;
+	Oid			argtypes[4] = {INT8OID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+	Datum		args[4];
+	char		nulls[4] = {' ', ' ', ' ', ' '};
+	bool		isnull;
+	char	   *status;
+	int			s;
+	Datum		due = (Datum) 0;
+	bool		due_null = true;
+	SPIPlanPtr	plan;
+
+	if (a->queue_due_at == InvalidAttrNumber)
+		return;
+	if (g->oldtup != NULL && !GuardChanged(g, a->status) &&
+		!GuardChanged(g, a->category_code) &&
+		!g->replace[a->acknowledged_at - 1] && !GuardChanged(g, a->acknowledged_at))
+		return;
+
+	status = GuardText(g, g->newtup, a->status);
+	s = status ? NaboomStatusIndex(g->wf, status) : -1;
+	if (s >= 0 && g->wf->statuses[s].type == 'o')
+	{
+		args[0] = Int64GetDatum(g->community_id);
+		args[1] = GuardFinal(g, a->category_code, &isnull);
+		if (isnull)
+			nulls[1] = 'n';
+		args[2] = GuardFinal(g, a->created_at, &isnull);
+		if (isnull)
+			nulls[2] = 'n';
+		args[3] = GuardFinal(g, a->acknowledged_at, &isnull);
+		if (isnull)
+			nulls[3] = 'n';
+		NaboomSpiConnect();
+		plan = NaboomKeptPlan(&DuePlan,
+							  "SELECT naboom.sla_due($3, $4, c.ack_target, c.resolve_target)"
+							  " FROM naboom.category c"
+							  " WHERE c.community_id OPERATOR(pg_catalog.=) $1"
+							  " AND c.code OPERATOR(pg_catalog.=) $2",
+							  4, argtypes);
+		if (SPI_execute_plan(plan, args, nulls, true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "could not look up the category's SLA targets");
+		/* (no row: the foreign key refuses the category when the row is written) */
+		if (SPI_processed == 1)
+			due = NaboomResultDatum(0, 1, &due_null);
+		SPI_finish();
+	}
+	GuardSet(g, a->queue_due_at, due, due_null);
+}
+
 /* Columns that must be empty on a new incident. */
 static void
 CheckEmptyOnInsert(Guard *g, AttrNumber att)
@@ -277,6 +357,7 @@ GuardInsert(Guard *g)
 		Route(g);
 	if (ref == NULL)
 		GuardSet(g, a->reference, CStringGetTextDatum(UniqueReference()), false);
+	StampQueueDue(g);
 	GuardSet(g, a->version, Int32GetDatum(1), false);
 	GuardSet(g, a->updated_at, TimestampTzGetDatum(g->now), false);
 	GuardSet(g, a->updated_by, g->actor.user_ref ?
@@ -301,6 +382,7 @@ GuardUpdate(Guard *g)
 	NaboomCheckAcknowledgement(g);
 	if (a->routes && (GuardChanged(g, a->location) || GuardChanged(g, a->accuracy_m)))
 		Route(g);
+	StampQueueDue(g);
 
 	GuardSet(g, a->version, Int32GetDatum(version + 1), false);
 	GuardSet(g, a->updated_at, TimestampTzGetDatum(g->now), false);
@@ -402,3 +484,62 @@ naboom_incident_guard(PG_FUNCTION_ARGS)
 	return PointerGetDatum(result);
 }
 
+
+PG_FUNCTION_INFO_V1(naboom_restamp_queue_due);
+
+/*
+ * naboom.restamp_queue_due(community_id, category_code) stamps queue_due_at
+ * again on the live incidents of one category (both NULL: of every
+ * category), after its SLA targets changed, and returns how many rows it
+ * changed.  A new deadline is no change of the incident: no version, no
+ * timeline entry, no event, no audit row per incident (the change of the
+ * category is audited), so the UPDATE runs with the single-row triggers
+ * standing aside, as retention's do.  Not for callers: naboom.category's
+ * trigger and the 0.7.0 upgrade call it.
+ */
+Datum
+naboom_restamp_queue_due(PG_FUNCTION_ARGS)
+{
+	Oid			argtypes[2] = {INT8OID, TEXTOID};
+	Datum		args[2];
+	char		nulls[2] = {' ', ' '};
+	bool		was_active = NaboomRetentionActive;
+	int64		n = 0;
+	int			rc;
+
+	if (PG_ARGISNULL(0) != PG_ARGISNULL(1))
+		elog(ERROR, "naboom.restamp_queue_due: give both community and category, or neither");
+	args[0] = PG_ARGISNULL(0) ? (Datum) 0 : PG_GETARG_DATUM(0);
+	args[1] = PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1);
+	if (PG_ARGISNULL(0))
+		nulls[0] = nulls[1] = 'n';
+
+	NaboomSpiConnect();
+	NaboomRetentionActive = true;
+	PG_TRY();
+	{
+		rc = SPI_execute_with_args(
+			"UPDATE naboom.incident i"
+			" SET queue_due_at = CASE WHEN s.status_type OPERATOR(pg_catalog.=) 'open'"
+			"   THEN naboom.sla_due(i.created_at, i.acknowledged_at, c.ack_target, c.resolve_target) END"
+			" FROM naboom.category c, naboom.status s"
+			" WHERE c.community_id OPERATOR(pg_catalog.=) i.community_id"
+			" AND c.code OPERATOR(pg_catalog.=) i.category_code"
+			" AND s.status OPERATOR(pg_catalog.=) i.status"
+			" AND ($1 IS NULL OR i.community_id OPERATOR(pg_catalog.=) $1 AND i.category_code OPERATOR(pg_catalog.=) $2"
+			"   AND s.status_type OPERATOR(pg_catalog.=) 'open')"
+			" AND i.queue_due_at IS DISTINCT FROM CASE WHEN s.status_type OPERATOR(pg_catalog.=) 'open'"
+			"   THEN naboom.sla_due(i.created_at, i.acknowledged_at, c.ack_target, c.resolve_target) END",
+			2, argtypes, args, nulls, false, 0);
+		if (rc != SPI_OK_UPDATE)
+			elog(ERROR, "naboom: could not stamp the queue's due times (%s)", SPI_result_code_string(rc));
+		n = (int64) SPI_processed;
+	}
+	PG_FINALLY();
+	{
+		NaboomRetentionActive = was_active;
+	}
+	PG_END_TRY();
+	SPI_finish();
+	PG_RETURN_INT64(n);
+}

@@ -90,7 +90,6 @@ CREATE TABLE naboom.incident (
 	legal_hold boolean NOT NULL DEFAULT false,
 	anonymised_at timestamptz,
 	poor_accuracy boolean NOT NULL DEFAULT false,
-	requires_authority boolean NOT NULL DEFAULT false,
 	PRIMARY KEY (community_id, incident_id),
 	FOREIGN KEY (community_id, category_code) REFERENCES naboom.category,
 	FOREIGN KEY (community_id, area_id) REFERENCES naboom.area ON DELETE SET NULL (area_id),
@@ -132,8 +131,6 @@ COMMENT ON COLUMN naboom.incident.acknowledged_by IS 'The first responder to ack
 COMMENT ON COLUMN naboom.incident.next_escalation_at IS 'When an unacknowledged panic escalates next';
 
 COMMENT ON COLUMN naboom.incident.legal_hold IS 'Held for legal reasons: never anonymised or deleted by retention';
-
-COMMENT ON COLUMN naboom.incident.requires_authority IS 'A forwarding rule of its community sends it to an authority (13_forwarding: set when it is reported or its category, place or priority changes)';
 
 COMMENT ON COLUMN naboom.incident.poor_accuracy IS 'The reported accuracy was worse than naboom.poor_accuracy_m when the location was given: the location is kept but not to be trusted to the metre';
 

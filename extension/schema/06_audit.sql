@@ -535,10 +535,10 @@ COMMENT ON FUNCTION naboom.audit_table(regclass, boolean) IS
 CREATE FUNCTION naboom.audited_tables() RETURNS SETOF regclass
 LANGUAGE sql STABLE AS $$
 	SELECT t.tgrelid::regclass FROM pg_catalog.pg_trigger t
-	WHERE t.tgname = 'audit_changes' AND NOT t.tgisinternal ORDER BY 1::text
+	WHERE t.tgname = 'audit_changes' AND NOT t.tgisinternal ORDER BY t.tgrelid
 $$;
 
-COMMENT ON FUNCTION naboom.audited_tables() IS 'Tables with the audit_changes trigger';
+COMMENT ON FUNCTION naboom.audited_tables() IS 'Tables with the audit_changes trigger, in the order they were created (oid)';
 
 CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON naboom.audit_log
 	FOR EACH ROW EXECUTE FUNCTION naboom.audit_guard();

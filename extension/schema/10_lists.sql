@@ -156,6 +156,22 @@ COMMENT ON FUNCTION naboom.incident_items(text, naboom.incident[], text[]) IS
 -- on every call, which cost most of a first page (bench/: 5.6 ms a call
 -- against 2.3 ms generic at SCALE=small).  A feed search is the exception
 -- (community_incidents switches back to custom plans for it).
+--
+-- And the queue, the feed and my reports run with enable_sort = off: their
+-- page query must read its index in the list's order and stop at the
+-- page.  A generic plan knows neither the LIMIT (it takes a parameter for
+-- 10% of the rows) nor how much the filters keep (it guessed one row of
+-- the queue's segment), and then preferred a bitmap scan and a sort of
+-- every row that matched (bench/ at SCALE=small: the feed sorted 1,900
+-- rows for a page of 50).  Without a sort, reading the index in order is
+-- the only plan left.  (incident_items' ORDER BY still sorts its page:
+-- there is no other way to do it, so the setting changes nothing there.)
+--
+-- And every list runs with jit = off.  The same generic plan is costed as
+-- if it read the whole community (the LIMIT unknown, the filters guessed
+-- to keep one row), above jit_above_cost, so PostgreSQL compiled it on
+-- every call: 165 ms of JIT for a 0.35 ms feed page at design scale
+-- (bench/, 1M incidents).  A page reads about a page: compiling never pays.
 ------------------------------------------------------------------------------
 -- (STABLE, as what they call on timestamptz is: so they inline into the
 -- queries that use them, which an IMMUTABLE label would prevent.)
@@ -276,6 +292,58 @@ $$;
 
 COMMENT ON FUNCTION naboom.priority_rank(naboom.priority) IS 'The queue''s order of priorities: 0 for critical .. 3 for low';
 
+-- The queue's order from an index: the due time of each live incident
+-- (naboom.sla_due of its category's targets), stamped by the workflow
+-- trigger on every change of status, acknowledgement or category, and by
+-- naboom.restamp_queue_due when a category's targets change; NULL when the
+-- incident is not live.  Overdue is due < now(), so for one priority the
+-- overdue incidents are one range of the index and the rest the next.
+ALTER TABLE naboom.incident ADD COLUMN queue_due_at timestamptz;
+
+COMMENT ON COLUMN naboom.incident.queue_due_at IS
+	'Live incidents: when the next SLA falls due (naboom.sla_due: acknowledge-by while unacknowledged, if sooner than resolve-by; else resolve-by), the key of the queue''s index; NULL when not live. Set by the workflow trigger and naboom.restamp_queue_due';
+
+CREATE INDEX incident_queue_idx ON naboom.incident (community_id, priority, queue_due_at, created_at, incident_id)
+	WHERE queue_due_at IS NOT NULL;
+
+CREATE FUNCTION naboom.restamp_queue_due(community_id bigint, category_code text) RETURNS bigint
+AS 'MODULE_PATHNAME', 'naboom_restamp_queue_due' LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION naboom.restamp_queue_due(bigint, text) IS
+	'Stamp queue_due_at again on the live incidents of a category (both NULL: of every incident) after its SLA targets changed, without a new version, timeline entry, event or audit row per incident; returns the rows changed';
+
+CREATE FUNCTION naboom.category_targets_changed() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER AS $$
+BEGIN
+	PERFORM naboom.restamp_queue_due(NEW.community_id, NEW.code);
+	RETURN NULL;
+END
+$$;
+
+COMMENT ON FUNCTION naboom.category_targets_changed() IS
+	'AFTER UPDATE of a category''s SLA targets: its live incidents'' queue_due_at follows (naboom.restamp_queue_due)';
+
+CREATE TRIGGER category_targets_changed AFTER UPDATE OF ack_target, resolve_target ON naboom.category
+	FOR EACH ROW WHEN (OLD.ack_target IS DISTINCT FROM NEW.ack_target OR OLD.resolve_target IS DISTINCT FROM NEW.resolve_target)
+	EXECUTE FUNCTION naboom.category_targets_changed();
+
+-- Statuses are data: an admin who makes a status live, or no longer live,
+-- changes which incidents are in the queue (rare; every incident is
+-- checked, and only those whose due time changes are written).
+CREATE FUNCTION naboom.status_types_changed() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER AS $$
+BEGIN
+	PERFORM naboom.restamp_queue_due(NULL, NULL);
+	RETURN NULL;
+END
+$$;
+
+COMMENT ON FUNCTION naboom.status_types_changed() IS
+	'AFTER UPDATE of naboom.status.status_type: every incident''s queue_due_at follows (naboom.restamp_queue_due)';
+
+CREATE TRIGGER status_types_changed AFTER UPDATE OF status_type ON naboom.status
+	FOR EACH STATEMENT EXECUTE FUNCTION naboom.status_types_changed();
+
 -- The feed pages newest first; my_incidents per reporter, newest first.
 CREATE INDEX incident_feed_idx ON naboom.incident (community_id, created_at DESC, incident_id DESC);
 
@@ -297,7 +365,7 @@ CREATE FUNCTION naboom_api.incident_queue(community text, statuses text[] DEFAUL
 	max_count integer DEFAULT NULL)
 RETURNS SETOF naboom_api.incident_item
 LANGUAGE plpgsql STABLE SECURITY DEFINER
-SET plan_cache_mode = force_generic_plan AS $$
+SET plan_cache_mode = force_generic_plan SET enable_sort = off SET jit = off AS $$
 #variable_conflict use_variable
 DECLARE
 	n integer := naboom.check_page_size(max_count);
@@ -315,18 +383,27 @@ DECLARE
 	-- Overdue depends on the clock: every page of one walk sorts by the
 	-- clock of its first page, which the cursor carries.
 	t0 timestamptz := coalesce(naboom.cursor_timestamp(cur[1]), now());
-	c_rank integer;
+	c_seg integer := -1;
 	c_due timestamptz := naboom.cursor_timestamp(cur[3]);
 	c_created timestamptz := naboom.cursor_timestamp(cur[4]);
 	c_id bigint := naboom.cursor_bigint(cur[5]);
-	page naboom.incident[];
+	-- The queue's segments in order: overdue critical, high, medium, low,
+	-- then the same four not yet overdue.
+	ranks naboom.priority[] := ARRAY['critical', 'high', 'medium', 'low']::naboom.priority[];
+	seg integer;
+	p naboom.priority;
+	lo_due timestamptz;
+	lo_created timestamptz;
+	lo_id bigint;
+	hi_due timestamptz;
+	page naboom.incident[] := '{}';
 	cursors text[];
 	read_c bigint[];
 	read_i bigint[];
 	read_args jsonb[];
 BEGIN
 	IF priorities IS NOT NULL THEN
-		v_priorities := ARRAY(SELECT naboom.check_priority(lower(p)) FROM unnest(priorities) p);
+		v_priorities := ARRAY(SELECT naboom.check_priority(lower(x)) FROM unnest(priorities) x);
 		IF cardinality(v_priorities) = 0 THEN
 			PERFORM naboom.check_priority(NULL);
 		END IF;
@@ -341,35 +418,60 @@ BEGIN
 		IF array_position(cur, NULL) IS NOT NULL OR cur[2] NOT IN ('low', 'medium', 'high', 'critical') THEN
 			PERFORM naboom.cursor_invalid();
 		END IF;
-		c_rank := naboom.priority_rank(cur[2]::naboom.priority);
+		c_seg := CASE WHEN c_due < t0 THEN 0 ELSE 4 END + naboom.priority_rank(cur[2]::naboom.priority);
 	END IF;
 
-	SELECT array_agg(q.i ORDER BY q.ord), array_agg(q.cursor ORDER BY q.ord),
-		array_agg((q.i).community_id) FILTER (WHERE NOT (q.i).is_public),
-		array_agg((q.i).incident_id) FILTER (WHERE NOT (q.i).is_public),
-		array_agg(jsonb_build_object('reference', (q.i).reference)) FILTER (WHERE NOT (q.i).is_public)
-	INTO page, cursors, read_c, read_i, read_args
-	FROM (
-		SELECT i, naboom.page_cursor('queue', ARRAY[naboom.cursor_time(t0), i.priority::text,
-				naboom.cursor_time(k.due), naboom.cursor_time(i.created_at), i.incident_id::text]) AS cursor,
-			row_number() OVER (ORDER BY k.overdue DESC, k.rank, k.due, i.created_at, i.incident_id) AS ord
-		FROM naboom.incident i
-		JOIN naboom.category cat ON cat.community_id = i.community_id AND cat.code = i.category_code
-		CROSS JOIN LATERAL (SELECT d.due, d.due < t0 AS overdue, naboom.priority_rank(i.priority) AS rank
-			FROM (SELECT naboom.sla_due(i.created_at, i.acknowledged_at, cat.ack_target, cat.resolve_target) AS due) d) k
-		WHERE i.community_id = c.community_id
-			AND i.status = ANY (live)
-			AND (v_statuses IS NULL OR i.status = ANY (v_statuses))
-			AND (v_priorities IS NULL OR i.priority = ANY (v_priorities))
-			AND (v_categories IS NULL OR i.category_code = ANY (v_categories))
-			AND (v_area IS NULL OR i.area_id = v_area)
-			AND (assignee IS NULL OR i.assignee_ref = assignee)
-			AND (NOT coalesce(overdue_only, false) OR k.overdue)
-			AND naboom.incident_visible(i.is_public, i.reporter_ref, actor, my_role)
-			AND (cur IS NULL OR (NOT k.overdue, k.rank, k.due, i.created_at, i.incident_id)
-				> (NOT (c_due < t0), c_rank, c_due, c_created, c_id))
-		ORDER BY k.overdue DESC, k.rank, k.due, i.created_at, i.incident_id
-		LIMIT n) q;
+	-- The order is (overdue, priority, due time, age), and overdue is
+	-- queue_due_at < t0: each segment (overdue or not, one priority) is one
+	-- range of incident_queue_idx in the queue's order, so a page reads
+	-- the segments in turn, each by an index scan that stops at the rows
+	-- the page still needs: about a page, never the whole community.  The
+	-- cursor's segment starts after the cursor's row, the ones before it
+	-- are skipped.  (One query per segment rather than a UNION ALL: only
+	-- an ORDER BY guarantees an order, and the executor would sort them.)
+	FOR seg IN GREATEST(c_seg, 0) .. 7 LOOP
+		p := ranks[seg % 4 + 1];
+		CONTINUE WHEN v_priorities IS NOT NULL AND NOT p = ANY (v_priorities);
+		EXIT WHEN coalesce(overdue_only, false) AND seg >= 4;
+		IF seg = c_seg THEN
+			lo_due := c_due;
+			lo_created := c_created;
+			lo_id := c_id;
+		ELSE
+			-- (a row comparison strictly after (t0, -infinity, 0) is due >= t0)
+			lo_due := CASE WHEN seg < 4 THEN '-infinity' ELSE t0 END;
+			lo_created := '-infinity';
+			lo_id := 0;
+		END IF;
+		hi_due := CASE WHEN seg < 4 THEN t0 ELSE 'infinity' END;
+		page := page || ARRAY(
+			SELECT i FROM naboom.incident i
+			WHERE i.community_id = c.community_id
+				AND i.priority = p
+				AND i.queue_due_at IS NOT NULL
+				-- (no OR here: one row comparison and one bound, index
+				-- conditions in every plan, generic or not)
+				AND (i.queue_due_at, i.created_at, i.incident_id) > (lo_due, lo_created, lo_id)
+				AND i.queue_due_at < hi_due
+				AND i.status = ANY (live)
+				AND (v_statuses IS NULL OR i.status = ANY (v_statuses))
+				AND (v_categories IS NULL OR i.category_code = ANY (v_categories))
+				AND (v_area IS NULL OR i.area_id = v_area)
+				AND (assignee IS NULL OR i.assignee_ref = assignee)
+				AND naboom.incident_visible(i.is_public, i.reporter_ref, actor, my_role)
+			ORDER BY i.queue_due_at, i.created_at, i.incident_id
+			LIMIT n - cardinality(page));
+		EXIT WHEN cardinality(page) >= n;
+	END LOOP;
+
+	SELECT array_agg(naboom.page_cursor('queue', ARRAY[naboom.cursor_time(t0), q.priority::text,
+				naboom.cursor_time(q.queue_due_at), naboom.cursor_time(q.created_at), q.incident_id::text])
+			ORDER BY q.ordinality),
+		array_agg(q.community_id) FILTER (WHERE NOT q.is_public),
+		array_agg(q.incident_id) FILTER (WHERE NOT q.is_public),
+		array_agg(jsonb_build_object('reference', q.reference)) FILTER (WHERE NOT q.is_public)
+	INTO cursors, read_c, read_i, read_args
+	FROM unnest(page) WITH ORDINALITY AS q;
 
 	-- Private incidents are emergency data: who saw them is recorded, all
 	-- in one go, before any row reaches the caller.
@@ -392,7 +494,7 @@ CREATE FUNCTION naboom_api.community_incidents(community text, statuses text[] D
 	max_count integer DEFAULT NULL)
 RETURNS SETOF naboom_api.incident_item
 LANGUAGE plpgsql STABLE SECURITY DEFINER
-SET plan_cache_mode = force_generic_plan AS $$
+SET plan_cache_mode = force_generic_plan SET enable_sort = off SET jit = off AS $$
 #variable_conflict use_variable
 DECLARE
 	n integer := naboom.check_page_size(max_count);
@@ -429,10 +531,12 @@ BEGIN
 				format('"%s" holds only punctuation or operators.', left(v_search, 40)),
 				'Search for words of the title, description or address.');
 		END IF;
-		-- A search is planned for its words (the GIN index for a rare
-		-- word, the feed's index for a common one); the function's SET
-		-- clause restores the generic mode when it returns.
+		-- A search is planned for its words (the GIN index and a sort of
+		-- what it finds for a rare word, the feed's index for a common
+		-- one); the function's SET clauses restore the generic mode and
+		-- enable_sort when it returns.
 		PERFORM set_config('plan_cache_mode', 'force_custom_plan', true);
+		PERFORM set_config('enable_sort', 'on', true);
 	END IF;
 
 	SELECT array_agg(f.i ORDER BY f.ord), array_agg(f.cursor ORDER BY f.ord),
@@ -482,7 +586,7 @@ CREATE FUNCTION naboom_api.my_incidents(statuses text[] DEFAULT NULL, after text
 	max_count integer DEFAULT NULL)
 RETURNS SETOF naboom_api.incident_item
 LANGUAGE plpgsql STABLE SECURITY DEFINER
-SET plan_cache_mode = force_generic_plan AS $$
+SET plan_cache_mode = force_generic_plan SET enable_sort = off SET jit = off AS $$
 #variable_conflict use_variable
 DECLARE
 	n integer := naboom.check_page_size(max_count);
@@ -534,7 +638,7 @@ COMMENT ON FUNCTION naboom_api.my_incidents(text[], text, integer) IS
 CREATE FUNCTION naboom_api.my_assignments()
 RETURNS SETOF naboom_api.incident_item
 LANGUAGE plpgsql STABLE SECURITY DEFINER
-SET plan_cache_mode = force_generic_plan AS $$
+SET plan_cache_mode = force_generic_plan SET jit = off AS $$
 #variable_conflict use_variable
 DECLARE
 	actor text := naboom.require_actor();	-- (C: loads the library, which defines the setting)

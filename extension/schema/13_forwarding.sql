@@ -19,6 +19,12 @@
 -- cost with and without a matching rule).
 ------------------------------------------------------------------------------
 
+-- Added here, after the columns of earlier concerns (an upgrade adds it in
+-- the same place).
+ALTER TABLE naboom.incident ADD COLUMN requires_authority boolean NOT NULL DEFAULT false;
+
+COMMENT ON COLUMN naboom.incident.requires_authority IS 'A forwarding rule of its community sends it to an authority (13_forwarding: set when it is reported or its category, place or priority changes)';
+
 CREATE TABLE naboom.authority (
 	community_id bigint NOT NULL REFERENCES naboom.community ON DELETE CASCADE,
 	authority_id bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
