@@ -183,9 +183,9 @@ SELECT function_privs_are('naboom_api', 'unread_alert_count', ARRAY[]::text[],
 -- Every other API function, present and future, follows the same rule.
 SELECT is_empty($$
 	SELECT p.oid::regprocedure::text FROM pg_catalog.pg_proc p
-	WHERE p.pronamespace = 'naboom_api'::regnamespace AND p.proname <> 'create_community'
+	WHERE p.pronamespace = 'naboom_api'::regnamespace AND p.proname NOT IN ('create_community', 'claim_forwardings', 'forwarding_delivered', 'forwarding_failed', 'authority_update')
 		AND NOT pg_catalog.has_function_privilege('naboom_user', p.oid, 'EXECUTE')
-$$, 'naboom_user may execute every naboom_api function but create_community');
+$$, 'naboom_user may execute every naboom_api function but create_community and the forwarding service functions');
 SELECT is_empty($$
 	SELECT p.oid::regprocedure::text FROM pg_catalog.pg_proc p
 	WHERE p.pronamespace = 'naboom_api'::regnamespace
