@@ -52,6 +52,7 @@ $(OBJS): $(HEADERS)
 #   make installcheck-fingerprint    test/fingerprint.sh: a fresh install equals every upgrade path
 #   make installcheck-restore        test/restore.sh: pg_dump / pg_restore and pg_dump | psql give back every row
 #   make installcheck-faults         test/faults.sh: kill -9 of the postmaster under load, nothing acknowledged lost
+#   make installcheck-forwarder      test/forwarder.sh: tools/naboom-forwarder against a failing, slow, succeeding authority
 .PHONY: installcheck-regress installcheck-isolation installcheck-listen installcheck-tap installcheck-fingerprint installcheck-restore installcheck-faults
 
 installcheck-regress:
@@ -65,6 +66,16 @@ tools/naboom-listen: tools/naboom_listen.c
 
 installcheck-listen: tools/naboom-listen
 	bash test/listen.sh
+
+# test/forwarder.sh: the reference forwarding worker against a stand-in
+# authority (test/authority_server.pl) that fails, times out and succeeds on
+# purpose; a database of its own in this cluster; about 20 s
+.PHONY: installcheck-forwarder
+tools/naboom-forwarder: tools/naboom_forwarder.c
+	$(MAKE) -C tools PG_CONFIG=$(PG_CONFIG) naboom-forwarder
+
+installcheck-forwarder: tools/naboom-forwarder
+	bash test/forwarder.sh
 
 TAP_PASSES ?= 1 2
 installcheck-tap:

@@ -908,6 +908,43 @@ SELECT jsonb_pretty(naboom_api.open311_requests('mookgophong')::jsonb->0);
 RESET ROLE;
 \echo
 
+\echo '══ Act 31 · The case number ══════════════════════════════════════════════════════'
+\echo '   Hennie''s stock theft went to SAPS the moment he reported it: a rule of the town sends'
+\echo '   every stock theft there, written in the same transaction as the report. The integrator''s'
+\echo '   forwarding worker claims it, POSTs it with its idempotency key, and says it arrived.'
+RESET request.jwt.claims;
+:lines
+\echo '   [as the forwarding worker, naboom_service: no JWT claims]  claim_forwardings(''saps'', 10, ''1 minute'')'
+:tables
+SELECT c.reference, c.seq, c.idempotency_key, c.attempt, c.endpoint,
+	c.payload->'incident'->>'category' AS category, c.payload->'reporter'->>'name' AS reporter
+FROM naboom_api.claim_forwardings('saps', 10, '1 minute') AS c WHERE c.reference = :'cattle';
+SELECT f.id AS cattle_fwd FROM naboom_api.incident_forwardings(:'cattle') AS f WHERE f.seq = 1 \gset
+\echo '   [as the forwarding worker]  forwarding_delivered(id, ''CAS 41/11/2026'')'
+SELECT d.reference, d.authority_en, d.state, d.external_id, d.attempts
+FROM naboom_api.forwarding_delivered(:cattle_fwd, 'CAS 41/11/2026') AS d;
+\echo
+\echo '   SAPS opens the case and says so; their system sends the update twice (a retry), and'
+\echo '   naboom records it once.'
+\echo '   [as the SAPS integration]  authority_update(''saps'', ''CAS 41/11/2026'', ''case_opened'', ...)'
+SELECT u.reference, u.external_id, u.status, u.repeated
+FROM naboom_api.authority_update('saps', 'CAS 41/11/2026', 'case_opened',
+	'Case opened by the stock theft unit, Sgt. Maluleke.', now(), 'saps-upd-0001') AS u
+UNION ALL
+SELECT u.reference, u.external_id, u.status, u.repeated
+FROM naboom_api.authority_update('saps', 'CAS 41/11/2026', 'case_opened',
+	'Case opened by the stock theft unit, Sgt. Maluleke.', now(), 'saps-upd-0001') AS u;
+\echo
+\echo '   Gerrit sees the case number on the timeline, as SAPS:'
+SELECT demo.act_as('gerrit.pretorius') AS who \gset
+\echo :who
+\echo '   [as a responder]  get_incident(<the stock theft>)  (its last timeline entry)'
+SELECT e->>'kind' AS kind, e->>'actor_name' AS "by", e->'detail'->>'external_id' AS "case",
+	e->'detail'->>'status' AS status, e->>'note' AS note
+FROM naboom_api.get_incident(:'cattle') AS g, jsonb_array_elements(g.timeline) AS e
+WHERE e->>'kind' = 'authority_update';
+\echo
+
 \echo '══ Fin ═════════════════════════════════════════════════════════════════════════════'
 \echo '   The cows are home, and Elsabé and Willem are safe. Everything above is in the database:'
 \echo '   the incidents, where they were, who was alerted, their timelines, their events, and who'

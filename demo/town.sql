@@ -153,6 +153,16 @@ SELECT 1 FROM naboom_api.upsert_category('mookgophong', 'power_outage', 'Power o
 SELECT 1 FROM naboom_api.upsert_category('mookgophong', 'water_leak', 'Water leak', 'Waterlek',
 	'low', false, '1 day', '5 days', 300, '48 hours');
 
+-- Forwarding to authorities (issue 16): stock theft goes to SAPS Mookgophong
+-- as soon as it is reported.  The endpoint is where the integrator's
+-- forwarding worker (tools/naboom-forwarder) would POST; nothing listens
+-- there in the demo, so the story's act delivers as the service itself.
+SELECT demo.act_as('annelie.steyn') \gset
+SELECT 1 FROM naboom_api.upsert_authority('mookgophong', 'saps', 'SAPS Mookgophong', 'SAPD Mookgophong', 'police',
+	'http://127.0.0.1:8089/saps/intake');
+SELECT 1 FROM naboom_api.upsert_forwarding_rule('mookgophong', 'stock_theft_to_saps', 'saps', '{stock_theft}', 'report');
+SELECT demo.act_as('mahlatse.ledwaba') \gset
+
 ------------------------------------------------------------------------------
 -- 5. Earlier incidents, for colour: each reported by a resident through the
 --    API and moved through the workflow by whoever would do it.

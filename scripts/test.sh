@@ -27,6 +27,14 @@
 #           for a rollback, panics on naboom_panic, catch-up after
 #           pg_terminate_backend, ids once and increasing.  Under `timeout`
 #           (NABOOM_LISTEN_TIMEOUT).
+#        c2. make installcheck-forwarder  test/forwarder.sh (TAP; tools/
+#           naboom-forwarder is built first), under `timeout`
+#           (NABOOM_FORWARDER_TIMEOUT): in a database of its own, the
+#           reference forwarding worker against test/authority_server.pl, a
+#           stand-in authority on 127.0.0.1 that fails, times out and
+#           succeeds on purpose; a worker killed and connections terminated
+#           on the way; every forwarding delivered at least once, in order per
+#           incident, repeats with the same Idempotency-Key.  About 20 s.
 #        d. make installcheck-fingerprint  test/fingerprint.sh (TAP), under
 #           `timeout` (NABOOM_FINGERPRINT_TIMEOUT); skipped, with a message
 #           and not counted, while the file does not exist.
@@ -114,6 +122,7 @@
 #   NABOOM_STEP_TIMEOUT=1800  seconds for each make installcheck-regress/-isolation
 #   NABOOM_FILE_TIMEOUT=600   seconds for each pgTAP file
 #   NABOOM_LISTEN_TIMEOUT=120 seconds for make installcheck-listen
+#   NABOOM_FORWARDER_TIMEOUT=180 seconds for make installcheck-forwarder
 #   NABOOM_FINGERPRINT_TIMEOUT=600  seconds for make installcheck-fingerprint
 #   NABOOM_RESTORE_TIMEOUT=600      seconds for make installcheck-restore
 #   NABOOM_FAULTS_TIMEOUT=300 seconds for make installcheck-faults
@@ -139,6 +148,7 @@ AUDITRING_TIMEOUT="${NABOOM_AUDITRING_TIMEOUT:-120}"
 STANDBY_TIMEOUT="${NABOOM_STANDBY_TIMEOUT:-120}"
 POSTGREST_TIMEOUT="${NABOOM_POSTGREST_TIMEOUT:-120}"
 GRAPHILE_TIMEOUT="${NABOOM_GRAPHILE_TIMEOUT:-300}"
+FORWARDER_TIMEOUT="${NABOOM_FORWARDER_TIMEOUT:-180}"
 DIFF_MAX_LINES=3000
 
 # ---------------------------------------------------------------- helpers
@@ -289,6 +299,13 @@ inside() {
         run_tap_program listen "$LISTEN_TIMEOUT" installcheck-listen
     else
         echo; log "listen: no test/listen.sh - skipped"
+    fi
+
+    # a database of its own in this cluster, and a stand-in authority
+    if [ -e test/forwarder.sh ]; then
+        run_tap_program forwarder "$FORWARDER_TIMEOUT" installcheck-forwarder
+    else
+        echo; log "forwarder: no test/forwarder.sh - skipped (not counted)"
     fi
 
     if [ -e test/fingerprint.sh ]; then

@@ -295,6 +295,21 @@ my $story = eval {
 				'  with a PostgREST error body {code, message, details, hint}', short($r));
 		}
 	}
+	# forwarding to authorities (issue 16): the admin sets SAPS up, a
+	# moderator forwards the stock theft, the service's worker claims and
+	# delivers it, SAPS's update comes back
+	ok_call(201, 'admin', 'POST', 'upsert_authority', { community => $C, code => 'saps', name_en => 'SAPS',
+		name_af => 'SAPD', kind => 'police', endpoint => 'http://127.0.0.1:1/saps' });
+	ok_call(201, 'admin', 'POST', 'upsert_forwarding_rule', { community => $C, code => 'stock', authority => 'saps',
+		categories => ['stock_theft'], fire_on => 'request' });
+	ok_call(201, 'mod', 'POST', 'forward_incident', { reference => $ref, authority => 'saps', note => 'Tracks north' });
+	ok_call(200, 'mod', 'GET', 'incident_forwardings', { reference => $ref });
+	$res = ok_call(200, 'svc', 'POST', 'claim_forwardings', { authority => 'saps', max_count => 10, lease => '1 minute' });
+	my $fid = (ref $res->{json} eq 'ARRAY' && @{$res->{json}}) ? $res->{json}[0]{id} : 0;
+	ok_call(200, 'svc', 'POST', 'forwarding_delivered', { id => $fid, external_id => 'CAS 9/12/2026' });
+	ok_call(200, 'svc', 'POST', 'forwarding_failed', { id => $fid, error => 'late report' });
+	ok_call(200, 'svc', 'POST', 'authority_update', { authority => 'saps', external_id => 'CAS 9/12/2026',
+		status => 'case_opened', update_id => 'pg-u1' });
 	# a cursor expired by retention is a 410, but here nothing expired: a
 	# sync from scratch works, and a cursor from another list is refused
 	$res = call('anon', 'GET', 'incident_changes', { after => $cursor });

@@ -171,7 +171,7 @@ CREATE TABLE naboom.incident_timeline (
 	at timestamptz NOT NULL DEFAULT now(),
 	actor_ref text,
 	entry_kind text NOT NULL CHECK (entry_kind IN ('reported', 'status_changed', 'assigned', 'acknowledged', 'note', 'escalated', 'merged',
-		'note_deleted')),
+		'note_deleted', 'authority_update')),
 	from_status text,
 	to_status text,
 	note text CHECK (length(note) <= 100000),

@@ -6,7 +6,7 @@
 -- Runs twice (scripts/test.sh): with search_path = tap, public and with
 -- search_path = tap only, so every naboom name is qualified.
 BEGIN;
-SELECT plan(107);
+SELECT plan(112);
 
 ------------------------------------------------------------------------------
 -- The three roles
@@ -155,6 +155,18 @@ SELECT function_privs_are('naboom_api', 'upsert_category',
 	'naboom_user', ARRAY['EXECUTE'], 'naboom_user may execute upsert_category (the member row decides)');
 
 -- Issue 13, alerts: people only, never the public.
+-- Issue 16, forwarding: moderators forward (the member row decides);
+-- delivery and the authority's updates are the service's alone.
+SELECT function_privs_are('naboom_api', 'forward_incident', ARRAY['text', 'text', 'text'],
+	'naboom_user', ARRAY['EXECUTE'], 'naboom_user may execute forward_incident (the member row decides)');
+SELECT function_privs_are('naboom_api', 'claim_forwardings', ARRAY['text', 'integer', 'interval'],
+	'naboom_user', ARRAY[]::text[], 'naboom_user may not execute claim_forwardings');
+SELECT function_privs_are('naboom_api', 'forwarding_delivered', ARRAY['bigint', 'text'],
+	'naboom_user', ARRAY[]::text[], 'naboom_user may not execute forwarding_delivered');
+SELECT function_privs_are('naboom_api', 'forwarding_failed', ARRAY['bigint', 'text', 'interval'],
+	'naboom_user', ARRAY[]::text[], 'naboom_user may not execute forwarding_failed');
+SELECT function_privs_are('naboom_api', 'authority_update', ARRAY['text', 'text', 'text', 'text', 'timestamp with time zone', 'text'],
+	'naboom_user', ARRAY[]::text[], 'naboom_user may not execute authority_update');
 SELECT function_privs_are('naboom_api', 'subscribe_area', ARRAY['text', 'text', 'text[]', 'text', 'text'],
 	'naboom_anon', ARRAY[]::text[], 'naboom_anon may not execute subscribe_area');
 SELECT function_privs_are('naboom_api', 'mark_alerts_seen', ARRAY['bigint'],
@@ -171,9 +183,9 @@ SELECT function_privs_are('naboom_api', 'unread_alert_count', ARRAY[]::text[],
 -- Every other API function, present and future, follows the same rule.
 SELECT is_empty($$
 	SELECT p.oid::regprocedure::text FROM pg_catalog.pg_proc p
-	WHERE p.pronamespace = 'naboom_api'::regnamespace AND p.proname <> 'create_community'
+	WHERE p.pronamespace = 'naboom_api'::regnamespace AND p.proname NOT IN ('create_community', 'claim_forwardings', 'forwarding_delivered', 'forwarding_failed', 'authority_update')
 		AND NOT pg_catalog.has_function_privilege('naboom_user', p.oid, 'EXECUTE')
-$$, 'naboom_user may execute every naboom_api function but create_community');
+$$, 'naboom_user may execute every naboom_api function but create_community and the forwarding service functions');
 SELECT is_empty($$
 	SELECT p.oid::regprocedure::text FROM pg_catalog.pg_proc p
 	WHERE p.pronamespace = 'naboom_api'::regnamespace

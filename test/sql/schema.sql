@@ -276,7 +276,9 @@ SELECT is_empty($$
 			-- directory (issue 13)
 			'communities', 'categories', 'areas', 'statuses', 'my_memberships', 'members', 'health',
 			-- Open311 (issue 15)
-			'open311_services', 'open311_requests', 'open311_request')
+			'open311_services', 'open311_requests', 'open311_request',
+			-- forwarding (issue 16)
+			'incident_forwardings')
 		AND p.provolatile <> 's'
 $$, 'every naboom_api reader is STABLE');
 SELECT is_empty($$
@@ -292,7 +294,9 @@ SELECT is_empty($$
 			-- directory (issue 13)
 			'communities', 'categories', 'areas', 'statuses', 'my_memberships', 'members', 'health',
 			-- Open311 (issue 15)
-			'open311_services', 'open311_requests', 'open311_request')
+			'open311_services', 'open311_requests', 'open311_request',
+			-- forwarding (issue 16)
+			'incident_forwardings')
 		AND p.provolatile <> 'v'
 $$, 'every naboom_api writer is VOLATILE');
 
