@@ -4,7 +4,8 @@
  *	  The domain data classes of naboom.run_retention (design.md section 7):
  *
  *	emergency_record	closed incidents past their period (with timeline,
- *						alerts, events, holds, deleted notes) are deleted;
+ *						alerts, events, holds, deleted notes, attachments)
+ *						are deleted;
  *	personal_data		members inactive past their period are anonymised
  *						(erasure.c);
  *	deleted_note		note texts past their period are deleted.
@@ -90,10 +91,11 @@ static const char *DeleteIncidentsSql =
 " e AS (DELETE FROM naboom.event x" OF_BATCH ","
 " h AS (DELETE FROM naboom.legal_hold x" OF_BATCH ","
 " n AS (DELETE FROM naboom.deleted_note x" OF_BATCH ","
+" f AS (DELETE FROM naboom.attachment x" OF_BATCH ","
 " i AS (DELETE FROM naboom.incident x" OF_BATCH
 " SELECT (SELECT count(*) FROM i),"
 "  (SELECT count(*) FROM t) + (SELECT count(*) FROM a) + (SELECT count(*) FROM e)"
-"   + (SELECT count(*) FROM h) + (SELECT count(*) FROM n)";
+"   + (SELECT count(*) FROM h) + (SELECT count(*) FROM n) + (SELECT count(*) FROM f)";
 
 /* Delete one community's expired incidents, batch by batch. */
 static void
@@ -132,9 +134,10 @@ EmergencyCommunity(Run *r, Datum community, Datum keep, Step *inc, Step *rel)
 
 /*
  * NaboomRetainEmergencyRecords deletes closed incidents past their
- * emergency_record period, with their timeline, alerts, events, holds and
- * deleted notes, one community at a time; incidents under legal hold are
- * counted as held.
+ * emergency_record period, with their timeline, alerts, events, holds,
+ * deleted notes and attachments (whose deletion announces attachment.deleted
+ * for the storage worker), one community at a time; incidents under legal
+ * hold are counted as held.
  */
 void
 NaboomRetainEmergencyRecords(Run *r)
@@ -154,6 +157,8 @@ NaboomRetainEmergencyRecords(Run *r)
 						 " + (SELECT count(*) FROM naboom.alert x WHERE x.community_id = i.community_id"
 						 "   AND x.incident_id = i.incident_id)"
 						 " + (SELECT count(*) FROM naboom.event x WHERE x.community_id = i.community_id"
+						 "   AND x.incident_id = i.incident_id)"
+						 " + (SELECT count(*) FROM naboom.attachment x WHERE x.community_id = i.community_id"
 						 "   AND x.incident_id = i.incident_id)), 0)::bigint"
 						 EXPIRED_INCIDENTS " AND NOT i.legal_hold");
 	}
@@ -185,7 +190,7 @@ NaboomRetainEmergencyRecords(Run *r)
 		rel.batches = inc.batches;
 	}
 	RetentionRecord(r, &inc, "emergency_record", "naboom.incident", r->dry_run ? "due for deletion" : "deleted");
-	RetentionRecord(r, &rel, "emergency_record", "their timeline, alerts, events, holds and deleted notes",
+	RetentionRecord(r, &rel, "emergency_record", "their timeline, alerts, events, holds, deleted notes and attachments",
 		   r->dry_run ? "due for deletion" : "deleted");
 	RetentionCommit(r);
 }
@@ -236,13 +241,13 @@ NaboomRetainPersonalData(Run *r)
 			mem.rows += e.members_deleted + e.members_kept;
 			inc.rows += e.incidents_anonymised + e.incidents_detached;
 			tl.rows += e.timeline_entries;
-			own.rows += e.alerts + e.subscriptions + e.positions + e.rate_counters + e.deleted_notes;
+			own.rows += e.alerts + e.subscriptions + e.positions + e.rate_counters + e.deleted_notes + e.attachments;
 			mem.batches++;
 			RetentionErased(r, "personal_data",
 						psprintf("\"count\":" INT64_FORMAT ",\"rows\":" INT64_FORMAT,
 								 e.members_deleted + e.members_kept,
 								 e.incidents_anonymised + e.incidents_detached + e.timeline_entries + e.alerts +
-								 e.subscriptions + e.positions + e.rate_counters + e.deleted_notes));
+								 e.subscriptions + e.positions + e.rate_counters + e.deleted_notes + e.attachments));
 			RetentionCommit(r);
 		}
 		inc.batches = tl.batches = own.batches = mem.batches;
@@ -252,7 +257,7 @@ NaboomRetainPersonalData(Run *r)
 	{
 		RetentionRecord(r, &inc, "personal_data", "naboom.incident", "anonymised");
 		RetentionRecord(r, &tl, "personal_data", "naboom.incident_timeline", "anonymised");
-		RetentionRecord(r, &own, "personal_data", "their alerts, alert areas, positions, rate counters, deleted notes",
+		RetentionRecord(r, &own, "personal_data", "their alerts, alert areas, positions, rate counters, deleted notes, attachments",
 			   "deleted");
 	}
 	RetentionCommit(r);
