@@ -20,7 +20,9 @@
  */
 #include "postgres.h"
 
+#include "catalog/namespace.h"
 #include "fmgr.h"
+#include "utils/lsyscache.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 
@@ -238,4 +240,18 @@ naboom_check_attachment_file(PG_FUNCTION_ARGS)
 						INT64_FORMAT " bytes is more than the " INT64_FORMAT " bytes allowed (%s).",
 						bytes, limit, video ? "naboom.attachment_max_video_size" : "naboom.attachment_max_size");
 	PG_RETURN_TEXT_P(cstring_to_text_with_len(type, len));
+}
+
+/*
+ * NaboomAttachmentsInstalled says whether this database has naboom.attachment:
+ * the library of 0.7.0 also serves a database not yet upgraded from an
+ * earlier version (ALTER EXTENSION naboom UPDATE), whose retention and
+ * erasure must not touch a table it does not have.
+ */
+bool
+NaboomAttachmentsInstalled(void)
+{
+	Oid			ns = get_namespace_oid("naboom", true);
+
+	return OidIsValid(ns) && OidIsValid(get_relname_relid("attachment", ns));
 }

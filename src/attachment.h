@@ -15,5 +15,6 @@ extern int	naboom_attachment_max_video_size;
 extern int	naboom_attachments_per_incident;
 
 extern void NaboomDefineAttachmentSettings(void);
+extern bool NaboomAttachmentsInstalled(void);
 
 #endif							/* NABOOM_ATTACHMENT_H */

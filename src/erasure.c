@@ -52,6 +52,7 @@
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
 
+#include "attachment.h"
 #include "audit_guard.h"
 #include "audit_queue.h"
 #include "audit_refusal.h"
@@ -154,18 +155,29 @@ PAIRS ","
 "   placed_by = CASE WHEN " NAMED("x.placed_by", "x.community_id") " THEN NULL ELSE x.placed_by END,"
 "   lifted_by = CASE WHEN " NAMED("x.lifted_by", "x.community_id") " THEN NULL ELSE x.lifted_by END"
 "  WHERE " NAMED("x.placed_by", "x.community_id") " OR " NAMED("x.lifted_by", "x.community_id")
-"  RETURNING 1),"
-" fa AS (DELETE FROM naboom.attachment x USING p WHERE x.uploader_ref = p.u AND x.community_id = p.c"
-"  AND NOT EXISTS (SELECT 1 FROM naboom.incident h WHERE h.community_id = x.community_id"
-"   AND h.incident_id = x.incident_id AND h.legal_hold)"
-"  RETURNING 1),"
-" ah AS (UPDATE naboom.attachment x SET hidden_by = NULL FROM p"
-"  WHERE x.hidden_by = p.u AND x.community_id = p.c AND NOT " NAMED("x.uploader_ref", "x.community_id")
 "  RETURNING 1)"
+"%s"
 " SELECT (SELECT count(*) FROM al), (SELECT count(*) FROM su), (SELECT count(*) FROM po),"
 "  (SELECT count(*) FROM rc), (SELECT count(*) FROM dn) + (SELECT count(*) FROM dr),"
 "  (SELECT count(*) FROM lh), (SELECT coalesce(array_agg(DISTINCT al.incident_id), '{}') FROM al),"
-"  (SELECT count(*) FROM fa)";
+"  %s";
+
+/*
+ * The attachments they added go (not those of incidents under legal hold);
+ * those they hid no longer name them.  Where the database has attachments
+ * (0.7.0 on).
+ */
+#define ATTACHMENTS_CTES \
+"," \
+" fa AS (DELETE FROM naboom.attachment x USING p WHERE x.uploader_ref = p.u AND x.community_id = p.c" \
+"  AND NOT EXISTS (SELECT 1 FROM naboom.incident h WHERE h.community_id = x.community_id" \
+"   AND h.incident_id = x.incident_id AND h.legal_hold)" \
+"  RETURNING 1)," \
+" ah AS (UPDATE naboom.attachment x SET hidden_by = NULL FROM p" \
+"  WHERE x.hidden_by = p.u AND x.community_id = p.c AND NOT " NAMED("x.uploader_ref", "x.community_id") \
+"  AND NOT EXISTS (SELECT 1 FROM naboom.incident h WHERE h.community_id = x.community_id" \
+"   AND h.incident_id = x.incident_id AND h.legal_hold)" \
+"  RETURNING 1)"
 
 static const char *MembersSql =
 PAIRS ","
@@ -241,7 +253,9 @@ AnonymiseBody(Datum communities, Datum user_refs, TimestampTz as_of, bool with_a
 	NaboomExecute(TimelineSql, 2, types, values, SPI_OK_UPDATE);
 	out->timeline_entries += SPI_processed;
 
-	NaboomExecute(OwnRowsSql, 2, types, values, SPI_OK_SELECT);
+	NaboomExecute(psprintf(OwnRowsSql, NaboomAttachmentsInstalled() ? ATTACHMENTS_CTES : "",
+						   NaboomAttachmentsInstalled() ? "(SELECT count(*) FROM fa)" : "0"),
+				  2, types, values, SPI_OK_SELECT);
 	out->alerts += NaboomResultInt8(0, 1);
 	out->subscriptions += NaboomResultInt8(0, 2);
 	out->positions += NaboomResultInt8(0, 3);

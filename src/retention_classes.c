@@ -29,6 +29,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "attachment.h"
 #include "erasure.h"
 #include "retention_classes.h"
 #include "retention_engine.h"
@@ -91,11 +92,15 @@ static const char *DeleteIncidentsSql =
 " e AS (DELETE FROM naboom.event x" OF_BATCH ","
 " h AS (DELETE FROM naboom.legal_hold x" OF_BATCH ","
 " n AS (DELETE FROM naboom.deleted_note x" OF_BATCH ","
-" f AS (DELETE FROM naboom.attachment x" OF_BATCH ","
+"%s"
 " i AS (DELETE FROM naboom.incident x" OF_BATCH
 " SELECT (SELECT count(*) FROM i),"
 "  (SELECT count(*) FROM t) + (SELECT count(*) FROM a) + (SELECT count(*) FROM e)"
-"   + (SELECT count(*) FROM h) + (SELECT count(*) FROM n) + (SELECT count(*) FROM f)";
+"   + (SELECT count(*) FROM h) + (SELECT count(*) FROM n)%s";
+
+/* Their attachments, where the database has them (0.7.0 on). */
+#define ATTACHMENTS_CTE " f AS (DELETE FROM naboom.attachment x" OF_BATCH ","
+#define ATTACHMENTS_COUNT " + (SELECT count(*) FROM f)"
 
 /* Delete one community's expired incidents, batch by batch. */
 static void
@@ -106,6 +111,9 @@ EmergencyCommunity(Run *r, Datum community, Datum keep, Step *inc, Step *rel)
 	Oid			dtypes[2] = {INT8OID, INT8ARRAYOID};
 	Datum		dvalues[2];
 	bool		isnull;
+	bool		with_attachments = NaboomAttachmentsInstalled();
+	char	   *delete_sql = psprintf(DeleteIncidentsSql, with_attachments ? ATTACHMENTS_CTE : "",
+									  with_attachments ? ATTACHMENTS_COUNT : "");
 
 	for (;;)
 	{
@@ -119,7 +127,7 @@ EmergencyCommunity(Run *r, Datum community, Datum keep, Step *inc, Step *rel)
 		if (strcmp(ids, "{}") == 0)
 			break;
 		NaboomRetentionActive = true;
-		NaboomExecute(DeleteIncidentsSql, 2, dtypes, dvalues, SPI_OK_SELECT);
+		NaboomExecute(delete_sql, 2, dtypes, dvalues, SPI_OK_SELECT);
 		NaboomRetentionActive = false;
 		n = NaboomResultInt8(0, 1);
 		inc->rows += n;
@@ -151,16 +159,17 @@ NaboomRetainEmergencyRecords(Run *r)
 	if (r->dry_run)
 	{
 		inc.rows = RetentionCount(r, "SELECT count(*)" EXPIRED_INCIDENTS " AND NOT i.legal_hold");
-		rel.rows = RetentionCount(r, "SELECT coalesce(sum("
+		rel.rows = RetentionCount(r, psprintf("SELECT coalesce(sum("
 						 " (SELECT count(*) FROM naboom.incident_timeline x WHERE x.community_id = i.community_id"
 						 "   AND x.incident_id = i.incident_id)"
 						 " + (SELECT count(*) FROM naboom.alert x WHERE x.community_id = i.community_id"
 						 "   AND x.incident_id = i.incident_id)"
 						 " + (SELECT count(*) FROM naboom.event x WHERE x.community_id = i.community_id"
-						 "   AND x.incident_id = i.incident_id)"
+						 "   AND x.incident_id = i.incident_id)%s), 0)::bigint"
+						 EXPIRED_INCIDENTS " AND NOT i.legal_hold",
+						 NaboomAttachmentsInstalled() ?
 						 " + (SELECT count(*) FROM naboom.attachment x WHERE x.community_id = i.community_id"
-						 "   AND x.incident_id = i.incident_id)), 0)::bigint"
-						 EXPIRED_INCIDENTS " AND NOT i.legal_hold");
+						 "   AND x.incident_id = i.incident_id)" : ""));
 	}
 	else
 	{

@@ -159,7 +159,8 @@ BEGIN
 	-- Five minutes of a phone's clock running fast are forgiven.
 	IF taken_at IS NOT NULL AND (NOT isfinite(taken_at) OR taken_at > now() + interval '5 minutes') THEN
 		PERFORM naboom.fail('22023', 'naboom.invalid_taken_at', 'taken_at is in the future',
-			CASE WHEN isfinite(taken_at) THEN format('It is %s ahead of the server''s clock.', taken_at - now())
+			CASE WHEN isfinite(taken_at) THEN format('It is %s minutes ahead of the server''s clock.',
+					ceil(extract(epoch FROM taken_at - now()) / 60))
 				ELSE 'It is infinite.' END,
 			'Send when the photo or video was taken, or leave it out.');
 	END IF;
