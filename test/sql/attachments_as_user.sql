@@ -65,8 +65,8 @@ SELECT a.id AS first_id, a.content_type || ' ' || a.bytes || ' ' || a.uploader_n
 	pg_catalog.current_setting('response.status', true) AS first_status
 FROM naboom_api.add_attachment(:'theft', 'tap-ev/' || :'theft' || '/1.jpg', 'IMAGE/JPEG', 1000, pg_temp.sha(1),
 	'The lock, cut') a \gset
-SELECT tap.is(:'first_row', 'image/jpeg 1000 Ev Reporter true', 'add_attachment(): the reporter attaches a photo');
-SELECT tap.is(:'first_status', '201', 'add_attachment(): 201 when created');
+SELECT tap.is(:'first_row'::text, 'image/jpeg 1000 Ev Reporter true', 'add_attachment(): the reporter attaches a photo');
+SELECT tap.is(:'first_status'::text, '201', 'add_attachment(): 201 when created');
 SELECT tap.is((SELECT a.id FROM naboom_api.add_attachment(:'theft', 'tap-ev/' || :'theft' || '/1.jpg', 'image/jpeg', 1000,
 		pg_temp.sha(1)) a), :'first_id'::bigint, 'add_attachment(): a resubmit returns the same attachment');
 SELECT tap.is((SELECT a.id FROM naboom_api.add_attachment(:'theft', 'tap-ev/' || :'theft' || '/1b.jpg', 'image/jpeg',
