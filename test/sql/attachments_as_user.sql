@@ -111,7 +111,7 @@ SELECT tap.is(pg_temp.error_of(pg_catalog.format('SELECT naboom_api.add_attachme
 SELECT tap.is(pg_temp.error_of(pg_catalog.format('SELECT naboom_api.add_attachment(%L, %L, %L, 10, %L, NULL, %L)', :'theft',
 		'tap-ev/x.jpg', 'image/jpeg', pg_temp.sha(6), pg_catalog.now() + interval '1 day')), '22023 naboom.invalid_taken_at',
 	'add_attachment(): taken_at in the future');
-SELECT tap.is(pg_temp.error_of(pg_catalog.format('SELECT naboom_api.add_attachment(%L, %L, %L, 10, %L)', 'NB-0000-0000',
+SELECT tap.is(pg_temp.error_of(pg_catalog.format('SELECT naboom_api.add_attachment(%L, %L, %L, 10, %L)', 'NB-XXXX-XXXX',
 		'tap-ev/x.jpg', 'image/jpeg', pg_temp.sha(6))), '22023 naboom.invalid_reference', 'add_attachment(): a bad reference');
 SELECT tap.is(pg_temp.error_of(pg_catalog.format('SELECT naboom_api.add_attachment(%L, %L, %L, 1000, %L)', :'abuse',
 		'tap-ev/' || :'theft' || '/1.jpg', 'image/jpeg', pg_temp.sha(1))), 'PT409 naboom.object_key_reused',
@@ -125,9 +125,10 @@ SELECT tap.is(pg_temp.error_of(pg_temp.attach(:'theft', 7)), 'PT409 naboom.attac
 	'add_attachment(): no more than naboom.attachments_per_incident on one incident');
 RESET ROLE;
 SET LOCAL naboom.attachments_per_incident = 20;
-UPDATE naboom.community SET settings = settings || '{"rate_limits": {"attachment": [1, 3600]}}' WHERE slug = 'tap-ev';
+UPDATE naboom.community SET settings = settings || '{"rate_limits": {"attachment": [3, 3600]}}' WHERE slug = 'tap-ev';
 SET LOCAL ROLE tap_ev_gw;
-SELECT tap.is(pg_temp.error_of(pg_temp.attach(:'theft', 7)), 'ok', 'add_attachment(): within the rate limit');
+-- (ev-res has made two; resubmits did not count)
+SELECT tap.is(pg_temp.error_of(pg_temp.attach(:'theft', 7)), 'ok', 'add_attachment(): within the rate limit (the third)');
 SELECT tap.is(pg_temp.error_of(pg_temp.attach(:'theft', 8)), 'PT429 naboom.rate_limited',
 	'add_attachment(): over the member''s rate limit');
 RESET ROLE;
