@@ -88,3 +88,9 @@ installcheck-auditring:
 .PHONY: installcheck-standby
 installcheck-standby:
 	bash test/standby.sh
+
+# test/graphile.sh: a real PostGraphile 4 (npm ci of tools/postgraphile, cached)
+# against this cluster: the incident story over HTTP, naboomEvents over a WebSocket
+.PHONY: installcheck-graphile
+installcheck-graphile:
+	bash test/graphile.sh

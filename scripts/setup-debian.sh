@@ -52,6 +52,15 @@ else
     log "all ${#PACKAGES[@]} packages already installed"
 fi
 
+# node and npm for test/graphile.sh (PostGraphile 4): Debian's nodejs and npm,
+# unless both commands are there already (NodeSource's nodejs bundles npm and
+# conflicts with Debian's npm package, so the packages are not checked)
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    log "installing nodejs and npm"
+    as_root apt-get update -q
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nodejs npm
+fi
+
 [ -x "$PG_CONFIG" ] || die "pg_config not found at $PG_CONFIG"
 
 cd "$NABOOM_ROOT"

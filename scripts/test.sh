@@ -51,7 +51,14 @@
 #           ports, stopped on exit), under `timeout` (NABOOM_STANDBY_TIMEOUT):
 #           every STABLE naboom_api function answers on the standby as a
 #           gateway calls it, nothing writes, reads are audited in its log.
-#        i. make installcheck-tap          pgTAP over test/sql/*.sql (test/tap.sh),
+#        i. make installcheck-graphile  test/graphile.sh (TAP): npm ci of
+#           tools/postgraphile from its lock file (cached; skipped when
+#           node_modules is from the same lock), a real PostGraphile 4 on a
+#           free 127.0.0.1 port as the login role graphile_authenticator
+#           against a database of its own (both dropped on exit), under `timeout`
+#           (NABOOM_GRAPHILE_TIMEOUT): the incident story over HTTP with
+#           signed JWTs, and naboomEvents over a WebSocket.
+#        j. make installcheck-tap          pgTAP over test/sql/*.sql (test/tap.sh),
 #           twice: TAP_PASSES=1 and TAP_PASSES=2 (see the contract below).
 #   3. prints regression.diffs / output_iso/regression.diffs on failure, a
 #      breakdown, and as the very last line `N passed, N failed`.
@@ -59,7 +66,7 @@
 #
 # Counting: each pg_regress test and each isolation spec is one test; each
 # pgTAP assertion (`ok N` / `not ok N` line) in each pass is one test, and so
-# is each assertion of test/listen.sh, test/fingerprint.sh, test/restore.sh and test/faults.sh (TAP too:
+# is each assertion of test/listen.sh, test/fingerprint.sh, test/restore.sh, test/faults.sh and test/graphile.sh (TAP too:
 # plan `1..N` first, `ok N` / `not ok N` lines).  A test program that dies
 # without reporting (bad plan, SQL error, crash, timeout, extension that
 # fails to load) counts as one more failure; a pg_regress test that never got
@@ -92,7 +99,7 @@
 #     database contrib_regression (cron.database_name), not in naboom_tap.
 #
 # Logs (gitignored) are in test/results/: installcheck-regress.log,
-# installcheck-isolation.log, listen.log, fingerprint.log, restore.log, faults.log, pgtap-pass1.log,
+# installcheck-isolation.log, listen.log, fingerprint.log, restore.log, faults.log, graphile.log, pgtap-pass1.log,
 # pgtap-pass2.log, postgresql.log.
 #
 # Environment knobs:
@@ -105,6 +112,7 @@
 #   NABOOM_FAULTS_TIMEOUT=300 seconds for make installcheck-faults
 #   NABOOM_AUDITRING_TIMEOUT=120    seconds for make installcheck-auditring
 #   NABOOM_STANDBY_TIMEOUT=120      seconds for make installcheck-standby
+#   NABOOM_GRAPHILE_TIMEOUT=300     seconds for make installcheck-graphile (npm ci included)
 set -uo pipefail
 
 # shellcheck source=scripts/lib.sh
@@ -121,6 +129,7 @@ RESTORE_TIMEOUT="${NABOOM_RESTORE_TIMEOUT:-600}"
 FAULTS_TIMEOUT="${NABOOM_FAULTS_TIMEOUT:-300}"
 AUDITRING_TIMEOUT="${NABOOM_AUDITRING_TIMEOUT:-120}"
 STANDBY_TIMEOUT="${NABOOM_STANDBY_TIMEOUT:-120}"
+GRAPHILE_TIMEOUT="${NABOOM_GRAPHILE_TIMEOUT:-300}"
 DIFF_MAX_LINES=3000
 
 # ---------------------------------------------------------------- helpers
@@ -305,6 +314,13 @@ inside() {
         run_tap_program standby "$STANDBY_TIMEOUT" installcheck-standby
     else
         echo; log "standby: no test/standby.sh - skipped (not counted)"
+    fi
+
+    # PostGraphile against a database of its own: needs only the install
+    if [ -e test/graphile.sh ]; then
+        run_tap_program graphile "$GRAPHILE_TIMEOUT" installcheck-graphile
+    else
+        echo; log "graphile: no test/graphile.sh - skipped (not counted)"
     fi
 
     if [ "${#taps[@]}" -eq 0 ]; then

@@ -238,7 +238,7 @@ CREATE TYPE naboom_api.subscription AS (
 	area text
 );
 
-COMMENT ON TYPE naboom_api.subscription IS 'An alert area of the caller: a circle (lat, lon, radius_m) or one of the community''s areas (area: its code; lat, lon and radius_m NULL), optionally some categories, at or above a priority';
+COMMENT ON TYPE naboom_api.subscription IS E'@name AlertSubscription\nAn alert area of the caller: a circle (lat, lon, radius_m) or one of the community''s areas (area: its code; lat, lon and radius_m NULL), optionally some categories, at or above a priority';
 
 CREATE TYPE naboom_api.alert AS (
 	id bigint,
@@ -327,7 +327,7 @@ END
 $$;
 
 COMMENT ON FUNCTION naboom_api.duplicate_candidates(text, text, double precision, double precision) IS
-	'Live incidents of the category within the category''s duplicate radius and time window of the point, nearest first, with distance in metres (WGS84 spheroid); members of the community';
+	E'@simpleCollections only\nLive incidents of the category within the category''s duplicate radius and time window of the point, nearest first, with distance in metres (WGS84 spheroid); members of the community';
 
 CREATE FUNCTION naboom_api.incidents_near(lat double precision, lon double precision, radius_m double precision DEFAULT 500,
 	statuses text[] DEFAULT NULL, category text DEFAULT NULL, since timestamptz DEFAULT NULL,
@@ -402,7 +402,7 @@ END
 $$;
 
 COMMENT ON FUNCTION naboom_api.incidents_near(double precision, double precision, double precision, text[], text, timestamptz, boolean, integer) IS
-	'Incidents the caller may see within radius_m metres (WGS84 spheroid) of a point, nearest first (or newest first), live ones unless statuses are given. Sensitive locations are blurred and measured from the blurred point. A gateway pages the result';
+	E'@simpleCollections only\nIncidents the caller may see within radius_m metres (WGS84 spheroid) of a point, nearest first (or newest first), live ones unless statuses are given. Sensitive locations are blurred and measured from the blurred point. A gateway pages the result';
 
 CREATE FUNCTION naboom_api.nearest_responders(reference text, max_count integer DEFAULT 5,
 	max_radius_m double precision DEFAULT 10000)
@@ -434,7 +434,7 @@ END
 $$;
 
 COMMENT ON FUNCTION naboom_api.nearest_responders(text, integer, double precision) IS
-	'On-duty responders of the incident''s community with a position fresher than naboom.position_max_age, nearest first, within max_radius_m (metres, WGS84 spheroid), never the reporter. For responders, moderators and the service';
+	E'@simpleCollections only\nOn-duty responders of the incident''s community with a position fresher than naboom.position_max_age, nearest first, within max_radius_m (metres, WGS84 spheroid), never the reporter. For responders, moderators and the service';
 
 CREATE FUNCTION naboom_api.update_position(lat double precision, lon double precision, on_duty boolean DEFAULT true,
 	accuracy_m double precision DEFAULT NULL)
@@ -613,7 +613,7 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION naboom_api.my_subscriptions() IS 'The caller''s alert areas, in every community';
+COMMENT ON FUNCTION naboom_api.my_subscriptions() IS E'@simpleCollections only\nThe caller''s alert areas, in every community';
 
 CREATE FUNCTION naboom_api.my_alerts(after_id bigint DEFAULT 0, max_count integer DEFAULT 100)
 RETURNS SETOF naboom_api.alert
@@ -653,7 +653,7 @@ END
 $$;
 
 COMMENT ON FUNCTION naboom_api.my_alerts(bigint, integer) IS
-	'The caller''s alerts with id greater than after_id, oldest first: pass the last id seen to get only new ones. Each says whether it was seen (seen_at) and whether the caller may acknowledge its incident now (can_acknowledge: call acknowledge_incident(reference))';
+	E'@simpleCollections only\nThe caller''s alerts with id greater than after_id, oldest first: pass the last id seen to get only new ones. Each says whether it was seen (seen_at) and whether the caller may acknowledge its incident now (can_acknowledge: call acknowledge_incident(reference))';
 
 CREATE FUNCTION naboom.check_alert_id(up_to_id bigint) RETURNS bigint
 LANGUAGE plpgsql IMMUTABLE AS $$

@@ -636,7 +636,7 @@ END
 $$;
 
 COMMENT ON FUNCTION naboom_api.incident_audit(text, bigint, integer) IS
-	'The audit trail of one incident (its row, timeline, alerts, reads and refused attempts), newest first; page with before_id = the last id seen. Moderators and admins of its community';
+	E'@simpleCollections only\nThe audit trail of one incident (its row, timeline, alerts, reads and refused attempts), newest first; page with before_id = the last id seen. Moderators and admins of its community';
 
 CREATE FUNCTION naboom_api.community_audit(community text, before_id bigint DEFAULT NULL, max_count integer DEFAULT 100)
 RETURNS SETOF naboom_api.audit_entry
@@ -652,7 +652,7 @@ END
 $$;
 
 COMMENT ON FUNCTION naboom_api.community_audit(text, bigint, integer) IS
-	'A community''s whole audit log, newest first; page with before_id = the last id seen. Admins of the community';
+	E'@simpleCollections only\nA community''s whole audit log, newest first; page with before_id = the last id seen. Admins of the community';
 
 CREATE INDEX audit_log_actor ON naboom.audit_log (actor, id) WHERE actor IS NOT NULL;
 

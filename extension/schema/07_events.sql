@@ -107,7 +107,7 @@ END
 $$;
 
 COMMENT ON FUNCTION naboom_api.events_since(bigint, integer) IS
-	'Committed events with id > after_id, in stream order (at most max_count, up to 1000): the service sees every community''s, a member their communities'' (private incidents'' events only as responder, moderator or reporter). Page with after_id = the last id seen; nothing committed is ever skipped';
+	E'@simpleCollections only\nCommitted events with id > after_id, in stream order (at most max_count, up to 1000): the service sees every community''s, a member their communities'' (private incidents'' events only as responder, moderator or reporter). Page with after_id = the last id seen; nothing committed is ever skipped';
 
 CREATE FUNCTION naboom.run_escalation(max_count integer DEFAULT 100) RETURNS integer
 LANGUAGE plpgsql VOLATILE AS $$
@@ -390,7 +390,7 @@ END
 $$;
 
 COMMENT ON FUNCTION naboom_api.sla_report(text, timestamptz, timestamptz) IS
-	'Per category and area, incidents reported in [from_time, to_time) (duplicates and rejected left out): counts, p50/p90 time to acknowledge and to resolve, breaches of the category''s ack_target and resolve_target (still-open incidents count once their target has passed), and open incidents overdue now. Moderators and admins';
+	E'@simpleCollections only\nPer category and area, incidents reported in [from_time, to_time) (duplicates and rejected left out): counts, p50/p90 time to acknowledge and to resolve, breaches of the category''s ack_target and resolve_target (still-open incidents count once their target has passed), and open incidents overdue now. Moderators and admins';
 
 ------------------------------------------------------------------------------
 -- Scheduling: the pg_cron jobs

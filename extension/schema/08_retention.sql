@@ -289,7 +289,7 @@ END
 $$;
 
 COMMENT ON FUNCTION naboom_api.retention_policies(text) IS
-	'How long the community keeps each class of data and what happens then (members of the community)';
+	E'@simpleCollections only\nHow long the community keeps each class of data and what happens then (members of the community)';
 
 CREATE FUNCTION naboom_api.set_retention(community text, data_class text, keep interval)
 RETURNS naboom_api.retention_policy
@@ -452,7 +452,7 @@ CREATE TYPE naboom_api.my_data AS (
 	data jsonb
 );
 
-COMMENT ON TYPE naboom_api.my_data IS 'Everything naboom holds about a person (export_my_data): data has one key per kind of row';
+COMMENT ON TYPE naboom_api.my_data IS E'@name MyDataExport\nEverything naboom holds about a person (export_my_data): data has one key per kind of row';
 
 CREATE TYPE naboom_api.erasure AS (
 	erasure_id text,

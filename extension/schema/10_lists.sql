@@ -381,7 +381,7 @@ END
 $$;
 
 COMMENT ON FUNCTION naboom_api.incident_queue(text, text[], text[], text, text, text, boolean, text, integer) IS
-	'The control room''s queue: the community''s live incidents, most urgent first (overdue, then critical before high before medium before low, then the SLA that falls due first, then the oldest). One walk through the pages sorts by the clock of its first page (the cursor carries it); each row''s overdue is as of now. For responders, moderators, admins and the service';
+	E'@simpleCollections only\nThe control room''s queue: the community''s live incidents, most urgent first (overdue, then critical before high before medium before low, then the SLA that falls due first, then the oldest). One walk through the pages sorts by the clock of its first page (the cursor carries it); each row''s overdue is as of now. For responders, moderators, admins and the service';
 
 ------------------------------------------------------------------------------
 -- API: the community's feed
@@ -473,7 +473,7 @@ END
 $$;
 
 COMMENT ON FUNCTION naboom_api.community_incidents(text, text[], text, text, timestamptz, timestamptz, text, text, integer) IS
-	'The community''s feed, newest first, every status unless statuses are given: public incidents for everyone, private ones for their reporter, responders, moderators and the service. search: words of the title, description or address (full-text search, ''simple'' configuration; the address only where the caller sees it). Paging is stable for what had committed before the first page; see the README on late commits';
+	E'@simpleCollections only\nThe community''s feed, newest first, every status unless statuses are given: public incidents for everyone, private ones for their reporter, responders, moderators and the service. search: words of the title, description or address (full-text search, ''simple'' configuration; the address only where the caller sees it). Paging is stable for what had committed before the first page; see the README on late commits';
 
 ------------------------------------------------------------------------------
 -- API: my reports and my assignments
@@ -529,7 +529,7 @@ END
 $$;
 
 COMMENT ON FUNCTION naboom_api.my_incidents(text[], text, integer) IS
-	'What the caller reported, in every community, newest first (every status unless statuses are given)';
+	E'@simpleCollections only\nWhat the caller reported, in every community, newest first (every status unless statuses are given)';
 
 CREATE FUNCTION naboom_api.my_assignments()
 RETURNS SETOF naboom_api.incident_item
@@ -576,4 +576,4 @@ END
 $$;
 
 COMMENT ON FUNCTION naboom_api.my_assignments() IS
-	'The caller''s live assigned incidents, in every community, most urgent first as in incident_queue; at most naboom.max_page_size rows, no paging (cursor is NULL)';
+	E'@simpleCollections only\nThe caller''s live assigned incidents, in every community, most urgent first as in incident_queue; at most naboom.max_page_size rows, no paging (cursor is NULL)';

@@ -116,7 +116,7 @@ LANGUAGE sql STABLE SECURITY DEFINER AS $$
 $$;
 
 COMMENT ON FUNCTION naboom_api.communities() IS
-	'Every community, by name: slug, name, time zone and the bounding box of its boundary. Public (anonymous too)';
+	E'@simpleCollections only\nEvery community, by name: slug, name, time zone and the bounding box of its boundary. Public (anonymous too)';
 
 CREATE FUNCTION naboom_api.categories(community text)
 RETURNS SETOF naboom_api.category
@@ -135,7 +135,7 @@ END
 $$;
 
 COMMENT ON FUNCTION naboom_api.categories(text) IS
-	'The community''s active incident categories, by code: names in English and Afrikaans, default priority, whether sensitive, SLA targets. Public (anonymous too)';
+	E'@simpleCollections only\nThe community''s active incident categories, by code: names in English and Afrikaans, default priority, whether sensitive, SLA targets. Public (anonymous too)';
 
 CREATE FUNCTION naboom_api.areas(community text, with_geojson boolean DEFAULT false)
 RETURNS SETOF naboom_api.area
@@ -154,7 +154,7 @@ END
 $$;
 
 COMMENT ON FUNCTION naboom_api.areas(text, boolean) IS
-	'The community''s areas, by code: names in English and Afrikaans, kind, size in km²; the boundary as GeoJSON only when with_geojson. Public (anonymous too)';
+	E'@simpleCollections only\nThe community''s areas, by code: names in English and Afrikaans, kind, size in km²; the boundary as GeoJSON only when with_geojson. Public (anonymous too)';
 
 CREATE FUNCTION naboom_api.statuses()
 RETURNS SETOF naboom_api.status_item
@@ -165,7 +165,7 @@ LANGUAGE sql STABLE SECURITY DEFINER AS $$
 $$;
 
 COMMENT ON FUNCTION naboom_api.statuses() IS
-	'The incident statuses in workflow order, with their type (open, fixed, closed) and labels in English and Afrikaans. Public (anonymous too)';
+	E'@simpleCollections only\nThe incident statuses in workflow order, with their type (open, fixed, closed) and labels in English and Afrikaans. Public (anonymous too)';
 
 CREATE FUNCTION naboom_api.my_memberships()
 RETURNS SETOF naboom_api.membership
@@ -184,7 +184,7 @@ END
 $$;
 
 COMMENT ON FUNCTION naboom_api.my_memberships() IS
-	'The caller''s communities, by name, with their role and their own profile (phone included) in each';
+	E'@simpleCollections only\nThe caller''s communities, by name, with their role and their own profile (phone included) in each';
 
 ------------------------------------------------------------------------------
 -- My profile, and leaving
@@ -360,7 +360,7 @@ END
 $$;
 
 COMMENT ON FUNCTION naboom_api.members(text, text, text, text, integer) IS
-	'The community''s members by name, then user_ref (moderators and admins, the service), with their phone numbers; role keeps one role, search (up to 60 characters) keeps names containing it, in any case. Pages by keyset: after = the cursor of the last row seen, max_count rows (naboom.default_page_size, at most naboom.max_page_size)';
+	E'@simpleCollections only\nThe community''s members by name, then user_ref (moderators and admins, the service), with their phone numbers; role keeps one role, search (up to 60 characters) keeps names containing it, in any case. Pages by keyset: after = the cursor of the last row seen, max_count rows (naboom.default_page_size, at most naboom.max_page_size)';
 
 ------------------------------------------------------------------------------
 -- Health

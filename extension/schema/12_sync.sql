@@ -223,4 +223,4 @@ END
 $$;
 
 COMMENT ON FUNCTION naboom_api.incident_changes(text, integer) IS
-	'Offline sync: every incident the caller may see that changed after the cursor, each once and as it is now (get_incident''s view), in commit-safe stream order (a change that commits late is not skipped); a tombstone (removed) for one the caller could see once and may no longer. Without after: a sync from scratch. Page with the cursor of the last row; naboom.cursor_expired (PT410) when retention deleted changes past it. max_count up to naboom.max_page_size';
+	E'@simpleCollections only\nOffline sync: every incident the caller may see that changed after the cursor, each once and as it is now (get_incident''s view), in commit-safe stream order (a change that commits late is not skipped); a tombstone (removed) for one the caller could see once and may no longer. Without after: a sync from scratch. Page with the cursor of the last row; naboom.cursor_expired (PT410) when retention deleted changes past it. max_count up to naboom.max_page_size';

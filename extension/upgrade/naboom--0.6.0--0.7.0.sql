@@ -358,6 +358,35 @@ COMMENT ON TYPE naboom_api.attachment IS
 -- functions: naboom.events_written naboom.attachment_deleted naboom.check_attachment_file naboom.check_object_key
 -- functions: naboom.check_sha256 naboom.check_taken_at naboom.attachment_out naboom.incident_attachments
 -- functions: naboom_api.add_attachment naboom_api.hide_attachment naboom.incident_out naboom_api.get_incident naboom.rate_limit
+
+-- Issue 15, PostGraphile: smart comments that keep the generated GraphQL
+-- schema clean.  The composite type subscription would be GraphQL's root
+-- Subscription type (PostGraphile does not start with subscriptions on) and
+-- my_data would be MyDatum: @name renames them.  Every SETOF function is a
+-- plain list (@simpleCollections only): naboom pages with its own keyset
+-- cursors, and a Relay connection's own `after` argument clashes with theirs.
+-- The functions named on `-- functions:` lines above get their new comments
+-- in the block below; these are the others.
+COMMENT ON FUNCTION naboom_api.duplicate_candidates(text, text, double precision, double precision) IS
+	E'@simpleCollections only\nLive incidents of the category within the category''s duplicate radius and time window of the point, nearest first, with distance in metres (WGS84 spheroid); members of the community';
+COMMENT ON FUNCTION naboom_api.incidents_near(double precision, double precision, double precision, text[], text, timestamptz, boolean, integer) IS
+	E'@simpleCollections only\nIncidents the caller may see within radius_m metres (WGS84 spheroid) of a point, nearest first (or newest first), live ones unless statuses are given. Sensitive locations are blurred and measured from the blurred point. A gateway pages the result';
+COMMENT ON FUNCTION naboom_api.my_subscriptions() IS E'@simpleCollections only\nThe caller''s alert areas, in every community';
+COMMENT ON FUNCTION naboom_api.nearest_responders(text, integer, double precision) IS
+	E'@simpleCollections only\nOn-duty responders of the incident''s community with a position fresher than naboom.position_max_age, nearest first, within max_radius_m (metres, WGS84 spheroid), never the reporter. For responders, moderators and the service';
+COMMENT ON TYPE naboom_api.subscription IS E'@name AlertSubscription\nAn alert area of the caller: a circle (lat, lon, radius_m) or one of the community''s areas (area: its code; lat, lon and radius_m NULL), optionally some categories, at or above a priority';
+COMMENT ON FUNCTION naboom_api.community_audit(text, bigint, integer) IS
+	E'@simpleCollections only\nA community''s whole audit log, newest first; page with before_id = the last id seen. Admins of the community';
+COMMENT ON FUNCTION naboom_api.incident_audit(text, bigint, integer) IS
+	E'@simpleCollections only\nThe audit trail of one incident (its row, timeline, alerts, reads and refused attempts), newest first; page with before_id = the last id seen. Moderators and admins of its community';
+COMMENT ON FUNCTION naboom_api.events_since(bigint, integer) IS
+	E'@simpleCollections only\nCommitted events with id > after_id, in stream order (at most max_count, up to 1000): the service sees every community''s, a member their communities'' (private incidents'' events only as responder, moderator or reporter). Page with after_id = the last id seen; nothing committed is ever skipped';
+COMMENT ON FUNCTION naboom_api.sla_report(text, timestamptz, timestamptz) IS
+	E'@simpleCollections only\nPer category and area, incidents reported in [from_time, to_time) (duplicates and rejected left out): counts, p50/p90 time to acknowledge and to resolve, breaches of the category''s ack_target and resolve_target (still-open incidents count once their target has passed), and open incidents overdue now. Moderators and admins';
+COMMENT ON FUNCTION naboom_api.retention_policies(text) IS
+	E'@simpleCollections only\nHow long the community keeps each class of data and what happens then (members of the community)';
+COMMENT ON TYPE naboom_api.my_data IS E'@name MyDataExport\nEverything naboom holds about a person (export_my_data): data has one key per kind of row';
+
 -- BEGIN replaced functions
 
 CREATE OR REPLACE FUNCTION naboom.incident_out(i naboom.incident, actor text, my_role naboom.member_role,
@@ -538,7 +567,7 @@ END
 $$;
 
 COMMENT ON FUNCTION naboom_api.my_alerts(bigint, integer) IS
-	'The caller''s alerts with id greater than after_id, oldest first: pass the last id seen to get only new ones. Each says whether it was seen (seen_at) and whether the caller may acknowledge its incident now (can_acknowledge: call acknowledge_incident(reference))';
+	E'@simpleCollections only\nThe caller''s alerts with id greater than after_id, oldest first: pass the last id seen to get only new ones. Each says whether it was seen (seen_at) and whether the caller may acknowledge its incident now (can_acknowledge: call acknowledge_incident(reference))';
 
 CREATE OR REPLACE FUNCTION naboom.check_alert_id(up_to_id bigint) RETURNS bigint
 LANGUAGE plpgsql IMMUTABLE AS $$
@@ -1068,7 +1097,7 @@ END
 $$;
 
 COMMENT ON FUNCTION naboom_api.incident_queue(text, text[], text[], text, text, text, boolean, text, integer) IS
-	'The control room''s queue: the community''s live incidents, most urgent first (overdue, then critical before high before medium before low, then the SLA that falls due first, then the oldest). One walk through the pages sorts by the clock of its first page (the cursor carries it); each row''s overdue is as of now. For responders, moderators, admins and the service';
+	E'@simpleCollections only\nThe control room''s queue: the community''s live incidents, most urgent first (overdue, then critical before high before medium before low, then the SLA that falls due first, then the oldest). One walk through the pages sorts by the clock of its first page (the cursor carries it); each row''s overdue is as of now. For responders, moderators, admins and the service';
 
 CREATE OR REPLACE FUNCTION naboom_api.community_incidents(community text, statuses text[] DEFAULT NULL,
 	category text DEFAULT NULL, area text DEFAULT NULL, since timestamptz DEFAULT NULL,
@@ -1157,7 +1186,7 @@ END
 $$;
 
 COMMENT ON FUNCTION naboom_api.community_incidents(text, text[], text, text, timestamptz, timestamptz, text, text, integer) IS
-	'The community''s feed, newest first, every status unless statuses are given: public incidents for everyone, private ones for their reporter, responders, moderators and the service. search: words of the title, description or address (full-text search, ''simple'' configuration; the address only where the caller sees it). Paging is stable for what had committed before the first page; see the README on late commits';
+	E'@simpleCollections only\nThe community''s feed, newest first, every status unless statuses are given: public incidents for everyone, private ones for their reporter, responders, moderators and the service. search: words of the title, description or address (full-text search, ''simple'' configuration; the address only where the caller sees it). Paging is stable for what had committed before the first page; see the README on late commits';
 
 CREATE OR REPLACE FUNCTION naboom_api.my_incidents(statuses text[] DEFAULT NULL, after text DEFAULT NULL,
 	max_count integer DEFAULT NULL)
@@ -1210,7 +1239,7 @@ END
 $$;
 
 COMMENT ON FUNCTION naboom_api.my_incidents(text[], text, integer) IS
-	'What the caller reported, in every community, newest first (every status unless statuses are given)';
+	E'@simpleCollections only\nWhat the caller reported, in every community, newest first (every status unless statuses are given)';
 
 CREATE OR REPLACE FUNCTION naboom_api.my_assignments()
 RETURNS SETOF naboom_api.incident_item
@@ -1257,7 +1286,7 @@ END
 $$;
 
 COMMENT ON FUNCTION naboom_api.my_assignments() IS
-	'The caller''s live assigned incidents, in every community, most urgent first as in incident_queue; at most naboom.max_page_size rows, no paging (cursor is NULL)';
+	E'@simpleCollections only\nThe caller''s live assigned incidents, in every community, most urgent first as in incident_queue; at most naboom.max_page_size rows, no paging (cursor is NULL)';
 
 CREATE OR REPLACE FUNCTION naboom_api.communities()
 RETURNS SETOF naboom_api.community_item
@@ -1269,7 +1298,7 @@ LANGUAGE sql STABLE SECURITY DEFINER AS $$
 $$;
 
 COMMENT ON FUNCTION naboom_api.communities() IS
-	'Every community, by name: slug, name, time zone and the bounding box of its boundary. Public (anonymous too)';
+	E'@simpleCollections only\nEvery community, by name: slug, name, time zone and the bounding box of its boundary. Public (anonymous too)';
 
 CREATE OR REPLACE FUNCTION naboom_api.categories(community text)
 RETURNS SETOF naboom_api.category
@@ -1288,7 +1317,7 @@ END
 $$;
 
 COMMENT ON FUNCTION naboom_api.categories(text) IS
-	'The community''s active incident categories, by code: names in English and Afrikaans, default priority, whether sensitive, SLA targets. Public (anonymous too)';
+	E'@simpleCollections only\nThe community''s active incident categories, by code: names in English and Afrikaans, default priority, whether sensitive, SLA targets. Public (anonymous too)';
 
 CREATE OR REPLACE FUNCTION naboom_api.areas(community text, with_geojson boolean DEFAULT false)
 RETURNS SETOF naboom_api.area
@@ -1307,7 +1336,7 @@ END
 $$;
 
 COMMENT ON FUNCTION naboom_api.areas(text, boolean) IS
-	'The community''s areas, by code: names in English and Afrikaans, kind, size in km²; the boundary as GeoJSON only when with_geojson. Public (anonymous too)';
+	E'@simpleCollections only\nThe community''s areas, by code: names in English and Afrikaans, kind, size in km²; the boundary as GeoJSON only when with_geojson. Public (anonymous too)';
 
 CREATE OR REPLACE FUNCTION naboom_api.statuses()
 RETURNS SETOF naboom_api.status_item
@@ -1318,7 +1347,7 @@ LANGUAGE sql STABLE SECURITY DEFINER AS $$
 $$;
 
 COMMENT ON FUNCTION naboom_api.statuses() IS
-	'The incident statuses in workflow order, with their type (open, fixed, closed) and labels in English and Afrikaans. Public (anonymous too)';
+	E'@simpleCollections only\nThe incident statuses in workflow order, with their type (open, fixed, closed) and labels in English and Afrikaans. Public (anonymous too)';
 
 CREATE OR REPLACE FUNCTION naboom_api.my_memberships()
 RETURNS SETOF naboom_api.membership
@@ -1337,7 +1366,7 @@ END
 $$;
 
 COMMENT ON FUNCTION naboom_api.my_memberships() IS
-	'The caller''s communities, by name, with their role and their own profile (phone included) in each';
+	E'@simpleCollections only\nThe caller''s communities, by name, with their role and their own profile (phone included) in each';
 
 CREATE OR REPLACE FUNCTION naboom_api.update_my_profile(community text, display_name text DEFAULT NULL,
 	phone text DEFAULT NULL, language text DEFAULT NULL)
@@ -1507,7 +1536,7 @@ END
 $$;
 
 COMMENT ON FUNCTION naboom_api.members(text, text, text, text, integer) IS
-	'The community''s members by name, then user_ref (moderators and admins, the service), with their phone numbers; role keeps one role, search (up to 60 characters) keeps names containing it, in any case. Pages by keyset: after = the cursor of the last row seen, max_count rows (naboom.default_page_size, at most naboom.max_page_size)';
+	E'@simpleCollections only\nThe community''s members by name, then user_ref (moderators and admins, the service), with their phone numbers; role keeps one role, search (up to 60 characters) keeps names containing it, in any case. Pages by keyset: after = the cursor of the last row seen, max_count rows (naboom.default_page_size, at most naboom.max_page_size)';
 
 CREATE OR REPLACE FUNCTION naboom.health_probe(OUT library_version text, OUT preloaded boolean, OUT writer_connected boolean,
 	OUT audit_ring_fill double precision) RETURNS record
@@ -1747,7 +1776,7 @@ END
 $$;
 
 COMMENT ON FUNCTION naboom_api.incident_changes(text, integer) IS
-	'Offline sync: every incident the caller may see that changed after the cursor, each once and as it is now (get_incident''s view), in commit-safe stream order (a change that commits late is not skipped); a tombstone (removed) for one the caller could see once and may no longer. Without after: a sync from scratch. Page with the cursor of the last row; naboom.cursor_expired (PT410) when retention deleted changes past it. max_count up to naboom.max_page_size';
+	E'@simpleCollections only\nOffline sync: every incident the caller may see that changed after the cursor, each once and as it is now (get_incident''s view), in commit-safe stream order (a change that commits late is not skipped); a tombstone (removed) for one the caller could see once and may no longer. Without after: a sync from scratch. Page with the cursor of the last row; naboom.cursor_expired (PT410) when retention deleted changes past it. max_count up to naboom.max_page_size';
 
 CREATE OR REPLACE FUNCTION naboom.events_written() RETURNS void
 	AS 'MODULE_PATHNAME', 'naboom_events_written'

@@ -7,7 +7,7 @@
 -- failure names the offending objects, and each is paired with a check that
 -- the list it filters is not empty (a test that cannot fail is a defect).
 BEGIN;
-SELECT plan(91);
+SELECT plan(93);
 
 ------------------------------------------------------------------------------
 -- Schemas and the extension
@@ -330,6 +330,23 @@ SELECT is_empty($$
 		AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = t.typrelid AND c.relkind <> 'c')
 		AND pg_catalog.obj_description(t.oid, 'pg_type') IS NULL
 $$, 'every composite type in naboom_api has a comment');
+
+-- PostGraphile's smart comments (README "PostGraphile"): every SETOF function
+-- is a plain list (its own paging, no Relay connection whose `after` would
+-- clash with the lists'), and no API type takes a name GraphQL reserves or
+-- PostGraphile mangles.  Tags are read from the start of the comment.
+SELECT is_empty($$
+	SELECT p.oid::regprocedure::text FROM pg_catalog.pg_proc p
+	WHERE p.pronamespace = 'naboom_api'::regnamespace AND p.proretset
+		AND pg_catalog.obj_description(p.oid, 'pg_proc') COLLATE "C" NOT LIKE E'@simpleCollections only\n%'
+$$, 'every SETOF naboom_api function is tagged @simpleCollections only');
+
+SELECT is((SELECT pg_catalog.string_agg(t.typname::text || ': '
+			|| pg_catalog.split_part(pg_catalog.obj_description(t.oid, 'pg_type'), E'\n', 1), ', ' ORDER BY t.typname) COLLATE "C"
+		FROM pg_catalog.pg_type t
+		WHERE t.typnamespace = 'naboom_api'::regnamespace AND t.typname IN ('subscription', 'my_data')),
+	'my_data: @name MyDataExport, subscription: @name AlertSubscription',
+	'the types subscription and my_data are renamed for GraphQL (Subscription is its root type, my_data would be MyDatum)');
 
 SELECT * FROM finish();
 ROLLBACK;
