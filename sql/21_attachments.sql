@@ -207,6 +207,12 @@ SELECT t.as_user('u-mod');
 SELECT t.att(a) FROM naboom_api.add_attachment(:'burglary', 'mookgophong/print2.png', 'image/png', 51200, t.sha(3)) a;
 SELECT t.att(a) FROM naboom_api.add_attachment(:'burglary', 'mookgophong/mod.jpg', 'image/jpeg', 700, t.sha(6)) a;
 
+-- Each new attachment and each hiding is an event of its incident: public
+-- for the public burglary (the hiding too: whoever saw the file drops it);
+-- private for the private incident and the sensitive case.
+SELECT e.topic, e.is_public, count(*), bool_and(e.payload ? 'id' AND NOT e.payload ? 'object_key')
+FROM naboom.event e WHERE e.topic IN ('attachment.added', 'attachment.hidden') GROUP BY 1, 2 ORDER BY 1, 2;
+
 ------------------------------------------------------------------------------
 -- 8. Audited like every domain table; exported with the person's data.
 ------------------------------------------------------------------------------

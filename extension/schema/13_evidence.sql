@@ -103,6 +103,29 @@ CREATE TRIGGER attachment_deleted AFTER DELETE ON naboom.attachment
 	REFERENCING OLD TABLE AS gone
 	FOR EACH STATEMENT EXECUTE FUNCTION naboom.attachment_deleted();
 
+-- attachment.added and attachment.hidden: the incident's followers (LISTEN,
+-- events_since) and offline clients (incident_changes: any event of an
+-- incident is a change of it) learn of new evidence, and drop a hidden
+-- file from their caches.  Private when the incident is private or its
+-- category sensitive; the payload names the attachment, nothing more.
+CREATE FUNCTION naboom.attachment_event(i naboom.incident, topic text, payload jsonb) RETURNS void
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_variable
+BEGIN
+	IF NOT current_setting('naboom.events')::boolean THEN
+		RETURN;
+	END IF;
+	INSERT INTO naboom.event (community_id, incident_id, topic, is_public, payload)
+	SELECT i.community_id, i.incident_id, topic, i.is_public AND NOT cat.is_sensitive, payload
+	FROM naboom.category cat
+	WHERE cat.community_id = i.community_id AND cat.code = i.category_code;
+	PERFORM naboom.events_written();
+END
+$$;
+
+COMMENT ON FUNCTION naboom.attachment_event(naboom.incident, text, jsonb) IS
+	'Write an attachment.added or attachment.hidden event of the incident (unless naboom.events is off): private for a private incident or a sensitive category';
+
 ------------------------------------------------------------------------------
 -- Checks
 ------------------------------------------------------------------------------
@@ -319,13 +342,15 @@ BEGIN
 			'That key was attached to another incident at the same moment.',
 			'Store each file under a fresh key.');
 	END IF;
+	PERFORM naboom.attachment_event(i, 'attachment.added',
+		jsonb_build_object('id', a.attachment_id, 'content_type', a.content_type));
 	PERFORM set_config('response.status', '201', true);
 	RETURN naboom.attachment_out(a, i.reference, c.slug, actor);
 END
 $$;
 
 COMMENT ON FUNCTION naboom_api.add_attachment(text, text, text, bigint, text, text, timestamptz) IS
-	'Attach a photo or video the gateway stored under object_key (<community>/...) to an incident: its reporter, the community''s responders and moderators, or the service. Type and size within the settings, sha256 the file''s hex digest, caption up to 500 characters, taken_at not in the future; at most naboom.attachments_per_incident per incident; rate limited (attachment). Idempotent: the same key, or the same file (sha256) on the same incident, returns the attachment already made (200); new: 201';
+	'Attach a photo or video the gateway stored under object_key (<community>/...) to an incident: its reporter, the community''s responders and moderators, or the service. Type and size within the settings, sha256 the file''s hex digest, caption up to 500 characters, taken_at not in the future; at most naboom.attachments_per_incident per incident; rate limited (attachment). Idempotent: the same key, or the same file (sha256) on the same incident, returns the attachment already made (200); new: 201, announced as attachment.added';
 
 CREATE FUNCTION naboom_api.hide_attachment(reference text, attachment_id bigint, reason text)
 RETURNS naboom_api.attachment
@@ -361,9 +386,10 @@ BEGIN
 	UPDATE naboom.attachment x SET hidden_at = now(), hidden_by = actor, hidden_reason = v_reason
 	WHERE x.community_id = a.community_id AND x.attachment_id = a.attachment_id
 	RETURNING * INTO a;
+	PERFORM naboom.attachment_event(i, 'attachment.hidden', jsonb_build_object('id', a.attachment_id));
 	RETURN naboom.attachment_out(a, i.reference, c.slug, actor);
 END
 $$;
 
 COMMENT ON FUNCTION naboom_api.hide_attachment(text, bigint, text) IS
-	'Hide an attachment of an incident, with a reason (moderators and admins of its community, the service): from then on only moderators see it; the row and the object are kept as evidence. Audited';
+	'Hide an attachment of an incident, with a reason (moderators and admins of its community, the service): from then on only moderators see it; the row and the object are kept as evidence. Audited; announced as attachment.hidden';

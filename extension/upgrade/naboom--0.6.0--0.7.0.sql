@@ -355,7 +355,7 @@ CREATE TYPE naboom_api.attachment AS (
 COMMENT ON TYPE naboom_api.attachment IS
 	'An attachment of an incident: the object''s key in storage (the gateway signs a URL for it), content type, size, SHA-256, caption, when it was taken and added, who added it (hidden from the public as a timeline entry''s actor is), whether it is the caller''s, and, for moderators, whether, when and why it was hidden. get_incident''s attachments holds the same fields as JSON';
 
--- functions: naboom.events_written naboom.attachment_deleted naboom.check_attachment_file naboom.check_object_key
+-- functions: naboom.events_written naboom.attachment_deleted naboom.attachment_event naboom.check_attachment_file naboom.check_object_key
 -- functions: naboom.check_sha256 naboom.check_taken_at naboom.attachment_out naboom.incident_attachments
 -- functions: naboom_api.add_attachment naboom_api.hide_attachment naboom.incident_out naboom_api.get_incident naboom.rate_limit
 
@@ -1802,6 +1802,24 @@ $$;
 COMMENT ON FUNCTION naboom.attachment_deleted() IS
 	'AFTER DELETE statement trigger on naboom.attachment: one private attachment.deleted event per deleted row, payload {"object_key": ...}, for the storage worker';
 
+CREATE OR REPLACE FUNCTION naboom.attachment_event(i naboom.incident, topic text, payload jsonb) RETURNS void
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_variable
+BEGIN
+	IF NOT current_setting('naboom.events')::boolean THEN
+		RETURN;
+	END IF;
+	INSERT INTO naboom.event (community_id, incident_id, topic, is_public, payload)
+	SELECT i.community_id, i.incident_id, topic, i.is_public AND NOT cat.is_sensitive, payload
+	FROM naboom.category cat
+	WHERE cat.community_id = i.community_id AND cat.code = i.category_code;
+	PERFORM naboom.events_written();
+END
+$$;
+
+COMMENT ON FUNCTION naboom.attachment_event(naboom.incident, text, jsonb) IS
+	'Write an attachment.added or attachment.hidden event of the incident (unless naboom.events is off): private for a private incident or a sensitive category';
+
 CREATE OR REPLACE FUNCTION naboom.check_attachment_file(content_type text, bytes bigint) RETURNS text
 	AS 'MODULE_PATHNAME', 'naboom_check_attachment_file'
 	LANGUAGE C STABLE;
@@ -1986,13 +2004,15 @@ BEGIN
 			'That key was attached to another incident at the same moment.',
 			'Store each file under a fresh key.');
 	END IF;
+	PERFORM naboom.attachment_event(i, 'attachment.added',
+		jsonb_build_object('id', a.attachment_id, 'content_type', a.content_type));
 	PERFORM set_config('response.status', '201', true);
 	RETURN naboom.attachment_out(a, i.reference, c.slug, actor);
 END
 $$;
 
 COMMENT ON FUNCTION naboom_api.add_attachment(text, text, text, bigint, text, text, timestamptz) IS
-	'Attach a photo or video the gateway stored under object_key (<community>/...) to an incident: its reporter, the community''s responders and moderators, or the service. Type and size within the settings, sha256 the file''s hex digest, caption up to 500 characters, taken_at not in the future; at most naboom.attachments_per_incident per incident; rate limited (attachment). Idempotent: the same key, or the same file (sha256) on the same incident, returns the attachment already made (200); new: 201';
+	'Attach a photo or video the gateway stored under object_key (<community>/...) to an incident: its reporter, the community''s responders and moderators, or the service. Type and size within the settings, sha256 the file''s hex digest, caption up to 500 characters, taken_at not in the future; at most naboom.attachments_per_incident per incident; rate limited (attachment). Idempotent: the same key, or the same file (sha256) on the same incident, returns the attachment already made (200); new: 201, announced as attachment.added';
 
 CREATE OR REPLACE FUNCTION naboom_api.hide_attachment(reference text, attachment_id bigint, reason text)
 RETURNS naboom_api.attachment
@@ -2028,12 +2048,13 @@ BEGIN
 	UPDATE naboom.attachment x SET hidden_at = now(), hidden_by = actor, hidden_reason = v_reason
 	WHERE x.community_id = a.community_id AND x.attachment_id = a.attachment_id
 	RETURNING * INTO a;
+	PERFORM naboom.attachment_event(i, 'attachment.hidden', jsonb_build_object('id', a.attachment_id));
 	RETURN naboom.attachment_out(a, i.reference, c.slug, actor);
 END
 $$;
 
 COMMENT ON FUNCTION naboom_api.hide_attachment(text, bigint, text) IS
-	'Hide an attachment of an incident, with a reason (moderators and admins of its community, the service): from then on only moderators see it; the row and the object are kept as evidence. Audited';
+	'Hide an attachment of an incident, with a reason (moderators and admins of its community, the service): from then on only moderators see it; the row and the object are kept as evidence. Audited; announced as attachment.hidden';
 
 -- END replaced functions
 
@@ -2116,7 +2137,7 @@ GRANT SELECT (community_id, attachment_id, incident_id, object_key, content_type
 		taken_at, created_at)
 	ON naboom.attachment TO naboom_user;
 GRANT SELECT ON naboom.attachment TO naboom_service;
-REVOKE ALL ON FUNCTION naboom.events_written(), naboom.attachment_deleted(),
+REVOKE ALL ON FUNCTION naboom.events_written(), naboom.attachment_deleted(), naboom.attachment_event(naboom.incident, text, jsonb),
 	naboom.check_attachment_file(text, bigint), naboom.check_object_key(text, text), naboom.check_sha256(text),
 	naboom.check_taken_at(timestamptz), naboom.attachment_out(naboom.attachment, text, text, text),
 	naboom.incident_attachments(naboom.incident, text, naboom.member_role, text),
