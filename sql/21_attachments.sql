@@ -175,6 +175,11 @@ SELECT t.as_service();       SELECT 'gbv public', t.seen(:'gbv');
 RESET ROLE;
 SELECT t.as_user('u-resp1'); SELECT 'gbv responder', t.seen(:'gbv');
 SELECT t.as_user('u-resp1'); SELECT 'private responder', t.seen(:'private');
+-- A responder sending the reporter's own file of the sensitive case gets
+-- that attachment back, without the reporter's name; a moderator sees it.
+SELECT t.att(a) FROM naboom_api.add_attachment(:'gbv', 'mookgophong/copy.jpg', 'image/jpeg', 100, t.sha(23)) a;
+SELECT t.as_user('u-mod');
+SELECT t.att(a) FROM naboom_api.add_attachment(:'gbv', 'mookgophong/copy.jpg', 'image/jpeg', 100, t.sha(23)) a;
 -- Other readers of an incident do not carry attachments.
 SELECT t.as_user('u-res1');
 SELECT attachments IS NULL FROM naboom_api.transition_incident(:'burglary', 'cancelled');

@@ -217,20 +217,25 @@ CREATE TYPE naboom_api.attachment AS (
 COMMENT ON TYPE naboom_api.attachment IS
 	'An attachment of an incident: the object''s key in storage (the gateway signs a URL for it), content type, size, SHA-256, caption, when it was taken and added, who added it (hidden from the public as a timeline entry''s actor is), whether it is the caller''s, and, for moderators, whether, when and why it was hidden. get_incident''s attachments holds the same fields as JSON';
 
-CREATE FUNCTION naboom.attachment_out(a naboom.attachment, reference text, slug text, actor text)
-RETURNS naboom_api.attachment
+CREATE FUNCTION naboom.attachment_out(a naboom.attachment, i naboom.incident, slug text, actor text,
+	my_role naboom.member_role) RETURNS naboom_api.attachment
 LANGUAGE sql STABLE AS $$
-	SELECT a.attachment_id, reference, slug, a.object_key, a.content_type, a.bytes, a.sha256, a.caption,
+	SELECT a.attachment_id, i.reference, slug, a.object_key, a.content_type, a.bytes, a.sha256, a.caption,
 		a.taken_at, a.created_at,
 		CASE WHEN a.uploader_ref IS NULL THEN 'naboom'
+			-- A sensitive case's reporter is named to moderators only (as in incident_out).
+			WHEN a.uploader_ref = i.reporter_ref AND actor IS DISTINCT FROM i.reporter_ref
+				AND NOT (actor IS NULL OR coalesce(my_role >= 'moderator', false))
+				AND (SELECT cat.is_sensitive FROM naboom.category cat
+					WHERE cat.community_id = i.community_id AND cat.code = i.category_code) THEN NULL
 			ELSE (SELECT m.display_name FROM naboom.member m
 				WHERE m.community_id = a.community_id AND m.user_ref = a.uploader_ref) END,
 		actor IS NOT NULL AND a.uploader_ref IS NOT DISTINCT FROM actor,
 		a.hidden_at IS NOT NULL, a.hidden_at, a.hidden_reason
 $$;
 
-COMMENT ON FUNCTION naboom.attachment_out(naboom.attachment, text, text, text) IS
-	'An attachment as add_attachment and hide_attachment return it to the person who may make that call';
+COMMENT ON FUNCTION naboom.attachment_out(naboom.attachment, naboom.incident, text, text, naboom.member_role) IS
+	'An attachment of incident i as add_attachment and hide_attachment return it to the actor (whose role is my_role), who may make that call: the uploader named as get_incident names them';
 
 -- The attachments of an incident as get_incident shows them (called by
 -- naboom.incident_out): the incident is visible to the caller already.
@@ -318,7 +323,7 @@ BEGIN
 				format('this file was attached to %s and hidden by a moderator', i.reference),
 				'A moderator hid it; it is kept as evidence but not shown.', 'Ask a moderator.');
 		END IF;
-		RETURN naboom.attachment_out(a, i.reference, c.slug, actor);
+		RETURN naboom.attachment_out(a, i, c.slug, actor, f.actor_role);
 	END IF;
 
 	SELECT count(*) INTO n FROM naboom.attachment x
@@ -345,7 +350,7 @@ BEGIN
 	PERFORM naboom.attachment_event(i, 'attachment.added',
 		jsonb_build_object('id', a.attachment_id, 'content_type', a.content_type));
 	PERFORM set_config('response.status', '201', true);
-	RETURN naboom.attachment_out(a, i.reference, c.slug, actor);
+	RETURN naboom.attachment_out(a, i, c.slug, actor, f.actor_role);
 END
 $$;
 
@@ -387,7 +392,7 @@ BEGIN
 	WHERE x.community_id = a.community_id AND x.attachment_id = a.attachment_id
 	RETURNING * INTO a;
 	PERFORM naboom.attachment_event(i, 'attachment.hidden', jsonb_build_object('id', a.attachment_id));
-	RETURN naboom.attachment_out(a, i.reference, c.slug, actor);
+	RETURN naboom.attachment_out(a, i, c.slug, actor, f.actor_role);
 END
 $$;
 

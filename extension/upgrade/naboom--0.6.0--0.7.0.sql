@@ -1884,20 +1884,25 @@ $$;
 
 COMMENT ON FUNCTION naboom.check_taken_at(timestamptz) IS 'taken_at if it is NULL or not in the future (5 minutes of clock skew allowed); else naboom.invalid_taken_at (22023)';
 
-CREATE OR REPLACE FUNCTION naboom.attachment_out(a naboom.attachment, reference text, slug text, actor text)
-RETURNS naboom_api.attachment
+CREATE OR REPLACE FUNCTION naboom.attachment_out(a naboom.attachment, i naboom.incident, slug text, actor text,
+	my_role naboom.member_role) RETURNS naboom_api.attachment
 LANGUAGE sql STABLE AS $$
-	SELECT a.attachment_id, reference, slug, a.object_key, a.content_type, a.bytes, a.sha256, a.caption,
+	SELECT a.attachment_id, i.reference, slug, a.object_key, a.content_type, a.bytes, a.sha256, a.caption,
 		a.taken_at, a.created_at,
 		CASE WHEN a.uploader_ref IS NULL THEN 'naboom'
+			-- A sensitive case's reporter is named to moderators only (as in incident_out).
+			WHEN a.uploader_ref = i.reporter_ref AND actor IS DISTINCT FROM i.reporter_ref
+				AND NOT (actor IS NULL OR coalesce(my_role >= 'moderator', false))
+				AND (SELECT cat.is_sensitive FROM naboom.category cat
+					WHERE cat.community_id = i.community_id AND cat.code = i.category_code) THEN NULL
 			ELSE (SELECT m.display_name FROM naboom.member m
 				WHERE m.community_id = a.community_id AND m.user_ref = a.uploader_ref) END,
 		actor IS NOT NULL AND a.uploader_ref IS NOT DISTINCT FROM actor,
 		a.hidden_at IS NOT NULL, a.hidden_at, a.hidden_reason
 $$;
 
-COMMENT ON FUNCTION naboom.attachment_out(naboom.attachment, text, text, text) IS
-	'An attachment as add_attachment and hide_attachment return it to the person who may make that call';
+COMMENT ON FUNCTION naboom.attachment_out(naboom.attachment, naboom.incident, text, text, naboom.member_role) IS
+	'An attachment of incident i as add_attachment and hide_attachment return it to the actor (whose role is my_role), who may make that call: the uploader named as get_incident names them';
 
 CREATE OR REPLACE FUNCTION naboom.incident_attachments(i naboom.incident, actor text, my_role naboom.member_role,
 	reporter_name text) RETURNS jsonb
@@ -1980,7 +1985,7 @@ BEGIN
 				format('this file was attached to %s and hidden by a moderator', i.reference),
 				'A moderator hid it; it is kept as evidence but not shown.', 'Ask a moderator.');
 		END IF;
-		RETURN naboom.attachment_out(a, i.reference, c.slug, actor);
+		RETURN naboom.attachment_out(a, i, c.slug, actor, f.actor_role);
 	END IF;
 
 	SELECT count(*) INTO n FROM naboom.attachment x
@@ -2007,7 +2012,7 @@ BEGIN
 	PERFORM naboom.attachment_event(i, 'attachment.added',
 		jsonb_build_object('id', a.attachment_id, 'content_type', a.content_type));
 	PERFORM set_config('response.status', '201', true);
-	RETURN naboom.attachment_out(a, i.reference, c.slug, actor);
+	RETURN naboom.attachment_out(a, i, c.slug, actor, f.actor_role);
 END
 $$;
 
@@ -2049,7 +2054,7 @@ BEGIN
 	WHERE x.community_id = a.community_id AND x.attachment_id = a.attachment_id
 	RETURNING * INTO a;
 	PERFORM naboom.attachment_event(i, 'attachment.hidden', jsonb_build_object('id', a.attachment_id));
-	RETURN naboom.attachment_out(a, i.reference, c.slug, actor);
+	RETURN naboom.attachment_out(a, i, c.slug, actor, f.actor_role);
 END
 $$;
 
@@ -2139,7 +2144,7 @@ GRANT SELECT (community_id, attachment_id, incident_id, object_key, content_type
 GRANT SELECT ON naboom.attachment TO naboom_service;
 REVOKE ALL ON FUNCTION naboom.events_written(), naboom.attachment_deleted(), naboom.attachment_event(naboom.incident, text, jsonb),
 	naboom.check_attachment_file(text, bigint), naboom.check_object_key(text, text), naboom.check_sha256(text),
-	naboom.check_taken_at(timestamptz), naboom.attachment_out(naboom.attachment, text, text, text),
+	naboom.check_taken_at(timestamptz), naboom.attachment_out(naboom.attachment, naboom.incident, text, text, naboom.member_role),
 	naboom.incident_attachments(naboom.incident, text, naboom.member_role, text),
 	naboom_api.add_attachment(text, text, text, bigint, text, text, timestamptz),
 	naboom_api.hide_attachment(text, bigint, text) FROM PUBLIC;
