@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install everything naboom needs on Debian 12 (PostgreSQL 15), then build and
-# install the extension, and build tools/naboom-listen (the event stream
-# client scripts/test.sh uses; not installed).  Idempotent; works from any
+# install the extension, and build tools/naboom-listen and
+# tools/naboom-forwarder (the event stream client and the forwarding worker
+# scripts/test.sh uses; not installed).  Idempotent; works from any
 # working directory.
 #
 #   bash scripts/setup-debian.sh
@@ -26,6 +27,7 @@ PACKAGES=(
     libtap-parser-sourcehandler-pgtap-perl  # pg_prove
     libipc-run-perl
     libpq-dev
+    libcurl4-openssl-dev                    # tools/naboom-forwarder
     make
     gcc
 )
@@ -75,6 +77,6 @@ else
     as_root make -s PG_CONFIG="$PG_CONFIG" install >/dev/null
 fi
 
-log "building tools/naboom-listen"
+log "building tools/naboom-listen and tools/naboom-forwarder"
 make -s -C "$NABOOM_ROOT/tools" PG_CONFIG="$PG_CONFIG"
 log "setup done"

@@ -43,6 +43,9 @@
 #include "spi_util.h"
 
 bool		naboom_events_enabled = true;
+int			naboom_forwarding_max_attempts = 8;
+int			naboom_forwarding_backoff = 30000;
+char	   *naboom_acting_authority = NULL;
 
 static SPIPlanPtr AppendPlan = NULL;
 static SPIPlanPtr PublishPlan = NULL;
@@ -284,4 +287,28 @@ naboom_publish_events(PG_FUNCTION_ARGS)
 						("Use e.g. 10000."),
 						"It is %d.", max_count);
 	PG_RETURN_INT32(NaboomPublishEvents(max_count));
+}
+
+PG_FUNCTION_INFO_V1(naboom_append_event);
+
+/*
+ * naboom.append_event(community_id, incident_id, topic, is_public, payload):
+ * NaboomEventAppend for naboom's SQL functions (forwarding), so their events
+ * wake the publisher at commit like the triggers' do.
+ */
+Datum
+naboom_append_event(PG_FUNCTION_ARGS)
+{
+	int64		incident_id;
+	char	   *payload = NULL;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
+		elog(ERROR, "naboom.append_event needs a community, a topic and is_public");
+	if (!PG_ARGISNULL(1))
+		incident_id = PG_GETARG_INT64(1);
+	if (!PG_ARGISNULL(4))
+		payload = DatumGetCString(DirectFunctionCall1(jsonb_out, PG_GETARG_DATUM(4)));
+	NaboomEventAppend(PG_GETARG_INT64(0), PG_ARGISNULL(1) ? NULL : &incident_id,
+					  text_to_cstring(PG_GETARG_TEXT_PP(2)), PG_GETARG_BOOL(3), payload);
+	PG_RETURN_VOID();
 }

@@ -11,6 +11,15 @@
 /* naboom.events: off writes no events (superuser only). */
 extern bool naboom_events_enabled;
 
+/*
+ * Forwarding to authorities (13_forwarding.sql): naboom.forwarding_max_attempts,
+ * naboom.forwarding_backoff (ms), and naboom.acting_authority, set by
+ * authority_update while it moves an incident as an authority.
+ */
+extern int	naboom_forwarding_max_attempts;
+extern int	naboom_forwarding_backoff;
+extern char *naboom_acting_authority;
+
 /* Append one event in the current transaction (as a role that may). */
 extern void NaboomEventAppend(int64 community_id, const int64 *incident_id,
 							  const char *topic, bool is_public, const char *payload_json);

@@ -179,6 +179,30 @@ _PG_init(void)
 							PGC_SUSET, 0,
 							NULL, NULL, NULL);
 
+	DefineCustomIntVariable("naboom.forwarding_max_attempts",
+							"Delivery attempts of a forwarding before it is dead.",
+							"After the last failed attempt the forwarding is dead: a forwarding.dead event and an alert to the community's moderators.",
+							&naboom_forwarding_max_attempts,
+							8, 1, 100,
+							PGC_SUSET, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("naboom.forwarding_backoff",
+							"Wait after a forwarding's first failed attempt; it doubles with every further one.",
+							"At most 6 hours; an authority's Retry-After (forwarding_failed's retry_after) wins when it is later.",
+							&naboom_forwarding_backoff,
+							30000, 0, 21600000,
+							PGC_SUSET, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomStringVariable("naboom.acting_authority",
+							   "Set by authority_update while it moves an incident as an authority.",
+							   "The workflow trigger then lets the service make only the transitions whose allowed contains authority. It never widens anyone's rights.",
+							   &naboom_acting_authority,
+							   "",
+							   PGC_USERSET, GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE,
+							   NULL, NULL, NULL);
+
 	/* The background writer and its audit ring, when naboom is preloaded. */
 	if (process_shared_preload_libraries_in_progress)
 		DefineWriterSettings();

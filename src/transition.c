@@ -23,6 +23,7 @@
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
+#include "events.h"
 #include "naboom.h"
 #include "spi_util.h"
 #include "transition.h"
@@ -117,7 +118,15 @@ ActorMay(Guard *g, const WorkflowTransition *t, const char *new_assignee,
 	bool		is_reporter;
 
 	if (g->actor.is_service)
+	{
+		/*
+		 * authority_update moves an incident as the authority: only along
+		 * transitions the workflow table allows authorities.
+		 */
+		if (naboom_acting_authority != NULL && naboom_acting_authority[0] != '\0')
+			return (t->allowed & RULE_AUTHORITY) != 0;
 		return (t->allowed & RULE_SERVICE) != 0;
+	}
 	if (g->role >= MEMBER_MODERATOR)
 		return true;
 
@@ -187,6 +196,8 @@ WhoMay(const WorkflowTransition *t)
 		appendStringInfoString(&buf, "the reporter within the reopen window, ");
 	if (t->allowed & RULE_SERVICE)
 		appendStringInfoString(&buf, "the naboom service, ");
+	if (t->allowed & RULE_AUTHORITY)
+		appendStringInfoString(&buf, "an authority's update, ");
 	appendStringInfoString(&buf, "a moderator or an admin");
 	return buf.data;
 }

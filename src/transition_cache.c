@@ -103,6 +103,7 @@ ParseRules(char *list)
 		{"reporter", RULE_REPORTER},
 		{"reporter_reopen", RULE_REPORTER_REOPEN},
 		{"service", RULE_SERVICE},
+		{"authority", RULE_AUTHORITY},
 	};
 	int			bits = 0;
 	char	   *tok;

@@ -21,7 +21,8 @@ typedef enum ActorRule
 	RULE_ASSIGNEE = 1 << 2,		/* the current assignee */
 	RULE_REPORTER = 1 << 3,		/* the reporter */
 	RULE_REPORTER_REOPEN = 1 << 4,	/* the reporter within the reopen window */
-	RULE_SERVICE = 1 << 5		/* the naboom service (jobs, integrations) */
+	RULE_SERVICE = 1 << 5,		/* the naboom service (jobs, integrations) */
+	RULE_AUTHORITY = 1 << 6		/* an authority's update (authority_update) */
 } ActorRule;
 
 /* The incident timestamp a status stamps when it is entered. */

@@ -24,9 +24,9 @@ CREATE TYPE naboom.status_type AS ENUM ('open', 'fixed', 'closed');
 
 COMMENT ON TYPE naboom.status_type IS 'Open311 status type: whether an incident is still live';
 
-CREATE TYPE naboom.actor_rule AS ENUM ('verifier', 'self_assign', 'assignee', 'reporter', 'reporter_reopen', 'service');
+CREATE TYPE naboom.actor_rule AS ENUM ('verifier', 'self_assign', 'assignee', 'reporter', 'reporter_reopen', 'service', 'authority');
 
-COMMENT ON TYPE naboom.actor_rule IS 'Who, besides moderators and admins, may make a transition';
+COMMENT ON TYPE naboom.actor_rule IS 'Who, besides moderators and admins, may make a transition. authority: an authority''s update (authority_update) may move the incident along it';
 
 ------------------------------------------------------------------------------
 -- C functions

@@ -90,6 +90,7 @@ CREATE TABLE naboom.incident (
 	legal_hold boolean NOT NULL DEFAULT false,
 	anonymised_at timestamptz,
 	poor_accuracy boolean NOT NULL DEFAULT false,
+	requires_authority boolean NOT NULL DEFAULT false,
 	PRIMARY KEY (community_id, incident_id),
 	FOREIGN KEY (community_id, category_code) REFERENCES naboom.category,
 	FOREIGN KEY (community_id, area_id) REFERENCES naboom.area ON DELETE SET NULL (area_id),
@@ -132,6 +133,8 @@ COMMENT ON COLUMN naboom.incident.next_escalation_at IS 'When an unacknowledged 
 
 COMMENT ON COLUMN naboom.incident.legal_hold IS 'Held for legal reasons: never anonymised or deleted by retention';
 
+COMMENT ON COLUMN naboom.incident.requires_authority IS 'A forwarding rule of its community sends it to an authority (13_forwarding: set when it is reported or its category, place or priority changes)';
+
 COMMENT ON COLUMN naboom.incident.poor_accuracy IS 'The reported accuracy was worse than naboom.poor_accuracy_m when the location was given: the location is kept but not to be trusted to the metre';
 
 CREATE UNIQUE INDEX incident_client_ref_key ON naboom.incident (community_id, reporter_ref, client_ref) WHERE client_ref IS NOT NULL;
@@ -171,7 +174,7 @@ CREATE TABLE naboom.incident_timeline (
 	at timestamptz NOT NULL DEFAULT now(),
 	actor_ref text,
 	entry_kind text NOT NULL CHECK (entry_kind IN ('reported', 'status_changed', 'assigned', 'acknowledged', 'note', 'escalated', 'merged',
-		'note_deleted')),
+		'note_deleted', 'authority_update')),
 	from_status text,
 	to_status text,
 	note text CHECK (length(note) <= 100000),

@@ -169,6 +169,7 @@ BEGIN
 				'from_status', t.from_status, 'to_status', t.to_status,
 				'note', t.note, 'is_public', t.is_public,
 				'actor_name', CASE
+					WHEN t.entry_kind = 'authority_update' THEN t.detail->>'authority_en'
 					WHEN t.actor_ref IS NULL THEN 'naboom'
 					WHEN NOT member THEN NULL
 					WHEN t.actor_ref = i.reporter_ref AND r.reporter_name IS NULL THEN NULL

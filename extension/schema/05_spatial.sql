@@ -124,7 +124,7 @@ CREATE TABLE naboom.alert (
 	alert_id bigint GENERATED ALWAYS AS IDENTITY,
 	incident_id bigint NOT NULL,
 	user_ref text NOT NULL,
-	reason text NOT NULL CHECK (reason IN ('subscription', 'responder', 'moderator')),
+	reason text NOT NULL CHECK (reason IN ('subscription', 'responder', 'moderator', 'forwarding')),
 	distance_m double precision,
 	subscription_id bigint,
 	escalation_level integer NOT NULL DEFAULT 0,
@@ -137,7 +137,7 @@ CREATE TABLE naboom.alert (
 COMMENT ON TABLE naboom.alert IS 'A targeted notification of an incident to one member (a subscriber, or a nearby on-duty responder), written in the transaction that reported or escalated the incident; at most one per member per incident. Written only by naboom, so it has no foreign keys (their share locks would make a MultiXact on every alerted member under concurrent reports)';
 
 COMMENT ON COLUMN naboom.alert.reason IS
-	'subscription: the member''s alert area covers it; responder: the member is among the nearest on-duty responders; moderator: the last escalation step';
+	'subscription: the member''s alert area covers it; responder: the member is among the nearest on-duty responders; moderator: the last escalation step; forwarding: a forwarding of it to an authority gave up (moderators and admins)';
 
 COMMENT ON COLUMN naboom.alert.distance_m IS 'From the subscription centre or the responder''s position to the incident, metres on the WGS84 spheroid';
 

@@ -444,6 +444,42 @@ SELECT naboom.audit_table('naboom.deleted_note');
 
 SELECT naboom.audit_maintain(3);
 
+-- 0.7.0, issue 16, forwarding to authorities (13_forwarding.sql): the
+-- tables are naboom's (read through the API: no policy, no grant), dumped
+-- whole and audited row by row, so every forwarding, delivery attempt and
+-- authority update is in the log.  Admins set up authorities and rules;
+-- moderators forward; delivery and updates back are the service's.
+ALTER TABLE naboom.authority ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE naboom.forwarding_rule ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE naboom.forwarding ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE naboom.authority_update ENABLE ROW LEVEL SECURITY;
+
+SELECT pg_catalog.pg_extension_config_dump('naboom.authority', '');
+
+SELECT pg_catalog.pg_extension_config_dump('naboom.forwarding_rule', '');
+
+SELECT pg_catalog.pg_extension_config_dump('naboom.forwarding', '');
+
+SELECT pg_catalog.pg_extension_config_dump('naboom.authority_update', '');
+
+SELECT naboom.audit_table(t) FROM unnest(ARRAY['naboom.authority', 'naboom.forwarding_rule', 'naboom.forwarding',
+	'naboom.authority_update']::regclass[]) t;
+
+GRANT EXECUTE ON FUNCTION
+	naboom_api.upsert_authority(text, text, text, text, text, text, boolean),
+	naboom_api.upsert_forwarding_rule(text, text, text, text[], text, text[], text[], boolean),
+	naboom_api.forward_incident(text, text, text), naboom_api.incident_forwardings(text)
+	TO naboom_user, naboom_service;
+
+GRANT EXECUTE ON FUNCTION
+	naboom_api.claim_forwardings(text, integer, interval), naboom_api.forwarding_delivered(bigint, text),
+	naboom_api.forwarding_failed(bigint, text, interval),
+	naboom_api.authority_update(text, text, text, text, timestamptz, text)
+	TO naboom_service;
+
 ------------------------------------------------------------------------------
 -- 5. Pin search_path on every API and every SECURITY DEFINER function:
 -- pg_catalog, then the schema PostGIS lives in (its functions and operators

@@ -6,7 +6,7 @@
 -- Runs twice (scripts/test.sh): with search_path = tap, public and with
 -- search_path = tap only, so every naboom name is qualified.
 BEGIN;
-SELECT plan(108);
+SELECT plan(113);
 
 ------------------------------------------------------------------------------
 -- The three roles
@@ -155,6 +155,18 @@ SELECT function_privs_are('naboom_api', 'upsert_category',
 	'naboom_user', ARRAY['EXECUTE'], 'naboom_user may execute upsert_category (the member row decides)');
 
 -- Issue 13, alerts: people only, never the public.
+-- Issue 16, forwarding: moderators forward (the member row decides);
+-- delivery and the authority's updates are the service's alone.
+SELECT function_privs_are('naboom_api', 'forward_incident', ARRAY['text', 'text', 'text'],
+	'naboom_user', ARRAY['EXECUTE'], 'naboom_user may execute forward_incident (the member row decides)');
+SELECT function_privs_are('naboom_api', 'claim_forwardings', ARRAY['text', 'integer', 'interval'],
+	'naboom_user', ARRAY[]::text[], 'naboom_user may not execute claim_forwardings');
+SELECT function_privs_are('naboom_api', 'forwarding_delivered', ARRAY['bigint', 'text'],
+	'naboom_user', ARRAY[]::text[], 'naboom_user may not execute forwarding_delivered');
+SELECT function_privs_are('naboom_api', 'forwarding_failed', ARRAY['bigint', 'text', 'interval'],
+	'naboom_user', ARRAY[]::text[], 'naboom_user may not execute forwarding_failed');
+SELECT function_privs_are('naboom_api', 'authority_update', ARRAY['text', 'text', 'text', 'text', 'timestamp with time zone', 'text'],
+	'naboom_user', ARRAY[]::text[], 'naboom_user may not execute authority_update');
 SELECT function_privs_are('naboom_api', 'subscribe_area', ARRAY['text', 'text', 'text[]', 'text', 'text'],
 	'naboom_anon', ARRAY[]::text[], 'naboom_anon may not execute subscribe_area');
 SELECT function_privs_are('naboom_api', 'mark_alerts_seen', ARRAY['bigint'],

@@ -284,7 +284,9 @@ SELECT is_empty($$
 			-- alerts (issue 13)
 			'unread_alert_count',
 			-- directory (issue 13)
-			'communities', 'categories', 'areas', 'statuses', 'my_memberships', 'members', 'health')
+			'communities', 'categories', 'areas', 'statuses', 'my_memberships', 'members', 'health',
+			-- forwarding (issue 16)
+			'incident_forwardings')
 		AND p.provolatile <> 's'
 $$, 'every naboom_api reader is STABLE');
 SELECT is_empty($$
@@ -298,7 +300,9 @@ SELECT is_empty($$
 			-- alerts (issue 13)
 			'unread_alert_count',
 			-- directory (issue 13)
-			'communities', 'categories', 'areas', 'statuses', 'my_memberships', 'members', 'health')
+			'communities', 'categories', 'areas', 'statuses', 'my_memberships', 'members', 'health',
+			-- forwarding (issue 16)
+			'incident_forwardings')
 		AND p.provolatile <> 'v'
 $$, 'every naboom_api writer is VOLATILE');
 
