@@ -274,6 +274,24 @@ SELECT e.erased->'attachments' FROM naboom_api.erase_my_data() e;
 SELECT count(*) FILTER (WHERE hidden_by = 'u-mod'), string_agg(hidden_reason, ', ') FROM naboom.attachment;
 
 ------------------------------------------------------------------------------
+-- 9b. A forwarding to an authority carries the references of the incident's
+-- attachments (a sensitive case's too: authorities need them), never a
+-- hidden one.
+------------------------------------------------------------------------------
+SELECT t.as_user('u-admin');
+SELECT code FROM naboom_api.upsert_authority('mookgophong', 'saps', 'SAPS Mookgophong', 'SAPS Mookgophong', 'police',
+	'https://saps.example/cases');
+SELECT seq FROM naboom_api.forward_incident(:'gbv', 'saps', 'Case opened');
+SELECT seq FROM naboom_api.forward_incident(:'private', 'saps', 'Stock theft');
+SELECT t.as_service();
+SELECT CASE c.reference WHEN :'gbv' THEN 'gbv' ELSE 'private' END,
+	(SELECT coalesce(string_agg(t.mask(x->>'object_key') || ' ' || (x->>'content_type') || ' ' || (x->>'bytes') || ' '
+		|| left(x->>'sha256', 8) || ' ' || coalesce(x->>'caption', '-'), ', ' ORDER BY (x->>'id')::bigint), '(none)')
+		FROM jsonb_array_elements(c.payload->'attachments') x),
+	(SELECT bool_and(NOT x ? 'hidden_reason' AND NOT x ? 'uploader_ref') FROM jsonb_array_elements(c.payload->'attachments') x)
+FROM naboom_api.claim_forwardings('saps', 10, '1 minute') c ORDER BY 1;
+
+------------------------------------------------------------------------------
 -- 10. Retention: an expired incident's attachments go with it; under legal
 -- hold they stay.
 ------------------------------------------------------------------------------
