@@ -174,5 +174,12 @@ SELECT t.as_user('up-admin');
 SELECT reference AS alert_ref2 FROM naboom_api.report_incident('mookgophong', 'fire', -24.53, 28.725, 'Smoke after the upgrade') \gset
 SELECT t.as_user('up-res');
 SELECT reference = :'alert_ref2', subscription_area, seen_at IS NULL FROM naboom_api.my_alerts() ORDER BY id DESC LIMIT 1;
+-- (evidence) An incident from before 0.7.0 has no attachments, and takes
+-- them; get_incident lists them.
+SELECT t.as_user('up-admin');
+SELECT attachments FROM naboom_api.get_incident(:'alert_ref');
+SELECT content_type, bytes FROM naboom_api.add_attachment(:'alert_ref', 'mookgophong/smoke.jpg', 'image/jpeg', 1234,
+	repeat('0', 64), 'Smoke over the ridge');
+SELECT a->>'object_key', a->>'caption' FROM naboom_api.get_incident(:'alert_ref') i, jsonb_array_elements(i.attachments) a;
 SELECT t.unpinned();
 SELECT t.public_functions();

@@ -18,8 +18,11 @@
  *	- on any incident they are no longer the assignee, acknowledger or last
  *	  updater; their timeline entries lose the actor and the text they
  *	  wrote, and assignments name no one;
- *	- their alerts, alert areas, positions, rate counters and deleted notes
- *	  are deleted; holds they placed or lifted no longer name them;
+ *	- their alerts, alert areas, positions, rate counters, deleted notes
+ *	  and the attachments they added are deleted (each attachment's
+ *	  deletion announces attachment.deleted, so the storage worker deletes
+ *	  the object); holds they placed or lifted, and attachments they hid,
+ *	  no longer name them;
  *	- the membership is deleted, unless an incident under legal hold still
  *	  names them: then only name and phone go, and the hold keeps the rest;
  *	- for an erasure, the audit rows by or about them are anonymised too
@@ -49,6 +52,7 @@
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
 
+#include "attachment.h"
 #include "audit_guard.h"
 #include "audit_queue.h"
 #include "audit_refusal.h"
@@ -152,9 +156,28 @@ PAIRS ","
 "   lifted_by = CASE WHEN " NAMED("x.lifted_by", "x.community_id") " THEN NULL ELSE x.lifted_by END"
 "  WHERE " NAMED("x.placed_by", "x.community_id") " OR " NAMED("x.lifted_by", "x.community_id")
 "  RETURNING 1)"
+"%s"
 " SELECT (SELECT count(*) FROM al), (SELECT count(*) FROM su), (SELECT count(*) FROM po),"
 "  (SELECT count(*) FROM rc), (SELECT count(*) FROM dn) + (SELECT count(*) FROM dr),"
-"  (SELECT count(*) FROM lh), (SELECT coalesce(array_agg(DISTINCT al.incident_id), '{}') FROM al)";
+"  (SELECT count(*) FROM lh), (SELECT coalesce(array_agg(DISTINCT al.incident_id), '{}') FROM al),"
+"  %s";
+
+/*
+ * The attachments they added go (not those of incidents under legal hold);
+ * those they hid no longer name them.  Where the database has attachments
+ * (0.7.0 on).
+ */
+#define ATTACHMENTS_CTES \
+"," \
+" fa AS (DELETE FROM naboom.attachment x USING p WHERE x.uploader_ref = p.u AND x.community_id = p.c" \
+"  AND NOT EXISTS (SELECT 1 FROM naboom.incident h WHERE h.community_id = x.community_id" \
+"   AND h.incident_id = x.incident_id AND h.legal_hold)" \
+"  RETURNING 1)," \
+" ah AS (UPDATE naboom.attachment x SET hidden_by = NULL FROM p" \
+"  WHERE x.hidden_by = p.u AND x.community_id = p.c AND NOT " NAMED("x.uploader_ref", "x.community_id") \
+"  AND NOT EXISTS (SELECT 1 FROM naboom.incident h WHERE h.community_id = x.community_id" \
+"   AND h.incident_id = x.incident_id AND h.legal_hold)" \
+"  RETURNING 1)"
 
 static const char *MembersSql =
 PAIRS ","
@@ -230,7 +253,9 @@ AnonymiseBody(Datum communities, Datum user_refs, TimestampTz as_of, bool with_a
 	NaboomExecute(TimelineSql, 2, types, values, SPI_OK_UPDATE);
 	out->timeline_entries += SPI_processed;
 
-	NaboomExecute(OwnRowsSql, 2, types, values, SPI_OK_SELECT);
+	NaboomExecute(psprintf(OwnRowsSql, NaboomAttachmentsInstalled() ? ATTACHMENTS_CTES : "",
+						   NaboomAttachmentsInstalled() ? "(SELECT count(*) FROM fa)" : "0"),
+				  2, types, values, SPI_OK_SELECT);
 	out->alerts += NaboomResultInt8(0, 1);
 	out->subscriptions += NaboomResultInt8(0, 2);
 	out->positions += NaboomResultInt8(0, 3);
@@ -239,6 +264,7 @@ AnonymiseBody(Datum communities, Datum user_refs, TimestampTz as_of, bool with_a
 	out->holds_detached += NaboomResultInt8(0, 6);
 	if (with_audit)
 		alerted = NaboomResultTransfer(0, 7);
+	out->attachments += NaboomResultInt8(0, 8);
 
 	NaboomExecute(MembersSql, 2, types, values, SPI_OK_SELECT);
 	out->members_deleted += NaboomResultInt8(0, 1);
@@ -338,6 +364,7 @@ ErasedCounts(const NaboomErasure *e)
 	AppendCount(&counts, "positions", e->positions);
 	AppendCount(&counts, "rate_counters", e->rate_counters);
 	AppendCount(&counts, "deleted_notes", e->deleted_notes);
+	AppendCount(&counts, "attachments", e->attachments);
 	AppendCount(&counts, "legal_holds_no_longer_naming_you", e->holds_detached);
 	AppendCount(&counts, "audit_entries_anonymised", e->audit_rows);
 	appendStringInfoChar(&counts, '}');

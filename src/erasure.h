@@ -22,6 +22,7 @@ typedef struct NaboomErasure
 	int64		positions;
 	int64		rate_counters;
 	int64		deleted_notes;
+	int64		attachments;	/* attachments they added */
 	int64		holds_detached;	/* holds they placed or lifted */
 	int64		members_deleted;
 	int64		members_kept;	/* kept (name and phone gone) for a legal hold */

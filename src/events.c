@@ -112,6 +112,26 @@ NaboomEventAppend(int64 community_id, const int64 *incident_id,
 	EventsWritten = true;
 }
 
+PG_FUNCTION_INFO_V1(naboom_events_written);
+
+/*
+ * naboom.events_written() is for SQL that inserts into naboom.event itself
+ * (the attachment.deleted trigger, which must write during retention and
+ * erasure too): at commit the background writer is woken to publish, as
+ * for events written by NaboomEventAppend.
+ */
+Datum
+naboom_events_written(PG_FUNCTION_ARGS)
+{
+	if (!CallbackRegistered)
+	{
+		RegisterXactCallback(EventsXactCallback, NULL);
+		CallbackRegistered = true;
+	}
+	EventsWritten = true;
+	PG_RETURN_VOID();
+}
+
 /*
  * NotifyEvent sends the small announcement of one published event: ids and
  * topic, never content (far below NOTIFY's 8000-byte limit); panics also on

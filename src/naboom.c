@@ -15,6 +15,7 @@
 #include "miscadmin.h"
 #include "utils/guc.h"
 
+#include "attachment.h"
 #include "audit_queue.h"
 #include "audit_refusal.h"
 #include "events.h"
@@ -136,6 +137,7 @@ _PG_init(void)
 							NULL, NULL, NULL);
 
 	NaboomDefinePageSettings();
+	NaboomDefineAttachmentSettings();
 
 	DefineCustomBoolVariable("naboom.audit",
 							 "Write audit log entries.",

@@ -4,7 +4,8 @@
  *	  The domain data classes of naboom.run_retention (design.md section 7):
  *
  *	emergency_record	closed incidents past their period (with timeline,
- *						alerts, events, holds, deleted notes) are deleted;
+ *						alerts, events, holds, deleted notes, attachments)
+ *						are deleted;
  *	personal_data		members inactive past their period are anonymised
  *						(erasure.c);
  *	deleted_note		note texts past their period are deleted.
@@ -28,6 +29,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "attachment.h"
 #include "erasure.h"
 #include "retention_classes.h"
 #include "retention_engine.h"
@@ -90,10 +92,15 @@ static const char *DeleteIncidentsSql =
 " e AS (DELETE FROM naboom.event x" OF_BATCH ","
 " h AS (DELETE FROM naboom.legal_hold x" OF_BATCH ","
 " n AS (DELETE FROM naboom.deleted_note x" OF_BATCH ","
+"%s"
 " i AS (DELETE FROM naboom.incident x" OF_BATCH
 " SELECT (SELECT count(*) FROM i),"
 "  (SELECT count(*) FROM t) + (SELECT count(*) FROM a) + (SELECT count(*) FROM e)"
-"   + (SELECT count(*) FROM h) + (SELECT count(*) FROM n)";
+"   + (SELECT count(*) FROM h) + (SELECT count(*) FROM n)%s";
+
+/* Their attachments, where the database has them (0.7.0 on). */
+#define ATTACHMENTS_CTE " f AS (DELETE FROM naboom.attachment x" OF_BATCH ","
+#define ATTACHMENTS_COUNT " + (SELECT count(*) FROM f)"
 
 /* Delete one community's expired incidents, batch by batch. */
 static void
@@ -104,6 +111,9 @@ EmergencyCommunity(Run *r, Datum community, Datum keep, Step *inc, Step *rel)
 	Oid			dtypes[2] = {INT8OID, INT8ARRAYOID};
 	Datum		dvalues[2];
 	bool		isnull;
+	bool		with_attachments = NaboomAttachmentsInstalled();
+	char	   *delete_sql = psprintf(DeleteIncidentsSql, with_attachments ? ATTACHMENTS_CTE : "",
+									  with_attachments ? ATTACHMENTS_COUNT : "");
 
 	for (;;)
 	{
@@ -117,7 +127,7 @@ EmergencyCommunity(Run *r, Datum community, Datum keep, Step *inc, Step *rel)
 		if (strcmp(ids, "{}") == 0)
 			break;
 		NaboomRetentionActive = true;
-		NaboomExecute(DeleteIncidentsSql, 2, dtypes, dvalues, SPI_OK_SELECT);
+		NaboomExecute(delete_sql, 2, dtypes, dvalues, SPI_OK_SELECT);
 		NaboomRetentionActive = false;
 		n = NaboomResultInt8(0, 1);
 		inc->rows += n;
@@ -132,9 +142,10 @@ EmergencyCommunity(Run *r, Datum community, Datum keep, Step *inc, Step *rel)
 
 /*
  * NaboomRetainEmergencyRecords deletes closed incidents past their
- * emergency_record period, with their timeline, alerts, events, holds and
- * deleted notes, one community at a time; incidents under legal hold are
- * counted as held.
+ * emergency_record period, with their timeline, alerts, events, holds,
+ * deleted notes and attachments (whose deletion announces attachment.deleted
+ * for the storage worker), one community at a time; incidents under legal
+ * hold are counted as held.
  */
 void
 NaboomRetainEmergencyRecords(Run *r)
@@ -148,14 +159,17 @@ NaboomRetainEmergencyRecords(Run *r)
 	if (r->dry_run)
 	{
 		inc.rows = RetentionCount(r, "SELECT count(*)" EXPIRED_INCIDENTS " AND NOT i.legal_hold");
-		rel.rows = RetentionCount(r, "SELECT coalesce(sum("
+		rel.rows = RetentionCount(r, psprintf("SELECT coalesce(sum("
 						 " (SELECT count(*) FROM naboom.incident_timeline x WHERE x.community_id = i.community_id"
 						 "   AND x.incident_id = i.incident_id)"
 						 " + (SELECT count(*) FROM naboom.alert x WHERE x.community_id = i.community_id"
 						 "   AND x.incident_id = i.incident_id)"
 						 " + (SELECT count(*) FROM naboom.event x WHERE x.community_id = i.community_id"
-						 "   AND x.incident_id = i.incident_id)), 0)::bigint"
-						 EXPIRED_INCIDENTS " AND NOT i.legal_hold");
+						 "   AND x.incident_id = i.incident_id)%s), 0)::bigint"
+						 EXPIRED_INCIDENTS " AND NOT i.legal_hold",
+						 NaboomAttachmentsInstalled() ?
+						 " + (SELECT count(*) FROM naboom.attachment x WHERE x.community_id = i.community_id"
+						 "   AND x.incident_id = i.incident_id)" : ""));
 	}
 	else
 	{
@@ -185,7 +199,7 @@ NaboomRetainEmergencyRecords(Run *r)
 		rel.batches = inc.batches;
 	}
 	RetentionRecord(r, &inc, "emergency_record", "naboom.incident", r->dry_run ? "due for deletion" : "deleted");
-	RetentionRecord(r, &rel, "emergency_record", "their timeline, alerts, events, holds and deleted notes",
+	RetentionRecord(r, &rel, "emergency_record", "their timeline, alerts, events, holds, deleted notes and attachments",
 		   r->dry_run ? "due for deletion" : "deleted");
 	RetentionCommit(r);
 }
@@ -236,13 +250,13 @@ NaboomRetainPersonalData(Run *r)
 			mem.rows += e.members_deleted + e.members_kept;
 			inc.rows += e.incidents_anonymised + e.incidents_detached;
 			tl.rows += e.timeline_entries;
-			own.rows += e.alerts + e.subscriptions + e.positions + e.rate_counters + e.deleted_notes;
+			own.rows += e.alerts + e.subscriptions + e.positions + e.rate_counters + e.deleted_notes + e.attachments;
 			mem.batches++;
 			RetentionErased(r, "personal_data",
 						psprintf("\"count\":" INT64_FORMAT ",\"rows\":" INT64_FORMAT,
 								 e.members_deleted + e.members_kept,
 								 e.incidents_anonymised + e.incidents_detached + e.timeline_entries + e.alerts +
-								 e.subscriptions + e.positions + e.rate_counters + e.deleted_notes));
+								 e.subscriptions + e.positions + e.rate_counters + e.deleted_notes + e.attachments));
 			RetentionCommit(r);
 		}
 		inc.batches = tl.batches = own.batches = mem.batches;
@@ -252,7 +266,7 @@ NaboomRetainPersonalData(Run *r)
 	{
 		RetentionRecord(r, &inc, "personal_data", "naboom.incident", "anonymised");
 		RetentionRecord(r, &tl, "personal_data", "naboom.incident_timeline", "anonymised");
-		RetentionRecord(r, &own, "personal_data", "their alerts, alert areas, positions, rate counters, deleted notes",
+		RetentionRecord(r, &own, "personal_data", "their alerts, alert areas, positions, rate counters, deleted notes, attachments",
 			   "deleted");
 	}
 	RetentionCommit(r);

@@ -91,6 +91,15 @@ SELECT seq AS wrong FROM naboom_api.add_note(:'panic', 'Wrong incident, ignore.'
 SELECT naboom_api.delete_note(:'panic', :wrong);
 SELECT demo.act_as('annelie.steyn') \gset
 SELECT naboom_api.place_legal_hold(:'panic', 'Case 123/07/2026 at Mookgophong SAPS');
+-- Evidence: the reporter's photo, a responder's video, hidden by the admin.
+SELECT demo.act_as('elsabe.duplessis') \gset
+SELECT naboom_api.add_attachment(:'burglary', 'mookgophong/' || :'burglary' || '/door.jpg', 'image/jpeg', 2400000,
+	repeat('ab', 32), 'The back door', '2026-07-01 02:10+02');
+SELECT demo.act_as('tshepo.kekana') \gset
+SELECT id AS video FROM naboom_api.add_attachment(:'burglary', 'mookgophong/' || :'burglary' || '/street.mp4', 'video/mp4',
+	52000000, repeat('cd', 32), 'Car in the street') \gset
+SELECT demo.act_as('annelie.steyn') \gset
+SELECT naboom_api.hide_attachment(:'burglary', :video, 'Shows a neighbour''s number plate');
 -- The DBA changes the workflow: a builtin label, a new status, its
 -- transitions, and a builtin transition now needing a note; and a
 -- retention policy.  (The service: no claims.)

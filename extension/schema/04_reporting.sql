@@ -97,11 +97,12 @@ CREATE TYPE naboom_api.incident AS (
 	updated_at timestamptz,
 	timeline jsonb,
 	poor_accuracy boolean,
-	duplicate_candidates jsonb
+	duplicate_candidates jsonb,
+	attachments jsonb
 );
 
 COMMENT ON TYPE naboom_api.incident IS
-	'An incident as the caller may see it: reporter hidden from the public, location blurred to about 100 m for sensitive categories unless the caller is the reporter, a responder or a moderator. timeline is filled by get_incident only; duplicate_candidates by report_incident and raise_panic only';
+	'An incident as the caller may see it: reporter hidden from the public, location blurred to about 100 m for sensitive categories unless the caller is the reporter, a responder or a moderator. timeline and attachments (the evidence the caller may see, as naboom_api.attachment fields) are filled by get_incident only; duplicate_candidates by report_incident and raise_panic only';
 
 CREATE TYPE naboom_api.timeline_entry AS (
 	reference text,
@@ -149,7 +150,7 @@ BEGIN
 		CASE WHEN member THEN ack.display_name END,
 		dup.reference, i.is_public, i.version, i.escalation_level, i.next_escalation_at,
 		i.created_at, i.acknowledged_at, i.dispatched_at, i.en_route_at, i.on_scene_at,
-		i.resolved_at, i.closed_at, i.updated_at, NULL::jsonb, i.poor_accuracy, NULL::jsonb
+		i.resolved_at, i.closed_at, i.updated_at, NULL::jsonb, i.poor_accuracy, NULL::jsonb, NULL::jsonb
 	INTO r
 	FROM naboom.community c
 	JOIN naboom.category cat ON cat.community_id = c.community_id AND cat.code = i.category_code
@@ -179,13 +180,14 @@ BEGIN
 		LEFT JOIN naboom.member m ON m.community_id = t.community_id AND m.user_ref = t.actor_ref
 		WHERE t.community_id = i.community_id AND t.incident_id = i.incident_id
 			AND (t.is_public OR staff);
+		r.attachments := naboom.incident_attachments(i, actor, my_role, r.reporter_name);
 	END IF;
 	RETURN r;
 END
 $$;
 
 COMMENT ON FUNCTION naboom.incident_out(naboom.incident, text, naboom.member_role, boolean) IS
-	'An incident as the actor (whose role in the incident''s community is my_role) may see it: blurring, reporter hiding, timeline if asked';
+	'An incident as the actor (whose role in the incident''s community is my_role) may see it: blurring, reporter hiding, timeline and attachments if asked';
 
 CREATE FUNCTION naboom.file_incident(
 	c naboom.community, actor text, my_role naboom.member_role, cat naboom.category, kind naboom.incident_kind,
@@ -498,4 +500,4 @@ END
 $$;
 
 COMMENT ON FUNCTION naboom_api.get_incident(text) IS
-	'One incident with its timeline, as the caller may see it (anonymous callers: public incidents, reporter hidden). naboom.unknown_reference (PT404) when not visible';
+	'One incident with its timeline and the attachments the caller may see, as the caller may see it (anonymous callers: public incidents, reporter hidden; a sensitive incident''s attachments only to its reporter, responders and moderators; hidden attachments only to moderators). naboom.unknown_reference (PT404) when not visible';

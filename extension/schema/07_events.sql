@@ -242,7 +242,7 @@ LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
 	-- [count, seconds] per member, action and community (README "Rate limits").
 	defaults jsonb := '{"report": [30, 60], "panic": [10, 60], "subscription": [60, 3600], "note": [60, 600],
-		"profile": [10, 3600], "setup": [120, 3600]}';
+		"profile": [10, 3600], "setup": [120, 3600], "attachment": [60, 3600]}';
 	custom jsonb := (SELECT c.settings->'rate_limits'->action FROM naboom.community c WHERE c.community_id = community_id);
 	lim integer;
 	win double precision;
@@ -276,7 +276,7 @@ END
 $$;
 
 COMMENT ON FUNCTION naboom.rate_limit(bigint, text, text) IS
-	'Count one request of a member for an action (report, panic, subscription, note, profile, setup) in the current fixed window; over the limit raises naboom.rate_limited (PT429) with the seconds to wait. Limits: defaults, or the community''s settings->''rate_limits''->action = [count, seconds]. The count survives reconnects and holds across concurrent sessions (row lock)';
+	'Count one request of a member for an action (report, panic, subscription, note, profile, setup, attachment) in the current fixed window; over the limit raises naboom.rate_limited (PT429) with the seconds to wait. Limits: defaults, or the community''s settings->''rate_limits''->action = [count, seconds]. The count survives reconnects and holds across concurrent sessions (row lock)';
 
 CREATE FUNCTION naboom.rate_limit_incident() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER AS $$

@@ -517,6 +517,14 @@ BEGIN
 			JOIN naboom.incident i ON i.community_id = a.community_id AND i.incident_id = a.incident_id
 			JOIN naboom.community c ON c.community_id = a.community_id
 			WHERE a.user_ref = me),
+		'attachments', (SELECT coalesce(jsonb_agg(jsonb_build_object('community', c.slug, 'reference', i.reference,
+				'id', x.attachment_id, 'object_key', x.object_key, 'content_type', x.content_type, 'bytes', x.bytes,
+				'sha256', x.sha256, 'caption', x.caption, 'taken_at', x.taken_at, 'created_at', x.created_at,
+				'hidden_at', x.hidden_at, 'hidden_reason', x.hidden_reason) ORDER BY x.created_at, x.attachment_id), '[]')
+			FROM naboom.attachment x
+			JOIN naboom.incident i ON i.community_id = x.community_id AND i.incident_id = x.incident_id
+			JOIN naboom.community c ON c.community_id = x.community_id
+			WHERE x.uploader_ref = me),
 		'positions', (SELECT coalesce(jsonb_agg(jsonb_build_object('community', c.slug,
 				'lat', ST_Y(p.position), 'lon', ST_X(p.position), 'accuracy_m', p.accuracy_m,
 				'reported_at', p.reported_at) ORDER BY c.slug), '[]')
@@ -539,7 +547,7 @@ END
 $$;
 
 COMMENT ON FUNCTION naboom_api.export_my_data() IS
-	'Everything naboom holds about the caller, in every community, as one JSON document: memberships (profile), reports, incidents assigned to them, their timeline entries and deleted notes, alert areas, alerts, positions, legal holds they placed, and the audit entries by or about them. The export itself is audited (READ)';
+	'Everything naboom holds about the caller, in every community, as one JSON document: memberships (profile), reports, incidents assigned to them, their timeline entries and deleted notes, the attachments they added (metadata; the objects are in storage), alert areas, alerts, positions, legal holds they placed, and the audit entries by or about them. The export itself is audited (READ)';
 
 CREATE FUNCTION naboom_api.erase_my_data() RETURNS naboom_api.erasure
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER AS $$

@@ -301,7 +301,15 @@ LANGUAGE sql STABLE AS $$
 			'address', i.address, 'area', ar.code, 'area_en', ar.name_en, 'area_af', ar.name_af,
 			'created_at', i.created_at, 'updated_at', i.updated_at, 'version', i.version),
 		'reporter', CASE WHEN rep.user_ref IS NOT NULL THEN
-			jsonb_build_object('name', rep.display_name, 'phone', rep.phone, 'language', rep.language) END)
+			jsonb_build_object('name', rep.display_name, 'phone', rep.phone, 'language', rep.language) END,
+		-- The evidence (13_evidence.sql): references to the objects, for the
+		-- integrator to fetch or sign for the authority; never a hidden one.
+		'attachments', (SELECT coalesce(jsonb_agg(jsonb_build_object('id', x.attachment_id,
+				'object_key', x.object_key, 'content_type', x.content_type, 'bytes', x.bytes, 'sha256', x.sha256,
+				'caption', x.caption, 'taken_at', x.taken_at, 'created_at', x.created_at)
+				ORDER BY x.created_at, x.attachment_id), '[]')
+			FROM naboom.attachment x
+			WHERE x.community_id = i.community_id AND x.incident_id = i.incident_id AND x.hidden_at IS NULL))
 	FROM naboom.incident i
 	JOIN naboom.authority a ON a.authority_id = f.authority_id
 	JOIN naboom.community c ON c.community_id = i.community_id
@@ -312,7 +320,7 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 COMMENT ON FUNCTION naboom.forwarding_payload(naboom.forwarding) IS
-	'The JSON an authority receives for a forwarding (payload_version 1): the incident with its exact location, its category and area, the reporter''s name and phone for a statement, the moderator''s note. Only the naboom service sees it (claim_forwardings)';
+	'The JSON an authority receives for a forwarding (payload_version 1): the incident with its exact location, its category and area, the reporter''s name and phone for a statement, the moderator''s note, the references of its attachments (object key, content type, size, SHA-256, caption, when taken; hidden ones left out). Only the naboom service sees it (claim_forwardings)';
 
 -- Writes one forwarding (or nothing, for an automatic one already written)
 -- and its forwarding.created event.  The caller holds the incident's row

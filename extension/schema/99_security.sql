@@ -407,6 +407,35 @@ SELECT pg_catalog.pg_extension_config_dump('naboom.event_horizon', '');
 GRANT EXECUTE ON FUNCTION naboom_api.incident_changes(text, integer)
 	TO naboom_anon, naboom_user, naboom_service;
 
+-- Issue 16, evidence (13_evidence.sql): attachment rows are dumped and
+-- audited like the other domain tables.  Read through get_incident; read
+-- directly, a person sees only the attachments they added and those of the
+-- communities where they are a responder, moderator or admin, never a
+-- hidden one (row-level security keeps every other community out).
+SELECT pg_catalog.pg_extension_config_dump('naboom.attachment', '');
+
+ALTER TABLE naboom.attachment ENABLE ROW LEVEL SECURITY;
+
+CREATE POLICY attachment_member ON naboom.attachment FOR SELECT TO naboom_user
+	USING (hidden_at IS NULL
+		AND (uploader_ref = (SELECT naboom.current_actor())
+			OR community_id = ANY ((SELECT naboom.my_staff_community_ids())::bigint[])));
+
+CREATE POLICY attachment_service ON naboom.attachment FOR SELECT TO naboom_service USING (true);
+
+GRANT SELECT (community_id, attachment_id, incident_id, object_key, content_type, bytes, sha256, caption,
+		taken_at, created_at)
+	ON naboom.attachment TO naboom_user;
+
+GRANT SELECT ON naboom.attachment TO naboom_service;
+
+GRANT EXECUTE ON FUNCTION
+	naboom_api.add_attachment(text, text, text, bigint, text, text, timestamptz),
+	naboom_api.hide_attachment(text, bigint, text)
+	TO naboom_user, naboom_service;
+
+SELECT naboom.audit_table('naboom.attachment');
+
 ------------------------------------------------------------------------------
 -- 4. Auditing: every domain table is audited by the C trigger
 -- naboom.audit_trigger (triggers audit_changes / audit_inserts /

@@ -287,6 +287,88 @@ COMMENT ON COLUMN naboom.incident.queue_due_at IS
 -- (audited_tables sorted by a constant, so its order was the catalogue's
 -- and moved when a trigger was added: it sorts by creation now.)
 -- functions: naboom.restamp_queue_due naboom.category_targets_changed naboom.status_types_changed naboom.audited_tables
+-- Issue 16, evidence (13_evidence.sql): the attachments' metadata, the
+-- API row, and get_incident's attachments.  No attachment exists before
+-- 0.7.0, so nothing is migrated.
+CREATE TABLE naboom.attachment (
+	community_id bigint NOT NULL,
+	attachment_id bigint GENERATED ALWAYS AS IDENTITY,
+	incident_id bigint NOT NULL,
+	uploader_ref text,
+	object_key text NOT NULL CHECK (length(object_key) <= 512
+		AND object_key ~ '^[a-z0-9-]+/[A-Za-z0-9._~/-]*[A-Za-z0-9_~-]$'
+		AND object_key !~ '(^|/)\.\.?(/|$)' AND strpos(object_key, '//') = 0),
+	content_type text NOT NULL CHECK (content_type ~ '^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$'),
+	bytes bigint NOT NULL CHECK (bytes > 0),
+	sha256 text NOT NULL CHECK (sha256 ~ '^[0-9a-f]{64}$'),
+	caption text CHECK (length(caption) <= 500),
+	taken_at timestamptz,
+	created_at timestamptz NOT NULL DEFAULT now(),
+	hidden_at timestamptz,
+	hidden_by text,
+	hidden_reason text CHECK (length(hidden_reason) BETWEEN 3 AND 2000),
+	PRIMARY KEY (community_id, attachment_id),
+	CONSTRAINT attachment_object_key_key UNIQUE (object_key),
+	CONSTRAINT attachment_once UNIQUE (community_id, incident_id, sha256),
+	FOREIGN KEY (community_id, incident_id) REFERENCES naboom.incident ON DELETE CASCADE,
+	CHECK ((hidden_at IS NULL) = (hidden_reason IS NULL))
+);
+
+COMMENT ON TABLE naboom.attachment IS
+	'Evidence attached to an incident: the metadata of a photo or video whose bytes are in object storage under object_key (naboom_api.add_attachment). One row per file per incident (attachment_once); deleting a row announces attachment.deleted with the object key, for the storage worker';
+
+COMMENT ON COLUMN naboom.attachment.uploader_ref IS 'user_ref of who attached it; NULL for the naboom service';
+
+COMMENT ON COLUMN naboom.attachment.object_key IS
+	'The object''s key in the storage bucket: <community slug>/ then letters, digits and . _ ~ - / (no empty, . or .. segments), at most 512 characters; unique, so a key names one attachment and deleting it never deletes another''s object';
+
+COMMENT ON COLUMN naboom.attachment.sha256 IS 'SHA-256 of the object''s bytes, 64 lower-case hex digits: the evidence''s integrity, checked by whoever fetches it';
+
+COMMENT ON COLUMN naboom.attachment.taken_at IS 'When the photo or video was taken, as the device says (not in the future)';
+
+COMMENT ON COLUMN naboom.attachment.hidden_at IS 'When a moderator hid it (naboom_api.hide_attachment): then only moderators see it; the row and object are kept as evidence';
+
+-- Erasure, export and the retention of personal data find a person's
+-- attachments from here.
+CREATE INDEX attachment_uploader_idx ON naboom.attachment (uploader_ref, community_id) WHERE uploader_ref IS NOT NULL;
+
+CREATE INDEX attachment_hidden_by_idx ON naboom.attachment (hidden_by, community_id) WHERE hidden_by IS NOT NULL;
+
+-- Every attachment a member adds counts against their rate limit
+-- (07_events.sql), however it is inserted.
+CREATE TRIGGER rate_limit BEFORE INSERT ON naboom.attachment
+	FOR EACH ROW EXECUTE FUNCTION naboom.rate_limit_write('attachment');
+
+-- The API row gains its attachments at its end (as a fresh install has it).
+ALTER TYPE naboom_api.incident ADD ATTRIBUTE attachments jsonb;
+
+COMMENT ON TYPE naboom_api.incident IS
+	'An incident as the caller may see it: reporter hidden from the public, location blurred to about 100 m for sensitive categories unless the caller is the reporter, a responder or a moderator. timeline and attachments (the evidence the caller may see, as naboom_api.attachment fields) are filled by get_incident only; duplicate_candidates by report_incident and raise_panic only';
+
+CREATE TYPE naboom_api.attachment AS (
+	id bigint,
+	reference text,
+	community text,
+	object_key text,
+	content_type text,
+	bytes bigint,
+	sha256 text,
+	caption text,
+	taken_at timestamptz,
+	created_at timestamptz,
+	uploader_name text,
+	is_mine boolean,
+	hidden boolean,
+	hidden_at timestamptz,
+	hidden_reason text
+);
+
+COMMENT ON TYPE naboom_api.attachment IS
+	'An attachment of an incident: the object''s key in storage (the gateway signs a URL for it), content type, size, SHA-256, caption, when it was taken and added, who added it (hidden from the public as a timeline entry''s actor is), whether it is the caller''s, and, for moderators, whether, when and why it was hidden. get_incident''s attachments holds the same fields as JSON';
+
+-- functions: naboom.events_written naboom.attachment_deleted naboom.attachment_event naboom.check_attachment_file naboom.check_object_key
+-- functions: naboom.check_sha256 naboom.check_taken_at naboom.attachment_out naboom.incident_attachments
+-- functions: naboom_api.add_attachment naboom_api.hide_attachment naboom.incident_out naboom_api.get_incident naboom.rate_limit
 
 -- Issue 15, PostGraphile: smart comments that keep the generated GraphQL
 -- schema clean.  The composite type subscription would be GraphQL's root
@@ -584,7 +666,7 @@ BEGIN
 		CASE WHEN member THEN ack.display_name END,
 		dup.reference, i.is_public, i.version, i.escalation_level, i.next_escalation_at,
 		i.created_at, i.acknowledged_at, i.dispatched_at, i.en_route_at, i.on_scene_at,
-		i.resolved_at, i.closed_at, i.updated_at, NULL::jsonb, i.poor_accuracy, NULL::jsonb
+		i.resolved_at, i.closed_at, i.updated_at, NULL::jsonb, i.poor_accuracy, NULL::jsonb, NULL::jsonb
 	INTO r
 	FROM naboom.community c
 	JOIN naboom.category cat ON cat.community_id = c.community_id AND cat.code = i.category_code
@@ -614,13 +696,32 @@ BEGIN
 		LEFT JOIN naboom.member m ON m.community_id = t.community_id AND m.user_ref = t.actor_ref
 		WHERE t.community_id = i.community_id AND t.incident_id = i.incident_id
 			AND (t.is_public OR staff);
+		r.attachments := naboom.incident_attachments(i, actor, my_role, r.reporter_name);
 	END IF;
 	RETURN r;
 END
 $$;
 
 COMMENT ON FUNCTION naboom.incident_out(naboom.incident, text, naboom.member_role, boolean) IS
-	'An incident as the actor (whose role in the incident''s community is my_role) may see it: blurring, reporter hiding, timeline if asked';
+	'An incident as the actor (whose role in the incident''s community is my_role) may see it: blurring, reporter hiding, timeline and attachments if asked';
+
+CREATE OR REPLACE FUNCTION naboom_api.get_incident(reference text)
+RETURNS naboom_api.incident
+LANGUAGE plpgsql STABLE SECURITY DEFINER AS $$
+#variable_conflict use_variable
+DECLARE
+	actor text := naboom.current_actor();
+	f record := naboom.find_incident(reference, actor, false);
+	i naboom.incident := f.incident;
+BEGIN
+	PERFORM naboom.audit_access(i.community_id, i.incident_id, 'get_incident',
+		jsonb_build_object('reference', i.reference, 'private', NOT i.is_public));
+	RETURN naboom.incident_out(i, actor, f.actor_role, true);
+END
+$$;
+
+COMMENT ON FUNCTION naboom_api.get_incident(text) IS
+	'One incident with its timeline and the attachments the caller may see, as the caller may see it (anonymous callers: public incidents, reporter hidden; a sensitive incident''s attachments only to its reporter, responders and moderators; hidden attachments only to moderators). naboom.unknown_reference (PT404) when not visible';
 
 CREATE OR REPLACE FUNCTION naboom.subscription_out(s naboom.subscription) RETURNS naboom_api.subscription
 LANGUAGE sql STABLE AS $$
@@ -841,6 +942,48 @@ $$;
 
 COMMENT ON FUNCTION naboom.audited_tables() IS 'Tables with the audit_changes trigger, in the order they were created (oid)';
 
+CREATE OR REPLACE FUNCTION naboom.rate_limit(community_id bigint, user_ref text, action text) RETURNS void
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_variable
+DECLARE
+	-- [count, seconds] per member, action and community (README "Rate limits").
+	defaults jsonb := '{"report": [30, 60], "panic": [10, 60], "subscription": [60, 3600], "note": [60, 600],
+		"profile": [10, 3600], "setup": [120, 3600], "attachment": [60, 3600]}';
+	custom jsonb := (SELECT c.settings->'rate_limits'->action FROM naboom.community c WHERE c.community_id = community_id);
+	lim integer;
+	win double precision;
+	start timestamptz;
+	n integer;
+BEGIN
+	IF user_ref IS NULL THEN
+		RETURN;		-- the naboom service is not limited
+	END IF;
+	lim := coalesce((custom->>0)::integer, (defaults->action->>0)::integer);
+	win := coalesce((custom->>1)::double precision, (defaults->action->>1)::double precision);
+	start := to_timestamp(floor(extract(epoch FROM now()) / win) * win);
+	INSERT INTO naboom.rate_counter AS r (community_id, user_ref, action, window_start, hits)
+	VALUES (community_id, user_ref, action, start, 1)
+	ON CONFLICT ON CONSTRAINT rate_counter_pkey DO UPDATE SET hits = r.hits + 1
+	RETURNING r.hits INTO n;
+	IF n = 1 THEN
+		-- A new window: the member's older windows for this action are done.
+		DELETE FROM naboom.rate_counter r
+		WHERE r.community_id = rate_limit.community_id AND r.user_ref = rate_limit.user_ref
+			AND r.action = rate_limit.action AND r.window_start < start;
+	END IF;
+	IF n > lim THEN
+		PERFORM naboom.fail('PT429', 'naboom.rate_limited',
+			format('too many %s requests', action),
+			format('At most %s per %s seconds; try again in %s seconds.', lim, win,
+				ceil(extract(epoch FROM start + make_interval(secs => win) - now()))::integer),
+			format('Wait %s seconds.', ceil(extract(epoch FROM start + make_interval(secs => win) - now()))::integer));
+	END IF;
+END
+$$;
+
+COMMENT ON FUNCTION naboom.rate_limit(bigint, text, text) IS
+	'Count one request of a member for an action (report, panic, subscription, note, profile, setup, attachment) in the current fixed window; over the limit raises naboom.rate_limited (PT429) with the seconds to wait. Limits: defaults, or the community''s settings->''rate_limits''->action = [count, seconds]. The count survives reconnects and holds across concurrent sessions (row lock)';
+
 CREATE OR REPLACE FUNCTION naboom_api.export_my_data() RETURNS naboom_api.my_data
 LANGUAGE plpgsql STABLE SECURITY DEFINER AS $$
 DECLARE
@@ -895,6 +1038,14 @@ BEGIN
 			JOIN naboom.incident i ON i.community_id = a.community_id AND i.incident_id = a.incident_id
 			JOIN naboom.community c ON c.community_id = a.community_id
 			WHERE a.user_ref = me),
+		'attachments', (SELECT coalesce(jsonb_agg(jsonb_build_object('community', c.slug, 'reference', i.reference,
+				'id', x.attachment_id, 'object_key', x.object_key, 'content_type', x.content_type, 'bytes', x.bytes,
+				'sha256', x.sha256, 'caption', x.caption, 'taken_at', x.taken_at, 'created_at', x.created_at,
+				'hidden_at', x.hidden_at, 'hidden_reason', x.hidden_reason) ORDER BY x.created_at, x.attachment_id), '[]')
+			FROM naboom.attachment x
+			JOIN naboom.incident i ON i.community_id = x.community_id AND i.incident_id = x.incident_id
+			JOIN naboom.community c ON c.community_id = x.community_id
+			WHERE x.uploader_ref = me),
 		'positions', (SELECT coalesce(jsonb_agg(jsonb_build_object('community', c.slug,
 				'lat', ST_Y(p.position), 'lon', ST_X(p.position), 'accuracy_m', p.accuracy_m,
 				'reported_at', p.reported_at) ORDER BY c.slug), '[]')
@@ -917,7 +1068,7 @@ END
 $$;
 
 COMMENT ON FUNCTION naboom_api.export_my_data() IS
-	'Everything naboom holds about the caller, in every community, as one JSON document: memberships (profile), reports, incidents assigned to them, their timeline entries and deleted notes, alert areas, alerts, positions, legal holds they placed, and the audit entries by or about them. The export itself is audited (READ)';
+	'Everything naboom holds about the caller, in every community, as one JSON document: memberships (profile), reports, incidents assigned to them, their timeline entries and deleted notes, the attachments they added (metadata; the objects are in storage), alert areas, alerts, positions, legal holds they placed, and the audit entries by or about them. The export itself is audited (READ)';
 
 CREATE OR REPLACE FUNCTION naboom.check_page_size(max_count integer) RETURNS integer
 AS 'MODULE_PATHNAME', 'naboom_check_page_size' LANGUAGE C STABLE PARALLEL SAFE;
@@ -1954,6 +2105,289 @@ $$;
 COMMENT ON FUNCTION naboom_api.incident_changes(text, integer) IS
 	E'@simpleCollections only\nOffline sync: every incident the caller may see that changed after the cursor, each once and as it is now (get_incident''s view), in commit-safe stream order (a change that commits late is not skipped); a tombstone (removed) for one the caller could see once and may no longer. Without after: a sync from scratch. Page with the cursor of the last row; naboom.cursor_expired (PT410) when retention deleted changes past it. max_count up to naboom.max_page_size';
 
+CREATE OR REPLACE FUNCTION naboom.events_written() RETURNS void
+	AS 'MODULE_PATHNAME', 'naboom_events_written'
+	LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION naboom.events_written() IS
+	'Tell naboom that this transaction wrote events to naboom.event by SQL: at commit the background writer is woken to publish them';
+
+CREATE OR REPLACE FUNCTION naboom.attachment_deleted() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER AS $$
+BEGIN
+	INSERT INTO naboom.event (community_id, incident_id, topic, is_public, payload)
+	SELECT g.community_id, NULL, 'attachment.deleted', false, jsonb_build_object('object_key', g.object_key)
+	FROM gone g
+	ORDER BY g.community_id, g.attachment_id;
+	IF FOUND THEN
+		PERFORM naboom.events_written();
+	END IF;
+	RETURN NULL;
+END
+$$;
+
+COMMENT ON FUNCTION naboom.attachment_deleted() IS
+	'AFTER DELETE statement trigger on naboom.attachment: one private attachment.deleted event per deleted row, payload {"object_key": ...}, for the storage worker';
+
+CREATE OR REPLACE FUNCTION naboom.attachment_event(i naboom.incident, topic text, payload jsonb) RETURNS void
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_variable
+BEGIN
+	IF NOT current_setting('naboom.events')::boolean THEN
+		RETURN;
+	END IF;
+	INSERT INTO naboom.event (community_id, incident_id, topic, is_public, payload)
+	SELECT i.community_id, i.incident_id, topic, i.is_public AND NOT cat.is_sensitive, payload
+	FROM naboom.category cat
+	WHERE cat.community_id = i.community_id AND cat.code = i.category_code;
+	PERFORM naboom.events_written();
+END
+$$;
+
+COMMENT ON FUNCTION naboom.attachment_event(naboom.incident, text, jsonb) IS
+	'Write an attachment.added or attachment.hidden event of the incident (unless naboom.events is off): private for a private incident or a sensitive category';
+
+CREATE OR REPLACE FUNCTION naboom.check_attachment_file(content_type text, bytes bigint) RETURNS text
+	AS 'MODULE_PATHNAME', 'naboom_check_attachment_file'
+	LANGUAGE C STABLE;
+
+COMMENT ON FUNCTION naboom.check_attachment_file(text, bigint) IS
+	'The content type in lower case if it and the size are allowed (naboom.attachment_types, naboom.attachment_max_size, naboom.attachment_max_video_size); else naboom.invalid_content_type, naboom.content_type_not_allowed, naboom.invalid_bytes or naboom.attachment_too_large (22023)';
+
+CREATE OR REPLACE FUNCTION naboom.check_object_key(object_key text, slug text) RETURNS text
+LANGUAGE plpgsql IMMUTABLE AS $$
+#variable_conflict use_variable
+DECLARE
+	k text := naboom.clean_text('object_key', object_key, true, 512);
+BEGIN
+	IF k !~ '^[a-z0-9-]+/[A-Za-z0-9._~/-]*[A-Za-z0-9_~-]$' OR k ~ '(^|/)\.\.?(/|$)' OR strpos(k, '//') > 0 THEN
+		PERFORM naboom.fail('22023', 'naboom.invalid_object_key', 'object_key is not a storage key naboom accepts',
+			'A key is the community slug, "/", then letters, digits and . _ ~ - / (no empty, . or .. segments), at most 512 characters.',
+			format('Use the key the gateway stored the object under, e.g. %s/NB-7K3Q-9XW9/6f1c2e.jpg.', slug));
+	END IF;
+	IF split_part(k, '/', 1) <> slug THEN
+		PERFORM naboom.fail('22023', 'naboom.invalid_object_key', format('object_key is not in community "%s"', slug),
+			format('Keys of this incident''s objects start with "%s/".', slug),
+			'Store the object under the incident''s community and send that key.');
+	END IF;
+	RETURN k;
+END
+$$;
+
+COMMENT ON FUNCTION naboom.check_object_key(text, text) IS
+	'The object key if it has the shape naboom accepts and lies under the community''s prefix (slug/); else naboom.invalid_object_key (22023)';
+
+CREATE OR REPLACE FUNCTION naboom.check_sha256(sha256 text) RETURNS text
+LANGUAGE plpgsql IMMUTABLE AS $$
+#variable_conflict use_variable
+DECLARE
+	h text := lower(naboom.clean_text('sha256', sha256, true, 100));
+BEGIN
+	IF h !~ '^[0-9a-f]{64}$' THEN
+		PERFORM naboom.fail('22023', 'naboom.invalid_sha256', 'sha256 must be 64 hexadecimal digits',
+			format('It has %s characters.', length(h)), 'Send the SHA-256 of the file''s bytes in hex.');
+	END IF;
+	RETURN h;
+END
+$$;
+
+COMMENT ON FUNCTION naboom.check_sha256(text) IS 'The digest in lower case if it is 64 hex digits; else naboom.invalid_sha256 (22023)';
+
+CREATE OR REPLACE FUNCTION naboom.check_taken_at(taken_at timestamptz) RETURNS timestamptz
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_variable
+BEGIN
+	-- Five minutes of a phone's clock running fast are forgiven.
+	IF taken_at IS NOT NULL AND (NOT isfinite(taken_at) OR taken_at > now() + interval '5 minutes') THEN
+		PERFORM naboom.fail('22023', 'naboom.invalid_taken_at', 'taken_at is in the future',
+			CASE WHEN isfinite(taken_at) THEN format('It is %s minutes ahead of the server''s clock.',
+					ceil(extract(epoch FROM taken_at - now()) / 60))
+				ELSE 'It is infinite.' END,
+			'Send when the photo or video was taken, or leave it out.');
+	END IF;
+	RETURN taken_at;
+END
+$$;
+
+COMMENT ON FUNCTION naboom.check_taken_at(timestamptz) IS 'taken_at if it is NULL or not in the future (5 minutes of clock skew allowed); else naboom.invalid_taken_at (22023)';
+
+CREATE OR REPLACE FUNCTION naboom.attachment_out(a naboom.attachment, i naboom.incident, slug text, actor text,
+	my_role naboom.member_role) RETURNS naboom_api.attachment
+LANGUAGE sql STABLE AS $$
+	SELECT a.attachment_id, i.reference, slug, a.object_key, a.content_type, a.bytes, a.sha256, a.caption,
+		a.taken_at, a.created_at,
+		CASE WHEN a.uploader_ref IS NULL THEN 'naboom'
+			-- A sensitive case's reporter is named to moderators only (as in incident_out).
+			WHEN a.uploader_ref = i.reporter_ref AND actor IS DISTINCT FROM i.reporter_ref
+				AND NOT (actor IS NULL OR coalesce(my_role >= 'moderator', false))
+				AND (SELECT cat.is_sensitive FROM naboom.category cat
+					WHERE cat.community_id = i.community_id AND cat.code = i.category_code) THEN NULL
+			ELSE (SELECT m.display_name FROM naboom.member m
+				WHERE m.community_id = a.community_id AND m.user_ref = a.uploader_ref) END,
+		actor IS NOT NULL AND a.uploader_ref IS NOT DISTINCT FROM actor,
+		a.hidden_at IS NOT NULL, a.hidden_at, a.hidden_reason
+$$;
+
+COMMENT ON FUNCTION naboom.attachment_out(naboom.attachment, naboom.incident, text, text, naboom.member_role) IS
+	'An attachment of incident i as add_attachment and hide_attachment return it to the actor (whose role is my_role), who may make that call: the uploader named as get_incident names them';
+
+CREATE OR REPLACE FUNCTION naboom.incident_attachments(i naboom.incident, actor text, my_role naboom.member_role,
+	reporter_name text) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+	SELECT coalesce(jsonb_agg(jsonb_build_object(
+			'id', a.attachment_id, 'object_key', a.object_key, 'content_type', a.content_type,
+			'bytes', a.bytes, 'sha256', a.sha256, 'caption', a.caption, 'taken_at', a.taken_at,
+			'created_at', a.created_at,
+			'uploader_name', CASE
+				WHEN a.uploader_ref IS NULL THEN 'naboom'
+				WHEN NOT v.member THEN NULL
+				WHEN a.uploader_ref = i.reporter_ref AND reporter_name IS NULL THEN NULL
+				ELSE m.display_name END,
+			'is_mine', actor IS NOT NULL AND a.uploader_ref IS NOT DISTINCT FROM actor,
+			'hidden', a.hidden_at IS NOT NULL, 'hidden_at', a.hidden_at, 'hidden_reason', a.hidden_reason)
+			ORDER BY a.created_at, a.attachment_id), '[]')
+	FROM (SELECT actor IS NULL AND naboom.is_service() AS service) s
+	CROSS JOIN LATERAL (SELECT s.service OR my_role IS NOT NULL AS member,
+		s.service OR coalesce(my_role >= 'responder', false)
+			OR (actor IS NOT NULL AND i.reporter_ref IS NOT DISTINCT FROM actor) AS sees_sensitive,
+		s.service OR coalesce(my_role >= 'moderator', false) AS moderator) v
+	JOIN naboom.category cat ON cat.community_id = i.community_id AND cat.code = i.category_code
+	JOIN naboom.attachment a ON a.community_id = i.community_id AND a.incident_id = i.incident_id
+	LEFT JOIN naboom.member m ON m.community_id = a.community_id AND m.user_ref = a.uploader_ref
+	WHERE (v.sees_sensitive OR NOT cat.is_sensitive)
+		AND (a.hidden_at IS NULL OR v.moderator)
+$$;
+
+COMMENT ON FUNCTION naboom.incident_attachments(naboom.incident, text, naboom.member_role, text) IS
+	'The attachments of a visible incident that the actor may see, as JSON: none of a sensitive incident''s but to its reporter, responders, moderators and the service; hidden ones to moderators and the service only. reporter_name: as the caller sees it (NULL hides the reporter as uploader too)';
+
+CREATE OR REPLACE FUNCTION naboom_api.add_attachment(reference text, object_key text, content_type text, bytes bigint,
+	sha256 text, caption text DEFAULT NULL, taken_at timestamptz DEFAULT NULL)
+RETURNS naboom_api.attachment
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER AS $$
+#variable_conflict use_variable
+DECLARE
+	actor text := naboom.require_actor();
+	v_type text := naboom.check_attachment_file(content_type, bytes);
+	v_sha text := naboom.check_sha256(sha256);
+	v_caption text := naboom.clean_text('caption', caption, false, 500);
+	v_taken timestamptz := naboom.check_taken_at(taken_at);
+	f record := naboom.find_incident(reference, actor, true);
+	i naboom.incident := f.incident;
+	c naboom.community;
+	v_key text;
+	a naboom.attachment;
+	n integer;
+	lim integer := current_setting('naboom.attachments_per_incident')::integer;
+BEGIN
+	SELECT * INTO c FROM naboom.community x WHERE x.community_id = i.community_id;
+	v_key := naboom.check_object_key(object_key, c.slug);
+	-- Who may: the reporter (while a member) and the community's responders,
+	-- moderators and admins; the service.
+	PERFORM naboom.require_role(c, actor, 'resident');
+	IF actor IS NOT NULL AND i.reporter_ref IS DISTINCT FROM actor AND f.actor_role < 'responder' THEN
+		PERFORM naboom.fail('42501', 'naboom.attachment_forbidden', format('you may not add attachments to %s', i.reference),
+			'Attachments are added by the incident''s reporter, responders and moderators.',
+			'Send the photo to a responder, or add a note.');
+	END IF;
+
+	-- A resubmit (the same key, or the same file on this incident) is the
+	-- attachment already made.  The incident's row lock (find_incident)
+	-- orders the calls for one incident, so the count below is exact.
+	SELECT * INTO a FROM naboom.attachment x WHERE x.object_key = v_key;
+	IF FOUND AND (a.community_id, a.incident_id, a.sha256, a.bytes, a.content_type)
+			IS DISTINCT FROM (i.community_id, i.incident_id, v_sha, bytes, v_type) THEN
+		PERFORM naboom.fail('PT409', 'naboom.object_key_reused',
+			'object_key names another attachment',
+			'That key was attached before, to another incident or with another size, type or SHA-256.',
+			'Store each file under a fresh key.');
+	END IF;
+	IF NOT FOUND THEN
+		SELECT * INTO a FROM naboom.attachment x
+		WHERE x.community_id = i.community_id AND x.incident_id = i.incident_id AND x.sha256 = v_sha;
+	END IF;
+	IF a.attachment_id IS NOT NULL THEN
+		IF a.hidden_at IS NOT NULL AND actor IS NOT NULL AND f.actor_role < 'moderator' THEN
+			PERFORM naboom.fail('PT409', 'naboom.attachment_hidden',
+				format('this file was attached to %s and hidden by a moderator', i.reference),
+				'A moderator hid it; it is kept as evidence but not shown.', 'Ask a moderator.');
+		END IF;
+		RETURN naboom.attachment_out(a, i, c.slug, actor, f.actor_role);
+	END IF;
+
+	SELECT count(*) INTO n FROM naboom.attachment x
+	WHERE x.community_id = i.community_id AND x.incident_id = i.incident_id;
+	IF n >= lim THEN
+		PERFORM naboom.fail('PT409', 'naboom.attachment_limit',
+			format('%s has %s attachments already', i.reference, n),
+			format('An incident holds at most %s (naboom.attachments_per_incident).', lim),
+			'Ask a moderator to hide what is not needed, or add a note instead.');
+	END IF;
+	-- The rate_limit trigger counts the insert.  A key taken meanwhile by
+	-- another incident's attachment conflicts.
+	INSERT INTO naboom.attachment (community_id, incident_id, uploader_ref, object_key, content_type, bytes,
+		sha256, caption, taken_at)
+	VALUES (i.community_id, i.incident_id, actor, v_key, v_type, bytes, v_sha, v_caption, v_taken)
+	ON CONFLICT DO NOTHING
+	RETURNING * INTO a;
+	IF NOT FOUND THEN
+		PERFORM naboom.fail('PT409', 'naboom.object_key_reused',
+			'object_key names another attachment',
+			'That key was attached to another incident at the same moment.',
+			'Store each file under a fresh key.');
+	END IF;
+	PERFORM naboom.attachment_event(i, 'attachment.added',
+		jsonb_build_object('id', a.attachment_id, 'content_type', a.content_type));
+	PERFORM set_config('response.status', '201', true);
+	RETURN naboom.attachment_out(a, i, c.slug, actor, f.actor_role);
+END
+$$;
+
+COMMENT ON FUNCTION naboom_api.add_attachment(text, text, text, bigint, text, text, timestamptz) IS
+	'Attach a photo or video the gateway stored under object_key (<community>/...) to an incident: its reporter, the community''s responders and moderators, or the service. Type and size within the settings, sha256 the file''s hex digest, caption up to 500 characters, taken_at not in the future; at most naboom.attachments_per_incident per incident; rate limited (attachment). Idempotent: the same key, or the same file (sha256) on the same incident, returns the attachment already made (200); new: 201, announced as attachment.added';
+
+CREATE OR REPLACE FUNCTION naboom_api.hide_attachment(reference text, attachment_id bigint, reason text)
+RETURNS naboom_api.attachment
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER AS $$
+#variable_conflict use_variable
+DECLARE
+	actor text := naboom.require_actor();
+	v_reason text := naboom.clean_text('reason', reason, true, 2000);
+	f record := naboom.find_incident(reference, actor, true);
+	i naboom.incident := f.incident;
+	c naboom.community;
+	a naboom.attachment;
+BEGIN
+	SELECT * INTO c FROM naboom.community x WHERE x.community_id = i.community_id;
+	PERFORM naboom.require_role(c, actor, 'moderator');
+	IF length(v_reason) < 3 THEN
+		PERFORM naboom.fail('22023', 'naboom.reason_required', 'hiding an attachment needs a reason',
+			'The reason is shorter than 3 characters.', 'Say why, e.g. "shows a bystander''s face".');
+	END IF;
+	SELECT * INTO a FROM naboom.attachment x
+	WHERE x.community_id = i.community_id AND x.incident_id = i.incident_id
+		AND x.attachment_id = hide_attachment.attachment_id
+	FOR UPDATE;
+	IF NOT FOUND THEN
+		PERFORM naboom.fail('PT404', 'naboom.unknown_attachment',
+			format('%s has no attachment %s', i.reference, coalesce(attachment_id::text, 'NULL')),
+			'No attachment of this incident has that id.', 'Read the attachments with get_incident.');
+	END IF;
+	IF a.hidden_at IS NOT NULL THEN
+		PERFORM naboom.fail('PT409', 'naboom.already_hidden', format('attachment %s is already hidden', a.attachment_id),
+			format('It was hidden because: %s', a.hidden_reason), 'Nothing to do.');
+	END IF;
+	UPDATE naboom.attachment x SET hidden_at = now(), hidden_by = actor, hidden_reason = v_reason
+	WHERE x.community_id = a.community_id AND x.attachment_id = a.attachment_id
+	RETURNING * INTO a;
+	PERFORM naboom.attachment_event(i, 'attachment.hidden', jsonb_build_object('id', a.attachment_id));
+	RETURN naboom.attachment_out(a, i, c.slug, actor, f.actor_role);
+END
+$$;
+
+COMMENT ON FUNCTION naboom_api.hide_attachment(text, bigint, text) IS
+	'Hide an attachment of an incident, with a reason (moderators and admins of its community, the service): from then on only moderators see it; the row and the object are kept as evidence. Audited; announced as attachment.hidden';
+
 CREATE OR REPLACE FUNCTION naboom.append_event(community_id bigint, incident_id bigint, topic text, is_public boolean,
 	payload jsonb) RETURNS void
 	AS 'MODULE_PATHNAME', 'naboom_append_event'
@@ -2024,7 +2458,15 @@ LANGUAGE sql STABLE AS $$
 			'address', i.address, 'area', ar.code, 'area_en', ar.name_en, 'area_af', ar.name_af,
 			'created_at', i.created_at, 'updated_at', i.updated_at, 'version', i.version),
 		'reporter', CASE WHEN rep.user_ref IS NOT NULL THEN
-			jsonb_build_object('name', rep.display_name, 'phone', rep.phone, 'language', rep.language) END)
+			jsonb_build_object('name', rep.display_name, 'phone', rep.phone, 'language', rep.language) END,
+		-- The evidence (13_evidence.sql): references to the objects, for the
+		-- integrator to fetch or sign for the authority; never a hidden one.
+		'attachments', (SELECT coalesce(jsonb_agg(jsonb_build_object('id', x.attachment_id,
+				'object_key', x.object_key, 'content_type', x.content_type, 'bytes', x.bytes, 'sha256', x.sha256,
+				'caption', x.caption, 'taken_at', x.taken_at, 'created_at', x.created_at)
+				ORDER BY x.created_at, x.attachment_id), '[]')
+			FROM naboom.attachment x
+			WHERE x.community_id = i.community_id AND x.incident_id = i.incident_id AND x.hidden_at IS NULL))
 	FROM naboom.incident i
 	JOIN naboom.authority a ON a.authority_id = f.authority_id
 	JOIN naboom.community c ON c.community_id = i.community_id
@@ -2035,7 +2477,7 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 COMMENT ON FUNCTION naboom.forwarding_payload(naboom.forwarding) IS
-	'The JSON an authority receives for a forwarding (payload_version 1): the incident with its exact location, its category and area, the reporter''s name and phone for a statement, the moderator''s note. Only the naboom service sees it (claim_forwardings)';
+	'The JSON an authority receives for a forwarding (payload_version 1): the incident with its exact location, its category and area, the reporter''s name and phone for a statement, the moderator''s note, the references of its attachments (object key, content type, size, SHA-256, caption, when taken; hidden ones left out). Only the naboom service sees it (claim_forwardings)';
 
 CREATE OR REPLACE FUNCTION naboom.enqueue_forwarding(i naboom.incident, a naboom.authority, moment text, rule_ref bigint,
 	note text, actor text) RETURNS naboom.forwarding
@@ -3090,6 +3532,36 @@ CREATE TRIGGER status_types_changed AFTER UPDATE OF status_type ON naboom.status
 
 REVOKE ALL ON FUNCTION naboom.restamp_queue_due(bigint, text), naboom.category_targets_changed(),
 	naboom.status_types_changed() FROM PUBLIC;
+-- Issue 16, evidence (as in 13_evidence.sql and 99_security.sql): deleting
+-- an attachment announces it; dumped, row-level secured, granted and
+-- audited like the other domain tables.
+CREATE TRIGGER attachment_deleted AFTER DELETE ON naboom.attachment
+	REFERENCING OLD TABLE AS gone
+	FOR EACH STATEMENT EXECUTE FUNCTION naboom.attachment_deleted();
+SELECT pg_catalog.pg_extension_config_dump('naboom.attachment', '');
+SELECT pg_catalog.pg_extension_config_dump('naboom.attachment_attachment_id_seq', '');
+ALTER TABLE naboom.attachment ENABLE ROW LEVEL SECURITY;
+CREATE POLICY attachment_member ON naboom.attachment FOR SELECT TO naboom_user
+	USING (hidden_at IS NULL
+		AND (uploader_ref = (SELECT naboom.current_actor())
+			OR community_id = ANY ((SELECT naboom.my_staff_community_ids())::bigint[])));
+CREATE POLICY attachment_service ON naboom.attachment FOR SELECT TO naboom_service USING (true);
+REVOKE ALL ON naboom.attachment FROM PUBLIC;
+GRANT SELECT (community_id, attachment_id, incident_id, object_key, content_type, bytes, sha256, caption,
+		taken_at, created_at)
+	ON naboom.attachment TO naboom_user;
+GRANT SELECT ON naboom.attachment TO naboom_service;
+REVOKE ALL ON FUNCTION naboom.events_written(), naboom.attachment_deleted(), naboom.attachment_event(naboom.incident, text, jsonb),
+	naboom.check_attachment_file(text, bigint), naboom.check_object_key(text, text), naboom.check_sha256(text),
+	naboom.check_taken_at(timestamptz), naboom.attachment_out(naboom.attachment, naboom.incident, text, text, naboom.member_role),
+	naboom.incident_attachments(naboom.incident, text, naboom.member_role, text),
+	naboom_api.add_attachment(text, text, text, bigint, text, text, timestamptz),
+	naboom_api.hide_attachment(text, bigint, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION
+	naboom_api.add_attachment(text, text, text, bigint, text, text, timestamptz),
+	naboom_api.hide_attachment(text, bigint, text)
+	TO naboom_user, naboom_service;
+SELECT naboom.audit_table('naboom.attachment');
 
 -- Issue 16, forwarding to authorities (as in 13_forwarding.sql and
 -- 99_security.sql): the rule triggers on naboom.incident, row-level

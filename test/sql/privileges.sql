@@ -6,7 +6,7 @@
 -- Runs twice (scripts/test.sh): with search_path = tap, public and with
 -- search_path = tap only, so every naboom name is qualified.
 BEGIN;
-SELECT plan(112);
+SELECT plan(115);
 
 ------------------------------------------------------------------------------
 -- The three roles
@@ -148,6 +148,16 @@ SELECT function_privs_are('naboom_api', 'join_community', ARRAY['text', 'text', 
 	'naboom_user', ARRAY['EXECUTE'], 'naboom_user may execute join_community');
 SELECT function_privs_are('naboom_api', 'set_member_role', ARRAY['text', 'text', 'text'],
 	'naboom_user', ARRAY['EXECUTE'], 'naboom_user may execute set_member_role (the member row decides)');
+-- Issue 16, evidence: people attach (the member row decides who may);
+-- the public does not.
+SELECT function_privs_are('naboom_api', 'add_attachment',
+	ARRAY['text', 'text', 'text', 'bigint', 'text', 'text', 'timestamp with time zone'],
+	'naboom_user', ARRAY['EXECUTE'], 'naboom_user may execute add_attachment');
+SELECT function_privs_are('naboom_api', 'add_attachment',
+	ARRAY['text', 'text', 'text', 'bigint', 'text', 'text', 'timestamp with time zone'],
+	'naboom_anon', ARRAY[]::text[], 'naboom_anon may not execute add_attachment');
+SELECT function_privs_are('naboom_api', 'hide_attachment', ARRAY['text', 'bigint', 'text'],
+	'naboom_user', ARRAY['EXECUTE'], 'naboom_user may execute hide_attachment (moderators, the member row decides)');
 SELECT function_privs_are('naboom_api', 'upsert_area', ARRAY['text', 'text', 'text', 'text', 'text', 'text'],
 	'naboom_user', ARRAY['EXECUTE'], 'naboom_user may execute upsert_area (the member row decides)');
 SELECT function_privs_are('naboom_api', 'upsert_category',

@@ -311,9 +311,9 @@ SELECT tap.is(pg_temp.error_of('SELECT naboom_api.erase_my_data()'), '28000 nabo
 RESET ROLE;
 
 SELECT tap.is((SELECT pg_catalog.array_agg(k ORDER BY k) FROM pg_catalog.jsonb_object_keys(:'eve_export'::jsonb) k),
-	'{alerts,assigned,audit,deleted_notes,legal_holds_placed,memberships,positions,reports,subscriptions,timeline}'::text[],
+	'{alerts,assigned,attachments,audit,deleted_notes,legal_holds_placed,memberships,positions,reports,subscriptions,timeline}'::text[],
 	'export_my_data, a member: data is one object with her memberships, reports, timeline, alert areas, alerts, positions, '
-	'audit, deleted notes, assignments and holds');
+	'audit, deleted notes, assignments, holds and attachments');
 SELECT tap.is((SELECT :'eve_user_ref' || ' ' || (:'eve_exported_now')::boolean || ' | '
 			|| (SELECT pg_catalog.string_agg((m->>'community') || ' ' || (m->>'display_name') || ' ' || (m->>'phone')
 				|| ' ' || (m->>'role'), ', ') FROM pg_catalog.jsonb_array_elements(e->'memberships') m)

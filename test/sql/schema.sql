@@ -7,7 +7,7 @@
 -- failure names the offending objects, and each is paired with a check that
 -- the list it filters is not empty (a test that cannot fail is a defect).
 BEGIN;
-SELECT plan(91);
+SELECT plan(95);
 
 ------------------------------------------------------------------------------
 -- Schemas and the extension
@@ -256,6 +256,16 @@ SELECT has_function('naboom_api', 'subscribe_area', ARRAY['text', 'text', 'text[
 SELECT volatility_is('naboom_api', 'unread_alert_count', ARRAY[]::text[], 'stable', 'unread_alert_count is STABLE (a badge polls it with GET)');
 SELECT volatility_is('naboom_api', 'mark_alerts_seen', ARRAY['bigint'], 'volatile', 'mark_alerts_seen is VOLATILE');
 SELECT col_type_is('naboom', 'alert', 'seen_at', 'timestamp with time zone', 'naboom.alert.seen_at is a timestamptz');
+
+-- Issue 16, evidence.
+SELECT is((SELECT p.proargnames FROM pg_catalog.pg_proc p
+		WHERE p.pronamespace = 'naboom_api'::regnamespace AND p.proname = 'add_attachment'),
+	ARRAY['reference', 'object_key', 'content_type', 'bytes', 'sha256', 'caption', 'taken_at'],
+	'add_attachment has the parameter names of the contract');
+SELECT volatility_is('naboom_api', 'add_attachment', ARRAY['text', 'text', 'text', 'bigint', 'text', 'text', 'timestamp with time zone'],
+	'volatile', 'add_attachment is VOLATILE');
+SELECT volatility_is('naboom_api', 'hide_attachment', ARRAY['text', 'bigint', 'text'], 'volatile', 'hide_attachment is VOLATILE');
+SELECT col_type_is('naboom_api', 'incident', 'attachments', 'jsonb', 'naboom_api.incident.attachments is jsonb (filled by get_incident)');
 
 SELECT volatility_is('naboom_api', 'get_incident', ARRAY['text'], 'stable', 'get_incident is STABLE (HTTP GET works)');
 SELECT volatility_is('naboom_api', 'report_incident',
