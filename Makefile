@@ -89,6 +89,13 @@ installcheck-auditring:
 installcheck-standby:
 	bash test/standby.sh
 
+# test/postgrest.sh: naboom behind PostgREST 12, replayed request by request
+# (test/postgrest_replay.pm) as the authenticator role in a database of its own;
+# every naboom_api function called with its HTTP method
+.PHONY: installcheck-postgrest
+installcheck-postgrest:
+	bash test/postgrest.sh
+
 # test/graphile.sh: a real PostGraphile 4 (npm ci of tools/postgraphile, cached)
 # against this cluster: the incident story over HTTP, naboomEvents over a WebSocket
 .PHONY: installcheck-graphile

@@ -896,6 +896,17 @@ SELECT h.ok, h.extension_version AS version, h.writer_connected AS writer, h.eve
 	coalesce(nullif(array_to_string(h.problems || h.warnings, ', '), ''), 'none') AS "problems, warnings", demo.http() AS http
 FROM naboom_api.health() AS h;
 \echo
+\echo '   The municipality''s FixMyStreet speaks Open311 GeoReport v2. Through the gateway,'
+\echo '   GET /open311/v2/requests.json?jurisdiction_id=mookgophong is (the newest request shown;'
+\echo '   private reports, panics and sensitive categories never appear):'
+SELECT demo.public_visit() \gset
+SET ROLE naboom_anon;
+\echo '   [as the public]  open311_requests(''mookgophong'')'
+:lines
+SELECT jsonb_pretty(naboom_api.open311_requests('mookgophong')::jsonb->0);
+:tables
+RESET ROLE;
+\echo
 
 \echo '══ Fin ═════════════════════════════════════════════════════════════════════════════'
 \echo '   The cows are home, and Elsabé and Willem are safe. Everything above is in the database:'

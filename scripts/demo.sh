@@ -33,7 +33,8 @@
 #      run and the retention job run by pg_cron for real; then a morning in
 #      the control room: an app syncing with incident_changes, the moderator's
 #      incident_queue with an overdue burglary on top, a responder's
-#      my_assignments, a resident's my_incidents, and health().  Beside the
+#      my_assignments, a resident's my_incidents, health(), and one Open311
+#      GeoReport v2 answer (open311_requests).  Beside the
 #      story runs tools/naboom-listen (built if missing), naboom's event
 #      stream client, as the naboom service; it writes every event the moment
 #      it is published to demo/out/events.log, and the story reads the panic

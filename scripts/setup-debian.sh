@@ -25,6 +25,7 @@ PACKAGES=(
     "postgresql-${PG_MAJOR}-pgtap"
     libtap-parser-sourcehandler-pgtap-perl  # pg_prove
     libipc-run-perl
+    libdbd-pg-perl                          # test/postgrest.sh: the PostgREST replay
     libpq-dev
     make
     gcc

@@ -51,6 +51,12 @@
 #           ports, stopped on exit), under `timeout` (NABOOM_STANDBY_TIMEOUT):
 #           every STABLE naboom_api function answers on the standby as a
 #           gateway calls it, nothing writes, reads are audited in its log.
+#        h2. make installcheck-postgrest  test/postgrest.sh (TAP), under `timeout`
+#           (NABOOM_POSTGREST_TIMEOUT): in a database of its own, as an
+#           authenticator role, every request replayed as PostgREST 12 runs
+#           it (test/postgrest_replay.pm, Perl DBD::Pg): a whole story, the
+#           mistakes a user can make (4xx, never 500), Open311's paths, and
+#           every naboom_api function (from pg_proc) called with its method.
 #        i. make installcheck-graphile  test/graphile.sh (TAP): npm ci of
 #           tools/postgraphile from its lock file (cached; skipped when
 #           node_modules is from the same lock), a real PostGraphile 4 on a
@@ -66,7 +72,8 @@
 #
 # Counting: each pg_regress test and each isolation spec is one test; each
 # pgTAP assertion (`ok N` / `not ok N` line) in each pass is one test, and so
-# is each assertion of test/listen.sh, test/fingerprint.sh, test/restore.sh, test/faults.sh and test/graphile.sh (TAP too:
+# is each assertion of test/listen.sh, test/fingerprint.sh, test/restore.sh, test/faults.sh,
+# test/graphile.sh and test/postgrest.sh (TAP too:
 # plan `1..N` first, `ok N` / `not ok N` lines).  A test program that dies
 # without reporting (bad plan, SQL error, crash, timeout, extension that
 # fails to load) counts as one more failure; a pg_regress test that never got
@@ -99,7 +106,7 @@
 #     database contrib_regression (cron.database_name), not in naboom_tap.
 #
 # Logs (gitignored) are in test/results/: installcheck-regress.log,
-# installcheck-isolation.log, listen.log, fingerprint.log, restore.log, faults.log, graphile.log, pgtap-pass1.log,
+# installcheck-isolation.log, listen.log, fingerprint.log, restore.log, faults.log, graphile.log, postgrest.log, pgtap-pass1.log,
 # pgtap-pass2.log, postgresql.log.
 #
 # Environment knobs:
@@ -112,6 +119,7 @@
 #   NABOOM_FAULTS_TIMEOUT=300 seconds for make installcheck-faults
 #   NABOOM_AUDITRING_TIMEOUT=120    seconds for make installcheck-auditring
 #   NABOOM_STANDBY_TIMEOUT=120      seconds for make installcheck-standby
+#   NABOOM_POSTGREST_TIMEOUT=120    seconds for make installcheck-postgrest
 #   NABOOM_GRAPHILE_TIMEOUT=300     seconds for make installcheck-graphile (npm ci included)
 set -uo pipefail
 
@@ -129,6 +137,7 @@ RESTORE_TIMEOUT="${NABOOM_RESTORE_TIMEOUT:-600}"
 FAULTS_TIMEOUT="${NABOOM_FAULTS_TIMEOUT:-300}"
 AUDITRING_TIMEOUT="${NABOOM_AUDITRING_TIMEOUT:-120}"
 STANDBY_TIMEOUT="${NABOOM_STANDBY_TIMEOUT:-120}"
+POSTGREST_TIMEOUT="${NABOOM_POSTGREST_TIMEOUT:-120}"
 GRAPHILE_TIMEOUT="${NABOOM_GRAPHILE_TIMEOUT:-300}"
 DIFF_MAX_LINES=3000
 
@@ -314,6 +323,13 @@ inside() {
         run_tap_program standby "$STANDBY_TIMEOUT" installcheck-standby
     else
         echo; log "standby: no test/standby.sh - skipped (not counted)"
+    fi
+
+    # a database of its own (naboom_postgrest) and the authenticator role
+    if [ -e test/postgrest.sh ]; then
+        run_tap_program postgrest "$POSTGREST_TIMEOUT" installcheck-postgrest
+    else
+        echo; log "postgrest: no test/postgrest.sh - skipped (not counted)"
     fi
 
     # PostGraphile against a database of its own: needs only the install

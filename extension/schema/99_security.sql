@@ -108,6 +108,21 @@ GRANT EXECUTE ON FUNCTION
 	naboom_api.leave_community(text), naboom_api.members(text, text, text, text, integer)
 	TO naboom_user, naboom_service;
 
+-- 0.7.0, issue 15, Open311 GeoReport v2 (13_open311.sql): the documents
+-- are public (public, non-sensitive reports only); posting a request is
+-- report_incident, for people (and the service, which report_incident
+-- refuses without a person).
+GRANT EXECUTE ON FUNCTION
+	naboom_api.open311_services(text, text),
+	naboom_api.open311_requests(text, text, text, text, text, text, text),
+	naboom_api.open311_request(text, text, text)
+	TO naboom_anon, naboom_user, naboom_service;
+
+GRANT EXECUTE ON FUNCTION
+	naboom_api.open311_post_request(text, text, double precision, double precision, text, text, text, text,
+		text, text, text, text, text, text, text, text, text)
+	TO naboom_user, naboom_service;
+
 SELECT pg_catalog.pg_extension_config_dump('naboom.community_retention', '');
 SELECT pg_catalog.pg_extension_config_dump('naboom.legal_hold', '');
 SELECT pg_catalog.pg_extension_config_dump('naboom.deleted_note', '');

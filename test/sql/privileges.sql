@@ -6,7 +6,7 @@
 -- Runs twice (scripts/test.sh): with search_path = tap, public and with
 -- search_path = tap only, so every naboom name is qualified.
 BEGIN;
-SELECT plan(108);
+SELECT plan(110);
 
 ------------------------------------------------------------------------------
 -- The three roles
@@ -81,8 +81,18 @@ $$, ARRAY['naboom_api.get_incident(text)', 'naboom.reference_valid(text)',
 	'naboom_api.incident_changes(text,integer)',
 	-- directory (issue 13): the public pickers and health()
 	'naboom_api.communities()', 'naboom_api.categories(text)', 'naboom_api.areas(text,boolean)',
-	'naboom_api.statuses()', 'naboom_api.health()'],
-	'naboom_anon may execute only get_incident, incidents_near, the maps, the feed, incident_changes, the public pickers, health() and the reference, identity and my_* helpers');
+	'naboom_api.statuses()', 'naboom_api.health()',
+	-- Open311 (issue 15): the public documents
+	'naboom_api.open311_services(text,text)', 'naboom_api.open311_requests(text,text,text,text,text,text,text)',
+	'naboom_api.open311_request(text,text,text)'],
+	'naboom_anon may execute only get_incident, incidents_near, the maps, the feed, incident_changes, the public pickers, health(), the Open311 documents and the reference, identity and my_* helpers');
+-- Open311 (issue 15): posting a request is for people (and the service).
+SELECT function_privs_are('naboom_api', 'open311_post_request',
+	ARRAY['text', 'text', 'double precision', 'double precision', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text'],
+	'naboom_anon', ARRAY[]::text[], 'naboom_anon may not execute open311_post_request');
+SELECT function_privs_are('naboom_api', 'open311_post_request',
+	ARRAY['text', 'text', 'double precision', 'double precision', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text'],
+	'naboom_user', ARRAY['EXECUTE'], 'naboom_user may execute open311_post_request');
 SELECT set_eq($$
 	SELECT p.oid::regprocedure::text FROM pg_catalog.pg_proc p
 	WHERE p.pronamespace = 'naboom'::regnamespace

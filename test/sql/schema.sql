@@ -7,7 +7,7 @@
 -- failure names the offending objects, and each is paired with a check that
 -- the list it filters is not empty (a test that cannot fail is a defect).
 BEGIN;
-SELECT plan(93);
+SELECT plan(95);
 
 ------------------------------------------------------------------------------
 -- Schemas and the extension
@@ -284,7 +284,9 @@ SELECT is_empty($$
 			-- alerts (issue 13)
 			'unread_alert_count',
 			-- directory (issue 13)
-			'communities', 'categories', 'areas', 'statuses', 'my_memberships', 'members', 'health')
+			'communities', 'categories', 'areas', 'statuses', 'my_memberships', 'members', 'health',
+			-- Open311 (issue 15)
+			'open311_services', 'open311_requests', 'open311_request')
 		AND p.provolatile <> 's'
 $$, 'every naboom_api reader is STABLE');
 SELECT is_empty($$
@@ -298,7 +300,9 @@ SELECT is_empty($$
 			-- alerts (issue 13)
 			'unread_alert_count',
 			-- directory (issue 13)
-			'communities', 'categories', 'areas', 'statuses', 'my_memberships', 'members', 'health')
+			'communities', 'categories', 'areas', 'statuses', 'my_memberships', 'members', 'health',
+			-- Open311 (issue 15)
+			'open311_services', 'open311_requests', 'open311_request')
 		AND p.provolatile <> 'v'
 $$, 'every naboom_api writer is VOLATILE');
 
@@ -309,9 +313,19 @@ SELECT is_empty($$
 	WHERE p.pronamespace = 'naboom_api'::regnamespace
 		AND NOT (p.proname = 'community_map_geojson' AND p.prorettype = 'pg_catalog.jsonb'::regtype)
 		AND NOT (p.proname = 'community_map_svg' AND p.prorettype = 'pg_catalog.text'::regtype)
+		AND NOT (p.proname LIKE 'open311\_%' AND p.prorettype = 'naboom_api."*/*"'::regtype)
 		AND (p.prorettype = 'pg_catalog.record'::regtype OR t.typtype <> 'c'
 			OR 'o' = ANY (p.proargmodes) OR 'b' = ANY (p.proargmodes) OR 't' = ANY (p.proargmodes))
-$$, 'every naboom_api function returns a named composite type (not record, no OUT/TABLE parameters)');
+$$, 'every naboom_api function returns a named composite type (not record, no OUT/TABLE parameters); the maps and the Open311 documents are documents');
+
+-- Open311 (issue 15): documents of the domain naboom_api."*/*" over text,
+-- PostgREST 12's "any" media type handler, named cleanly for PostGraphile.
+SELECT is(
+	(SELECT t.typtype::text || ' ' || t.typbasetype::regtype::text FROM pg_catalog.pg_type t
+	 WHERE t.oid = 'naboom_api."*/*"'::regtype),
+	'd text', 'naboom_api."*/*" is a domain over text (PostgREST 12''s any media type handler)');
+SELECT matches(pg_catalog.obj_description('naboom_api."*/*"'::regtype, 'pg_type'), '^@name Open311Document\n',
+	'the document domain has the smart comment @name Open311Document');
 
 SELECT is_empty($$
 	SELECT p.oid::regprocedure::text FROM pg_catalog.pg_proc p
