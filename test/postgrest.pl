@@ -137,6 +137,13 @@ my $story = eval {
 	ok_call(200, 'resp', 'POST', 'transition_incident', { reference => $ref, status => 'on_scene' });
 	$res = ok_call(201, 'resp', 'POST', 'add_note', { reference => $ref, note => 'Tracks lead north', is_public => JSON::PP::false });
 	my $note_seq = $res->{json}{seq};
+	# evidence: a photo the gateway stored, then hidden by a moderator
+	$res = ok_call(201, 'resp', 'POST', 'add_attachment', { reference => $ref, object_key => "$C/$ref/tracks.jpg",
+		content_type => 'image/jpeg', bytes => 123456, sha256 => ('ab' x 32), caption => 'Tracks at the gate' });
+	$res = ok_call(200, 'mod', 'POST', 'hide_attachment', { reference => $ref, attachment_id => $res->{json}{id},
+		reason => 'Shows a neighbour' });
+	check(($res->{json}{hidden} ? 1 : 0) == 1 && ($res->{json}{hidden_reason} // '') eq 'Shows a neighbour',
+		'POST hide_attachment: hidden, with its reason', short($res));
 	ok_call(200, 'resp', 'POST', 'delete_note', { reference => $ref, seq => $note_seq });
 	ok_call(200, 'resp', 'POST', 'transition_incident', { reference => $ref, status => 'resolved', note => 'Cows found' });
 	$res = ok_call(200, 'res', 'POST', 'transition_incident', { reference => $ref, status => 'closed' });
