@@ -912,12 +912,22 @@ RESET ROLE;
 \echo '   Hennie''s stock theft went to SAPS the moment he reported it: a rule of the town sends'
 \echo '   every stock theft there, written in the same transaction as the report. The integrator''s'
 \echo '   forwarding worker claims it, POSTs it with its idempotency key, and says it arrived.'
+\echo '   Gerrit photographed the tracks at the ramp; the app put the photo in object storage and'
+\echo '   records it (naboom keeps the key, type, size and SHA-256; the payload refers to it):'
+SELECT demo.act_as('gerrit.pretorius') AS who \gset
+\echo :who
+\echo '   [as a responder]  add_attachment(<the stock theft>, ''mookgophong/tracks-0412.jpg'', ''image/jpeg'', ...)'
+SELECT a.object_key, a.content_type, a.bytes, a.caption, a.uploader_name AS "by"
+FROM naboom_api.add_attachment(:'cattle', 'mookgophong/tracks-0412.jpg', 'image/jpeg', 2841207,
+	'9f2c4e1b7a5d3c8e0f6a2b4d1c7e9a3f5b8d0c2e4a6f1b3d5c7e9a0b2d4f6a81', 'Tracks at the loading ramp',
+	now() - interval '2 hours') AS a;
 RESET request.jwt.claims;
 :lines
 \echo '   [as the forwarding worker, naboom_service: no JWT claims]  claim_forwardings(''saps'', 10, ''1 minute'')'
 :tables
 SELECT c.reference, c.seq, c.idempotency_key, c.attempt, c.endpoint,
-	c.payload->'incident'->>'category' AS category, c.payload->'reporter'->>'name' AS reporter
+	c.payload->'incident'->>'category' AS category, c.payload->'reporter'->>'name' AS reporter,
+	jsonb_array_length(c.payload->'attachments') AS photos
 FROM naboom_api.claim_forwardings('saps', 10, '1 minute') AS c WHERE c.reference = :'cattle';
 SELECT f.id AS cattle_fwd FROM naboom_api.incident_forwardings(:'cattle') AS f WHERE f.seq = 1 \gset
 \echo '   [as the forwarding worker]  forwarding_delivered(id, ''CAS 41/11/2026'')'

@@ -333,8 +333,14 @@ DECLARE
 	f naboom.forwarding;
 	n integer;
 BEGIN
-	SELECT coalesce(max(x.seq), 0) + 1 INTO n FROM naboom.forwarding x
-	WHERE x.community_id = i.community_id AND x.incident_id = i.incident_id AND x.authority_id = a.authority_id;
+	-- At report the incident is new (this runs in its AFTER INSERT trigger):
+	-- nothing was forwarded before, so no lookup.
+	IF moment = 'report' THEN
+		n := 1;
+	ELSE
+		SELECT coalesce(max(x.seq), 0) + 1 INTO n FROM naboom.forwarding x
+		WHERE x.community_id = i.community_id AND x.incident_id = i.incident_id AND x.authority_id = a.authority_id;
+	END IF;
 	INSERT INTO naboom.forwarding (community_id, incident_id, authority_id, seq, reason, rule_id, note,
 		requested_by, incident_version, idempotency_key)
 	VALUES (i.community_id, i.incident_id, a.authority_id, n, moment, rule_ref, enqueue_forwarding.note, actor, i.version,
