@@ -13,7 +13,8 @@
 # 2. delivery: FWD_ROWS forwardings pending; 4 workers each loop
 #    claim_forwardings(10) + forwarding_delivered for every row claimed;
 #    beside the floor: the same claim (SKIP LOCKED, ordering check) and
-#    update as bare SQL on a trigger-free copy of the table; DROUNDS
+#    updates as bare SQL on a trigger-free copy of the table, in one
+#    transaction as naboom's claim and deliveries are; DROUNDS
 #    alternating rounds of DSECS seconds each, medians.
 # Environment: CLIENTS (2), RSECS (4 s per report run), ROUNDS (10),
 # DSECS (5 s per delivery run), DROUNDS (5), FWD_ROWS (100000).
@@ -106,31 +107,46 @@ CROSS JOIN naboom.authority a
 CROSS JOIN generate_series(1, greatest(1, ceil($ROWS::numeric / (SELECT count(*) FROM naboom.incident))::int)) s
 ORDER BY s, i.incident_id LIMIT $ROWS;
 CREATE TABLE public.floor_forwarding (LIKE naboom.forwarding INCLUDING DEFAULTS INCLUDING INDEXES);
-INSERT INTO public.floor_forwarding OVERRIDING SYSTEM VALUE SELECT * FROM naboom.forwarding;
-VACUUM ANALYZE naboom.forwarding, public.floor_forwarding;
+-- Every run starts from these rows (a run delivers up to a few tens of
+-- thousands of them; the bare floor would empty the table otherwise).
+CREATE TABLE public.fwd_initial AS SELECT * FROM naboom.forwarding;
 SQL
 cat >"$W/deliver.pgbench" <<'EOF2'
 SELECT count(d.*) FROM naboom_api.claim_forwardings('saps', 10, '1 minute') c,
 	naboom_api.forwarding_delivered(c.id, 'CAS-' || c.id) d;
 EOF2
 cat >"$W/floor.pgbench" <<'EOF2'
+BEGIN;
 WITH due AS (
 	SELECT f.forwarding_id FROM public.floor_forwarding f
 	WHERE f.state IN ('pending', 'in_flight', 'failed') AND f.next_attempt_at <= now()
 		AND NOT EXISTS (SELECT 1 FROM public.floor_forwarding e WHERE e.community_id = f.community_id
 			AND e.incident_id = f.incident_id AND e.authority_id = f.authority_id AND e.seq < f.seq
 			AND e.state IN ('pending', 'in_flight', 'failed'))
-	ORDER BY f.next_attempt_at, f.forwarding_id LIMIT 10 FOR UPDATE SKIP LOCKED)
-UPDATE public.floor_forwarding f SET state = 'in_flight', attempts = f.attempts + 1,
-	lease_until = now() + interval '1 minute', next_attempt_at = now() + interval '1 minute'
-FROM due WHERE f.forwarding_id = due.forwarding_id;
-UPDATE public.floor_forwarding f SET state = 'delivered', delivered_at = now(), external_id = 'CAS-' || f.forwarding_id
-WHERE f.state = 'in_flight' AND f.lease_until > now() AND f.forwarding_id IN (
-	SELECT x.forwarding_id FROM public.floor_forwarding x WHERE x.state = 'in_flight' ORDER BY x.forwarding_id LIMIT 10
-	FOR UPDATE SKIP LOCKED);
+	ORDER BY f.next_attempt_at, f.forwarding_id LIMIT 10 FOR UPDATE SKIP LOCKED),
+claimed AS (
+	UPDATE public.floor_forwarding f SET state = 'in_flight', attempts = f.attempts + 1,
+		lease_until = now() + interval '1 minute', next_attempt_at = now() + interval '1 minute'
+	FROM due WHERE f.forwarding_id = due.forwarding_id
+	RETURNING f.forwarding_id)
+SELECT coalesce(array_agg(forwarding_id), '{}') AS ids FROM claimed \gset
+UPDATE public.floor_forwarding f SET state = 'delivered', delivered_at = now(), lease_until = NULL,
+	external_id = 'CAS-' || f.forwarding_id
+WHERE f.forwarding_id = ANY (:ids::bigint[]);
+COMMIT;
 EOF2
+reset_forwardings() { # reset_forwardings TABLE: back to the initial pending rows, vacuumed
+	psql -X -q -v ON_ERROR_STOP=1 -d "$DB" >/dev/null <<SQL2
+SET naboom.audit = off;
+SET naboom.events = off;
+DELETE FROM $1;
+INSERT INTO $1 OVERRIDING SYSTEM VALUE SELECT * FROM public.fwd_initial;
+VACUUM ANALYZE $1;
+SQL2
+}
 run_deliver() { # run_deliver SCRIPT TABLE: prints forwardings/s
 	local before after t0 t1
+	reset_forwardings "$2"
 	before=$(q "SELECT count(*) FROM $2 WHERE state = 'delivered'")
 	t0=$(date +%s.%N)
 	pgbench -n -M prepared -c 4 -j 4 -T "$DSECS" -f "$1" "$DB" >/dev/null 2>&1

@@ -237,13 +237,24 @@ COMMENT ON FUNCTION naboom.append_event(bigint, bigint, text, boolean, jsonb) IS
 	'Write one event to the stream in the current transaction (as the C triggers do), for naboom''s SQL code';
 
 CREATE FUNCTION naboom.forwarding_out(f naboom.forwarding) RETURNS naboom_api.forwarding
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
+-- PL/pgSQL, not SQL: its plan is kept for the session (a SQL function's is
+-- made again for every statement that calls it: per delivered forwarding).
+DECLARE
+	r naboom_api.forwarding;
+BEGIN
 	SELECT f.forwarding_id, c.slug, i.reference, a.code, a.name_en, a.name_af, f.seq, f.reason, f.state,
 		f.attempts, f.next_attempt_at, f.external_id, f.last_error, f.created_at, f.delivered_at
+	INTO r
 	FROM naboom.authority a
 	JOIN naboom.community c ON c.community_id = a.community_id
 	JOIN naboom.incident i ON i.community_id = f.community_id AND i.incident_id = f.incident_id
-	WHERE a.authority_id = f.authority_id
+	WHERE a.authority_id = f.authority_id;
+	IF NOT FOUND THEN
+		RETURN NULL;
+	END IF;
+	RETURN r;
+END
 $$;
 
 COMMENT ON FUNCTION naboom.forwarding_out(naboom.forwarding) IS 'A forwarding as the API returns it';
@@ -284,8 +295,11 @@ COMMENT ON FUNCTION naboom.require_service(text) IS 'naboom.service_only (42501)
 -- outbox holds no copy of personal data, and erasure or retention of the
 -- incident covers it).  One function, so that what goes out is in one place.
 CREATE FUNCTION naboom.forwarding_payload(f naboom.forwarding) RETURNS jsonb
-LANGUAGE sql STABLE AS $$
-	SELECT jsonb_build_object(
+LANGUAGE plpgsql STABLE AS $$
+-- PL/pgSQL, not SQL: its plan is kept for the session (a SQL function's is
+-- made again for every claim_forwardings call).
+BEGIN
+	RETURN (SELECT jsonb_build_object(
 		'payload_version', f.payload_version,
 		'idempotency_key', f.idempotency_key,
 		'forwarding', jsonb_build_object('id', f.forwarding_id, 'seq', f.seq, 'reason', f.reason,
@@ -316,7 +330,8 @@ LANGUAGE sql STABLE AS $$
 	JOIN naboom.category cat ON cat.community_id = i.community_id AND cat.code = i.category_code
 	LEFT JOIN naboom.area ar ON ar.community_id = i.community_id AND ar.area_id = i.area_id
 	LEFT JOIN naboom.member rep ON rep.community_id = i.community_id AND rep.user_ref = i.reporter_ref
-	WHERE i.community_id = f.community_id AND i.incident_id = f.incident_id
+	WHERE i.community_id = f.community_id AND i.incident_id = f.incident_id);
+END
 $$;
 
 COMMENT ON FUNCTION naboom.forwarding_payload(naboom.forwarding) IS
@@ -645,7 +660,11 @@ COMMENT ON FUNCTION naboom_api.incident_forwardings(text) IS
 CREATE FUNCTION naboom_api.claim_forwardings(authority text DEFAULT NULL, max_count integer DEFAULT 10,
 	lease interval DEFAULT '1 minute')
 RETURNS SETOF naboom_api.forwarding_claim
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+-- The claim's generic plan is its custom plan (the same index walk); without
+-- this it was planned again on every call (about as long as it runs).
+SET plan_cache_mode = force_generic_plan
+AS $$
 #variable_conflict use_variable
 DECLARE
 	n integer := naboom.check_count('max_count', max_count, 1000);
