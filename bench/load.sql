@@ -498,6 +498,10 @@ COMMENT ON TABLE bench.floor_position IS
 	'Floor for the benchmark: naboom.responder_position''s columns, defaults, indexes and fillfactor, without RLS or foreign keys';
 INSERT INTO bench.floor_position SELECT * FROM naboom.responder_position ORDER BY community_id, user_ref;
 
+-- The same-work floors' copies (issue 17): timeline, alerts, events, audit,
+-- subscriptions, members.
+\ir samework_prepare.sql
+
 -- reach as naboom_api.subscribe sets it: the envelope of naboom.search_box.
 INSERT INTO naboom.subscription (community_id, user_ref, label, centre, radius_m, reach, categories,
 	min_priority, created_at)

@@ -227,7 +227,13 @@ NaboomAlertIncident(int64 community_id, int64 incident_id, int32 responders,
 
 		if (!fresh)
 			sql = psprintf("%s ON CONFLICT ON CONSTRAINT alert_once DO NOTHING", sql);
-		NaboomKeptPlan(plan, sql, 6, argtypes);
+		/*
+		 * Generic: the plan cache judged a custom plan cheaper and planned
+		 * the fan-out afresh on every report (about as long as running it),
+		 * for the same plan: the same indexes answer whatever the incident,
+		 * and $5 = 0 is a one-time filter either way.
+		 */
+		NaboomKeptGenericPlan(plan, sql, 6, argtypes);
 	}
 	args[0] = Int64GetDatum(community_id);
 	args[1] = Int64GetDatum(incident_id);
