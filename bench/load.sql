@@ -498,10 +498,6 @@ COMMENT ON TABLE bench.floor_position IS
 	'Floor for the benchmark: naboom.responder_position''s columns, defaults, indexes and fillfactor, without RLS or foreign keys';
 INSERT INTO bench.floor_position SELECT * FROM naboom.responder_position ORDER BY community_id, user_ref;
 
--- The same-work floors' copies (issue 17): timeline, alerts, events, audit,
--- subscriptions, members.
-\ir samework_prepare.sql
-
 -- reach as naboom_api.subscribe sets it: the envelope of naboom.search_box.
 INSERT INTO naboom.subscription (community_id, user_ref, label, centre, radius_m, reach, categories,
 	min_priority, created_at)
@@ -546,6 +542,10 @@ BEGIN
 	END IF;
 END
 $$;
+
+-- The same-work floors' copies (issue 17): timeline, alerts, events, audit,
+-- and the subscriptions and members as loaded (so after the subscriptions).
+\ir samework_prepare.sql
 
 ------------------------------------------------------------------------------
 -- The audit log is empty: the benchmark's audit figures count only what the

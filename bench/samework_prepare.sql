@@ -1,7 +1,7 @@
 -- bench/samework_prepare.sql: the trigger-free copies the same-work floors
 -- (floor_report_work.pgbench, floor_transition_work.pgbench) write to and
 -- read from (issue 17; design.md section 9, "same-work floor").  Included by
--- bench/load.sql after bench.floor_incident and bench.floor_position exist.
+-- bench/load.sql once the subscriptions are loaded (it copies them).
 --
 -- Each is LIKE the naboom table with its defaults, identity and indexes and
 -- none of its triggers, foreign keys, CHECKs or RLS.  The audit copy is one
