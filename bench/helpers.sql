@@ -54,3 +54,11 @@ VACUUM (ANALYZE) naboom.community, naboom.area, naboom.member, naboom.category,
 	naboom.incident, naboom.incident_timeline, naboom.responder_position, naboom.subscription,
 	naboom.alert, bench.floor_incident, bench.floor_position, bench.pool;
 CHECKPOINT;
+
+-- The same-work floors (bench/samework_prepare.sql): floor_report_work and
+-- floor_transition_work write the copies and read the fan-out's.
+GRANT SELECT, INSERT, UPDATE ON bench.floor_timeline, bench.floor_alert, bench.floor_event,
+	bench.floor_audit, bench.floor_member TO naboom_bench;
+GRANT SELECT ON bench.floor_subscription TO naboom_bench;
+VACUUM (ANALYZE) bench.floor_timeline, bench.floor_alert, bench.floor_event, bench.floor_audit,
+	bench.floor_subscription, bench.floor_member;

@@ -543,6 +543,10 @@ BEGIN
 END
 $$;
 
+-- The same-work floors' copies (issue 17): timeline, alerts, events, audit,
+-- and the subscriptions and members as loaded (so after the subscriptions).
+\ir samework_prepare.sql
+
 ------------------------------------------------------------------------------
 -- The audit log is empty: the benchmark's audit figures count only what the
 -- runs write.  The count goes to bench/out/load.log.

@@ -97,7 +97,10 @@
 #   SCALE=full|small      full: the data set above; small: 1/100 of it
 #   SECTIONS=all          the sections to measure, of: reads (4: the spatial
 #                         reads and positions), lists (4b), writes (4: the
-#                         write paths), stream (5), audit (6), retention (7);
+#                         write paths), stream (5), audit (6), samework
+#                         (6b: bench/samework.sh, report and transition
+#                         beside their same-work floors, audit on/off, the
+#                         per-alert fit), retention (7);
 #                         always in that order, after the load
 #   DURATION=20           seconds per pgbench run (37 runs; SCALE=small: 3)
 #   WARMUP=5              seconds of each script at 8 clients before measuring
@@ -108,6 +111,14 @@
 #                         to bench/out/statements-*.txt; it slows the API
 #                         path more than the floor, so figures are not
 #                         comparable with normal runs
+#   BENCH_SUBSCRIPTIONS="5000 1000 0"
+#                         subscriptions per community of samework's
+#                         per-alert fit (10 communities: 50k, 10k, 0;
+#                         SCALE=small: "50 10 0"); with
+#                         samework the load makes the largest of them (the
+#                         other sections then see that many: run
+#                         SECTIONS=samework on its own); samework's main
+#                         comparisons run at MAIN_SUBS (1000: design scale)
 #   NABOOM_SKIP_SETUP=1   skip scripts/setup-debian.sh
 #   NABOOM_BENCH_TIMEOUT  seconds before the whole run is killed (default 3600)
 #
@@ -138,7 +149,7 @@ CLIENTS="${CLIENTS:-1 8}"
 PROFILE="${PROFILE:-0}"
 # The sections, in the order they run (whatever order SECTIONS names them
 # in); the load always runs.
-ALL_SECTIONS="reads lists writes stream audit retention"
+ALL_SECTIONS="reads lists writes stream audit samework retention"
 SECTIONS="${SECTIONS:-all}"
 SECTIONS=$(tr ',' ' ' <<<"$SECTIONS" | xargs)
 [ "$SECTIONS" != all ] || SECTIONS=$ALL_SECTIONS
@@ -161,6 +172,13 @@ case "$SCALE" in
     small) INCIDENTS=10000   MEMBERS=10   RESPONDERS=2   POOL=200   SUBSCRIPTIONS=10 ;;
     *) die "SCALE must be full or small, not '$SCALE'" ;;
 esac
+# samework's per-alert fit (BENCH_SUBSCRIPTIONS, per community): the load
+# makes the largest level; the main comparisons run at the design's count.
+MAIN_SUBS=$SUBSCRIPTIONS
+BENCH_SUBSCRIPTIONS="${BENCH_SUBSCRIPTIONS-$((SUBSCRIPTIONS * 5)) $SUBSCRIPTIONS 0}"
+if section samework; then
+    for _s in $BENCH_SUBSCRIPTIONS; do [ "$_s" -le "$SUBSCRIPTIONS" ] || SUBSCRIPTIONS=$_s; done
+fi
 ONDUTY=$((RESPONDERS - RESPONDERS / 5))
 
 # The targets are bench/report.sql's; the runs and their floors are here.
@@ -796,6 +814,12 @@ inside() {
     if section writes; then writes; fi
     if section stream; then read_stream; fi
     if section audit; then seal_and_verify; fi
+    # The same-work floors (issue 17): deletes subscriptions for its fit.
+    if section samework; then
+        CLIENTS="$CLIENTS" SECS="$DURATION" BENCH_DB="$DB" OUT="$OUT/samework" \
+            BENCH_SUBSCRIPTIONS="$BENCH_SUBSCRIPTIONS" MAIN_SUBS="$MAIN_SUBS" \
+            bash "$BENCH_DIR/samework.sh" | tee "$OUT/samework.txt" || warn "bench/samework.sh failed"
+    fi
     # Last: it changes the data set (old data made, then expired).
     if section retention; then retention; fi
 
@@ -913,7 +937,7 @@ timeout "${NABOOM_BENCH_TIMEOUT:-3600}" pg_virtualenv -t -v "$PG_MAJOR" \
     -o naboom.writer_database="$DB" \
     "${PROFILE_OPTS[@]}" \
     env SCALE="$SCALE" DURATION="$DURATION" WARMUP="$WARMUP" CLIENTS="$CLIENTS" PROFILE="$PROFILE" PATH="$PATH" \
-    SECTIONS="$SECTIONS" \
+    SECTIONS="$SECTIONS" BENCH_SUBSCRIPTIONS="$BENCH_SUBSCRIPTIONS" \
     LISTEN_BIN="$LISTEN_BIN" \
     bash "$BENCH_DIR/run.sh" --inside-virtualenv </dev/null || rc=$?
 [ "$rc" -eq 0 ] || die "benchmark failed (exit $rc)"

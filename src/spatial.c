@@ -321,7 +321,10 @@ PG_FUNCTION_INFO_V1(naboom_responder_search);
  *
  * Positions have no spatial index on purpose: an index on a column that
  * changes with every update would rule out HOT updates, and a community's
- * on-duty responders are few enough to test one by one.
+ * on-duty responders are few enough to test one by one.  The positions are
+ * read first (OFFSET 0 keeps them first): left to itself the planner reads
+ * every member of the community to find the on-duty ones and probes their
+ * positions one by one, about twice the work (issue 17).
  */
 Datum
 naboom_responder_search(PG_FUNCTION_ARGS)
@@ -339,20 +342,22 @@ naboom_responder_search(PG_FUNCTION_ARGS)
 
 	NaboomSpiConnect();
 	NaboomKeptPlan(&ResponderPlan,
-				   "SELECT p.user_ref,"
-				   "  @.st_distance(p.position::@.geography, pt.g) AS distance_m,"
-				   "  p.reported_at, p.accuracy_m"
-				   " FROM naboom.responder_position p"
+				   "SELECT p.user_ref, p.distance_m, p.reported_at, p.accuracy_m"
+				   " FROM (SELECT p.community_id, p.user_ref,"
+				   "   @.st_distance(p.position::@.geography, pt.g) AS distance_m,"
+				   "   p.reported_at, p.accuracy_m"
+				   "  FROM naboom.responder_position p,"
+				   "   (SELECT @.st_setsrid(@.st_makepoint($3, $2), 4326)::@.geography AS g) pt"
+				   "  WHERE p.community_id OPERATOR(pg_catalog.=) $1"
+				   "   AND p.reported_at OPERATOR(pg_catalog.>=)"
+				   "    (pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => $7))"
+				   "   AND @.st_dwithin(p.position::@.geography, pt.g, $5)"
+				   "   AND NOT coalesce(p.user_ref OPERATOR(pg_catalog.=) $6, false)"
+				   "  OFFSET 0) p"
 				   " JOIN naboom.member m ON m.community_id OPERATOR(pg_catalog.=) p.community_id"
-				   "  AND m.user_ref OPERATOR(pg_catalog.=) p.user_ref,"
-				   "  (SELECT @.st_setsrid(@.st_makepoint($3, $2), 4326)::@.geography AS g) pt"
-				   " WHERE p.community_id OPERATOR(pg_catalog.=) $1 AND m.on_duty"
-				   "  AND m.role OPERATOR(pg_catalog.>=) 'responder'::naboom.member_role"
-				   "  AND p.reported_at OPERATOR(pg_catalog.>=)"
-				   "   (pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => $7))"
-				   "  AND @.st_dwithin(p.position::@.geography, pt.g, $5)"
-				   "  AND NOT coalesce(p.user_ref OPERATOR(pg_catalog.=) $6, false)"
-				   " ORDER BY distance_m, p.user_ref LIMIT $4",
+				   "  AND m.user_ref OPERATOR(pg_catalog.=) p.user_ref"
+				   " WHERE m.on_duty AND m.role OPERATOR(pg_catalog.>=) 'responder'::naboom.member_role"
+				   " ORDER BY p.distance_m, p.user_ref LIMIT $4",
 				   7, argtypes);
 	memset(nulls, ' ', sizeof(nulls));
 	for (i = 0; i < 6; i++)

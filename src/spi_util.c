@@ -113,6 +113,33 @@ NaboomKeptPlan(SPIPlanPtr *plan, const char *sql, int nargs, Oid *argtypes)
 }
 
 /*
+ * NaboomKeptGenericPlan is NaboomKeptPlan for a plan that is always run
+ * generic (CURSOR_OPT_GENERIC_PLAN): the plan cache would otherwise plan it
+ * afresh with the parameters' values on every call while it judges a
+ * custom plan cheaper, and for naboom's hot statements (the alert fan-out,
+ * the duplicate search, routing) the values change no plan choice: the
+ * same indexes answer whatever the values are, so planning is pure cost.
+ * Use it only where EXPLAIN of the generic plan shows the same plan.
+ */
+SPIPlanPtr
+NaboomKeptGenericPlan(SPIPlanPtr *plan, const char *sql, int nargs, Oid *argtypes)
+{
+	if (*plan == NULL)
+	{
+		SPIPlanPtr	prepared = SPI_prepare_cursor(ExpandPostgis(sql), nargs, argtypes,
+												  CURSOR_OPT_GENERIC_PLAN);
+
+		if (prepared == NULL)
+			elog(ERROR, "SPI_prepare_cursor failed (%s): %s",
+				 SPI_result_code_string(SPI_result), sql);
+		if (SPI_keepplan(prepared) != 0)
+			elog(ERROR, "SPI_keepplan failed");
+		*plan = prepared;
+	}
+	return *plan;
+}
+
+/*
  * NaboomForgetPlan frees a kept plan, so that the next use prepares it
  * afresh (after an error that may have come from objects it refers to).
  */

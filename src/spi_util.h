@@ -22,6 +22,9 @@ extern void NaboomSpiConnectExt(int options);
  */
 extern SPIPlanPtr NaboomKeptPlan(SPIPlanPtr *plan, const char *sql,
 								 int nargs, Oid *argtypes);
+/* The same, always run with its generic plan (never re-planned per call). */
+extern SPIPlanPtr NaboomKeptGenericPlan(SPIPlanPtr *plan, const char *sql,
+										int nargs, Oid *argtypes);
 extern void NaboomForgetPlan(SPIPlanPtr *plan);
 
 /* The quoted name of the schema PostGIS is installed in. */

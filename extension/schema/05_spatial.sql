@@ -34,7 +34,7 @@ CREATE FUNCTION naboom.duplicate_search(community_id bigint, category text, lat 
 	lon double precision, exclude_id bigint,
 	OUT incident_id bigint, OUT distance_m double precision)
 RETURNS SETOF record
-AS 'MODULE_PATHNAME', 'naboom_duplicate_search' LANGUAGE C STABLE;
+AS 'MODULE_PATHNAME', 'naboom_duplicate_search' LANGUAGE C STABLE ROWS 20;
 
 COMMENT ON FUNCTION naboom.duplicate_search(bigint, text, double precision, double precision, bigint) IS
 	'Live incidents of the category within its duplicate radius and window of the point, nearest first (at most 20)';
@@ -50,7 +50,7 @@ CREATE FUNCTION naboom.responder_search(community_id bigint, lat double precisio
 	max_count integer, radius_m double precision, exclude_ref text,
 	OUT user_ref text, OUT distance_m double precision, OUT reported_at timestamptz, OUT accuracy_m double precision)
 RETURNS SETOF record
-AS 'MODULE_PATHNAME', 'naboom_responder_search' LANGUAGE C STABLE;
+AS 'MODULE_PATHNAME', 'naboom_responder_search' LANGUAGE C STABLE ROWS 10;
 
 COMMENT ON FUNCTION naboom.responder_search(bigint, double precision, double precision, integer, double precision, text) IS
 	'On-duty responders of the community with a position fresher than naboom.position_max_age within radius_m, nearest first';
@@ -277,7 +277,10 @@ COMMENT ON TYPE naboom_api.alert_state IS 'The caller''s alert read state: unrea
 CREATE FUNCTION naboom.duplicate_rows(c naboom.community, category text, lat double precision,
 	lon double precision, actor text, my_role naboom.member_role, exclude_id bigint)
 RETURNS SETOF naboom_api.duplicate_candidate
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql STABLE
+-- Generic: a custom plan, chosen for the parameters' values, was planned
+-- afresh on every report for the same plan (issue 17).
+SET plan_cache_mode = force_generic_plan AS $$
 #variable_conflict use_variable
 DECLARE
 	staff boolean := (actor IS NULL AND naboom.is_service()) OR coalesce(my_role >= 'responder', false);

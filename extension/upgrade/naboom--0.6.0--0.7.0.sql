@@ -634,6 +634,11 @@ COMMENT ON TYPE naboom_api.authority_update_result IS 'What authority_update did
 -- functions: naboom_api.forward_incident naboom_api.incident_forwardings naboom_api.claim_forwardings
 -- functions: naboom.forwarding_by_id naboom_api.forwarding_delivered naboom_api.forwarding_failed
 -- functions: naboom_api.authority_update
+-- Issue 17 (the report path): the duplicate and responder searches say how
+-- many rows they return (20 and 10, not 1000), so the queries that join them
+-- to naboom.incident and naboom.member probe the primary key instead of
+-- hashing a whole community; duplicate_rows always runs its generic plan.
+-- functions: naboom.duplicate_search naboom.responder_search naboom.duplicate_rows
 
 -- BEGIN replaced functions
 
@@ -722,6 +727,58 @@ $$;
 
 COMMENT ON FUNCTION naboom_api.get_incident(text) IS
 	'One incident with its timeline and the attachments the caller may see, as the caller may see it (anonymous callers: public incidents, reporter hidden; a sensitive incident''s attachments only to its reporter, responders and moderators; hidden attachments only to moderators). naboom.unknown_reference (PT404) when not visible';
+
+CREATE OR REPLACE FUNCTION naboom.duplicate_search(community_id bigint, category text, lat double precision,
+	lon double precision, exclude_id bigint,
+	OUT incident_id bigint, OUT distance_m double precision)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'naboom_duplicate_search' LANGUAGE C STABLE ROWS 20;
+
+COMMENT ON FUNCTION naboom.duplicate_search(bigint, text, double precision, double precision, bigint) IS
+	'Live incidents of the category within its duplicate radius and window of the point, nearest first (at most 20)';
+
+CREATE OR REPLACE FUNCTION naboom.responder_search(community_id bigint, lat double precision, lon double precision,
+	max_count integer, radius_m double precision, exclude_ref text,
+	OUT user_ref text, OUT distance_m double precision, OUT reported_at timestamptz, OUT accuracy_m double precision)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'naboom_responder_search' LANGUAGE C STABLE ROWS 10;
+
+COMMENT ON FUNCTION naboom.responder_search(bigint, double precision, double precision, integer, double precision, text) IS
+	'On-duty responders of the community with a position fresher than naboom.position_max_age within radius_m, nearest first';
+
+CREATE OR REPLACE FUNCTION naboom.duplicate_rows(c naboom.community, category text, lat double precision,
+	lon double precision, actor text, my_role naboom.member_role, exclude_id bigint)
+RETURNS SETOF naboom_api.duplicate_candidate
+LANGUAGE plpgsql STABLE
+-- Generic: a custom plan, chosen for the parameters' values, was planned
+-- afresh on every report for the same plan (issue 17).
+SET plan_cache_mode = force_generic_plan AS $$
+#variable_conflict use_variable
+DECLARE
+	staff boolean := (actor IS NULL AND naboom.is_service()) OR coalesce(my_role >= 'responder', false);
+BEGIN
+	RETURN QUERY
+	-- A blurred incident's distance is measured to the point shown and
+	-- rounded to 100 m, and the list is ordered by what is shown: neither
+	-- may tell a caller more about the true place than the blurred point.
+	SELECT d.reference, d.category_code, d.title, d.status, d.priority::text, w.distance_m,
+		ST_Y(v.shown), ST_X(v.shown), v.blur, d.reporter_ref IS NOT DISTINCT FROM actor, d.created_at
+	FROM naboom.duplicate_search(c.community_id, category, lat, lon, exclude_id) s
+	JOIN naboom.incident d ON d.community_id = c.community_id AND d.incident_id = s.incident_id
+	JOIN naboom.category cat ON cat.community_id = d.community_id AND cat.code = d.category_code
+	CROSS JOIN LATERAL (SELECT cat.is_sensitive AND NOT staff AND d.reporter_ref IS DISTINCT FROM actor AS blur) b
+	CROSS JOIN LATERAL (SELECT b.blur,
+		CASE WHEN b.blur THEN naboom.blur_point(d.location) ELSE d.location END AS shown) v
+	CROSS JOIN LATERAL (SELECT CASE WHEN v.blur
+		THEN round(ST_Distance(v.shown::geography, ST_SetSRID(ST_MakePoint(lon, lat), 4326)::geography) / 100) * 100
+		ELSE round(s.distance_m::numeric, 1)::double precision END AS distance_m) w
+	WHERE d.is_public OR staff OR d.reporter_ref = actor
+	ORDER BY w.distance_m, d.reference;
+END
+$$;
+
+COMMENT ON FUNCTION naboom.duplicate_rows(naboom.community, text, double precision, double precision, text, naboom.member_role, bigint) IS
+	'The duplicate candidates of a place as the actor may see them (private ones only for their reporter and staff; sensitive ones blurred)';
 
 CREATE OR REPLACE FUNCTION naboom.subscription_out(s naboom.subscription) RETURNS naboom_api.subscription
 LANGUAGE sql STABLE AS $$
