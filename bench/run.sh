@@ -97,7 +97,10 @@
 #   SCALE=full|small      full: the data set above; small: 1/100 of it
 #   SECTIONS=all          the sections to measure, of: reads (4: the spatial
 #                         reads and positions), lists (4b), writes (4: the
-#                         write paths), stream (5), audit (6), retention (7);
+#                         write paths), stream (5), audit (6), panic (6b:
+#                         bench/panic.sh, the emergency path under load, in
+#                         a community of its own; its figures in
+#                         bench/out/panic.txt and the report), retention (7);
 #                         always in that order, after the load
 #   DURATION=20           seconds per pgbench run (37 runs; SCALE=small: 3)
 #   WARMUP=5              seconds of each script at 8 clients before measuring
@@ -138,7 +141,7 @@ CLIENTS="${CLIENTS:-1 8}"
 PROFILE="${PROFILE:-0}"
 # The sections, in the order they run (whatever order SECTIONS names them
 # in); the load always runs.
-ALL_SECTIONS="reads lists writes stream audit retention"
+ALL_SECTIONS="reads lists writes stream audit panic retention"
 SECTIONS="${SECTIONS:-all}"
 SECTIONS=$(tr ',' ' ' <<<"$SECTIONS" | xargs)
 [ "$SECTIONS" != all ] || SECTIONS=$ALL_SECTIONS
@@ -796,6 +799,7 @@ inside() {
     if section writes; then writes; fi
     if section stream; then read_stream; fi
     if section audit; then seal_and_verify; fi
+    if section panic; then panic_section; fi
     # Last: it changes the data set (old data made, then expired).
     if section retention; then retention; fi
 
@@ -807,6 +811,19 @@ inside() {
     psql -X -q -v ON_ERROR_STOP=1 -f "$BENCH_DIR/report.sql" >"$OUT/report.txt" || die "bench/report.sql failed"
     if [ -n "${PG_CLUSTER_CONF_ROOT:-}" ]; then
         cat "$(dirname "$PG_CLUSTER_CONF_ROOT")"/log/*.log >"$OUT/postgresql.log" 2>/dev/null || true
+    fi
+}
+
+# panic_section: bench/panic.sh (the emergency path under a report load,
+# issue 17) in the bench database, which the background writer serves; its
+# figures to $OUT/panic.txt and, for the report, bench.run_step (panic).
+panic_section() {
+    log "panic: bench/panic.sh (raise_panic and delivery beside a report load, and the floor)"
+    if PANIC_DB=$DB bash "$BENCH_DIR/panic.sh" >"$OUT/panic.txt" 2>"$OUT/panic.log"; then
+        psql -X -q -v ON_ERROR_STOP=1 -d "$DB" -v text="$(cat "$OUT/panic.txt")" \
+            -c "INSERT INTO bench.run_step (step, detail) VALUES ('panic', :'text')" >/dev/null
+    else
+        step_error panic "" "bench/panic.sh failed (see bench/out/panic.log)"
     fi
 }
 
@@ -871,7 +888,8 @@ if [ "${1:-}" = --report ]; then
 fi
 
 rm -rf "$OUT/log" "$OUT"/pgbench-*.txt "$OUT"/statements-*.txt "$OUT/report.txt" "$OUT/results.dump" \
-    "$OUT"/explain-*.txt "$OUT/verify-audit.txt" "$OUT"/listen* "$OUT"/retention-* "$OUT"/lists-* "$OUT/lists.log"
+    "$OUT"/explain-*.txt "$OUT/verify-audit.txt" "$OUT"/listen* "$OUT"/retention-* "$OUT"/lists-* "$OUT/lists.log" \
+    "$OUT"/panic.*
 
 if [ "${NABOOM_SKIP_SETUP:-0}" != 1 ]; then
     bash "$NABOOM_ROOT/scripts/setup-debian.sh" || die "setup-debian.sh failed"

@@ -74,7 +74,6 @@ static SPIPlanPtr PublishPlan = NULL;
 static SPIPlanPtr PublishPlanHorizon = NULL;
 static bool EventsWritten = false;
 static bool PanicWritten = false;	/* a panic.* event, in this transaction */
-static bool PanicPublished = false; /* and PublishPanic numbered it */
 static bool CallbackRegistered = false;
 
 static void PublishPanic(void);
@@ -82,22 +81,22 @@ static void PublishPanic(void);
 /*
  * At commit, a transaction that wrote events wakes the background writer
  * to publish them.  One that wrote a panic event publishes first, just
- * before it commits (PublishPanic); when that worked, everything committed
- * is numbered and the writer is not woken.
+ * before it commits (PublishPanic); it still wakes the writer, which then
+ * finds nothing or what a later step of the commit wrote.
  */
 static void
 EventsXactCallback(XactEvent event, void *arg)
 {
 	if (event == XACT_EVENT_PRE_COMMIT && PanicWritten)
 		PublishPanic();
-	if (event == XACT_EVENT_COMMIT && EventsWritten && !PanicPublished)
+	if (event == XACT_EVENT_COMMIT && EventsWritten)
 		NaboomAuditQueueWakeWriter();
 	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
 		event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT)
 		EventsWritten = false;
 	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
 		event == XACT_EVENT_PREPARE)
-		PanicWritten = PanicPublished = false;
+		PanicWritten = false;
 }
 
 /*
@@ -320,6 +319,8 @@ PublishAll(void *arg)
  * transaction's own.  The lock it takes is released only after the commit.
  * Anything that fails rolls back its subtransaction only: the events are
  * then left to the publisher, which the commit wakes as for any writer.
+ * A lock wait here is a wait like any other: statement_timeout, lock_timeout
+ * and the deadlock detector end it, and the events go to the publisher.
  */
 static void
 PublishPanic(void)
@@ -350,7 +351,6 @@ PublishPanic(void)
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(oldcontext);
 		CurrentResourceOwner = oldowner;
-		PanicPublished = true;
 	}
 	PG_CATCH();
 	{
