@@ -168,7 +168,7 @@ INSERT INTO pnbench.load VALUES ('$kind', $round, $l0, $(cut -d ' ' -f 1 /proc/l
 CREATE TEMP TABLE tx (c int, n int, lat bigint, s int, e bigint, us bigint, lag bigint);
 \copy tx FROM PROGRAM 'cat $W/tx.*' WITH (DELIMITER ' ')
 INSERT INTO pnbench.sample SELECT '$kind', $round, 'latency', (lat - lag) / 1000.0
-FROM (SELECT tx.*, row_number() OVER (ORDER BY e, us) AS n FROM tx) t WHERE t.n > $WARM;
+FROM (SELECT tx.*, row_number() OVER (ORDER BY e, us) AS rn FROM tx) t WHERE t.rn > $WARM;
 CREATE TEMP TABLE got (at double precision, channel text, k text);
 \copy got FROM '$W/listen.txt'
 INSERT INTO pnbench.sample
