@@ -700,6 +700,7 @@ SELECT 'panic (issue 17), bench/panic.sh:' || E'\n' || coalesce(
 	(SELECT s.detail FROM bench.run_step s WHERE s.step = 'panic' AND s.error IS NULL ORDER BY s.started_at DESC NULLS LAST LIMIT 1),
 	'ERROR: ' || coalesce((SELECT string_agg(e.error, '; ') FROM bench.run_step e WHERE e.step = 'panic' AND e.error IS NOT NULL), 'not run'));
 INSERT INTO status SELECT 1 WHERE NOT EXISTS (SELECT FROM bench.run_step s WHERE s.step = 'panic' AND s.error IS NULL);
+INSERT INTO status SELECT 2 FROM bench.run_step s WHERE s.step = 'panic' AND s.error IS NULL AND s.detail ~ 'targets .*FAIL';
 \echo
 \endif
 

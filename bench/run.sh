@@ -820,8 +820,10 @@ inside() {
 panic_section() {
     log "panic: bench/panic.sh (raise_panic and delivery beside a report load, and the floor)"
     if PANIC_DB=$DB bash "$BENCH_DIR/panic.sh" >"$OUT/panic.txt" 2>"$OUT/panic.log"; then
-        psql -X -q -v ON_ERROR_STOP=1 -d "$DB" -v text="$(cat "$OUT/panic.txt")" \
-            -c "INSERT INTO bench.run_step (step, detail) VALUES ('panic', :'text')" >/dev/null
+        psql -X -q -v ON_ERROR_STOP=1 -d "$DB" -v text="$(cat "$OUT/panic.txt")" >/dev/null <<'SQL' \
+            || step_error panic "" "recording bench/panic.sh's figures failed"
+INSERT INTO bench.run_step (step, detail) VALUES ('panic', :'text');
+SQL
     else
         step_error panic "" "bench/panic.sh failed (see bench/out/panic.log)"
     fi
