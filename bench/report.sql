@@ -79,6 +79,7 @@ SELECT coalesce((SELECT s.result FROM bench.run_step s WHERE s.step = 'sections'
 SELECT :'sections' ~ '\mreads\M' AS sec_reads, :'sections' ~ '\mlists\M' AS sec_lists,
 	:'sections' ~ '\mwrites\M' AS sec_writes, :'sections' ~ '\mstream\M' AS sec_stream,
 	:'sections' ~ '\maudit\M' AS sec_audit, :'sections' ~ '\mretention\M' AS sec_retention,
+	:'sections' ~ '\mpanic\M' AS sec_panic,
 	:'sections' ~ '\m(reads|writes)\M' AS sec_reads_or_writes, :'sections' ~ '\m(writes|audit)\M' AS sec_writes_or_audit,
 	:'sections' ~ '\m(writes|stream)\M' AS sec_writes_or_stream \gset
 
@@ -687,6 +688,19 @@ lines AS (
 SELECT line FROM lines ORDER BY ord, floor DESC;
 SELECT 'ERROR: no plans (see bench/out/explain-lists.txt)' WHERE NOT EXISTS (SELECT FROM bench.run_step s WHERE s.step = 'list_plan');
 INSERT INTO status SELECT 1 WHERE NOT EXISTS (SELECT FROM bench.run_step s WHERE s.step = 'list_plan');
+\echo
+\endif
+
+------------------------------------------------------------------------------
+-- Panic (issue 17): bench/panic.sh prints its own figures (floor, setting
+-- on and off, alone and loaded); the targets are read beside them.
+------------------------------------------------------------------------------
+\if :sec_panic
+SELECT 'panic (issue 17), bench/panic.sh:' || E'\n' || coalesce(
+	(SELECT s.detail FROM bench.run_step s WHERE s.step = 'panic' AND s.error IS NULL ORDER BY s.started_at DESC NULLS LAST LIMIT 1),
+	'ERROR: ' || coalesce((SELECT string_agg(e.error, '; ') FROM bench.run_step e WHERE e.step = 'panic' AND e.error IS NOT NULL), 'not run'));
+INSERT INTO status SELECT 1 WHERE NOT EXISTS (SELECT FROM bench.run_step s WHERE s.step = 'panic' AND s.error IS NULL);
+INSERT INTO status SELECT 2 FROM bench.run_step s WHERE s.step = 'panic' AND s.error IS NULL AND s.detail ~ 'targets .*FAIL';
 \echo
 \endif
 

@@ -97,8 +97,11 @@
 #   SCALE=full|small      full: the data set above; small: 1/100 of it
 #   SECTIONS=all          the sections to measure, of: reads (4: the spatial
 #                         reads and positions), lists (4b), writes (4: the
-#                         write paths), stream (5), audit (6), samework
-#                         (6b: bench/samework.sh, report and transition
+#                         write paths), stream (5), audit (6), panic (6b:
+#                         bench/panic.sh, the emergency path under load, in
+#                         a community of its own; its figures in
+#                         bench/out/panic.txt and the report), samework
+#                         (6c: bench/samework.sh, report and transition
 #                         beside their same-work floors, audit on/off, the
 #                         per-alert fit), retention (7);
 #                         always in that order, after the load
@@ -149,7 +152,7 @@ CLIENTS="${CLIENTS:-1 8}"
 PROFILE="${PROFILE:-0}"
 # The sections, in the order they run (whatever order SECTIONS names them
 # in); the load always runs.
-ALL_SECTIONS="reads lists writes stream audit samework retention"
+ALL_SECTIONS="reads lists writes stream audit panic samework retention"
 SECTIONS="${SECTIONS:-all}"
 SECTIONS=$(tr ',' ' ' <<<"$SECTIONS" | xargs)
 [ "$SECTIONS" != all ] || SECTIONS=$ALL_SECTIONS
@@ -814,6 +817,7 @@ inside() {
     if section writes; then writes; fi
     if section stream; then read_stream; fi
     if section audit; then seal_and_verify; fi
+    if section panic; then panic_section; fi
     # The same-work floors (issue 17): deletes subscriptions for its fit.
     if section samework; then
         CLIENTS="$CLIENTS" SECS="$DURATION" BENCH_DB="$DB" OUT="$OUT/samework" \
@@ -831,6 +835,21 @@ inside() {
     psql -X -q -v ON_ERROR_STOP=1 -f "$BENCH_DIR/report.sql" >"$OUT/report.txt" || die "bench/report.sql failed"
     if [ -n "${PG_CLUSTER_CONF_ROOT:-}" ]; then
         cat "$(dirname "$PG_CLUSTER_CONF_ROOT")"/log/*.log >"$OUT/postgresql.log" 2>/dev/null || true
+    fi
+}
+
+# panic_section: bench/panic.sh (the emergency path under a report load,
+# issue 17) in the bench database, which the background writer serves; its
+# figures to $OUT/panic.txt and, for the report, bench.run_step (panic).
+panic_section() {
+    log "panic: bench/panic.sh (raise_panic and delivery beside a report load, and the floor)"
+    if PANIC_DB=$DB bash "$BENCH_DIR/panic.sh" >"$OUT/panic.txt" 2>"$OUT/panic.log"; then
+        psql -X -q -v ON_ERROR_STOP=1 -d "$DB" -v text="$(cat "$OUT/panic.txt")" >/dev/null <<'SQL' \
+            || step_error panic "" "recording bench/panic.sh's figures failed"
+INSERT INTO bench.run_step (step, detail) VALUES ('panic', :'text');
+SQL
+    else
+        step_error panic "" "bench/panic.sh failed (see bench/out/panic.log)"
     fi
 }
 
@@ -895,7 +914,8 @@ if [ "${1:-}" = --report ]; then
 fi
 
 rm -rf "$OUT/log" "$OUT"/pgbench-*.txt "$OUT"/statements-*.txt "$OUT/report.txt" "$OUT/results.dump" \
-    "$OUT"/explain-*.txt "$OUT/verify-audit.txt" "$OUT"/listen* "$OUT"/retention-* "$OUT"/lists-* "$OUT/lists.log"
+    "$OUT"/explain-*.txt "$OUT/verify-audit.txt" "$OUT"/listen* "$OUT"/retention-* "$OUT"/lists-* "$OUT/lists.log" \
+    "$OUT"/panic.*
 
 if [ "${NABOOM_SKIP_SETUP:-0}" != 1 ]; then
     bash "$NABOOM_ROOT/scripts/setup-debian.sh" || die "setup-debian.sh failed"

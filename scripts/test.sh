@@ -121,7 +121,7 @@
 #   NABOOM_SKIP_SETUP=1       don't run setup-debian.sh (already built+installed)
 #   NABOOM_STEP_TIMEOUT=1800  seconds for each make installcheck-regress/-isolation
 #   NABOOM_FILE_TIMEOUT=600   seconds for each pgTAP file
-#   NABOOM_LISTEN_TIMEOUT=120 seconds for make installcheck-listen
+#   NABOOM_LISTEN_TIMEOUT=180 seconds for make installcheck-listen
 #   NABOOM_FORWARDER_TIMEOUT=180 seconds for make installcheck-forwarder
 #   NABOOM_FINGERPRINT_TIMEOUT=600  seconds for make installcheck-fingerprint
 #   NABOOM_RESTORE_TIMEOUT=600      seconds for make installcheck-restore
@@ -140,7 +140,7 @@ RESULTS_DIR="$NABOOM_ROOT/test/results"
 COUNTS_FILE="$RESULTS_DIR/counts"
 STEP_TIMEOUT="${NABOOM_STEP_TIMEOUT:-1800}"
 FILE_TIMEOUT="${NABOOM_FILE_TIMEOUT:-600}"
-LISTEN_TIMEOUT="${NABOOM_LISTEN_TIMEOUT:-120}"
+LISTEN_TIMEOUT="${NABOOM_LISTEN_TIMEOUT:-180}"
 FINGERPRINT_TIMEOUT="${NABOOM_FINGERPRINT_TIMEOUT:-600}"
 RESTORE_TIMEOUT="${NABOOM_RESTORE_TIMEOUT:-600}"
 FAULTS_TIMEOUT="${NABOOM_FAULTS_TIMEOUT:-300}"

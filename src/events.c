@@ -20,12 +20,29 @@
  * Without the background writer (naboom not preloaded), naboom.publish_events
  * does the same when called, e.g. every minute from pg_cron.
  *
+ * Panics first.  A transaction that appended a panic.* event does not wait
+ * for the publisher's next round: just before it commits (a pre-commit
+ * callback, PublishPanic) it takes the publisher's lock itself and runs
+ * NaboomPublishEvents in its own transaction, numbering the committed,
+ * unpublished events and its own, and queuing their NOTIFYs, which
+ * PostgreSQL delivers when it commits.  The lock is held until that commit,
+ * as the publisher holds it until its own, so no later number becomes
+ * visible first and the stream keeps its guarantees.  Only panics do this
+ * (they are rare), so ordinary writers still never NOTIFY.  It is skipped,
+ * and the events left to the publisher, when naboom.panic_publish is off,
+ * under REPEATABLE READ or SERIALIZABLE (the transaction's snapshot cannot
+ * see what committed after it began, so it would miss events and reuse
+ * numbers), and when anything in it fails: it runs in a subtransaction, and
+ * an error there is logged and rolled back, never the panic.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "commands/async.h"
 #include "executor/spi.h"
@@ -35,6 +52,10 @@
 #include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
 
 #include "naboom.h"
 #include "audit_queue.h"
@@ -43,6 +64,7 @@
 #include "spi_util.h"
 
 bool		naboom_events_enabled = true;
+bool		naboom_panic_publish = true;
 int			naboom_forwarding_max_attempts = 8;
 int			naboom_forwarding_backoff = 30000;
 char	   *naboom_acting_authority = NULL;
@@ -51,20 +73,30 @@ static SPIPlanPtr AppendPlan = NULL;
 static SPIPlanPtr PublishPlan = NULL;
 static SPIPlanPtr PublishPlanHorizon = NULL;
 static bool EventsWritten = false;
+static bool PanicWritten = false;	/* a panic.* event, in this transaction */
 static bool CallbackRegistered = false;
+
+static void PublishPanic(void);
 
 /*
  * At commit, a transaction that wrote events wakes the background writer
- * to publish them; nothing else happens at commit.
+ * to publish them.  One that wrote a panic event publishes first, just
+ * before it commits (PublishPanic); it still wakes the writer, which then
+ * finds nothing or what a later step of the commit wrote.
  */
 static void
 EventsXactCallback(XactEvent event, void *arg)
 {
+	if (event == XACT_EVENT_PRE_COMMIT && PanicWritten)
+		PublishPanic();
 	if (event == XACT_EVENT_COMMIT && EventsWritten)
 		NaboomAuditQueueWakeWriter();
 	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
 		event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT)
 		EventsWritten = false;
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
+		event == XACT_EVENT_PREPARE)
+		PanicWritten = false;
 }
 
 /*
@@ -110,6 +142,8 @@ NaboomEventAppend(int64 community_id, const int64 *incident_id,
 		elog(ERROR, "could not append to the event stream");
 	SPI_finish();
 	EventsWritten = true;
+	if (strncmp(topic, "panic.", 6) == 0)
+		PanicWritten = true;
 }
 
 PG_FUNCTION_INFO_V1(naboom_events_written);
@@ -268,6 +302,74 @@ NaboomPublishEvents(int max_count)
 	}
 	SPI_finish();
 	return (int) n;
+}
+
+/* PublishPanic's work, as the owner of naboom.event: everything committed. */
+static void
+PublishAll(void *arg)
+{
+	while (NaboomPublishEvents(1000) == 1000)
+		CHECK_FOR_INTERRUPTS();
+}
+
+/*
+ * PublishPanic runs just before a transaction that wrote a panic event
+ * commits (see the file header): it numbers and announces, in this
+ * transaction, every committed event not yet published and this
+ * transaction's own.  The lock it takes is released only after the commit.
+ * Anything that fails rolls back its subtransaction only: the events are
+ * then left to the publisher, which the commit wakes as for any writer.
+ * A lock wait here is a wait like any other: statement_timeout, lock_timeout
+ * and the deadlock detector end it, and the events go to the publisher.
+ */
+static void
+PublishPanic(void)
+{
+	MemoryContext oldcontext = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+
+	if (!naboom_panic_publish || IsolationUsesXactSnapshot() || IsInParallelMode())
+		return;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcontext);
+	PG_TRY();
+	{
+		Oid			relid = get_relname_relid("event", get_namespace_oid("naboom", false));
+		HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+		Oid			owner;
+
+		if (!HeapTupleIsValid(tup))
+			elog(ERROR, "naboom.event is missing");
+		owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+		ReleaseSysCache(tup);
+
+		PushActiveSnapshot(GetTransactionSnapshot());
+		NaboomRunAsOwner(owner, PublishAll, NULL);
+		PopActiveSnapshot();
+
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcontext);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcontext);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcontext);
+		CurrentResourceOwner = oldowner;
+		NaboomEventsForgetPlans();
+		ereport(LOG,
+				(errmsg("naboom: a panic's events are left to the publisher"),
+				 errdetail("Publishing them in the panic's own transaction failed: %s",
+						   edata->message)));
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
 }
 
 PG_FUNCTION_INFO_V1(naboom_publish_events);

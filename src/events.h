@@ -12,6 +12,12 @@
 extern bool naboom_events_enabled;
 
 /*
+ * naboom.panic_publish: a transaction that wrote a panic event numbers and
+ * NOTIFYs the stream itself, at its commit (superuser only).
+ */
+extern bool naboom_panic_publish;
+
+/*
  * Forwarding to authorities (13_forwarding.sql): naboom.forwarding_max_attempts,
  * naboom.forwarding_backoff (ms), and naboom.acting_authority, set by
  * authority_update while it moves an incident as an authority.

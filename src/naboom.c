@@ -163,6 +163,14 @@ _PG_init(void)
 							 PGC_SUSET, 0,
 							 NULL, NULL, NULL);
 
+	DefineCustomBoolVariable("naboom.panic_publish",
+							 "Publish a panic's events from its own transaction, at its commit.",
+							 "A transaction that wrote a panic event numbers and NOTIFYs the event stream itself instead of waiting for the background writer; off leaves it to the writer like every other event.",
+							 &naboom_panic_publish,
+							 true,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
+
 	DefineCustomIntVariable("naboom.audit_read_wait",
 							"How long a read of emergency data waits for room in a full audit queue.",
 							"A read that still finds no room is refused (PT503, naboom.audit_unavailable) rather than left unrecorded; its entries go to the server log.",

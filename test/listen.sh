@@ -31,6 +31,13 @@
 #      once after the reconnect, and no id is printed twice;
 #   e. the ids printed are strictly increasing, and are exactly the ids
 #      events_since gives the service for the same range;
+#   f. panics first (naboom.panic_publish): with the setting off for its
+#      transaction a panic still arrives, through the publisher; in a
+#      database of its own that no background writer serves (made and
+#      dropped here), a committed panic is heard at once on naboom_panic and
+#      naboom_events, with the report committed before it (which was not
+#      heard until then), a rolled-back panic never, and with the setting
+#      off a panic only once naboom.publish_events() runs;
 # and that the listener stops with status 0 on SIGTERM.
 #
 # Output is TAP: the plan "1..N" first, one "ok N - ..." / "not ok N - ..."
@@ -38,8 +45,9 @@
 # "# listen: N passed, N failed".  Exit status 0 iff every assertion passed.
 #
 # Every wait is bounded (WAIT_S per event, WAIT_BUDGET for all of them,
-# psql calls by timeout), so the script takes about 15 s, and under 90 s
-# even when nothing arrives (scripts/test.sh also runs it under timeout);
+# and again for f, psql calls by timeout), so the script takes about 25 s,
+# and under 150 s even when nothing arrives (scripts/test.sh also runs it
+# under timeout);
 # the listeners are stopped on exit, also on SIGTERM/SIGINT.
 #
 # Environment: NABOOM_LISTEN_DB (default: the writer's database, see above),
@@ -50,7 +58,7 @@ set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 BIN="${NABOOM_LISTEN_BIN:-$ROOT/tools/naboom-listen}"
 DB="${NABOOM_LISTEN_DB:-}"
-PLAN=15
+PLAN=19
 WAIT_S=8            # seconds to wait for one expected event
 QUIET_S=2           # seconds an event that must not come is given
 WAIT_BUDGET=40      # seconds all the waits for expected events may take
@@ -353,6 +361,109 @@ verdict "e: the ids printed are strictly increasing" $? show_listener
 { [ -n "$GOT" ] && [ "$GOT" = "$EXPECTED" ]; }
 verdict "e: the ids printed are exactly those events_since($MARK) gives the service: nothing lost, nothing extra" $? \
     'echo "expected: $EXPECTED"; echo "printed:  $GOT"'
+
+# ---------------------------------------------------------------- f
+# Panics first (naboom.panic_publish): a panic's own transaction numbers
+# and NOTIFYs the stream at its commit.  In the writer's database, with the
+# setting off for the panic's transaction, it still arrives, through the
+# publisher.  Then a database the background writer does not serve (no
+# publisher at all, as without shared_preload_libraries): a committed report
+# is not heard, a rolled-back panic is not heard, a committed panic is heard
+# at once, and the report committed before it with it; with the setting off
+# a panic is not heard until naboom.publish_events() runs.
+F_REF="$(sql 2>&1 <<SQL
+BEGIN;
+SET LOCAL naboom.panic_publish = off;
+$(claims "$RES")
+SELECT reference FROM naboom_api.raise_panic('$SLUG', -25.11, 30.11, note => 'listen: panic, setting off');
+COMMIT;
+SQL
+)"
+wait_for "$W/listen.out" "$(panic_re "$F_REF" 'panic\.raised')"
+{ is_ref "$F_REF" && [ "$(count "$W/listen.out" "$(panic_re "$F_REF" 'panic\.raised')")" -eq 1 ]; }
+verdict "f: with naboom.panic_publish off, a panic ($F_REF) still reaches naboom-listen, through the publisher" $? \
+    'echo "raise_panic: $F_REF"; show_listener'
+
+# the budget of the waits below starts afresh
+WAIT_BUDGET=$((SECONDS + 30))
+NP_DB="${DB}_nopublisher"
+np_sql() { timeout -k 2 20 psql -X -q -At -v ON_ERROR_STOP=1 -d "$NP_DB" "$@"; }
+np_out="$( {
+    timeout -k 2 30 psql -X -q -v ON_ERROR_STOP=1 -d postgres -c 'SET client_min_messages = warning' \
+        -c "DROP DATABASE IF EXISTS \"$NP_DB\" WITH (FORCE)" -c "CREATE DATABASE \"$NP_DB\"" &&
+    timeout -k 2 40 psql -X -q -v ON_ERROR_STOP=1 -d "$NP_DB" -c 'SET client_min_messages = warning' \
+        -c 'CREATE EXTENSION naboom CASCADE' &&
+    np_sql <<SQL
+SELECT slug FROM naboom_api.create_community('$SLUG', 'Listen Town',
+	'{"type":"Polygon","coordinates":[[[30.0,-25.2],[30.2,-25.2],[30.2,-25.0],[30.0,-25.0],[30.0,-25.2]]]}',
+	admin_ref => '$ADMIN', admin_name => 'Listen Admin') \g /dev/null
+BEGIN;
+$(claims "$ADMIN")
+SELECT code FROM naboom_api.upsert_category('$SLUG', 'fire', 'Veld fire', 'Veldbrand', 'high') \g /dev/null
+COMMIT;
+BEGIN;
+$(claims "$RES")
+SELECT role FROM naboom_api.join_community('$SLUG', 'Listen Resident') \g /dev/null
+COMMIT;
+SELECT naboom.publish_events() >= 0;
+SQL
+} 2>&1)"
+{
+    echo "LISTEN naboom_events;"
+    echo "LISTEN naboom_panic;"
+    echo "SELECT 'listening' \\g $W/np.ready"
+    for _ in $(seq 200); do echo "SELECT pg_sleep(0.1) \\g /dev/null"; done
+} >"$W/np.sql"
+PGAPPNAME=naboom-listen-test-nopub timeout -k 2 30 \
+    psql -X -q -At -d "$NP_DB" -f "$W/np.sql" >"$W/np.out" 2>&1 &
+NPID=$!
+wait_for "$W/np.ready" "listening"
+np_run() { # np_run SQL...: one transaction as the resident, its reference
+    np_sql 2>&1 <<SQL
+BEGIN;
+$(claims "$RES")
+$1
+COMMIT;
+SQL
+}
+FR_REF="$(np_run "SELECT reference FROM naboom_api.report_incident('$SLUG', 'fire', -25.10, 30.10, 'listen: report, no publisher');")"
+FB_REF="$(np_sql 2>&1 <<SQL
+BEGIN;
+$(claims "$RES")
+SELECT reference FROM naboom_api.raise_panic('$SLUG', -25.13, 30.13, note => 'listen: panic, rolled back');
+ROLLBACK;
+SQL
+)"
+sleep 1
+cp "$W/np.out" "$W/np.before"
+FP_REF="$(np_run "SELECT reference FROM naboom_api.raise_panic('$SLUG', -25.12, 30.12, note => 'listen: panic, no publisher');")"
+wait_for "$W/np.out" "$(raw_re naboom_panic "$FP_REF" 'panic\.raised')" 3
+{ [ "$np_out" = t ] && is_ref "$FP_REF" && is_ref "$FR_REF" &&
+  grep -qE -- "$(raw_re naboom_panic "$FP_REF" 'panic\.raised')" "$W/np.out" &&
+  grep -qE -- "$(raw_re naboom_events "$FP_REF" 'panic\.raised')" "$W/np.out" &&
+  grep -qE -- "$(raw_re naboom_events "$FR_REF" 'incident\.created')" "$W/np.out" &&
+  [ "$(np_sql -c "SELECT count(*) FROM naboom.event WHERE seq IS NULL")" = 0 ]; }
+verdict "f: no publisher ($NP_DB): a committed panic ($FP_REF) is heard within 3 s on naboom_panic and naboom_events, and the report committed before it ($FR_REF) with it; nothing is left unpublished" $? \
+    'echo "setup: $np_out; report $FR_REF; panic $FP_REF"; show "$W/np.out"'
+
+{ is_ref "$FB_REF" && ! grep -qF -- "$FB_REF" "$W/np.out" && [ -f "$W/np.before" ] &&
+  ! grep -qF -- "$FR_REF" "$W/np.before" &&
+  [ "$(np_sql -c "SELECT count(*) FROM naboom.incident WHERE reference = '$FB_REF'")" = 0 ]; }
+verdict "f: no publisher: the report was not heard before the panic, and a rolled-back panic ($FB_REF) is never heard" $? \
+    'echo "rolled back: $FB_REF"; show "$W/np.before" "$W/np.out"'
+
+FO_REF="$(np_run "SET LOCAL naboom.panic_publish = off;
+SELECT reference FROM naboom_api.raise_panic('$SLUG', -25.14, 30.14, note => 'listen: panic, setting off, no publisher');" | tail -n 1)"
+sleep "$QUIET_S"
+cp "$W/np.out" "$W/np.quiet"
+np_sql -c "SELECT naboom.publish_events()" >/dev/null 2>&1
+wait_for "$W/np.out" "$(raw_re naboom_panic "$FO_REF" 'panic\.raised')" 3
+{ is_ref "$FO_REF" && ! grep -qF -- "$FO_REF" "$W/np.quiet" &&
+  grep -qE -- "$(raw_re naboom_panic "$FO_REF" 'panic\.raised')" "$W/np.out"; }
+verdict "f: no publisher, naboom.panic_publish off: the panic ($FO_REF) is not heard for ${QUIET_S} s, and is heard once naboom.publish_events() runs" $? \
+    'show "$W/np.quiet" "$W/np.out"'
+kill "$NPID" 2>/dev/null; wait "$NPID" 2>/dev/null
+timeout -k 2 30 psql -X -q -d postgres -c "DROP DATABASE IF EXISTS \"$NP_DB\" WITH (FORCE)" >/dev/null 2>&1
 
 # ---------------------------------------------------------------- stop
 kill -TERM "$LPID" 2>/dev/null
