@@ -219,6 +219,30 @@ DROP TABLE public.farm_watch;
 ------------------------------------------------------------------------------
 -- Seals and verification
 ------------------------------------------------------------------------------
+-- A seal takes the rows of the transactions below the oldest one still
+-- running (pg_snapshot_xmin).  Before each seal and count here, wait until
+-- the audit writer has written the queued reads and every transaction that
+-- began before now has ended (the background writer's, pg_cron's):
+-- otherwise one of them, still open, leaves this file's last rows for the
+-- next seal, and the counts below differ from run to run.
+CREATE FUNCTION t.settle() RETURNS boolean LANGUAGE plpgsql AS $$
+DECLARE
+	target xid8;
+BEGIN
+	IF NOT naboom.audit_queue_wait(10000) THEN
+		RETURN false;
+	END IF;
+	target := pg_snapshot_xmax(pg_current_snapshot());
+	FOR i IN 1..1000 LOOP
+		IF pg_snapshot_xmin(pg_current_snapshot()) >= target THEN
+			RETURN true;
+		END IF;
+		PERFORM pg_sleep(0.01);
+	END LOOP;
+	RETURN false;
+END
+$$;
+SELECT t.settle();
 SELECT row_count > 0, xid_from = '0'::xid8, prev_hash = '\x'::bytea FROM naboom.seal_audit();
 -- Nothing new: no seal.
 SELECT naboom.seal_audit() IS NULL;
@@ -226,7 +250,9 @@ SELECT t.as_user('u-res1');
 SELECT status FROM naboom_api.get_incident(:'burglary');
 SELECT t.as_service();
 -- A row written since the last seal is reported as not sealed yet.
+SELECT t.settle();
 SELECT problem, regexp_replace(detail, '^[0-9]+ sealed', 'N sealed') FROM naboom.verify_audit(now() - interval '1 day', now() + interval '1 day');
+SELECT t.settle();
 SELECT s.row_count, s.prev_hash = p.seal_hash FROM naboom.seal_audit() s, naboom.audit_seal p WHERE p.seal_id = s.seal_id - 1;
 SELECT problem, regexp_replace(detail, '^[0-9]+ sealed', 'N sealed') FROM naboom.verify_audit(now() - interval '1 day', now() + interval '1 day');
 SELECT t.err($$SELECT * FROM naboom.verify_audit('2026-02-01', '2026-01-01')$$);
@@ -241,11 +267,13 @@ SELECT t.err($$TRUNCATE naboom.audit_seal$$);
 -- followed by hash and transaction range, not by id, so the hole is no
 -- break (0.5.0 called it chain_broken).
 UPDATE naboom.member SET display_name = 'Resident One (before a rolled-back seal)' WHERE user_ref = 'u-res1';
+SELECT t.settle();
 BEGIN;
 SELECT seal_id AS rolled_back_seal FROM naboom.seal_audit() \gset
 ROLLBACK;
 SELECT count(*) FROM naboom.audit_seal WHERE seal_id = :rolled_back_seal;
 UPDATE naboom.member SET display_name = 'Resident One' WHERE user_ref = 'u-res1';
+SELECT t.settle();
 SELECT s.seal_id > :rolled_back_seal, p.seal_id < :rolled_back_seal, s.prev_hash = p.seal_hash, s.xid_from = p.xid_to
 FROM naboom.seal_audit() s,
 	LATERAL (SELECT * FROM naboom.audit_seal x WHERE x.seal_id < s.seal_id ORDER BY x.seal_id DESC LIMIT 1) p;
