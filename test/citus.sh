@@ -35,7 +35,7 @@ PG_CONFIG="${PG_CONFIG:-pg_config}"
 BINDIR="$($PG_CONFIG --bindir)"
 LIBDIR="$($PG_CONFIG --pkglibdir)"
 CITUS_INSTALL="${NABOOM_CITUS_INSTALL:-$ROOT/../shared/citus/install.sh}"
-PLAN=3
+PLAN=8
 
 unset PGOPTIONS PGDATABASE PGSERVICE PGHOST PGPORT PGUSER PGPASSWORD
 mkdir -p "$ROOT/test/results" && exec > >(tee "$ROOT/test/results/citus.out")
@@ -44,6 +44,7 @@ chmod 755 "$W"
 NODES="coord w1 w2"
 cleanup() {
     local d
+    if [ -n "${NABOOM_CITUS_KEEP:-}" ]; then echo "# kept: $W (ports ${PORT[*]})"; return; fi
     for d in $NODES w3; do
         [ -f "$W/$d/postmaster.pid" ] && asp "$BINDIR/pg_ctl" -D "$W/$d" -m fast -w stop >/dev/null 2>&1
         cp "$W/$d.log" "$ROOT/test/results/citus.$d.log" 2>/dev/null
@@ -123,5 +124,91 @@ verdict "a coordinator (port ${PORT[coord]}) and two workers (${PORT[w1]}, ${POR
       [ "$(on "$d" -c "SELECT string_agg(extname, ',' ORDER BY extname) FROM pg_extension WHERE extname IN ('naboom', 'postgis')")" = naboom,postgis ] || exit 1
   done ) >"$W/create.log" 2>&1
 verdict "CREATE EXTENSION naboom on the coordinator (DDL propagated to both workers; PostgREST told to reload)" $? 'cat "$W/create.log" "$W/listen.out"; grep -h ERROR "$W"/*.log'
+
+
+# 4. naboom.distribute(): reference tables, the domain tables by community_id
+# in incident's co-location group, incident_reference by reference; again:
+# nothing changes
+( on coord -c "SET client_min_messages = warning" -c "SELECT table_name || ' ' || distribution FROM naboom.distribute()" >"$W/dist1.out" &&
+  on coord -c "SET client_min_messages = warning" -c "SELECT table_name || ' ' || distribution FROM naboom.distribute()" >"$W/dist2.out" &&
+  diff "$W/dist1.out" "$W/dist2.out" &&
+  grep -qx 'naboom.community reference' "$W/dist1.out" && grep -qx 'naboom.status reference' "$W/dist1.out" &&
+  grep -qx 'naboom.incident by community_id' "$W/dist1.out" && grep -qx 'naboom.incident_reference by reference' "$W/dist1.out" &&
+  [ "$(on coord -c "SELECT count(DISTINCT colocationid) FROM pg_dist_partition p WHERE p.logicalrelid::regclass::text LIKE 'naboom.%' AND p.partmethod = 'h' AND p.logicalrelid <> 'naboom.incident_reference'::regclass")" = 1 ] ) >"$W/dist.log" 2>&1
+verdict "naboom.distribute() twice: $(wc -l <"$W/dist1.out") tables, the same both times; domain tables co-located with incident" $? 'cat "$W/dist.log" "$W/dist1.out"'
+
+# 5. refused: a non-superuser; a database without Citus (naboom.citus_missing)
+( on coord -c "CREATE ROLE citus_nobody" &&
+  ! on coord -c "SET ROLE citus_nobody" -c "SELECT naboom.distribute()" >"$W/refuse.log" 2>&1 &&
+  grep -q 'permission denied' "$W/refuse.log" &&
+  on coord -c "CREATE DATABASE plain" &&
+  timeout 60 "$BINDIR/psql" -X -q -At -h "$W" -p "${PORT[coord]}" -U postgres -d plain -c "SET client_min_messages = warning" -c "CREATE EXTENSION naboom CASCADE" &&
+  ! timeout 60 "$BINDIR/psql" -X -q -At -v VERBOSITY=verbose -h "$W" -p "${PORT[coord]}" -U postgres -d plain -c "SELECT naboom.distribute()" >>"$W/refuse.log" 2>&1 &&
+  grep -q 'naboom.citus_missing' "$W/refuse.log" ) >"$W/refuse.out" 2>&1
+verdict "distribute() refused to a non-superuser and without Citus (naboom.citus_missing)" $? 'cat "$W/refuse.out" "$W/refuse.log"'
+
+# 6. two communities on different workers (communities are made until two
+# hash to different nodes)
+node_of() { on coord -c "SELECT n.nodeport FROM pg_dist_placement p JOIN pg_dist_node n USING (groupid) WHERE p.shardid = get_shard_id_for_distribution_column('naboom.incident', $1)"; }
+( on coord >"$W/town.log" 2>&1 <<'SQL'
+SET client_min_messages = warning;
+DO $$
+DECLARE k int;
+BEGIN
+	FOR k IN 1..8 LOOP
+		PERFORM naboom_api.create_community('town-' || k, 'Town ' || k,
+			format('{"type":"Polygon","coordinates":[[[%s,-24.60],[%s,-24.60],[%s,-24.40],[%s,-24.40],[%s,-24.60]]]}',
+				27 + k * 0.3, 27.25 + k * 0.3, 27.25 + k * 0.3, 27 + k * 0.3, 27 + k * 0.3)::text,
+			admin_ref => 'admin-' || k, admin_name => 'Admin ' || k);
+	END LOOP;
+END
+$$;
+SQL
+) && for k in 1 2 3 4 5 6 7 8; do echo "$k $(node_of "(SELECT community_id FROM naboom.community WHERE slug = 'town-$k')")"; done >"$W/nodes"
+A=1; PA=$(awk 'NR==1{print $2}' "$W/nodes")
+B=$(awk -v a="$PA" '$2 != a {print $1; exit}' "$W/nodes"); PB=$(awk -v b="$B" '$1 == b {print $2}' "$W/nodes")
+[ -n "$PA" ] && [ -n "$PB" ] && [ "$PA" != "$PB" ] && [ "$PA" != "${PORT[coord]}" ] && [ "$PB" != "${PORT[coord]}" ]
+verdict "two communities on different workers: town-$A (port $PA), town-$B (port $PB)" $? 'cat "$W/town.log" "$W/nodes"'
+
+# as USER in a transaction, SQL through the coordinator (a gateway: claims by set_config(..., true))
+as() { local u="$1"; shift; on coord -c "SET client_min_messages = warning" -c "BEGIN" -c "DO \$\$ BEGIN PERFORM set_config('request.jwt.claims', '{\"sub\":\"$u\"}', true); END \$\$" "$@" -c "COMMIT"; }
+
+# 7. the caller on the shards: a category and a membership written through
+# the coordinator run their audit triggers on the community's worker, which
+# logs the gateway's subject as the actor; with Citus's SET LOCAL propagation
+# off for one transaction the same write is logged as the service's role
+# there (what this test would catch: a shard that sees no claims)
+actor_on() { # actor_on PORT TABLE COMMUNITY USER_REF_COLUMN VALUE: the audited actor of the row's INSERT on that node
+    timeout 60 "$BINDIR/psql" -X -q -At -h "$W" -p "$1" -U postgres -d postgres -c "SELECT string_agg(actor, ',') FROM naboom.audit_log WHERE action = 'INSERT' AND table_name LIKE 'naboom.$2%' AND community_id = $3 AND new_values->>'$4' = '$5'"
+}
+( for T in $A $B; do
+    as "admin-$T" -c "SELECT code FROM naboom_api.upsert_category('town-$T', 'burglary', 'Burglary', 'Inbraak', 'high')" &&
+    as "res-$T" -c "SELECT role FROM naboom_api.join_community('town-$T', 'Resident $T')" || exit 1
+  done &&
+  as "res-x" -c "SET LOCAL citus.propagate_set_commands = none" -c "SELECT role FROM naboom_api.join_community('town-$A', 'Resident X')" &&
+  sleep 2 &&
+  a1=$(actor_on "$PA" category "$A" code burglary) && a2=$(actor_on "$PA" member "$A" user_ref "res-$A") &&
+  b1=$(actor_on "$PB" category "$B" code burglary) && b2=$(actor_on "$PB" member "$B" user_ref "res-$B") &&
+  x=$(actor_on "$PA" member "$A" user_ref "res-x") &&
+  echo "$a1 $a2 $b1 $b2 $x" &&
+  [ "$a1 $a2 $b1 $b2 $x" = "admin-$A res-$A admin-$B res-$B postgres" ] ) >"$W/ident.log" 2>&1
+verdict "the caller on the shards: audited actors on the workers are the gateway's subjects (without propagation: the service)" $? 'cat "$W/ident.log"; grep -h ERROR "$W"/*.log | tail -5'
+
+# 8. each community's rows sit on one node: every domain table's shard for
+# town-A is on A's worker, for town-B on B's; and the rows written are there
+( for T in "$A:$PA" "$B:$PB"; do
+    c=${T%%:*}; p=${T##*:}
+    cid=$(on coord -c "SELECT community_id FROM naboom.community WHERE slug = 'town-$c'")
+    nodes=$(on coord -c "SELECT string_agg(DISTINCT n.nodeport::text, ',') FROM pg_dist_partition t
+        JOIN pg_dist_placement pl ON pl.shardid = get_shard_id_for_distribution_column(t.logicalrelid, $cid)
+        JOIN pg_dist_node n USING (groupid)
+        WHERE t.partmethod = 'h' AND t.logicalrelid <> 'naboom.incident_reference'::regclass") &&
+    echo "town-$c: shards on $nodes" && [ "$nodes" = "$p" ] &&
+    shard=$(on coord -c "SELECT shard_name('naboom.member', get_shard_id_for_distribution_column('naboom.member', $cid))") &&
+    rows=$(timeout 60 "$BINDIR/psql" -X -q -At -v ON_ERROR_STOP=1 -h "$W" -p "$p" -U postgres -d postgres \
+        -c "SELECT count(*) FROM $shard WHERE community_id = $cid") &&
+    echo "town-$c: $rows members in $shard on $p" && [ "$rows" -ge 2 ] || exit 1
+  done ) >"$W/colo.log" 2>&1
+verdict "each community's shards of every domain table sit on its own worker" $? 'cat "$W/colo.log"'
 
 finish "done"
