@@ -38,6 +38,7 @@
 #include "naboom.h"
 #include "citus.h"
 #include "claims.h"
+#include "spi_util.h"
 
 /* naboom.caller_role: the outer role, as the coordinator carried it */
 static char *naboom_caller_role = NULL;
@@ -148,4 +149,85 @@ NaboomCarryRequest(void)
 		pfree(CarriedKey);
 	CarriedKey = MemoryContextStrdup(TopMemoryContext, key.data);
 	CarriedLxid = MyProc->lxid;
+}
+
+/*
+ * NaboomShardLocalSql: see citus.h.  Citus lets a trigger on a shard run
+ * only queries on co-located shards of the same node; a query it cannot
+ * route to one shard (the alert fan-out: a CTE read three times, DISTINCT
+ * ON, LIMIT) it would plan as a distributed INSERT ... SELECT that connects
+ * back into its own node.  Naming the shards makes it a local query, which
+ * is what the trigger means: one community, on this node.
+ */
+char *
+NaboomShardLocalSql(const char *sql, int64 community_id)
+{
+	const char *app = GetConfigOption("application_name", true, false);
+	Oid			argtypes[1] = {INT8OID};
+	Datum		args[1] = {Int64GetDatum(community_id)};
+	char	   *expanded;
+	StringInfoData out;
+	const char *p;
+	uint64		n;
+	char	  **names;
+	char	  **shards;
+	uint64		i;
+
+	if (app == NULL || strncmp(app, "citus_internal gpid=", 20) != 0 ||
+		GetConfigOption("citus.propagate_set_commands", true, false) == NULL)
+		return NULL;
+	if (SPI_execute_with_args(
+			"SELECT c.relname::pg_catalog.text, pg_catalog.shard_name(p.logicalrelid,"
+			" CASE WHEN p.partmethod OPERATOR(pg_catalog.=) 'n'"
+			"  THEN (SELECT pg_catalog.min(s.shardid) FROM pg_catalog.pg_dist_shard s"
+			"   WHERE s.logicalrelid OPERATOR(pg_catalog.=) p.logicalrelid)"
+			"  ELSE pg_catalog.get_shard_id_for_distribution_column(p.logicalrelid, $1) END)"
+			" FROM pg_catalog.pg_dist_partition p"
+			" JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) p.logicalrelid"
+			" JOIN pg_catalog.pg_namespace ns ON ns.oid OPERATOR(pg_catalog.=) c.relnamespace"
+			" WHERE ns.nspname OPERATOR(pg_catalog.=) 'naboom'"
+			"  AND c.relname OPERATOR(pg_catalog.<>) 'incident_reference'",
+			1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT || SPI_processed == 0)
+		return NULL;
+	n = SPI_processed;
+	names = palloc(sizeof(char *) * n);
+	shards = palloc(sizeof(char *) * n);
+	for (i = 0; i < n; i++)
+	{
+		names[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+		shards[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+	}
+
+	expanded = NaboomExpandPostgis(sql);
+	initStringInfo(&out);
+	for (p = expanded; *p;)
+	{
+		/*
+		 * The table written stays the distributed one: Citus routes the rows
+		 * to this node's shard and fills their identity columns (a shard has
+		 * no defaults of its own).
+		 */
+		bool		written = (p - expanded >= 12 && strncmp(p - 12, "INSERT INTO ", 12) == 0);
+
+		if (!written && strncmp(p, "naboom.", 7) == 0 && (p == expanded || !(isalnum((unsigned char) p[-1]) || p[-1] == '_')))
+		{
+			const char *id = p + 7;
+			size_t		len = 0;
+			bool		done = false;
+
+			while (isalnum((unsigned char) id[len]) || id[len] == '_')
+				len++;
+			for (i = 0; i < n && !done; i++)
+				if (strlen(names[i]) == len && strncmp(names[i], id, len) == 0)
+				{
+					appendStringInfoString(&out, shards[i]);
+					p = id + len;
+					done = true;
+				}
+			if (done)
+				continue;
+		}
+		appendStringInfoChar(&out, *p++);
+	}
+	return out.data;
 }

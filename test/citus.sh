@@ -35,7 +35,7 @@ PG_CONFIG="${PG_CONFIG:-pg_config}"
 BINDIR="$($PG_CONFIG --bindir)"
 LIBDIR="$($PG_CONFIG --pkglibdir)"
 CITUS_INSTALL="${NABOOM_CITUS_INSTALL:-$ROOT/../shared/citus/install.sh}"
-PLAN=8
+PLAN=10
 
 unset PGOPTIONS PGDATABASE PGSERVICE PGHOST PGPORT PGUSER PGPASSWORD
 mkdir -p "$ROOT/test/results" && exec > >(tee "$ROOT/test/results/citus.out")
@@ -210,5 +210,75 @@ verdict "the caller on the shards: audited actors on the workers are the gateway
     echo "town-$c: $rows members in $shard on $p" && [ "$rows" -ge 2 ] || exit 1
   done ) >"$W/colo.log" 2>&1
 verdict "each community's shards of every domain table sit on its own worker" $? 'cat "$W/colo.log"'
+
+# 9. the story through the coordinator, as the gateway calls it: a resident
+# of each community reports with a client_ref and resubmits (one incident,
+# the same reference, the resident its reporter on the shard, the reference
+# in the directory); a responder on duty nearby is alerted
+( for T in $A $B; do
+    lon=$(awk -v t=$T 'BEGIN{print 27.1 + t * 0.3}')
+    as "admin-$T" -c "SELECT role FROM naboom_api.set_member_role('town-$T', 'res-$T', 'resident')" >/dev/null &&
+    as "resp-$T" -c "SELECT role FROM naboom_api.join_community('town-$T', 'Responder $T')" &&
+    as "admin-$T" -c "SELECT role FROM naboom_api.set_member_role('town-$T', 'resp-$T', 'responder')" &&
+    as "resp-$T" -c "SELECT 1 FROM naboom_api.update_position(-24.501, $lon)" &&
+    r1=$(as "res-$T" -c "SELECT reference FROM naboom_api.report_incident('town-$T', 'burglary', -24.5, $lon, 'a break-in', client_ref => 'c-1')") &&
+    r2=$(as "res-$T" -c "SELECT reference FROM naboom_api.report_incident('town-$T', 'burglary', -24.5, $lon, 'a break-in', client_ref => 'c-1')") &&
+    echo "town-$T: $r1 $r2" && [ -n "$r1" ] && [ "$r1" = "$r2" ] &&
+    [ "$(on coord -c "SELECT count(*) || ' ' || min(reporter_ref) FROM naboom.incident i JOIN naboom.community c USING (community_id) WHERE c.slug = 'town-$T' AND i.client_ref = 'c-1'")" = "1 res-$T" ] &&
+    [ "$(on coord -c "SELECT count(*) FROM naboom.incident_reference WHERE reference = '$r1'")" = 1 ] &&
+    [ "$(on coord -c "SELECT count(*) FROM naboom.alert a JOIN naboom.community c USING (community_id) WHERE c.slug = 'town-$T' AND a.user_ref = 'resp-$T'")" = 1 ] || exit 1
+  done ) >"$W/story.log" 2>&1
+verdict "through the coordinator: a report and its resubmit in each community (one incident, its reporter, the reference directory), the responder alerted" $? 'cat "$W/story.log"; grep -h ERROR "$W"/*.log | tail -4'
+
+# 10. reports per second: two pgbench clients, one per community, through the
+# coordinator, then the same against a single-node naboom in database plain
+# of the coordinator's instance (same machine, same run; each client its
+# own community); adjacent runs of NABOOM_CITUS_BENCH_SECS (default 10) s.
+# Figures only: asserted is that every report of the cluster run committed.
+SECS="${NABOOM_CITUS_BENCH_SECS:-10}"
+bench_town() { # bench_town DB: the two towns' members, categories, rate limits
+    timeout 120 "$BINDIR/psql" -X -q -At -v ON_ERROR_STOP=1 -h "$W" -p "${PORT[coord]}" -U postgres -d "$1" <<SQL
+SET client_min_messages = warning;
+DO \$\$
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM naboom.community WHERE slug = 'town-$A') THEN
+		PERFORM naboom_api.create_community('town-' || k, 'Town ' || k,
+			format('{"type":"Polygon","coordinates":[[[%s,-24.60],[%s,-24.60],[%s,-24.40],[%s,-24.40],[%s,-24.60]]]}',
+				27 + k * 0.3, 27.25 + k * 0.3, 27.25 + k * 0.3, 27 + k * 0.3, 27 + k * 0.3)::text,
+			admin_ref => 'admin-' || k, admin_name => 'Admin ' || k) FROM unnest(ARRAY[$A, $B]) k;
+		PERFORM set_config('request.jwt.claims', json_build_object('sub', 'admin-' || k)::text, true),
+			naboom_api.upsert_category('town-' || k, 'burglary', 'Burglary', 'Inbraak', 'high') FROM unnest(ARRAY[$A, $B]) k;
+		PERFORM set_config('request.jwt.claims', json_build_object('sub', 'res-' || k)::text, true),
+			naboom_api.join_community('town-' || k, 'Resident ' || k) FROM unnest(ARRAY[$A, $B]) k;
+	END IF;
+END
+\$\$;
+UPDATE naboom.community SET settings = settings || '{"rate_limits": {"report": [1000000000, 60]}}' WHERE slug IN ('town-$A', 'town-$B');
+SQL
+}
+for T in $A $B; do
+    lon=$(awk -v t=$T 'BEGIN{print 27.1 + t * 0.3}')
+    cat >"$W/bench-$T.sql" <<SQL
+BEGIN;
+SELECT set_config('request.jwt.claims', '{"sub":"res-$T"}', true);
+SELECT reference FROM naboom_api.report_incident('town-$T', 'burglary', -24.45 - random() * 0.1, $lon + random() * 0.1, 'bench', is_public => true);
+COMMIT;
+SQL
+done
+chmod 644 "$W"/bench-*.sql
+bench() { # bench DB: reports/s of two clients, one per community
+    asp "$BINDIR/pgbench" -n -h "$W" -p "${PORT[coord]}" -U postgres -T "$SECS" -c 2 -j 2 -f "$W/bench-$A.sql" -f "$W/bench-$B.sql" "$1" 2>&1 |
+        tee -a "$W/bench.log" | sed -n 's/^tps = \([0-9.]*\) .*/\1/p'
+}
+count_reports() { timeout 60 "$BINDIR/psql" -X -q -At -h "$W" -p "${PORT[coord]}" -U postgres -d "$1" -c "SELECT count(*) FROM naboom.incident WHERE description = 'bench'"; }
+( bench_town postgres && bench_town plain ) >"$W/bench.setup" 2>&1
+before=$(count_reports postgres)
+tc=$(bench postgres); ts=$(bench plain); tc2=$(bench postgres); ts2=$(bench plain)
+after=$(count_reports postgres)
+failed=$(grep -h 'number of failed transactions' "$W/bench.log" | awk '{s += $5} END {print s + 0}')
+echo "# reports/s, 2 clients ($SECS s each, alternating): Citus coordinator + 2 workers $tc, $tc2; single node (same instance, database plain) $ts, $ts2"
+echo "# Citus reports committed: $((after - before)); failed transactions (all runs): $failed"
+[ -n "$tc" ] && [ -n "$tc2" ] && [ "$((after - before))" -gt 0 ] && grep -q 'number of failed transactions: 0' "$W/bench.log"
+verdict "reports/s through the coordinator beside a single node (figures above), every report committed" $? 'cat "$W/bench.setup"; grep -v "^progress" "$W/bench.log" | head -20'
 
 finish "done"

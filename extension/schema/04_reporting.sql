@@ -169,15 +169,18 @@ BEGIN
 		i.created_at, i.acknowledged_at, i.dispatched_at, i.en_route_at, i.on_scene_at,
 		i.resolved_at, i.closed_at, i.updated_at, NULL::jsonb, i.poor_accuracy, NULL::jsonb, NULL::jsonb
 	INTO r
+	-- (each table filtered by the incident's community itself, and no join
+	-- condition a NULL turns into a constant false: one shard group, a
+	-- router query, on a Citus cluster; no key is 0 or '')
 	FROM naboom.community c
-	JOIN naboom.category cat ON cat.community_id = c.community_id AND cat.code = i.category_code
+	JOIN naboom.category cat ON cat.community_id = i.community_id AND cat.code = i.category_code
 	JOIN naboom.status st ON st.status = i.status
 	CROSS JOIN LATERAL (SELECT cat.is_sensitive AND NOT staff AND NOT mine AS blur) b
-	LEFT JOIN naboom.area a ON a.community_id = c.community_id AND a.area_id = i.area_id
-	LEFT JOIN naboom.member rep ON rep.community_id = c.community_id AND rep.user_ref = i.reporter_ref
-	LEFT JOIN naboom.member asg ON asg.community_id = c.community_id AND asg.user_ref = i.assignee_ref
-	LEFT JOIN naboom.member ack ON ack.community_id = c.community_id AND ack.user_ref = i.acknowledged_by
-	LEFT JOIN naboom.incident dup ON dup.community_id = c.community_id AND dup.incident_id = i.duplicate_of
+	LEFT JOIN naboom.area a ON a.community_id = i.community_id AND a.area_id = coalesce(i.area_id, 0)
+	LEFT JOIN naboom.member rep ON rep.community_id = i.community_id AND rep.user_ref = coalesce(i.reporter_ref, '')
+	LEFT JOIN naboom.member asg ON asg.community_id = i.community_id AND asg.user_ref = coalesce(i.assignee_ref, '')
+	LEFT JOIN naboom.member ack ON ack.community_id = i.community_id AND ack.user_ref = coalesce(i.acknowledged_by, '')
+	LEFT JOIN naboom.incident dup ON dup.community_id = i.community_id AND dup.incident_id = coalesce(i.duplicate_of, 0)
 	WHERE c.community_id = i.community_id;
 
 	IF with_timeline THEN

@@ -651,7 +651,7 @@ REVOKE ALL ON naboom.incident_reference FROM PUBLIC;
 
 -- functions: naboom.is_distributed naboom.distribute
 -- functions: naboom_api.upsert_area naboom_api.join_community naboom_api.set_retention
--- functions: naboom.find_incident naboom.file_incident
+-- functions: naboom.find_incident naboom.file_incident naboom.incident_out naboom.duplicate_rows
 
 -- BEGIN replaced functions
 
@@ -845,15 +845,18 @@ BEGIN
 		i.created_at, i.acknowledged_at, i.dispatched_at, i.en_route_at, i.on_scene_at,
 		i.resolved_at, i.closed_at, i.updated_at, NULL::jsonb, i.poor_accuracy, NULL::jsonb, NULL::jsonb
 	INTO r
+	-- (each table filtered by the incident's community itself, and no join
+	-- condition a NULL turns into a constant false: one shard group, a
+	-- router query, on a Citus cluster; no key is 0 or '')
 	FROM naboom.community c
-	JOIN naboom.category cat ON cat.community_id = c.community_id AND cat.code = i.category_code
+	JOIN naboom.category cat ON cat.community_id = i.community_id AND cat.code = i.category_code
 	JOIN naboom.status st ON st.status = i.status
 	CROSS JOIN LATERAL (SELECT cat.is_sensitive AND NOT staff AND NOT mine AS blur) b
-	LEFT JOIN naboom.area a ON a.community_id = c.community_id AND a.area_id = i.area_id
-	LEFT JOIN naboom.member rep ON rep.community_id = c.community_id AND rep.user_ref = i.reporter_ref
-	LEFT JOIN naboom.member asg ON asg.community_id = c.community_id AND asg.user_ref = i.assignee_ref
-	LEFT JOIN naboom.member ack ON ack.community_id = c.community_id AND ack.user_ref = i.acknowledged_by
-	LEFT JOIN naboom.incident dup ON dup.community_id = c.community_id AND dup.incident_id = i.duplicate_of
+	LEFT JOIN naboom.area a ON a.community_id = i.community_id AND a.area_id = coalesce(i.area_id, 0)
+	LEFT JOIN naboom.member rep ON rep.community_id = i.community_id AND rep.user_ref = coalesce(i.reporter_ref, '')
+	LEFT JOIN naboom.member asg ON asg.community_id = i.community_id AND asg.user_ref = coalesce(i.assignee_ref, '')
+	LEFT JOIN naboom.member ack ON ack.community_id = i.community_id AND ack.user_ref = coalesce(i.acknowledged_by, '')
+	LEFT JOIN naboom.incident dup ON dup.community_id = i.community_id AND dup.incident_id = coalesce(i.duplicate_of, 0)
 	WHERE c.community_id = i.community_id;
 
 	IF with_timeline THEN
@@ -969,6 +972,47 @@ $$;
 
 COMMENT ON FUNCTION naboom_api.get_incident(text) IS
 	'One incident with its timeline and the attachments the caller may see, as the caller may see it (anonymous callers: public incidents, reporter hidden; a sensitive incident''s attachments only to its reporter, responders and moderators; hidden attachments only to moderators). naboom.unknown_reference (PT404) when not visible';
+
+CREATE OR REPLACE FUNCTION naboom.duplicate_rows(c naboom.community, category text, lat double precision,
+	lon double precision, actor text, my_role naboom.member_role, exclude_id bigint)
+RETURNS SETOF naboom_api.duplicate_candidate
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_variable
+DECLARE
+	staff boolean := (actor IS NULL AND naboom.is_service()) OR coalesce(my_role >= 'responder', false);
+	ids bigint[];
+	dists double precision[];
+BEGIN
+	-- The search first, on its own: in a query on naboom.incident, Citus
+	-- would run it on the shard's node, where its own query may not run.
+	SELECT array_agg(x.incident_id), array_agg(x.distance_m) INTO ids, dists
+	FROM naboom.duplicate_search(c.community_id, category, lat, lon, exclude_id) x;
+	IF ids IS NULL THEN
+		RETURN;
+	END IF;
+	RETURN QUERY
+	-- A blurred incident's distance is measured to the point shown and
+	-- rounded to 100 m, and the list is ordered by what is shown: neither
+	-- may tell a caller more about the true place than the blurred point.
+	SELECT d.reference, d.category_code, d.title, d.status, d.priority::text, w.distance_m,
+		ST_Y(v.shown), ST_X(v.shown), v.blur, d.reporter_ref IS NOT DISTINCT FROM actor, d.created_at
+	FROM naboom.incident d
+	CROSS JOIN LATERAL (SELECT dists[pg_catalog.array_position(ids, d.incident_id)] AS distance_m) s
+	JOIN naboom.category cat ON cat.community_id = d.community_id AND cat.code = d.category_code
+	CROSS JOIN LATERAL (SELECT cat.is_sensitive AND NOT staff AND d.reporter_ref IS DISTINCT FROM actor AS blur) b
+	CROSS JOIN LATERAL (SELECT b.blur,
+		CASE WHEN b.blur THEN naboom.blur_point(d.location) ELSE d.location END AS shown) v
+	CROSS JOIN LATERAL (SELECT CASE WHEN v.blur
+		THEN round(ST_Distance(v.shown::geography, ST_SetSRID(ST_MakePoint(lon, lat), 4326)::geography) / 100) * 100
+		ELSE round(s.distance_m::numeric, 1)::double precision END AS distance_m) w
+	WHERE d.community_id = c.community_id AND d.incident_id = ANY (ids)
+		AND (d.is_public OR staff OR d.reporter_ref = actor)
+	ORDER BY w.distance_m, d.reference;
+END
+$$;
+
+COMMENT ON FUNCTION naboom.duplicate_rows(naboom.community, text, double precision, double precision, text, naboom.member_role, bigint) IS
+	'The duplicate candidates of a place as the actor may see them (private ones only for their reporter and staff; sensitive ones blurred)';
 
 CREATE OR REPLACE FUNCTION naboom.subscription_out(s naboom.subscription) RETURNS naboom_api.subscription
 LANGUAGE sql STABLE AS $$
