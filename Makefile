@@ -116,3 +116,11 @@ installcheck-postgrest:
 .PHONY: installcheck-graphile
 installcheck-graphile:
 	bash test/graphile.sh
+
+# test/citus.sh: a Citus 13.2 coordinator and two workers of their own
+# (../shared/citus/install.sh builds Citus when it is missing, about 3 min);
+# naboom installed, distributed by community and its story run through the
+# coordinator.  Not part of scripts/test.sh (it takes minutes).
+.PHONY: installcheck-citus
+installcheck-citus:
+	bash test/citus.sh

@@ -32,6 +32,7 @@
 #include "utils/rel.h"
 
 #include "naboom.h"
+#include "citus.h"
 #include "restore.h"
 #include "events.h"
 #include "spatial.h"
@@ -213,6 +214,7 @@ NaboomAlertIncident(int64 community_id, int64 incident_id, int32 responders,
 	Datum		args[6];
 	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
 	uint64		added;
+	char	   *local;
 
 	bool		areas = SchemaHasAreaSubscriptions();
 	SPIPlanPtr *plan = &RingPlans[areas ? 1 : 0][fresh ? 0 : 1];
@@ -246,7 +248,16 @@ NaboomAlertIncident(int64 community_id, int64 incident_id, int32 responders,
 		nulls[3] = 'n';
 	args[4] = Int32GetDatum(level);
 	args[5] = Float8GetDatum((double) naboom_position_max_age);
-	if (SPI_execute_plan(*plan, args, nulls, false, 0) != SPI_OK_INSERT)
+	local = NaboomShardLocalSql(areas ? FAN_OUT_SQL : FAN_OUT_SQL_0_6, community_id);
+	if (local != NULL)
+	{
+		/* on a Citus worker's shard: the same query on this node's shards */
+		if (!fresh)
+			local = psprintf("%s ON CONFLICT ON CONSTRAINT alert_once DO NOTHING", local);
+		if (SPI_execute_with_args(local, 6, argtypes, args, nulls, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "could not insert the incident's alerts");
+	}
+	else if (SPI_execute_plan(*plan, args, nulls, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not insert the incident's alerts");
 	added = SPI_processed;
 	SPI_finish();

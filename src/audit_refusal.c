@@ -47,6 +47,7 @@
 
 #include "audit_queue.h"
 #include "audit_refusal.h"
+#include "citus.h"
 #include "claims.h"
 
 /* naboom.audit: off skips every audit entry (superuser only). */
@@ -235,14 +236,21 @@ FreeContext(void)
 NaboomAuditContext *
 NaboomAuditCurrentContext(void)
 {
-	char	   *claims = SettingOrNull("request.jwt.claims");
-	char	   *graphile = SettingOrNull("jwt.claims.sub");
-	char	   *headers = SettingOrNull("request.headers");
-	Oid			outer = GetOuterUserId();
+	char	   *claims;
+	char	   *graphile;
+	char	   *headers;
+	Oid			outer;
 	char	   *sub = NULL;
 	bool		valid;
 	Jsonb	   *h;
 	char	   *addr;
+
+	/* first: carrying them sets the settings again (new strings) */
+	NaboomCarryRequest();
+	claims = SettingOrNull("request.jwt.claims");
+	graphile = SettingOrNull("jwt.claims.sub");
+	headers = SettingOrNull("request.headers");
+	outer = NaboomOuterUserId();
 
 	if (Ctx.valid && Ctx.outer_user == outer && SameString(Ctx.claims, claims) &&
 		SameString(Ctx.graphile, graphile) && SameString(Ctx.headers, headers) &&

@@ -42,6 +42,7 @@
 #include "utils/jsonb.h"
 #include "utils/numeric.h"
 
+#include "citus.h"
 #include "claims.h"
 
 #define MAX_USER_REF_LEN 255
@@ -183,7 +184,7 @@ NaboomIsAnonymous(void)
 {
 	Oid			anon = get_role_oid("naboom_anon", true);
 
-	return OidIsValid(anon) && GetOuterUserId() == anon;
+	return OidIsValid(anon) && NaboomOuterUserId() == anon;
 }
 
 /*
@@ -192,8 +193,18 @@ NaboomIsAnonymous(void)
  * Under naboom_anon the claims are not read at all: anonymous means no
  * subject, not a subject without privileges.
  */
+static bool ReadClaims(char **sub, NaboomClaimsError *err);
+
 bool
 NaboomReadClaims(char **sub, NaboomClaimsError *err)
+{
+	/* first: carrying them sets the settings again (new strings) */
+	NaboomCarryRequest();
+	return ReadClaims(sub, err);
+}
+
+static bool
+ReadClaims(char **sub, NaboomClaimsError *err)
 {
 	const char *claims = GetSetting("request.jwt.claims");
 	const char *graphile = GetSetting("jwt.claims.sub");

@@ -23,6 +23,7 @@
 #include "utils/builtins.h"
 
 #include "naboom.h"
+#include "citus.h"
 #include "claims.h"
 #include "identity.h"
 
@@ -60,7 +61,7 @@ NaboomClaimedSubject(void)
 static bool
 IsServiceRole(void)
 {
-	Oid			outer = GetOuterUserId();
+	Oid			outer = NaboomOuterUserId();
 	Oid			service = get_role_oid("naboom_service", true);
 
 	if (superuser_arg(outer))

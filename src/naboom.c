@@ -16,6 +16,7 @@
 #include "utils/guc.h"
 
 #include "attachment.h"
+#include "citus.h"
 #include "audit_queue.h"
 #include "audit_refusal.h"
 #include "events.h"
@@ -138,6 +139,7 @@ _PG_init(void)
 
 	NaboomDefinePageSettings();
 	NaboomDefineAttachmentSettings();
+	NaboomDefineCitusSettings();
 
 	DefineCustomBoolVariable("naboom.audit",
 							 "Write audit log entries.",

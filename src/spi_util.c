@@ -70,8 +70,8 @@ NaboomPostgisSchema(void)
 }
 
 /* The query text with "@." replaced by the PostGIS schema and a dot. */
-static char *
-ExpandPostgis(const char *sql)
+char *
+NaboomExpandPostgis(const char *sql)
 {
 	StringInfoData buf;
 	const char *p;
@@ -100,7 +100,7 @@ NaboomKeptPlan(SPIPlanPtr *plan, const char *sql, int nargs, Oid *argtypes)
 {
 	if (*plan == NULL)
 	{
-		SPIPlanPtr	prepared = SPI_prepare(ExpandPostgis(sql), nargs, argtypes);
+		SPIPlanPtr	prepared = SPI_prepare(NaboomExpandPostgis(sql), nargs, argtypes);
 
 		if (prepared == NULL)
 			elog(ERROR, "SPI_prepare failed (%s): %s",

@@ -27,6 +27,9 @@ extern SPIPlanPtr NaboomKeptGenericPlan(SPIPlanPtr *plan, const char *sql,
 										int nargs, Oid *argtypes);
 extern void NaboomForgetPlan(SPIPlanPtr *plan);
 
+/* The query text with "@." replaced by the PostGIS schema and a dot. */
+extern char *NaboomExpandPostgis(const char *sql);
+
 /* The quoted name of the schema PostGIS is installed in. */
 extern const char *NaboomPostgisSchema(void);
 

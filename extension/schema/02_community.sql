@@ -452,7 +452,7 @@ BEGIN
 	VALUES (c.community_id, v_code, v_name, v_name_af, kind, v_geom, ST_Area(v_geom::geography))
 	ON CONFLICT ON CONSTRAINT area_community_id_code_key DO UPDATE
 		SET name_en = EXCLUDED.name_en, name_af = EXCLUDED.name_af, kind = EXCLUDED.kind,
-			boundary = EXCLUDED.boundary, area_m2 = EXCLUDED.area_m2, updated_at = now()
+			boundary = EXCLUDED.boundary, area_m2 = EXCLUDED.area_m2, updated_at = EXCLUDED.updated_at
 	RETURNING * INTO a;
 	IF created THEN
 		PERFORM set_config('response.status', '201', true);
@@ -567,7 +567,7 @@ BEGIN
 	VALUES (c.community_id, actor, v_name, v_phone, language)
 	ON CONFLICT ON CONSTRAINT member_pkey DO UPDATE
 		SET display_name = EXCLUDED.display_name, phone = EXCLUDED.phone,
-			language = EXCLUDED.language, last_active_at = now()
+			language = EXCLUDED.language, last_active_at = EXCLUDED.last_active_at
 	RETURNING * INTO m;
 	IF created THEN
 		PERFORM set_config('response.status', '201', true);

@@ -11,6 +11,7 @@ LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
 	ref text := naboom.normalize_reference(find_incident.reference);
 	found record;
+	cid bigint;
 BEGIN
 	IF ref IS NULL THEN
 		PERFORM naboom.fail('22023', 'naboom.invalid_reference',
@@ -18,8 +19,24 @@ BEGIN
 			'References look like NB-7K3Q-9XW9; the last symbol is a check symbol.',
 			'Check for a mistyped or swapped character.');
 	END IF;
+	-- On a Citus cluster the directory names the reference's community
+	-- first, so the query runs on that community's node only.
+	IF naboom.is_distributed() THEN
+		SELECT d.community_id INTO cid FROM naboom.incident_reference d WHERE d.reference = ref;
+		IF lock THEN
+			SELECT x AS inc, m.role INTO found
+			FROM naboom.incident x
+			LEFT JOIN naboom.member m ON m.community_id = x.community_id AND m.user_ref = actor
+			WHERE x.community_id = cid AND x.reference = ref
+			FOR NO KEY UPDATE OF x;
+		ELSE
+			SELECT x AS inc, m.role INTO found
+			FROM naboom.incident x
+			LEFT JOIN naboom.member m ON m.community_id = x.community_id AND m.user_ref = actor
+			WHERE x.community_id = cid AND x.reference = ref;
+		END IF;
 	-- The incident and the caller's role in its community, in one query.
-	IF lock THEN
+	ELSIF lock THEN
 		SELECT x AS inc, m.role INTO found
 		FROM naboom.incident x
 		LEFT JOIN naboom.member m ON m.community_id = x.community_id AND m.user_ref = actor
@@ -152,15 +169,18 @@ BEGIN
 		i.created_at, i.acknowledged_at, i.dispatched_at, i.en_route_at, i.on_scene_at,
 		i.resolved_at, i.closed_at, i.updated_at, NULL::jsonb, i.poor_accuracy, NULL::jsonb, NULL::jsonb
 	INTO r
+	-- (each table filtered by the incident's community itself, and no join
+	-- condition a NULL turns into a constant false: one shard group, a
+	-- router query, on a Citus cluster; no key is 0 or '')
 	FROM naboom.community c
-	JOIN naboom.category cat ON cat.community_id = c.community_id AND cat.code = i.category_code
+	JOIN naboom.category cat ON cat.community_id = i.community_id AND cat.code = i.category_code
 	JOIN naboom.status st ON st.status = i.status
 	CROSS JOIN LATERAL (SELECT cat.is_sensitive AND NOT staff AND NOT mine AS blur) b
-	LEFT JOIN naboom.area a ON a.community_id = c.community_id AND a.area_id = i.area_id
-	LEFT JOIN naboom.member rep ON rep.community_id = c.community_id AND rep.user_ref = i.reporter_ref
-	LEFT JOIN naboom.member asg ON asg.community_id = c.community_id AND asg.user_ref = i.assignee_ref
-	LEFT JOIN naboom.member ack ON ack.community_id = c.community_id AND ack.user_ref = i.acknowledged_by
-	LEFT JOIN naboom.incident dup ON dup.community_id = c.community_id AND dup.incident_id = i.duplicate_of
+	LEFT JOIN naboom.area a ON a.community_id = i.community_id AND a.area_id = coalesce(i.area_id, 0)
+	LEFT JOIN naboom.member rep ON rep.community_id = i.community_id AND rep.user_ref = coalesce(i.reporter_ref, '')
+	LEFT JOIN naboom.member asg ON asg.community_id = i.community_id AND asg.user_ref = coalesce(i.assignee_ref, '')
+	LEFT JOIN naboom.member ack ON ack.community_id = i.community_id AND ack.user_ref = coalesce(i.acknowledged_by, '')
+	LEFT JOIN naboom.incident dup ON dup.community_id = i.community_id AND dup.incident_id = coalesce(i.duplicate_of, 0)
 	WHERE c.community_id = i.community_id;
 
 	IF with_timeline THEN
@@ -200,21 +220,36 @@ DECLARE
 	i naboom.incident;
 	r naboom_api.incident;
 	created boolean := true;
+	v_ref text;
 BEGIN
 	PERFORM naboom.check_accuracy(accuracy_m);
+	-- On a Citus cluster the reference is drawn here and claimed in the
+	-- directory (distributed by reference) first: unique across
+	-- communities.  On a single node the workflow trigger draws it.
+	IF naboom.is_distributed() THEN
+		LOOP
+			v_ref := naboom.new_reference();
+			INSERT INTO naboom.incident_reference (reference, community_id) VALUES (v_ref, c.community_id)
+			ON CONFLICT DO NOTHING;
+			EXIT WHEN FOUND;
+		END LOOP;
+	END IF;
 	-- Routing (area, boundary, accuracy flag) happens in the workflow
 	-- trigger; alerts go out from the AFTER INSERT trigger.
 	INSERT INTO naboom.incident (community_id, category_code, kind, title, description, location, accuracy_m,
-		address, priority, reporter_ref, is_public, client_ref, next_escalation_at)
+		address, priority, reporter_ref, is_public, client_ref, next_escalation_at, reference)
 	VALUES (c.community_id, cat.code, kind, coalesce(title, cat.name_en), description,
 		ST_SetSRID(ST_MakePoint(lon, lat), 4326), accuracy_m,
-		address, priority, actor, is_public, p_client_ref, next_escalation_at)
+		address, priority, actor, is_public, p_client_ref, next_escalation_at, v_ref)
 	ON CONFLICT (community_id, reporter_ref, client_ref) WHERE client_ref IS NOT NULL DO NOTHING
 	RETURNING * INTO i;
 
 	IF NOT FOUND THEN
 		-- A resubmit (after a timeout, or while offline): same incident.
 		created := false;
+		IF v_ref IS NOT NULL THEN
+			DELETE FROM naboom.incident_reference d WHERE d.reference = v_ref;
+		END IF;
 		SELECT * INTO i FROM naboom.incident x
 		WHERE x.community_id = c.community_id AND x.reporter_ref = actor AND x.client_ref = p_client_ref;
 		IF i.kind <> kind OR i.category_code <> cat.code THEN

@@ -284,15 +284,24 @@ SET plan_cache_mode = force_generic_plan AS $$
 #variable_conflict use_variable
 DECLARE
 	staff boolean := (actor IS NULL AND naboom.is_service()) OR coalesce(my_role >= 'responder', false);
+	ids bigint[];
+	dists double precision[];
 BEGIN
+	-- The search first, on its own: in a query on naboom.incident, Citus
+	-- would run it on the shard's node, where its own query may not run.
+	SELECT array_agg(x.incident_id), array_agg(x.distance_m) INTO ids, dists
+	FROM naboom.duplicate_search(c.community_id, category, lat, lon, exclude_id) x;
+	IF ids IS NULL THEN
+		RETURN;
+	END IF;
 	RETURN QUERY
 	-- A blurred incident's distance is measured to the point shown and
 	-- rounded to 100 m, and the list is ordered by what is shown: neither
 	-- may tell a caller more about the true place than the blurred point.
 	SELECT d.reference, d.category_code, d.title, d.status, d.priority::text, w.distance_m,
 		ST_Y(v.shown), ST_X(v.shown), v.blur, d.reporter_ref IS NOT DISTINCT FROM actor, d.created_at
-	FROM naboom.duplicate_search(c.community_id, category, lat, lon, exclude_id) s
-	JOIN naboom.incident d ON d.community_id = c.community_id AND d.incident_id = s.incident_id
+	FROM naboom.incident d
+	CROSS JOIN LATERAL (SELECT dists[pg_catalog.array_position(ids, d.incident_id)] AS distance_m) s
 	JOIN naboom.category cat ON cat.community_id = d.community_id AND cat.code = d.category_code
 	CROSS JOIN LATERAL (SELECT cat.is_sensitive AND NOT staff AND d.reporter_ref IS DISTINCT FROM actor AS blur) b
 	CROSS JOIN LATERAL (SELECT b.blur,
@@ -300,7 +309,8 @@ BEGIN
 	CROSS JOIN LATERAL (SELECT CASE WHEN v.blur
 		THEN round(ST_Distance(v.shown::geography, ST_SetSRID(ST_MakePoint(lon, lat), 4326)::geography) / 100) * 100
 		ELSE round(s.distance_m::numeric, 1)::double precision END AS distance_m) w
-	WHERE d.is_public OR staff OR d.reporter_ref = actor
+	WHERE d.community_id = c.community_id AND d.incident_id = ANY (ids)
+		AND (d.is_public OR staff OR d.reporter_ref = actor)
 	ORDER BY w.distance_m, d.reference;
 END
 $$;

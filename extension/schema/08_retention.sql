@@ -324,7 +324,7 @@ BEGIN
 	ELSE
 		INSERT INTO naboom.community_retention AS x (community_id, data_class, keep)
 		VALUES (c.community_id, p.data_class, keep)
-		ON CONFLICT ON CONSTRAINT community_retention_pkey DO UPDATE SET keep = EXCLUDED.keep, set_at = now();
+		ON CONFLICT ON CONSTRAINT community_retention_pkey DO UPDATE SET keep = EXCLUDED.keep, set_at = EXCLUDED.set_at;
 	END IF;
 	SELECT * INTO r FROM naboom_api.retention_policies(c.slug) x WHERE x.data_class = p.data_class;
 	RETURN r;

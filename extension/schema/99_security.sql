@@ -530,5 +530,14 @@ REVOKE ALL ON FUNCTION naboom.pin_search_paths() FROM PUBLIC;
 
 SELECT naboom.pin_search_paths();
 
--- 6. Tell PostgREST to reload its schema cache.
-NOTIFY pgrst, 'reload schema';
+-- 6. Tell PostgREST to reload its schema cache, except in a Citus worker
+-- running this script for its coordinator (CREATE/ALTER EXTENSION propagated
+-- in a two-phase commit: a transaction that has sent a NOTIFY cannot be
+-- prepared).  PostgREST listens on the coordinator, which still sends it.
+DO $pgrst$
+BEGIN
+	IF pg_catalog.current_setting('application_name') NOT LIKE 'citus\_internal gpid=%' THEN
+		PERFORM pg_catalog.pg_notify('pgrst', 'reload schema');
+	END IF;
+END
+$pgrst$;

@@ -640,7 +640,184 @@ COMMENT ON TYPE naboom_api.authority_update_result IS 'What authority_update did
 -- hashing a whole community; duplicate_rows always runs its generic plan.
 -- functions: naboom.duplicate_search naboom.responder_search naboom.duplicate_rows
 
+-- Issue 18, Citus (14_citus.sql): where a reference lives once naboom is
+-- distributed (empty on a single node), naboom.distribute(); upserts that
+-- stamp a time take it from the inserted row (EXCLUDED), which Citus accepts
+-- in ON CONFLICT DO UPDATE where it refuses now().
+CREATE TABLE naboom.incident_reference (
+	reference text PRIMARY KEY,
+	community_id bigint NOT NULL
+);
+
+COMMENT ON TABLE naboom.incident_reference IS
+	'On a Citus cluster (naboom.distribute), which community holds each incident reference: distributed by reference, so a reference is unique across communities and found without its community. Empty on a single node';
+
+REVOKE ALL ON naboom.incident_reference FROM PUBLIC;
+
+-- functions: naboom.is_distributed naboom.distribute
+-- functions: naboom_api.upsert_area naboom_api.join_community naboom_api.set_retention
+-- functions: naboom.find_incident naboom.file_incident naboom.incident_out naboom.duplicate_rows
+
 -- BEGIN replaced functions
+
+CREATE OR REPLACE FUNCTION naboom_api.upsert_area(
+	community text, code text, name text, boundary text, name_af text DEFAULT NULL, kind text DEFAULT 'ward')
+RETURNS naboom_api.area
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER AS $$
+#variable_conflict use_variable
+DECLARE
+	actor text := naboom.require_actor();
+	c naboom.community := naboom.community_by_slug(community);
+	v_code text := lower(naboom.clean_text('code', code, true, 63));
+	v_name text := naboom.clean_text('name', name, true, 120);
+	v_name_af text := coalesce(naboom.clean_text('name_af', name_af, false, 120), v_name);
+	v_geom geometry;
+	a naboom.area;
+	created boolean;
+BEGIN
+	PERFORM naboom.require_role(c, actor, 'moderator');
+	PERFORM naboom.rate_limit(c.community_id, actor, 'setup');
+	IF v_code !~ '^[a-z0-9][a-z0-9_-]{0,62}$' THEN
+		PERFORM naboom.fail('22023', 'naboom.invalid_code', format('invalid area code "%s"', v_code),
+			'An area code is lower-case letters, digits, _ and -.', 'Use something like ward-3 or farm_block_a.');
+	END IF;
+	IF kind IS NULL OR kind NOT IN ('ward', 'suburb', 'farm_block', 'patrol_sector', 'other') THEN
+		PERFORM naboom.fail('22023', 'naboom.invalid_area_kind', format('unknown area kind "%s"', kind),
+			'Area kinds are ward, suburb, farm_block, patrol_sector and other.', 'Pick one of those.');
+	END IF;
+	v_geom := naboom.parse_polygon(boundary, 'area boundary');
+	IF c.boundary IS NOT NULL AND NOT ST_CoveredBy(v_geom, ST_Buffer(c.boundary::geography, 50)::geometry) THEN
+		PERFORM naboom.fail('22023', 'naboom.area_outside_community',
+			format('area "%s" is not inside community "%s"', v_code, c.slug),
+			'Part of the area lies outside the community boundary.',
+			'Clip the area to the community boundary.');
+	END IF;
+
+	created := NOT EXISTS (SELECT 1 FROM naboom.area x WHERE x.community_id = c.community_id AND x.code = v_code);
+	INSERT INTO naboom.area AS x (community_id, code, name_en, name_af, kind, boundary, area_m2)
+	VALUES (c.community_id, v_code, v_name, v_name_af, kind, v_geom, ST_Area(v_geom::geography))
+	ON CONFLICT ON CONSTRAINT area_community_id_code_key DO UPDATE
+		SET name_en = EXCLUDED.name_en, name_af = EXCLUDED.name_af, kind = EXCLUDED.kind,
+			boundary = EXCLUDED.boundary, area_m2 = EXCLUDED.area_m2, updated_at = EXCLUDED.updated_at
+	RETURNING * INTO a;
+	IF created THEN
+		PERFORM set_config('response.status', '201', true);
+	END IF;
+	RETURN (c.slug, a.code, a.name_en, a.name_af, a.kind, a.area_m2 / 1e6,
+		ST_AsGeoJSON(a.boundary, 6)::jsonb)::naboom_api.area;
+END
+$$;
+
+COMMENT ON FUNCTION naboom_api.upsert_area(text, text, text, text, text, text) IS
+	'Create or replace an area of a community (moderators and admins). boundary: GeoJSON Polygon/MultiPolygon inside the community. 201 when created. Rate limited (setup)';
+
+CREATE OR REPLACE FUNCTION naboom_api.join_community(
+	community text, display_name text, phone text DEFAULT NULL, language text DEFAULT 'en')
+RETURNS naboom_api.member
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER AS $$
+#variable_conflict use_variable
+DECLARE
+	actor text := naboom.require_actor();
+	c naboom.community := naboom.community_by_slug(community);
+	v_name text := naboom.clean_text('display_name', display_name, true, 120);
+	v_phone text := naboom.clean_text('phone', phone, false, 20);
+	m naboom.member;
+	created boolean;
+BEGIN
+	IF actor IS NULL THEN
+		PERFORM naboom.fail('28000', 'naboom.missing_identity', 'joining needs a person',
+			'The naboom service cannot join a community.', 'Call with the person''s JWT claims.');
+	END IF;
+	IF v_phone IS NOT NULL AND v_phone !~ '^\+?[0-9][0-9 ]{5,19}$' THEN
+		PERFORM naboom.fail('22023', 'naboom.invalid_phone', format('invalid phone number "%s"', v_phone),
+			'A phone number is digits and spaces, optionally starting with +.', 'Use e.g. +27 82 555 0123.');
+	END IF;
+	IF language IS NULL OR language NOT IN ('en', 'af') THEN
+		PERFORM naboom.fail('22023', 'naboom.invalid_language', format('unsupported language "%s"', language),
+			'naboom speaks English (en) and Afrikaans (af).', 'Use en or af.');
+	END IF;
+	-- Joining and every profile update count (an upsert: a trigger would
+	-- count it twice, once for the insert it tries first).
+	PERFORM naboom.rate_limit(c.community_id, actor, 'profile');
+	created := NOT EXISTS (SELECT 1 FROM naboom.member x WHERE x.community_id = c.community_id AND x.user_ref = actor);
+	INSERT INTO naboom.member AS x (community_id, user_ref, display_name, phone, language)
+	VALUES (c.community_id, actor, v_name, v_phone, language)
+	ON CONFLICT ON CONSTRAINT member_pkey DO UPDATE
+		SET display_name = EXCLUDED.display_name, phone = EXCLUDED.phone,
+			language = EXCLUDED.language, last_active_at = EXCLUDED.last_active_at
+	RETURNING * INTO m;
+	IF created THEN
+		PERFORM set_config('response.status', '201', true);
+	END IF;
+	RETURN naboom.member_out(m, actor);
+END
+$$;
+
+COMMENT ON FUNCTION naboom_api.join_community(text, text, text, text) IS
+	'Join a community as a resident, or update one''s name, phone and language (idempotent). 201 when joined. Rate limited (profile)';
+
+CREATE OR REPLACE FUNCTION naboom.find_incident(reference text, actor text, lock boolean,
+	OUT incident naboom.incident, OUT actor_role naboom.member_role)
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+	ref text := naboom.normalize_reference(find_incident.reference);
+	found record;
+	cid bigint;
+BEGIN
+	IF ref IS NULL THEN
+		PERFORM naboom.fail('22023', 'naboom.invalid_reference',
+			format('"%s" is not a valid incident reference', left(find_incident.reference, 40)),
+			'References look like NB-7K3Q-9XW9; the last symbol is a check symbol.',
+			'Check for a mistyped or swapped character.');
+	END IF;
+	-- On a Citus cluster the directory names the reference's community
+	-- first, so the query runs on that community's node only.
+	IF naboom.is_distributed() THEN
+		SELECT d.community_id INTO cid FROM naboom.incident_reference d WHERE d.reference = ref;
+		IF lock THEN
+			SELECT x AS inc, m.role INTO found
+			FROM naboom.incident x
+			LEFT JOIN naboom.member m ON m.community_id = x.community_id AND m.user_ref = actor
+			WHERE x.community_id = cid AND x.reference = ref
+			FOR NO KEY UPDATE OF x;
+		ELSE
+			SELECT x AS inc, m.role INTO found
+			FROM naboom.incident x
+			LEFT JOIN naboom.member m ON m.community_id = x.community_id AND m.user_ref = actor
+			WHERE x.community_id = cid AND x.reference = ref;
+		END IF;
+	-- The incident and the caller's role in its community, in one query.
+	ELSIF lock THEN
+		SELECT x AS inc, m.role INTO found
+		FROM naboom.incident x
+		LEFT JOIN naboom.member m ON m.community_id = x.community_id AND m.user_ref = actor
+		WHERE x.reference = ref
+		FOR NO KEY UPDATE OF x;
+	ELSE
+		SELECT x AS inc, m.role INTO found
+		FROM naboom.incident x
+		LEFT JOIN naboom.member m ON m.community_id = x.community_id AND m.user_ref = actor
+		WHERE x.reference = ref;
+	END IF;
+	-- Visibility: public to everyone; private to the reporter, the
+	-- community's responders and moderators, and the service.  The same rule
+	-- as the row-level security policies on naboom.incident.
+	IF found IS NULL OR NOT (found.inc).is_public
+		AND NOT (actor IS NULL AND naboom.is_service())
+		AND (found.inc).reporter_ref IS DISTINCT FROM actor
+		AND NOT coalesce(found.role >= 'responder', false) THEN
+		PERFORM naboom.fail('PT404', 'naboom.unknown_reference',
+			format('no incident %s', ref),
+			'No incident with that reference is visible to you.',
+			'Check the reference; private incidents are visible only to their reporter, responders and moderators.');
+	END IF;
+	incident := found.inc;
+	actor_role := found.role;
+END
+$$;
+
+COMMENT ON FUNCTION naboom.find_incident(text, text, boolean) IS
+	'The incident with this reference if the actor may see it (optionally locked for update), with the actor''s role in its community; else naboom.invalid_reference (22023) or naboom.unknown_reference (PT404)';
 
 CREATE OR REPLACE FUNCTION naboom.incident_out(i naboom.incident, actor text, my_role naboom.member_role,
 	with_timeline boolean) RETURNS naboom_api.incident
@@ -673,15 +850,18 @@ BEGIN
 		i.created_at, i.acknowledged_at, i.dispatched_at, i.en_route_at, i.on_scene_at,
 		i.resolved_at, i.closed_at, i.updated_at, NULL::jsonb, i.poor_accuracy, NULL::jsonb, NULL::jsonb
 	INTO r
+	-- (each table filtered by the incident's community itself, and no join
+	-- condition a NULL turns into a constant false: one shard group, a
+	-- router query, on a Citus cluster; no key is 0 or '')
 	FROM naboom.community c
-	JOIN naboom.category cat ON cat.community_id = c.community_id AND cat.code = i.category_code
+	JOIN naboom.category cat ON cat.community_id = i.community_id AND cat.code = i.category_code
 	JOIN naboom.status st ON st.status = i.status
 	CROSS JOIN LATERAL (SELECT cat.is_sensitive AND NOT staff AND NOT mine AS blur) b
-	LEFT JOIN naboom.area a ON a.community_id = c.community_id AND a.area_id = i.area_id
-	LEFT JOIN naboom.member rep ON rep.community_id = c.community_id AND rep.user_ref = i.reporter_ref
-	LEFT JOIN naboom.member asg ON asg.community_id = c.community_id AND asg.user_ref = i.assignee_ref
-	LEFT JOIN naboom.member ack ON ack.community_id = c.community_id AND ack.user_ref = i.acknowledged_by
-	LEFT JOIN naboom.incident dup ON dup.community_id = c.community_id AND dup.incident_id = i.duplicate_of
+	LEFT JOIN naboom.area a ON a.community_id = i.community_id AND a.area_id = coalesce(i.area_id, 0)
+	LEFT JOIN naboom.member rep ON rep.community_id = i.community_id AND rep.user_ref = coalesce(i.reporter_ref, '')
+	LEFT JOIN naboom.member asg ON asg.community_id = i.community_id AND asg.user_ref = coalesce(i.assignee_ref, '')
+	LEFT JOIN naboom.member ack ON ack.community_id = i.community_id AND ack.user_ref = coalesce(i.acknowledged_by, '')
+	LEFT JOIN naboom.incident dup ON dup.community_id = i.community_id AND dup.incident_id = coalesce(i.duplicate_of, 0)
 	WHERE c.community_id = i.community_id;
 
 	IF with_timeline THEN
@@ -709,6 +889,76 @@ $$;
 
 COMMENT ON FUNCTION naboom.incident_out(naboom.incident, text, naboom.member_role, boolean) IS
 	'An incident as the actor (whose role in the incident''s community is my_role) may see it: blurring, reporter hiding, timeline and attachments if asked';
+
+CREATE OR REPLACE FUNCTION naboom.file_incident(
+	c naboom.community, actor text, my_role naboom.member_role, cat naboom.category, kind naboom.incident_kind,
+	lat double precision, lon double precision, title text, description text, address text,
+	accuracy_m double precision, is_public boolean, priority naboom.priority,
+	p_client_ref text, next_escalation_at timestamptz) RETURNS naboom_api.incident
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_variable
+DECLARE
+	i naboom.incident;
+	r naboom_api.incident;
+	created boolean := true;
+	v_ref text;
+BEGIN
+	PERFORM naboom.check_accuracy(accuracy_m);
+	-- On a Citus cluster the reference is drawn here and claimed in the
+	-- directory (distributed by reference) first: unique across
+	-- communities.  On a single node the workflow trigger draws it.
+	IF naboom.is_distributed() THEN
+		LOOP
+			v_ref := naboom.new_reference();
+			INSERT INTO naboom.incident_reference (reference, community_id) VALUES (v_ref, c.community_id)
+			ON CONFLICT DO NOTHING;
+			EXIT WHEN FOUND;
+		END LOOP;
+	END IF;
+	-- Routing (area, boundary, accuracy flag) happens in the workflow
+	-- trigger; alerts go out from the AFTER INSERT trigger.
+	INSERT INTO naboom.incident (community_id, category_code, kind, title, description, location, accuracy_m,
+		address, priority, reporter_ref, is_public, client_ref, next_escalation_at, reference)
+	VALUES (c.community_id, cat.code, kind, coalesce(title, cat.name_en), description,
+		ST_SetSRID(ST_MakePoint(lon, lat), 4326), accuracy_m,
+		address, priority, actor, is_public, p_client_ref, next_escalation_at, v_ref)
+	ON CONFLICT (community_id, reporter_ref, client_ref) WHERE client_ref IS NOT NULL DO NOTHING
+	RETURNING * INTO i;
+
+	IF NOT FOUND THEN
+		-- A resubmit (after a timeout, or while offline): same incident.
+		created := false;
+		IF v_ref IS NOT NULL THEN
+			DELETE FROM naboom.incident_reference d WHERE d.reference = v_ref;
+		END IF;
+		SELECT * INTO i FROM naboom.incident x
+		WHERE x.community_id = c.community_id AND x.reporter_ref = actor AND x.client_ref = p_client_ref;
+		IF i.kind <> kind OR i.category_code <> cat.code THEN
+			PERFORM naboom.fail('PT409', 'naboom.client_ref_reused',
+				format('client_ref "%s" was already used for %s', p_client_ref, i.reference),
+				format('That client_ref filed a %s of category %s.', i.kind, i.category_code),
+				'Use a fresh client_ref for each new report.');
+		END IF;
+	END IF;
+	-- Likely duplicates.  The place is claimed first, in its own statement,
+	-- so of two reports within the duplicate radius at the same time the
+	-- later waits for the earlier and then sees it.
+	IF created THEN
+		PERFORM naboom.lock_duplicate_place(c.community_id, cat.code, lat, lon, i.incident_id);
+	END IF;
+	r := naboom.incident_out(i, actor, my_role, false);
+	SELECT coalesce(jsonb_agg(to_jsonb(d)), '[]') INTO r.duplicate_candidates
+	FROM naboom.duplicate_rows(c, cat.code, ST_Y(i.location), ST_X(i.location), actor, my_role,
+		i.incident_id) d;
+	IF created THEN
+		PERFORM set_config('response.status', '201', true);
+	END IF;
+	RETURN r;
+END
+$$;
+
+COMMENT ON FUNCTION naboom.file_incident(naboom.community, text, naboom.member_role, naboom.category, naboom.incident_kind, double precision, double precision, text, text, text, double precision, boolean, naboom.priority, text, timestamptz) IS
+	'Shared body of report_incident and raise_panic: boundary check, area routing, idempotent insert on client_ref';
 
 CREATE OR REPLACE FUNCTION naboom_api.get_incident(reference text)
 RETURNS naboom_api.incident
@@ -756,15 +1006,24 @@ SET plan_cache_mode = force_generic_plan AS $$
 #variable_conflict use_variable
 DECLARE
 	staff boolean := (actor IS NULL AND naboom.is_service()) OR coalesce(my_role >= 'responder', false);
+	ids bigint[];
+	dists double precision[];
 BEGIN
+	-- The search first, on its own: in a query on naboom.incident, Citus
+	-- would run it on the shard's node, where its own query may not run.
+	SELECT array_agg(x.incident_id), array_agg(x.distance_m) INTO ids, dists
+	FROM naboom.duplicate_search(c.community_id, category, lat, lon, exclude_id) x;
+	IF ids IS NULL THEN
+		RETURN;
+	END IF;
 	RETURN QUERY
 	-- A blurred incident's distance is measured to the point shown and
 	-- rounded to 100 m, and the list is ordered by what is shown: neither
 	-- may tell a caller more about the true place than the blurred point.
 	SELECT d.reference, d.category_code, d.title, d.status, d.priority::text, w.distance_m,
 		ST_Y(v.shown), ST_X(v.shown), v.blur, d.reporter_ref IS NOT DISTINCT FROM actor, d.created_at
-	FROM naboom.duplicate_search(c.community_id, category, lat, lon, exclude_id) s
-	JOIN naboom.incident d ON d.community_id = c.community_id AND d.incident_id = s.incident_id
+	FROM naboom.incident d
+	CROSS JOIN LATERAL (SELECT dists[pg_catalog.array_position(ids, d.incident_id)] AS distance_m) s
 	JOIN naboom.category cat ON cat.community_id = d.community_id AND cat.code = d.category_code
 	CROSS JOIN LATERAL (SELECT cat.is_sensitive AND NOT staff AND d.reporter_ref IS DISTINCT FROM actor AS blur) b
 	CROSS JOIN LATERAL (SELECT b.blur,
@@ -772,7 +1031,8 @@ BEGIN
 	CROSS JOIN LATERAL (SELECT CASE WHEN v.blur
 		THEN round(ST_Distance(v.shown::geography, ST_SetSRID(ST_MakePoint(lon, lat), 4326)::geography) / 100) * 100
 		ELSE round(s.distance_m::numeric, 1)::double precision END AS distance_m) w
-	WHERE d.is_public OR staff OR d.reporter_ref = actor
+	WHERE d.community_id = c.community_id AND d.incident_id = ANY (ids)
+		AND (d.is_public OR staff OR d.reporter_ref = actor)
 	ORDER BY w.distance_m, d.reference;
 END
 $$;
@@ -1040,6 +1300,49 @@ $$;
 
 COMMENT ON FUNCTION naboom.rate_limit(bigint, text, text) IS
 	'Count one request of a member for an action (report, panic, subscription, note, profile, setup, attachment) in the current fixed window; over the limit raises naboom.rate_limited (PT429) with the seconds to wait. Limits: defaults, or the community''s settings->''rate_limits''->action = [count, seconds]. The count survives reconnects and holds across concurrent sessions (row lock)';
+
+CREATE OR REPLACE FUNCTION naboom_api.set_retention(community text, data_class text, keep interval)
+RETURNS naboom_api.retention_policy
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER AS $$
+#variable_conflict use_variable
+DECLARE
+	c naboom.community := naboom.community_by_slug(community);
+	p naboom.retention_policy;
+	r naboom_api.retention_policy;
+BEGIN
+	PERFORM naboom.require_role(c, naboom.require_actor(), 'admin');
+	PERFORM naboom.rate_limit(c.community_id, naboom.require_actor(), 'setup');
+	SELECT * INTO p FROM naboom.retention_policy x WHERE x.data_class = set_retention.data_class;
+	IF NOT FOUND THEN
+		PERFORM naboom.fail('22023', 'naboom.unknown_data_class', format('unknown data class "%s"', left(data_class, 40)),
+			'Data classes are emergency_record, personal_data, deleted_note and audit_log.',
+			'Use one of those names.');
+	END IF;
+	IF NOT p.community_may_override THEN
+		PERFORM naboom.fail('42501', 'naboom.retention_fixed', format('%s retention is set for the whole server', data_class),
+			format('%s is kept %s for every community.', data_class, p.keep),
+			'Ask the DBA: the period is in naboom.retention_policy.');
+	END IF;
+	IF keep IS NOT NULL AND (keep < p.min_keep OR keep > p.max_keep) THEN
+		PERFORM naboom.fail('22023', 'naboom.retention_out_of_bounds',
+			format('%s may be kept between %s and %s', data_class, p.min_keep, p.max_keep),
+			format('%s is outside the bounds the DBA set.', keep),
+			format('Choose a period from %s to %s.', p.min_keep, p.max_keep));
+	END IF;
+	IF keep IS NULL THEN
+		DELETE FROM naboom.community_retention x WHERE x.community_id = c.community_id AND x.data_class = p.data_class;
+	ELSE
+		INSERT INTO naboom.community_retention AS x (community_id, data_class, keep)
+		VALUES (c.community_id, p.data_class, keep)
+		ON CONFLICT ON CONSTRAINT community_retention_pkey DO UPDATE SET keep = EXCLUDED.keep, set_at = EXCLUDED.set_at;
+	END IF;
+	SELECT * INTO r FROM naboom_api.retention_policies(c.slug) x WHERE x.data_class = p.data_class;
+	RETURN r;
+END
+$$;
+
+COMMENT ON FUNCTION naboom_api.set_retention(text, text, interval) IS
+	'Set the community''s own period for a data class, within the DBA''s bounds (admins); NULL goes back to the default. Audited';
 
 CREATE OR REPLACE FUNCTION naboom_api.export_my_data() RETURNS naboom_api.my_data
 LANGUAGE plpgsql STABLE SECURITY DEFINER AS $$
@@ -3514,6 +3817,157 @@ $$;
 COMMENT ON FUNCTION naboom_api.open311_post_request(text, text, double precision, double precision, text, text, text, text, text, text, text, text, text, text, text, text, text) IS
 	'GeoReport v2 POST requests: report_incident for the token''s member (service_code = category, lat, long, address_string, description); idempotent on device_id + client_key when a client_key is given; account_id, if given, must be the caller; email, first_name, last_name, phone, address_id and media_url are accepted as GeoReport clients send them but not stored (the member''s profile is naboom''s; naboom keeps no media), api_key is the gateway''s to check. Answers [{service_request_id, service_notice, account_id}], 201 (200 for a resubmit); errors are GeoReport error documents with their HTTP status';
 
+CREATE OR REPLACE FUNCTION naboom.is_distributed() RETURNS boolean
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	found boolean;
+BEGIN
+	IF pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NULL THEN
+		RETURN false;
+	END IF;
+	EXECUTE 'SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid = ''naboom.incident''::regclass)'
+		INTO found;
+	RETURN found;
+END
+$$;
+
+COMMENT ON FUNCTION naboom.is_distributed() IS
+	'True once naboom.distribute() has distributed naboom.incident on this Citus cluster';
+
+CREATE OR REPLACE FUNCTION naboom.distribute(shard_count integer DEFAULT NULL)
+RETURNS TABLE (table_name text, distribution text)
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+	fk record;
+	pol record;
+	w record;
+	prep text[] := '{}';
+	fks text[] := '{}';
+	t text;
+	-- the small tables every community shares: a copy on every node
+	reference_tables constant text[] := ARRAY['community', 'status', 'transition', 'retention_policy'];
+	-- the domain tables, distributed by community_id and co-located with
+	-- incident (the first one sets the co-location group)
+	domain_tables constant text[] := ARRAY['incident', 'area', 'member', 'category', 'incident_timeline',
+		'responder_position', 'subscription', 'alert', 'rate_counter', 'community_retention', 'legal_hold',
+		'deleted_note', 'attachment', 'authority', 'forwarding_rule', 'forwarding', 'authority_update', 'event'];
+BEGIN
+	IF NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = CURRENT_USER) THEN
+		PERFORM naboom.fail('42501', 'naboom.superuser_only', 'only a superuser may distribute naboom',
+			format('Role "%s" is not a superuser.', CURRENT_USER), 'Run naboom.distribute() as a superuser on the Citus coordinator.');
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension e WHERE e.extname = 'citus') THEN
+		PERFORM naboom.fail('55000', 'naboom.citus_missing', 'Citus is not installed in this database',
+			format('naboom.distribute() shards naboom by community with Citus, which database "%s" does not have.', pg_catalog.current_database()),
+			'Install Citus 13 from its own packages, set shared_preload_libraries = ''citus,...'' (citus first) on every node, CREATE EXTENSION citus, add the workers, then call naboom.distribute() on the coordinator.');
+	END IF;
+
+	IF NOT naboom.is_distributed() THEN
+		PERFORM pg_catalog.set_config('citus.enable_unsafe_triggers', 'on', true);
+		PERFORM pg_catalog.set_config('citus.multi_shard_modify_mode', 'sequential', true);
+		IF shard_count IS NOT NULL THEN
+			PERFORM pg_catalog.set_config('citus.shard_count', shard_count::text, true);
+		END IF;
+
+		-- 1. Foreign keys are put back after the tables are distributed
+		-- (Citus refuses to convert an extension's foreign-key graph piece by
+		-- piece).  Every change before distribution is made here and on the
+		-- workers, whose copies of naboom's tables (made by CREATE EXTENSION)
+		-- are Citus's shells of the distributed tables.
+		FOR fk IN
+			SELECT c.conrelid::regclass AS rel, c.conname, pg_catalog.pg_get_constraintdef(c.oid) AS def
+			FROM pg_catalog.pg_constraint c
+			WHERE c.contype = 'f' AND c.connamespace = 'naboom'::regnamespace
+				AND c.confrelid <> 'naboom.retention_run'::regclass
+			ORDER BY c.conrelid::regclass::text, c.conname
+		LOOP
+			prep := prep || pg_catalog.format('ALTER TABLE %s DROP CONSTRAINT IF EXISTS %I', fk.rel, fk.conname);
+			-- (Citus cannot cascade an update of a key that includes the
+			-- distribution column, nor set part of such a key to null: an
+			-- authority's code is not renamed in place, an area with
+			-- incidents is not deleted)
+			fks := fks || pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT %I %s', fk.rel, fk.conname,
+				pg_catalog.replace(pg_catalog.replace(fk.def, ' ON UPDATE CASCADE', ''), ' ON DELETE SET NULL (area_id)', ''));
+		END LOOP;
+
+		-- Row-level security policies with subqueries (a member's reads of
+		-- the tables themselves; the API's functions are SECURITY DEFINER and
+		-- bypass them) are not supported by Citus on distributed tables:
+		-- they are dropped, so that naboom_user reads those tables only
+		-- through the API.  The policies that are plain conditions stay.
+		FOR pol IN
+			SELECT p.tablename, p.policyname FROM pg_catalog.pg_policies p
+			WHERE p.schemaname = 'naboom'
+				AND (p.qual ~* '\(\s*SELECT' OR coalesce(p.with_check, '') ~* '\(\s*SELECT')
+		LOOP
+			prep := prep || pg_catalog.format('DROP POLICY IF EXISTS %I ON naboom.%I', pol.policyname, pol.tablename);
+		END LOOP;
+
+		-- 2. Keys without community_id gain it: a distributed table enforces
+		-- only uniqueness that includes its distribution column.  The
+		-- reference stays unique across communities through incident_reference.
+		prep := prep || ARRAY[
+			'ALTER TABLE naboom.incident DROP CONSTRAINT IF EXISTS incident_reference_key, ADD CONSTRAINT incident_reference_key UNIQUE (community_id, reference)',
+			'ALTER TABLE naboom.authority DROP CONSTRAINT IF EXISTS authority_authority_id_key, ADD CONSTRAINT authority_authority_id_key UNIQUE (community_id, authority_id)',
+			'ALTER TABLE naboom.forwarding_rule DROP CONSTRAINT IF EXISTS forwarding_rule_rule_id_key, ADD CONSTRAINT forwarding_rule_rule_id_key UNIQUE (community_id, rule_id)',
+			'ALTER TABLE naboom.forwarding DROP CONSTRAINT IF EXISTS forwarding_pkey, ADD CONSTRAINT forwarding_pkey PRIMARY KEY (community_id, forwarding_id), DROP CONSTRAINT IF EXISTS forwarding_idempotency_key_key, ADD CONSTRAINT forwarding_idempotency_key_key UNIQUE (community_id, idempotency_key)',
+			'ALTER TABLE naboom.authority_update DROP CONSTRAINT IF EXISTS authority_update_pkey, ADD CONSTRAINT authority_update_pkey PRIMARY KEY (community_id, authority_id, update_id)',
+			'ALTER TABLE naboom.attachment DROP CONSTRAINT IF EXISTS attachment_object_key_key, ADD CONSTRAINT attachment_object_key_key UNIQUE (community_id, object_key)',
+			'ALTER TABLE naboom.legal_hold DROP CONSTRAINT IF EXISTS legal_hold_pkey, ADD CONSTRAINT legal_hold_pkey PRIMARY KEY (community_id, hold_id)',
+			'ALTER TABLE naboom.event DROP CONSTRAINT IF EXISTS event_pkey, ADD CONSTRAINT event_pkey PRIMARY KEY (community_id, event_id), DROP CONSTRAINT IF EXISTS event_seq_key, ADD CONSTRAINT event_seq_key UNIQUE (community_id, seq)'];
+		fks := pg_catalog.array_replace(fks,
+			'ALTER TABLE naboom.forwarding ADD CONSTRAINT forwarding_authority_id_fkey FOREIGN KEY (authority_id) REFERENCES naboom.authority(authority_id) ON DELETE CASCADE',
+			'ALTER TABLE naboom.forwarding ADD CONSTRAINT forwarding_authority_id_fkey FOREIGN KEY (community_id, authority_id) REFERENCES naboom.authority(community_id, authority_id) ON DELETE CASCADE');
+		fks := pg_catalog.array_replace(fks,
+			'ALTER TABLE naboom.authority_update ADD CONSTRAINT authority_update_authority_id_fkey FOREIGN KEY (authority_id) REFERENCES naboom.authority(authority_id) ON DELETE CASCADE',
+			'ALTER TABLE naboom.authority_update ADD CONSTRAINT authority_update_authority_id_fkey FOREIGN KEY (community_id, authority_id) REFERENCES naboom.authority(community_id, authority_id) ON DELETE CASCADE');
+		FOREACH t IN ARRAY prep LOOP
+			EXECUTE t;
+		END LOOP;
+		FOR w IN
+			SELECT r.nodename, r.nodeport, r.success, r.result
+			FROM run_command_on_workers('SET citus.enable_ddl_propagation TO off; ' || pg_catalog.array_to_string(prep, '; ')) r
+		LOOP
+			IF NOT w.success THEN
+				RAISE EXCEPTION 'naboom.distribute: preparing worker %:% failed: %', w.nodename, w.nodeport, w.result;
+			END IF;
+		END LOOP;
+		INSERT INTO naboom.incident_reference (reference, community_id)
+			SELECT i.reference, i.community_id FROM naboom.incident i
+			ON CONFLICT DO NOTHING;
+
+		-- 3. Reference tables, then the domain tables by community.
+		FOREACH t IN ARRAY reference_tables LOOP
+			PERFORM create_reference_table(pg_catalog.format('naboom.%I', t)::regclass);
+		END LOOP;
+		FOREACH t IN ARRAY domain_tables LOOP
+			PERFORM create_distributed_table(pg_catalog.format('naboom.%I', t)::regclass, 'community_id',
+				colocate_with => CASE WHEN t = 'incident' THEN 'default' ELSE 'naboom.incident' END);
+		END LOOP;
+		PERFORM create_distributed_table('naboom.incident_reference', 'reference', colocate_with => 'none');
+
+		FOREACH t IN ARRAY fks LOOP
+			EXECUTE t;
+		END LOOP;
+
+		-- The caller's identity reaches the workers as SET LOCAL (src/citus.c)
+		EXECUTE pg_catalog.format('ALTER DATABASE %I SET citus.propagate_set_commands = local', pg_catalog.current_database());
+		PERFORM pg_catalog.set_config('citus.propagate_set_commands', 'local', false);
+	END IF;
+
+	RETURN QUERY
+		SELECT p.logicalrelid::regclass::text,
+			CASE p.partmethod WHEN 'n' THEN 'reference' ELSE 'by ' || pg_catalog.column_to_column_name(p.logicalrelid, p.partkey) END
+		FROM pg_dist_partition p
+		JOIN pg_catalog.pg_class c ON c.oid = p.logicalrelid
+		WHERE c.relnamespace = 'naboom'::regnamespace
+		ORDER BY 1;
+END
+$$;
+
+COMMENT ON FUNCTION naboom.distribute(integer) IS
+	'On a Citus coordinator, distribute naboom by community: the shared tables (community, status, transition, retention_policy) as reference tables, every domain table by community_id co-located with incident, incident_reference by reference. Idempotent; superuser only; naboom.citus_missing (55000) without Citus. Returns each distributed table and how';
+
 -- END replaced functions
 
 -- Grants and pinned search paths for what is new (list below, one block per
@@ -3694,4 +4148,17 @@ GRANT EXECUTE ON FUNCTION
 
 SELECT naboom.pin_search_paths();
 
-NOTIFY pgrst, 'reload schema';
+-- Issue 18, Citus (as in 14_citus.sql)
+REVOKE ALL ON FUNCTION naboom.is_distributed(), naboom.distribute(integer) FROM PUBLIC;
+
+-- 6. Tell PostgREST to reload its schema cache, except in a Citus worker
+-- running this script for its coordinator (CREATE/ALTER EXTENSION propagated
+-- in a two-phase commit: a transaction that has sent a NOTIFY cannot be
+-- prepared).  PostgREST listens on the coordinator, which still sends it.
+DO $pgrst$
+BEGIN
+	IF pg_catalog.current_setting('application_name') NOT LIKE 'citus\_internal gpid=%' THEN
+		PERFORM pg_catalog.pg_notify('pgrst', 'reload schema');
+	END IF;
+END
+$pgrst$;

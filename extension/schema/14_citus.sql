@@ -1,0 +1,182 @@
+------------------------------------------------------------------------------
+-- 14_citus: naboom distributed by community on a Citus cluster (issue 18).
+--
+-- naboom.distribute() turns an installed naboom on a Citus coordinator into a
+-- distributed one: the small shared tables become reference tables (a copy
+-- on every node), every domain table is distributed by community_id and
+-- co-located with naboom.incident, so that everything one community does
+-- runs on one node.  The keys that named a row without its community gain
+-- community_id (a hash-distributed table can only enforce uniqueness that
+-- includes its distribution column); the incident reference, read over the
+-- radio without its community, stays globally unique through
+-- naboom.incident_reference, a directory distributed by the reference itself.
+-- The README's "Citus" section says what differs from a single node.
+------------------------------------------------------------------------------
+
+-- Where a reference lives: one row per incident, distributed by reference
+-- on a Citus cluster (naboom.distribute), so that a reference read over the
+-- radio is resolved on the node that holds it, and two communities can never
+-- draw the same one.  On a single node it stays empty and unused (the unique
+-- index on naboom.incident.reference does the same there).
+CREATE TABLE naboom.incident_reference (
+	reference text PRIMARY KEY,
+	community_id bigint NOT NULL
+);
+
+COMMENT ON TABLE naboom.incident_reference IS
+	'On a Citus cluster (naboom.distribute), which community holds each incident reference: distributed by reference, so a reference is unique across communities and found without its community. Empty on a single node';
+
+REVOKE ALL ON naboom.incident_reference FROM PUBLIC;
+
+CREATE FUNCTION naboom.is_distributed() RETURNS boolean
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	found boolean;
+BEGIN
+	IF pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NULL THEN
+		RETURN false;
+	END IF;
+	EXECUTE 'SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid = ''naboom.incident''::regclass)'
+		INTO found;
+	RETURN found;
+END
+$$;
+
+COMMENT ON FUNCTION naboom.is_distributed() IS
+	'True once naboom.distribute() has distributed naboom.incident on this Citus cluster';
+
+CREATE FUNCTION naboom.distribute(shard_count integer DEFAULT NULL)
+RETURNS TABLE (table_name text, distribution text)
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+	fk record;
+	pol record;
+	w record;
+	prep text[] := '{}';
+	fks text[] := '{}';
+	t text;
+	-- the small tables every community shares: a copy on every node
+	reference_tables constant text[] := ARRAY['community', 'status', 'transition', 'retention_policy'];
+	-- the domain tables, distributed by community_id and co-located with
+	-- incident (the first one sets the co-location group)
+	domain_tables constant text[] := ARRAY['incident', 'area', 'member', 'category', 'incident_timeline',
+		'responder_position', 'subscription', 'alert', 'rate_counter', 'community_retention', 'legal_hold',
+		'deleted_note', 'attachment', 'authority', 'forwarding_rule', 'forwarding', 'authority_update', 'event'];
+BEGIN
+	IF NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = CURRENT_USER) THEN
+		PERFORM naboom.fail('42501', 'naboom.superuser_only', 'only a superuser may distribute naboom',
+			format('Role "%s" is not a superuser.', CURRENT_USER), 'Run naboom.distribute() as a superuser on the Citus coordinator.');
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension e WHERE e.extname = 'citus') THEN
+		PERFORM naboom.fail('55000', 'naboom.citus_missing', 'Citus is not installed in this database',
+			format('naboom.distribute() shards naboom by community with Citus, which database "%s" does not have.', pg_catalog.current_database()),
+			'Install Citus 13 from its own packages, set shared_preload_libraries = ''citus,...'' (citus first) on every node, CREATE EXTENSION citus, add the workers, then call naboom.distribute() on the coordinator.');
+	END IF;
+
+	IF NOT naboom.is_distributed() THEN
+		PERFORM pg_catalog.set_config('citus.enable_unsafe_triggers', 'on', true);
+		PERFORM pg_catalog.set_config('citus.multi_shard_modify_mode', 'sequential', true);
+		IF shard_count IS NOT NULL THEN
+			PERFORM pg_catalog.set_config('citus.shard_count', shard_count::text, true);
+		END IF;
+
+		-- 1. Foreign keys are put back after the tables are distributed
+		-- (Citus refuses to convert an extension's foreign-key graph piece by
+		-- piece).  Every change before distribution is made here and on the
+		-- workers, whose copies of naboom's tables (made by CREATE EXTENSION)
+		-- are Citus's shells of the distributed tables.
+		FOR fk IN
+			SELECT c.conrelid::regclass AS rel, c.conname, pg_catalog.pg_get_constraintdef(c.oid) AS def
+			FROM pg_catalog.pg_constraint c
+			WHERE c.contype = 'f' AND c.connamespace = 'naboom'::regnamespace
+				AND c.confrelid <> 'naboom.retention_run'::regclass
+			ORDER BY c.conrelid::regclass::text, c.conname
+		LOOP
+			prep := prep || pg_catalog.format('ALTER TABLE %s DROP CONSTRAINT IF EXISTS %I', fk.rel, fk.conname);
+			-- (Citus cannot cascade an update of a key that includes the
+			-- distribution column, nor set part of such a key to null: an
+			-- authority's code is not renamed in place, an area with
+			-- incidents is not deleted)
+			fks := fks || pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT %I %s', fk.rel, fk.conname,
+				pg_catalog.replace(pg_catalog.replace(fk.def, ' ON UPDATE CASCADE', ''), ' ON DELETE SET NULL (area_id)', ''));
+		END LOOP;
+
+		-- Row-level security policies with subqueries (a member's reads of
+		-- the tables themselves; the API's functions are SECURITY DEFINER and
+		-- bypass them) are not supported by Citus on distributed tables:
+		-- they are dropped, so that naboom_user reads those tables only
+		-- through the API.  The policies that are plain conditions stay.
+		FOR pol IN
+			SELECT p.tablename, p.policyname FROM pg_catalog.pg_policies p
+			WHERE p.schemaname = 'naboom'
+				AND (p.qual ~* '\(\s*SELECT' OR coalesce(p.with_check, '') ~* '\(\s*SELECT')
+		LOOP
+			prep := prep || pg_catalog.format('DROP POLICY IF EXISTS %I ON naboom.%I', pol.policyname, pol.tablename);
+		END LOOP;
+
+		-- 2. Keys without community_id gain it: a distributed table enforces
+		-- only uniqueness that includes its distribution column.  The
+		-- reference stays unique across communities through incident_reference.
+		prep := prep || ARRAY[
+			'ALTER TABLE naboom.incident DROP CONSTRAINT IF EXISTS incident_reference_key, ADD CONSTRAINT incident_reference_key UNIQUE (community_id, reference)',
+			'ALTER TABLE naboom.authority DROP CONSTRAINT IF EXISTS authority_authority_id_key, ADD CONSTRAINT authority_authority_id_key UNIQUE (community_id, authority_id)',
+			'ALTER TABLE naboom.forwarding_rule DROP CONSTRAINT IF EXISTS forwarding_rule_rule_id_key, ADD CONSTRAINT forwarding_rule_rule_id_key UNIQUE (community_id, rule_id)',
+			'ALTER TABLE naboom.forwarding DROP CONSTRAINT IF EXISTS forwarding_pkey, ADD CONSTRAINT forwarding_pkey PRIMARY KEY (community_id, forwarding_id), DROP CONSTRAINT IF EXISTS forwarding_idempotency_key_key, ADD CONSTRAINT forwarding_idempotency_key_key UNIQUE (community_id, idempotency_key)',
+			'ALTER TABLE naboom.authority_update DROP CONSTRAINT IF EXISTS authority_update_pkey, ADD CONSTRAINT authority_update_pkey PRIMARY KEY (community_id, authority_id, update_id)',
+			'ALTER TABLE naboom.attachment DROP CONSTRAINT IF EXISTS attachment_object_key_key, ADD CONSTRAINT attachment_object_key_key UNIQUE (community_id, object_key)',
+			'ALTER TABLE naboom.legal_hold DROP CONSTRAINT IF EXISTS legal_hold_pkey, ADD CONSTRAINT legal_hold_pkey PRIMARY KEY (community_id, hold_id)',
+			'ALTER TABLE naboom.event DROP CONSTRAINT IF EXISTS event_pkey, ADD CONSTRAINT event_pkey PRIMARY KEY (community_id, event_id), DROP CONSTRAINT IF EXISTS event_seq_key, ADD CONSTRAINT event_seq_key UNIQUE (community_id, seq)'];
+		fks := pg_catalog.array_replace(fks,
+			'ALTER TABLE naboom.forwarding ADD CONSTRAINT forwarding_authority_id_fkey FOREIGN KEY (authority_id) REFERENCES naboom.authority(authority_id) ON DELETE CASCADE',
+			'ALTER TABLE naboom.forwarding ADD CONSTRAINT forwarding_authority_id_fkey FOREIGN KEY (community_id, authority_id) REFERENCES naboom.authority(community_id, authority_id) ON DELETE CASCADE');
+		fks := pg_catalog.array_replace(fks,
+			'ALTER TABLE naboom.authority_update ADD CONSTRAINT authority_update_authority_id_fkey FOREIGN KEY (authority_id) REFERENCES naboom.authority(authority_id) ON DELETE CASCADE',
+			'ALTER TABLE naboom.authority_update ADD CONSTRAINT authority_update_authority_id_fkey FOREIGN KEY (community_id, authority_id) REFERENCES naboom.authority(community_id, authority_id) ON DELETE CASCADE');
+		FOREACH t IN ARRAY prep LOOP
+			EXECUTE t;
+		END LOOP;
+		FOR w IN
+			SELECT r.nodename, r.nodeport, r.success, r.result
+			FROM run_command_on_workers('SET citus.enable_ddl_propagation TO off; ' || pg_catalog.array_to_string(prep, '; ')) r
+		LOOP
+			IF NOT w.success THEN
+				RAISE EXCEPTION 'naboom.distribute: preparing worker %:% failed: %', w.nodename, w.nodeport, w.result;
+			END IF;
+		END LOOP;
+		INSERT INTO naboom.incident_reference (reference, community_id)
+			SELECT i.reference, i.community_id FROM naboom.incident i
+			ON CONFLICT DO NOTHING;
+
+		-- 3. Reference tables, then the domain tables by community.
+		FOREACH t IN ARRAY reference_tables LOOP
+			PERFORM create_reference_table(pg_catalog.format('naboom.%I', t)::regclass);
+		END LOOP;
+		FOREACH t IN ARRAY domain_tables LOOP
+			PERFORM create_distributed_table(pg_catalog.format('naboom.%I', t)::regclass, 'community_id',
+				colocate_with => CASE WHEN t = 'incident' THEN 'default' ELSE 'naboom.incident' END);
+		END LOOP;
+		PERFORM create_distributed_table('naboom.incident_reference', 'reference', colocate_with => 'none');
+
+		FOREACH t IN ARRAY fks LOOP
+			EXECUTE t;
+		END LOOP;
+
+		-- The caller's identity reaches the workers as SET LOCAL (src/citus.c)
+		EXECUTE pg_catalog.format('ALTER DATABASE %I SET citus.propagate_set_commands = local', pg_catalog.current_database());
+		PERFORM pg_catalog.set_config('citus.propagate_set_commands', 'local', false);
+	END IF;
+
+	RETURN QUERY
+		SELECT p.logicalrelid::regclass::text,
+			CASE p.partmethod WHEN 'n' THEN 'reference' ELSE 'by ' || pg_catalog.column_to_column_name(p.logicalrelid, p.partkey) END
+		FROM pg_dist_partition p
+		JOIN pg_catalog.pg_class c ON c.oid = p.logicalrelid
+		WHERE c.relnamespace = 'naboom'::regnamespace
+		ORDER BY 1;
+END
+$$;
+
+COMMENT ON FUNCTION naboom.distribute(integer) IS
+	'On a Citus coordinator, distribute naboom by community: the shared tables (community, status, transition, retention_policy) as reference tables, every domain table by community_id co-located with incident, incident_reference by reference. Idempotent; superuser only; naboom.citus_missing (55000) without Citus. Returns each distributed table and how';
+
+REVOKE ALL ON FUNCTION naboom.distribute(integer) FROM PUBLIC;

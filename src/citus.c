@@ -1,0 +1,233 @@
+/*-------------------------------------------------------------------------
+ *
+ * citus.c
+ *	  The caller's identity on a Citus cluster's workers.
+ *
+ * A gateway names the caller with set_config('request.jwt.claims', ...,
+ * true) (PostgREST) or jwt.claims.sub (PostGraphile), and switches to its
+ * role; the API's functions are SECURITY DEFINER.  Citus runs the part of a
+ * statement that touches a shard (and the shard's triggers) in a connection
+ * of its own to the worker, as the current user (the functions' owner), and
+ * carries none of those settings: a trigger on a shard would see no claims
+ * and a superuser, i.e. the service.  Citus does carry SET LOCAL commands to
+ * the workers of the transaction when citus.propagate_set_commands is
+ * 'local' (naboom.distribute() sets it for the database), so before naboom
+ * first reads the caller in a transaction it repeats the gateway's settings
+ * as SET LOCAL: the claims, the request headers (the audit's client address
+ * and request id) and, inside a SECURITY DEFINER function, the role outside
+ * it as naboom.caller_role (a superuser-only setting), which identity.c and
+ * claims.c take for the outer role when it is set.  Again only when a
+ * setting changed.  Nothing happens without Citus's setting.
+ *
+ * src/citus.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "storage/proc.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+
+#include "naboom.h"
+#include "citus.h"
+#include "claims.h"
+#include "spi_util.h"
+
+/* naboom.caller_role: the outer role, as the coordinator carried it */
+static char *naboom_caller_role = NULL;
+
+/* what was carried last, and in which transaction */
+static LocalTransactionId CarriedLxid = InvalidLocalTransactionId;
+static char *CarriedKey = NULL;
+
+static const char *const CarriedSettings[] = {
+	"request.jwt.claims", "jwt.claims.sub", "request.headers"
+};
+
+void
+NaboomDefineCitusSettings(void)
+{
+	DefineCustomStringVariable("naboom.caller_role",
+							   "On a Citus worker: the role the caller had outside naboom's SECURITY DEFINER functions on the coordinator.",
+							   "Set by naboom itself with SET LOCAL (carried by Citus); empty means the session's own role.",
+							   &naboom_caller_role,
+							   "",
+							   PGC_SUSET, GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
+							   NULL, NULL, NULL);
+}
+
+/*
+ * NaboomOuterUserId: the role outside any SECURITY DEFINER function, or the
+ * one the coordinator carried.
+ */
+Oid
+NaboomOuterUserId(void)
+{
+	if (naboom_caller_role != NULL && naboom_caller_role[0] != '\0')
+	{
+		Oid			role = get_role_oid(naboom_caller_role, true);
+
+		if (OidIsValid(role))
+			return role;
+	}
+	return GetOuterUserId();
+}
+
+static void
+AppendSetLocal(StringInfo cmd, const char *name, const char *value)
+{
+	appendStringInfo(cmd, "SET LOCAL %s TO %s", quote_identifier(name),
+					 quote_literal_cstr(value));
+}
+
+/*
+ * NaboomCarryRequest repeats the gateway's settings as SET LOCAL, for Citus
+ * to carry to the workers (see the file's comment).
+ */
+void
+NaboomCarryRequest(void)
+{
+	const char *mode = GetConfigOption("citus.propagate_set_commands", true, false);
+	const char *app;
+	StringInfoData key;
+	const char *role = NULL;
+	int			i;
+
+	if (mode == NULL || strcmp(mode, "local") != 0 || !IsTransactionState())
+		return;
+	/* a worker's connection from Citus has nothing to carry further */
+	app = GetConfigOption("application_name", true, false);
+	if (app != NULL && strncmp(app, "citus_internal gpid=", 20) == 0)
+		return;
+
+	initStringInfo(&key);
+	for (i = 0; i < lengthof(CarriedSettings); i++)
+	{
+		const char *v = GetConfigOption(CarriedSettings[i], true, false);
+
+		appendStringInfo(&key, "%s%c", v ? v : "", '\x1f');
+	}
+	if (GetUserId() != GetOuterUserId() && superuser())
+		role = GetUserNameFromId(NaboomOuterUserId(), false);
+	appendStringInfoString(&key, role ? role : "");
+
+	if (CarriedLxid == MyProc->lxid && CarriedKey != NULL && strcmp(CarriedKey, key.data) == 0)
+		return;
+
+	SPI_connect();
+	for (i = 0; i < lengthof(CarriedSettings); i++)
+	{
+		const char *v = GetConfigOption(CarriedSettings[i], true, false);
+		StringInfoData cmd;
+
+		if (v == NULL || v[0] == '\0')
+			continue;
+		initStringInfo(&cmd);
+		AppendSetLocal(&cmd, CarriedSettings[i], v);
+		if (SPI_execute(cmd.data, false, 0) != SPI_OK_UTILITY)
+			elog(ERROR, "could not carry %s to the Citus workers", CarriedSettings[i]);
+	}
+	if (role != NULL)
+	{
+		StringInfoData cmd;
+
+		initStringInfo(&cmd);
+		AppendSetLocal(&cmd, "naboom.caller_role", role);
+		if (SPI_execute(cmd.data, false, 0) != SPI_OK_UTILITY)
+			elog(ERROR, "could not carry the caller's role to the Citus workers");
+	}
+	SPI_finish();
+
+	if (CarriedKey != NULL)
+		pfree(CarriedKey);
+	CarriedKey = MemoryContextStrdup(TopMemoryContext, key.data);
+	CarriedLxid = MyProc->lxid;
+}
+
+/*
+ * NaboomShardLocalSql: see citus.h.  Citus lets a trigger on a shard run
+ * only queries on co-located shards of the same node; a query it cannot
+ * route to one shard (the alert fan-out: a CTE read three times, DISTINCT
+ * ON, LIMIT) it would plan as a distributed INSERT ... SELECT that connects
+ * back into its own node.  Naming the shards makes it a local query, which
+ * is what the trigger means: one community, on this node.
+ */
+char *
+NaboomShardLocalSql(const char *sql, int64 community_id)
+{
+	const char *app = GetConfigOption("application_name", true, false);
+	Oid			argtypes[1] = {INT8OID};
+	Datum		args[1] = {Int64GetDatum(community_id)};
+	char	   *expanded;
+	StringInfoData out;
+	const char *p;
+	uint64		n;
+	char	  **names;
+	char	  **shards;
+	uint64		i;
+
+	if (app == NULL || strncmp(app, "citus_internal gpid=", 20) != 0 ||
+		GetConfigOption("citus.propagate_set_commands", true, false) == NULL)
+		return NULL;
+	if (SPI_execute_with_args(
+			"SELECT c.relname::pg_catalog.text, pg_catalog.shard_name(p.logicalrelid,"
+			" CASE WHEN p.partmethod OPERATOR(pg_catalog.=) 'n'"
+			"  THEN (SELECT pg_catalog.min(s.shardid) FROM pg_catalog.pg_dist_shard s"
+			"   WHERE s.logicalrelid OPERATOR(pg_catalog.=) p.logicalrelid)"
+			"  ELSE pg_catalog.get_shard_id_for_distribution_column(p.logicalrelid, $1) END)"
+			" FROM pg_catalog.pg_dist_partition p"
+			" JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) p.logicalrelid"
+			" JOIN pg_catalog.pg_namespace ns ON ns.oid OPERATOR(pg_catalog.=) c.relnamespace"
+			" WHERE ns.nspname OPERATOR(pg_catalog.=) 'naboom'"
+			"  AND c.relname OPERATOR(pg_catalog.<>) 'incident_reference'",
+			1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT || SPI_processed == 0)
+		return NULL;
+	n = SPI_processed;
+	names = palloc(sizeof(char *) * n);
+	shards = palloc(sizeof(char *) * n);
+	for (i = 0; i < n; i++)
+	{
+		names[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+		shards[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+	}
+
+	expanded = NaboomExpandPostgis(sql);
+	initStringInfo(&out);
+	for (p = expanded; *p;)
+	{
+		/*
+		 * The table written stays the distributed one: Citus routes the rows
+		 * to this node's shard and fills their identity columns (a shard has
+		 * no defaults of its own).
+		 */
+		bool		written = (p - expanded >= 12 && strncmp(p - 12, "INSERT INTO ", 12) == 0);
+
+		if (!written && strncmp(p, "naboom.", 7) == 0 && (p == expanded || !(isalnum((unsigned char) p[-1]) || p[-1] == '_')))
+		{
+			const char *id = p + 7;
+			size_t		len = 0;
+			bool		done = false;
+
+			while (isalnum((unsigned char) id[len]) || id[len] == '_')
+				len++;
+			for (i = 0; i < n && !done; i++)
+				if (strlen(names[i]) == len && strncmp(names[i], id, len) == 0)
+				{
+					appendStringInfoString(&out, shards[i]);
+					p = id + len;
+					done = true;
+				}
+			if (done)
+				continue;
+		}
+		appendStringInfoChar(&out, *p++);
+	}
+	return out.data;
+}
