@@ -126,7 +126,7 @@ NaboomKeptGenericPlan(SPIPlanPtr *plan, const char *sql, int nargs, Oid *argtype
 {
 	if (*plan == NULL)
 	{
-		SPIPlanPtr	prepared = SPI_prepare_cursor(ExpandPostgis(sql), nargs, argtypes,
+		SPIPlanPtr	prepared = SPI_prepare_cursor(NaboomExpandPostgis(sql), nargs, argtypes,
 												  CURSOR_OPT_GENERIC_PLAN);
 
 		if (prepared == NULL)
