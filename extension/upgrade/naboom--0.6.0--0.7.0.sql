@@ -3955,6 +3955,17 @@ BEGIN
 		PERFORM pg_catalog.set_config('citus.propagate_set_commands', 'local', false);
 	END IF;
 
+	-- Citus routes a query with parameters to one shard only in a custom
+	-- plan: the functions that force generic plans on a single node (where
+	-- the plan is the same whatever the values) take the default again.
+	FOR t IN
+		SELECT p.oid::regprocedure::text FROM pg_catalog.pg_proc p
+		WHERE p.pronamespace IN ('naboom'::regnamespace, 'naboom_api'::regnamespace)
+			AND 'plan_cache_mode=force_generic_plan' = ANY (p.proconfig)
+	LOOP
+		EXECUTE pg_catalog.format('ALTER FUNCTION %s RESET plan_cache_mode', t);
+	END LOOP;
+
 	RETURN QUERY
 		SELECT p.logicalrelid::regclass::text,
 			CASE p.partmethod WHEN 'n' THEN 'reference' ELSE 'by ' || pg_catalog.column_to_column_name(p.logicalrelid, p.partkey) END
