@@ -166,6 +166,28 @@ BEGIN
 		PERFORM pg_catalog.set_config('citus.propagate_set_commands', 'local', false);
 	END IF;
 
+	-- Ids made on a worker (alerts, timeline rows, events, audit rows ...)
+	-- come from that node's own copies of naboom's sequences: they are the
+	-- extension's, not Citus's shells, so Citus gave them no ranges, and
+	-- after a community moved its new node handed out ids the community
+	-- already had.  Each worker's sequences start at its group id << 48, as
+	-- Citus does for its own (2^48 ids a node, every id below 2^53 for
+	-- JavaScript clients); a sequence already in its range is left alone.
+	-- Run distribute() again after citus_add_node.
+	FOR t IN
+		SELECT pg_catalog.format('%s:%s %s', cw.nodename, cw.nodeport, cw.result)
+		FROM run_command_on_workers($cmd$
+			SELECT pg_catalog.count(pg_catalog.setval(c.oid::pg_catalog.regclass, g.groupid::bigint << 48))
+			FROM pg_catalog.pg_class c, pg_catalog.pg_dist_local_group g
+			WHERE c.relkind = 'S' AND c.relnamespace = 'naboom'::pg_catalog.regnamespace
+				AND coalesce(pg_catalog.pg_sequence_last_value(c.oid::pg_catalog.regclass), 0) < g.groupid::bigint << 48
+		$cmd$) cw
+		WHERE NOT cw.success
+	LOOP
+		PERFORM naboom.fail('XX000', 'naboom.citus_sequences', 'could not give a worker''s sequences their range',
+			t, 'Check that naboom is installed on every worker (citus_add_node propagates it), then run naboom.distribute() again.');
+	END LOOP;
+
 	-- Citus routes a query with parameters to one shard only in a custom
 	-- plan: the functions that force generic plans on a single node (where
 	-- the plan is the same whatever the values) take the default again.
