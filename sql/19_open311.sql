@@ -110,7 +110,7 @@ SELECT t.o311($$SELECT naboom_api.open311_requests('modimolle', format => 'xml')
 -- 4. One request; 404 for whatever is not published.
 ------------------------------------------------------------------------------
 SELECT t.o311(format($$SELECT naboom_api.open311_request('mookgophong', %L)$$,
-	(SELECT lower(replace(ref, 'NB-', '')) FROM t.ids WHERE name = 'stock')));
+	(SELECT lower(substr(ref, 4)) FROM t.ids WHERE name = 'stock')));
 SELECT t.o311(format($$SELECT naboom_api.open311_request('mookgophong', %L, 'xml')$$,
 	(SELECT ref FROM t.ids WHERE name = 'stock')));
 SELECT name, t.o311(format($$SELECT naboom_api.open311_request('mookgophong', %L)$$, ref))
