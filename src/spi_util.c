@@ -91,16 +91,13 @@ NaboomExpandPostgis(const char *sql)
 	return buf.data;
 }
 
-/*
- * NaboomKeptPlan prepares a query once per backend and keeps it in *plan.
- * Call between SPI_connect and SPI_finish.
- */
-SPIPlanPtr
-NaboomKeptPlan(SPIPlanPtr *plan, const char *sql, int nargs, Oid *argtypes)
+/* Prepare once per backend with these cursor options and keep the plan. */
+static SPIPlanPtr
+KeepPlan(SPIPlanPtr *plan, const char *sql, int nargs, Oid *argtypes, int options)
 {
 	if (*plan == NULL)
 	{
-		SPIPlanPtr	prepared = SPI_prepare(NaboomExpandPostgis(sql), nargs, argtypes);
+		SPIPlanPtr	prepared = SPI_prepare_cursor(NaboomExpandPostgis(sql), nargs, argtypes, options);
 
 		if (prepared == NULL)
 			elog(ERROR, "SPI_prepare failed (%s): %s",
@@ -113,30 +110,28 @@ NaboomKeptPlan(SPIPlanPtr *plan, const char *sql, int nargs, Oid *argtypes)
 }
 
 /*
+ * NaboomKeptPlan prepares a query once per backend and keeps it in *plan.
+ * Call between SPI_connect and SPI_finish.
+ */
+SPIPlanPtr
+NaboomKeptPlan(SPIPlanPtr *plan, const char *sql, int nargs, Oid *argtypes)
+{
+	return KeepPlan(plan, sql, nargs, argtypes, 0);
+}
+
+/*
  * NaboomKeptGenericPlan is NaboomKeptPlan for a plan that is always run
  * generic (CURSOR_OPT_GENERIC_PLAN): the plan cache would otherwise plan it
  * afresh with the parameters' values on every call while it judges a
- * custom plan cheaper, and for naboom's hot statements (the alert fan-out,
- * the duplicate search, routing) the values change no plan choice: the
- * same indexes answer whatever the values are, so planning is pure cost.
- * Use it only where EXPLAIN of the generic plan shows the same plan.
+ * custom plan cheaper, and for the alert fan-out the values change no plan
+ * choice: the same indexes answer whatever the values are, so planning is
+ * pure cost.  Use it only where EXPLAIN of the generic plan shows the same
+ * plan.
  */
 SPIPlanPtr
 NaboomKeptGenericPlan(SPIPlanPtr *plan, const char *sql, int nargs, Oid *argtypes)
 {
-	if (*plan == NULL)
-	{
-		SPIPlanPtr	prepared = SPI_prepare_cursor(NaboomExpandPostgis(sql), nargs, argtypes,
-												  CURSOR_OPT_GENERIC_PLAN);
-
-		if (prepared == NULL)
-			elog(ERROR, "SPI_prepare_cursor failed (%s): %s",
-				 SPI_result_code_string(SPI_result), sql);
-		if (SPI_keepplan(prepared) != 0)
-			elog(ERROR, "SPI_keepplan failed");
-		*plan = prepared;
-	}
-	return *plan;
+	return KeepPlan(plan, sql, nargs, argtypes, CURSOR_OPT_GENERIC_PLAN);
 }
 
 /*
