@@ -28,6 +28,9 @@ COMMENT ON TABLE naboom.incident_reference IS
 
 REVOKE ALL ON naboom.incident_reference FROM PUBLIC;
 
+-- Its rows are data (a cluster's directory): pg_dump keeps them.
+SELECT pg_catalog.pg_extension_config_dump('naboom.incident_reference', '');
+
 CREATE FUNCTION naboom.is_distributed() RETURNS boolean
 LANGUAGE plpgsql STABLE AS $$
 DECLARE

@@ -654,6 +654,9 @@ COMMENT ON TABLE naboom.incident_reference IS
 
 REVOKE ALL ON naboom.incident_reference FROM PUBLIC;
 
+-- Its rows are data (a cluster's directory): pg_dump keeps them.
+SELECT pg_catalog.pg_extension_config_dump('naboom.incident_reference', '');
+
 -- functions: naboom.is_distributed naboom.distribute
 -- functions: naboom_api.upsert_area naboom_api.join_community naboom_api.set_retention
 -- functions: naboom.find_incident naboom.file_incident naboom.incident_out naboom.duplicate_rows
