@@ -257,6 +257,20 @@ NaboomAlertIncident(int64 community_id, int64 incident_id, int32 responders,
 		if (SPI_execute_with_args(local, 6, argtypes, args, nulls, false, 0) != SPI_OK_INSERT)
 			elog(ERROR, "could not insert the incident's alerts");
 	}
+	else if (NaboomCitusDistributed())
+	{
+		/*
+		 * On a distributed naboom's coordinator (the escalation job): Citus
+		 * routes the fan-out to the community's node only in a plan made
+		 * for these values, never in the kept generic one.
+		 */
+		const char *sql = NaboomExpandPostgis(areas ? FAN_OUT_SQL : FAN_OUT_SQL_0_6);
+
+		if (!fresh)
+			sql = psprintf("%s ON CONFLICT ON CONSTRAINT alert_once DO NOTHING", sql);
+		if (SPI_execute_with_args(sql, 6, argtypes, args, nulls, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "could not insert the incident's alerts");
+	}
 	else if (SPI_execute_plan(*plan, args, nulls, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not insert the incident's alerts");
 	added = SPI_processed;

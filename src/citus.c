@@ -38,6 +38,7 @@
 #include "naboom.h"
 #include "citus.h"
 #include "claims.h"
+#include "events.h"
 #include "spi_util.h"
 
 /* naboom.caller_role: the outer role, as the coordinator carried it */
@@ -106,6 +107,8 @@ NaboomCarryRequest(void)
 	app = GetConfigOption("application_name", true, false);
 	if (app != NULL && strncmp(app, "citus_internal gpid=", 20) == 0)
 		return;
+	/* its events, if it writes any, are written on a worker (events.c) */
+	NaboomEventsMaybeWritten();
 
 	initStringInfo(&key);
 	for (i = 0; i < lengthof(CarriedSettings); i++)
@@ -149,6 +152,18 @@ NaboomCarryRequest(void)
 		pfree(CarriedKey);
 	CarriedKey = MemoryContextStrdup(TopMemoryContext, key.data);
 	CarriedLxid = MyProc->lxid;
+}
+
+/*
+ * NaboomCitusDistributed: see citus.h.  naboom.distribute() sets Citus's
+ * setting for the database, so reading it is the whole test.
+ */
+bool
+NaboomCitusDistributed(void)
+{
+	const char *mode = GetConfigOption("citus.propagate_set_commands", true, false);
+
+	return mode != NULL && strcmp(mode, "local") == 0;
 }
 
 /*

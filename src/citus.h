@@ -15,6 +15,9 @@ extern void NaboomDefineCitusSettings(void);
 /* The role outside SECURITY DEFINER functions, or the one carried to a worker. */
 extern Oid	NaboomOuterUserId(void);
 
+/* On a node of a Citus cluster where naboom.distribute() ran (cheap). */
+extern bool NaboomCitusDistributed(void);
+
 /* Repeat the gateway's settings as SET LOCAL for Citus to carry to the workers. */
 extern void NaboomCarryRequest(void);
 

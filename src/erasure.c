@@ -56,6 +56,7 @@
 #include "audit_guard.h"
 #include "audit_queue.h"
 #include "audit_refusal.h"
+#include "citus.h"
 #include "erasure.h"
 #include "retention_engine.h"
 #include "spi_util.h"
@@ -331,9 +332,39 @@ LockMemberships(text *user_ref, Datum *communities, Datum *refs)
 	Oid			types[1] = {TEXTOID};
 	Datum		values[1] = {PointerGetDatum(user_ref)};
 
-	NaboomExecute("SELECT coalesce(array_agg(m.community_id), '{}'), coalesce(array_agg(m.user_ref), '{}'), count(*)"
-				  " FROM (SELECT m.community_id, m.user_ref FROM naboom.member m WHERE m.user_ref = $1"
-				  "  ORDER BY m.community_id FOR UPDATE) m",
+	if (NaboomCitusDistributed())
+	{
+		/*
+		 * On a distributed naboom each membership is locked in its own
+		 * community (Citus refuses a FOR UPDATE over every shard), in
+		 * community order as below; one that appeared meanwhile is not.
+		 */
+		Oid			lock_types[2] = {INT8OID, TEXTOID};
+		Datum		lock_values[2];
+		Datum		found;
+		Datum	   *ids;
+		int			n,
+					k;
+
+		NaboomExecute("SELECT coalesce(array_agg(m.community_id ORDER BY m.community_id), '{}')"
+					  " FROM naboom.member m WHERE m.user_ref = $1",
+					  1, types, values, SPI_OK_SELECT);
+		found = NaboomResultTransfer(0, 1);
+		deconstruct_array(DatumGetArrayTypeP(found), INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
+						  &ids, NULL, &n);
+		for (k = 0; k < n; k++)
+		{
+			lock_values[0] = ids[k];
+			lock_values[1] = PointerGetDatum(user_ref);
+			NaboomExecute("SELECT 1 FROM naboom.member m"
+						  " WHERE m.community_id = $1 AND m.user_ref = $2 FOR UPDATE",
+						  2, lock_types, lock_values, SPI_OK_SELECT);
+		}
+	}
+	NaboomExecute(psprintf("SELECT coalesce(array_agg(m.community_id), '{}'), coalesce(array_agg(m.user_ref), '{}'), count(*)"
+						   " FROM (SELECT m.community_id, m.user_ref FROM naboom.member m WHERE m.user_ref = $1"
+						   "  ORDER BY m.community_id%s) m",
+						   NaboomCitusDistributed() ? "" : " FOR UPDATE"),
 				  1, types, values, SPI_OK_SELECT);
 	*communities = NaboomResultTransfer(0, 1);
 	*refs = NaboomResultTransfer(0, 2);

@@ -43,11 +43,13 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/async.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
@@ -56,6 +58,7 @@
 #include "utils/resowner.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
+#include "utils/timestamp.h"
 
 #include "naboom.h"
 #include "audit_queue.h"
@@ -144,6 +147,23 @@ NaboomEventAppend(int64 community_id, const int64 *incident_id,
 	EventsWritten = true;
 	if (strncmp(topic, "panic.", 6) == 0)
 		PanicWritten = true;
+}
+
+/*
+ * NaboomEventsMaybeWritten is for a Citus coordinator (citus.c): a
+ * transaction that ran naboom's API there wrote its events, if any, on a
+ * worker's shard, where this node's callbacks never see them; at commit it
+ * wakes this node's writer all the same, which publishes a cluster's events.
+ */
+void
+NaboomEventsMaybeWritten(void)
+{
+	if (!CallbackRegistered)
+	{
+		RegisterXactCallback(EventsXactCallback, NULL);
+		CallbackRegistered = true;
+	}
+	EventsWritten = true;
 }
 
 PG_FUNCTION_INFO_V1(naboom_events_written);
@@ -240,6 +260,194 @@ NaboomEventsForgetPlans(void)
 	"   AND i.incident_id OPERATOR(pg_catalog.=) e.incident_id)"
 
 /*
+ * On a Citus cluster (naboom.distribute), naboom.event is distributed by
+ * community_id and each community's events sit in one shard on one node:
+ * the stream is per community (README, "Citus").  The publisher runs on the
+ * coordinator only (a worker's writer leaves them: a worker's query on
+ * naboom.event would be a distributed query of its own, and the numbers of
+ * one community must come from one place).  For each community with
+ * committed, unpublished events it numbers them in one statement Citus
+ * routes to that community's shard: max + 1 of the community, in event_id
+ * order, under the publisher's lock as on a single node.  A consumer reads
+ * one community's stream from one node, in one snapshot, so what holds on a
+ * single node holds per community: numbers only for committed events,
+ * handed out in the order they became visible, none skipped.
+ *
+ * The highest number each community has been given is also kept on the
+ * coordinator (naboom.event_position, a local table) and numbering
+ * continues above it, so a number is never handed out twice even after
+ * retention deleted all of a community's events on its worker (whose
+ * event_horizon the coordinator cannot see).
+ */
+typedef enum EventsPlacement
+{
+	EVENTS_LOCAL,				/* a single node, or a Citus cluster before distribute() */
+	EVENTS_COORDINATOR,			/* distributed, and this is the coordinator */
+	EVENTS_WORKER				/* distributed, and this is a worker */
+} EventsPlacement;
+
+/*
+ * EventsPlacementHere tells where this node stands.  Cheap without Citus
+ * (one catalog lookup); with it, one query on Citus's metadata.  Call
+ * between SPI_connect and SPI_finish.
+ */
+static EventsPlacement
+EventsPlacementHere(void)
+{
+	bool		isnull;
+	int32		group;
+
+	if (!OidIsValid(get_relname_relid("pg_dist_partition", PG_CATALOG_NAMESPACE)) ||
+		!OidIsValid(get_relname_relid("pg_dist_local_group", PG_CATALOG_NAMESPACE)))
+		return EVENTS_LOCAL;
+	if (SPI_execute("SELECT g.groupid FROM pg_catalog.pg_dist_local_group g"
+					" WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p"
+					"  WHERE p.logicalrelid OPERATOR(pg_catalog.=) 'naboom.event'::pg_catalog.regclass)",
+					true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read Citus's metadata");
+	if (SPI_processed == 0)
+		return EVENTS_LOCAL;
+	group = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	return (!isnull && group == 0) ? EVENTS_COORDINATOR : EVENTS_WORKER;
+}
+
+/*
+ * PublishCommunity numbers up to max_count committed, unpublished events of
+ * one community (on a cluster) and queues their NOTIFYs.  Returns how many.
+ */
+static int
+PublishCommunity(int64 community_id, int max_count)
+{
+	Oid			argtypes[4] = {INT4OID, INT8OID, INT8OID, TIMESTAMPTZOID};
+	Datum		args[4];
+	Oid			refargtypes[2] = {INT8OID, INT8ARRAYOID};
+	Datum		refargs[2];
+	bool		isnull;
+	int64		floor_seq = 0;
+	int64		top = 0;
+	uint64		i,
+				n;
+	SPITupleTable *numbered;
+	PublishedEvent *ev;
+	Datum	   *ids;
+	char	   *slug;
+	char	  **refs;
+
+	/* above the highest ever given, here or (horizon) deleted on this node */
+	args[0] = Int64GetDatum(community_id);
+	if (SPI_execute_with_args(
+			"SELECT GREATEST("
+			" (SELECT p.published_through FROM naboom.event_position p"
+			"  WHERE p.community_id OPERATOR(pg_catalog.=) $1),"
+			" (SELECT h.deleted_through FROM naboom.event_horizon h), 0)",
+			1, &argtypes[1], args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read where community " INT64_FORMAT "'s stream stands", community_id);
+	floor_seq = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+
+	/* one statement, routed by Citus to the community's shard */
+	args[0] = Int32GetDatum(max_count);
+	args[1] = Int64GetDatum(community_id);
+	args[2] = Int64GetDatum(floor_seq);
+	/* (Citus refuses a volatile function in a distributed UPDATE) */
+	args[3] = TimestampTzGetDatum(GetCurrentTimestamp());
+	if (SPI_execute_with_args(
+			"WITH pending AS ("
+			"  SELECT e.event_id FROM naboom.event e"
+			"  WHERE e.community_id OPERATOR(pg_catalog.=) $2 AND e.seq IS NULL"
+			"  ORDER BY e.event_id LIMIT $1 FOR UPDATE),"
+			" numbered AS ("
+			"  SELECT p.event_id, GREATEST((SELECT COALESCE(pg_catalog.max(x.seq), 0) FROM naboom.event x"
+			"    WHERE x.community_id OPERATOR(pg_catalog.=) $2), $3)"
+			"   OPERATOR(pg_catalog.+) pg_catalog.row_number() OVER (ORDER BY p.event_id) AS seq"
+			"  FROM pending p)"
+			" UPDATE naboom.event e SET seq = n.seq, published_at = $4"
+			" FROM numbered n"
+			" WHERE e.community_id OPERATOR(pg_catalog.=) $2"
+			"  AND e.event_id OPERATOR(pg_catalog.=) n.event_id"
+			" RETURNING e.seq, e.topic, e.incident_id",
+			4, argtypes, args, NULL, false, 0) != SPI_OK_UPDATE_RETURNING)
+		elog(ERROR, "could not publish community " INT64_FORMAT "'s events", community_id);
+	n = SPI_processed;
+	if (n == 0)
+		return 0;
+	numbered = SPI_tuptable;
+
+	ev = palloc(sizeof(PublishedEvent) * n);
+	ids = palloc(sizeof(Datum) * n);
+	for (i = 0; i < n; i++)
+	{
+		ev[i].seq = DatumGetInt64(SPI_getbinval(numbered->vals[i], numbered->tupdesc, 1, &isnull));
+		ev[i].row = i;
+		top = Max(top, ev[i].seq);
+		ids[i] = SPI_getbinval(numbered->vals[i], numbered->tupdesc, 3, &isnull);
+		if (isnull)
+			ids[i] = Int64GetDatum(0);
+	}
+	qsort(ev, n, sizeof(PublishedEvent), ComparePublished);
+
+	args[0] = Int64GetDatum(community_id);
+	args[1] = Int64GetDatum(top);
+	if (SPI_execute_with_args(
+			"INSERT INTO naboom.event_position AS p (community_id, published_through) VALUES ($1, $2)"
+			" ON CONFLICT (community_id) DO UPDATE"
+			" SET published_through = GREATEST(p.published_through, EXCLUDED.published_through)",
+			2, &argtypes[1], args, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not keep where community " INT64_FORMAT "'s stream stands", community_id);
+
+	/* the announcement's community and references (routed reads) */
+	if (SPI_execute_with_args(
+			"SELECT c.slug FROM naboom.community c WHERE c.community_id OPERATOR(pg_catalog.=) $1",
+			1, &argtypes[1], args, NULL, true, 0) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "community " INT64_FORMAT " is missing", community_id);
+	slug = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	refargs[0] = Int64GetDatum(community_id);
+	refargs[1] = PointerGetDatum(construct_array(ids, (int) n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	if (SPI_execute_with_args(
+			"SELECT x.id, i.reference FROM pg_catalog.unnest($2) WITH ORDINALITY x(id, k)"
+			" LEFT JOIN naboom.incident i ON i.community_id OPERATOR(pg_catalog.=) $1"
+			"  AND i.incident_id OPERATOR(pg_catalog.=) x.id"
+			" ORDER BY x.k",
+			2, refargtypes, refargs, NULL, true, 0) != SPI_OK_SELECT || SPI_processed != n)
+		elog(ERROR, "could not read the references of community " INT64_FORMAT "'s events", community_id);
+	refs = palloc(sizeof(char *) * n);
+	for (i = 0; i < n; i++)
+		refs[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+
+	for (i = 0; i < n; i++)
+		NotifyEvent(ev[i].seq, SPI_getvalue(numbered->vals[ev[i].row], numbered->tupdesc, 2),
+					slug, refs[ev[i].row]);
+	return (int) n;
+}
+
+/*
+ * PublishDistributed: NaboomPublishEvents on a Citus coordinator, community
+ * by community (see above).  Returns how many it published in all.
+ */
+static int
+PublishDistributed(int max_count)
+{
+	uint64		i,
+				n;
+	int64	   *communities;
+	int			total = 0;
+	bool		isnull;
+
+	if (SPI_execute("SELECT DISTINCT e.community_id FROM naboom.event e WHERE e.seq IS NULL"
+					" ORDER BY 1", true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not find the communities with unpublished events");
+	n = SPI_processed;
+	communities = palloc(sizeof(int64) * Max(n, 1));
+	for (i = 0; i < n; i++)
+		communities[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+	for (i = 0; i < n; i++)
+	{
+		total += PublishCommunity(communities[i], max_count);
+		CHECK_FOR_INTERRUPTS();
+	}
+	return total;
+}
+
+/*
  * NaboomPublishEvents numbers up to max_count committed, unpublished events
  * and queues their NOTIFYs (sent when the caller's transaction commits).
  * Called inside a transaction that itself wrote events, it numbers those
@@ -257,11 +465,26 @@ NaboomPublishEvents(int max_count)
 	uint64		i,
 				n;
 	SPIPlanPtr	plan;
+	EventsPlacement placement;
 
 	NaboomSpiConnect();
+	placement = EventsPlacementHere();
+	if (placement == EVENTS_WORKER)
+	{
+		/* the coordinator publishes a cluster's events */
+		SPI_finish();
+		return 0;
+	}
 	/* One publisher at a time, so seq numbers are handed out in order. */
 	if (SPI_execute("SELECT pg_catalog.pg_advisory_xact_lock(7089066834011223042)", false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not take the publisher's lock");
+	if (placement == EVENTS_COORDINATOR)
+	{
+		int			total = PublishDistributed(max_count);
+
+		SPI_finish();
+		return total;
+	}
 	/*
 	 * Numbers continue from the highest ever handed out: the highest left
 	 * in the table, or the highest retention deleted (naboom.event_horizon,
@@ -308,7 +531,7 @@ NaboomPublishEvents(int max_count)
 static void
 PublishAll(void *arg)
 {
-	while (NaboomPublishEvents(1000) == 1000)
+	while (NaboomPublishEvents(1000) >= 1000)
 		CHECK_FOR_INTERRUPTS();
 }
 

@@ -33,6 +33,9 @@ extern void NaboomEventAppend(int64 community_id, const int64 *incident_id,
 /* Number and announce up to max_count committed events; how many. */
 extern int	NaboomPublishEvents(int max_count);
 
+/* On a Citus coordinator: wake the publisher at commit (events on a worker). */
+extern void NaboomEventsMaybeWritten(void);
+
 /* Drop the kept plans after an error in the background writer. */
 extern void NaboomEventsForgetPlans(void);
 

@@ -419,7 +419,7 @@ WriterPublish(void)
 			OidIsValid(get_relname_relid("event", get_namespace_oid("naboom", true))))
 		{
 			pgstat_report_activity(STATE_RUNNING, "naboom: publishing events");
-			while (NaboomPublishEvents(1000) == 1000)
+			while (NaboomPublishEvents(1000) >= 1000)
 				CHECK_FOR_INTERRUPTS();
 		}
 		PopActiveSnapshot();

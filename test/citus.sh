@@ -238,6 +238,8 @@ verdict "each community's shards of every domain table sit on its own worker" $?
     [ "$(on coord -c "SELECT count(*) FROM naboom.alert a JOIN naboom.community c USING (community_id) WHERE c.slug = 'town-$T' AND a.user_ref = 'resp-$T'")" = 1 ] || exit 1
   done ) >"$W/story.log" 2>&1
 verdict "through the coordinator: a report and its resubmit in each community (one incident, its reporter, the reference directory), the responder alerted" $? 'cat "$W/story.log"; grep -h ERROR "$W"/*.log | tail -4'
+# (NABOOM_CITUS_UPTO=9 NABOOM_CITUS_KEEP=1: stop here and keep the cluster, to try things by hand)
+[ "${NABOOM_CITUS_UPTO:-99}" -le 9 ] && { echo "# stopped after step 9"; exit 0; }
 
 # 10. reports per second: two pgbench clients, one per community, through the
 # coordinator, then the same against a single-node naboom in database plain

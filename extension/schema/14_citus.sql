@@ -31,6 +31,23 @@ REVOKE ALL ON naboom.incident_reference FROM PUBLIC;
 -- Its rows are data (a cluster's directory): pg_dump keeps them.
 SELECT pg_catalog.pg_extension_config_dump('naboom.incident_reference', '');
 
+-- Where each community's event stream stands, on the coordinator of a Citus
+-- cluster (events.c, PublishCommunity): the highest number handed out to the
+-- community, so numbering continues above it even after retention deleted
+-- all of the community's events on its worker.  Node-local; empty and unused
+-- on a single node.
+CREATE TABLE naboom.event_position (
+	community_id bigint PRIMARY KEY,
+	published_through bigint NOT NULL
+);
+
+COMMENT ON TABLE naboom.event_position IS
+	'On a Citus coordinator (naboom.distribute), the highest event stream number each community has been given: the per-community stream never reuses one. Empty on a single node';
+
+REVOKE ALL ON naboom.event_position FROM PUBLIC;
+
+SELECT pg_catalog.pg_extension_config_dump('naboom.event_position', '');
+
 CREATE FUNCTION naboom.is_distributed() RETURNS boolean
 LANGUAGE plpgsql STABLE AS $$
 DECLARE

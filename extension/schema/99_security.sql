@@ -371,7 +371,7 @@ GRANT EXECUTE ON FUNCTION
 GRANT EXECUTE ON FUNCTION naboom_api.incident_audit(text, bigint, integer), naboom_api.community_audit(text, bigint, integer)
 	TO naboom_user, naboom_service;
 
-GRANT EXECUTE ON FUNCTION naboom_api.events_since(bigint, integer), naboom_api.sla_report(text, timestamptz, timestamptz)
+GRANT EXECUTE ON FUNCTION naboom_api.events_since(bigint, integer, text), naboom_api.sla_report(text, timestamptz, timestamptz)
 	TO naboom_user, naboom_service;
 
 GRANT EXECUTE ON FUNCTION

@@ -657,6 +657,27 @@ REVOKE ALL ON naboom.incident_reference FROM PUBLIC;
 -- Its rows are data (a cluster's directory): pg_dump keeps them.
 SELECT pg_catalog.pg_extension_config_dump('naboom.incident_reference', '');
 
+-- Where each community's event stream stands, on the coordinator of a Citus
+-- cluster (events.c, PublishCommunity): the highest number handed out to the
+-- community, so numbering continues above it even after retention deleted
+-- all of the community's events on its worker.  Node-local; empty and unused
+-- on a single node.
+CREATE TABLE naboom.event_position (
+	community_id bigint PRIMARY KEY,
+	published_through bigint NOT NULL
+);
+
+COMMENT ON TABLE naboom.event_position IS
+	'On a Citus coordinator (naboom.distribute), the highest event stream number each community has been given: the per-community stream never reuses one. Empty on a single node';
+
+REVOKE ALL ON naboom.event_position FROM PUBLIC;
+
+SELECT pg_catalog.pg_extension_config_dump('naboom.event_position', '');
+
+-- events_since takes a community: on a Citus cluster each community's stream
+-- is numbered on its own (events.c), so a cursor belongs to one community.
+DROP FUNCTION naboom_api.events_since(bigint, integer);
+-- functions: naboom_api.events_since naboom.run_escalation
 -- functions: naboom.is_distributed naboom.distribute
 -- functions: naboom_api.upsert_area naboom_api.join_community naboom_api.set_retention
 -- functions: naboom.find_incident naboom.file_incident naboom.incident_out naboom.duplicate_rows
@@ -1261,6 +1282,125 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 COMMENT ON FUNCTION naboom.audited_tables() IS 'Tables with the audit_changes trigger, in the order they were created (oid)';
+
+CREATE OR REPLACE FUNCTION naboom_api.events_since(after_id bigint DEFAULT 0, max_count integer DEFAULT 100, community text DEFAULT NULL)
+RETURNS SETOF naboom_api.event
+LANGUAGE plpgsql STABLE SECURITY DEFINER AS $$
+#variable_conflict use_variable
+DECLARE
+	n integer := naboom.check_count('max_count', max_count, 1000);
+	actor text := naboom.require_actor();
+	service boolean := actor IS NULL;
+	mine bigint[] := CASE WHEN actor IS NULL THEN '{}' ELSE naboom.my_community_ids() END;
+	staff_of bigint[] := CASE WHEN actor IS NULL THEN '{}' ELSE naboom.my_staff_community_ids() END;
+	cid bigint;
+BEGIN
+	IF after_id IS NULL OR after_id < 0 THEN
+		PERFORM naboom.fail('22023', 'naboom.invalid_after_id', 'after_id must be 0 or a stream id',
+			format('It is %s.', coalesce(after_id::text, 'NULL')), 'Pass 0 to start, then the last id you saw.');
+	END IF;
+	IF community IS NOT NULL THEN
+		-- One community's stream (the only kind on a Citus cluster, where
+		-- each community's events are numbered on its own): a query on one
+		-- community, which Citus runs on the node that holds it.
+		cid := (naboom.community_by_slug(community)).community_id;
+		RETURN QUERY
+		SELECT e.seq, e.topic, c.slug, i.reference, e.created_at, e.payload
+		FROM naboom.event e
+		JOIN naboom.community c ON c.community_id = e.community_id
+		LEFT JOIN naboom.incident i ON i.community_id = e.community_id AND i.incident_id = e.incident_id
+		WHERE e.community_id = cid
+			AND e.seq > after_id
+			AND (service OR cid = ANY (mine))
+			AND (service OR e.is_public OR cid = ANY (staff_of) OR i.reporter_ref = actor)
+		ORDER BY e.seq
+		LIMIT n;
+		RETURN;
+	END IF;
+	IF naboom.is_distributed() THEN
+		PERFORM naboom.fail('22023', 'naboom.community_required', 'events_since needs a community on a distributed naboom',
+			'On a Citus cluster each community has its own stream, numbered on its own: an id says nothing about another community''s.',
+			'Pass community => the slug, and keep one cursor (the last id seen) per community.');
+	END IF;
+	RETURN QUERY
+	SELECT e.seq, e.topic, c.slug, i.reference, e.created_at, e.payload
+	FROM naboom.event e
+	JOIN naboom.community c ON c.community_id = e.community_id
+	LEFT JOIN naboom.incident i ON i.community_id = e.community_id AND i.incident_id = e.incident_id
+	WHERE e.seq > after_id
+		AND (service OR e.community_id = ANY (mine))
+		AND (service OR e.is_public OR e.community_id = ANY (staff_of) OR i.reporter_ref = actor)
+	ORDER BY e.seq
+	LIMIT n;
+END
+$$;
+
+COMMENT ON FUNCTION naboom_api.events_since(bigint, integer, text) IS
+	E'@simpleCollections only\nCommitted events with id > after_id, in stream order (at most max_count, up to 1000): the service sees every community''s, a member their communities'' (private incidents'' events only as responder, moderator or reporter). Page with after_id = the last id seen; nothing committed is ever skipped. With community, only that community''s events (required on a Citus cluster, where each community''s stream is numbered on its own)';
+
+CREATE OR REPLACE FUNCTION naboom.run_escalation(max_count integer DEFAULT 100) RETURNS integer
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+	i record;
+	level integer;
+	next_at timestamptz;
+	done integer := 0;
+BEGIN
+	-- Due incidents are found first, then each is claimed on its own with
+	-- FOR UPDATE SKIP LOCKED and checked again: two runs at once take
+	-- different incidents, and a row another run has escalated meanwhile
+	-- (its next_escalation_at moved on) is left.  Claiming row by row keeps
+	-- every lock inside one community, which is what Citus can run on a
+	-- distributed naboom (a FOR UPDATE over every shard it refuses).
+	FOR i IN
+		SELECT x.community_id, x.incident_id, x.reference,
+			c.escalation_steps, c.escalation_interval, c.alert_radius_m, c.alert_responders, c.escalation_radius_factor
+		FROM naboom.incident x
+		JOIN naboom.community c ON c.community_id = x.community_id
+		JOIN naboom.status s ON s.status = x.status
+		WHERE x.next_escalation_at <= now()
+			AND x.acknowledged_at IS NULL
+			AND s.status_type = 'open'
+		ORDER BY x.next_escalation_at, x.incident_id
+		LIMIT greatest(coalesce(max_count, 100), 1)
+	LOOP
+		SELECT x.escalation_level INTO level
+		FROM naboom.incident x
+		WHERE x.community_id = i.community_id AND x.incident_id = i.incident_id
+			AND x.next_escalation_at <= now()
+			AND x.acknowledged_at IS NULL
+			AND x.status IN (SELECT s.status FROM naboom.status s WHERE s.status_type = 'open')
+		FOR UPDATE OF x SKIP LOCKED;
+		CONTINUE WHEN NOT FOUND;
+		level := level + 1;
+		-- The next ring: the nearest on-duty responders not yet alerted,
+		-- within a wider radius.
+		PERFORM naboom.alert_incident(i.community_id, i.incident_id, i.alert_responders,
+			least(i.alert_radius_m * power(i.escalation_radius_factor, level), current_setting('naboom.max_radius_m')::float8),
+			level);
+		IF level >= i.escalation_steps THEN
+			-- The last step: the community's moderators and admins.
+			INSERT INTO naboom.alert (community_id, incident_id, user_ref, reason, escalation_level)
+			SELECT m.community_id, i.incident_id, m.user_ref, 'moderator', level
+			FROM naboom.member m
+			WHERE m.community_id = i.community_id AND m.role >= 'moderator'
+			ON CONFLICT ON CONSTRAINT alert_once DO NOTHING;
+		END IF;
+		-- The journal trigger writes the 'escalated' entry and event.  (The
+		-- next step's time is worked out first: Citus refuses now() inside
+		-- CASE in an UPDATE of a distributed table.)
+		next_at := CASE WHEN level >= i.escalation_steps THEN NULL ELSE now() + i.escalation_interval END;
+		UPDATE naboom.incident x
+		SET escalation_level = level, next_escalation_at = next_at
+		WHERE x.community_id = i.community_id AND x.incident_id = i.incident_id;
+		done := done + 1;
+	END LOOP;
+	RETURN done;
+END
+$$;
+
+COMMENT ON FUNCTION naboom.run_escalation(integer) IS
+	'Escalate every unacknowledged panic or critical incident whose next_escalation_at has passed (at most max_count): raise its level, alert the next ring of responders in a wider radius, at the last step the moderators; a timeline entry and an incident.escalated event per step. Run every minute by pg_cron; two runs at once never escalate the same step twice';
 
 CREATE OR REPLACE FUNCTION naboom.rate_limit(community_id bigint, user_ref text, action text) RETURNS void
 LANGUAGE plpgsql VOLATILE AS $$
@@ -4186,6 +4326,8 @@ SELECT naboom.pin_search_paths();
 
 -- Issue 18, Citus (as in 14_citus.sql)
 REVOKE ALL ON FUNCTION naboom.is_distributed(), naboom.distribute(integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION naboom_api.events_since(bigint, integer, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION naboom_api.events_since(bigint, integer, text) TO naboom_user, naboom_service;
 
 -- 6. Tell PostgREST to reload its schema cache, except in a Citus worker
 -- running this script for its coordinator (CREATE/ALTER EXTENSION propagated
