@@ -41,8 +41,10 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
 #include "access/xact.h"
 #include "catalog/pg_type.h"
+#include "commands/trigger.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
@@ -221,6 +223,26 @@ static const char *AuditSql =
 "  AND NOT EXISTS (SELECT 1 FROM naboom.incident h WHERE h.community_id = a.community_id"
 "   AND h.incident_id = a.incident_id AND h.legal_hold)";
 
+/*
+ * On a distributed naboom, AnonymiseBody runs in the trigger of a
+ * naboom.erasure_step row on the worker that holds the community
+ * (ShardCommunity >= 0 there): its statements name that node's shards of
+ * the community, so they run as plain local statements, and the audit rows
+ * it anonymises are this node's of that community.
+ */
+static int64 ShardCommunity = -1;
+
+static const char *
+Local(const char *sql)
+{
+	char	   *local;
+
+	if (ShardCommunity < 0)
+		return sql;
+	local = NaboomShardLocalSql(sql, ShardCommunity);
+	return local != NULL ? local : sql;
+}
+
 /* The statements of NaboomAnonymiseMembers, in order. */
 static void
 AnonymiseBody(Datum communities, Datum user_refs, TimestampTz as_of, bool with_audit, NaboomErasure *out)
@@ -234,7 +256,7 @@ AnonymiseBody(Datum communities, Datum user_refs, TimestampTz as_of, bool with_a
 	Datum		entry_seqs = (Datum) 0;
 	char	   *sql = psprintf(IncidentsSql, NaboomPostgisSchema());
 
-	NaboomExecute(sql, 3, types, values, SPI_OK_SELECT);
+	NaboomExecute(Local(sql), 3, types, values, SPI_OK_SELECT);
 	out->incidents_anonymised += NaboomResultInt8(0, 1);
 	out->incidents_detached += NaboomResultInt8(0, 2);
 	out->incidents_held += NaboomResultInt8(0, 3);
@@ -246,16 +268,16 @@ AnonymiseBody(Datum communities, Datum user_refs, TimestampTz as_of, bool with_a
 
 	if (with_audit)
 	{
-		NaboomExecute(EntryKeysSql, 2, types, values, SPI_OK_SELECT);
+		NaboomExecute(Local(EntryKeysSql), 2, types, values, SPI_OK_SELECT);
 		entry_incidents = NaboomResultTransfer(0, 1);
 		entry_seqs = NaboomResultTransfer(0, 2);
 	}
 
-	NaboomExecute(TimelineSql, 2, types, values, SPI_OK_UPDATE);
+	NaboomExecute(Local(TimelineSql), 2, types, values, SPI_OK_UPDATE);
 	out->timeline_entries += SPI_processed;
 
-	NaboomExecute(psprintf(OwnRowsSql, NaboomAttachmentsInstalled() ? ATTACHMENTS_CTES : "",
-						   NaboomAttachmentsInstalled() ? "(SELECT count(*) FROM fa)" : "0"),
+	NaboomExecute(Local(psprintf(OwnRowsSql, NaboomAttachmentsInstalled() ? ATTACHMENTS_CTES : "",
+								 NaboomAttachmentsInstalled() ? "(SELECT count(*) FROM fa)" : "0")),
 				  2, types, values, SPI_OK_SELECT);
 	out->alerts += NaboomResultInt8(0, 1);
 	out->subscriptions += NaboomResultInt8(0, 2);
@@ -267,7 +289,7 @@ AnonymiseBody(Datum communities, Datum user_refs, TimestampTz as_of, bool with_a
 		alerted = NaboomResultTransfer(0, 7);
 	out->attachments += NaboomResultInt8(0, 8);
 
-	NaboomExecute(MembersSql, 2, types, values, SPI_OK_SELECT);
+	NaboomExecute(Local(MembersSql), 2, types, values, SPI_OK_SELECT);
 	out->members_deleted += NaboomResultInt8(0, 1);
 	out->members_kept += NaboomResultInt8(0, 2);
 
@@ -283,10 +305,273 @@ AnonymiseBody(Datum communities, Datum user_refs, TimestampTz as_of, bool with_a
 		avalues[3] = entry_incidents;
 		avalues[4] = entry_seqs;
 		NaboomAuditPrivileged = true;
-		NaboomExecute(AuditSql, 5, atypes, avalues, SPI_OK_UPDATE);
+		/* on a shard: this node's audit rows of the community only */
+		NaboomExecute(ShardCommunity < 0 ? AuditSql :
+					  Local(psprintf("%s AND a.community_id OPERATOR(pg_catalog.=) " INT64_FORMAT,
+									 AuditSql, ShardCommunity)),
+					  5, atypes, avalues, SPI_OK_UPDATE);
 		NaboomAuditPrivileged = false;
 		out->audit_rows += SPI_processed;
 	}
+}
+
+/* NaboomErasure is a row of int64 counters: as an array, field by field. */
+#define ERASURE_COUNTERS ((int) (sizeof(NaboomErasure) / sizeof(int64)))
+
+/*
+ * AuditOfUsersSql: audit rows by the people ($1 text[]) or keyed by them,
+ * except rows of incidents under legal hold ($2 communities, $3 incidents):
+ * what an erasure anonymises in a log that holds none of their
+ * communities' rows (a Citus coordinator's, another worker's).  Rows
+ * locked are left: on a worker, they are the ones the erasure's own
+ * transaction is anonymising there (its shard step), which this
+ * statement, in a connection of its own, would otherwise wait for forever;
+ * only an anonymisation takes such a lock (the audit guard refuses every
+ * other change of an audit row).
+ */
+static const char *AuditOfUsersSql =
+"WITH r AS ("
+" SELECT a.id, a.logged_at FROM naboom.audit_log a"
+" WHERE (a.actor = ANY ($1::pg_catalog.text[])"
+"   OR a.row_key ? 'user_ref' AND (a.row_key->>'user_ref') = ANY ($1::pg_catalog.text[]))"
+"  AND a.personal_digest IS NULL"
+"  AND NOT EXISTS (SELECT 1 FROM ROWS FROM (pg_catalog.unnest($2::pg_catalog.int8[]),"
+"   pg_catalog.unnest($3::pg_catalog.int8[])) AS h(c, i)"
+"   WHERE h.c = a.community_id AND h.i = a.incident_id)"
+" FOR UPDATE OF a SKIP LOCKED)"
+" UPDATE naboom.audit_log a SET" NABOOM_AUDIT_REDACT_SET
+" FROM r WHERE a.id = r.id AND a.logged_at = r.logged_at";
+
+/*
+ * AnonymiseThroughShards is NaboomAnonymiseMembers on a distributed
+ * naboom's coordinator.  Its statements join and update several of a
+ * community's tables at once, which Citus can only run on the node that
+ * holds the community: so for each community it inserts a
+ * naboom.erasure_step row (distributed by community_id, co-located), whose
+ * BEFORE INSERT trigger does the work on that node, in this transaction,
+ * and hands the counts back in the row (without the people's user_refs);
+ * the row is deleted again at once.  For an erasure, the audit rows by or
+ * about the people in every other node's log are anonymised too (this
+ * node's in this transaction; the workers' through run_command_on_workers,
+ * last, in connections of their own: they commit even if this transaction
+ * is then rolled back, which only anonymises early what an erasure asked
+ * for, and an erasure run again finds nothing more there).
+ */
+static void
+AnonymiseThroughShards(Datum communities, Datum user_refs, TimestampTz as_of, bool with_audit,
+					   NaboomErasure *out)
+{
+	Datum	   *cs,
+			   *us;
+	int			n,
+				m,
+				k,
+				j;
+	int64	   *counters = (int64 *) out;
+
+	deconstruct_array(DatumGetArrayTypeP(communities), INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
+					  &cs, NULL, &n);
+	deconstruct_array(DatumGetArrayTypeP(user_refs), TEXTOID, -1, false, TYPALIGN_INT, &us, NULL, &m);
+	if (n != m)
+		elog(ERROR, "naboom: communities and user_refs differ in length");
+
+	for (k = 0; k < n; k++)
+	{
+		Oid			types[5] = {INT8OID, UUIDOID, TEXTARRAYOID, TIMESTAMPTZOID, BOOLOID};
+		Datum		values[5];
+		Datum	   *refs = palloc(sizeof(Datum) * n);
+		int			nrefs = 0;
+		bool		seen = false;
+		bool		isnull;
+		Datum		step;
+
+		for (j = 0; j < k && !seen; j++)
+			seen = DatumGetInt64(cs[j]) == DatumGetInt64(cs[k]);
+		/* once per community; 0 is "no membership": no community rows */
+		if (seen || DatumGetInt64(cs[k]) == 0)
+			continue;
+		for (j = k; j < n; j++)
+			if (DatumGetInt64(cs[j]) == DatumGetInt64(cs[k]))
+				refs[nrefs++] = us[j];
+
+		step = DirectFunctionCall1(gen_random_uuid, (Datum) 0);
+		values[0] = cs[k];
+		values[1] = step;
+		values[2] = PointerGetDatum(construct_array(refs, nrefs, TEXTOID, -1, false, TYPALIGN_INT));
+		values[3] = TimestampTzGetDatum(as_of);
+		values[4] = BoolGetDatum(with_audit);
+		NaboomExecute("INSERT INTO naboom.erasure_step (community_id, step_id, user_refs, as_of, with_audit)"
+					  " VALUES ($1, $2, $3, $4, $5) RETURNING counts",
+					  5, types, values, SPI_OK_INSERT_RETURNING);
+		if (SPI_processed != 1)
+			elog(ERROR, "naboom: the erasure step of community " INT64_FORMAT " did not run",
+				 DatumGetInt64(cs[k]));
+		{
+			Datum		counts = NaboomResultDatum(0, 1, &isnull);
+			Datum	   *c;
+			int			nc,
+						f;
+
+			if (isnull)
+				elog(ERROR, "naboom: the erasure step of community " INT64_FORMAT " gave no counts",
+					 DatumGetInt64(cs[k]));
+			deconstruct_array(DatumGetArrayTypeP(counts), INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
+							  &c, NULL, &nc);
+			for (f = 0; f < nc && f < ERASURE_COUNTERS; f++)
+				counters[f] += DatumGetInt64(c[f]);
+		}
+		NaboomExecute("DELETE FROM naboom.erasure_step WHERE community_id = $1 AND step_id = $2",
+					  2, types, values, SPI_OK_DELETE);
+	}
+
+	if (with_audit)
+	{
+		Oid			types[3] = {TEXTARRAYOID, INT8ARRAYOID, INT8ARRAYOID};
+		Datum		values[3];
+
+		values[0] = user_refs;
+		NaboomExecute("SELECT coalesce(pg_catalog.array_agg(i.community_id), '{}'),"
+					  " coalesce(pg_catalog.array_agg(i.incident_id), '{}')"
+					  " FROM naboom.incident i WHERE i.legal_hold",
+					  0, NULL, NULL, SPI_OK_SELECT);
+		values[1] = NaboomResultTransfer(0, 1);
+		values[2] = NaboomResultTransfer(0, 2);
+		NaboomAuditPrivileged = true;
+		NaboomExecute(AuditOfUsersSql, 3, types, values, SPI_OK_UPDATE);
+		NaboomAuditPrivileged = false;
+		out->audit_rows += SPI_processed;
+		NaboomExecute("SELECT coalesce(pg_catalog.sum(r.result::pg_catalog.int8)"
+					  "  FILTER (WHERE r.success), 0)::pg_catalog.int8,"
+					  " pg_catalog.string_agg(r.nodename || ':' || r.nodeport || ' ' || r.result, '; ')"
+					  "  FILTER (WHERE NOT r.success)"
+					  " FROM pg_catalog.run_command_on_workers(pg_catalog.format("
+					  "  'SELECT naboom.anonymise_audit_of(%L, %L, %L)', $1, $2, $3)) r",
+					  3, types, values, SPI_OK_SELECT);
+		{
+			bool		isnull;
+			Datum		failed = NaboomResultDatum(0, 2, &isnull);
+
+			if (!isnull)
+				ereport(ERROR,
+						(errcode(ERRCODE_CONNECTION_FAILURE),
+						 errmsg("naboom: the audit rows on a worker could not be anonymised"),
+						 errdetail("%s", TextDatumGetCString(failed)),
+						 errhint("Nothing of this erasure is kept; run it again once every worker answers.")));
+			out->audit_rows += NaboomResultInt8(0, 1);
+		}
+	}
+}
+
+PG_FUNCTION_INFO_V1(naboom_anonymise_audit_of);
+
+/*
+ * naboom.anonymise_audit_of(user_refs, held_communities, held_incidents):
+ * AuditOfUsersSql on this node's audit log (an erasure on a Citus cluster
+ * runs it on every worker); how many rows.  Superuser only.
+ */
+Datum
+naboom_anonymise_audit_of(PG_FUNCTION_ARGS)
+{
+	Oid			types[3] = {TEXTARRAYOID, INT8ARRAYOID, INT8ARRAYOID};
+	Datum		values[3];
+	int64		n;
+
+	if (!superuser())
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("naboom.anonymise_audit_of is for naboom's erasure on a Citus cluster"),
+				 errhint("Call naboom_api.erase_my_data() instead.")));
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		PG_RETURN_INT64(0);
+	values[0] = PG_GETARG_DATUM(0);
+	values[1] = PG_GETARG_DATUM(1);
+	values[2] = PG_GETARG_DATUM(2);
+	NaboomSpiConnect();
+	PG_TRY();
+	{
+		NaboomAuditPrivileged = true;
+		NaboomExecute(AuditOfUsersSql, 3, types, values, SPI_OK_UPDATE);
+	}
+	PG_FINALLY();
+	{
+		NaboomAuditPrivileged = false;
+	}
+	PG_END_TRY();
+	n = (int64) SPI_processed;
+	SPI_finish();
+	PG_RETURN_INT64(n);
+}
+
+PG_FUNCTION_INFO_V1(naboom_erasure_step_run);
+
+/*
+ * naboom.erasure_step_run(): BEFORE INSERT trigger on naboom.erasure_step
+ * (see AnonymiseThroughShards).  On a worker it runs in Citus's connection
+ * for the shard, so its statements name this node's shards of the
+ * community.  The row keeps the counts, never the user_refs.
+ */
+Datum
+naboom_erasure_step_run(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TupleDesc	desc;
+	HeapTuple	tuple;
+	bool		isnull;
+	int64		community;
+	Datum		refs;
+	TimestampTz as_of;
+	bool		with_audit;
+	Datum	   *ids;
+	Datum	   *counts;
+	int			n,
+				k;
+	NaboomErasure e;
+	int64	   *counters = (int64 *) &e;
+	int			cols[2];
+	Datum		replace[2];
+	bool		nulls[2] = {true, false};
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) || !TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+		elog(ERROR, "naboom.erasure_step_run() is a BEFORE INSERT row trigger");
+	desc = trigdata->tg_relation->rd_att;
+	tuple = trigdata->tg_trigtuple;
+	community = DatumGetInt64(heap_getattr(tuple, 1, desc, &isnull));
+	refs = heap_getattr(tuple, 3, desc, &isnull);
+	if (isnull)
+		elog(ERROR, "naboom: an erasure step without user_refs");
+	as_of = DatumGetTimestampTz(heap_getattr(tuple, 4, desc, &isnull));
+	with_audit = DatumGetBool(heap_getattr(tuple, 5, desc, &isnull));
+
+	n = ArrayGetNItems(ARR_NDIM(DatumGetArrayTypeP(refs)), ARR_DIMS(DatumGetArrayTypeP(refs)));
+	ids = palloc(sizeof(Datum) * Max(n, 1));
+	for (k = 0; k < n; k++)
+		ids[k] = Int64GetDatum(community);
+
+	memset(&e, 0, sizeof(e));
+	NaboomSpiConnect();
+	ShardCommunity = community;
+	PG_TRY();
+	{
+		NaboomAnonymiseMembers(PointerGetDatum(construct_array(ids, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE)),
+							   refs, as_of, with_audit, &e);
+	}
+	PG_FINALLY();
+	{
+		ShardCommunity = -1;
+	}
+	PG_END_TRY();
+	SPI_finish();
+
+	counts = palloc(sizeof(Datum) * ERASURE_COUNTERS);
+	for (k = 0; k < ERASURE_COUNTERS; k++)
+		counts[k] = Int64GetDatum(counters[k]);
+	cols[0] = 3;				/* user_refs: not kept */
+	replace[0] = (Datum) 0;
+	cols[1] = 6;				/* counts */
+	replace[1] = PointerGetDatum(construct_array(counts, ERASURE_COUNTERS, INT8OID, 8, FLOAT8PASSBYVAL,
+												 TYPALIGN_DOUBLE));
+	return PointerGetDatum(heap_modify_tuple_by_cols(tuple, desc, 2, cols, replace, nulls));
 }
 
 /*
@@ -303,7 +588,10 @@ NaboomAnonymiseMembers(Datum communities, Datum user_refs, TimestampTz as_of,
 	NaboomRetentionActive = true;
 	PG_TRY();
 	{
-		AnonymiseBody(communities, user_refs, as_of, with_audit, out);
+		if (ShardCommunity < 0 && NaboomCitusDistributed())
+			AnonymiseThroughShards(communities, user_refs, as_of, with_audit, out);
+		else
+			AnonymiseBody(communities, user_refs, as_of, with_audit, out);
 	}
 	PG_FINALLY();
 	{

@@ -601,20 +601,70 @@ COMMENT ON TYPE naboom_api.audit_entry IS 'One audit log entry as a moderator or
 
 CREATE FUNCTION naboom.audit_rows(community_id bigint, incident_id bigint, before_id bigint, max_count integer)
 RETURNS SETOF naboom_api.audit_entry
-LANGUAGE sql STABLE AS $$
-	SELECT a.id, a.logged_at, a.action, a.table_name, i.reference, a.row_key, a.old_values, a.new_values,
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_variable
+DECLARE
+	got naboom.audit_log[];
+	ids bigint[];
+	refs text[];
+BEGIN
+	IF NOT naboom.is_distributed() THEN
+		RETURN QUERY
+		SELECT a.id, a.logged_at, a.action, a.table_name, i.reference, a.row_key, a.old_values, a.new_values,
+			a.actor, a.db_role, a.client_addr, a.user_agent, a.request_id, a.success, a.detail
+		FROM naboom.audit_log a
+		LEFT JOIN naboom.incident i ON i.community_id = a.community_id AND i.incident_id = a.incident_id
+		WHERE a.community_id = community_id
+			AND (incident_id IS NULL OR a.incident_id = incident_id)
+			AND (before_id IS NULL OR a.id < before_id)
+		ORDER BY a.id DESC
+		LIMIT max_count;
+		RETURN;
+	END IF;
+	-- On a Citus cluster each node keeps its own log: the community's rows
+	-- are in the log of every node that held its shards (and the
+	-- coordinator's), so they are read from every node, then named.
+	got := ARRAY(SELECT x FROM naboom.audit_rows_everywhere(format(
+			'a.community_id = %s AND (%L::bigint IS NULL OR a.incident_id = %L::bigint) AND (%L::bigint IS NULL OR a.id < %L::bigint)',
+			community_id, incident_id, incident_id, before_id, before_id), max_count) x
+		ORDER BY x.id DESC LIMIT max_count);
+	ids := ARRAY(SELECT DISTINCT f.incident_id FROM unnest(got) f WHERE f.incident_id IS NOT NULL);
+	SELECT coalesce(array_agg(i.incident_id), '{}'), coalesce(array_agg(i.reference), '{}') INTO ids, refs
+	FROM naboom.incident i WHERE i.community_id = community_id AND i.incident_id = ANY (ids);
+	RETURN QUERY
+	SELECT a.id, a.logged_at, a.action, a.table_name, m.reference, a.row_key, a.old_values, a.new_values,
 		a.actor, a.db_role, a.client_addr, a.user_agent, a.request_id, a.success, a.detail
-	FROM naboom.audit_log a
-	LEFT JOIN naboom.incident i ON i.community_id = a.community_id AND i.incident_id = a.incident_id
-	WHERE a.community_id = audit_rows.community_id
-		AND (audit_rows.incident_id IS NULL OR a.incident_id = audit_rows.incident_id)
-		AND (before_id IS NULL OR a.id < before_id)
-	ORDER BY a.id DESC
-	LIMIT max_count
+	FROM unnest(got) a
+	LEFT JOIN unnest(ids, refs) AS m(incident_id, reference) ON m.incident_id = a.incident_id
+	ORDER BY a.id DESC;
+END
 $$;
 
 COMMENT ON FUNCTION naboom.audit_rows(bigint, bigint, bigint, integer) IS
 	'A community''s audit entries (of one incident if incident_id is given), newest first, before before_id';
+
+CREATE FUNCTION naboom.person_audit_rows(user_ref text)
+RETURNS SETOF naboom.audit_log
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_variable
+BEGIN
+	IF NOT naboom.is_distributed() THEN
+		RETURN QUERY
+		SELECT x.* FROM naboom.audit_log x WHERE x.actor = user_ref
+		UNION
+		SELECT x.* FROM naboom.audit_log x WHERE x.row_key ? 'user_ref' AND x.row_key->>'user_ref' = user_ref;
+		RETURN;
+	END IF;
+	RETURN QUERY
+	SELECT DISTINCT ON (x.id, x.logged_at) x.*
+	FROM naboom.audit_rows_everywhere(format('(a.actor = %L OR (a.row_key ? ''user_ref'' AND a.row_key->>''user_ref'' = %L))',
+		user_ref, user_ref), 1000000) x
+	ORDER BY x.id, x.logged_at;
+END
+$$;
+
+COMMENT ON FUNCTION naboom.person_audit_rows(text) IS
+	'The audit rows by or keyed by a person (their export), from every node''s log on a distributed naboom';
 
 CREATE FUNCTION naboom_api.incident_audit(reference text, before_id bigint DEFAULT NULL, max_count integer DEFAULT 100)
 RETURNS SETOF naboom_api.audit_entry

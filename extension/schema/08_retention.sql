@@ -536,9 +536,7 @@ BEGIN
 				'action', a.action, 'table', a.table_name, 'row_key', a.row_key, 'old_values', a.old_values,
 				'new_values', a.new_values, 'by_you', a.actor = me, 'client_addr', a.client_addr,
 				'user_agent', a.user_agent, 'success', a.success, 'detail', a.detail) ORDER BY a.id), '[]')
-			FROM (SELECT x.* FROM naboom.audit_log x WHERE x.actor = me
-				UNION
-				SELECT x.* FROM naboom.audit_log x WHERE x.row_key ? 'user_ref' AND x.row_key->>'user_ref' = me) a)
+			FROM naboom.person_audit_rows(me) a)
 	) INTO doc;
 	PERFORM naboom.audit_access(NULL, NULL, 'export_my_data',
 		jsonb_build_object('count', jsonb_array_length(doc->'reports')));

@@ -84,12 +84,26 @@ COMMENT ON FUNCTION naboom.events_written() IS
 
 CREATE FUNCTION naboom.attachment_deleted() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER AS $$
+DECLARE
+	g record;
+	n integer := 0;
 BEGIN
-	INSERT INTO naboom.event (community_id, incident_id, topic, is_public, payload)
-	SELECT g.community_id, NULL, 'attachment.deleted', false, jsonb_build_object('object_key', g.object_key)
-	FROM gone g
-	ORDER BY g.community_id, g.attachment_id;
-	IF FOUND THEN
+	IF naboom.is_distributed() THEN
+		-- On a Citus worker's shard: row by row (Citus cannot insert into
+		-- the distributed event table from a transition table).
+		FOR g IN SELECT x.community_id, x.object_key FROM gone x ORDER BY x.community_id, x.attachment_id LOOP
+			INSERT INTO naboom.event (community_id, incident_id, topic, is_public, payload)
+			VALUES (g.community_id, NULL, 'attachment.deleted', false, jsonb_build_object('object_key', g.object_key));
+			n := n + 1;
+		END LOOP;
+	ELSE
+		INSERT INTO naboom.event (community_id, incident_id, topic, is_public, payload)
+		SELECT x.community_id, NULL, 'attachment.deleted', false, jsonb_build_object('object_key', x.object_key)
+		FROM gone x
+		ORDER BY x.community_id, x.attachment_id;
+		GET DIAGNOSTICS n = ROW_COUNT;
+	END IF;
+	IF n > 0 THEN
 		PERFORM naboom.events_written();
 	END IF;
 	RETURN NULL;

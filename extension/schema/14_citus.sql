@@ -48,6 +48,41 @@ REVOKE ALL ON naboom.event_position FROM PUBLIC;
 
 SELECT pg_catalog.pg_extension_config_dump('naboom.event_position', '');
 
+-- Erasure on a distributed naboom (erasure.c, AnonymiseThroughShards): the
+-- coordinator inserts one row per community, and the row's BEFORE INSERT
+-- trigger anonymises the people in that community on the node that holds
+-- it, in the erasure's transaction; the row comes back with the counts
+-- (never the user_refs) and is deleted at once.  Unused on a single node.
+CREATE TABLE naboom.erasure_step (
+	community_id bigint NOT NULL,
+	step_id uuid NOT NULL,
+	user_refs text[],
+	as_of timestamptz NOT NULL,
+	with_audit boolean NOT NULL,
+	counts bigint[],
+	PRIMARY KEY (community_id, step_id)
+);
+
+COMMENT ON TABLE naboom.erasure_step IS
+	'On a Citus cluster, one community''s part of an erasure, done by its insert trigger on the node that holds the community; deleted in the same transaction. Always empty';
+
+CREATE FUNCTION naboom.erasure_step_run() RETURNS trigger
+AS 'MODULE_PATHNAME', 'naboom_erasure_step_run' LANGUAGE C;
+
+COMMENT ON FUNCTION naboom.erasure_step_run() IS
+	'BEFORE INSERT trigger on naboom.erasure_step: anonymise the row''s people in its community, here (on a Citus worker: in this node''s shards), and keep only the counts';
+
+CREATE TRIGGER erasure_step_run BEFORE INSERT ON naboom.erasure_step
+	FOR EACH ROW EXECUTE FUNCTION naboom.erasure_step_run();
+
+CREATE FUNCTION naboom.anonymise_audit_of(user_refs text[], held_communities bigint[], held_incidents bigint[])
+RETURNS bigint AS 'MODULE_PATHNAME', 'naboom_anonymise_audit_of' LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION naboom.anonymise_audit_of(text[], bigint[], bigint[]) IS
+	'This node''s audit rows by or keyed by these people, anonymised, except rows of the incidents under legal hold given: an erasure on a Citus cluster runs it on every worker. Superuser only; returns how many';
+
+REVOKE ALL ON naboom.erasure_step FROM PUBLIC;
+
 CREATE FUNCTION naboom.is_distributed() RETURNS boolean
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
@@ -65,6 +100,99 @@ $$;
 COMMENT ON FUNCTION naboom.is_distributed() IS
 	'True once naboom.distribute() has distributed naboom.incident on this Citus cluster';
 
+CREATE FUNCTION naboom.on_every_node(command text)
+RETURNS TABLE (node text, success boolean, result text)
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+	r record;
+BEGIN
+	IF NOT (SELECT x.rolsuper FROM pg_catalog.pg_roles x WHERE x.rolname = current_user) THEN
+		PERFORM naboom.fail('42501', 'naboom.superuser_only', 'naboom.on_every_node is for a superuser',
+			'It runs a command on every node of the cluster.', 'Run it as the cluster''s superuser (pg_cron''s jobs do).');
+	END IF;
+	-- This node first, then every worker (in connections of their own).
+	node := 'local';
+	BEGIN
+		EXECUTE command INTO result;
+		success := true;
+	EXCEPTION WHEN OTHERS THEN
+		success := false;
+		result := SQLERRM;
+	END;
+	RETURN NEXT;
+	IF naboom.is_distributed() THEN
+		FOR r IN EXECUTE 'SELECT w.nodename || '':'' || w.nodeport AS node, w.success, w.result'
+			' FROM pg_catalog.run_command_on_workers($1) w ORDER BY 1' USING command
+		LOOP
+			node := r.node;
+			success := r.success;
+			result := r.result;
+			RETURN NEXT;
+		END LOOP;
+	END IF;
+END
+$$;
+
+COMMENT ON FUNCTION naboom.on_every_node(text) IS
+	'Run a command (its first value) on this node and, on a distributed naboom, on every worker: for what each node does for itself (sealing and verifying its audit log, audit partitions). One row per node; superuser only';
+
+CREATE FUNCTION naboom.audit_rows_everywhere(condition text, max_count integer)
+RETURNS SETOF naboom.audit_log
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+	q text := format('SELECT a.* FROM naboom.audit_log a WHERE %s ORDER BY a.id DESC LIMIT %s', condition, max_count);
+	r record;
+BEGIN
+	-- condition is built by naboom's own functions, with format's %L.
+	RETURN QUERY EXECUTE q;
+	IF naboom.is_distributed() THEN
+		FOR r IN EXECUTE 'SELECT w.nodename || '':'' || w.nodeport AS node, w.success, w.result'
+			' FROM pg_catalog.run_command_on_workers($1) w'
+			USING format('SELECT coalesce(pg_catalog.json_agg(x), ''[]'') FROM (%s) x', q)
+		LOOP
+			IF NOT r.success THEN
+				PERFORM naboom.fail('08006', 'naboom.node_unreachable', 'a node''s audit log could not be read',
+					format('%s: %s', r.node, r.result), 'Try again when every node of the cluster answers.');
+			END IF;
+			RETURN QUERY SELECT x.* FROM pg_catalog.json_populate_recordset(NULL::naboom.audit_log, r.result::json) x;
+		END LOOP;
+	END IF;
+END
+$$;
+
+COMMENT ON FUNCTION naboom.audit_rows_everywhere(text, integer) IS
+	'The audit rows that meet condition (SQL on a, built by naboom''s functions) in this node''s log and, on a distributed naboom, every worker''s: at most max_count of each node, newest first per node. Each node keeps its own log';
+
+CREATE FUNCTION naboom.verify_audit_everywhere(from_time timestamptz, to_time timestamptz)
+RETURNS TABLE (node text, problem text, seal_id bigint, audit_id bigint, logged_at timestamptz, detail text)
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+	r record;
+BEGIN
+	FOR r IN
+		SELECT * FROM naboom.on_every_node(format(
+			'SELECT coalesce(pg_catalog.json_agg(v), ''[]'') FROM naboom.verify_audit(%L, %L) v', from_time, to_time))
+	LOOP
+		IF NOT r.success THEN
+			node := r.node;
+			problem := 'unreachable';
+			seal_id := NULL;
+			audit_id := NULL;
+			logged_at := NULL;
+			detail := r.result;
+			RETURN NEXT;
+			CONTINUE;
+		END IF;
+		RETURN QUERY SELECT r.node, v.problem, v.seal_id, v.audit_id, v.logged_at, v.detail
+			FROM pg_catalog.json_to_recordset(r.result::json)
+				AS v(problem text, seal_id bigint, audit_id bigint, logged_at timestamptz, detail text);
+	END LOOP;
+END
+$$;
+
+COMMENT ON FUNCTION naboom.verify_audit_everywhere(timestamptz, timestamptz) IS
+	'naboom.verify_audit on this node and, on a distributed naboom, on every worker (each node seals and verifies its own chain): its rows, each with the node; a node that does not answer is a problem (unreachable). Superuser only';
+
 CREATE FUNCTION naboom.distribute(shard_count integer DEFAULT NULL)
 RETURNS TABLE (table_name text, distribution text)
 LANGUAGE plpgsql VOLATILE AS $$
@@ -81,7 +209,7 @@ DECLARE
 	-- incident (the first one sets the co-location group)
 	domain_tables constant text[] := ARRAY['incident', 'area', 'member', 'category', 'incident_timeline',
 		'responder_position', 'subscription', 'alert', 'rate_counter', 'community_retention', 'legal_hold',
-		'deleted_note', 'attachment', 'authority', 'forwarding_rule', 'forwarding', 'authority_update', 'event'];
+		'deleted_note', 'attachment', 'authority', 'forwarding_rule', 'forwarding', 'authority_update', 'event', 'erasure_step'];
 BEGIN
 	IF NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = CURRENT_USER) THEN
 		PERFORM naboom.fail('42501', 'naboom.superuser_only', 'only a superuser may distribute naboom',

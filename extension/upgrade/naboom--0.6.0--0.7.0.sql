@@ -674,10 +674,140 @@ REVOKE ALL ON naboom.event_position FROM PUBLIC;
 
 SELECT pg_catalog.pg_extension_config_dump('naboom.event_position', '');
 
+-- Erasure on a distributed naboom (erasure.c, AnonymiseThroughShards): the
+-- coordinator inserts one row per community, and the row's BEFORE INSERT
+-- trigger anonymises the people in that community on the node that holds
+-- it, in the erasure's transaction; the row comes back with the counts
+-- (never the user_refs) and is deleted at once.  Unused on a single node.
+CREATE TABLE naboom.erasure_step (
+	community_id bigint NOT NULL,
+	step_id uuid NOT NULL,
+	user_refs text[],
+	as_of timestamptz NOT NULL,
+	with_audit boolean NOT NULL,
+	counts bigint[],
+	PRIMARY KEY (community_id, step_id)
+);
+
+COMMENT ON TABLE naboom.erasure_step IS
+	'On a Citus cluster, one community''s part of an erasure, done by its insert trigger on the node that holds the community; deleted in the same transaction. Always empty';
+
+CREATE FUNCTION naboom.erasure_step_run() RETURNS trigger
+AS 'MODULE_PATHNAME', 'naboom_erasure_step_run' LANGUAGE C;
+
+COMMENT ON FUNCTION naboom.erasure_step_run() IS
+	'BEFORE INSERT trigger on naboom.erasure_step: anonymise the row''s people in its community, here (on a Citus worker: in this node''s shards), and keep only the counts';
+
+CREATE TRIGGER erasure_step_run BEFORE INSERT ON naboom.erasure_step
+	FOR EACH ROW EXECUTE FUNCTION naboom.erasure_step_run();
+
+CREATE FUNCTION naboom.anonymise_audit_of(user_refs text[], held_communities bigint[], held_incidents bigint[])
+RETURNS bigint AS 'MODULE_PATHNAME', 'naboom_anonymise_audit_of' LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION naboom.anonymise_audit_of(text[], bigint[], bigint[]) IS
+	'This node''s audit rows by or keyed by these people, anonymised, except rows of the incidents under legal hold given: an erasure on a Citus cluster runs it on every worker. Superuser only; returns how many';
+
+REVOKE ALL ON naboom.erasure_step FROM PUBLIC;
+
+CREATE FUNCTION naboom.on_every_node(command text)
+RETURNS TABLE (node text, success boolean, result text)
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+	r record;
+BEGIN
+	IF NOT (SELECT x.rolsuper FROM pg_catalog.pg_roles x WHERE x.rolname = current_user) THEN
+		PERFORM naboom.fail('42501', 'naboom.superuser_only', 'naboom.on_every_node is for a superuser',
+			'It runs a command on every node of the cluster.', 'Run it as the cluster''s superuser (pg_cron''s jobs do).');
+	END IF;
+	-- This node first, then every worker (in connections of their own).
+	node := 'local';
+	BEGIN
+		EXECUTE command INTO result;
+		success := true;
+	EXCEPTION WHEN OTHERS THEN
+		success := false;
+		result := SQLERRM;
+	END;
+	RETURN NEXT;
+	IF naboom.is_distributed() THEN
+		FOR r IN EXECUTE 'SELECT w.nodename || '':'' || w.nodeport AS node, w.success, w.result'
+			' FROM pg_catalog.run_command_on_workers($1) w ORDER BY 1' USING command
+		LOOP
+			node := r.node;
+			success := r.success;
+			result := r.result;
+			RETURN NEXT;
+		END LOOP;
+	END IF;
+END
+$$;
+
+COMMENT ON FUNCTION naboom.on_every_node(text) IS
+	'Run a command (its first value) on this node and, on a distributed naboom, on every worker: for what each node does for itself (sealing and verifying its audit log, audit partitions). One row per node; superuser only';
+
+CREATE FUNCTION naboom.audit_rows_everywhere(condition text, max_count integer)
+RETURNS SETOF naboom.audit_log
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+	q text := format('SELECT a.* FROM naboom.audit_log a WHERE %s ORDER BY a.id DESC LIMIT %s', condition, max_count);
+	r record;
+BEGIN
+	-- condition is built by naboom's own functions, with format's %L.
+	RETURN QUERY EXECUTE q;
+	IF naboom.is_distributed() THEN
+		FOR r IN EXECUTE 'SELECT w.nodename || '':'' || w.nodeport AS node, w.success, w.result'
+			' FROM pg_catalog.run_command_on_workers($1) w'
+			USING format('SELECT coalesce(pg_catalog.json_agg(x), ''[]'') FROM (%s) x', q)
+		LOOP
+			IF NOT r.success THEN
+				PERFORM naboom.fail('08006', 'naboom.node_unreachable', 'a node''s audit log could not be read',
+					format('%s: %s', r.node, r.result), 'Try again when every node of the cluster answers.');
+			END IF;
+			RETURN QUERY SELECT x.* FROM pg_catalog.json_populate_recordset(NULL::naboom.audit_log, r.result::json) x;
+		END LOOP;
+	END IF;
+END
+$$;
+
+COMMENT ON FUNCTION naboom.audit_rows_everywhere(text, integer) IS
+	'The audit rows that meet condition (SQL on a, built by naboom''s functions) in this node''s log and, on a distributed naboom, every worker''s: at most max_count of each node, newest first per node. Each node keeps its own log';
+
+CREATE FUNCTION naboom.verify_audit_everywhere(from_time timestamptz, to_time timestamptz)
+RETURNS TABLE (node text, problem text, seal_id bigint, audit_id bigint, logged_at timestamptz, detail text)
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+	r record;
+BEGIN
+	FOR r IN
+		SELECT * FROM naboom.on_every_node(format(
+			'SELECT coalesce(pg_catalog.json_agg(v), ''[]'') FROM naboom.verify_audit(%L, %L) v', from_time, to_time))
+	LOOP
+		IF NOT r.success THEN
+			node := r.node;
+			problem := 'unreachable';
+			seal_id := NULL;
+			audit_id := NULL;
+			logged_at := NULL;
+			detail := r.result;
+			RETURN NEXT;
+			CONTINUE;
+		END IF;
+		RETURN QUERY SELECT r.node, v.problem, v.seal_id, v.audit_id, v.logged_at, v.detail
+			FROM pg_catalog.json_to_recordset(r.result::json)
+				AS v(problem text, seal_id bigint, audit_id bigint, logged_at timestamptz, detail text);
+	END LOOP;
+END
+$$;
+
+COMMENT ON FUNCTION naboom.verify_audit_everywhere(timestamptz, timestamptz) IS
+	'naboom.verify_audit on this node and, on a distributed naboom, on every worker (each node seals and verifies its own chain): its rows, each with the node; a node that does not answer is a problem (unreachable). Superuser only';
+
 -- events_since takes a community: on a Citus cluster each community's stream
 -- is numbered on its own (events.c), so a cursor belongs to one community.
 DROP FUNCTION naboom_api.events_since(bigint, integer);
 -- functions: naboom_api.events_since naboom.run_escalation
+-- The audit read from every node on a cluster (each keeps its own log).
+-- functions: naboom.audit_rows naboom.person_audit_rows naboom_api.export_my_data
 -- functions: naboom.is_distributed naboom.distribute
 -- functions: naboom_api.upsert_area naboom_api.join_community naboom_api.set_retention
 -- functions: naboom.find_incident naboom.file_incident naboom.incident_out naboom.duplicate_rows
@@ -1283,6 +1413,73 @@ $$;
 
 COMMENT ON FUNCTION naboom.audited_tables() IS 'Tables with the audit_changes trigger, in the order they were created (oid)';
 
+CREATE OR REPLACE FUNCTION naboom.audit_rows(community_id bigint, incident_id bigint, before_id bigint, max_count integer)
+RETURNS SETOF naboom_api.audit_entry
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_variable
+DECLARE
+	got naboom.audit_log[];
+	ids bigint[];
+	refs text[];
+BEGIN
+	IF NOT naboom.is_distributed() THEN
+		RETURN QUERY
+		SELECT a.id, a.logged_at, a.action, a.table_name, i.reference, a.row_key, a.old_values, a.new_values,
+			a.actor, a.db_role, a.client_addr, a.user_agent, a.request_id, a.success, a.detail
+		FROM naboom.audit_log a
+		LEFT JOIN naboom.incident i ON i.community_id = a.community_id AND i.incident_id = a.incident_id
+		WHERE a.community_id = community_id
+			AND (incident_id IS NULL OR a.incident_id = incident_id)
+			AND (before_id IS NULL OR a.id < before_id)
+		ORDER BY a.id DESC
+		LIMIT max_count;
+		RETURN;
+	END IF;
+	-- On a Citus cluster each node keeps its own log: the community's rows
+	-- are in the log of every node that held its shards (and the
+	-- coordinator's), so they are read from every node, then named.
+	got := ARRAY(SELECT x FROM naboom.audit_rows_everywhere(format(
+			'a.community_id = %s AND (%L::bigint IS NULL OR a.incident_id = %L::bigint) AND (%L::bigint IS NULL OR a.id < %L::bigint)',
+			community_id, incident_id, incident_id, before_id, before_id), max_count) x
+		ORDER BY x.id DESC LIMIT max_count);
+	ids := ARRAY(SELECT DISTINCT f.incident_id FROM unnest(got) f WHERE f.incident_id IS NOT NULL);
+	SELECT coalesce(array_agg(i.incident_id), '{}'), coalesce(array_agg(i.reference), '{}') INTO ids, refs
+	FROM naboom.incident i WHERE i.community_id = community_id AND i.incident_id = ANY (ids);
+	RETURN QUERY
+	SELECT a.id, a.logged_at, a.action, a.table_name, m.reference, a.row_key, a.old_values, a.new_values,
+		a.actor, a.db_role, a.client_addr, a.user_agent, a.request_id, a.success, a.detail
+	FROM unnest(got) a
+	LEFT JOIN unnest(ids, refs) AS m(incident_id, reference) ON m.incident_id = a.incident_id
+	ORDER BY a.id DESC;
+END
+$$;
+
+COMMENT ON FUNCTION naboom.audit_rows(bigint, bigint, bigint, integer) IS
+	'A community''s audit entries (of one incident if incident_id is given), newest first, before before_id';
+
+CREATE OR REPLACE FUNCTION naboom.person_audit_rows(user_ref text)
+RETURNS SETOF naboom.audit_log
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_variable
+BEGIN
+	IF NOT naboom.is_distributed() THEN
+		RETURN QUERY
+		SELECT x.* FROM naboom.audit_log x WHERE x.actor = user_ref
+		UNION
+		SELECT x.* FROM naboom.audit_log x WHERE x.row_key ? 'user_ref' AND x.row_key->>'user_ref' = user_ref;
+		RETURN;
+	END IF;
+	RETURN QUERY
+	SELECT DISTINCT ON (x.id, x.logged_at) x.*
+	FROM naboom.audit_rows_everywhere(format('(a.actor = %L OR (a.row_key ? ''user_ref'' AND a.row_key->>''user_ref'' = %L))',
+		user_ref, user_ref), 1000000) x
+	ORDER BY x.id, x.logged_at;
+END
+$$;
+
+COMMENT ON FUNCTION naboom.person_audit_rows(text) IS
+	'The audit rows by or keyed by a person (their export), from every node''s log on a distributed naboom';
+
 CREATE OR REPLACE FUNCTION naboom_api.events_since(after_id bigint DEFAULT 0, max_count integer DEFAULT 100, community text DEFAULT NULL)
 RETURNS SETOF naboom_api.event
 LANGUAGE plpgsql STABLE SECURITY DEFINER AS $$
@@ -1560,9 +1757,7 @@ BEGIN
 				'action', a.action, 'table', a.table_name, 'row_key', a.row_key, 'old_values', a.old_values,
 				'new_values', a.new_values, 'by_you', a.actor = me, 'client_addr', a.client_addr,
 				'user_agent', a.user_agent, 'success', a.success, 'detail', a.detail) ORDER BY a.id), '[]')
-			FROM (SELECT x.* FROM naboom.audit_log x WHERE x.actor = me
-				UNION
-				SELECT x.* FROM naboom.audit_log x WHERE x.row_key ? 'user_ref' AND x.row_key->>'user_ref' = me) a)
+			FROM naboom.person_audit_rows(me) a)
 	) INTO doc;
 	PERFORM naboom.audit_access(NULL, NULL, 'export_my_data',
 		jsonb_build_object('count', jsonb_array_length(doc->'reports')));
@@ -2617,12 +2812,26 @@ COMMENT ON FUNCTION naboom.events_written() IS
 
 CREATE OR REPLACE FUNCTION naboom.attachment_deleted() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER AS $$
+DECLARE
+	g record;
+	n integer := 0;
 BEGIN
-	INSERT INTO naboom.event (community_id, incident_id, topic, is_public, payload)
-	SELECT g.community_id, NULL, 'attachment.deleted', false, jsonb_build_object('object_key', g.object_key)
-	FROM gone g
-	ORDER BY g.community_id, g.attachment_id;
-	IF FOUND THEN
+	IF naboom.is_distributed() THEN
+		-- On a Citus worker's shard: row by row (Citus cannot insert into
+		-- the distributed event table from a transition table).
+		FOR g IN SELECT x.community_id, x.object_key FROM gone x ORDER BY x.community_id, x.attachment_id LOOP
+			INSERT INTO naboom.event (community_id, incident_id, topic, is_public, payload)
+			VALUES (g.community_id, NULL, 'attachment.deleted', false, jsonb_build_object('object_key', g.object_key));
+			n := n + 1;
+		END LOOP;
+	ELSE
+		INSERT INTO naboom.event (community_id, incident_id, topic, is_public, payload)
+		SELECT x.community_id, NULL, 'attachment.deleted', false, jsonb_build_object('object_key', x.object_key)
+		FROM gone x
+		ORDER BY x.community_id, x.attachment_id;
+		GET DIAGNOSTICS n = ROW_COUNT;
+	END IF;
+	IF n > 0 THEN
 		PERFORM naboom.events_written();
 	END IF;
 	RETURN NULL;
@@ -3993,7 +4202,7 @@ DECLARE
 	-- incident (the first one sets the co-location group)
 	domain_tables constant text[] := ARRAY['incident', 'area', 'member', 'category', 'incident_timeline',
 		'responder_position', 'subscription', 'alert', 'rate_counter', 'community_retention', 'legal_hold',
-		'deleted_note', 'attachment', 'authority', 'forwarding_rule', 'forwarding', 'authority_update', 'event'];
+		'deleted_note', 'attachment', 'authority', 'forwarding_rule', 'forwarding', 'authority_update', 'event', 'erasure_step'];
 BEGIN
 	IF NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = CURRENT_USER) THEN
 		PERFORM naboom.fail('42501', 'naboom.superuser_only', 'only a superuser may distribute naboom',
@@ -4326,6 +4535,9 @@ SELECT naboom.pin_search_paths();
 
 -- Issue 18, Citus (as in 14_citus.sql)
 REVOKE ALL ON FUNCTION naboom.is_distributed(), naboom.distribute(integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION naboom.erasure_step_run(), naboom.anonymise_audit_of(text[], bigint[], bigint[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION naboom.on_every_node(text), naboom.audit_rows_everywhere(text, integer),
+	naboom.verify_audit_everywhere(timestamptz, timestamptz), naboom.person_audit_rows(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION naboom_api.events_since(bigint, integer, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION naboom_api.events_since(bigint, integer, text) TO naboom_user, naboom_service;
 
