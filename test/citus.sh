@@ -44,7 +44,7 @@ PG_CONFIG="${PG_CONFIG:-pg_config}"
 BINDIR="$($PG_CONFIG --bindir)"
 LIBDIR="$($PG_CONFIG --pkglibdir)"
 CITUS_INSTALL="${NABOOM_CITUS_INSTALL:-$ROOT/../shared/citus/install.sh}"
-PLAN=12
+PLAN=17
 
 unset PGOPTIONS PGDATABASE PGSERVICE PGHOST PGPORT PGUSER PGPASSWORD
 mkdir -p "$ROOT/test/results" && exec > >(tee "$ROOT/test/results/citus.out")
@@ -241,7 +241,113 @@ verdict "through the coordinator: a report and its resubmit in each community (o
 # (NABOOM_CITUS_UPTO=9 NABOOM_CITUS_KEEP=1: stop here and keep the cluster, to try things by hand)
 [ "${NABOOM_CITUS_UPTO:-99}" -le 9 ] && { echo "# stopped after step 9"; exit 0; }
 
-# 10. reports per second: two pgbench clients, one per community, through the
+# 10. the rest of the story through the coordinator, in both communities:
+# a moderator verifies the report and dispatches the responder, who is en
+# route; a panic alerts the responder, who acknowledges it; an unanswered
+# panic is escalated by naboom.run_escalation() on the coordinator
+svc() { on coord -c "SET client_min_messages = warning" "$@"; }
+( for T in $A $B; do
+    lon=$(awk -v t=$T 'BEGIN{print 27.1 + t * 0.3}')
+    r1=$(svc -c "SELECT i.reference FROM naboom.incident i JOIN naboom.community c USING (community_id) WHERE c.slug = 'town-$T' AND i.client_ref = 'c-1'") &&
+    s1=$(as "admin-$T" -c "SELECT status FROM naboom_api.transition_incident('$r1', 'verified', 'seen by the camera')") &&
+    s2=$(as "admin-$T" -c "SELECT status FROM naboom_api.assign_incident('$r1', 'resp-$T')") &&
+    s3=$(as "resp-$T" -c "SELECT status FROM naboom_api.transition_incident('$r1', 'en_route')") &&
+    echo "town-$T $r1: $s1 $s2 $s3" && [ "$s1 $s2 $s3" = "verified dispatched en_route" ] &&
+    p=$(as "res-$T" -c "SELECT reference FROM naboom_api.raise_panic('town-$T', -24.5, $lon, note => 'help')") &&
+    [ "$(svc -c "SELECT count(*) FROM naboom.alert a JOIN naboom.incident i USING (community_id, incident_id) WHERE i.reference = '$p' AND a.user_ref = 'resp-$T'")" = 1 ] &&
+    ack=$(as "resp-$T" -c "SELECT acknowledged_at IS NOT NULL FROM naboom_api.acknowledge_incident('$p')") &&
+    echo "town-$T panic $p: responder alerted, acknowledged $ack" && [ "$ack" = t ] &&
+    p2=$(as "res-$T" -c "SELECT reference FROM naboom_api.raise_panic('town-$T', -24.5, $lon, note => 'again')") &&
+    svc -c "UPDATE naboom.incident SET next_escalation_at = now() - interval '1 second' WHERE reference = '$p2'" &&
+    echo "$T $p2" >>"$W/panics" || exit 1
+  done &&
+  n=$(svc -c "SELECT naboom.run_escalation()") && echo "run_escalation(): $n" && [ "$n" -ge 2 ] &&
+  while read -r T p2; do
+      lvl=$(svc -c "SELECT escalation_level || ' ' || (next_escalation_at > now()) FROM naboom.incident WHERE reference = '$p2'")
+      echo "town-$T unanswered panic $p2: level, next step later: $lvl" && [ "$lvl" = "1 true" ] || exit 1
+  done <"$W/panics" ) >"$W/story2.log" 2>&1
+verdict "through the coordinator: verify, dispatch, en route; a panic alerts the responder, who acknowledges; an unanswered panic escalated by run_escalation()" $? 'cat "$W/story2.log"; grep -h ERROR "$W"/*.log | tail -4'
+
+# 11. the event stream, per community: every event of the story numbered by
+# the coordinator's publisher, 1, 2, 3 ... within each community (no gap, in
+# commit order), the caller's community's events through events_since with
+# community =>; without a community the cluster says naboom.community_required
+( for T in $A $B; do
+    ok=
+    for i in $(seq 1 50); do
+        [ "$(svc -c "SELECT count(*) FROM naboom.event e JOIN naboom.community c USING (community_id) WHERE c.slug = 'town-$T' AND e.seq IS NULL")" = 0 ] && { ok=1; break; }
+        sleep 0.2
+    done
+    [ -n "$ok" ] || { echo "town-$T: events left unpublished"; exit 1; }
+    got=$(svc -c "SELECT count(*) || ' ' || min(id) || ' ' || max(id) FROM naboom_api.events_since(0, 1000, 'town-$T')")
+    topics=$(svc -c "SELECT string_agg(DISTINCT topic, ',' ORDER BY topic) FROM naboom_api.events_since(0, 1000, 'town-$T')")
+    mine=$(as "res-$T" -c "SELECT count(*) FROM naboom_api.events_since(0, 1000, 'town-$T') WHERE community = 'town-$T'")
+    echo "town-$T: events (count min max) $got; topics $topics; the resident sees $mine"
+    set -- $got
+    [ "$1" -gt 5 ] && [ "$2" = 1 ] && [ "$3" = "$1" ] && [ "$mine" -gt 0 ] &&
+    for t in incident.created alert.created incident.status_changed incident.assigned panic.raised incident.acknowledged incident.escalated; do
+        case ",$topics," in *",$t,"*) ;; *) echo "missing $t"; exit 1 ;; esac
+    done || exit 1
+  done &&
+  ! as "res-$A" -c "SELECT count(*) FROM naboom_api.events_since(0, 10)" >"$W/nocommunity.out" 2>&1 &&
+  grep -q 'events_since needs a community' "$W/nocommunity.out" ) >"$W/events.log" 2>&1
+verdict "the event stream per community: every event of the story numbered 1..n in its community, events_since(community =>); without one: naboom.community_required" $? 'cat "$W/events.log" "$W/nocommunity.out"; grep -h ERROR "$W"/*.log | tail -4'
+
+# 12. the audit: each node keeps, seals and verifies its own log; pg_cron's
+# seal and partition jobs (on the coordinator) run on every node; a
+# community's audit through community_audit and incident_audit comes from
+# the logs of every node (the writes sit in the worker's), naming the actors
+( svc -c "CREATE EXTENSION IF NOT EXISTS pg_cron" -c "SELECT count(*) FROM naboom.schedule_jobs()" >/dev/null &&
+  svc -c "SELECT command FROM cron.job WHERE jobname = 'naboom-seal-audit'" | grep -q 'on_every_node' &&
+  sleep 1 && svc -c "SELECT count(*) FROM naboom.on_every_node('SELECT row_count FROM naboom.seal_audit()', true)" | grep -qx 3 &&
+  svc -c "SELECT node || ' ' || problem || ' ' || detail FROM naboom.verify_audit_everywhere(now() - interval '1 day', now() + interval '1 minute')" >"$W/verify.out" &&
+  cat "$W/verify.out" && [ "$(grep -c ' verified ' "$W/verify.out")" = 3 ] && [ "$(wc -l <"$W/verify.out")" = 3 ] &&
+  for T in $A $B; do
+      r1=$(svc -c "SELECT i.reference FROM naboom.incident i JOIN naboom.community c USING (community_id) WHERE c.slug = 'town-$T' AND i.client_ref = 'c-1'")
+      ca=$(as "admin-$T" -c "SELECT count(*) FILTER (WHERE actor = 'admin-$T' AND table_name LIKE 'naboom.category%') || ' ' || count(*) FROM naboom_api.community_audit('town-$T', max_count => 1000)")
+      ia=$(as "admin-$T" -c "SELECT count(*) FILTER (WHERE reference = '$r1') || ' ' || count(*) FILTER (WHERE actor = 'resp-$T') FROM naboom_api.incident_audit('$r1')")
+      echo "town-$T: community_audit (admin's category writes, all) $ca; incident_audit of $r1 (named, by the responder) $ia"
+      set -- $ca $ia
+      [ "$1" -ge 1 ] && [ "$2" -gt 5 ] && [ "$3" -ge 3 ] && [ "$4" -ge 1 ] || exit 1
+  done &&
+  svc -c "SELECT cron.unschedule(jobname) FROM cron.job WHERE jobname LIKE 'naboom-%'" >/dev/null ) >"$W/audit.log" 2>&1
+verdict "the audit: every node sealed and verified (3 chains), pg_cron's seal job runs on every node, community_audit and incident_audit read every node's log" $? 'cat "$W/audit.log"; grep -h ERROR "$W"/*.log | tail -4'
+
+# 13. retention dry run on the coordinator: a run that finds what is due
+# (as of 20 years on) and changes nothing
+( before=$(svc -c "SELECT count(*) || ' ' || count(reporter_ref) FROM naboom.incident") &&
+  svc -c "CALL naboom.run_retention(true, now() + interval '20 years')" >"$W/retention.out" &&
+  run=$(svc -c "SELECT dry_run || ' ' || outcome FROM naboom.retention_run ORDER BY run_id DESC LIMIT 1") &&
+  due=$(svc -c "SELECT coalesce(sum(x.rows), 0) FROM naboom.retention_result x WHERE x.run_id = (SELECT max(run_id) FROM naboom.retention_run)") &&
+  after=$(svc -c "SELECT count(*) || ' ' || count(reporter_ref) FROM naboom.incident") &&
+  echo "dry run: $run, rows due $due; incidents (all, with a reporter) before $before, after $after" &&
+  [ "$run" = "true done" ] && [ "$due" -gt 0 ] && [ "$before" = "$after" ] ) >"$W/retention.log" 2>&1
+verdict "a retention dry run through the coordinator finds what is due and changes nothing" $? 'cat "$W/retention.log" "$W/retention.out"; grep -h ERROR "$W"/*.log | tail -4'
+
+# 14. export and erasure through the coordinator: a resident of each
+# community reports and reads an incident, exports (the report, and audit
+# rows from the worker's log), then erases: the report anonymised on its
+# shard, the membership gone, no audit row on any node names them
+( for T in $A $B; do
+    lon=$(awk -v t=$T 'BEGIN{print 27.1 + t * 0.3}')
+    u="leaver-$T"
+    as "$u" -c "SELECT role FROM naboom_api.join_community('town-$T', 'Leaver $T', phone => '+27820000000')" >/dev/null &&
+    r=$(as "$u" -c "SELECT reference FROM naboom_api.report_incident('town-$T', 'burglary', -24.5, $lon, 'my gate was forced', client_ref => 'leave-1')") &&
+    ex=$(as "$u" -c "SELECT (data->'reports' @> '[{\"reference\":\"$r\"}]') || ' ' || jsonb_array_length(data->'audit') || ' ' || (SELECT count(*) FROM jsonb_array_elements(data->'audit') a WHERE a->>'table' LIKE 'naboom.incident%') FROM naboom_api.export_my_data()") &&
+    echo "town-$T $u: export (report there, audit rows, of them on incident shards) $ex" &&
+    set -- $ex && [ "$1" = true ] && [ "$2" -ge 2 ] && [ "$3" -ge 1 ] &&
+    er=$(as "$u" -c "SELECT (erased->>'memberships') || ' ' || (erased->>'reports_anonymised') || ' ' || (erased->>'audit_entries_anonymised') FROM naboom_api.erase_my_data()") &&
+    echo "town-$T $u: erased (memberships, reports, audit rows) $er" && set -- $er && [ "$1" = 1 ] && [ "$2" = 1 ] && [ "$3" -ge 2 ] &&
+    left=$(svc -c "SELECT count(*) FILTER (WHERE reporter_ref IS NOT NULL OR description IS NOT NULL) || ' ' || count(*) FROM naboom.incident WHERE reference = '$r'") &&
+    member=$(svc -c "SELECT count(*) FROM naboom.member WHERE user_ref = '$u'") &&
+    named=$(svc -c "SELECT sum(result::bigint) FROM naboom.on_every_node('SELECT count(*) FROM naboom.audit_log WHERE actor = ''$u'' OR row_key->>''user_ref'' = ''$u''', true)") &&
+    echo "town-$T $u: report still naming them / there: $left; memberships: $member; audit rows naming them on all nodes: $named" &&
+    [ "$left" = "0 1" ] && [ "$member" = 0 ] && [ "$named" = 0 ] || exit 1
+  done ) >"$W/erase.log" 2>&1
+verdict "export and erasure through the coordinator: the export has the report and the workers' audit rows; erasure anonymises on the shard and in every node's audit log" $? 'cat "$W/erase.log"; grep -h ERROR "$W"/*.log | tail -4'
+
+
+# 15. reports per second: two pgbench clients, one per community, through the
 # coordinator, then the same against a single-node naboom in database plain
 # of the coordinator's instance (same machine, same run; each client its
 # own community); adjacent runs of NABOOM_CITUS_BENCH_SECS (default 10) s.
@@ -292,7 +398,7 @@ echo "# Citus reports committed: $((after - before)); failed transactions (all r
 [ -n "$tc" ] && [ -n "$tc2" ] && [ "$((after - before))" -gt 0 ] && grep -q 'number of failed transactions: 0' "$W/bench.log"
 verdict "reports/s through the coordinator beside a single node (figures above), every report committed" $? 'cat "$W/bench.setup"; grep -v "^progress" "$W/bench.log" | head -20'
 
-# 11. a third worker and citus_rebalance_start() while reports keep coming
+# 16. a third worker and citus_rebalance_start() while reports keep coming
 # (pgbench as in 10, NABOOM_CITUS_MOVE_SECS, default 40 s): every report
 # pgbench counted is in naboom.incident afterwards, each moved community's
 # rows are all on its new node, and a report and its resubmit still pass.
@@ -324,7 +430,7 @@ echo "# rebalancing under load: rc $rebalance_rc, $moved shard placements on the
   done ) >"$W/move.log" 2>&1
 verdict "a third worker and citus_rebalance_start() under load: every report pgbench committed is there, each community complete on its node" $? 'cat "$W/w3-setup.log" "$W/rebalance.log" "$W/move.log"; grep -v "^progress" "$W/move-bench.log" | tail -8; grep -h ERROR "$W"/*.log | tail -4'
 
-# 12. after the move, a report and its resubmit in each community: the
+# 17. after the move, a report and its resubmit in each community: the
 # moved community's new node makes ids in its own range (distribute() run
 # again after citus_add_node gave the new worker's sequences theirs), so
 # none collides with the rows that moved (README, "Rebalancing").

@@ -100,7 +100,7 @@ $$;
 COMMENT ON FUNCTION naboom.is_distributed() IS
 	'True once naboom.distribute() has distributed naboom.incident on this Citus cluster';
 
-CREATE FUNCTION naboom.on_every_node(command text)
+CREATE FUNCTION naboom.on_every_node(command text, strict boolean DEFAULT false)
 RETURNS TABLE (node text, success boolean, result text)
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
@@ -112,13 +112,18 @@ BEGIN
 	END IF;
 	-- This node first, then every worker (in connections of their own).
 	node := 'local';
-	BEGIN
+	IF strict THEN
 		EXECUTE command INTO result;
 		success := true;
-	EXCEPTION WHEN OTHERS THEN
-		success := false;
-		result := SQLERRM;
-	END;
+	ELSE
+		BEGIN
+			EXECUTE command INTO result;
+			success := true;
+		EXCEPTION WHEN OTHERS THEN
+			success := false;
+			result := SQLERRM;
+		END;
+	END IF;
 	RETURN NEXT;
 	IF naboom.is_distributed() THEN
 		FOR r IN EXECUTE 'SELECT w.nodename || '':'' || w.nodeport AS node, w.success, w.result'
@@ -127,14 +132,18 @@ BEGIN
 			node := r.node;
 			success := r.success;
 			result := r.result;
+			IF strict AND NOT success THEN
+				PERFORM naboom.fail('XX000', 'naboom.node_failed', format('the command failed on %s', node),
+					result, 'Check that node, then run it again.');
+			END IF;
 			RETURN NEXT;
 		END LOOP;
 	END IF;
 END
 $$;
 
-COMMENT ON FUNCTION naboom.on_every_node(text) IS
-	'Run a command (its first value) on this node and, on a distributed naboom, on every worker: for what each node does for itself (sealing and verifying its audit log, audit partitions). One row per node; superuser only';
+COMMENT ON FUNCTION naboom.on_every_node(text, boolean) IS
+	'Run a command (its first value) on this node and, on a distributed naboom, on every worker: for what each node does for itself (sealing and verifying its audit log, audit partitions). One row per node; strict: naboom.node_failed (XX000) as soon as a node fails. Superuser only';
 
 CREATE FUNCTION naboom.audit_rows_everywhere(condition text, max_count integer)
 RETURNS SETOF naboom.audit_log
@@ -203,6 +212,7 @@ DECLARE
 	prep text[] := '{}';
 	fks text[] := '{}';
 	t text;
+	jobs boolean;
 	-- the small tables every community shares: a copy on every node
 	reference_tables constant text[] := ARRAY['community', 'status', 'transition', 'retention_policy'];
 	-- the domain tables, distributed by community_id and co-located with
@@ -346,6 +356,14 @@ BEGIN
 	LOOP
 		EXECUTE pg_catalog.format('ALTER FUNCTION %s RESET plan_cache_mode', t);
 	END LOOP;
+
+	-- pg_cron's jobs that each node must run for itself run on every node now.
+	IF EXISTS (SELECT 1 FROM pg_catalog.pg_extension e WHERE e.extname = 'pg_cron') THEN
+		EXECUTE 'SELECT EXISTS (SELECT 1 FROM cron.job j WHERE j.jobname LIKE ''naboom-%'')' INTO jobs;
+		IF jobs THEN
+			PERFORM naboom.schedule_jobs();
+		END IF;
+	END IF;
 
 	RETURN QUERY
 		SELECT p.logicalrelid::regclass::text,

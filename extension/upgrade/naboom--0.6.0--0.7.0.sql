@@ -709,7 +709,7 @@ COMMENT ON FUNCTION naboom.anonymise_audit_of(text[], bigint[], bigint[]) IS
 
 REVOKE ALL ON naboom.erasure_step FROM PUBLIC;
 
-CREATE FUNCTION naboom.on_every_node(command text)
+CREATE FUNCTION naboom.on_every_node(command text, strict boolean DEFAULT false)
 RETURNS TABLE (node text, success boolean, result text)
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
@@ -721,13 +721,18 @@ BEGIN
 	END IF;
 	-- This node first, then every worker (in connections of their own).
 	node := 'local';
-	BEGIN
+	IF strict THEN
 		EXECUTE command INTO result;
 		success := true;
-	EXCEPTION WHEN OTHERS THEN
-		success := false;
-		result := SQLERRM;
-	END;
+	ELSE
+		BEGIN
+			EXECUTE command INTO result;
+			success := true;
+		EXCEPTION WHEN OTHERS THEN
+			success := false;
+			result := SQLERRM;
+		END;
+	END IF;
 	RETURN NEXT;
 	IF naboom.is_distributed() THEN
 		FOR r IN EXECUTE 'SELECT w.nodename || '':'' || w.nodeport AS node, w.success, w.result'
@@ -736,14 +741,18 @@ BEGIN
 			node := r.node;
 			success := r.success;
 			result := r.result;
+			IF strict AND NOT success THEN
+				PERFORM naboom.fail('XX000', 'naboom.node_failed', format('the command failed on %s', node),
+					result, 'Check that node, then run it again.');
+			END IF;
 			RETURN NEXT;
 		END LOOP;
 	END IF;
 END
 $$;
 
-COMMENT ON FUNCTION naboom.on_every_node(text) IS
-	'Run a command (its first value) on this node and, on a distributed naboom, on every worker: for what each node does for itself (sealing and verifying its audit log, audit partitions). One row per node; superuser only';
+COMMENT ON FUNCTION naboom.on_every_node(text, boolean) IS
+	'Run a command (its first value) on this node and, on a distributed naboom, on every worker: for what each node does for itself (sealing and verifying its audit log, audit partitions). One row per node; strict: naboom.node_failed (XX000) as soon as a node fails. Superuser only';
 
 CREATE FUNCTION naboom.audit_rows_everywhere(condition text, max_count integer)
 RETURNS SETOF naboom.audit_log
@@ -807,7 +816,7 @@ COMMENT ON FUNCTION naboom.verify_audit_everywhere(timestamptz, timestamptz) IS
 DROP FUNCTION naboom_api.events_since(bigint, integer);
 -- functions: naboom_api.events_since naboom.run_escalation
 -- The audit read from every node on a cluster (each keeps its own log).
--- functions: naboom.audit_rows naboom.person_audit_rows naboom_api.export_my_data
+-- functions: naboom.audit_rows naboom.person_audit_rows naboom_api.export_my_data naboom.schedule_jobs
 -- functions: naboom.is_distributed naboom.distribute
 -- functions: naboom_api.upsert_area naboom_api.join_community naboom_api.set_retention
 -- functions: naboom.find_incident naboom.file_incident naboom.incident_out naboom.duplicate_rows
@@ -1640,6 +1649,49 @@ $$;
 
 COMMENT ON FUNCTION naboom.rate_limit(bigint, text, text) IS
 	'Count one request of a member for an action (report, panic, subscription, note, profile, setup, attachment) in the current fixed window; over the limit raises naboom.rate_limited (PT429) with the seconds to wait. Limits: defaults, or the community''s settings->''rate_limits''->action = [count, seconds]. The count survives reconnects and holds across concurrent sessions (row lock)';
+
+CREATE OR REPLACE FUNCTION naboom.schedule_jobs(OUT job text, OUT schedule text, OUT command text)
+RETURNS SETOF record
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+	j record;
+	-- On a distributed naboom every node keeps its own audit log, sealed
+	-- and partitioned by itself: pg_cron, on the coordinator, runs those two
+	-- on every node (naboom.on_every_node); the rest runs on the coordinator.
+	everywhere boolean := naboom.is_distributed();
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension e WHERE e.extname = 'pg_cron') THEN
+		PERFORM naboom.fail('55000', 'naboom.pg_cron_missing', 'pg_cron is not installed in this database',
+			format('naboom''s jobs (escalation every minute, auto-close, audit sealing, partition maintenance, daily retention) run from pg_cron, which database "%s" does not have.',
+				current_database()),
+			format('Install postgresql-15-cron, set shared_preload_libraries = ''pg_cron,naboom'' and cron.database_name = ''%s'', restart, run CREATE EXTENSION pg_cron, then call naboom.schedule_jobs() again.',
+				current_database()));
+	END IF;
+	FOR j IN
+		SELECT * FROM (VALUES
+			('naboom-escalation', '* * * * *', 'SELECT naboom.run_escalation()'),
+			('naboom-auto-close', '*/5 * * * *', 'SELECT naboom.run_auto_close()'),
+			('naboom-seal-audit', '* * * * *', CASE WHEN everywhere
+				THEN 'SELECT count(*) FROM naboom.on_every_node(''SELECT row_count FROM naboom.seal_audit()'', true)'
+				ELSE 'SELECT naboom.seal_audit()' END),
+			('naboom-publish-events', '* * * * *', 'SELECT naboom.publish_events()'),
+			('naboom-audit-partitions', '17 3 * * *', CASE WHEN everywhere
+				THEN 'SELECT count(*) FROM naboom.on_every_node(''SELECT naboom.audit_maintain(3)'', true)'
+				ELSE 'SELECT naboom.audit_maintain(3)' END),
+			('naboom-retention', '41 2 * * *', 'CALL naboom.run_retention(false)')) v(job, schedule, command)
+	LOOP
+		-- cron.schedule with a job name replaces that job: calling again is harmless.
+		EXECUTE 'SELECT cron.schedule($1, $2, $3)' USING j.job, j.schedule, j.command;
+		job := j.job;
+		schedule := j.schedule;
+		command := j.command;
+		RETURN NEXT;
+	END LOOP;
+END
+$$;
+
+COMMENT ON FUNCTION naboom.schedule_jobs() IS
+	'Register naboom''s jobs with pg_cron (idempotently, by job name): escalation and audit sealing every minute, auto-close every five minutes, event publishing every minute (a fallback for when the background writer is not running), audit partitions daily, retention daily at 02:41; naboom.pg_cron_missing (55000) without pg_cron';
 
 CREATE OR REPLACE FUNCTION naboom_api.set_retention(community text, data_class text, keep interval)
 RETURNS naboom_api.retention_policy
@@ -4196,6 +4248,7 @@ DECLARE
 	prep text[] := '{}';
 	fks text[] := '{}';
 	t text;
+	jobs boolean;
 	-- the small tables every community shares: a copy on every node
 	reference_tables constant text[] := ARRAY['community', 'status', 'transition', 'retention_policy'];
 	-- the domain tables, distributed by community_id and co-located with
@@ -4339,6 +4392,14 @@ BEGIN
 	LOOP
 		EXECUTE pg_catalog.format('ALTER FUNCTION %s RESET plan_cache_mode', t);
 	END LOOP;
+
+	-- pg_cron's jobs that each node must run for itself run on every node now.
+	IF EXISTS (SELECT 1 FROM pg_catalog.pg_extension e WHERE e.extname = 'pg_cron') THEN
+		EXECUTE 'SELECT EXISTS (SELECT 1 FROM cron.job j WHERE j.jobname LIKE ''naboom-%'')' INTO jobs;
+		IF jobs THEN
+			PERFORM naboom.schedule_jobs();
+		END IF;
+	END IF;
 
 	RETURN QUERY
 		SELECT p.logicalrelid::regclass::text,
@@ -4536,7 +4597,7 @@ SELECT naboom.pin_search_paths();
 -- Issue 18, Citus (as in 14_citus.sql)
 REVOKE ALL ON FUNCTION naboom.is_distributed(), naboom.distribute(integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION naboom.erasure_step_run(), naboom.anonymise_audit_of(text[], bigint[], bigint[]) FROM PUBLIC;
-REVOKE ALL ON FUNCTION naboom.on_every_node(text), naboom.audit_rows_everywhere(text, integer),
+REVOKE ALL ON FUNCTION naboom.on_every_node(text, boolean), naboom.audit_rows_everywhere(text, integer),
 	naboom.verify_audit_everywhere(timestamptz, timestamptz), naboom.person_audit_rows(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION naboom_api.events_since(bigint, integer, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION naboom_api.events_since(bigint, integer, text) TO naboom_user, naboom_service;
