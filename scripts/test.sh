@@ -59,6 +59,14 @@
 #           ports, stopped on exit), under `timeout` (NABOOM_STANDBY_TIMEOUT):
 #           every STABLE naboom_api function answers on the standby as a
 #           gateway calls it, nothing writes, reads are audited in its log.
+#        h1. make installcheck-citus  test/citus.sh (TAP), under `timeout`
+#           (NABOOM_CITUS_TIMEOUT): a Citus 13.2 coordinator and two workers
+#           of its own (Citus built by ../shared/citus/install.sh when it is
+#           missing, about 3 minutes), naboom distributed by community, the
+#           whole story through the coordinator, reports/s beside a single
+#           node, a third worker and a rebalance under load.  About 4 min.
+#           Skipped, with a message and not counted, when Citus is missing
+#           and the build script is not beside the repository.
 #        h2. make installcheck-postgrest  test/postgrest.sh (TAP), under `timeout`
 #           (NABOOM_POSTGREST_TIMEOUT): in a database of its own, as an
 #           authenticator role, every request replayed as PostgREST 12 runs
@@ -128,6 +136,7 @@
 #   NABOOM_FAULTS_TIMEOUT=300 seconds for make installcheck-faults
 #   NABOOM_AUDITRING_TIMEOUT=120    seconds for make installcheck-auditring
 #   NABOOM_STANDBY_TIMEOUT=120      seconds for make installcheck-standby
+#   NABOOM_CITUS_TIMEOUT=1500       seconds for make installcheck-citus (the Citus build included)
 #   NABOOM_POSTGREST_TIMEOUT=120    seconds for make installcheck-postgrest
 #   NABOOM_GRAPHILE_TIMEOUT=300     seconds for make installcheck-graphile (npm ci included)
 set -uo pipefail
@@ -145,6 +154,7 @@ FINGERPRINT_TIMEOUT="${NABOOM_FINGERPRINT_TIMEOUT:-600}"
 RESTORE_TIMEOUT="${NABOOM_RESTORE_TIMEOUT:-600}"
 FAULTS_TIMEOUT="${NABOOM_FAULTS_TIMEOUT:-300}"
 AUDITRING_TIMEOUT="${NABOOM_AUDITRING_TIMEOUT:-120}"
+CITUS_TIMEOUT="${NABOOM_CITUS_TIMEOUT:-1500}"
 STANDBY_TIMEOUT="${NABOOM_STANDBY_TIMEOUT:-120}"
 POSTGREST_TIMEOUT="${NABOOM_POSTGREST_TIMEOUT:-120}"
 GRAPHILE_TIMEOUT="${NABOOM_GRAPHILE_TIMEOUT:-300}"
@@ -340,6 +350,18 @@ inside() {
         run_tap_program standby "$STANDBY_TIMEOUT" installcheck-standby
     else
         echo; log "standby: no test/standby.sh - skipped (not counted)"
+    fi
+
+    # a Citus coordinator and two workers of their own (Citus built from
+    # ../shared/citus/install.sh when missing, about 3 min): needs only the
+    # install.  Without Citus and without that script: skipped, loudly.
+    if [ -e test/citus.sh ]; then
+        if [ -f "$(pg_config --pkglibdir)/citus.so" ] ||
+           [ -f "${NABOOM_CITUS_INSTALL:-$NABOOM_ROOT/../shared/citus/install.sh}" ]; then
+            run_tap_program citus "$CITUS_TIMEOUT" installcheck-citus
+        else
+            echo; log "citus: !! no Citus installed and no ../shared/citus/install.sh to build it - skipped (not counted)"
+        fi
     fi
 
     # a database of its own (naboom_postgrest) and the authenticator role

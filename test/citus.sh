@@ -297,16 +297,16 @@ verdict "the event stream per community: every event of the story numbered 1..n 
 # seal and partition jobs (on the coordinator) run on every node; a
 # community's audit through community_audit and incident_audit comes from
 # the logs of every node (the writes sit in the worker's), naming the actors
-( svc -c "CREATE EXTENSION IF NOT EXISTS pg_cron" -c "SELECT count(*) FROM naboom.schedule_jobs()" >/dev/null &&
+( svc -c "SET citus.enable_ddl_propagation = off" -c "CREATE EXTENSION IF NOT EXISTS pg_cron" -c "SELECT count(*) FROM naboom.schedule_jobs()" >/dev/null &&
   svc -c "SELECT command FROM cron.job WHERE jobname = 'naboom-seal-audit'" | grep -q 'on_every_node' &&
   sleep 1 && svc -c "SELECT count(*) FROM naboom.on_every_node('SELECT row_count FROM naboom.seal_audit()', true)" | grep -qx 3 &&
   svc -c "SELECT node || ' ' || problem || ' ' || detail FROM naboom.verify_audit_everywhere(now() - interval '1 day', now() + interval '1 minute')" >"$W/verify.out" &&
   cat "$W/verify.out" && [ "$(grep -c ' verified ' "$W/verify.out")" = 3 ] && [ "$(wc -l <"$W/verify.out")" = 3 ] &&
   for T in $A $B; do
       r1=$(svc -c "SELECT i.reference FROM naboom.incident i JOIN naboom.community c USING (community_id) WHERE c.slug = 'town-$T' AND i.client_ref = 'c-1'")
-      ca=$(as "admin-$T" -c "SELECT count(*) FILTER (WHERE actor = 'admin-$T' AND table_name LIKE 'naboom.category%') || ' ' || count(*) FROM naboom_api.community_audit('town-$T', max_count => 1000)")
+      ca=$(as "admin-$T" -c "SELECT count(*) FILTER (WHERE actor = 'resp-$T' AND table_name LIKE 'naboom.incident%') || ' ' || count(*) FROM naboom_api.community_audit('town-$T', max_count => 1000)")
       ia=$(as "admin-$T" -c "SELECT count(*) FILTER (WHERE reference = '$r1') || ' ' || count(*) FILTER (WHERE actor = 'resp-$T') FROM naboom_api.incident_audit('$r1')")
-      echo "town-$T: community_audit (admin's category writes, all) $ca; incident_audit of $r1 (named, by the responder) $ia"
+      echo "town-$T: community_audit (the responder's incident writes, all) $ca; incident_audit of $r1 (named, by the responder) $ia"
       set -- $ca $ia
       [ "$1" -ge 1 ] && [ "$2" -gt 5 ] && [ "$3" -ge 3 ] && [ "$4" -ge 1 ] || exit 1
   done &&
