@@ -57,21 +57,35 @@ NaboomDefineCitusSettings(void)
 {
 	DefineCustomStringVariable("naboom.caller_role",
 							   "On a Citus worker: the role the caller had outside naboom's SECURITY DEFINER functions on the coordinator.",
-							   "Set by naboom itself with SET LOCAL (carried by Citus); empty means the session's own role.",
+							   "Set by naboom itself with SET LOCAL (carried by Citus); empty means the session's own role. Honoured only in Citus's own connections of a superuser (see NaboomOuterUserId).",
 							   &naboom_caller_role,
 							   "",
-							   PGC_SUSET, GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
+							   PGC_USERSET, GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
 							   NULL, NULL, NULL);
 }
 
 /*
  * NaboomOuterUserId: the role outside any SECURITY DEFINER function, or the
  * one the coordinator carried.
+ *
+ * The setting is anyone's to set: Citus repeats a transaction's SET LOCAL
+ * on every connection of the transaction, including one it opened as the
+ * gateway's role for a direct read, where a superuser-only setting failed
+ * the whole transaction.  So it is believed only where the coordinator's
+ * naboom put it: in a Citus connection (application_name citus_internal
+ * gpid=...) whose session user is a superuser (Citus connects as the
+ * current user: the functions' owner inside naboom's SECURITY DEFINER
+ * functions).  A gateway's role can open neither.
  */
 Oid
 NaboomOuterUserId(void)
 {
-	if (naboom_caller_role != NULL && naboom_caller_role[0] != '\0')
+	const char *app;
+
+	if (naboom_caller_role != NULL && naboom_caller_role[0] != '\0' &&
+		superuser_arg(GetSessionUserId()) &&
+		(app = GetConfigOption("application_name", true, false)) != NULL &&
+		strncmp(app, "citus_internal gpid=", 20) == 0)
 	{
 		Oid			role = get_role_oid(naboom_caller_role, true);
 
