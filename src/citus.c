@@ -10,14 +10,15 @@
  * of its own to the worker, as the current user (the functions' owner), and
  * carries none of those settings: a trigger on a shard would see no claims
  * and a superuser, i.e. the service.  Citus does carry SET LOCAL commands to
- * the workers of the transaction when citus.propagate_set_commands is
- * 'local' (naboom.distribute() sets it for the database), so before naboom
- * first reads the caller in a transaction it repeats the gateway's settings
- * as SET LOCAL: the claims, the request headers (the audit's client address
+ * the workers of the transaction while citus.propagate_set_commands is
+ * 'local', so before naboom first reads the caller in a transaction (once
+ * naboom.distribute() has set naboom.distributed for the database) it
+ * switches that on, repeats the gateway's settings as SET LOCAL, and
+ * switches it back: the claims, the request headers (the audit's client address
  * and request id) and, inside a SECURITY DEFINER function, the role outside
  * it as naboom.caller_role (a superuser-only setting), which identity.c and
  * claims.c take for the outer role when it is set.  Again only when a
- * setting changed.  Nothing happens without Citus's setting.
+ * setting changed.  Nothing happens on a single node.
  *
  * src/citus.c
  *
@@ -44,6 +45,9 @@
 /* naboom.caller_role: the outer role, as the coordinator carried it */
 static char *naboom_caller_role = NULL;
 
+/* naboom.distributed: set for the database by naboom.distribute() */
+static bool naboom_distributed = false;
+
 /* what was carried last, and in which transaction */
 static LocalTransactionId CarriedLxid = InvalidLocalTransactionId;
 static char *CarriedKey = NULL;
@@ -62,6 +66,13 @@ NaboomDefineCitusSettings(void)
 							   "",
 							   PGC_USERSET, GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
 							   NULL, NULL, NULL);
+	DefineCustomBoolVariable("naboom.distributed",
+							 "Whether naboom.distribute() has distributed naboom in this database (Citus).",
+							 "Set for the database by naboom.distribute(); off turns the carrying of the caller's identity to the workers off (tests).",
+							 &naboom_distributed,
+							 false,
+							 PGC_SUSET, GUC_NOT_IN_SAMPLE,
+							 NULL, NULL, NULL);
 }
 
 /*
@@ -113,9 +124,10 @@ NaboomCarryRequest(void)
 	const char *app;
 	StringInfoData key;
 	const char *role = NULL;
+	bool		switched;
 	int			i;
 
-	if (mode == NULL || strcmp(mode, "local") != 0 || !IsTransactionState())
+	if (!naboom_distributed || mode == NULL || !IsTransactionState())
 		return;
 	/* a worker's connection from Citus has nothing to carry further */
 	app = GetConfigOption("application_name", true, false);
@@ -139,6 +151,16 @@ NaboomCarryRequest(void)
 		return;
 
 	SPI_connect();
+	/*
+	 * Citus repeats SET LOCAL on the workers only while its setting is
+	 * 'local'; naboom switches it on for its own statements and back at
+	 * once, so that the client's own SET LOCAL statements (SET LOCAL ROLE
+	 * above all: Citus would run naboom's functions as the caller on the
+	 * workers) stay where the client made them.
+	 */
+	switched = strcmp(mode, "local") != 0;
+	if (switched && SPI_execute("SET LOCAL citus.propagate_set_commands TO local", false, 0) != SPI_OK_UTILITY)
+		elog(ERROR, "could not switch on Citus's SET propagation");
 	for (i = 0; i < lengthof(CarriedSettings); i++)
 	{
 		const char *v = GetConfigOption(CarriedSettings[i], true, false);
@@ -160,6 +182,15 @@ NaboomCarryRequest(void)
 		if (SPI_execute(cmd.data, false, 0) != SPI_OK_UTILITY)
 			elog(ERROR, "could not carry the caller's role to the Citus workers");
 	}
+	if (switched)
+	{
+		StringInfoData cmd;
+
+		initStringInfo(&cmd);
+		AppendSetLocal(&cmd, "citus.propagate_set_commands", mode);
+		if (SPI_execute(cmd.data, false, 0) != SPI_OK_UTILITY)
+			elog(ERROR, "could not switch Citus's SET propagation back");
+	}
 	SPI_finish();
 
 	if (CarriedKey != NULL)
@@ -169,15 +200,13 @@ NaboomCarryRequest(void)
 }
 
 /*
- * NaboomCitusDistributed: see citus.h.  naboom.distribute() sets Citus's
- * setting for the database, so reading it is the whole test.
+ * NaboomCitusDistributed: see citus.h.  naboom.distribute() sets
+ * naboom.distributed for the database, so reading it is the whole test.
  */
 bool
 NaboomCitusDistributed(void)
 {
-	const char *mode = GetConfigOption("citus.propagate_set_commands", true, false);
-
-	return mode != NULL && strcmp(mode, "local") == 0;
+	return naboom_distributed;
 }
 
 /*

@@ -27,8 +27,8 @@
 #   4. naboom.distribute() twice, the same result, domain tables co-located
 #   5. distribute() refused to a non-superuser and without Citus
 #   6. two communities on different workers
-#   7. the caller on the shards (the audited actor on the worker; the control
-#      without Citus's SET propagation sees the service)
+#   7. the caller on the shards (the audited actor on the worker, also after
+#      SET LOCAL ROLE; the control with nothing carried sees the service)
 #   8. each community's shards on its own worker, its rows there
 #   9. report, resubmit, duplicate candidates, alert in both communities
 #  10. reports/s through the coordinator beside a single node (figures only)
@@ -184,9 +184,12 @@ as() { local u="$1"; shift; on coord -c "SET client_min_messages = warning" -c "
 
 # 7. the caller on the shards: a category and a membership written through
 # the coordinator run their audit triggers on the community's worker, which
-# logs the gateway's subject as the actor; with Citus's SET LOCAL propagation
-# off for one transaction the same write is logged as the service's role
-# there (what this test would catch: a shard that sees no claims)
+# logs the gateway's subject as the actor, also for a client that switched
+# to naboom_user with SET LOCAL ROLE (which Citus must not repeat on the
+# workers: naboom's functions would run as naboom_user there); with
+# naboom.distributed off for one transaction (nothing carried) the same
+# write is logged as the service's role there (what this test would catch:
+# a shard that sees no claims)
 actor_on() { # actor_on PORT TABLE COMMUNITY USER_REF_COLUMN VALUE: the audited actor of the row's INSERT on that node
     timeout 60 "$BINDIR/psql" -X -q -At -h "$W" -p "$1" -U postgres -d postgres -c "SELECT string_agg(actor, ',') FROM naboom.audit_log WHERE action = 'INSERT' AND table_name LIKE 'naboom.$2%' AND community_id = $3 AND new_values->>'$4' = '$5'"
 }
@@ -194,14 +197,18 @@ actor_on() { # actor_on PORT TABLE COMMUNITY USER_REF_COLUMN VALUE: the audited 
     as "admin-$T" -c "SELECT code FROM naboom_api.upsert_category('town-$T', 'burglary', 'Burglary', 'Inbraak', 'high')" &&
     as "res-$T" -c "SELECT role FROM naboom_api.join_community('town-$T', 'Resident $T')" || exit 1
   done &&
-  as "res-x" -c "SET LOCAL citus.propagate_set_commands = none" -c "SELECT role FROM naboom_api.join_community('town-$A', 'Resident X')" &&
+  as "res-x" -c "SET LOCAL naboom.distributed = off" -c "SELECT role FROM naboom_api.join_community('town-$A', 'Resident X')" &&
   sleep 2 &&
   a1=$(actor_on "$PA" category "$A" code burglary) && a2=$(actor_on "$PA" member "$A" user_ref "res-$A") &&
   b1=$(actor_on "$PB" category "$B" code burglary) && b2=$(actor_on "$PB" member "$B" user_ref "res-$B") &&
-  x=$(actor_on "$PA" member "$A" user_ref "res-x") &&
-  echo "$a1 $a2 $b1 $b2 $x" &&
-  [ "$a1 $a2 $b1 $b2 $x" = "admin-$A res-$A admin-$B res-$B postgres" ] ) >"$W/ident.log" 2>&1
-verdict "the caller on the shards: audited actors on the workers are the gateway's subjects (without propagation: the service)" $? 'cat "$W/ident.log"; grep -h ERROR "$W"/*.log | tail -5'
+  on coord -c "SET client_min_messages = warning" -c "BEGIN" -c "SET LOCAL ROLE naboom_user" \
+      -c "SELECT set_config('request.jwt.claims', '{\"sub\":\"res-y\"}', true)" \
+      -c "SELECT role FROM naboom_api.join_community('town-$A', 'Resident Y')" -c "COMMIT" &&
+  sleep 2 &&
+  x=$(actor_on "$PA" member "$A" user_ref "res-x") && y=$(actor_on "$PA" member "$A" user_ref "res-y") &&
+  echo "$a1 $a2 $b1 $b2 $x $y" &&
+  [ "$a1 $a2 $b1 $b2 $x $y" = "admin-$A res-$A admin-$B res-$B postgres res-y" ] ) >"$W/ident.log" 2>&1
+verdict "the caller on the shards: audited actors on the workers are the gateway's subjects, also after SET LOCAL ROLE (with nothing carried: the service)" $? 'cat "$W/ident.log"; grep -h ERROR "$W"/*.log | tail -5'
 
 # 8. each community's rows sit on one node: every domain table's shard for
 # town-A is on A's worker, for town-B on B's; and the rows written are there

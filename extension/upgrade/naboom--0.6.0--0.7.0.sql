@@ -4356,8 +4356,8 @@ BEGIN
 		END LOOP;
 
 		-- The caller's identity reaches the workers as SET LOCAL (src/citus.c)
-		EXECUTE pg_catalog.format('ALTER DATABASE %I SET citus.propagate_set_commands = local', pg_catalog.current_database());
-		PERFORM pg_catalog.set_config('citus.propagate_set_commands', 'local', false);
+		EXECUTE pg_catalog.format('ALTER DATABASE %I SET naboom.distributed = on', pg_catalog.current_database());
+		PERFORM pg_catalog.set_config('naboom.distributed', 'on', false);
 	END IF;
 
 	-- Ids made on a worker (alerts, timeline rows, events, audit rows ...)
