@@ -166,7 +166,13 @@ NaboomCarryRequest(void)
 		const char *v = GetConfigOption(CarriedSettings[i], true, false);
 		StringInfoData cmd;
 
-		if (v == NULL || v[0] == '\0')
+		/*
+		 * An empty one is carried too once something was carried in this
+		 * transaction: the workers would otherwise keep the earlier value
+		 * (a client that moved from request.jwt.claims to jwt.claims.sub
+		 * was refused there as naboom.conflicting_claims).
+		 */
+		if (v == NULL || (v[0] == '\0' && CarriedLxid != MyProc->lxid))
 			continue;
 		initStringInfo(&cmd);
 		AppendSetLocal(&cmd, CarriedSettings[i], v);

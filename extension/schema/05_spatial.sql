@@ -502,12 +502,20 @@ COMMENT ON FUNCTION naboom_api.update_position(double precision, double precisio
 -- API: alert subscriptions and alerts
 ------------------------------------------------------------------------------
 CREATE FUNCTION naboom.subscription_out(s naboom.subscription) RETURNS naboom_api.subscription
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	r naboom_api.subscription;
+BEGIN
+	-- (PL/pgSQL: Citus cannot plan a SQL function's parameters against
+	-- distributed tables, README "Citus")
 	SELECT s.subscription_id, c.slug, s.label, ST_Y(s.centre), ST_X(s.centre), s.radius_m, s.categories,
 		s.min_priority::text, s.created_at, a.code
+	INTO r
 	FROM naboom.community c
 	LEFT JOIN naboom.area a ON a.community_id = s.community_id AND a.area_id = s.area_id
-	WHERE c.community_id = s.community_id
+	WHERE c.community_id = s.community_id;
+	RETURN r;
+END
 $$;
 
 COMMENT ON FUNCTION naboom.subscription_out(naboom.subscription) IS 'A subscription as the API returns it';
@@ -683,9 +691,17 @@ $$;
 COMMENT ON FUNCTION naboom.check_alert_id(bigint) IS 'up_to_id if it is 0 or more, else naboom.invalid_alert_id (22023)';
 
 CREATE FUNCTION naboom.alert_state(actor text, marked integer) RETURNS naboom_api.alert_state
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	r naboom_api.alert_state;
+BEGIN
+	-- (PL/pgSQL: Citus cannot plan a SQL function's parameters against
+	-- distributed tables, README "Citus")
 	SELECT (SELECT count(*) FROM naboom.alert a WHERE a.user_ref = actor AND a.seen_at IS NULL)::integer, marked,
 		(SELECT max(a.alert_id) FROM naboom.alert a WHERE a.user_ref = actor)
+	INTO r;
+	RETURN r;
+END
 $$;
 
 COMMENT ON FUNCTION naboom.alert_state(text, integer) IS 'The alert read state of a person (unread through the partial index of unread alerts)';

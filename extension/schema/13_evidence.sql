@@ -233,7 +233,12 @@ COMMENT ON TYPE naboom_api.attachment IS
 
 CREATE FUNCTION naboom.attachment_out(a naboom.attachment, i naboom.incident, slug text, actor text,
 	my_role naboom.member_role) RETURNS naboom_api.attachment
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	r naboom_api.attachment;
+BEGIN
+	-- (PL/pgSQL: Citus cannot plan a SQL function's parameters against
+	-- distributed tables, README "Citus")
 	SELECT a.attachment_id, i.reference, slug, a.object_key, a.content_type, a.bytes, a.sha256, a.caption,
 		a.taken_at, a.created_at,
 		CASE WHEN a.uploader_ref IS NULL THEN 'naboom'
@@ -246,6 +251,9 @@ LANGUAGE sql STABLE AS $$
 				WHERE m.community_id = a.community_id AND m.user_ref = a.uploader_ref) END,
 		actor IS NOT NULL AND a.uploader_ref IS NOT DISTINCT FROM actor,
 		a.hidden_at IS NOT NULL, a.hidden_at, a.hidden_reason
+	INTO r;
+	RETURN r;
+END
 $$;
 
 COMMENT ON FUNCTION naboom.attachment_out(naboom.attachment, naboom.incident, text, text, naboom.member_role) IS
@@ -255,8 +263,11 @@ COMMENT ON FUNCTION naboom.attachment_out(naboom.attachment, naboom.incident, te
 -- naboom.incident_out): the incident is visible to the caller already.
 CREATE FUNCTION naboom.incident_attachments(i naboom.incident, actor text, my_role naboom.member_role,
 	reporter_name text) RETURNS jsonb
-LANGUAGE sql STABLE AS $$
-	SELECT coalesce(jsonb_agg(jsonb_build_object(
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+	-- (PL/pgSQL: Citus cannot plan a SQL function's parameters against
+	-- distributed tables, README "Citus")
+	RETURN (SELECT coalesce(jsonb_agg(jsonb_build_object(
 			'id', a.attachment_id, 'object_key', a.object_key, 'content_type', a.content_type,
 			'bytes', a.bytes, 'sha256', a.sha256, 'caption', a.caption, 'taken_at', a.taken_at,
 			'created_at', a.created_at,
@@ -277,7 +288,8 @@ LANGUAGE sql STABLE AS $$
 	JOIN naboom.attachment a ON a.community_id = i.community_id AND a.incident_id = i.incident_id
 	LEFT JOIN naboom.member m ON m.community_id = a.community_id AND m.user_ref = a.uploader_ref
 	WHERE (v.sees_sensitive OR NOT cat.is_sensitive)
-		AND (a.hidden_at IS NULL OR v.moderator)
+		AND (a.hidden_at IS NULL OR v.moderator));
+END
 $$;
 
 COMMENT ON FUNCTION naboom.incident_attachments(naboom.incident, text, naboom.member_role, text) IS

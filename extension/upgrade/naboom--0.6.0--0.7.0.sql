@@ -1204,12 +1204,20 @@ COMMENT ON FUNCTION naboom.duplicate_rows(naboom.community, text, double precisi
 	'The duplicate candidates of a place as the actor may see them (private ones only for their reporter and staff; sensitive ones blurred)';
 
 CREATE OR REPLACE FUNCTION naboom.subscription_out(s naboom.subscription) RETURNS naboom_api.subscription
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	r naboom_api.subscription;
+BEGIN
+	-- (PL/pgSQL: Citus cannot plan a SQL function's parameters against
+	-- distributed tables, README "Citus")
 	SELECT s.subscription_id, c.slug, s.label, ST_Y(s.centre), ST_X(s.centre), s.radius_m, s.categories,
 		s.min_priority::text, s.created_at, a.code
+	INTO r
 	FROM naboom.community c
 	LEFT JOIN naboom.area a ON a.community_id = s.community_id AND a.area_id = s.area_id
-	WHERE c.community_id = s.community_id
+	WHERE c.community_id = s.community_id;
+	RETURN r;
+END
 $$;
 
 COMMENT ON FUNCTION naboom.subscription_out(naboom.subscription) IS 'A subscription as the API returns it';
@@ -1313,9 +1321,17 @@ $$;
 COMMENT ON FUNCTION naboom.check_alert_id(bigint) IS 'up_to_id if it is 0 or more, else naboom.invalid_alert_id (22023)';
 
 CREATE OR REPLACE FUNCTION naboom.alert_state(actor text, marked integer) RETURNS naboom_api.alert_state
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	r naboom_api.alert_state;
+BEGIN
+	-- (PL/pgSQL: Citus cannot plan a SQL function's parameters against
+	-- distributed tables, README "Citus")
 	SELECT (SELECT count(*) FROM naboom.alert a WHERE a.user_ref = actor AND a.seen_at IS NULL)::integer, marked,
 		(SELECT max(a.alert_id) FROM naboom.alert a WHERE a.user_ref = actor)
+	INTO r;
+	RETURN r;
+END
 $$;
 
 COMMENT ON FUNCTION naboom.alert_state(text, integer) IS 'The alert read state of a person (unread through the partial index of unread alerts)';
@@ -2977,7 +2993,12 @@ COMMENT ON FUNCTION naboom.check_taken_at(timestamptz) IS 'taken_at if it is NUL
 
 CREATE OR REPLACE FUNCTION naboom.attachment_out(a naboom.attachment, i naboom.incident, slug text, actor text,
 	my_role naboom.member_role) RETURNS naboom_api.attachment
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	r naboom_api.attachment;
+BEGIN
+	-- (PL/pgSQL: Citus cannot plan a SQL function's parameters against
+	-- distributed tables, README "Citus")
 	SELECT a.attachment_id, i.reference, slug, a.object_key, a.content_type, a.bytes, a.sha256, a.caption,
 		a.taken_at, a.created_at,
 		CASE WHEN a.uploader_ref IS NULL THEN 'naboom'
@@ -2990,6 +3011,9 @@ LANGUAGE sql STABLE AS $$
 				WHERE m.community_id = a.community_id AND m.user_ref = a.uploader_ref) END,
 		actor IS NOT NULL AND a.uploader_ref IS NOT DISTINCT FROM actor,
 		a.hidden_at IS NOT NULL, a.hidden_at, a.hidden_reason
+	INTO r;
+	RETURN r;
+END
 $$;
 
 COMMENT ON FUNCTION naboom.attachment_out(naboom.attachment, naboom.incident, text, text, naboom.member_role) IS
@@ -2997,8 +3021,11 @@ COMMENT ON FUNCTION naboom.attachment_out(naboom.attachment, naboom.incident, te
 
 CREATE OR REPLACE FUNCTION naboom.incident_attachments(i naboom.incident, actor text, my_role naboom.member_role,
 	reporter_name text) RETURNS jsonb
-LANGUAGE sql STABLE AS $$
-	SELECT coalesce(jsonb_agg(jsonb_build_object(
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+	-- (PL/pgSQL: Citus cannot plan a SQL function's parameters against
+	-- distributed tables, README "Citus")
+	RETURN (SELECT coalesce(jsonb_agg(jsonb_build_object(
 			'id', a.attachment_id, 'object_key', a.object_key, 'content_type', a.content_type,
 			'bytes', a.bytes, 'sha256', a.sha256, 'caption', a.caption, 'taken_at', a.taken_at,
 			'created_at', a.created_at,
@@ -3019,7 +3046,8 @@ LANGUAGE sql STABLE AS $$
 	JOIN naboom.attachment a ON a.community_id = i.community_id AND a.incident_id = i.incident_id
 	LEFT JOIN naboom.member m ON m.community_id = a.community_id AND m.user_ref = a.uploader_ref
 	WHERE (v.sees_sensitive OR NOT cat.is_sensitive)
-		AND (a.hidden_at IS NULL OR v.moderator)
+		AND (a.hidden_at IS NULL OR v.moderator));
+END
 $$;
 
 COMMENT ON FUNCTION naboom.incident_attachments(naboom.incident, text, naboom.member_role, text) IS
