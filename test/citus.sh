@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test/citus.sh: naboom on a real Citus 13.2 cluster (issue 18).
 #
-#   bash test/citus.sh            (make installcheck-citus; not in scripts/test.sh)
+#   bash test/citus.sh            (make installcheck-citus; part of scripts/test.sh)
 #
 # Citus is not packaged in Debian 12: when citus.so is missing this runs
 # ../shared/citus/install.sh (Citus 13.2.2 built from its release source,
@@ -31,9 +31,14 @@
 #      SET LOCAL ROLE; the control with nothing carried sees the service)
 #   8. each community's shards on its own worker, its rows there
 #   9. report, resubmit, duplicate candidates, alert in both communities
-#  10. reports/s through the coordinator beside a single node (figures only)
-#  11. a third worker and citus_rebalance_start() under load: nothing lost
-#  12. a report after the move (the workers' sequences in ranges of their own)
+#  10. verify, dispatch, en route; a panic acknowledged; escalation
+#  11. the event stream per community (1..n, every topic, events_since)
+#  12. the audit on every node (seal, verify, community/incident audit, cron)
+#  13. a retention dry run
+#  14. export and erasure (the shard, every node's audit log)
+#  15. reports/s through the coordinator beside a single node (figures only)
+#  16. a third worker and citus_rebalance_start() under load: nothing lost
+#  17. a report after the move (the workers' sequences in ranges of their own)
 #
 # Output is TAP (also in test/results/citus.out; the nodes' server logs go to
 # test/results/citus.*.log).  Exit status 0 iff every assertion passed.
