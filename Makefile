@@ -120,7 +120,7 @@ installcheck-graphile:
 # test/citus.sh: a Citus 13.2 coordinator and two workers of their own
 # (../shared/citus/install.sh builds Citus when it is missing, about 3 min);
 # naboom installed, distributed by community and its story run through the
-# coordinator.  Not part of scripts/test.sh (it takes minutes).
+# coordinator.  Part of scripts/test.sh (about 4 min, +3 for the build).
 .PHONY: installcheck-citus
 installcheck-citus:
 	bash test/citus.sh
