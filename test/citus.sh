@@ -339,7 +339,8 @@ verdict "a retention dry run through the coordinator finds what is due and chang
 # 14. export and erasure through the coordinator: a resident of each
 # community reports and reads an incident, exports (the report, and audit
 # rows from the worker's log), then erases: the report anonymised on its
-# shard, the membership gone, no audit row on any node names them
+# shard, the membership gone, no audit row on any node names them; another
+# leaves the community (leave_community: the same anonymisation, one community)
 ( for T in $A $B; do
     lon=$(awk -v t=$T 'BEGIN{print 27.1 + t * 0.3}')
     u="leaver-$T"
@@ -354,9 +355,17 @@ verdict "a retention dry run through the coordinator finds what is due and chang
     member=$(svc -c "SELECT count(*) FROM naboom.member WHERE user_ref = '$u'") &&
     named=$(svc -c "SELECT sum(result::bigint) FROM naboom.on_every_node('SELECT count(*) FROM naboom.audit_log WHERE actor = ''$u'' OR row_key->>''user_ref'' = ''$u''', true)") &&
     echo "town-$T $u: report still naming them / there: $left; memberships: $member; audit rows naming them on all nodes: $named" &&
-    [ "$left" = "0 1" ] && [ "$member" = 0 ] && [ "$named" = 0 ] || exit 1
+    [ "$left" = "0 1" ] && [ "$member" = 0 ] && [ "$named" = 0 ] &&
+    q="quitter-$T" &&
+    as "$q" -c "SELECT role FROM naboom_api.join_community('town-$T', 'Quitter $T')" >/dev/null &&
+    rq=$(as "$q" -c "SELECT reference FROM naboom_api.report_incident('town-$T', 'burglary', -24.5, $lon, 'never mind', client_ref => 'quit-1')") &&
+    as "$q" -c "SELECT status FROM naboom_api.transition_incident('$rq', 'cancelled')" >/dev/null &&
+    lv=$(as "$q" -c "SELECT (erased->>'memberships') || ' ' || (erased->>'reports_anonymised') FROM naboom_api.leave_community('town-$T')") &&
+    gone=$(svc -c "SELECT (SELECT count(*) FROM naboom.member WHERE user_ref = '$q') || ' ' || (SELECT count(*) FROM naboom.incident WHERE reference = '$rq' AND reporter_ref IS NULL AND description IS NULL)") &&
+    echo "town-$T $q: left (memberships, reports anonymised) $lv; membership left / report anonymised: $gone" &&
+    [ "$lv" = "1 1" ] && [ "$gone" = "0 1" ] || exit 1
   done ) >"$W/erase.log" 2>&1
-verdict "export and erasure through the coordinator: the export has the report and the workers' audit rows; erasure anonymises on the shard and in every node's audit log" $? 'cat "$W/erase.log"; grep -h ERROR "$W"/*.log | tail -4'
+verdict "export, erasure and leaving through the coordinator: the export has the report and the workers' audit rows; erasure anonymises on the shard and in every node's audit log; leave_community on the shard" $? 'cat "$W/erase.log"; grep -h ERROR "$W"/*.log | tail -4'
 
 
 # 15. reports per second: two pgbench clients, one per community, through the
