@@ -15,10 +15,12 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
 #include "audit_guard.h"
+#include "citus.h"
 #include "retention_audit.h"
 #include "retention_engine.h"
 #include "spi_util.h"
@@ -30,9 +32,30 @@
 static int64
 AnonymiseAudit(Run *r, Step *s, Datum from, Datum to)
 {
-	Oid			types[4] = {TIMESTAMPTZOID, TIMESTAMPTZOID, INT8OID, INT4OID};
-	Datum		values[4] = {from, to, Int64GetDatum(0), Int32GetDatum(r->batch)};
+	Oid			types[6] = {TIMESTAMPTZOID, TIMESTAMPTZOID, INT8OID, INT4OID, INT8ARRAYOID, INT8ARRAYOID};
+	Datum		values[6] = {from, to, Int64GetDatum(0), Int32GetDatum(r->batch), (Datum) 0, (Datum) 0};
 	int64		total = 0;
+	bool		distributed = NaboomCitusDistributed();
+
+	/*
+	 * On a distributed naboom the audit log is this node's, and the
+	 * incidents under legal hold are read first (Citus cannot join a local
+	 * table's UPDATE to a distributed table); kept in the run's context,
+	 * which outlives the batches' commits.
+	 */
+	if (distributed)
+	{
+		MemoryContext old;
+		bool		isnull;
+
+		NaboomExecute("SELECT coalesce(pg_catalog.array_agg(i.community_id), '{}'),"
+					  " coalesce(pg_catalog.array_agg(i.incident_id), '{}')"
+					  " FROM naboom.incident i WHERE i.legal_hold", 0, NULL, NULL, SPI_OK_SELECT);
+		old = MemoryContextSwitchTo(r->cxt);
+		values[4] = datumCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull), false, -1);
+		values[5] = datumCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull), false, -1);
+		MemoryContextSwitchTo(old);
+	}
 
 	for (;;)
 	{
@@ -40,16 +63,21 @@ AnonymiseAudit(Run *r, Step *s, Datum from, Datum to)
 		Datum		last;
 
 		NaboomAuditPrivileged = true;
-		NaboomExecute("WITH b AS (SELECT a.id, a.logged_at FROM naboom.audit_log a"
-				"  WHERE a.logged_at > $1 AND a.logged_at <= $2 AND a.personal_digest IS NULL AND a.id > $3"
-				"  ORDER BY a.id LIMIT $4),"
-				" u AS (UPDATE naboom.audit_log a SET" NABOOM_AUDIT_REDACT_SET
-				"  FROM b WHERE a.id = b.id AND a.logged_at = b.logged_at AND a.personal_digest IS NULL"
-				"   AND NOT EXISTS (SELECT 1 FROM naboom.incident h WHERE h.community_id = a.community_id"
-				"    AND h.incident_id = a.incident_id AND h.legal_hold)"
-				"  RETURNING 1)"
-				" SELECT (SELECT max(b.id) FROM b), (SELECT count(*) FROM u)",
-				4, types, values, SPI_OK_SELECT);
+		NaboomExecute(psprintf("WITH b AS (SELECT a.id, a.logged_at FROM naboom.audit_log a"
+							   "  WHERE a.logged_at > $1 AND a.logged_at <= $2 AND a.personal_digest IS NULL AND a.id > $3"
+							   "  ORDER BY a.id LIMIT $4),"
+							   " u AS (UPDATE naboom.audit_log a SET" NABOOM_AUDIT_REDACT_SET
+							   "  FROM b WHERE a.id = b.id AND a.logged_at = b.logged_at AND a.personal_digest IS NULL"
+							   "   AND NOT EXISTS (%s)"
+							   "  RETURNING 1)"
+							   " SELECT (SELECT max(b.id) FROM b), (SELECT count(*) FROM u)",
+							   distributed ?
+							   "SELECT 1 FROM ROWS FROM (pg_catalog.unnest($5::pg_catalog.int8[]),"
+							   " pg_catalog.unnest($6::pg_catalog.int8[])) AS h(c, i)"
+							   " WHERE h.c = a.community_id AND h.i = a.incident_id" :
+							   "SELECT 1 FROM naboom.incident h WHERE h.community_id = a.community_id"
+							   " AND h.incident_id = a.incident_id AND h.legal_hold"),
+					  distributed ? 6 : 4, types, values, SPI_OK_SELECT);
 		NaboomAuditPrivileged = false;
 		last = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 		if (isnull)

@@ -30,6 +30,7 @@
 #include "utils/timestamp.h"
 
 #include "attachment.h"
+#include "citus.h"
 #include "erasure.h"
 #include "retention_classes.h"
 #include "retention_engine.h"
@@ -68,6 +69,51 @@
 	" FROM naboom.deleted_note d JOIN naboom.retention_effective r" \
 	"  ON r.community_id = d.community_id AND r.data_class = 'deleted_note'" \
 	" WHERE d.requested_at <= $1 - r.keep"
+
+/*
+ * On a distributed naboom (Citus) a batch that claims rows with FOR UPDATE
+ * must stay inside one community (Citus refuses a FOR UPDATE over every
+ * shard), so the personal data and deleted notes classes run their batches
+ * community by community there ($3, with BY_COMMUNITY in the statement);
+ * on a single node there is one pass over all communities, as before.
+ * The ids are kept in the run's context, which outlives the batches'
+ * commits.
+ */
+static int
+BatchCommunities(Run *r, Datum **ids)
+{
+	int			n,
+				i;
+	bool		isnull;
+
+	if (!NaboomCitusDistributed())
+	{
+		*ids = MemoryContextAlloc(r->cxt, sizeof(Datum));
+		(*ids)[0] = (Datum) 0;
+		return 1;
+	}
+	NaboomExecute("SELECT c.community_id FROM naboom.community c ORDER BY 1", 0, NULL, NULL, SPI_OK_SELECT);
+	n = (int) SPI_processed;
+	*ids = MemoryContextAlloc(r->cxt, sizeof(Datum) * Max(n, 1));
+	for (i = 0; i < n; i++)
+		(*ids)[i] = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+	return n;
+}
+
+/* the filter of a batch in one community (on a cluster), or nothing */
+#define BY_COMMUNITY(col) (NaboomCitusDistributed() ? " AND " col " = $3" : "")
+
+/* A batch statement, in one community on a cluster (see BatchCommunities). */
+static void
+CommunityBatch(Run *r, const char *sql, int limit, int expect, Datum community)
+{
+	Oid			types[3] = {TIMESTAMPTZOID, INT4OID, INT8OID};
+	Datum		values[3] = {TimestampTzGetDatum(r->as_of), Int32GetDatum(limit), community};
+
+	NaboomRetentionActive = true;
+	NaboomExecute(sql, NaboomCitusDistributed() ? 3 : 2, types, values, expect);
+	NaboomRetentionActive = false;
+}
 
 /* ------------------------------------------------------ emergency records */
 
@@ -229,18 +275,28 @@ NaboomRetainPersonalData(Run *r)
 		mem.rows = RetentionCount(r, "SELECT count(*)" EXPIRED_MEMBERS " AND NOT " MEMBER_HELD);
 	else
 	{
-		for (;;)
+		Datum	   *ids;
+		int			nids = BatchCommunities(r, &ids);
+		int			k = 0;
+		char	   *sql = MemoryContextStrdup(r->cxt,
+											  psprintf("SELECT coalesce(array_agg(x.community_id), '{}'), coalesce(array_agg(x.user_ref), '{}'),"
+													   " count(*) FROM (SELECT m.community_id, m.user_ref" EXPIRED_MEMBERS "%s AND NOT " MEMBER_HELD
+													   " LIMIT $2 FOR UPDATE OF m SKIP LOCKED) x",
+													   BY_COMMUNITY("m.community_id")));
+
+		while (k < nids)
 		{
 			NaboomErasure e;
 			Datum		communities;
 			Datum		refs;
 			bool		isnull;
 
-			RetentionBatch(r, "SELECT coalesce(array_agg(x.community_id), '{}'), coalesce(array_agg(x.user_ref), '{}'),"
-				  " count(*) FROM (SELECT m.community_id, m.user_ref" EXPIRED_MEMBERS " AND NOT " MEMBER_HELD
-				  " LIMIT $2 FOR UPDATE OF m SKIP LOCKED) x", limit, SPI_OK_SELECT);
+			CommunityBatch(r, sql, limit, SPI_OK_SELECT, ids[k]);
 			if (NaboomResultInt8(0, 3) == 0)
-				break;
+			{
+				k++;			/* this community is done */
+				continue;
+			}
 			communities = SPI_datumTransfer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull),
 											false, -1);
 			refs = SPI_datumTransfer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull),
@@ -288,19 +344,31 @@ NaboomRetainDeletedNotes(Run *r)
 	if (r->dry_run)
 		s.rows = RetentionCount(r, "SELECT count(*)" EXPIRED_NOTES " AND NOT " HELD("d.community_id", "d.incident_id"));
 	else
-		for (;;)
+	{
+		Datum	   *ids;
+		int			nids = BatchCommunities(r, &ids);
+		int			k = 0;
+		char	   *sql = MemoryContextStrdup(r->cxt,
+											  psprintf("WITH c AS (SELECT d.community_id, d.incident_id, d.seq" EXPIRED_NOTES
+													   "%s AND NOT " HELD("d.community_id", "d.incident_id") " LIMIT $2 FOR UPDATE OF d SKIP LOCKED)"
+													   " DELETE FROM naboom.deleted_note x USING c WHERE x.community_id = c.community_id"
+													   "  AND x.incident_id = c.incident_id AND x.seq = c.seq%s",
+													   BY_COMMUNITY("d.community_id"), BY_COMMUNITY("x.community_id")));
+
+		while (k < nids)
 		{
-			RetentionBatch(r, "WITH c AS (SELECT d.community_id, d.incident_id, d.seq" EXPIRED_NOTES
-				  "  AND NOT " HELD("d.community_id", "d.incident_id") " LIMIT $2 FOR UPDATE OF d SKIP LOCKED)"
-				  " DELETE FROM naboom.deleted_note x USING c WHERE x.community_id = c.community_id"
-				  "  AND x.incident_id = c.incident_id AND x.seq = c.seq", r->batch, SPI_OK_DELETE);
+			CommunityBatch(r, sql, r->batch, SPI_OK_DELETE, ids[k]);
 			if (SPI_processed == 0)
-				break;
+			{
+				k++;			/* this community is done */
+				continue;
+			}
 			s.rows += SPI_processed;
 			s.batches++;
 			RetentionErased(r, "deleted_note", psprintf("\"count\":" UINT64_FORMAT, SPI_processed));
 			RetentionCommit(r);
 		}
+	}
 	RetentionRecord(r, &s, "deleted_note", "naboom.deleted_note", r->dry_run ? "due for deletion" : "deleted");
 	RetentionCommit(r);
 }

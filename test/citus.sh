@@ -39,6 +39,7 @@
 #  15. reports/s through the coordinator beside a single node (figures only)
 #  16. a third worker and citus_rebalance_start() under load: nothing lost
 #  17. a report after the move (the workers' sequences in ranges of their own)
+#  18. a real retention run (members anonymised community by community)
 #
 # Output is TAP (also in test/results/citus.out; the nodes' server logs go to
 # test/results/citus.*.log).  Exit status 0 iff every assertion passed.
@@ -49,7 +50,7 @@ PG_CONFIG="${PG_CONFIG:-pg_config}"
 BINDIR="$($PG_CONFIG --bindir)"
 LIBDIR="$($PG_CONFIG --pkglibdir)"
 CITUS_INSTALL="${NABOOM_CITUS_INSTALL:-$ROOT/../shared/citus/install.sh}"
-PLAN=17
+PLAN=18
 
 unset PGOPTIONS PGDATABASE PGSERVICE PGHOST PGPORT PGUSER PGPASSWORD
 mkdir -p "$ROOT/test/results" && exec > >(tee "$ROOT/test/results/citus.out")
@@ -462,5 +463,18 @@ verdict "a third worker and citus_rebalance_start() under load: every report pgb
       echo "town-$T: $r1 $r2" && [ -n "$r1" ] && [ "$r1" = "$r2" ] || exit 1
   done ) >"$W/after-move.log" 2>&1
 verdict "after the move: a report and its resubmit in each community (the workers' sequences in ranges of their own)" $? 'cat "$W/after-move.log"'
+
+# 18. a real retention run through the coordinator, as of 20 years on (so
+# everything is due; last, since it anonymises the test's people): its
+# batches claim rows community by community (Citus refuses a FOR UPDATE over
+# every shard), members are anonymised on their communities' nodes
+( before=$(on coord -c "SELECT count(*) FROM naboom.member") &&
+  on coord -c "SET client_min_messages = warning" -c "CALL naboom.run_retention(false, now() + interval '20 years')" >"$W/retention-real.out" &&
+  run=$(on coord -c "SELECT dry_run || ' ' || outcome FROM naboom.retention_run ORDER BY run_id DESC LIMIT 1") &&
+  done_rows=$(on coord -c "SELECT coalesce(sum(x.rows), 0) FROM naboom.retention_result x WHERE x.run_id = (SELECT max(run_id) FROM naboom.retention_run) AND x.data_class = 'personal_data' AND x.target = 'naboom.member'") &&
+  after=$(on coord -c "SELECT count(*) FROM naboom.member") &&
+  echo "retention: $run; members anonymised $done_rows; members before $before, after $after" &&
+  [ "$run" = "false done" ] && [ "$done_rows" -gt 0 ] && [ "$after" -lt "$before" ] ) >"$W/retention-real.log" 2>&1
+verdict "a real retention run through the coordinator: members anonymised community by community" $? 'cat "$W/retention-real.log" "$W/retention-real.out"; grep -h ERROR "$W"/*.log | tail -4'
 
 finish "done"
