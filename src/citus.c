@@ -27,6 +27,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "catalog/pg_namespace.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
@@ -34,6 +35,7 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
 #include "naboom.h"
@@ -203,6 +205,31 @@ NaboomCarryRequest(void)
 		pfree(CarriedKey);
 	CarriedKey = MemoryContextStrdup(TopMemoryContext, key.data);
 	CarriedLxid = MyProc->lxid;
+}
+
+/*
+ * NaboomCitusGroup: see citus.h.  Cheap without Citus (one catalog lookup);
+ * with it, one query on Citus's metadata.  Unlike naboom.distributed, it
+ * answers on the workers too.
+ */
+int
+NaboomCitusGroup(void)
+{
+	bool		isnull;
+	int32		group;
+
+	if (!OidIsValid(get_relname_relid("pg_dist_partition", PG_CATALOG_NAMESPACE)) ||
+		!OidIsValid(get_relname_relid("pg_dist_local_group", PG_CATALOG_NAMESPACE)))
+		return -1;
+	if (SPI_execute("SELECT g.groupid FROM pg_catalog.pg_dist_local_group g"
+					" WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p"
+					"  WHERE p.logicalrelid OPERATOR(pg_catalog.=) 'naboom.event'::pg_catalog.regclass)",
+					true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read Citus's metadata");
+	if (SPI_processed == 0)
+		return -1;
+	group = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	return isnull ? -1 : (int) group;
 }
 
 /*

@@ -15,6 +15,13 @@ extern void NaboomDefineCitusSettings(void);
 /* The role outside SECURITY DEFINER functions, or the one carried to a worker. */
 extern Oid	NaboomOuterUserId(void);
 
+/*
+ * This node's Citus group once naboom.event is distributed: 0 on the
+ * coordinator, > 0 on a worker; -1 on a single node (or before
+ * distribute()).  Call between SPI_connect and SPI_finish.
+ */
+extern int	NaboomCitusGroup(void);
+
 /* On a node of a Citus cluster where naboom.distribute() ran (cheap). */
 extern bool NaboomCitusDistributed(void);
 

@@ -62,6 +62,7 @@
 
 #include "naboom.h"
 #include "audit_queue.h"
+#include "citus.h"
 #include "events.h"
 #include "retention_engine.h"
 #include "spi_util.h"
@@ -286,29 +287,13 @@ typedef enum EventsPlacement
 	EVENTS_WORKER				/* distributed, and this is a worker */
 } EventsPlacement;
 
-/*
- * EventsPlacementHere tells where this node stands.  Cheap without Citus
- * (one catalog lookup); with it, one query on Citus's metadata.  Call
- * between SPI_connect and SPI_finish.
- */
+/* EventsPlacementHere tells where this node stands (citus.c). */
 static EventsPlacement
 EventsPlacementHere(void)
 {
-	bool		isnull;
-	int32		group;
+	int			group = NaboomCitusGroup();
 
-	if (!OidIsValid(get_relname_relid("pg_dist_partition", PG_CATALOG_NAMESPACE)) ||
-		!OidIsValid(get_relname_relid("pg_dist_local_group", PG_CATALOG_NAMESPACE)))
-		return EVENTS_LOCAL;
-	if (SPI_execute("SELECT g.groupid FROM pg_catalog.pg_dist_local_group g"
-					" WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p"
-					"  WHERE p.logicalrelid OPERATOR(pg_catalog.=) 'naboom.event'::pg_catalog.regclass)",
-					true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read Citus's metadata");
-	if (SPI_processed == 0)
-		return EVENTS_LOCAL;
-	group = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	return (!isnull && group == 0) ? EVENTS_COORDINATOR : EVENTS_WORKER;
+	return group < 0 ? EVENTS_LOCAL : group == 0 ? EVENTS_COORDINATOR : EVENTS_WORKER;
 }
 
 /*

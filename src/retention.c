@@ -38,6 +38,7 @@
 
 #include "naboom.h"
 #include "audit_guard.h"
+#include "citus.h"
 #include "retention.h"
 #include "retention_audit.h"
 #include "retention_classes.h"
@@ -93,10 +94,47 @@ FinishRun(Run *r)
  * RunSteps is the run itself, between taking the lock and releasing it: the
  * path pinned, the run's row, the classes in order, the path restored.
  */
+/*
+ * On a distributed naboom's coordinator: every worker's audit log, each by
+ * a run of its own on that worker (in the worker's retention_run, which
+ * the step here names), through run_command_on_workers.  A worker that
+ * fails fails this run, which the next run repeats.
+ */
+static void
+RetainWorkersAudit(Run *r)
+{
+	Step		s;
+	Oid			types[2] = {BOOLOID, TIMESTAMPTZOID};
+	Datum		values[2] = {BoolGetDatum(r->dry_run), TimestampTzGetDatum(r->as_of)};
+	bool		isnull;
+	Datum		failed;
+
+	RetentionStepStart(&s);
+	NaboomExecute("SELECT pg_catalog.count(*) FILTER (WHERE w.success),"
+				  " pg_catalog.string_agg(w.nodename || ':' || w.nodeport || ' ' || w.result, '; ')"
+				  "  FILTER (WHERE NOT w.success)"
+				  " FROM pg_catalog.run_command_on_workers(pg_catalog.format("
+				  "  'CALL naboom.run_retention(%L, %L)', $1, $2)) w",
+				  2, types, values, SPI_OK_SELECT);
+	failed = NaboomResultDatum(0, 2, &isnull);
+	if (!isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_CONNECTION_FAILURE),
+				 errmsg("naboom: retention of a worker's audit log failed"),
+				 errdetail("%s", TextDatumGetCString(failed)),
+				 errhint("The next run repeats it; see that worker's naboom.retention_run.")));
+	s.rows = NaboomResultInt8(0, 1);
+	s.batches = (int) s.rows;
+	RetentionRecord(r, &s, "audit_log", "the workers' audit logs (a run on each)",
+					r->dry_run ? "checked" : "retained");
+	RetentionCommit(r);
+}
+
 static void
 RunSteps(Run *r, const char *saved_path)
 {
 	MemoryContext old = MemoryContextSwitchTo(r->cxt);
+	int			group;
 
 	initStringInfo(&r->results);
 	appendStringInfoChar(&r->results, '[');
@@ -107,10 +145,17 @@ RunSteps(Run *r, const char *saved_path)
 	NaboomExecute("SELECT pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', false)", 0, NULL, NULL,
 				  SPI_OK_SELECT);
 	StartRun(r);
-	NaboomRetainEmergencyRecords(r);
-	NaboomRetainPersonalData(r);
-	NaboomRetainDeletedNotes(r);
+	group = NaboomCitusGroup();
+	/* a Citus worker's run is its own audit log's: the rest is the coordinator's */
+	if (group <= 0)
+	{
+		NaboomRetainEmergencyRecords(r);
+		NaboomRetainPersonalData(r);
+		NaboomRetainDeletedNotes(r);
+	}
 	NaboomRetainAudit(r);
+	if (group == 0)
+		RetainWorkersAudit(r);
 	FinishRun(r);
 	RestorePath(saved_path);
 	SPI_finish();

@@ -35,7 +35,7 @@ AnonymiseAudit(Run *r, Step *s, Datum from, Datum to)
 	Oid			types[6] = {TIMESTAMPTZOID, TIMESTAMPTZOID, INT8OID, INT4OID, INT8ARRAYOID, INT8ARRAYOID};
 	Datum		values[6] = {from, to, Int64GetDatum(0), Int32GetDatum(r->batch), (Datum) 0, (Datum) 0};
 	int64		total = 0;
-	bool		distributed = NaboomCitusDistributed();
+	bool		distributed = NaboomCitusGroup() >= 0;	/* the coordinator or a worker */
 
 	/*
 	 * On a distributed naboom the audit log is this node's, and the
@@ -284,6 +284,9 @@ NaboomRetainAudit(Run *r)
 {
 	DropMonths(r);
 	AnonymiseDue(r);
+	/* a Citus worker's run is for its own audit log; the tables are the coordinator's */
+	if (NaboomCitusGroup() > 0)
+		return;
 	DeleteOld(r, "naboom.event",
 			  "SELECT count(*) FROM naboom.event e WHERE e.created_at <= $1 - " AUDIT_KEEP " AND e.seq IS NOT NULL"
 			  " AND NOT " HELD("e.community_id", "e.incident_id"),
