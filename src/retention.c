@@ -97,7 +97,8 @@ FinishRun(Run *r)
 /*
  * On a distributed naboom's coordinator: every worker's audit log, each by
  * a run of its own on that worker (in the worker's retention_run, which
- * the step here names), through run_command_on_workers.  A worker that
+ * the step here names), through run_command_on_workers (in a DO block: it
+ * takes commands of one result column).  A worker that
  * fails fails this run, which the next run repeats.
  */
 static void
@@ -114,7 +115,8 @@ RetainWorkersAudit(Run *r)
 				  " pg_catalog.string_agg(w.nodename || ':' || w.nodeport || ' ' || w.result, '; ')"
 				  "  FILTER (WHERE NOT w.success)"
 				  " FROM pg_catalog.run_command_on_workers(pg_catalog.format("
-				  "  'CALL naboom.run_retention(%L, %L)', $1, $2)) w",
+				  "  'DO $run$ DECLARE i bigint; j jsonb; BEGIN"
+				  "  CALL naboom.run_retention(%L, %L, i, j); END $run$', $1, $2)) w",
 				  2, types, values, SPI_OK_SELECT);
 	failed = NaboomResultDatum(0, 2, &isnull);
 	if (!isnull)
