@@ -418,6 +418,20 @@ after=$(count_reports postgres)
 failed=$(grep -h 'number of failed transactions' "$W/bench.log" | awk '{s += $5} END {print s + 0}')
 echo "# reports/s, 2 clients ($SECS s each, alternating): Citus coordinator + 2 workers $tc, $tc2; single node (same instance, database plain) $ts, $ts2"
 echo "# Citus reports committed: $((after - before)); failed transactions (all runs): $failed"
+# What the reference directory costs a report: the claim alone, as
+# file_incident makes it (one row into naboom.incident_reference, routed to
+# the reference's shard), through the coordinator by the same two clients,
+# beside the reports of the same run; the claims are removed afterwards.
+cat >"$W/claim.sql" <<SQL
+BEGIN;
+INSERT INTO naboom.incident_reference (reference, community_id) VALUES ('BENCH-' || md5(random()::text || clock_timestamp()::text), 0);
+COMMIT;
+SQL
+chmod 644 "$W/claim.sql"
+tclaim=$(asp "$BINDIR/pgbench" -n -h "$W" -p "${PORT[coord]}" -U postgres -T "$SECS" -c 2 -j 2 -f "$W/claim.sql" postgres 2>&1 |
+    tee -a "$W/bench.log" | sed -n 's/^tps = \([0-9.]*\) .*/\1/p')
+on coord -c "DELETE FROM naboom.incident_reference WHERE reference LIKE 'BENCH-%'" >/dev/null 2>&1
+echo "# the directory claim alone, 2 clients: $tclaim claims/s, i.e. $(awk -v c="$tclaim" -v r="$tc" 'BEGIN { if (c > 0 && r > 0) printf "%.1f ms of a client per claim against %.1f ms per report (%.0f %%)", 2000 / c, 2000 / r, 100 * r / c; else print "n/a" }')"
 [ -n "$tc" ] && [ -n "$tc2" ] && [ "$((after - before))" -gt 0 ] && grep -q 'number of failed transactions: 0' "$W/bench.log"
 verdict "reports/s through the coordinator beside a single node (figures above), every report committed" $? 'cat "$W/bench.setup"; grep -v "^progress" "$W/bench.log" | head -20'
 
