@@ -244,3 +244,44 @@ SELECT jobname, schedule, command FROM cron.job WHERE jobname LIKE 'naboom-%' OR
 -- The tests that follow do not want jobs running behind them.
 SELECT cron.unschedule(jobname) FROM cron.job WHERE jobname LIKE 'naboom-%' ORDER BY jobname;
 DROP EXTENSION pg_cron;
+
+------------------------------------------------------------------------------
+-- One community's stream (0.7.0; the only kind on a Citus cluster):
+-- events_since(community => slug) returns that community's events only, in
+-- stream order, as the unfiltered call shows them; an unknown slug is PT404;
+-- a member of another community sees none of it.  naboom.on_every_node and
+-- naboom.anonymise_audit_of are a superuser's: on a single node
+-- on_every_node runs here only; a member is refused (42501)
+------------------------------------------------------------------------------
+SELECT naboom.events_wait(20000);
+SELECT t.as_user('u-res1');
+SELECT (SELECT array_agg(e.id ORDER BY e.id) FROM naboom_api.events_since(0, 1000, 'mookgophong') e)
+	= (SELECT array_agg(e.id ORDER BY e.id) FROM naboom_api.events_since(0, 1000) e WHERE e.community = 'mookgophong')
+	AS same_as_filtered,
+	(SELECT count(*) > 0 AND bool_and(e.community = 'mookgophong') FROM naboom_api.events_since(0, 1000, 'mookgophong') e)
+	AS only_that_community;
+SELECT t.err($$SELECT * FROM naboom_api.events_since(0, 10, 'no-such-town')$$);
+SELECT t.as_user('u-other');
+SELECT count(*) FROM naboom_api.events_since(0, 1000, 'mookgophong');
+SELECT t.as_service();
+-- the gateway's role may not call them; a role granted EXECUTE by mistake
+-- is still refused by the functions themselves
+SET ROLE naboom_user;
+SELECT t.err($$SELECT * FROM naboom.on_every_node('SELECT 1')$$);
+SELECT t.err($$SELECT naboom.anonymise_audit_of('{u-res1}', '{}', '{}')$$);
+RESET ROLE;
+CREATE ROLE regress_ops;
+GRANT USAGE ON SCHEMA naboom TO regress_ops;
+GRANT EXECUTE ON FUNCTION naboom.on_every_node(text, boolean), naboom.anonymise_audit_of(text[], bigint[], bigint[])
+	TO regress_ops;
+SET ROLE regress_ops;
+SELECT t.err($$SELECT * FROM naboom.on_every_node('SELECT 1')$$);
+SELECT t.err($$SELECT naboom.anonymise_audit_of('{u-res1}', '{}', '{}')$$);
+RESET ROLE;
+REVOKE ALL ON SCHEMA naboom FROM regress_ops;
+REVOKE ALL ON FUNCTION naboom.on_every_node(text, boolean), naboom.anonymise_audit_of(text[], bigint[], bigint[])
+	FROM regress_ops;
+DROP ROLE regress_ops;
+SELECT node, success, result FROM naboom.on_every_node('SELECT 40 + 2', true);
+SELECT node, success, result FROM naboom.on_every_node('SELECT 1/0');
+SELECT t.err($$SELECT * FROM naboom.on_every_node('SELECT 1/0', true)$$);

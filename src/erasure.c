@@ -54,6 +54,7 @@
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
 
+#include "naboom.h"
 #include "attachment.h"
 #include "audit_guard.h"
 #include "audit_queue.h"
@@ -477,10 +478,11 @@ naboom_anonymise_audit_of(PG_FUNCTION_ARGS)
 	int64		n;
 
 	if (!superuser())
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("naboom.anonymise_audit_of is for naboom's erasure on a Citus cluster"),
-				 errhint("Call naboom_api.erase_my_data() instead.")));
+		NaboomErrorHint(ERRCODE_INSUFFICIENT_PRIVILEGE, "naboom.superuser_only",
+						("naboom.anonymise_audit_of is for naboom's erasure on a Citus cluster"),
+						("Call naboom_api.erase_my_data() instead."),
+						"It anonymises any person's audit rows; %s is not a superuser.",
+						GetUserNameFromId(GetUserId(), false));
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		PG_RETURN_INT64(0);
 	values[0] = PG_GETARG_DATUM(0);

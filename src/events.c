@@ -151,10 +151,11 @@ NaboomEventAppend(int64 community_id, const int64 *incident_id,
 }
 
 /*
- * NaboomEventsMaybeWritten is for a Citus coordinator (citus.c): a
- * transaction that ran naboom's API there wrote its events, if any, on a
- * worker's shard, where this node's callbacks never see them; at commit it
- * wakes this node's writer all the same, which publishes a cluster's events.
+ * NaboomEventsMaybeWritten wakes the writer at this transaction's commit:
+ * for SQL that inserts into naboom.event itself (naboom.events_written),
+ * and on a Citus coordinator (citus.c), where a transaction that ran
+ * naboom's API wrote its events, if any, on a worker's shard, which this
+ * node's callbacks never see; the coordinator's writer publishes them.
  */
 void
 NaboomEventsMaybeWritten(void)
@@ -178,12 +179,7 @@ PG_FUNCTION_INFO_V1(naboom_events_written);
 Datum
 naboom_events_written(PG_FUNCTION_ARGS)
 {
-	if (!CallbackRegistered)
-	{
-		RegisterXactCallback(EventsXactCallback, NULL);
-		CallbackRegistered = true;
-	}
-	EventsWritten = true;
+	NaboomEventsMaybeWritten();
 	PG_RETURN_VOID();
 }
 

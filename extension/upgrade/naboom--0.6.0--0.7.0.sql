@@ -716,8 +716,11 @@ DECLARE
 	r record;
 BEGIN
 	IF NOT (SELECT x.rolsuper FROM pg_catalog.pg_roles x WHERE x.rolname = current_user) THEN
-		PERFORM naboom.fail('42501', 'naboom.superuser_only', 'naboom.on_every_node is for a superuser',
-			'It runs a command on every node of the cluster.', 'Run it as the cluster''s superuser (pg_cron''s jobs do).');
+		-- (raised here, not by naboom.fail: a role that got EXECUTE on this
+		-- by mistake may not have it on that)
+		RAISE EXCEPTION USING ERRCODE = '42501', MESSAGE = 'naboom.on_every_node is for a superuser',
+			DETAIL = 'naboom.superuser_only: It runs a command on every node of the cluster.',
+			HINT = 'Run it as the cluster''s superuser (pg_cron''s jobs do).';
 	END IF;
 	-- This node first, then every worker (in connections of their own).
 	node := 'local';
