@@ -5,7 +5,7 @@
 # command: on a cluster the suite is expected to differ.
 #
 #   NABOOM_CITUS_KEEP=1 bash test/citus.sh        # a cluster, kept
-#   bash test/citus_tap.sh DIR COORD_PORT W1_PORT W2_PORT
+#   bash test/citus_tap.sh DIR COORD_PORT W1_PORT W2_PORT [FILE_PATTERN]
 #
 # DIR is the kept cluster's socket directory.  It makes a database naboom_tap
 # on every node (Citus does not propagate CREATE DATABASE), Citus in it, the
@@ -15,11 +15,11 @@
 # outputs in test/results/citus_tap-FILE.out.
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
-W=$1; C=$2; P1=$3; P2=$4
+W=$1; C=$2; P1=$3; P2=$4; ONLY=${5:-}
 B="$(pg_config --bindir)"
 p() { local port=$1; shift; "$B/psql" -X -q -v ON_ERROR_STOP=1 -h "$W" -p "$port" -U postgres "$@"; }
 for port in "$C" "$P1" "$P2"; do
-    p "$port" -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS naboom_tap" -c "CREATE DATABASE naboom_tap" &&
+    p "$port" -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS naboom_tap WITH (FORCE)" -c "CREATE DATABASE naboom_tap" &&
     p "$port" -d naboom_tap -c "CREATE EXTENSION citus" || exit 1
 done
 p "$C" -d naboom_tap -c "SELECT citus_set_coordinator_host('127.0.0.1', $C)" \
@@ -36,6 +36,7 @@ SELECT count(*) FROM naboom.distribute();
 SQL
 cd "$ROOT" && mkdir -p test/results
 for f in test/sql/*.sql; do
+    case "$f" in *"$ONLY"*) ;; *) continue ;; esac
     out="test/results/citus_tap-$(basename "$f" .sql).out"
     PGHOST=$W PGPORT=$C PGUSER=postgres PGOPTIONS="-c search_path=tap,public" timeout -k 5 300 \
         pg_prove --norc --nocolor --verbose --merge -d naboom_tap "$f" >"$out" 2>&1

@@ -628,9 +628,13 @@ RETURNS SETOF naboom_api.subscription
 LANGUAGE plpgsql STABLE SECURITY DEFINER AS $$
 DECLARE
 	actor text := naboom.require_actor();
+	s naboom.subscription;
 BEGIN
-	RETURN QUERY SELECT (naboom.subscription_out(s)).* FROM naboom.subscription s
-	WHERE s.user_ref = actor ORDER BY s.subscription_id;
+	-- Row by row: on a cluster a query on naboom.subscription that called
+	-- subscription_out would run it on the workers, with the shard's row type.
+	FOR s IN SELECT x.* FROM naboom.subscription x WHERE x.user_ref = actor ORDER BY x.subscription_id LOOP
+		RETURN NEXT naboom.subscription_out(s);
+	END LOOP;
 END
 $$;
 

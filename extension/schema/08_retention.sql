@@ -415,6 +415,7 @@ DECLARE
 	f record := naboom.find_incident(reference, actor, true);
 	i naboom.incident := f.incident;
 	t naboom.incident_timeline;
+	c naboom.community;
 BEGIN
 	SELECT * INTO t FROM naboom.incident_timeline x
 	WHERE x.community_id = i.community_id AND x.incident_id = i.incident_id AND x.seq = delete_note.seq
@@ -425,8 +426,11 @@ BEGIN
 	END IF;
 	IF actor IS NOT NULL THEN
 		-- Members only (an author who left may not), and it is activity.
-		PERFORM naboom.require_role((SELECT x FROM naboom.community x WHERE x.community_id = i.community_id),
-			actor, 'resident');
+		-- (the row into a variable first: on a cluster a query that passed
+		-- the row to require_role would run it on a worker, with the
+		-- shard's row type)
+		SELECT x.* INTO c FROM naboom.community x WHERE x.community_id = i.community_id;
+		PERFORM naboom.require_role(c, actor, 'resident');
 	END IF;
 	IF actor IS NOT NULL AND t.actor_ref IS DISTINCT FROM actor AND coalesce(f.actor_role < 'moderator', true) THEN
 		PERFORM naboom.fail('42501', 'naboom.note_forbidden', 'you may delete only your own notes',

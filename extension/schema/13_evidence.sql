@@ -235,24 +235,28 @@ CREATE FUNCTION naboom.attachment_out(a naboom.attachment, i naboom.incident, sl
 	my_role naboom.member_role) RETURNS naboom_api.attachment
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
-	r naboom_api.attachment;
+	uploader text;
 BEGIN
 	-- (PL/pgSQL: Citus cannot plan a SQL function's parameters against
-	-- distributed tables, README "Citus")
-	SELECT a.attachment_id, i.reference, slug, a.object_key, a.content_type, a.bytes, a.sha256, a.caption,
-		a.taken_at, a.created_at,
-		CASE WHEN a.uploader_ref IS NULL THEN 'naboom'
-			-- A sensitive case's reporter is named to moderators only (as in incident_out).
-			WHEN a.uploader_ref = i.reporter_ref AND actor IS DISTINCT FROM i.reporter_ref
-				AND NOT (actor IS NULL OR coalesce(my_role >= 'moderator', false))
-				AND (SELECT cat.is_sensitive FROM naboom.category cat
-					WHERE cat.community_id = i.community_id AND cat.code = i.category_code) THEN NULL
-			ELSE (SELECT m.display_name FROM naboom.member m
-				WHERE m.community_id = a.community_id AND m.user_ref = a.uploader_ref) END,
+	-- distributed tables, README "Citus"; and one statement per table: a
+	-- statement reading category and member, each by its own parameter,
+	-- is a join Citus cannot route)
+	IF a.uploader_ref IS NULL THEN
+		uploader := 'naboom';
+	-- A sensitive case's reporter is named to moderators only (as in incident_out).
+	ELSIF a.uploader_ref = i.reporter_ref AND actor IS DISTINCT FROM i.reporter_ref
+		AND NOT (actor IS NULL OR coalesce(my_role >= 'moderator', false))
+		AND (SELECT cat.is_sensitive FROM naboom.category cat
+			WHERE cat.community_id = i.community_id AND cat.code = i.category_code) THEN
+		uploader := NULL;
+	ELSE
+		uploader := (SELECT m.display_name FROM naboom.member m
+			WHERE m.community_id = a.community_id AND m.user_ref = a.uploader_ref);
+	END IF;
+	RETURN ROW(a.attachment_id, i.reference, slug, a.object_key, a.content_type, a.bytes, a.sha256, a.caption,
+		a.taken_at, a.created_at, uploader,
 		actor IS NOT NULL AND a.uploader_ref IS NOT DISTINCT FROM actor,
-		a.hidden_at IS NOT NULL, a.hidden_at, a.hidden_reason
-	INTO r;
-	RETURN r;
+		a.hidden_at IS NOT NULL, a.hidden_at, a.hidden_reason)::naboom_api.attachment;
 END
 $$;
 

@@ -211,7 +211,10 @@ COMMENT ON FUNCTION naboom.open311_error(text, integer, text, text, text) IS
 	'A GeoReport v2 error document [{code, description}] (description: the message, the naboom key, the hint) with its HTTP status in response.status';
 
 -- One service request as GeoReport v2 shows it.  Only for incidents that
--- appear (naboom.open311_visible): public, reports, not sensitive.
+-- appear (naboom.open311_visible): public, reports, not sensitive.  Callers
+-- pass rows as ROW(x.*)::type, never a table's whole-row reference: on a
+-- cluster Citus sends the query to the community's worker, where a
+-- whole-row reference is the shard's row type, which no function takes.
 CREATE FUNCTION naboom.open311_request_json(i naboom.incident, c naboom.community, cat naboom.category,
 	st naboom.status) RETURNS jsonb
 LANGUAGE sql STABLE AS $$
@@ -236,12 +239,12 @@ $$;
 COMMENT ON FUNCTION naboom.open311_request_json(naboom.incident, naboom.community, naboom.category, naboom.status) IS
 	'A service request as GeoReport v2 shows it: reference, open/closed from the status type, notes, service, description, the community as agency, times in the community''s zone, expected = created + the category''s resolve target while open, address, lat, long';
 
-CREATE FUNCTION naboom.open311_visible(i naboom.incident, cat naboom.category) RETURNS boolean
+CREATE FUNCTION naboom.open311_visible(is_public boolean, kind naboom.incident_kind, is_sensitive boolean) RETURNS boolean
 LANGUAGE sql IMMUTABLE AS $$
-	SELECT i.is_public AND i.kind = 'report' AND NOT cat.is_sensitive
+	SELECT is_public AND kind = 'report' AND NOT is_sensitive
 $$;
 
-COMMENT ON FUNCTION naboom.open311_visible(naboom.incident, naboom.category) IS
+COMMENT ON FUNCTION naboom.open311_visible(boolean, naboom.incident_kind, boolean) IS
 	'Does an incident appear in GeoReport documents: public reports of categories that are not sensitive (never private ones, panics, or sensitive categories)';
 
 ------------------------------------------------------------------------------
@@ -323,13 +326,13 @@ BEGIN
 				'A service_request_id is an incident reference such as NB-7K3Q-9XW9; at most 1000, comma separated.',
 				'Check the reference.');
 		END IF;
-		SELECT coalesce(jsonb_agg(naboom.open311_request_json(i, c, cat, st)
+		SELECT coalesce(jsonb_agg(naboom.open311_request_json(ROW(i.*)::naboom.incident, c, ROW(cat.*)::naboom.category, ROW(st.*)::naboom.status)
 				ORDER BY i.created_at DESC, i.incident_id DESC), '[]')
 		INTO doc
 		FROM naboom.incident i
 		JOIN naboom.category cat ON cat.community_id = i.community_id AND cat.code = i.category_code
 		JOIN naboom.status st ON st.status = i.status
-		WHERE i.reference = ANY (refs) AND i.community_id = c.community_id AND naboom.open311_visible(i, cat);
+		WHERE i.reference = ANY (refs) AND i.community_id = c.community_id AND naboom.open311_visible(i.is_public, i.kind, cat.is_sensitive);
 		RETURN naboom.open311_document(doc, 'service_requests', fmt);
 	END IF;
 
@@ -363,12 +366,12 @@ BEGIN
 	SELECT coalesce(jsonb_agg(r.doc ORDER BY r.created_at DESC, r.incident_id DESC), '[]')
 	INTO doc
 	FROM (
-		SELECT naboom.open311_request_json(i, c, cat, st) AS doc, i.created_at, i.incident_id
+		SELECT naboom.open311_request_json(ROW(i.*)::naboom.incident, c, ROW(cat.*)::naboom.category, ROW(st.*)::naboom.status) AS doc, i.created_at, i.incident_id
 		FROM naboom.incident i
 		JOIN naboom.category cat ON cat.community_id = i.community_id AND cat.code = i.category_code
 		JOIN naboom.status st ON st.status = i.status
 		WHERE i.community_id = c.community_id AND i.created_at >= t_start AND i.created_at <= t_end
-			AND naboom.open311_visible(i, cat)
+			AND naboom.open311_visible(i.is_public, i.kind, cat.is_sensitive)
 			AND (codes IS NULL OR i.category_code = ANY (codes))
 			AND (states IS NULL OR CASE WHEN st.status_type = 'open' THEN 'open' ELSE 'closed' END = ANY (states))
 		ORDER BY i.created_at DESC, i.incident_id DESC
@@ -404,12 +407,12 @@ DECLARE
 BEGIN
 	fmt := naboom.open311_format(format);
 	c := naboom.open311_jurisdiction(jurisdiction_id);
-	SELECT jsonb_build_array(naboom.open311_request_json(i, c, cat, st))
+	SELECT jsonb_build_array(naboom.open311_request_json(ROW(i.*)::naboom.incident, c, ROW(cat.*)::naboom.category, ROW(st.*)::naboom.status))
 	INTO doc
 	FROM naboom.incident i
 	JOIN naboom.category cat ON cat.community_id = i.community_id AND cat.code = i.category_code
 	JOIN naboom.status st ON st.status = i.status
-	WHERE i.reference = ref AND i.community_id = c.community_id AND naboom.open311_visible(i, cat);
+	WHERE i.reference = ref AND i.community_id = c.community_id AND naboom.open311_visible(i.is_public, i.kind, cat.is_sensitive);
 	IF doc IS NULL THEN
 		PERFORM naboom.fail('PT404', 'naboom.unknown_reference',
 			pg_catalog.format('service request %s not found', left(coalesce(ref, service_request_id, 'NULL'), 40)),

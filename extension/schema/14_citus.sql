@@ -351,13 +351,14 @@ BEGIN
 
 	-- Citus routes a query with parameters to one shard only in a custom
 	-- plan: the functions that force generic plans on a single node (where
-	-- the plan is the same whatever the values) take the default again.
+	-- the plan is the same whatever the values) force custom plans instead
+	-- (the default would still try a generic plan after five calls).
 	FOR t IN
 		SELECT p.oid::regprocedure::text FROM pg_catalog.pg_proc p
 		WHERE p.pronamespace IN ('naboom'::regnamespace, 'naboom_api'::regnamespace)
 			AND 'plan_cache_mode=force_generic_plan' = ANY (p.proconfig)
 	LOOP
-		EXECUTE pg_catalog.format('ALTER FUNCTION %s RESET plan_cache_mode', t);
+		EXECUTE pg_catalog.format('ALTER FUNCTION %s SET plan_cache_mode = force_custom_plan', t);
 	END LOOP;
 
 	-- pg_cron's jobs that each node must run for itself run on every node now.

@@ -631,7 +631,7 @@ COMMENT ON TYPE naboom_api.authority_update_result IS 'What authority_update did
 -- functions: naboom.append_event naboom.forwarding_out naboom.authority_by_code naboom.require_service
 -- functions: naboom.forwarding_payload naboom.enqueue_forwarding naboom.incident_needs_authority naboom.incident_outbox
 -- functions: naboom.forwarding_dead naboom_api.upsert_authority naboom_api.upsert_forwarding_rule
--- functions: naboom_api.forward_incident naboom_api.incident_forwardings naboom_api.claim_forwardings
+-- functions: naboom_api.forward_incident naboom_api.incident_forwardings naboom.claim_due_forwardings naboom_api.claim_forwardings
 -- functions: naboom.forwarding_by_id naboom_api.forwarding_delivered naboom_api.forwarding_failed
 -- functions: naboom_api.authority_update
 -- Issue 17 (the report path): the duplicate and responder searches say how
@@ -2998,24 +2998,28 @@ CREATE OR REPLACE FUNCTION naboom.attachment_out(a naboom.attachment, i naboom.i
 	my_role naboom.member_role) RETURNS naboom_api.attachment
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
-	r naboom_api.attachment;
+	uploader text;
 BEGIN
 	-- (PL/pgSQL: Citus cannot plan a SQL function's parameters against
-	-- distributed tables, README "Citus")
-	SELECT a.attachment_id, i.reference, slug, a.object_key, a.content_type, a.bytes, a.sha256, a.caption,
-		a.taken_at, a.created_at,
-		CASE WHEN a.uploader_ref IS NULL THEN 'naboom'
-			-- A sensitive case's reporter is named to moderators only (as in incident_out).
-			WHEN a.uploader_ref = i.reporter_ref AND actor IS DISTINCT FROM i.reporter_ref
-				AND NOT (actor IS NULL OR coalesce(my_role >= 'moderator', false))
-				AND (SELECT cat.is_sensitive FROM naboom.category cat
-					WHERE cat.community_id = i.community_id AND cat.code = i.category_code) THEN NULL
-			ELSE (SELECT m.display_name FROM naboom.member m
-				WHERE m.community_id = a.community_id AND m.user_ref = a.uploader_ref) END,
+	-- distributed tables, README "Citus"; and one statement per table: a
+	-- statement reading category and member, each by its own parameter,
+	-- is a join Citus cannot route)
+	IF a.uploader_ref IS NULL THEN
+		uploader := 'naboom';
+	-- A sensitive case's reporter is named to moderators only (as in incident_out).
+	ELSIF a.uploader_ref = i.reporter_ref AND actor IS DISTINCT FROM i.reporter_ref
+		AND NOT (actor IS NULL OR coalesce(my_role >= 'moderator', false))
+		AND (SELECT cat.is_sensitive FROM naboom.category cat
+			WHERE cat.community_id = i.community_id AND cat.code = i.category_code) THEN
+		uploader := NULL;
+	ELSE
+		uploader := (SELECT m.display_name FROM naboom.member m
+			WHERE m.community_id = a.community_id AND m.user_ref = a.uploader_ref);
+	END IF;
+	RETURN ROW(a.attachment_id, i.reference, slug, a.object_key, a.content_type, a.bytes, a.sha256, a.caption,
+		a.taken_at, a.created_at, uploader,
 		actor IS NOT NULL AND a.uploader_ref IS NOT DISTINCT FROM actor,
-		a.hidden_at IS NOT NULL, a.hidden_at, a.hidden_reason
-	INTO r;
-	RETURN r;
+		a.hidden_at IS NOT NULL, a.hidden_at, a.hidden_reason)::naboom_api.attachment;
 END
 $$;
 
@@ -3204,7 +3208,7 @@ BEGIN
 	FROM naboom.authority a
 	JOIN naboom.community c ON c.community_id = a.community_id
 	JOIN naboom.incident i ON i.community_id = f.community_id AND i.incident_id = f.incident_id
-	WHERE a.authority_id = f.authority_id;
+	WHERE a.community_id = f.community_id AND a.authority_id = f.authority_id;
 	IF NOT FOUND THEN
 		RETURN NULL;
 	END IF;
@@ -3277,7 +3281,7 @@ BEGIN
 			FROM naboom.attachment x
 			WHERE x.community_id = i.community_id AND x.incident_id = i.incident_id AND x.hidden_at IS NULL))
 	FROM naboom.incident i
-	JOIN naboom.authority a ON a.authority_id = f.authority_id
+	JOIN naboom.authority a ON a.community_id = i.community_id AND a.authority_id = f.authority_id
 	JOIN naboom.community c ON c.community_id = i.community_id
 	JOIN naboom.category cat ON cat.community_id = i.community_id AND cat.code = i.category_code
 	LEFT JOIN naboom.area ar ON ar.community_id = i.community_id AND ar.area_id = i.area_id
@@ -3289,36 +3293,43 @@ $$;
 COMMENT ON FUNCTION naboom.forwarding_payload(naboom.forwarding) IS
 	'The JSON an authority receives for a forwarding (payload_version 1): the incident with its exact location, its category and area, the reporter''s name and phone for a statement, the moderator''s note, the references of its attachments (object key, content type, size, SHA-256, caption, when taken; hidden ones left out). Only the naboom service sees it (claim_forwardings)';
 
-CREATE OR REPLACE FUNCTION naboom.enqueue_forwarding(i naboom.incident, a naboom.authority, moment text, rule_ref bigint,
+CREATE OR REPLACE FUNCTION naboom.enqueue_forwarding(community_id bigint, incident_id bigint, reference text,
+	incident_version integer, authority_id bigint, authority_code text, moment text, rule_ref bigint,
 	note text, actor text) RETURNS naboom.forwarding
 LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_variable
 DECLARE
 	f naboom.forwarding;
 	n integer;
 BEGIN
 	-- At report the incident is new (this runs in its AFTER INSERT trigger):
-	-- nothing was forwarded before, so no lookup.
+	-- nothing was forwarded before, so no lookup.  An automatic forwarding
+	-- is written once per moment (forwarding_once); the incident's row lock
+	-- makes the check and the insert one step (Citus cannot name a partial
+	-- unique index in ON CONFLICT on a shard, so it is not used).
 	IF moment = 'report' THEN
 		n := 1;
 	ELSE
+		IF moment <> 'request' AND EXISTS (SELECT 1 FROM naboom.forwarding x
+				WHERE x.community_id = community_id AND x.incident_id = incident_id
+					AND x.authority_id = authority_id AND x.reason = moment) THEN
+			RETURN NULL;
+		END IF;
 		SELECT coalesce(max(x.seq), 0) + 1 INTO n FROM naboom.forwarding x
-		WHERE x.community_id = i.community_id AND x.incident_id = i.incident_id AND x.authority_id = a.authority_id;
+		WHERE x.community_id = community_id AND x.incident_id = incident_id AND x.authority_id = authority_id;
 	END IF;
 	INSERT INTO naboom.forwarding (community_id, incident_id, authority_id, seq, reason, rule_id, note,
 		requested_by, incident_version, idempotency_key)
-	VALUES (i.community_id, i.incident_id, a.authority_id, n, moment, rule_ref, enqueue_forwarding.note, actor, i.version,
-		i.reference || '.' || a.code || '.' || n)
-	ON CONFLICT (community_id, incident_id, authority_id, reason) WHERE reason <> 'request' DO NOTHING
+	VALUES (community_id, incident_id, authority_id, n, moment, rule_ref, note, actor, incident_version,
+		reference || '.' || authority_code || '.' || n)
 	RETURNING * INTO f;
-	IF FOUND THEN
-		PERFORM naboom.append_event(i.community_id, i.incident_id, 'forwarding.created', false,
-			jsonb_build_object('authority', a.code, 'forwarding', f.forwarding_id, 'reason', moment));
-	END IF;
+	PERFORM naboom.append_event(community_id, incident_id, 'forwarding.created', false,
+		jsonb_build_object('authority', authority_code, 'forwarding', f.forwarding_id, 'reason', moment));
 	RETURN f;
 END
 $$;
 
-COMMENT ON FUNCTION naboom.enqueue_forwarding(naboom.incident, naboom.authority, text, bigint, text, text) IS
+COMMENT ON FUNCTION naboom.enqueue_forwarding(bigint, bigint, text, integer, bigint, text, text, bigint, text, text) IS
 	'Write a forwarding of the incident to the authority (caller holds the incident''s row lock) and its forwarding.created event; NULL when this automatic forwarding was already written';
 
 CREATE OR REPLACE FUNCTION naboom.incident_needs_authority() RETURNS trigger
@@ -3351,7 +3362,7 @@ BEGIN
 		RETURN NULL;
 	END IF;
 	FOR r IN
-		SELECT DISTINCT ON (a.authority_id) a AS auth, x.rule_id
+		SELECT DISTINCT ON (a.authority_id) a.authority_id, a.code, x.rule_id
 		FROM naboom.forwarding_rule x
 		JOIN naboom.authority a ON a.community_id = x.community_id AND a.code = x.authority_code
 		WHERE x.community_id = NEW.community_id AND x.is_active AND a.is_active AND x.fire_on = moment
@@ -3360,7 +3371,8 @@ BEGIN
 			AND (x.priorities IS NULL OR NEW.priority = ANY (x.priorities))
 		ORDER BY a.authority_id, x.rule_id
 	LOOP
-		PERFORM naboom.enqueue_forwarding(NEW, r.auth, moment, r.rule_id, NULL, NEW.updated_by);
+		PERFORM naboom.enqueue_forwarding(NEW.community_id, NEW.incident_id, NEW.reference, NEW.version,
+			r.authority_id, r.code, moment, r.rule_id, NULL, NEW.updated_by);
 	END LOOP;
 	RETURN NULL;
 END
@@ -3372,7 +3384,7 @@ COMMENT ON FUNCTION naboom.incident_outbox() IS
 CREATE OR REPLACE FUNCTION naboom.forwarding_dead(f naboom.forwarding) RETURNS void
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
-	code text := (SELECT a.code FROM naboom.authority a WHERE a.authority_id = f.authority_id);
+	code text := (SELECT a.code FROM naboom.authority a WHERE a.community_id = f.community_id AND a.authority_id = f.authority_id);
 BEGIN
 	PERFORM naboom.append_event(f.community_id, f.incident_id, 'forwarding.dead', false,
 		jsonb_build_object('authority', code, 'forwarding', f.forwarding_id, 'attempts', f.attempts));
@@ -3381,7 +3393,7 @@ BEGIN
 	FROM naboom.member m
 	WHERE m.community_id = f.community_id AND m.role >= 'moderator'
 	ON CONFLICT ON CONSTRAINT alert_once DO UPDATE
-		SET alert_id = DEFAULT, reason = 'forwarding', seen_at = NULL, created_at = now(), distance_m = NULL,
+		SET alert_id = DEFAULT, reason = 'forwarding', seen_at = NULL, created_at = EXCLUDED.created_at, distance_m = NULL,
 			subscription_id = NULL;
 END
 $$;
@@ -3543,7 +3555,8 @@ BEGIN
 		PERFORM naboom.fail('PT409', 'naboom.authority_inactive', format('authority "%s" is not active', a.code),
 			'Inactive authorities get no new forwardings.', 'An admin can make it active with upsert_authority.');
 	END IF;
-	fw := naboom.enqueue_forwarding(i, a, 'request', NULL, v_note, actor);
+	fw := naboom.enqueue_forwarding(i.community_id, i.incident_id, i.reference, i.version, a.authority_id, a.code,
+		'request', NULL, v_note, actor);
 	PERFORM set_config('response.status', '201', true);
 	RETURN naboom.forwarding_out(fw);
 END
@@ -3560,19 +3573,63 @@ DECLARE
 	actor text := naboom.current_actor();
 	f record := naboom.find_incident(reference, actor, false);
 	i naboom.incident := f.incident;
+	fw naboom.forwarding;
 BEGIN
 	IF NOT (actor IS NULL AND naboom.is_service()) AND coalesce(f.actor_role < 'moderator', true) THEN
 		PERFORM naboom.fail('42501', 'naboom.insufficient_role', format('the forwardings of %s are for moderators', i.reference),
 			'Moderators and admins of the community see where its incidents were forwarded.', 'Ask a moderator.');
 	END IF;
-	RETURN QUERY SELECT (naboom.forwarding_out(x)).* FROM naboom.forwarding x
-	WHERE x.community_id = i.community_id AND x.incident_id = i.incident_id
-	ORDER BY x.authority_id, x.seq;
+	-- Row by row: on a cluster a query on naboom.forwarding that called
+	-- forwarding_out would run it on the worker, with the shard's row type.
+	FOR fw IN SELECT x.* FROM naboom.forwarding x
+		WHERE x.community_id = i.community_id AND x.incident_id = i.incident_id
+		ORDER BY x.authority_id, x.seq
+	LOOP
+		RETURN NEXT naboom.forwarding_out(fw);
+	END LOOP;
 END
 $$;
 
 COMMENT ON FUNCTION naboom_api.incident_forwardings(text) IS
 	E'@simpleCollections only\nWhere an incident was forwarded and how delivery stands, per authority in order (moderators and admins of its community, or the service)';
+
+CREATE OR REPLACE FUNCTION naboom.claim_due_forwardings(v_comm bigint, v_auth text, n integer, lease interval)
+RETURNS SETOF naboom.forwarding
+LANGUAGE plpgsql VOLATILE
+-- The claim's generic plan is its custom plan (the same index walk); without
+-- this it was planned again on every call (about as long as it runs).
+SET plan_cache_mode = force_generic_plan
+AS $$
+BEGIN
+	RETURN QUERY
+	WITH due AS (
+		SELECT f.community_id, f.forwarding_id
+		FROM naboom.forwarding f
+		JOIN naboom.authority a ON a.community_id = f.community_id AND a.authority_id = f.authority_id
+		WHERE (v_comm IS NULL OR f.community_id = v_comm) AND (v_auth IS NULL OR a.code = v_auth)
+			AND f.state IN ('pending', 'in_flight', 'failed') AND f.next_attempt_at <= now()
+			AND NOT EXISTS (SELECT 1 FROM naboom.forwarding e
+				WHERE e.community_id = f.community_id AND e.incident_id = f.incident_id
+					AND e.authority_id = f.authority_id AND e.seq < f.seq
+					AND e.state IN ('pending', 'in_flight', 'failed'))
+		ORDER BY f.next_attempt_at, f.forwarding_id
+		LIMIT n
+		FOR UPDATE OF f SKIP LOCKED
+	), claimed AS (
+		UPDATE naboom.forwarding f
+		SET state = 'in_flight', attempts = f.attempts + 1, lease_until = now() + lease,
+			next_attempt_at = now() + lease
+		FROM due
+		WHERE (v_comm IS NULL OR f.community_id = v_comm)
+			AND f.community_id = due.community_id AND f.forwarding_id = due.forwarding_id
+		RETURNING f.*
+	)
+	SELECT x.* FROM claimed x;
+END
+$$;
+
+COMMENT ON FUNCTION naboom.claim_due_forwardings(bigint, text, integer, interval) IS
+	'The claim of claim_forwardings: up to n due forwardings of a community (NULL: of every community) and authority code (NULL: every one), leased, oldest due first, never one behind an undelivered earlier forwarding of its incident to its authority; SKIP LOCKED';
 
 CREATE OR REPLACE FUNCTION naboom_api.claim_forwardings(authority text DEFAULT NULL, max_count integer DEFAULT 10,
 	lease interval DEFAULT '1 minute')
@@ -3586,6 +3643,11 @@ AS $$
 DECLARE
 	n integer := naboom.check_count('max_count', max_count, 1000);
 	v_auth text := lower(authority);
+	comms bigint[];
+	v_comm bigint;
+	k integer;
+	fw naboom.forwarding;
+	p jsonb;
 BEGIN
 	PERFORM naboom.require_service('claim_forwardings');
 	IF lease IS NULL OR NOT lease BETWEEN '1 second' AND '1 hour' THEN
@@ -3600,35 +3662,51 @@ BEGIN
 	-- whose lease ran out (next_attempt_at is the lease's end).  A row waits
 	-- while an earlier forwarding of its incident to its authority is not
 	-- yet delivered (or dead).  SKIP LOCKED: two workers take different rows.
-	RETURN QUERY
-	WITH due AS (
-		SELECT f.forwarding_id
-		FROM naboom.forwarding f
-		JOIN naboom.authority a ON a.authority_id = f.authority_id
-		WHERE (v_auth IS NULL OR a.code = v_auth)
-			AND f.state IN ('pending', 'in_flight', 'failed') AND f.next_attempt_at <= now()
-			AND NOT EXISTS (SELECT 1 FROM naboom.forwarding e
-				WHERE e.community_id = f.community_id AND e.incident_id = f.incident_id
-					AND e.authority_id = f.authority_id AND e.seq < f.seq
-					AND e.state IN ('pending', 'in_flight', 'failed'))
-		ORDER BY f.next_attempt_at, f.forwarding_id
-		LIMIT n
-		FOR UPDATE OF f SKIP LOCKED
-	), claimed AS (
-		UPDATE naboom.forwarding f
-		SET state = 'in_flight', attempts = f.attempts + 1, lease_until = now() + lease,
-			next_attempt_at = now() + lease
-		FROM due
-		WHERE f.forwarding_id = due.forwarding_id
-		RETURNING f.*
-	)
-	SELECT x.forwarding_id, a.code, c.slug, i.reference, x.seq, a.endpoint, x.idempotency_key, x.attempts,
-		x.lease_until, naboom.forwarding_payload(x::naboom.forwarding)
-	FROM claimed x
-	JOIN naboom.authority a ON a.authority_id = x.authority_id
-	JOIN naboom.community c ON c.community_id = x.community_id
-	JOIN naboom.incident i ON i.community_id = x.community_id AND i.incident_id = x.incident_id
-	ORDER BY x.next_attempt_at, x.forwarding_id;
+	-- On a single node one pass over every community (v_comm NULL).  On a
+	-- distributed naboom Citus locks rows only in a statement routed to one
+	-- community's shards, so the communities with due rows are found first
+	-- (earliest due first, no lock) and claimed one by one, until max_count.
+	IF naboom.is_distributed() THEN
+		comms := ARRAY(SELECT f.community_id FROM naboom.forwarding f
+			JOIN naboom.authority a ON a.community_id = f.community_id AND a.authority_id = f.authority_id
+			WHERE (v_auth IS NULL OR a.code = v_auth)
+				AND f.state IN ('pending', 'in_flight', 'failed') AND f.next_attempt_at <= now()
+			GROUP BY f.community_id ORDER BY min(f.next_attempt_at), f.community_id);
+	ELSE
+		comms := ARRAY[NULL::bigint];
+	END IF;
+	FOREACH v_comm IN ARRAY comms LOOP
+		IF v_comm IS NULL THEN
+			RETURN QUERY
+			SELECT x.forwarding_id, a.code, c.slug, i.reference, x.seq, a.endpoint, x.idempotency_key, x.attempts,
+				x.lease_until, naboom.forwarding_payload(x)
+			FROM naboom.claim_due_forwardings(NULL, v_auth, n, lease) x
+			JOIN naboom.authority a ON a.community_id = x.community_id AND a.authority_id = x.authority_id
+			JOIN naboom.community c ON c.community_id = x.community_id
+			JOIN naboom.incident i ON i.community_id = x.community_id AND i.incident_id = x.incident_id
+			ORDER BY x.next_attempt_at, x.forwarding_id;
+			GET DIAGNOSTICS k = ROW_COUNT;
+		ELSE
+			-- On a cluster a query on a distributed table that calls
+			-- forwarding_payload would run it on the worker, inside the
+			-- shard's query, where it may not query again: it is called
+			-- here, row by row, and routes its own query to the community.
+			k := 0;
+			FOR fw IN SELECT * FROM naboom.claim_due_forwardings(v_comm, v_auth, n, lease) x
+				ORDER BY x.next_attempt_at, x.forwarding_id
+			LOOP
+				p := naboom.forwarding_payload(fw);
+				RETURN NEXT ROW(fw.forwarding_id, p #>> '{authority,code}', p #>> '{community,slug}',
+					p #>> '{incident,reference}', fw.seq,
+					(SELECT a.endpoint FROM naboom.authority a
+						WHERE a.community_id = fw.community_id AND a.authority_id = fw.authority_id),
+					fw.idempotency_key, fw.attempts, fw.lease_until, p)::naboom_api.forwarding_claim;
+				k := k + 1;
+			END LOOP;
+		END IF;
+		n := n - k;
+		EXIT WHEN n <= 0;
+	END LOOP;
 END
 $$;
 
@@ -3639,8 +3717,12 @@ CREATE OR REPLACE FUNCTION naboom.forwarding_by_id(id bigint) RETURNS naboom.for
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
 	f naboom.forwarding;
+	c bigint;
 BEGIN
-	SELECT * INTO f FROM naboom.forwarding x WHERE x.forwarding_id = forwarding_by_id.id FOR UPDATE;
+	-- Its community first, then the row locked in it: on a distributed
+	-- naboom Citus locks rows only in a query routed to one community.
+	SELECT x.community_id INTO c FROM naboom.forwarding x WHERE x.forwarding_id = forwarding_by_id.id;
+	SELECT * INTO f FROM naboom.forwarding x WHERE x.community_id = c AND x.forwarding_id = forwarding_by_id.id FOR UPDATE;
 	IF NOT FOUND THEN
 		PERFORM naboom.fail('PT404', 'naboom.unknown_forwarding', format('no forwarding %s', coalesce(id::text, 'NULL')),
 			'The id is the one claim_forwardings returned.', 'Check the id; retention may have removed the incident.');
@@ -3669,13 +3751,14 @@ BEGIN
 		UPDATE naboom.forwarding x
 		SET state = 'delivered', delivered_at = now(), lease_until = NULL,
 			external_id = coalesce(v_ext, x.external_id)
-		WHERE x.forwarding_id = f.forwarding_id
+		WHERE x.community_id = f.community_id AND x.forwarding_id = f.forwarding_id
 		RETURNING * INTO f;
 		PERFORM naboom.append_event(f.community_id, f.incident_id, 'forwarding.delivered', false,
-			jsonb_build_object('authority', (SELECT a.code FROM naboom.authority a WHERE a.authority_id = f.authority_id),
+			jsonb_build_object('authority', (SELECT a.code FROM naboom.authority a
+				WHERE a.community_id = f.community_id AND a.authority_id = f.authority_id),
 				'forwarding', f.forwarding_id, 'attempts', f.attempts));
 	ELSIF f.external_id IS NULL AND v_ext IS NOT NULL THEN
-		UPDATE naboom.forwarding x SET external_id = v_ext WHERE x.forwarding_id = f.forwarding_id
+		UPDATE naboom.forwarding x SET external_id = v_ext WHERE x.community_id = f.community_id AND x.forwarding_id = f.forwarding_id
 		RETURNING * INTO f;
 	END IF;
 	RETURN naboom.forwarding_out(f);
@@ -3711,7 +3794,7 @@ BEGIN
 	IF f.attempts >= max_attempts THEN
 		UPDATE naboom.forwarding x
 		SET state = 'dead', last_error = v_error, lease_until = NULL
-		WHERE x.forwarding_id = f.forwarding_id
+		WHERE x.community_id = f.community_id AND x.forwarding_id = f.forwarding_id
 		RETURNING * INTO f;
 		PERFORM naboom.forwarding_dead(f);
 	ELSE
@@ -3721,10 +3804,11 @@ BEGIN
 		UPDATE naboom.forwarding x
 		SET state = 'failed', last_error = v_error, lease_until = NULL,
 			next_attempt_at = now() + greatest(backoff, coalesce(retry_after, '0'))
-		WHERE x.forwarding_id = f.forwarding_id
+		WHERE x.community_id = f.community_id AND x.forwarding_id = f.forwarding_id
 		RETURNING * INTO f;
 		PERFORM naboom.append_event(f.community_id, f.incident_id, 'forwarding.failed', false,
-			jsonb_build_object('authority', (SELECT a.code FROM naboom.authority a WHERE a.authority_id = f.authority_id),
+			jsonb_build_object('authority', (SELECT a.code FROM naboom.authority a
+				WHERE a.community_id = f.community_id AND a.authority_id = f.authority_id),
 				'forwarding', f.forwarding_id, 'attempts', f.attempts));
 	END IF;
 	RETURN naboom.forwarding_out(f);
@@ -3755,7 +3839,7 @@ BEGIN
 	PERFORM naboom.require_service('authority_update');
 	-- The forwarding the authority knows by this id (its case number).
 	SELECT x.* INTO fw FROM naboom.forwarding x
-	JOIN naboom.authority y ON y.authority_id = x.authority_id
+	JOIN naboom.authority y ON y.community_id = x.community_id AND y.authority_id = x.authority_id
 	WHERE y.code = v_auth AND x.external_id = v_ext
 	ORDER BY x.forwarding_id DESC LIMIT 1;
 	IF NOT FOUND THEN
@@ -3764,12 +3848,13 @@ BEGIN
 			'An update names the id the authority returned when the forwarding was delivered.',
 			'Check the authority code and the id; deliver the forwarding first.');
 	END IF;
-	SELECT * INTO a FROM naboom.authority y WHERE y.authority_id = fw.authority_id;
+	SELECT * INTO a FROM naboom.authority y WHERE y.community_id = fw.community_id AND y.authority_id = fw.authority_id;
 	-- The incident's row lock orders this with every other change of it, and
 	-- makes a repeated update_id wait for the first and then find it.
 	SELECT * INTO i FROM naboom.incident x WHERE x.community_id = fw.community_id AND x.incident_id = fw.incident_id
 	FOR NO KEY UPDATE;
-	SELECT * INTO u FROM naboom.authority_update x WHERE x.authority_id = a.authority_id AND x.update_id = v_update;
+	SELECT * INTO u FROM naboom.authority_update x
+	WHERE x.community_id = a.community_id AND x.authority_id = a.authority_id AND x.update_id = v_update;
 	IF FOUND THEN
 		RETURN (i.reference, a.code, u.external_id, u.status, u.timeline_seq, u.moved_to, true)::naboom_api.authority_update_result;
 	END IF;
@@ -4002,12 +4087,12 @@ $$;
 COMMENT ON FUNCTION naboom.open311_request_json(naboom.incident, naboom.community, naboom.category, naboom.status) IS
 	'A service request as GeoReport v2 shows it: reference, open/closed from the status type, notes, service, description, the community as agency, times in the community''s zone, expected = created + the category''s resolve target while open, address, lat, long';
 
-CREATE OR REPLACE FUNCTION naboom.open311_visible(i naboom.incident, cat naboom.category) RETURNS boolean
+CREATE OR REPLACE FUNCTION naboom.open311_visible(is_public boolean, kind naboom.incident_kind, is_sensitive boolean) RETURNS boolean
 LANGUAGE sql IMMUTABLE AS $$
-	SELECT i.is_public AND i.kind = 'report' AND NOT cat.is_sensitive
+	SELECT is_public AND kind = 'report' AND NOT is_sensitive
 $$;
 
-COMMENT ON FUNCTION naboom.open311_visible(naboom.incident, naboom.category) IS
+COMMENT ON FUNCTION naboom.open311_visible(boolean, naboom.incident_kind, boolean) IS
 	'Does an incident appear in GeoReport documents: public reports of categories that are not sensitive (never private ones, panics, or sensitive categories)';
 
 CREATE OR REPLACE FUNCTION naboom_api.open311_services(jurisdiction_id text DEFAULT NULL, format text DEFAULT NULL)
@@ -4086,13 +4171,13 @@ BEGIN
 				'A service_request_id is an incident reference such as NB-7K3Q-9XW9; at most 1000, comma separated.',
 				'Check the reference.');
 		END IF;
-		SELECT coalesce(jsonb_agg(naboom.open311_request_json(i, c, cat, st)
+		SELECT coalesce(jsonb_agg(naboom.open311_request_json(ROW(i.*)::naboom.incident, c, ROW(cat.*)::naboom.category, ROW(st.*)::naboom.status)
 				ORDER BY i.created_at DESC, i.incident_id DESC), '[]')
 		INTO doc
 		FROM naboom.incident i
 		JOIN naboom.category cat ON cat.community_id = i.community_id AND cat.code = i.category_code
 		JOIN naboom.status st ON st.status = i.status
-		WHERE i.reference = ANY (refs) AND i.community_id = c.community_id AND naboom.open311_visible(i, cat);
+		WHERE i.reference = ANY (refs) AND i.community_id = c.community_id AND naboom.open311_visible(i.is_public, i.kind, cat.is_sensitive);
 		RETURN naboom.open311_document(doc, 'service_requests', fmt);
 	END IF;
 
@@ -4126,12 +4211,12 @@ BEGIN
 	SELECT coalesce(jsonb_agg(r.doc ORDER BY r.created_at DESC, r.incident_id DESC), '[]')
 	INTO doc
 	FROM (
-		SELECT naboom.open311_request_json(i, c, cat, st) AS doc, i.created_at, i.incident_id
+		SELECT naboom.open311_request_json(ROW(i.*)::naboom.incident, c, ROW(cat.*)::naboom.category, ROW(st.*)::naboom.status) AS doc, i.created_at, i.incident_id
 		FROM naboom.incident i
 		JOIN naboom.category cat ON cat.community_id = i.community_id AND cat.code = i.category_code
 		JOIN naboom.status st ON st.status = i.status
 		WHERE i.community_id = c.community_id AND i.created_at >= t_start AND i.created_at <= t_end
-			AND naboom.open311_visible(i, cat)
+			AND naboom.open311_visible(i.is_public, i.kind, cat.is_sensitive)
 			AND (codes IS NULL OR i.category_code = ANY (codes))
 			AND (states IS NULL OR CASE WHEN st.status_type = 'open' THEN 'open' ELSE 'closed' END = ANY (states))
 		ORDER BY i.created_at DESC, i.incident_id DESC
@@ -4167,12 +4252,12 @@ DECLARE
 BEGIN
 	fmt := naboom.open311_format(format);
 	c := naboom.open311_jurisdiction(jurisdiction_id);
-	SELECT jsonb_build_array(naboom.open311_request_json(i, c, cat, st))
+	SELECT jsonb_build_array(naboom.open311_request_json(ROW(i.*)::naboom.incident, c, ROW(cat.*)::naboom.category, ROW(st.*)::naboom.status))
 	INTO doc
 	FROM naboom.incident i
 	JOIN naboom.category cat ON cat.community_id = i.community_id AND cat.code = i.category_code
 	JOIN naboom.status st ON st.status = i.status
-	WHERE i.reference = ref AND i.community_id = c.community_id AND naboom.open311_visible(i, cat);
+	WHERE i.reference = ref AND i.community_id = c.community_id AND naboom.open311_visible(i.is_public, i.kind, cat.is_sensitive);
 	IF doc IS NULL THEN
 		PERFORM naboom.fail('PT404', 'naboom.unknown_reference',
 			pg_catalog.format('service request %s not found', left(coalesce(ref, service_request_id, 'NULL'), 40)),
@@ -4415,13 +4500,14 @@ BEGIN
 
 	-- Citus routes a query with parameters to one shard only in a custom
 	-- plan: the functions that force generic plans on a single node (where
-	-- the plan is the same whatever the values) take the default again.
+	-- the plan is the same whatever the values) force custom plans instead
+	-- (the default would still try a generic plan after five calls).
 	FOR t IN
 		SELECT p.oid::regprocedure::text FROM pg_catalog.pg_proc p
 		WHERE p.pronamespace IN ('naboom'::regnamespace, 'naboom_api'::regnamespace)
 			AND 'plan_cache_mode=force_generic_plan' = ANY (p.proconfig)
 	LOOP
-		EXECUTE pg_catalog.format('ALTER FUNCTION %s RESET plan_cache_mode', t);
+		EXECUTE pg_catalog.format('ALTER FUNCTION %s SET plan_cache_mode = force_custom_plan', t);
 	END LOOP;
 
 	-- pg_cron's jobs that each node must run for itself run on every node now.
