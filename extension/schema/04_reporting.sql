@@ -20,32 +20,34 @@ BEGIN
 			'Check for a mistyped or swapped character.');
 	END IF;
 	-- On a Citus cluster the directory names the reference's community
-	-- first, so the query runs on that community's node only.
+	-- first, so the query runs on that community's node only.  (No caller,
+	-- the public or the service, joins no member by '': with a NULL the
+	-- join condition folds away and Citus cannot route the join.)
 	IF naboom.is_distributed() THEN
 		SELECT d.community_id INTO cid FROM naboom.incident_reference d WHERE d.reference = ref;
 		IF lock THEN
 			SELECT x AS inc, m.role INTO found
 			FROM naboom.incident x
-			LEFT JOIN naboom.member m ON m.community_id = x.community_id AND m.user_ref = actor
+			LEFT JOIN naboom.member m ON m.community_id = x.community_id AND m.user_ref = coalesce(actor, '')
 			WHERE x.community_id = cid AND x.reference = ref
 			FOR NO KEY UPDATE OF x;
 		ELSE
 			SELECT x AS inc, m.role INTO found
 			FROM naboom.incident x
-			LEFT JOIN naboom.member m ON m.community_id = x.community_id AND m.user_ref = actor
+			LEFT JOIN naboom.member m ON m.community_id = x.community_id AND m.user_ref = coalesce(actor, '')
 			WHERE x.community_id = cid AND x.reference = ref;
 		END IF;
 	-- The incident and the caller's role in its community, in one query.
 	ELSIF lock THEN
 		SELECT x AS inc, m.role INTO found
 		FROM naboom.incident x
-		LEFT JOIN naboom.member m ON m.community_id = x.community_id AND m.user_ref = actor
+		LEFT JOIN naboom.member m ON m.community_id = x.community_id AND m.user_ref = coalesce(actor, '')
 		WHERE x.reference = ref
 		FOR NO KEY UPDATE OF x;
 	ELSE
 		SELECT x AS inc, m.role INTO found
 		FROM naboom.incident x
-		LEFT JOIN naboom.member m ON m.community_id = x.community_id AND m.user_ref = actor
+		LEFT JOIN naboom.member m ON m.community_id = x.community_id AND m.user_ref = coalesce(actor, '')
 		WHERE x.reference = ref;
 	END IF;
 	-- Visibility: public to everyone; private to the reporter, the

@@ -119,7 +119,7 @@ LANGUAGE sql STABLE AS $$
 	JOIN naboom.community c ON c.community_id = i.community_id
 	JOIN naboom.category cat ON cat.community_id = i.community_id AND cat.code = i.category_code
 	JOIN naboom.status st ON st.status = i.status
-	LEFT JOIN naboom.member me ON me.community_id = i.community_id AND me.user_ref = actor
+	LEFT JOIN naboom.member me ON me.community_id = i.community_id AND me.user_ref = coalesce(actor, '')
 	CROSS JOIN LATERAL (SELECT actor IS NULL AND naboom.is_service() AS service,
 		actor IS NOT NULL AND i.reporter_ref IS NOT DISTINCT FROM actor AS mine) s
 	CROSS JOIN LATERAL (SELECT s.mine, s.service OR me.role IS NOT NULL AS member,
@@ -663,7 +663,7 @@ BEGIN
 				i.created_at, i.incident_id) AS ord
 		FROM naboom.incident i
 		JOIN naboom.category cat ON cat.community_id = i.community_id AND cat.code = i.category_code
-		LEFT JOIN naboom.member me ON me.community_id = i.community_id AND me.user_ref = actor
+		LEFT JOIN naboom.member me ON me.community_id = i.community_id AND me.user_ref = coalesce(actor, '')
 		CROSS JOIN LATERAL (SELECT naboom.sla_due(i.created_at, i.acknowledged_at, cat.ack_target, cat.resolve_target) AS due) k
 		WHERE i.assignee_ref = actor
 			AND i.status = ANY (live)

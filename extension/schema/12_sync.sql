@@ -170,7 +170,7 @@ BEGIN
 			(SELECT 0::bigint AS pos, i.community_id, i.incident_id, i AS inc, i.updated_at AS changed_at,
 				true AS visible
 			FROM naboom.incident i
-			LEFT JOIN naboom.member me ON me.community_id = i.community_id AND me.user_ref = actor
+			LEFT JOIN naboom.member me ON me.community_id = i.community_id AND me.user_ref = coalesce(actor, '')
 			WHERE in_base AND (i.community_id, i.incident_id) > (after_c, after_i)
 				AND naboom.incident_visible(i.is_public, i.reporter_ref, actor, me.role)
 				AND NOT EXISTS (SELECT 1 FROM naboom.event x
@@ -181,7 +181,7 @@ BEGIN
 			(SELECT e.seq, e.community_id, e.incident_id, i, e.created_at, v.visible
 			FROM naboom.event e
 			JOIN naboom.incident i ON i.community_id = e.community_id AND i.incident_id = e.incident_id
-			LEFT JOIN naboom.member me ON me.community_id = i.community_id AND me.user_ref = actor
+			LEFT JOIN naboom.member me ON me.community_id = i.community_id AND me.user_ref = coalesce(actor, '')
 			CROSS JOIN LATERAL (SELECT coalesce(naboom.incident_visible(i.is_public, i.reporter_ref, actor, me.role),
 				false) AS visible) v
 			-- (a probe per hidden row, not a hash of every public event)

@@ -821,6 +821,7 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER AS $$
 #variable_conflict use_variable
 DECLARE
 	v_ext text;
+	v_code text;
 	f naboom.forwarding;
 BEGIN
 	PERFORM naboom.require_service('forwarding_delivered');
@@ -835,10 +836,12 @@ BEGIN
 			external_id = coalesce(v_ext, x.external_id)
 		WHERE x.community_id = f.community_id AND x.forwarding_id = f.forwarding_id
 		RETURNING * INTO f;
+		-- (the code first: on a cluster a statement reading naboom.authority
+		-- runs on the worker, where append_event may not write the stream)
+		v_code := (SELECT a.code FROM naboom.authority a
+			WHERE a.community_id = f.community_id AND a.authority_id = f.authority_id);
 		PERFORM naboom.append_event(f.community_id, f.incident_id, 'forwarding.delivered', false,
-			jsonb_build_object('authority', (SELECT a.code FROM naboom.authority a
-				WHERE a.community_id = f.community_id AND a.authority_id = f.authority_id),
-				'forwarding', f.forwarding_id, 'attempts', f.attempts));
+			jsonb_build_object('authority', v_code, 'forwarding', f.forwarding_id, 'attempts', f.attempts));
 	ELSIF f.external_id IS NULL AND v_ext IS NOT NULL THEN
 		UPDATE naboom.forwarding x SET external_id = v_ext WHERE x.community_id = f.community_id AND x.forwarding_id = f.forwarding_id
 		RETURNING * INTO f;
@@ -860,6 +863,7 @@ DECLARE
 	max_attempts integer := coalesce(nullif(current_setting('naboom.forwarding_max_attempts', true), '')::integer, 8);
 	base interval := coalesce(nullif(current_setting('naboom.forwarding_backoff', true), '')::interval, '30 seconds');
 	backoff interval;
+	v_code text;
 BEGIN
 	PERFORM naboom.require_service('forwarding_failed');
 	v_error := left(naboom.clean_text('error', error, true, NULL), 2000);
@@ -888,10 +892,12 @@ BEGIN
 			next_attempt_at = now() + greatest(backoff, coalesce(retry_after, '0'))
 		WHERE x.community_id = f.community_id AND x.forwarding_id = f.forwarding_id
 		RETURNING * INTO f;
+		-- (the code first: on a cluster a statement reading naboom.authority
+		-- runs on the worker, where append_event may not write the stream)
+		v_code := (SELECT a.code FROM naboom.authority a
+			WHERE a.community_id = f.community_id AND a.authority_id = f.authority_id);
 		PERFORM naboom.append_event(f.community_id, f.incident_id, 'forwarding.failed', false,
-			jsonb_build_object('authority', (SELECT a.code FROM naboom.authority a
-				WHERE a.community_id = f.community_id AND a.authority_id = f.authority_id),
-				'forwarding', f.forwarding_id, 'attempts', f.attempts));
+			jsonb_build_object('authority', v_code, 'forwarding', f.forwarding_id, 'attempts', f.attempts));
 	END IF;
 	RETURN naboom.forwarding_out(f);
 END

@@ -370,7 +370,11 @@ BEGIN
 		FROM naboom.incident i
 		JOIN naboom.category cat ON cat.community_id = i.community_id AND cat.code = i.category_code
 		JOIN naboom.status st ON st.status = i.status
-		WHERE i.community_id = c.community_id AND i.created_at >= t_start AND i.created_at <= t_end
+		-- (no upper bound without an end_date: on a cluster a report's
+		-- created_at is its worker's clock, later than this node's now() in
+		-- the transaction that filed it)
+		WHERE i.community_id = c.community_id AND i.created_at >= t_start
+			AND (end_date IS NULL OR i.created_at <= t_end)
 			AND naboom.open311_visible(i.is_public, i.kind, cat.is_sensitive)
 			AND (codes IS NULL OR i.category_code = ANY (codes))
 			AND (states IS NULL OR CASE WHEN st.status_type = 'open' THEN 'open' ELSE 'closed' END = ANY (states))

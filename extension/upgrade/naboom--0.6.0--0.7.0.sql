@@ -823,6 +823,8 @@ DROP FUNCTION naboom_api.events_since(bigint, integer);
 -- functions: naboom.is_distributed naboom.distribute
 -- functions: naboom_api.upsert_area naboom_api.join_community naboom_api.set_retention
 -- functions: naboom.find_incident naboom.file_incident naboom.incident_out naboom.duplicate_rows
+-- Citus: no whole row of a table handed to a function in a query a worker runs.
+-- functions: naboom_api.delete_note naboom_api.my_subscriptions
 
 -- BEGIN replaced functions
 
@@ -937,32 +939,34 @@ BEGIN
 			'Check for a mistyped or swapped character.');
 	END IF;
 	-- On a Citus cluster the directory names the reference's community
-	-- first, so the query runs on that community's node only.
+	-- first, so the query runs on that community's node only.  (No caller,
+	-- the public or the service, joins no member by '': with a NULL the
+	-- join condition folds away and Citus cannot route the join.)
 	IF naboom.is_distributed() THEN
 		SELECT d.community_id INTO cid FROM naboom.incident_reference d WHERE d.reference = ref;
 		IF lock THEN
 			SELECT x AS inc, m.role INTO found
 			FROM naboom.incident x
-			LEFT JOIN naboom.member m ON m.community_id = x.community_id AND m.user_ref = actor
+			LEFT JOIN naboom.member m ON m.community_id = x.community_id AND m.user_ref = coalesce(actor, '')
 			WHERE x.community_id = cid AND x.reference = ref
 			FOR NO KEY UPDATE OF x;
 		ELSE
 			SELECT x AS inc, m.role INTO found
 			FROM naboom.incident x
-			LEFT JOIN naboom.member m ON m.community_id = x.community_id AND m.user_ref = actor
+			LEFT JOIN naboom.member m ON m.community_id = x.community_id AND m.user_ref = coalesce(actor, '')
 			WHERE x.community_id = cid AND x.reference = ref;
 		END IF;
 	-- The incident and the caller's role in its community, in one query.
 	ELSIF lock THEN
 		SELECT x AS inc, m.role INTO found
 		FROM naboom.incident x
-		LEFT JOIN naboom.member m ON m.community_id = x.community_id AND m.user_ref = actor
+		LEFT JOIN naboom.member m ON m.community_id = x.community_id AND m.user_ref = coalesce(actor, '')
 		WHERE x.reference = ref
 		FOR NO KEY UPDATE OF x;
 	ELSE
 		SELECT x AS inc, m.role INTO found
 		FROM naboom.incident x
-		LEFT JOIN naboom.member m ON m.community_id = x.community_id AND m.user_ref = actor
+		LEFT JOIN naboom.member m ON m.community_id = x.community_id AND m.user_ref = coalesce(actor, '')
 		WHERE x.reference = ref;
 	END IF;
 	-- Visibility: public to everyone; private to the reporter, the
@@ -1268,6 +1272,23 @@ $$;
 
 COMMENT ON FUNCTION naboom_api.subscribe_area(text, text, text[], text, text) IS
 	'Add an alert area that is one of the community''s areas (a ward, a farm block): incidents of the given categories (NULL: all) at or above min_priority whose point the area covers alert the caller, also those routed to a smaller area nested inside it. Shares subscribe''s limit (20 per member per community) and rate limit. 201';
+
+CREATE OR REPLACE FUNCTION naboom_api.my_subscriptions()
+RETURNS SETOF naboom_api.subscription
+LANGUAGE plpgsql STABLE SECURITY DEFINER AS $$
+DECLARE
+	actor text := naboom.require_actor();
+	s naboom.subscription;
+BEGIN
+	-- Row by row: on a cluster a query on naboom.subscription that called
+	-- subscription_out would run it on the workers, with the shard's row type.
+	FOR s IN SELECT x.* FROM naboom.subscription x WHERE x.user_ref = actor ORDER BY x.subscription_id LOOP
+		RETURN NEXT naboom.subscription_out(s);
+	END LOOP;
+END
+$$;
+
+COMMENT ON FUNCTION naboom_api.my_subscriptions() IS E'@simpleCollections only\nThe caller''s alert areas, in every community';
 
 CREATE OR REPLACE FUNCTION naboom_api.my_alerts(after_id bigint DEFAULT 0, max_count integer DEFAULT 100)
 RETURNS SETOF naboom_api.alert
@@ -1755,6 +1776,47 @@ $$;
 COMMENT ON FUNCTION naboom_api.set_retention(text, text, interval) IS
 	'Set the community''s own period for a data class, within the DBA''s bounds (admins); NULL goes back to the default. Audited';
 
+CREATE OR REPLACE FUNCTION naboom_api.delete_note(reference text, seq integer)
+RETURNS naboom_api.timeline_entry
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER AS $$
+#variable_conflict use_variable
+DECLARE
+	actor text := naboom.require_actor();
+	f record := naboom.find_incident(reference, actor, true);
+	i naboom.incident := f.incident;
+	t naboom.incident_timeline;
+	c naboom.community;
+BEGIN
+	SELECT * INTO t FROM naboom.incident_timeline x
+	WHERE x.community_id = i.community_id AND x.incident_id = i.incident_id AND x.seq = delete_note.seq
+		AND x.entry_kind = 'note' FOR UPDATE;
+	IF NOT FOUND OR t.note IS NULL THEN
+		PERFORM naboom.fail('PT404', 'naboom.unknown_note', format('%s has no note %s', i.reference, seq),
+			'There is no note with that number, or it was deleted.', 'Read the timeline with get_incident.');
+	END IF;
+	IF actor IS NOT NULL THEN
+		-- Members only (an author who left may not), and it is activity.
+		-- (the row into a variable first: on a cluster a query that passed
+		-- the row to require_role would run it on a worker, with the
+		-- shard's row type)
+		SELECT x.* INTO c FROM naboom.community x WHERE x.community_id = i.community_id;
+		PERFORM naboom.require_role(c, actor, 'resident');
+	END IF;
+	IF actor IS NOT NULL AND t.actor_ref IS DISTINCT FROM actor AND coalesce(f.actor_role < 'moderator', true) THEN
+		PERFORM naboom.fail('42501', 'naboom.note_forbidden', 'you may delete only your own notes',
+			'Notes are deleted by their author or a moderator.', 'Ask a moderator.');
+	END IF;
+	INSERT INTO naboom.deleted_note (community_id, incident_id, seq, actor_ref, note, written_at, requested_by)
+	VALUES (t.community_id, t.incident_id, t.seq, t.actor_ref, t.note, t.at, actor);
+	UPDATE naboom.incident_timeline x SET note = NULL, entry_kind = 'note_deleted'
+	WHERE x.community_id = t.community_id AND x.incident_id = t.incident_id AND x.seq = t.seq;
+	RETURN (i.reference, t.seq, t.at, 'note_deleted', NULL, NULL, NULL, t.is_public, NULL)::naboom_api.timeline_entry;
+END
+$$;
+
+COMMENT ON FUNCTION naboom_api.delete_note(text, integer) IS
+	'Delete a note (its author while a member, a moderator, or the service): it leaves the timeline at once; the text is kept out of reach for the deleted_note period, then deleted by retention';
+
 CREATE OR REPLACE FUNCTION naboom_api.export_my_data() RETURNS naboom_api.my_data
 LANGUAGE plpgsql STABLE SECURITY DEFINER AS $$
 DECLARE
@@ -1901,7 +1963,7 @@ LANGUAGE sql STABLE AS $$
 	JOIN naboom.community c ON c.community_id = i.community_id
 	JOIN naboom.category cat ON cat.community_id = i.community_id AND cat.code = i.category_code
 	JOIN naboom.status st ON st.status = i.status
-	LEFT JOIN naboom.member me ON me.community_id = i.community_id AND me.user_ref = actor
+	LEFT JOIN naboom.member me ON me.community_id = i.community_id AND me.user_ref = coalesce(actor, '')
 	CROSS JOIN LATERAL (SELECT actor IS NULL AND naboom.is_service() AS service,
 		actor IS NOT NULL AND i.reporter_ref IS NOT DISTINCT FROM actor AS mine) s
 	CROSS JOIN LATERAL (SELECT s.mine, s.service OR me.role IS NOT NULL AS member,
@@ -2359,7 +2421,7 @@ BEGIN
 				i.created_at, i.incident_id) AS ord
 		FROM naboom.incident i
 		JOIN naboom.category cat ON cat.community_id = i.community_id AND cat.code = i.category_code
-		LEFT JOIN naboom.member me ON me.community_id = i.community_id AND me.user_ref = actor
+		LEFT JOIN naboom.member me ON me.community_id = i.community_id AND me.user_ref = coalesce(actor, '')
 		CROSS JOIN LATERAL (SELECT naboom.sla_due(i.created_at, i.acknowledged_at, cat.ack_target, cat.resolve_target) AS due) k
 		WHERE i.assignee_ref = actor
 			AND i.status = ANY (live)
@@ -2813,7 +2875,7 @@ BEGIN
 			(SELECT 0::bigint AS pos, i.community_id, i.incident_id, i AS inc, i.updated_at AS changed_at,
 				true AS visible
 			FROM naboom.incident i
-			LEFT JOIN naboom.member me ON me.community_id = i.community_id AND me.user_ref = actor
+			LEFT JOIN naboom.member me ON me.community_id = i.community_id AND me.user_ref = coalesce(actor, '')
 			WHERE in_base AND (i.community_id, i.incident_id) > (after_c, after_i)
 				AND naboom.incident_visible(i.is_public, i.reporter_ref, actor, me.role)
 				AND NOT EXISTS (SELECT 1 FROM naboom.event x
@@ -2824,7 +2886,7 @@ BEGIN
 			(SELECT e.seq, e.community_id, e.incident_id, i, e.created_at, v.visible
 			FROM naboom.event e
 			JOIN naboom.incident i ON i.community_id = e.community_id AND i.incident_id = e.incident_id
-			LEFT JOIN naboom.member me ON me.community_id = i.community_id AND me.user_ref = actor
+			LEFT JOIN naboom.member me ON me.community_id = i.community_id AND me.user_ref = coalesce(actor, '')
 			CROSS JOIN LATERAL (SELECT coalesce(naboom.incident_visible(i.is_public, i.reporter_ref, actor, me.role),
 				false) AS visible) v
 			-- (a probe per hidden row, not a hash of every public event)
@@ -3739,6 +3801,7 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER AS $$
 #variable_conflict use_variable
 DECLARE
 	v_ext text;
+	v_code text;
 	f naboom.forwarding;
 BEGIN
 	PERFORM naboom.require_service('forwarding_delivered');
@@ -3753,10 +3816,12 @@ BEGIN
 			external_id = coalesce(v_ext, x.external_id)
 		WHERE x.community_id = f.community_id AND x.forwarding_id = f.forwarding_id
 		RETURNING * INTO f;
+		-- (the code first: on a cluster a statement reading naboom.authority
+		-- runs on the worker, where append_event may not write the stream)
+		v_code := (SELECT a.code FROM naboom.authority a
+			WHERE a.community_id = f.community_id AND a.authority_id = f.authority_id);
 		PERFORM naboom.append_event(f.community_id, f.incident_id, 'forwarding.delivered', false,
-			jsonb_build_object('authority', (SELECT a.code FROM naboom.authority a
-				WHERE a.community_id = f.community_id AND a.authority_id = f.authority_id),
-				'forwarding', f.forwarding_id, 'attempts', f.attempts));
+			jsonb_build_object('authority', v_code, 'forwarding', f.forwarding_id, 'attempts', f.attempts));
 	ELSIF f.external_id IS NULL AND v_ext IS NOT NULL THEN
 		UPDATE naboom.forwarding x SET external_id = v_ext WHERE x.community_id = f.community_id AND x.forwarding_id = f.forwarding_id
 		RETURNING * INTO f;
@@ -3778,6 +3843,7 @@ DECLARE
 	max_attempts integer := coalesce(nullif(current_setting('naboom.forwarding_max_attempts', true), '')::integer, 8);
 	base interval := coalesce(nullif(current_setting('naboom.forwarding_backoff', true), '')::interval, '30 seconds');
 	backoff interval;
+	v_code text;
 BEGIN
 	PERFORM naboom.require_service('forwarding_failed');
 	v_error := left(naboom.clean_text('error', error, true, NULL), 2000);
@@ -3806,10 +3872,12 @@ BEGIN
 			next_attempt_at = now() + greatest(backoff, coalesce(retry_after, '0'))
 		WHERE x.community_id = f.community_id AND x.forwarding_id = f.forwarding_id
 		RETURNING * INTO f;
+		-- (the code first: on a cluster a statement reading naboom.authority
+		-- runs on the worker, where append_event may not write the stream)
+		v_code := (SELECT a.code FROM naboom.authority a
+			WHERE a.community_id = f.community_id AND a.authority_id = f.authority_id);
 		PERFORM naboom.append_event(f.community_id, f.incident_id, 'forwarding.failed', false,
-			jsonb_build_object('authority', (SELECT a.code FROM naboom.authority a
-				WHERE a.community_id = f.community_id AND a.authority_id = f.authority_id),
-				'forwarding', f.forwarding_id, 'attempts', f.attempts));
+			jsonb_build_object('authority', v_code, 'forwarding', f.forwarding_id, 'attempts', f.attempts));
 	END IF;
 	RETURN naboom.forwarding_out(f);
 END
@@ -4215,7 +4283,11 @@ BEGIN
 		FROM naboom.incident i
 		JOIN naboom.category cat ON cat.community_id = i.community_id AND cat.code = i.category_code
 		JOIN naboom.status st ON st.status = i.status
-		WHERE i.community_id = c.community_id AND i.created_at >= t_start AND i.created_at <= t_end
+		-- (no upper bound without an end_date: on a cluster a report's
+		-- created_at is its worker's clock, later than this node's now() in
+		-- the transaction that filed it)
+		WHERE i.community_id = c.community_id AND i.created_at >= t_start
+			AND (end_date IS NULL OR i.created_at <= t_end)
 			AND naboom.open311_visible(i.is_public, i.kind, cat.is_sensitive)
 			AND (codes IS NULL OR i.category_code = ANY (codes))
 			AND (states IS NULL OR CASE WHEN st.status_type = 'open' THEN 'open' ELSE 'closed' END = ANY (states))
@@ -4598,7 +4670,7 @@ REVOKE ALL ON FUNCTION naboom.open311_time(timestamptz, text), naboom.open311_fo
 	naboom.open311_jurisdiction(text), naboom.open311_date(text, text), naboom.open311_status(text),
 	naboom.open311_document(jsonb, text, text), naboom.open311_error(text, integer, text, text, text),
 	naboom.open311_request_json(naboom.incident, naboom.community, naboom.category, naboom.status),
-	naboom.open311_visible(naboom.incident, naboom.category),
+	naboom.open311_visible(boolean, naboom.incident_kind, boolean),
 	naboom_api.open311_services(text, text),
 	naboom_api.open311_requests(text, text, text, text, text, text, text),
 	naboom_api.open311_request(text, text, text),
@@ -4689,9 +4761,9 @@ REVOKE ALL ON naboom.authority, naboom.forwarding_rule, naboom.forwarding, naboo
 REVOKE ALL ON FUNCTION naboom.append_event(bigint, bigint, text, boolean, jsonb),
 	naboom.forwarding_out(naboom.forwarding), naboom.authority_by_code(naboom.community, text),
 	naboom.require_service(text), naboom.forwarding_payload(naboom.forwarding),
-	naboom.enqueue_forwarding(naboom.incident, naboom.authority, text, bigint, text, text),
+	naboom.enqueue_forwarding(bigint, bigint, text, integer, bigint, text, text, bigint, text, text),
 	naboom.incident_needs_authority(), naboom.incident_outbox(), naboom.forwarding_dead(naboom.forwarding),
-	naboom.forwarding_by_id(bigint),
+	naboom.forwarding_by_id(bigint), naboom.claim_due_forwardings(bigint, text, integer, interval),
 	naboom_api.upsert_authority(text, text, text, text, text, text, boolean),
 	naboom_api.upsert_forwarding_rule(text, text, text, text[], text, text[], text[], boolean),
 	naboom_api.forward_incident(text, text, text), naboom_api.incident_forwardings(text),
