@@ -32,14 +32,15 @@
 #   8. each community's shards on its own worker, its rows there
 #   9. report, resubmit, duplicate candidates, alert in both communities
 #  10. verify, dispatch, en route; a panic acknowledged; escalation
-#  11. the event stream per community (1..n, every topic, events_since)
-#  12. the audit on every node (seal, verify, community/incident audit, cron)
-#  13. a retention dry run
-#  14. export and erasure (the shard, every node's audit log)
-#  15. reports/s through the coordinator beside a single node (figures only)
-#  16. a third worker and citus_rebalance_start() under load: nothing lost
-#  17. a report after the move (the workers' sequences in ranges of their own)
-#  18. a real retention run (members anonymised community by community, the
+#  11. forwarding, Open311, subscribe_area, delete_note, hide_attachment
+#  12. the event stream per community (1..n, every topic, events_since)
+#  13. the audit on every node (seal, verify, community/incident audit, cron)
+#  14. a retention dry run
+#  15. export and erasure (the shard, every node's audit log)
+#  16. reports/s through the coordinator beside a single node (figures only)
+#  17. a third worker and citus_rebalance_start() under load: nothing lost
+#  18. a report after the move (the workers' sequences in ranges of their own)
+#  19. a real retention run (members anonymised community by community, the
 #      workers' audit logs by runs of their own)
 #
 # Output is TAP (also in test/results/citus.out; the nodes' server logs go to
@@ -51,7 +52,7 @@ PG_CONFIG="${PG_CONFIG:-pg_config}"
 BINDIR="$($PG_CONFIG --bindir)"
 LIBDIR="$($PG_CONFIG --pkglibdir)"
 CITUS_INSTALL="${NABOOM_CITUS_INSTALL:-$ROOT/../shared/citus/install.sh}"
-PLAN=18
+PLAN=19
 
 unset PGOPTIONS PGDATABASE PGSERVICE PGHOST PGPORT PGUSER PGPASSWORD
 mkdir -p "$ROOT/test/results" && exec > >(tee "$ROOT/test/results/citus.out")
@@ -282,7 +283,69 @@ svc() { on coord -c "SET client_min_messages = warning" "$@"; }
   done <"$W/panics" ) >"$W/story2.log" 2>&1
 verdict "through the coordinator: verify, dispatch, en route; a panic alerts the responder, who acknowledges; an unanswered panic escalated by run_escalation()" $? 'cat "$W/story2.log"; grep -h ERROR "$W"/*.log | tail -4'
 
-# 11. the event stream, per community: every event of the story numbered by
+# 11. the daily surfaces through the coordinator, in both communities:
+# forwarding (a rule forwards a report, a moderator forwards it again, the
+# service claims across both communities, delivers, fails, and an authority
+# update comes back by case number), Open311 (services, the list, one
+# request, a request posted), an alert area that is a ward (subscribe_area,
+# my_subscriptions), a note deleted by its author, an attachment hidden by a
+# moderator and the public not seeing it
+( for T in $A $B; do
+    lon=$(awk -v t=$T 'BEGIN{print 27.1 + t * 0.3}')
+    as "admin-$T" -c "SELECT code FROM naboom_api.upsert_authority('town-$T', 'saps', 'SAPS $T', 'SAPD $T', 'police', 'http://127.0.0.1:1/saps')" >/dev/null &&
+    as "admin-$T" -c "SELECT code FROM naboom_api.upsert_forwarding_rule('town-$T', 'break_ins', 'saps', '{burglary}')" >/dev/null &&
+    rf=$(as "res-$T" -c "SELECT reference FROM naboom_api.report_incident('town-$T', 'burglary', -24.5, $lon, 'the shop was broken into', client_ref => 'fw-1')") &&
+    as "admin-$T" -c "SELECT seq FROM naboom_api.forward_incident('$rf', 'saps', 'the owner has CCTV')" >/dev/null &&
+    fw=$(as "admin-$T" -c "SELECT string_agg(seq || ':' || reason || ':' || state, ' ' ORDER BY seq) FROM naboom_api.incident_forwardings('$rf')") &&
+    echo "town-$T $rf forwardings: $fw" && [ "$fw" = "1:report:pending 2:request:pending" ] &&
+    echo "$T $rf" >>"$W/forwarded" || exit 1
+  done &&
+  svc -c "SELECT c.id || ' ' || c.community || ' ' || c.seq || ' ' || (c.payload->'incident'->>'reference' = c.reference) FROM naboom_api.claim_forwardings('saps', 10, '1 minute') c ORDER BY c.community" >"$W/claim1" &&
+  echo "first claim (id community seq payload-of-its-incident):" && cat "$W/claim1" &&
+  [ "$(awk '{print $2 ":" $3 ":" $4}' "$W/claim1" | xargs)" = "town-$A:1:true town-$B:1:true" ] &&
+  while read -r id comm seq ok; do
+      [ "$(svc -c "SELECT state FROM naboom_api.forwarding_delivered($id, 'CAS-$comm')")" = delivered ] || exit 1
+  done <"$W/claim1" &&
+  svc -c "SELECT c.id || ' ' || c.community || ' ' || c.seq FROM naboom_api.claim_forwardings('saps', 10, '1 minute') c ORDER BY c.community" >"$W/claim2" &&
+  echo "second claim (id community seq):" && cat "$W/claim2" &&
+  [ "$(awk '{print $2 ":" $3}' "$W/claim2" | xargs)" = "town-$A:2 town-$B:2" ] &&
+  while read -r id comm seq; do
+      [ "$(svc -c "SELECT state FROM naboom_api.forwarding_failed($id, 'HTTP 503')")" = failed ] || exit 1
+  done <"$W/claim2" &&
+  while read -r T rf; do
+      up=$(svc -c "SELECT reference || ' ' || repeated FROM naboom_api.authority_update('saps', 'CAS-town-$T', note => 'docket opened', update_id => 'u-1')") &&
+      up2=$(svc -c "SELECT repeated FROM naboom_api.authority_update('saps', 'CAS-town-$T', note => 'docket opened', update_id => 'u-1')") &&
+      fw=$(as "admin-$T" -c "SELECT string_agg(seq || ':' || state, ' ' ORDER BY seq) FROM naboom_api.incident_forwardings('$rf')") &&
+      tl=$(as "admin-$T" -c "SELECT count(*) FROM naboom.incident_timeline t JOIN naboom.incident i USING (community_id, incident_id) WHERE i.reference = '$rf' AND t.entry_kind = 'authority_update'") &&
+      echo "town-$T $rf: authority update (reference, repeated) $up, again $up2; forwardings $fw; authority entries on the timeline $tl" &&
+      [ "$up $up2" = "$rf false true" ] && [ "$fw" = "1:delivered 2:failed" ] && [ "$tl" = 1 ] || exit 1
+  done <"$W/forwarded" &&
+  for T in $A $B; do
+      lon=$(awk -v t=$T 'BEGIN{print 27.1 + t * 0.3}')
+      w0=$(awk -v t=$T 'BEGIN{print 27.05 + t * 0.3}'); w1=$(awk -v t=$T 'BEGIN{print 27.2 + t * 0.3}')
+      rf=$(awk -v t=$T '$1 == t {print $2}' "$W/forwarded")
+      o1=$(on coord -c "SELECT (naboom_api.open311_services('town-$T')::jsonb @> '[{\"service_code\":\"burglary\"}]') || ' ' || (naboom_api.open311_requests('town-$T')::jsonb @> '[{\"service_request_id\":\"$rf\"}]') || ' ' || (naboom_api.open311_request('town-$T', '$rf')::jsonb->0->>'service_request_id')") &&
+      po=$(as "res-$T" -c "SELECT naboom_api.open311_post_request('town-$T', 'burglary', -24.5, $lon, description => 'posted through Open311')::jsonb->0->>'service_request_id'") &&
+      o2=$(on coord -c "SELECT naboom_api.open311_request('town-$T', '$po')::jsonb->0->>'description'") &&
+      echo "town-$T Open311: services, the list, the request: $o1; posted $po: $o2" &&
+      [ "$o1" = "true true $rf" ] && [ "$o2" = "posted through Open311" ] &&
+      as "admin-$T" -c "SELECT code FROM naboom_api.upsert_area('town-$T', 'ward-1', 'Ward 1', '{\"type\":\"Polygon\",\"coordinates\":[[[$w0,-24.55],[$w1,-24.55],[$w1,-24.45],[$w0,-24.45],[$w0,-24.55]]]}')" >/dev/null &&
+      sa=$(as "res-$T" -c "SELECT area FROM naboom_api.subscribe_area('town-$T', 'ward-1', label => 'home')") &&
+      ms=$(as "res-$T" -c "SELECT string_agg(community || ':' || coalesce(area, '-'), ' ') FROM naboom_api.my_subscriptions()") &&
+      echo "town-$T subscribe_area: $sa; my_subscriptions: $ms" && [ "$sa" = ward-1 ] && [ "$ms" = "town-$T:ward-1" ] &&
+      ns=$(as "res-$T" -c "SELECT seq FROM naboom_api.add_note('$rf', 'wrong shop, sorry')") &&
+      dn=$(as "res-$T" -c "SELECT kind FROM naboom_api.delete_note('$rf', $ns)") &&
+      kept=$(svc -c "SELECT count(*) FROM naboom.deleted_note d JOIN naboom.incident i USING (community_id, incident_id) WHERE i.reference = '$rf' AND d.note = 'wrong shop, sorry'") &&
+      echo "town-$T note $ns: $dn, its text kept in deleted_note: $kept" && [ "$dn" = note_deleted ] && [ "$kept" = 1 ] &&
+      at=$(as "res-$T" -c "SELECT id FROM naboom_api.add_attachment('$rf', 'town-$T/$rf/1.jpg', 'image/jpeg', 1000, repeat('ab', 32))") &&
+      hd=$(as "admin-$T" -c "SELECT hidden || ' ' || uploader_name FROM naboom_api.hide_attachment('$rf', $at, 'shows a bystander')") &&
+      pub=$(on coord -c "SET ROLE naboom_anon" -c "SELECT jsonb_array_length(attachments) FROM naboom_api.get_incident('$rf')") &&
+      echo "town-$T attachment $at hidden (hidden, uploader): $hd; the public sees $pub attachments" &&
+      [ "$hd" = "true Resident $T" ] && [ "$pub" = 0 ] || exit 1
+  done ) >"$W/daily.log" 2>&1
+verdict "through the coordinator: forwarding (rule, request, claims across both communities, delivered, failed, an authority update), Open311, subscribe_area, delete_note, hide_attachment" $? 'cat "$W/daily.log"; grep -h ERROR "$W"/*.log | tail -4'
+
+# 12. the event stream, per community: every event of the story numbered by
 # the coordinator's publisher, 1, 2, 3 ... within each community (no gap, in
 # commit order), the caller's community's events through events_since with
 # community =>; without a community the cluster says naboom.community_required
@@ -307,7 +370,7 @@ verdict "through the coordinator: verify, dispatch, en route; a panic alerts the
   grep -q 'events_since needs a community' "$W/nocommunity.out" ) >"$W/events.log" 2>&1
 verdict "the event stream per community: every event of the story numbered 1..n in its community, events_since(community =>); without one: naboom.community_required" $? 'cat "$W/events.log" "$W/nocommunity.out"; grep -h ERROR "$W"/*.log | tail -4'
 
-# 12. the audit: each node keeps, seals and verifies its own log; pg_cron's
+# 13. the audit: each node keeps, seals and verifies its own log; pg_cron's
 # seal and partition jobs (on the coordinator) run on every node; a
 # community's audit through community_audit and incident_audit comes from
 # the logs of every node (the writes sit in the worker's), naming the actors
@@ -327,7 +390,7 @@ verdict "the event stream per community: every event of the story numbered 1..n 
   svc -c "SELECT cron.unschedule(jobname) FROM cron.job WHERE jobname LIKE 'naboom-%'" >/dev/null ) >"$W/audit.log" 2>&1
 verdict "the audit: every node sealed and verified (3 chains), pg_cron's seal job runs on every node, community_audit and incident_audit read every node's log" $? 'cat "$W/audit.log"; grep -h ERROR "$W"/*.log | tail -4'
 
-# 13. retention dry run on the coordinator: a run that finds what is due
+# 14. retention dry run on the coordinator: a run that finds what is due
 # (as of 20 years on) and changes nothing
 ( before=$(svc -c "SELECT count(*) || ' ' || count(reporter_ref) FROM naboom.incident") &&
   svc -c "CALL naboom.run_retention(true, now() + interval '20 years')" >"$W/retention.out" &&
@@ -338,7 +401,7 @@ verdict "the audit: every node sealed and verified (3 chains), pg_cron's seal jo
   [ "$run" = "true done" ] && [ "$due" -gt 0 ] && [ "$before" = "$after" ] ) >"$W/retention.log" 2>&1
 verdict "a retention dry run through the coordinator finds what is due and changes nothing" $? 'cat "$W/retention.log" "$W/retention.out"; grep -h ERROR "$W"/*.log | tail -4'
 
-# 14. export and erasure through the coordinator: a resident of each
+# 15. export and erasure through the coordinator: a resident of each
 # community reports and reads an incident, exports (the report, and audit
 # rows from the worker's log), then erases: the report anonymised on its
 # shard, the membership gone, no audit row on any node names them; another
@@ -370,7 +433,7 @@ verdict "a retention dry run through the coordinator finds what is due and chang
 verdict "export, erasure and leaving through the coordinator: the export has the report and the workers' audit rows; erasure anonymises on the shard and in every node's audit log; leave_community on the shard" $? 'cat "$W/erase.log"; grep -h ERROR "$W"/*.log | tail -4'
 
 
-# 15. reports per second: two pgbench clients, one per community, through the
+# 16. reports per second: two pgbench clients, one per community, through the
 # coordinator, then the same against a single-node naboom in database plain
 # of the coordinator's instance (same machine, same run; each client its
 # own community); adjacent runs of NABOOM_CITUS_BENCH_SECS (default 10) s.
@@ -435,7 +498,7 @@ echo "# the directory claim alone, 2 clients: $tclaim claims/s, i.e. $(awk -v c=
 [ -n "$tc" ] && [ -n "$tc2" ] && [ "$((after - before))" -gt 0 ] && grep -q 'number of failed transactions: 0' "$W/bench.log"
 verdict "reports/s through the coordinator beside a single node (figures above), every report committed" $? 'cat "$W/bench.setup"; grep -v "^progress" "$W/bench.log" | head -20'
 
-# 16. a third worker and citus_rebalance_start() while reports keep coming
+# 17. a third worker and citus_rebalance_start() while reports keep coming
 # (pgbench as in 10, NABOOM_CITUS_MOVE_SECS, default 40 s): every report
 # pgbench counted is in naboom.incident afterwards, each moved community's
 # rows are all on its new node, and a report and its resubmit still pass.
@@ -467,7 +530,7 @@ echo "# rebalancing under load: rc $rebalance_rc, $moved shard placements on the
   done ) >"$W/move.log" 2>&1
 verdict "a third worker and citus_rebalance_start() under load: every report pgbench committed is there, each community complete on its node" $? 'cat "$W/w3-setup.log" "$W/rebalance.log" "$W/move.log"; grep -v "^progress" "$W/move-bench.log" | tail -8; grep -h ERROR "$W"/*.log | tail -4'
 
-# 17. after the move, a report and its resubmit in each community: the
+# 18. after the move, a report and its resubmit in each community: the
 # moved community's new node makes ids in its own range (distribute() run
 # again after citus_add_node gave the new worker's sequences theirs), so
 # none collides with the rows that moved (README, "Rebalancing").
@@ -479,7 +542,7 @@ verdict "a third worker and citus_rebalance_start() under load: every report pgb
   done ) >"$W/after-move.log" 2>&1
 verdict "after the move: a report and its resubmit in each community (the workers' sequences in ranges of their own)" $? 'cat "$W/after-move.log"'
 
-# 18. a real retention run through the coordinator, as of 20 years on (so
+# 19. a real retention run through the coordinator, as of 20 years on (so
 # everything is due; last, since it anonymises the test's people): its
 # batches claim rows community by community (Citus refuses a FOR UPDATE over
 # every shard), members are anonymised on their communities' nodes, and
