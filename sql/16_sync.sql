@@ -177,6 +177,29 @@ SELECT c.location_blurred, c.reporter_name
 	FROM naboom_api.incident_changes(t.cur('s4')) c WHERE c.reference = t.ref('echo-gbv');
 
 ------------------------------------------------------------------------------
+-- One community's sync (the only kind on a Citus cluster, where each
+-- community's stream is numbered on its own): its incidents only, the same
+-- rows in the same order as the whole sync's of that community; its cursors
+-- go with it and nowhere else
+------------------------------------------------------------------------------
+SELECT t.as_user('u-other');
+SELECT kind FROM naboom_api.raise_panic('modimolle', -24.7, 28.4, note => 'sync test in modimolle');
+SELECT t.as_service();
+SELECT naboom.events_wait(20000);
+SELECT (SELECT string_agg(c.reference, ',' ORDER BY c.cursor) FROM naboom_api.incident_changes(NULL, 500, 'mookgophong') c)
+	= (SELECT string_agg(c.reference, ',' ORDER BY c.cursor) FROM naboom_api.incident_changes(NULL, 500) c
+		WHERE c.community = 'mookgophong') AS same_rows,
+	(SELECT count(*) FROM naboom_api.incident_changes(NULL, 500, 'mookgophong') c WHERE c.community <> 'mookgophong') AS others;
+SELECT count(*) AS modimolle, count(*) FILTER (WHERE c.community <> 'modimolle') AS others
+	FROM naboom_api.incident_changes(NULL, 500, 'modimolle') c;
+SELECT c.cursor AS mk_cursor FROM naboom_api.incident_changes(NULL, 1, 'mookgophong') c \gset
+SELECT count(*) FROM naboom_api.incident_changes(:'mk_cursor', 500, 'mookgophong');
+SELECT t.err(format('SELECT * FROM naboom_api.incident_changes(%L, 10, %L)', :'mk_cursor', 'modimolle'));
+SELECT t.err(format('SELECT * FROM naboom_api.incident_changes(%L)', :'mk_cursor'));
+SELECT t.err(format('SELECT * FROM naboom_api.incident_changes(%L, 10, %L)', t.cur('s1'), 'mookgophong'));
+SELECT t.err($$SELECT * FROM naboom_api.incident_changes(NULL, 10, 'atlantis')$$);
+
+------------------------------------------------------------------------------
 -- Errors
 ------------------------------------------------------------------------------
 SELECT t.as_service();
@@ -184,7 +207,7 @@ SELECT t.err($$SELECT * FROM naboom_api.incident_changes('not-a-cursor')$$);
 SELECT t.err(format('SELECT * FROM naboom_api.incident_changes(%L)',
 	naboom.page_cursor('community_incidents', ARRAY['1', '2'])));
 SELECT t.err(format('SELECT * FROM naboom_api.incident_changes(%L)',
-	naboom.page_cursor('incident_changes', ARRAY['x', '0', '1', '2'])));
+	naboom.page_cursor('incident_changes', ARRAY['x', '0', '1', '2', '0'])));
 SELECT t.err($$SELECT * FROM naboom_api.incident_changes(NULL, 0)$$);
 SELECT t.err($$SELECT * FROM naboom_api.incident_changes(NULL, 501)$$);
 

@@ -135,14 +135,28 @@ static const char *ClaimIncidentsSql =
 static const char *DeleteIncidentsSql =
 "WITH t AS (DELETE FROM naboom.incident_timeline x" OF_BATCH ","
 " a AS (DELETE FROM naboom.alert x" OF_BATCH ","
-" e AS (DELETE FROM naboom.event x" OF_BATCH ","
+" e AS (DELETE FROM naboom.event x WHERE x.community_id = $1 AND x.incident_id = ANY ($2::pg_catalog.int8[])"
+"  RETURNING x.seq),"
 " h AS (DELETE FROM naboom.legal_hold x" OF_BATCH ","
 " n AS (DELETE FROM naboom.deleted_note x" OF_BATCH ","
 "%s"
 " i AS (DELETE FROM naboom.incident x" OF_BATCH
 " SELECT (SELECT count(*) FROM i),"
 "  (SELECT count(*) FROM t) + (SELECT count(*) FROM a) + (SELECT count(*) FROM e)"
-"   + (SELECT count(*) FROM h) + (SELECT count(*) FROM n)%s";
+"   + (SELECT count(*) FROM h) + (SELECT count(*) FROM n)%s,"
+"  (SELECT pg_catalog.max(e.seq) FROM e)";
+
+/*
+ * On a cluster, the highest stream number of the community deleted: its
+ * sync horizon, kept on the coordinator beside where its stream stands (a
+ * single node's naboom.event_horizon is moved by event's statement trigger,
+ * which on a cluster fires on the worker's shard).
+ */
+static const char *CommunityHorizonSql =
+"INSERT INTO naboom.event_position AS p (community_id, published_through, deleted_through) VALUES ($1, $2, $2)"
+" ON CONFLICT (community_id) DO UPDATE"
+" SET published_through = GREATEST(p.published_through, EXCLUDED.published_through),"
+"  deleted_through = GREATEST(p.deleted_through, EXCLUDED.deleted_through)";
 
 /* Their attachments, where the database has them (0.7.0 on). */
 #define ATTACHMENTS_CTE " f AS (DELETE FROM naboom.attachment x" OF_BATCH ","
@@ -164,6 +178,8 @@ EmergencyCommunity(Run *r, Datum community, Datum keep, Step *inc, Step *rel)
 	for (;;)
 	{
 		int64		n;
+		int64		related;
+		Datum		horizon;
 		char	   *ids;
 
 		NaboomExecute(ClaimIncidentsSql, 4, ctypes, cvalues, SPI_OK_SELECT);
@@ -176,12 +192,21 @@ EmergencyCommunity(Run *r, Datum community, Datum keep, Step *inc, Step *rel)
 		NaboomExecute(delete_sql, 2, dtypes, dvalues, SPI_OK_SELECT);
 		NaboomRetentionActive = false;
 		n = NaboomResultInt8(0, 1);
+		related = NaboomResultInt8(0, 2);
+		horizon = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull);
+		if (!isnull && NaboomCitusDistributed())
+		{
+			Oid			htypes[2] = {INT8OID, INT8OID};
+			Datum		hvalues[2] = {community, horizon};
+
+			NaboomExecute(CommunityHorizonSql, 2, htypes, hvalues, SPI_OK_INSERT);
+		}
 		inc->rows += n;
-		rel->rows += NaboomResultInt8(0, 2);
+		rel->rows += related;
 		inc->batches++;
 		RetentionErased(r, "emergency_record",
 					psprintf("\"count\":" INT64_FORMAT ",\"rows\":" INT64_FORMAT ",\"ids\":[%s]",
-							 n, NaboomResultInt8(0, 2), pnstrdup(ids + 1, strlen(ids) - 2)));
+							 n, related, pnstrdup(ids + 1, strlen(ids) - 2)));
 		RetentionCommit(r);
 	}
 }

@@ -314,7 +314,7 @@ verdict "through the coordinator: verify, dispatch, en route; a panic alerts the
   done <"$W/claim2" &&
   while read -r T rf; do
       up=$(svc -c "SELECT reference || ' ' || repeated FROM naboom_api.authority_update('saps', 'CAS-town-$T', note => 'docket opened', update_id => 'u-1')") &&
-      up2=$(svc -c "SELECT repeated FROM naboom_api.authority_update('saps', 'CAS-town-$T', note => 'docket opened', update_id => 'u-1')") &&
+      up2=$(svc -c "SELECT repeated::text FROM naboom_api.authority_update('saps', 'CAS-town-$T', note => 'docket opened', update_id => 'u-1')") &&
       fw=$(as "admin-$T" -c "SELECT string_agg(seq || ':' || state, ' ' ORDER BY seq) FROM naboom_api.incident_forwardings('$rf')") &&
       tl=$(as "admin-$T" -c "SELECT count(*) FROM naboom.incident_timeline t JOIN naboom.incident i USING (community_id, incident_id) WHERE i.reference = '$rf' AND t.entry_kind = 'authority_update'") &&
       echo "town-$T $rf: authority update (reference, repeated) $up, again $up2; forwardings $fw; authority entries on the timeline $tl" &&

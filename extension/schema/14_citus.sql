@@ -38,11 +38,15 @@ SELECT pg_catalog.pg_extension_config_dump('naboom.incident_reference', '');
 -- on a single node.
 CREATE TABLE naboom.event_position (
 	community_id bigint PRIMARY KEY,
-	published_through bigint NOT NULL
+	published_through bigint NOT NULL,
+	deleted_through bigint NOT NULL DEFAULT 0 CHECK (deleted_through >= 0)
 );
 
 COMMENT ON TABLE naboom.event_position IS
 	'On a Citus coordinator (naboom.distribute), the highest event stream number each community has been given: the per-community stream never reuses one. Empty on a single node';
+
+COMMENT ON COLUMN naboom.event_position.deleted_through IS
+	'The highest number of the community''s stream that retention has deleted (its event_horizon on a cluster): a sync cursor of the community behind it is expired (naboom_api.incident_changes)';
 
 REVOKE ALL ON naboom.event_position FROM PUBLIC;
 

@@ -404,7 +404,7 @@ CREATE TRIGGER restore_seed BEFORE INSERT ON naboom.event_horizon
 
 SELECT pg_catalog.pg_extension_config_dump('naboom.event_horizon', '');
 
-GRANT EXECUTE ON FUNCTION naboom_api.incident_changes(text, integer)
+GRANT EXECUTE ON FUNCTION naboom_api.incident_changes(text, integer, text)
 	TO naboom_anon, naboom_user, naboom_service;
 
 -- Issue 16, evidence (13_evidence.sql): attachment rows are dumped and

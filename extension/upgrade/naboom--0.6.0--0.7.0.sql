@@ -664,11 +664,15 @@ SELECT pg_catalog.pg_extension_config_dump('naboom.incident_reference', '');
 -- on a single node.
 CREATE TABLE naboom.event_position (
 	community_id bigint PRIMARY KEY,
-	published_through bigint NOT NULL
+	published_through bigint NOT NULL,
+	deleted_through bigint NOT NULL DEFAULT 0 CHECK (deleted_through >= 0)
 );
 
 COMMENT ON TABLE naboom.event_position IS
 	'On a Citus coordinator (naboom.distribute), the highest event stream number each community has been given: the per-community stream never reuses one. Empty on a single node';
+
+COMMENT ON COLUMN naboom.event_position.deleted_through IS
+	'The highest number of the community''s stream that retention has deleted (its event_horizon on a cluster): a sync cursor of the community behind it is expired (naboom_api.incident_changes)';
 
 REVOKE ALL ON naboom.event_position FROM PUBLIC;
 
@@ -2802,7 +2806,8 @@ $$;
 COMMENT ON FUNCTION naboom.event_horizon_advance() IS
 	'AFTER DELETE statement trigger on naboom.event: moves naboom.event_horizon up to the highest position deleted';
 
-CREATE OR REPLACE FUNCTION naboom_api.incident_changes(after text DEFAULT NULL, max_count integer DEFAULT NULL)
+CREATE OR REPLACE FUNCTION naboom_api.incident_changes(after text DEFAULT NULL, max_count integer DEFAULT NULL,
+	community text DEFAULT NULL)
 RETURNS SETOF naboom_api.incident_change
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 -- Planned as the lists are (10_lists.sql): generic plans (custom plans cost
@@ -2814,9 +2819,10 @@ SET plan_cache_mode = force_generic_plan SET enable_sort = off SET jit = off AS 
 #variable_conflict use_variable
 DECLARE
 	n integer := naboom.check_page_size(max_count);
-	key text[] := naboom.page_cursor_parts('incident_changes', after, 4);
+	key text[] := naboom.page_cursor_parts('incident_changes', after, 5);
 	actor text := naboom.current_actor();
-	gone bigint := (SELECT h.deleted_through FROM naboom.event_horizon h WHERE h.id);
+	v_comm bigint;			-- one community's sync, or NULL: every community's
+	gone bigint;
 	pos bigint := 0;		-- the cursor's position; 0 in the base
 	base bigint;			-- the horizon the sync started from
 	after_c bigint := -1;	-- the base's key (community, incident)
@@ -2827,13 +2833,36 @@ DECLARE
 	shown naboom_api.incident_item[];
 	j integer := 0;
 BEGIN
+	-- On a Citus cluster each community's stream is numbered on its own (as
+	-- events_since's): a position says nothing about another community's,
+	-- so a sync is one community's, and its horizon is that community's
+	-- (kept on the coordinator by retention, naboom.event_position).  On a
+	-- single node a sync may be one community's or every one's, and the
+	-- horizon is the stream's.
+	IF community IS NOT NULL THEN
+		v_comm := (naboom.community_by_slug(community)).community_id;
+	ELSIF naboom.is_distributed() THEN
+		PERFORM naboom.fail('22023', 'naboom.community_required', 'incident_changes needs a community on a distributed naboom',
+			'On a Citus cluster each community has its own stream, numbered on its own: a sync position says nothing about another community''s.',
+			'Pass community => the slug, and keep one cursor per community.');
+	END IF;
+	IF naboom.is_distributed() THEN
+		gone := coalesce((SELECT p.deleted_through FROM naboom.event_position p WHERE p.community_id = v_comm), 0);
+	ELSE
+		gone := (SELECT h.deleted_through FROM naboom.event_horizon h WHERE h.id);
+	END IF;
 	IF key IS NULL THEN
 		base := gone;
 	ELSIF NOT (key[1] ~ '^[0-9]{1,19}$' AND key[2] ~ '^[0-9]{1,19}$'
-		AND key[3] ~ '^-?[0-9]{1,19}$' AND key[4] ~ '^-?[0-9]{1,19}$') THEN
+		AND key[3] ~ '^-?[0-9]{1,19}$' AND key[4] ~ '^-?[0-9]{1,19}$' AND key[5] ~ '^[0-9]{1,19}$') THEN
 		PERFORM naboom.fail('22023', 'naboom.invalid_cursor', 'invalid page cursor',
 			'The cursor does not hold a sync position.',
 			'Pass the cursor of the last row of the previous page unchanged, or leave after out to start at the first page.');
+	ELSIF key[5]::bigint IS DISTINCT FROM coalesce(v_comm, 0) THEN
+		PERFORM naboom.fail('22023', 'naboom.invalid_cursor', 'the cursor belongs to another sync',
+			CASE WHEN key[5] = '0' THEN 'It is a cursor of a sync of every community.'
+				ELSE 'It is a cursor of another community''s sync, or of one community''s and this call has none.' END,
+			'Pass each cursor back with the community it came with.');
 	ELSE
 		pos := key[1]::bigint;
 		base := key[2]::bigint;
@@ -2870,13 +2899,14 @@ BEGIN
 	INTO page
 	FROM (
 		SELECT q.*, naboom.page_cursor('incident_changes',
-			ARRAY[q.pos::text, base::text, q.community_id::text, q.incident_id::text]) AS cursor
+			ARRAY[q.pos::text, base::text, q.community_id::text, q.incident_id::text, coalesce(v_comm, 0)::text]) AS cursor
 		FROM (
 			(SELECT 0::bigint AS pos, i.community_id, i.incident_id, i AS inc, i.updated_at AS changed_at,
 				true AS visible
 			FROM naboom.incident i
 			LEFT JOIN naboom.member me ON me.community_id = i.community_id AND me.user_ref = coalesce(actor, '')
 			WHERE in_base AND (i.community_id, i.incident_id) > (after_c, after_i)
+				AND (v_comm IS NULL OR i.community_id = v_comm)
 				AND naboom.incident_visible(i.is_public, i.reporter_ref, actor, me.role)
 				AND NOT EXISTS (SELECT 1 FROM naboom.event x
 					WHERE x.community_id = i.community_id AND x.incident_id = i.incident_id AND x.seq > base)
@@ -2894,6 +2924,7 @@ BEGIN
 				WHERE NOT v.visible AND x.community_id = e.community_id AND x.incident_id = e.incident_id
 					AND x.is_public LIMIT 1) pub ON true
 			WHERE e.seq > CASE WHEN pos = 0 THEN base ELSE pos END
+				AND (v_comm IS NULL OR e.community_id = v_comm AND i.community_id = v_comm)
 				AND NOT EXISTS (SELECT 1 FROM naboom.event x
 					WHERE x.community_id = e.community_id AND x.incident_id = e.incident_id AND x.seq > e.seq)
 				AND (v.visible OR pub.was)
@@ -2933,8 +2964,8 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION naboom_api.incident_changes(text, integer) IS
-	E'@simpleCollections only\nOffline sync: every incident the caller may see that changed after the cursor, each once and as it is now (get_incident''s view), in commit-safe stream order (a change that commits late is not skipped); a tombstone (removed) for one the caller could see once and may no longer. Without after: a sync from scratch. Page with the cursor of the last row; naboom.cursor_expired (PT410) when retention deleted changes past it. max_count up to naboom.max_page_size';
+COMMENT ON FUNCTION naboom_api.incident_changes(text, integer, text) IS
+	E'@simpleCollections only\nOffline sync: every incident the caller may see (of one community, or of every one; one community on a Citus cluster) that changed after the cursor, each once and as it is now (get_incident''s view), in commit-safe stream order (a change that commits late is not skipped); a tombstone (removed) for one the caller could see once and may no longer. Without after: a sync from scratch. Page with the cursor of the last row; naboom.cursor_expired (PT410) when retention deleted changes past it. max_count up to naboom.max_page_size';
 
 CREATE OR REPLACE FUNCTION naboom.events_written() RETURNS void
 	AS 'MODULE_PATHNAME', 'naboom_events_written'
@@ -4661,8 +4692,8 @@ CREATE TRIGGER restore_seed BEFORE INSERT ON naboom.event_horizon
 	FOR EACH ROW EXECUTE FUNCTION naboom.restore_seed('id');
 SELECT pg_catalog.pg_extension_config_dump('naboom.event_horizon', '');
 REVOKE ALL ON naboom.event_horizon FROM PUBLIC;
-REVOKE ALL ON FUNCTION naboom.event_horizon_advance(), naboom_api.incident_changes(text, integer) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION naboom_api.incident_changes(text, integer)
+REVOKE ALL ON FUNCTION naboom.event_horizon_advance(), naboom_api.incident_changes(text, integer, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION naboom_api.incident_changes(text, integer, text)
 	TO naboom_anon, naboom_user, naboom_service;
 
 -- Issue 15, Open311 (as in 99_security.sql)

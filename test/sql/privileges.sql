@@ -78,7 +78,7 @@ $$, ARRAY['naboom_api.get_incident(text)', 'naboom.reference_valid(text)',
 	'naboom_api.community_map_geojson(text,double precision,double precision,double precision,double precision,integer)',
 	'naboom_api.community_map_svg(text,integer,double precision,double precision,double precision,double precision,integer)',
 	'naboom_api.community_incidents(text,text[],text,text,timestamp with time zone,timestamp with time zone,text,text,integer)',
-	'naboom_api.incident_changes(text,integer)',
+	'naboom_api.incident_changes(text,integer,text)',
 	-- directory (issue 13): the public pickers and health()
 	'naboom_api.communities()', 'naboom_api.categories(text)', 'naboom_api.areas(text,boolean)',
 	'naboom_api.statuses()', 'naboom_api.health()',
