@@ -20,6 +20,19 @@
  * claims.c take for the outer role when it is set.  Again only when a
  * setting changed.  Nothing happens on a single node.
  *
+ * Outside a transaction block Citus does neither half of that: it repeats
+ * a SET LOCAL only in what it takes for a multi-statement transaction (a
+ * block, a DO block, a procedure, a function's query; not a function called
+ * as a simple expression, which is how naboom's API reads the caller), and
+ * runs a read without a transaction block on the worker, so without the
+ * SET LOCALs.  A client in autocommit (a plain SELECT
+ * naboom_api.get_incident(...)) had its shard reads run with no claims and
+ * the owner's role, as the service: the public was shown a hidden
+ * attachment.  So naboom makes the transaction a Citus coordinated one
+ * (every remote statement then runs in a block that starts with the SET
+ * LOCALs) and runs its SET LOCALs as Citus runs a DO block's, through two
+ * symbols citus.so exports: UseCoordinatedTransaction() and DoBlockLevel.
+ *
  * src/citus.c
  *
  *-------------------------------------------------------------------------
@@ -37,6 +50,7 @@
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "fmgr.h"
 
 #include "naboom.h"
 #include "citus.h"
@@ -53,6 +67,11 @@ static bool naboom_distributed = false;
 /* what was carried last, and in which transaction */
 static LocalTransactionId CarriedLxid = InvalidLocalTransactionId;
 static char *CarriedKey = NULL;
+
+/* Citus's UseCoordinatedTransaction() and DoBlockLevel, looked up once */
+typedef void (*UseCoordinatedTransactionFn) (void);
+static UseCoordinatedTransactionFn UseCoordinated = NULL;
+static int *CitusDoBlockLevel = NULL;
 
 static const char *const CarriedSettings[] = {
 	"request.jwt.claims", "jwt.claims.sub", "request.headers"
@@ -116,43 +135,15 @@ AppendSetLocal(StringInfo cmd, const char *name, const char *value)
 }
 
 /*
- * NaboomCarryRequest repeats the gateway's settings as SET LOCAL, for Citus
- * to carry to the workers (see the file's comment).
+ * SetLocals runs the SET LOCAL commands that carry the request (see
+ * NaboomCarryRequest), inside SPI.
  */
-void
-NaboomCarryRequest(void)
+static void
+SetLocals(const char *mode, const char *role)
 {
-	const char *mode = GetConfigOption("citus.propagate_set_commands", true, false);
-	const char *app;
-	StringInfoData key;
-	const char *role = NULL;
 	bool		switched;
 	int			i;
 
-	if (!naboom_distributed || mode == NULL || !IsTransactionState())
-		return;
-	/* a worker's connection from Citus has nothing to carry further */
-	app = GetConfigOption("application_name", true, false);
-	if (app != NULL && strncmp(app, "citus_internal gpid=", 20) == 0)
-		return;
-	/* its events, if it writes any, are written on a worker (events.c) */
-	NaboomEventsMaybeWritten();
-
-	initStringInfo(&key);
-	for (i = 0; i < lengthof(CarriedSettings); i++)
-	{
-		const char *v = GetConfigOption(CarriedSettings[i], true, false);
-
-		appendStringInfo(&key, "%s%c", v ? v : "", '\x1f');
-	}
-	if (GetUserId() != GetOuterUserId() && superuser())
-		role = GetUserNameFromId(NaboomOuterUserId(), false);
-	appendStringInfoString(&key, role ? role : "");
-
-	if (CarriedLxid == MyProc->lxid && CarriedKey != NULL && strcmp(CarriedKey, key.data) == 0)
-		return;
-
-	SPI_connect();
 	/*
 	 * Citus repeats SET LOCAL on the workers only while its setting is
 	 * 'local'; naboom switches it on for its own statements and back at
@@ -199,6 +190,65 @@ NaboomCarryRequest(void)
 		if (SPI_execute(cmd.data, false, 0) != SPI_OK_UTILITY)
 			elog(ERROR, "could not switch Citus's SET propagation back");
 	}
+}
+
+/*
+ * NaboomCarryRequest repeats the gateway's settings as SET LOCAL, for Citus
+ * to carry to the workers (see the file's comment).
+ */
+void
+NaboomCarryRequest(void)
+{
+	const char *mode = GetConfigOption("citus.propagate_set_commands", true, false);
+	const char *app;
+	StringInfoData key;
+	const char *role = NULL;
+	int			i;
+
+	if (!naboom_distributed || mode == NULL || !IsTransactionState())
+		return;
+	/* a worker's connection from Citus has nothing to carry further */
+	app = GetConfigOption("application_name", true, false);
+	if (app != NULL && strncmp(app, "citus_internal gpid=", 20) == 0)
+		return;
+	/* its events, if it writes any, are written on a worker (events.c) */
+	NaboomEventsMaybeWritten();
+
+	initStringInfo(&key);
+	for (i = 0; i < lengthof(CarriedSettings); i++)
+	{
+		const char *v = GetConfigOption(CarriedSettings[i], true, false);
+
+		appendStringInfo(&key, "%s%c", v ? v : "", '\x1f');
+	}
+	if (GetUserId() != GetOuterUserId() && superuser())
+		role = GetUserNameFromId(NaboomOuterUserId(), false);
+	appendStringInfoString(&key, role ? role : "");
+
+	if (CarriedLxid == MyProc->lxid && CarriedKey != NULL && strcmp(CarriedKey, key.data) == 0)
+		return;
+
+	if (UseCoordinated == NULL || CitusDoBlockLevel == NULL)
+	{
+		UseCoordinated = (UseCoordinatedTransactionFn)
+			load_external_function("citus", "UseCoordinatedTransaction", true, NULL);
+		CitusDoBlockLevel = (int *) load_external_function("citus", "DoBlockLevel", true, NULL);
+	}
+	/* remote statements in blocks that start with the SET LOCALs ... */
+	UseCoordinated();
+
+	/* ... which Citus repeats as it would a DO block's */
+	SPI_connect();
+	(*CitusDoBlockLevel)++;
+	PG_TRY();
+	{
+		SetLocals(mode, role);
+	}
+	PG_FINALLY();
+	{
+		(*CitusDoBlockLevel)--;
+	}
+	PG_END_TRY();
 	SPI_finish();
 
 	if (CarriedKey != NULL)
