@@ -389,7 +389,7 @@ DECLARE
 	q text;
 	line text;
 BEGIN
-	SELECT substring(p.prosrc FROM '(SELECT i FROM naboom\.incident i.*?LIMIT n - cardinality\(page\))')
+	SELECT substring(p.prosrc FROM '(SELECT ROW\(i\.\*\)::naboom\.incident FROM naboom\.incident i.*?LIMIT n - cardinality\(page\))')
 	INTO q FROM pg_proc p WHERE p.oid = 'naboom_api.incident_queue'::regproc;
 	q := regexp_replace(q, '--[^\n]*', '', 'g');
 	q := replace(q, 'c.community_id', '$1');
@@ -407,14 +407,15 @@ BEGIN
 	q := regexp_replace(q, '\mmy_role\M', '$13', 'g');
 	q := regexp_replace(q, '\mp\M', '$2', 'g');
 	q := regexp_replace(q, '\mn\M', '$14', 'g');
+	q := regexp_replace(q, '\mservice\M', '$15', 'g');
 	EXECUTE 'PREPARE queue_segment(bigint, naboom.priority, timestamptz, timestamptz, bigint, timestamptz, text[],
-		text[], text[], bigint, text, text, naboom.member_role, integer) AS ' || q;
+		text[], text[], bigint, text, text, naboom.member_role, integer, boolean) AS ' || q;
 	PERFORM set_config('plan_cache_mode', 'force_generic_plan', true);
 	PERFORM set_config('enable_sort', (SELECT c.setting FROM pg_proc p, unnest(p.proconfig) x,
 		LATERAL (SELECT split_part(x, '=', 2) AS setting) c
 		WHERE p.oid = 'naboom_api.incident_queue'::regproc AND x LIKE 'enable\_sort=%'), true);
 	FOR line IN EXECUTE $q$EXPLAIN (COSTS OFF) EXECUTE queue_segment(1, 'high', '-infinity', '-infinity', 0, now(),
-			'{reported,verified}', NULL, NULL, NULL, NULL, 'u-mod', 'moderator', 50)$q$ LOOP
+			'{reported,verified}', NULL, NULL, NULL, NULL, 'u-mod', 'moderator', 50, false)$q$ LOOP
 		CONTINUE WHEN line ~ '^\s*Filter:';
 		RETURN NEXT line;
 	END LOOP;

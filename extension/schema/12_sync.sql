@@ -112,6 +112,7 @@ DECLARE
 	n integer := naboom.check_page_size(max_count);
 	key text[] := naboom.page_cursor_parts('incident_changes', after, 5);
 	actor text := naboom.current_actor();
+	service boolean := actor IS NULL AND naboom.is_service();
 	v_comm bigint;			-- one community's sync, or NULL: every community's
 	gone bigint;
 	pos bigint := 0;		-- the cursor's position; 0 in the base
@@ -192,23 +193,24 @@ BEGIN
 		SELECT q.*, naboom.page_cursor('incident_changes',
 			ARRAY[q.pos::text, base::text, q.community_id::text, q.incident_id::text, coalesce(v_comm, 0)::text]) AS cursor
 		FROM (
-			(SELECT 0::bigint AS pos, i.community_id, i.incident_id, i AS inc, i.updated_at AS changed_at,
+			-- (ROW(i.*): on a cluster the worker's whole row would be of its shard's type)
+			(SELECT 0::bigint AS pos, i.community_id, i.incident_id, ROW(i.*)::naboom.incident AS inc, i.updated_at AS changed_at,
 				true AS visible
 			FROM naboom.incident i
 			LEFT JOIN naboom.member me ON me.community_id = i.community_id AND me.user_ref = coalesce(actor, '')
 			WHERE in_base AND (i.community_id, i.incident_id) > (after_c, after_i)
 				AND (v_comm IS NULL OR i.community_id = v_comm)
-				AND naboom.incident_visible(i.is_public, i.reporter_ref, actor, me.role)
+				AND naboom.incident_visible(i.is_public, i.reporter_ref, actor, me.role, service)
 				AND NOT EXISTS (SELECT 1 FROM naboom.event x
 					WHERE x.community_id = i.community_id AND x.incident_id = i.incident_id AND x.seq > base)
 			ORDER BY i.community_id, i.incident_id
 			LIMIT n)
 			UNION ALL
-			(SELECT e.seq, e.community_id, e.incident_id, i, e.created_at, v.visible
+			(SELECT e.seq, e.community_id, e.incident_id, ROW(i.*)::naboom.incident, e.created_at, v.visible
 			FROM naboom.event e
 			JOIN naboom.incident i ON i.community_id = e.community_id AND i.incident_id = e.incident_id
 			LEFT JOIN naboom.member me ON me.community_id = i.community_id AND me.user_ref = coalesce(actor, '')
-			CROSS JOIN LATERAL (SELECT coalesce(naboom.incident_visible(i.is_public, i.reporter_ref, actor, me.role),
+			CROSS JOIN LATERAL (SELECT coalesce(naboom.incident_visible(i.is_public, i.reporter_ref, actor, me.role, service),
 				false) AS visible) v
 			-- (a probe per hidden row, not a hash of every public event)
 			LEFT JOIN LATERAL (SELECT true AS was FROM naboom.event x

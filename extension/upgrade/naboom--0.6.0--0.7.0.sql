@@ -1924,63 +1924,100 @@ COMMENT ON FUNCTION naboom.page_cursor_parts(text, text, integer) IS
 	'The sort key a cursor of the list kind carries (nparts parts), NULL for no cursor; naboom.invalid_cursor for anything else';
 
 CREATE OR REPLACE FUNCTION naboom.incident_visible(is_public boolean, reporter_ref text, actor text,
-	my_role naboom.member_role) RETURNS boolean
-LANGUAGE sql STABLE AS $$
-	SELECT is_public OR (actor IS NULL AND naboom.is_service())
-		OR reporter_ref = actor OR coalesce(my_role >= 'responder', false)
+	my_role naboom.member_role, service boolean) RETURNS boolean
+LANGUAGE sql IMMUTABLE AS $$
+	-- (service: actor IS NULL AND naboom.is_service(), which the caller
+	-- works out once: on a Citus cluster this runs on the worker, inside a
+	-- query Citus only pushes down with immutable functions)
+	SELECT is_public OR service OR reporter_ref = actor OR coalesce(my_role >= 'responder', false)
 $$;
 
-COMMENT ON FUNCTION naboom.incident_visible(boolean, text, text, naboom.member_role) IS
+COMMENT ON FUNCTION naboom.incident_visible(boolean, text, text, naboom.member_role, boolean) IS
 	'Whether the actor (whose role in the incident''s community is my_role) may see an incident: find_incident''s rule and the row-level security policy''s, as an expression a list''s query inlines';
 
 CREATE OR REPLACE FUNCTION naboom.incident_items(actor text, page naboom.incident[], cursors text[])
 RETURNS SETOF naboom_api.incident_item
-LANGUAGE sql STABLE AS $$
-	-- The rows of one page, in the page's order, each as incident_out shows
-	-- it to the actor; the caller has already kept only visible incidents.
-	SELECT i.reference, c.slug, i.category_code, cat.name_en, cat.name_af, i.kind::text,
-		i.title, i.description,
-		ST_Y(v.shown), ST_X(v.shown), v.blur,
-		CASE WHEN v.blur THEN greatest(coalesce(i.accuracy_m, 0), 100) ELSE i.accuracy_m END,
-		CASE WHEN v.blur THEN NULL ELSE i.address END,
-		a.code, i.outside_boundary, i.priority::text, i.status, st.status_type::text,
-		st.label_en, st.label_af, i.status_note,
-		CASE WHEN w.mine OR w.moderator OR (NOT cat.is_sensitive AND me.role IS NOT NULL)
-			THEN rep.display_name END,
-		w.mine,
-		CASE WHEN w.member THEN i.assignee_ref END,
-		CASE WHEN w.member THEN asg.display_name END,
-		i.acknowledged_at IS NOT NULL,
-		dup.reference,
-		(SELECT count(*)::integer FROM naboom.incident d
-			WHERE d.community_id = i.community_id AND d.duplicate_of = i.incident_id),
-		i.is_public, i.version, i.escalation_level,
-		i.created_at, i.acknowledged_at, i.resolved_at, i.closed_at, i.updated_at,
-		i.created_at + cat.ack_target, i.created_at + cat.resolve_target,
-		st.status_type = 'open' AND (i.acknowledged_at IS NULL AND now() > i.created_at + cat.ack_target
-			OR now() > i.created_at + cat.resolve_target),
-		p.cursor
-	-- (unnest of a composite array expands its columns: i has the
-	-- incident's; a multi-argument unnest would rename them.)
-	FROM unnest(page) WITH ORDINALITY AS i
-	LEFT JOIN unnest(cursors) WITH ORDINALITY AS p(cursor, ord) ON p.ord = i.ordinality
-	JOIN naboom.community c ON c.community_id = i.community_id
-	JOIN naboom.category cat ON cat.community_id = i.community_id AND cat.code = i.category_code
-	JOIN naboom.status st ON st.status = i.status
-	LEFT JOIN naboom.member me ON me.community_id = i.community_id AND me.user_ref = coalesce(actor, '')
-	CROSS JOIN LATERAL (SELECT actor IS NULL AND naboom.is_service() AS service,
-		actor IS NOT NULL AND i.reporter_ref IS NOT DISTINCT FROM actor AS mine) s
-	CROSS JOIN LATERAL (SELECT s.mine, s.service OR me.role IS NOT NULL AS member,
-		s.service OR coalesce(me.role >= 'responder', false) AS staff,
-		s.service OR coalesce(me.role >= 'moderator', false) AS moderator) w
-	CROSS JOIN LATERAL (SELECT cat.is_sensitive AND NOT w.staff AND NOT w.mine AS blur) b
-	CROSS JOIN LATERAL (SELECT b.blur,
-		CASE WHEN b.blur THEN naboom.blur_point(i.location) ELSE i.location END AS shown) v
-	LEFT JOIN naboom.area a ON a.community_id = i.community_id AND a.area_id = i.area_id
-	LEFT JOIN naboom.member rep ON rep.community_id = i.community_id AND rep.user_ref = i.reporter_ref
-	LEFT JOIN naboom.member asg ON asg.community_id = i.community_id AND asg.user_ref = i.assignee_ref
-	LEFT JOIN naboom.incident dup ON dup.community_id = i.community_id AND dup.incident_id = i.duplicate_of
-	ORDER BY i.ordinality
+LANGUAGE plpgsql STABLE AS $$
+-- The rows of one page, in the page's order, each as incident_out shows it
+-- to the actor; the caller has already kept only visible incidents.
+-- PL/pgSQL: Citus plans no SQL function's parameters against distributed
+-- tables.  On a single node one statement reads the whole page (v_comm
+-- NULL).  On a Citus cluster one statement per run of the page's rows in
+-- one community, each with every distributed table filtered by that
+-- community, so that Citus sends it whole to the community's node; the runs
+-- keep the page's order (a page is usually one community's, one run).
+DECLARE
+	service boolean := actor IS NULL AND naboom.is_service();
+	distributed boolean := naboom.is_distributed();
+	total integer := coalesce(cardinality(page), 0);
+	v_comm bigint;
+	k integer := 1;
+	j integer;
+BEGIN
+	WHILE k <= total LOOP
+		j := total;
+		IF distributed THEN
+			v_comm := (page[k]).community_id;
+			j := k;
+			WHILE j < total AND (page[j + 1]).community_id = v_comm LOOP
+				j := j + 1;
+			END LOOP;
+		END IF;
+		RETURN QUERY
+		SELECT i.reference, c.slug, i.category_code, cat.name_en, cat.name_af, i.kind::text,
+			i.title, i.description,
+			ST_Y(v.shown), ST_X(v.shown), v.blur,
+			CASE WHEN v.blur THEN greatest(coalesce(i.accuracy_m, 0), 100) ELSE i.accuracy_m END,
+			CASE WHEN v.blur THEN NULL ELSE i.address END,
+			a.code, i.outside_boundary, i.priority::text, i.status, st.status_type::text,
+			st.label_en, st.label_af, i.status_note,
+			CASE WHEN w.mine OR w.moderator OR (NOT cat.is_sensitive AND me.role IS NOT NULL)
+				THEN rep.display_name END,
+			w.mine,
+			CASE WHEN w.member THEN i.assignee_ref END,
+			CASE WHEN w.member THEN asg.display_name END,
+			i.acknowledged_at IS NOT NULL,
+			dup.reference,
+			(SELECT count(*)::integer FROM naboom.incident d
+				WHERE d.community_id = i.community_id AND d.duplicate_of = i.incident_id
+					AND (v_comm IS NULL OR d.community_id = v_comm)),
+			i.is_public, i.version, i.escalation_level,
+			i.created_at, i.acknowledged_at, i.resolved_at, i.closed_at, i.updated_at,
+			i.created_at + cat.ack_target, i.created_at + cat.resolve_target,
+			st.status_type = 'open' AND (i.acknowledged_at IS NULL AND now() > i.created_at + cat.ack_target
+				OR now() > i.created_at + cat.resolve_target),
+			p.cursor
+		-- (unnest of a composite array expands its columns: i has the
+		-- incident's; a multi-argument unnest would rename them.)
+		FROM unnest(page[k:j]) WITH ORDINALITY AS i
+		LEFT JOIN unnest(cursors[k:j]) WITH ORDINALITY AS p(cursor, ord) ON p.ord = i.ordinality
+		JOIN naboom.community c ON c.community_id = i.community_id
+		JOIN naboom.category cat ON cat.community_id = i.community_id AND cat.code = i.category_code
+			AND (v_comm IS NULL OR cat.community_id = v_comm)
+		JOIN naboom.status st ON st.status = i.status
+		LEFT JOIN naboom.member me ON me.community_id = i.community_id AND me.user_ref = coalesce(actor, '')
+			AND (v_comm IS NULL OR me.community_id = v_comm)
+		CROSS JOIN LATERAL (SELECT service AS service,
+			actor IS NOT NULL AND i.reporter_ref IS NOT DISTINCT FROM actor AS mine) s
+		CROSS JOIN LATERAL (SELECT s.mine, s.service OR me.role IS NOT NULL AS member,
+			s.service OR coalesce(me.role >= 'responder', false) AS staff,
+			s.service OR coalesce(me.role >= 'moderator', false) AS moderator) w
+		CROSS JOIN LATERAL (SELECT cat.is_sensitive AND NOT w.staff AND NOT w.mine AS blur) b
+		CROSS JOIN LATERAL (SELECT b.blur,
+			CASE WHEN b.blur THEN naboom.blur_point(i.location) ELSE i.location END AS shown) v
+		LEFT JOIN naboom.area a ON a.community_id = i.community_id AND a.area_id = i.area_id
+			AND (v_comm IS NULL OR a.community_id = v_comm)
+		LEFT JOIN naboom.member rep ON rep.community_id = i.community_id AND rep.user_ref = i.reporter_ref
+			AND (v_comm IS NULL OR rep.community_id = v_comm)
+		LEFT JOIN naboom.member asg ON asg.community_id = i.community_id AND asg.user_ref = i.assignee_ref
+			AND (v_comm IS NULL OR asg.community_id = v_comm)
+		LEFT JOIN naboom.incident dup ON dup.community_id = i.community_id AND dup.incident_id = i.duplicate_of
+			AND (v_comm IS NULL OR dup.community_id = v_comm)
+		WHERE v_comm IS NULL OR i.community_id = v_comm
+		ORDER BY i.ordinality;
+		k := j + 1;
+	END LOOP;
+END
 $$;
 
 COMMENT ON FUNCTION naboom.incident_items(text, naboom.incident[], text[]) IS
@@ -2143,6 +2180,7 @@ DECLARE
 	c naboom.community := naboom.community_by_slug(community);
 	actor text := naboom.require_actor();
 	my_role naboom.member_role := naboom.require_role(c, actor, 'responder');
+	service boolean := actor IS NULL AND naboom.is_service();
 	v_statuses text[] := naboom.check_statuses(statuses, true);
 	v_categories text[] := naboom.check_categories(c, CASE WHEN category IS NOT NULL THEN ARRAY[category] END);
 	v_area bigint := naboom.check_area(c, area);
@@ -2212,8 +2250,9 @@ BEGIN
 			lo_id := 0;
 		END IF;
 		hi_due := CASE WHEN seg < 4 THEN t0 ELSE 'infinity' END;
+		-- (ROW(i.*): on a cluster the worker's whole row would be of its shard's type)
 		page := page || ARRAY(
-			SELECT i FROM naboom.incident i
+			SELECT ROW(i.*)::naboom.incident FROM naboom.incident i
 			WHERE i.community_id = c.community_id
 				AND i.priority = p
 				AND i.queue_due_at IS NOT NULL
@@ -2226,7 +2265,7 @@ BEGIN
 				AND (v_categories IS NULL OR i.category_code = ANY (v_categories))
 				AND (v_area IS NULL OR i.area_id = v_area)
 				AND (assignee IS NULL OR i.assignee_ref = assignee)
-				AND naboom.incident_visible(i.is_public, i.reporter_ref, actor, my_role)
+				AND naboom.incident_visible(i.is_public, i.reporter_ref, actor, my_role, service)
 			ORDER BY i.queue_due_at, i.created_at, i.incident_id
 			LIMIT n - cardinality(page));
 		EXIT WHEN cardinality(page) >= n;
@@ -2310,7 +2349,8 @@ BEGIN
 		array_agg(jsonb_build_object('reference', (f.i).reference)) FILTER (WHERE NOT (f.i).is_public)
 	INTO page, cursors, read_c, read_i, read_args
 	FROM (
-		SELECT i, naboom.page_cursor('feed', ARRAY[naboom.cursor_time(i.created_at), i.incident_id::text]) AS cursor,
+		SELECT ROW(i.*)::naboom.incident AS i,
+			naboom.page_cursor('feed', ARRAY[naboom.cursor_time(i.created_at), i.incident_id::text]) AS cursor,
 			row_number() OVER (ORDER BY i.created_at DESC, i.incident_id DESC) AS ord
 		FROM naboom.incident i
 		WHERE i.community_id = c.community_id
@@ -2370,14 +2410,17 @@ BEGIN
 		PERFORM naboom.fail('28000', 'naboom.missing_identity', 'my incidents are a person''s',
 			'The naboom service reports nothing of its own.', 'Call with the person''s JWT claims.');
 	END IF;
-	SELECT array_agg(f.i ORDER BY f.ord), array_agg(f.cursor ORDER BY f.ord),
+	-- (ordered by the sort key itself, not a window function: on a
+	-- cluster the inner query runs on every node, the rest here)
+	SELECT array_agg(f.i ORDER BY f.created_at DESC, f.incident_id DESC),
+		array_agg(f.cursor ORDER BY f.created_at DESC, f.incident_id DESC),
 		array_agg((f.i).community_id) FILTER (WHERE NOT (f.i).is_public),
 		array_agg((f.i).incident_id) FILTER (WHERE NOT (f.i).is_public),
 		array_agg(jsonb_build_object('reference', (f.i).reference)) FILTER (WHERE NOT (f.i).is_public)
 	INTO page, cursors, read_c, read_i, read_args
 	FROM (
-		SELECT i, naboom.page_cursor('mine', ARRAY[naboom.cursor_time(i.created_at), i.incident_id::text]) AS cursor,
-			row_number() OVER (ORDER BY i.created_at DESC, i.incident_id DESC) AS ord
+		SELECT ROW(i.*)::naboom.incident AS i, i.created_at, i.incident_id,
+			naboom.page_cursor('mine', ARRAY[naboom.cursor_time(i.created_at), i.incident_id::text]) AS cursor
 		FROM naboom.incident i
 		WHERE i.reporter_ref = actor
 			-- (no OR here: one row comparison, an index condition in
@@ -2406,6 +2449,7 @@ DECLARE
 	actor text := naboom.require_actor();	-- (C: loads the library, which defines the setting)
 	n integer := current_setting('naboom.max_page_size')::integer;
 	live text[] := ARRAY(SELECT x.status FROM naboom.status x WHERE x.status_type = 'open');
+	t timestamptz := now();
 	page naboom.incident[];
 	read_c bigint[];
 	read_i bigint[];
@@ -2415,22 +2459,24 @@ BEGIN
 		PERFORM naboom.fail('28000', 'naboom.missing_identity', 'assignments are a person''s',
 			'The naboom service is assigned nothing.', 'Call with the responder''s JWT claims.');
 	END IF;
-	SELECT array_agg(a.i ORDER BY a.ord),
+	-- (ordered by the sort key itself, not a window function: on a
+	-- cluster the inner query runs on every node, the rest here)
+	SELECT array_agg(a.i ORDER BY a.overdue DESC, a.rank, a.due, a.created_at, a.incident_id),
 		array_agg((a.i).community_id) FILTER (WHERE NOT (a.i).is_public),
 		array_agg((a.i).incident_id) FILTER (WHERE NOT (a.i).is_public),
 		array_agg(jsonb_build_object('reference', (a.i).reference)) FILTER (WHERE NOT (a.i).is_public)
 	INTO page, read_c, read_i, read_args
 	FROM (
-		SELECT i, row_number() OVER (ORDER BY k.due < now() DESC, naboom.priority_rank(i.priority), k.due,
-				i.created_at, i.incident_id) AS ord
+		-- (queue_due_at: the next SLA of a live incident, naboom.sla_due of
+		-- its category's targets, stamped by the workflow)
+		SELECT ROW(i.*)::naboom.incident AS i, i.queue_due_at < t AS overdue, naboom.priority_rank(i.priority) AS rank,
+			i.queue_due_at AS due, i.created_at, i.incident_id
 		FROM naboom.incident i
-		JOIN naboom.category cat ON cat.community_id = i.community_id AND cat.code = i.category_code
 		LEFT JOIN naboom.member me ON me.community_id = i.community_id AND me.user_ref = coalesce(actor, '')
-		CROSS JOIN LATERAL (SELECT naboom.sla_due(i.created_at, i.acknowledged_at, cat.ack_target, cat.resolve_target) AS due) k
 		WHERE i.assignee_ref = actor
 			AND i.status = ANY (live)
-			AND naboom.incident_visible(i.is_public, i.reporter_ref, actor, me.role)
-		ORDER BY k.due < now() DESC, naboom.priority_rank(i.priority), k.due, i.created_at, i.incident_id
+			AND naboom.incident_visible(i.is_public, i.reporter_ref, actor, me.role, false)
+		ORDER BY i.queue_due_at < t DESC, naboom.priority_rank(i.priority), i.queue_due_at, i.created_at, i.incident_id
 		LIMIT n) a;
 
 	IF cardinality(read_i) > 0 THEN
@@ -2821,6 +2867,7 @@ DECLARE
 	n integer := naboom.check_page_size(max_count);
 	key text[] := naboom.page_cursor_parts('incident_changes', after, 5);
 	actor text := naboom.current_actor();
+	service boolean := actor IS NULL AND naboom.is_service();
 	v_comm bigint;			-- one community's sync, or NULL: every community's
 	gone bigint;
 	pos bigint := 0;		-- the cursor's position; 0 in the base
@@ -2901,23 +2948,24 @@ BEGIN
 		SELECT q.*, naboom.page_cursor('incident_changes',
 			ARRAY[q.pos::text, base::text, q.community_id::text, q.incident_id::text, coalesce(v_comm, 0)::text]) AS cursor
 		FROM (
-			(SELECT 0::bigint AS pos, i.community_id, i.incident_id, i AS inc, i.updated_at AS changed_at,
+			-- (ROW(i.*): on a cluster the worker's whole row would be of its shard's type)
+			(SELECT 0::bigint AS pos, i.community_id, i.incident_id, ROW(i.*)::naboom.incident AS inc, i.updated_at AS changed_at,
 				true AS visible
 			FROM naboom.incident i
 			LEFT JOIN naboom.member me ON me.community_id = i.community_id AND me.user_ref = coalesce(actor, '')
 			WHERE in_base AND (i.community_id, i.incident_id) > (after_c, after_i)
 				AND (v_comm IS NULL OR i.community_id = v_comm)
-				AND naboom.incident_visible(i.is_public, i.reporter_ref, actor, me.role)
+				AND naboom.incident_visible(i.is_public, i.reporter_ref, actor, me.role, service)
 				AND NOT EXISTS (SELECT 1 FROM naboom.event x
 					WHERE x.community_id = i.community_id AND x.incident_id = i.incident_id AND x.seq > base)
 			ORDER BY i.community_id, i.incident_id
 			LIMIT n)
 			UNION ALL
-			(SELECT e.seq, e.community_id, e.incident_id, i, e.created_at, v.visible
+			(SELECT e.seq, e.community_id, e.incident_id, ROW(i.*)::naboom.incident, e.created_at, v.visible
 			FROM naboom.event e
 			JOIN naboom.incident i ON i.community_id = e.community_id AND i.incident_id = e.incident_id
 			LEFT JOIN naboom.member me ON me.community_id = i.community_id AND me.user_ref = coalesce(actor, '')
-			CROSS JOIN LATERAL (SELECT coalesce(naboom.incident_visible(i.is_public, i.reporter_ref, actor, me.role),
+			CROSS JOIN LATERAL (SELECT coalesce(naboom.incident_visible(i.is_public, i.reporter_ref, actor, me.role, service),
 				false) AS visible) v
 			-- (a probe per hidden row, not a hash of every public event)
 			LEFT JOIN LATERAL (SELECT true AS was FROM naboom.event x
@@ -4640,7 +4688,7 @@ COMMENT ON FUNCTION naboom.distribute(integer) IS
 -- feature, as in 99_security.sql).
 REVOKE ALL ON FUNCTION naboom.check_page_size(integer), naboom.page_cursor(text, text[]),
 	naboom.page_cursor_parts(text, text, integer) FROM PUBLIC;
-REVOKE ALL ON FUNCTION naboom.incident_visible(boolean, text, text, naboom.member_role),
+REVOKE ALL ON FUNCTION naboom.incident_visible(boolean, text, text, naboom.member_role, boolean),
 	naboom.incident_items(text, naboom.incident[], text[]) FROM PUBLIC;
 -- Issue 13, alerts.
 REVOKE ALL ON FUNCTION naboom.check_alert_id(bigint), naboom.alert_state(text, integer),
