@@ -33,14 +33,15 @@
 #   9. report, resubmit, duplicate candidates, alert in both communities
 #  10. verify, dispatch, en route; a panic acknowledged; escalation
 #  11. forwarding, Open311, subscribe_area, delete_note, hide_attachment
-#  12. the event stream per community (1..n, every topic, events_since)
-#  13. the audit on every node (seal, verify, community/incident audit, cron)
-#  14. a retention dry run
-#  15. export and erasure (the shard, every node's audit log)
-#  16. reports/s through the coordinator beside a single node (figures only)
-#  17. a third worker and citus_rebalance_start() under load: nothing lost
-#  18. a report after the move (the workers' sequences in ranges of their own)
-#  19. a real retention run (members anonymised community by community, the
+#  12. the queue, the feeds, my lists, offline sync of one community
+#  13. the event stream per community (1..n, every topic, events_since)
+#  14. the audit on every node (seal, verify, community/incident audit, cron)
+#  15. a retention dry run
+#  16. export and erasure (the shard, every node's audit log)
+#  17. reports/s through the coordinator beside a single node (figures only)
+#  18. a third worker and citus_rebalance_start() under load: nothing lost
+#  19. a report after the move (the workers' sequences in ranges of their own)
+#  20. a real retention run (members anonymised community by community, the
 #      workers' audit logs by runs of their own)
 #
 # Output is TAP (also in test/results/citus.out; the nodes' server logs go to
@@ -52,7 +53,7 @@ PG_CONFIG="${PG_CONFIG:-pg_config}"
 BINDIR="$($PG_CONFIG --bindir)"
 LIBDIR="$($PG_CONFIG --pkglibdir)"
 CITUS_INSTALL="${NABOOM_CITUS_INSTALL:-$ROOT/../shared/citus/install.sh}"
-PLAN=19
+PLAN=20
 
 unset PGOPTIONS PGDATABASE PGSERVICE PGHOST PGPORT PGUSER PGPASSWORD
 mkdir -p "$ROOT/test/results" && exec > >(tee "$ROOT/test/results/citus.out")
@@ -354,7 +355,46 @@ verdict "through the coordinator: forwarding (rule, request, claims across both 
 
 [ "${NABOOM_CITUS_UPTO:-99}" -le 11 ] && { echo "# stopped after step 11"; exit 0; }
 
-# 12. the event stream, per community: every event of the story numbered by
+# 12. the control room's lists and offline sync through the coordinator:
+# incident_queue holds the community's live incidents and nothing else;
+# community_incidents pages by cursor (two pages, the whole list, no
+# repeat); the public's feed has only public incidents; my_incidents of a
+# resident who reported in both communities (on two workers), newest first;
+# my_assignments of the responder; incident_changes of one community (its
+# incidents, paged, a cursor refused with another community, none without
+# one on a cluster)
+( as "res-$A" -c "SELECT role FROM naboom_api.join_community('town-$B', 'Resident $A')" >/dev/null &&
+  lonb=$(awk -v t=$B 'BEGIN{print 27.1 + t * 0.3}') &&
+  as "res-$A" -c "SELECT reference FROM naboom_api.report_incident('town-$B', 'burglary', -24.5, $lonb, 'visiting: my car was broken into', client_ref => 'away-1')" >/dev/null &&
+  mine=$(as "res-$A" -c "SELECT string_agg(community, ' ') FROM naboom_api.my_incidents()") &&
+  total=$(svc -c "SELECT count(*) FROM naboom.incident WHERE reporter_ref = 'res-$A'") &&
+  echo "my_incidents of res-$A (communities, newest first): $mine; reported: $total" &&
+  set -- $mine && [ "$#" = "$total" ] && [ "$1" = "town-$B" ] && case " $mine " in *" town-$A "*) ;; *) exit 1 ;; esac &&
+  for T in $A $B; do
+      live=$(svc -c "SELECT count(*) FROM naboom.incident i JOIN naboom.community c USING (community_id) JOIN naboom.status s ON s.status = i.status WHERE c.slug = 'town-$T' AND s.status_type = 'open'")
+      q=$(as "admin-$T" -c "SELECT count(*) || ' ' || count(*) FILTER (WHERE community = 'town-$T') FROM naboom_api.incident_queue('town-$T')")
+      all=$(svc -c "SELECT count(*) FROM naboom.incident i JOIN naboom.community c USING (community_id) WHERE c.slug = 'town-$T'")
+      cur=$(as "admin-$T" -c "SELECT cursor FROM naboom_api.community_incidents('town-$T', max_count => 2) OFFSET 1")
+      f=$(as "admin-$T" -c "SELECT count(*) || ' ' || count(DISTINCT reference) FROM (SELECT reference FROM naboom_api.community_incidents('town-$T', max_count => 2) UNION ALL SELECT reference FROM naboom_api.community_incidents('town-$T', after => '$cur')) x")
+      pub=$(svc -c "SELECT count(*) FROM naboom.incident i JOIN naboom.community c USING (community_id) WHERE c.slug = 'town-$T' AND i.is_public")
+      anon=$(on coord -c "SET ROLE naboom_anon" -c "SELECT count(*) || ' ' || count(*) FILTER (WHERE is_public) FROM naboom_api.community_incidents('town-$T')")
+      asg=$(as "resp-$T" -c "SELECT count(*) FROM naboom_api.my_assignments() WHERE assignee = 'resp-$T'")
+      s1=$(as "admin-$T" -c "SELECT count(*) || ' ' || count(*) FILTER (WHERE community = 'town-$T') FROM naboom_api.incident_changes(NULL, 100, 'town-$T')")
+      sc=$(as "admin-$T" -c "SELECT cursor FROM naboom_api.incident_changes(NULL, 2, 'town-$T') OFFSET 1")
+      s2=$(as "admin-$T" -c "SELECT count(DISTINCT reference) FROM (SELECT reference FROM naboom_api.incident_changes(NULL, 2, 'town-$T') UNION ALL SELECT reference FROM naboom_api.incident_changes('$sc', 100, 'town-$T')) x")
+      echo "town-$T: live $live, queue (rows, of the community) $q; incidents $all, two feed pages (rows, distinct) $f; public $pub, the public's feed (rows, public) $anon; the responder's assignments $asg; sync (rows, of the community) $s1, paged: $s2"
+      [ "$q" = "$live $live" ] && [ "$f" = "$all $all" ] && [ "$anon" = "$pub $pub" ] && [ "$asg" -ge 1 ] &&
+      [ "$s1" = "$all $all" ] && [ "$s2" = "$all" ] || exit 1
+      echo "$T $sc" >>"$W/sync_cursors"
+  done &&
+  read -r T1 c1 <"$W/sync_cursors" &&
+  ! as "admin-$T1" -c "SELECT count(*) FROM naboom_api.incident_changes('$c1', 10, 'town-$B')" >"$W/sync_other.out" 2>&1 &&
+  grep -q 'the cursor belongs to another sync' "$W/sync_other.out" &&
+  ! as "admin-$A" -c "SELECT count(*) FROM naboom_api.incident_changes(NULL, 10)" >"$W/sync_none.out" 2>&1 &&
+  grep -q 'incident_changes needs a community' "$W/sync_none.out" ) >"$W/lists.log" 2>&1
+verdict "through the coordinator: the queue, the feed paged, the public's feed, my_incidents across two workers, my_assignments, incident_changes of one community (paged; another community's cursor and no community refused)" $? 'cat "$W/lists.log" "$W/sync_other.out" "$W/sync_none.out" 2>/dev/null; grep -h ERROR "$W"/*.log | tail -4'
+
+# 13. the event stream, per community: every event of the story numbered by
 # the coordinator's publisher, 1, 2, 3 ... within each community (no gap, in
 # commit order), the caller's community's events through events_since with
 # community =>; without a community the cluster says naboom.community_required
@@ -379,7 +419,7 @@ verdict "through the coordinator: forwarding (rule, request, claims across both 
   grep -q 'events_since needs a community' "$W/nocommunity.out" ) >"$W/events.log" 2>&1
 verdict "the event stream per community: every event of the story numbered 1..n in its community, events_since(community =>); without one: naboom.community_required" $? 'cat "$W/events.log" "$W/nocommunity.out"; grep -h ERROR "$W"/*.log | tail -4'
 
-# 13. the audit: each node keeps, seals and verifies its own log; pg_cron's
+# 14. the audit: each node keeps, seals and verifies its own log; pg_cron's
 # seal and partition jobs (on the coordinator) run on every node; a
 # community's audit through community_audit and incident_audit comes from
 # the logs of every node (the writes sit in the worker's), naming the actors
@@ -399,7 +439,7 @@ verdict "the event stream per community: every event of the story numbered 1..n 
   svc -c "SELECT cron.unschedule(jobname) FROM cron.job WHERE jobname LIKE 'naboom-%'" >/dev/null ) >"$W/audit.log" 2>&1
 verdict "the audit: every node sealed and verified (3 chains), pg_cron's seal job runs on every node, community_audit and incident_audit read every node's log" $? 'cat "$W/audit.log"; grep -h ERROR "$W"/*.log | tail -4'
 
-# 14. retention dry run on the coordinator: a run that finds what is due
+# 15. retention dry run on the coordinator: a run that finds what is due
 # (as of 20 years on) and changes nothing
 ( before=$(svc -c "SELECT count(*) || ' ' || count(reporter_ref) FROM naboom.incident") &&
   svc -c "CALL naboom.run_retention(true, now() + interval '20 years')" >"$W/retention.out" &&
@@ -410,7 +450,7 @@ verdict "the audit: every node sealed and verified (3 chains), pg_cron's seal jo
   [ "$run" = "true done" ] && [ "$due" -gt 0 ] && [ "$before" = "$after" ] ) >"$W/retention.log" 2>&1
 verdict "a retention dry run through the coordinator finds what is due and changes nothing" $? 'cat "$W/retention.log" "$W/retention.out"; grep -h ERROR "$W"/*.log | tail -4'
 
-# 15. export and erasure through the coordinator: a resident of each
+# 16. export and erasure through the coordinator: a resident of each
 # community reports and reads an incident, exports (the report, and audit
 # rows from the worker's log), then erases: the report anonymised on its
 # shard, the membership gone, no audit row on any node names them; another
@@ -442,7 +482,7 @@ verdict "a retention dry run through the coordinator finds what is due and chang
 verdict "export, erasure and leaving through the coordinator: the export has the report and the workers' audit rows; erasure anonymises on the shard and in every node's audit log; leave_community on the shard" $? 'cat "$W/erase.log"; grep -h ERROR "$W"/*.log | tail -4'
 
 
-# 16. reports per second: two pgbench clients, one per community, through the
+# 17. reports per second: two pgbench clients, one per community, through the
 # coordinator, then the same against a single-node naboom in database plain
 # of the coordinator's instance (same machine, same run; each client its
 # own community); adjacent runs of NABOOM_CITUS_BENCH_SECS (default 10) s.
@@ -507,7 +547,7 @@ echo "# the directory claim alone, 2 clients: $tclaim claims/s, i.e. $(awk -v c=
 [ -n "$tc" ] && [ -n "$tc2" ] && [ "$((after - before))" -gt 0 ] && grep -q 'number of failed transactions: 0' "$W/bench.log"
 verdict "reports/s through the coordinator beside a single node (figures above), every report committed" $? 'cat "$W/bench.setup"; grep -v "^progress" "$W/bench.log" | head -20'
 
-# 17. a third worker and citus_rebalance_start() while reports keep coming
+# 18. a third worker and citus_rebalance_start() while reports keep coming
 # (pgbench as in 10, NABOOM_CITUS_MOVE_SECS, default 40 s): every report
 # pgbench counted is in naboom.incident afterwards, each moved community's
 # rows are all on its new node, and a report and its resubmit still pass.
@@ -539,7 +579,7 @@ echo "# rebalancing under load: rc $rebalance_rc, $moved shard placements on the
   done ) >"$W/move.log" 2>&1
 verdict "a third worker and citus_rebalance_start() under load: every report pgbench committed is there, each community complete on its node" $? 'cat "$W/w3-setup.log" "$W/rebalance.log" "$W/move.log"; grep -v "^progress" "$W/move-bench.log" | tail -8; grep -h ERROR "$W"/*.log | tail -4'
 
-# 18. after the move, a report and its resubmit in each community: the
+# 19. after the move, a report and its resubmit in each community: the
 # moved community's new node makes ids in its own range (distribute() run
 # again after citus_add_node gave the new worker's sequences theirs), so
 # none collides with the rows that moved (README, "Rebalancing").
@@ -551,7 +591,7 @@ verdict "a third worker and citus_rebalance_start() under load: every report pgb
   done ) >"$W/after-move.log" 2>&1
 verdict "after the move: a report and its resubmit in each community (the workers' sequences in ranges of their own)" $? 'cat "$W/after-move.log"'
 
-# 19. a real retention run through the coordinator, as of 20 years on (so
+# 20. a real retention run through the coordinator, as of 20 years on (so
 # everything is due; last, since it anonymises the test's people): its
 # batches claim rows community by community (Citus refuses a FOR UPDATE over
 # every shard), members are anonymised on their communities' nodes, and
