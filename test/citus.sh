@@ -42,7 +42,7 @@
 #  18. a third worker and citus_rebalance_start() under load: nothing lost
 #  19. a report after the move (the workers' sequences in ranges of their own)
 #  20. a real retention run (members anonymised community by community, the
-#      workers' audit logs by runs of their own)
+#      workers' audit logs by runs of their own, each community's sync horizon)
 #
 # Output is TAP (also in test/results/citus.out; the nodes' server logs go to
 # test/results/citus.*.log).  Exit status 0 iff every assertion passed.
@@ -595,7 +595,9 @@ verdict "after the move: a report and its resubmit in each community (the worker
 # everything is due; last, since it anonymises the test's people): its
 # batches claim rows community by community (Citus refuses a FOR UPDATE over
 # every shard), members are anonymised on their communities' nodes, and
-# each worker's audit log is aged by a run of its own the coordinator starts
+# each worker's audit log is aged by a run of its own the coordinator starts;
+# the closed incidents' events go, and each community's sync horizon on the
+# coordinator moves past step 12's cursor (incident_changes: cursor_expired)
 ( before=$(on coord -c "SELECT count(*) FROM naboom.member") &&
   t0=$(on coord -c "SELECT now()") &&
   on coord -c "SET client_min_messages = warning" -c "CALL naboom.run_retention(false, now() + interval '20 years')" >"$W/retention-real.out" &&
@@ -607,7 +609,15 @@ verdict "after the move: a report and its resubmit in each community (the worker
   named=$(on coord -c "SELECT string_agg(result, ' ' ORDER BY node) FROM naboom.on_every_node('SELECT count(*) FROM naboom.audit_log WHERE personal_digest IS NULL AND actor IS NOT NULL AND logged_at < ''$t0''', true)") &&
   echo "retention: $run; members anonymised $done_rows; members before $before, after $after; workers' audit runs $workers ($w_runs: outcome/audit steps/steps); audit rows still naming someone, per node: $named" &&
   [ "$run" = "false done" ] && [ "$done_rows" -gt 0 ] && [ "$after" -lt "$before" ] &&
-  [ "$workers" = 3 ] && [ "$w_runs" = "3xdone/2/2" ] && [ "$named" = "0 0 0 0" ] ) >"$W/retention-real.log" 2>&1
-verdict "a real retention run through the coordinator: members anonymised community by community, every worker's audit log by a run of its own" $? 'cat "$W/retention-real.log" "$W/retention-real.out"; grep -h ERROR "$W"/*.log | tail -4'
+  [ "$workers" = 3 ] && [ "$w_runs" = "3xdone/2/2" ] && [ "$named" = "0 0 0 0" ] &&
+  for T in $A $B; do
+      dt=$(on coord -c "SELECT coalesce(max(p.deleted_through), 0) FROM naboom.event_position p JOIN naboom.community c USING (community_id) WHERE c.slug = 'town-$T'")
+      sc=$(awk -v t=$T '$1 == t {print $2}' "$W/sync_cursors")
+      ! svc -c "SELECT count(*) FROM naboom_api.incident_changes('$sc', 10, 'town-$T')" >"$W/expired-$T.out" 2>&1 &&
+      fresh=$(svc -c "SELECT count(*) FROM naboom_api.incident_changes(NULL, 5, 'town-$T')") &&
+      echo "town-$T: sync horizon (the highest stream number retention deleted) $dt; step 12's cursor: $(grep -o 'sync cursor expired' "$W/expired-$T.out"); a sync from scratch: $fresh rows" &&
+      [ "$dt" -gt 0 ] && grep -q 'sync cursor expired' "$W/expired-$T.out" && [ "$fresh" = 5 ] || exit 1
+  done ) >"$W/retention-real.log" 2>&1
+verdict "a real retention run through the coordinator: members anonymised community by community, every worker's audit log by a run of its own; each community's sync horizon moved (an older cursor expired)" $? 'cat "$W/retention-real.log" "$W/retention-real.out"; grep -h ERROR "$W"/*.log | tail -4'
 
 finish "done"
