@@ -268,6 +268,10 @@ COMMENT ON FUNCTION naboom.attachment_out(naboom.attachment, naboom.incident, te
 CREATE FUNCTION naboom.incident_attachments(i naboom.incident, actor text, my_role naboom.member_role,
 	reporter_name text) RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	-- (worked out here: on a Citus cluster the query below runs on the
+	-- community's worker)
+	service boolean := actor IS NULL AND naboom.is_service();
 BEGIN
 	-- (PL/pgSQL: Citus cannot plan a SQL function's parameters against
 	-- distributed tables, README "Citus")
@@ -283,7 +287,7 @@ BEGIN
 			'is_mine', actor IS NOT NULL AND a.uploader_ref IS NOT DISTINCT FROM actor,
 			'hidden', a.hidden_at IS NOT NULL, 'hidden_at', a.hidden_at, 'hidden_reason', a.hidden_reason)
 			ORDER BY a.created_at, a.attachment_id), '[]')
-	FROM (SELECT actor IS NULL AND naboom.is_service() AS service) s
+	FROM (SELECT service AS service) s
 	CROSS JOIN LATERAL (SELECT s.service OR my_role IS NOT NULL AS member,
 		s.service OR coalesce(my_role >= 'responder', false)
 			OR (actor IS NOT NULL AND i.reporter_ref IS NOT DISTINCT FROM actor) AS sees_sensitive,
