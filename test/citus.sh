@@ -362,7 +362,8 @@ verdict "through the coordinator: forwarding (rule, request, claims across both 
 # resident who reported in both communities (on two workers), newest first;
 # my_assignments of the responder; incident_changes of one community (its
 # incidents, paged, a cursor refused with another community, none without
-# one on a cluster)
+# one on a cluster); then every other API function not called yet, in
+# autocommit with the claims set for the session
 ( as "res-$A" -c "SELECT role FROM naboom_api.join_community('town-$B', 'Resident $A')" >/dev/null &&
   lonb=$(awk -v t=$B 'BEGIN{print 27.1 + t * 0.3}') &&
   as "res-$A" -c "SELECT reference FROM naboom_api.report_incident('town-$B', 'burglary', -24.5, $lonb, 'visiting: my car was broken into', client_ref => 'away-1')" >/dev/null &&
@@ -391,8 +392,36 @@ verdict "through the coordinator: forwarding (rule, request, claims across both 
   ! as "admin-$T1" -c "SELECT count(*) FROM naboom_api.incident_changes('$c1', 10, 'town-$B')" >"$W/sync_other.out" 2>&1 &&
   grep -q 'the cursor belongs to another sync' "$W/sync_other.out" &&
   ! as "admin-$A" -c "SELECT count(*) FROM naboom_api.incident_changes(NULL, 10)" >"$W/sync_none.out" 2>&1 &&
-  grep -q 'incident_changes needs a community' "$W/sync_none.out" ) >"$W/lists.log" 2>&1
-verdict "through the coordinator: the queue, the feed paged, the public's feed, my_incidents across two workers, my_assignments, incident_changes of one community (paged; another community's cursor and no community refused)" $? 'cat "$W/lists.log" "$W/sync_other.out" "$W/sync_none.out" 2>/dev/null; grep -h ERROR "$W"/*.log | tail -4'
+  grep -q 'incident_changes needs a community' "$W/sync_none.out" &&
+  for T in $A $B; do
+      r1=$(svc -c "SELECT i.reference FROM naboom.incident i JOIN naboom.community c USING (community_id) WHERE c.slug = 'town-$T' AND i.client_ref = 'c-1'")
+      lon=$(awk -v t=$T 'BEGIN{print 27.1 + t * 0.3}')
+      # the rest of the API, in autocommit with the claims set for the session
+      on coord -v ON_ERROR_STOP=1 >"$W/api-$T.out" 2>&1 <<SQL || { cat "$W/api-$T.out"; exit 1; }
+SET client_min_messages = warning;
+SELECT set_config('request.jwt.claims', '{"sub":"admin-$T"}', false) IS NOT NULL;
+SELECT 'nearest_responders', count(*) FROM naboom_api.nearest_responders('$r1');
+SELECT 'duplicate_candidates', count(*) FROM naboom_api.duplicate_candidates('town-$T', 'burglary', -24.5, $lon);
+SELECT 'incidents_near', count(*) FROM naboom_api.incidents_near(-24.5, $lon, 5000);
+SELECT 'maps', length(naboom_api.community_map_geojson('town-$T')::text) > 0 AND length(naboom_api.community_map_svg('town-$T')::text) > 0;
+SELECT 'sla_report', count(*) FROM naboom_api.sla_report('town-$T', now() - interval '1 day', now() + interval '1 hour');
+SELECT 'directory', (SELECT count(*) FROM naboom_api.communities()), (SELECT count(*) FROM naboom_api.categories('town-$T')),
+	(SELECT count(*) FROM naboom_api.areas('town-$T', true)), (SELECT count(*) FROM naboom_api.statuses()),
+	(SELECT count(*) FROM naboom_api.my_memberships()), (SELECT count(*) FROM naboom_api.members('town-$T', search => 'Res'));
+SELECT 'retention_policies', count(*) FROM naboom_api.retention_policies('town-$T');
+SELECT 'legal hold', (naboom_api.place_legal_hold('$r1', 'court order')).reference = '$r1';
+SELECT (naboom_api.lift_legal_hold('$r1', 'lifted')).reference = '$r1';
+SELECT 'upsert_category', (naboom_api.upsert_category('town-$T', 'noise', 'Noise', 'Geraas', 'low')).code;
+SELECT 'health', count(*) FROM naboom_api.health();
+SELECT set_config('request.jwt.claims', '{"sub":"resp-$T"}', false) IS NOT NULL;
+SELECT 'alerts', (SELECT count(*) FROM naboom_api.my_alerts()), (naboom_api.unread_alert_count()).unread, (naboom_api.mark_alerts_seen(0)).unread;
+SELECT 'profile', (naboom_api.update_my_profile('town-$T', display_name => 'Responder $T')).display_name;
+SELECT 'subscribe', (naboom_api.unsubscribe((naboom_api.subscribe('town-$T', -24.5, $lon, 500)).id)).radius_m;
+SQL
+      echo "town-$T, the rest of the API in autocommit:"; grep '|' "$W/api-$T.out"
+      [ "$(grep -c '|' "$W/api-$T.out")" = 13 ] && grep -q '^nearest_responders|1$' "$W/api-$T.out" || exit 1
+  done ) >"$W/lists.log" 2>&1
+verdict "through the coordinator: the queue, the feed paged, the public's feed, my_incidents across two workers, my_assignments, incident_changes of one community (paged; another community's cursor and no community refused); the rest of the API in autocommit" $? 'cat "$W/lists.log" "$W/sync_other.out" "$W/sync_none.out" 2>/dev/null; grep -h ERROR "$W"/*.log | tail -4'
 
 # 13. the event stream, per community: every event of the story numbered by
 # the coordinator's publisher, 1, 2, 3 ... within each community (no gap, in

@@ -428,6 +428,10 @@ DECLARE
 	actor text := naboom.current_actor();
 	f record := naboom.find_incident(reference, actor, false);
 	i naboom.incident := f.incident;
+	refs text[];
+	dists double precision[];
+	ats timestamptz[];
+	accs double precision[];
 BEGIN
 	IF NOT (actor IS NULL AND naboom.is_service()) AND coalesce(f.actor_role < 'responder', true) THEN
 		PERFORM naboom.fail('42501', 'naboom.insufficient_role', 'only responders and moderators see where responders are',
@@ -436,11 +440,20 @@ BEGIN
 	END IF;
 	PERFORM naboom.audit_access(i.community_id, i.incident_id, 'nearest_responders',
 		jsonb_build_object('reference', i.reference, 'max_count', n, 'max_radius_m', r));
+	-- The search first, on its own (as duplicate_rows): in a query on
+	-- naboom.member, Citus would run it on the shard's node, where its own
+	-- query may not run.
+	SELECT array_agg(x.user_ref), array_agg(x.distance_m), array_agg(x.reported_at), array_agg(x.accuracy_m)
+	INTO refs, dists, ats, accs
+	FROM naboom.responder_search(i.community_id, ST_Y(i.location), ST_X(i.location), n, max_radius_m,
+		i.reporter_ref) x;
+	IF refs IS NULL THEN
+		RETURN;
+	END IF;
 	RETURN QUERY
 	SELECT r.user_ref, m.display_name, round(r.distance_m::numeric, 1)::double precision, r.accuracy_m,
 		r.reported_at, r.user_ref IS NOT DISTINCT FROM i.assignee_ref
-	FROM naboom.responder_search(i.community_id, ST_Y(i.location), ST_X(i.location), n, max_radius_m,
-		i.reporter_ref) r
+	FROM unnest(refs, dists, ats, accs) AS r(user_ref, distance_m, reported_at, accuracy_m)
 	JOIN naboom.member m ON m.community_id = i.community_id AND m.user_ref = r.user_ref
 	ORDER BY r.distance_m, r.user_ref;
 END

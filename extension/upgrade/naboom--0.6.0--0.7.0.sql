@@ -828,7 +828,7 @@ DROP FUNCTION naboom_api.events_since(bigint, integer);
 -- functions: naboom_api.upsert_area naboom_api.join_community naboom_api.set_retention
 -- functions: naboom.find_incident naboom.file_incident naboom.incident_out naboom.duplicate_rows
 -- Citus: no whole row of a table handed to a function in a query a worker runs.
--- functions: naboom_api.delete_note naboom_api.my_subscriptions
+-- functions: naboom_api.delete_note naboom_api.my_subscriptions naboom_api.nearest_responders
 
 -- BEGIN replaced functions
 
@@ -1213,6 +1213,51 @@ $$;
 
 COMMENT ON FUNCTION naboom.duplicate_rows(naboom.community, text, double precision, double precision, text, naboom.member_role, bigint) IS
 	'The duplicate candidates of a place as the actor may see them (private ones only for their reporter and staff; sensitive ones blurred)';
+
+CREATE OR REPLACE FUNCTION naboom_api.nearest_responders(reference text, max_count integer DEFAULT 5,
+	max_radius_m double precision DEFAULT 10000)
+RETURNS SETOF naboom_api.responder
+LANGUAGE plpgsql STABLE SECURITY DEFINER AS $$
+#variable_conflict use_variable
+DECLARE
+	n integer := naboom.check_count('max_count', max_count, 100);
+	r double precision := naboom.check_radius('max_radius_m', max_radius_m);
+	actor text := naboom.current_actor();
+	f record := naboom.find_incident(reference, actor, false);
+	i naboom.incident := f.incident;
+	refs text[];
+	dists double precision[];
+	ats timestamptz[];
+	accs double precision[];
+BEGIN
+	IF NOT (actor IS NULL AND naboom.is_service()) AND coalesce(f.actor_role < 'responder', true) THEN
+		PERFORM naboom.fail('42501', 'naboom.insufficient_role', 'only responders and moderators see where responders are',
+			format('You are %s of this incident''s community.', coalesce('a ' || f.actor_role::text, 'not a member')),
+			'Ask a responder or moderator of the community.');
+	END IF;
+	PERFORM naboom.audit_access(i.community_id, i.incident_id, 'nearest_responders',
+		jsonb_build_object('reference', i.reference, 'max_count', n, 'max_radius_m', r));
+	-- The search first, on its own (as duplicate_rows): in a query on
+	-- naboom.member, Citus would run it on the shard's node, where its own
+	-- query may not run.
+	SELECT array_agg(x.user_ref), array_agg(x.distance_m), array_agg(x.reported_at), array_agg(x.accuracy_m)
+	INTO refs, dists, ats, accs
+	FROM naboom.responder_search(i.community_id, ST_Y(i.location), ST_X(i.location), n, max_radius_m,
+		i.reporter_ref) x;
+	IF refs IS NULL THEN
+		RETURN;
+	END IF;
+	RETURN QUERY
+	SELECT r.user_ref, m.display_name, round(r.distance_m::numeric, 1)::double precision, r.accuracy_m,
+		r.reported_at, r.user_ref IS NOT DISTINCT FROM i.assignee_ref
+	FROM unnest(refs, dists, ats, accs) AS r(user_ref, distance_m, reported_at, accuracy_m)
+	JOIN naboom.member m ON m.community_id = i.community_id AND m.user_ref = r.user_ref
+	ORDER BY r.distance_m, r.user_ref;
+END
+$$;
+
+COMMENT ON FUNCTION naboom_api.nearest_responders(text, integer, double precision) IS
+	E'@simpleCollections only\nOn-duty responders of the incident''s community with a position fresher than naboom.position_max_age, nearest first, within max_radius_m (metres, WGS84 spheroid), never the reporter. For responders, moderators and the service';
 
 CREATE OR REPLACE FUNCTION naboom.subscription_out(s naboom.subscription) RETURNS naboom_api.subscription
 LANGUAGE plpgsql STABLE AS $$
