@@ -236,7 +236,11 @@ BEGIN
 	END IF;
 	-- The rows in the page's order: incident_items keeps the order of the
 	-- incidents it is given; a tombstone takes its place among them.
-	items := ARRAY(SELECT it FROM naboom.incident_items(actor, page.shown, page.shown_cursors) it);
+	IF naboom.is_distributed() THEN
+		items := ARRAY(SELECT it FROM naboom.incident_items_routed(actor, page.shown, page.shown_cursors) it);
+	ELSE
+		items := ARRAY(SELECT it FROM naboom.incident_items(actor, page.shown, page.shown_cursors) it);
+	END IF;
 	IF page.tombstones THEN
 		shown := items;
 		items := '{}';
