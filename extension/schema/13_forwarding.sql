@@ -678,6 +678,9 @@ COMMENT ON FUNCTION naboom_api.incident_forwardings(text) IS
 CREATE FUNCTION naboom.claim_due_forwardings(v_comm bigint, v_auth text, n integer, lease interval)
 RETURNS SETOF naboom.forwarding
 LANGUAGE plpgsql VOLATILE
+-- (a batch, not the default 1000 rows: claim_forwardings joins each row
+-- to its authority and incident by key)
+ROWS 10
 -- The claim's generic plan is its custom plan (the same index walk); without
 -- this it was planned again on every call (about as long as it runs).
 SET plan_cache_mode = force_generic_plan
