@@ -63,8 +63,9 @@
 #           (NABOOM_CITUS_TIMEOUT): a Citus 13.2 coordinator and two workers
 #           of its own (Citus built by ../shared/citus/install.sh when it is
 #           missing, about 3 minutes), naboom distributed by community, the
-#           whole story through the coordinator, reports/s beside a single
-#           node, a third worker and a rebalance under load.  About 4 min.
+#           whole story, the daily surfaces and the rest of the API through
+#           the coordinator, reports/s beside a single node, a third worker
+#           and a rebalance under load.  About 4 min.
 #           Skipped, with a message and not counted, when Citus is missing
 #           and the build script is not beside the repository.
 #        h2. make installcheck-postgrest  test/postgrest.sh (TAP), under `timeout`
