@@ -34,7 +34,8 @@
 #  10. verify, dispatch, en route; a panic acknowledged; escalation
 #  11. forwarding, Open311, subscribe_area, delete_note, hide_attachment
 #  12. the queue, the feeds, my lists, offline sync of one community
-#  13. the event stream per community (1..n, every topic, events_since)
+#  13. the event stream per community (1..n, every topic, events_since,
+#      naboom-listen --community)
 #  14. the audit on every node (seal, verify, community/incident audit, cron)
 #  15. a retention dry run
 #  16. export and erasure (the shard, every node's audit log)
@@ -445,8 +446,15 @@ verdict "through the coordinator: the queue, the feed paged, the public's feed, 
     done || exit 1
   done &&
   ! as "res-$A" -c "SELECT count(*) FROM naboom_api.events_since(0, 10)" >"$W/nocommunity.out" 2>&1 &&
-  grep -q 'events_since needs a community' "$W/nocommunity.out" ) >"$W/events.log" 2>&1
-verdict "the event stream per community: every event of the story numbered 1..n in its community, events_since(community =>); without one: naboom.community_required" $? 'cat "$W/events.log" "$W/nocommunity.out"; grep -h ERROR "$W"/*.log | tail -4'
+  grep -q 'events_since needs a community' "$W/nocommunity.out" &&
+  { [ -x "$ROOT/tools/naboom-listen" ] || make -s -C "$ROOT/tools" PG_CONFIG="$PG_CONFIG" >/dev/null; } &&
+  n=$(svc -c "SELECT count(*) FROM naboom_api.events_since(0, 1000, 'town-$A')") &&
+  timeout -k 2 40 "$ROOT/tools/naboom-listen" --community "town-$A" --count "$n" --timeout 15 --quiet-catchup \
+      "host=$W port=${PORT[coord]} user=postgres dbname=postgres" >"$W/listen-A.out" 2>"$W/listen-A.err" &&
+  got=$(sed "s/^PANIC$(printf '\t')//" "$W/listen-A.out" | cut -f1 | paste -sd ' ') &&
+  echo "naboom-listen --community town-$A through the coordinator: $got" &&
+  [ "$got" = "$(seq -s ' ' 1 "$n")" ] ) >"$W/events.log" 2>&1
+verdict "the event stream per community: every event of the story numbered 1..n in its community, events_since(community =>) and naboom-listen --community; without one: naboom.community_required" $? 'cat "$W/events.log" "$W/nocommunity.out"; grep -h ERROR "$W"/*.log | tail -4'
 
 # 14. the audit: each node keeps, seals and verifies its own log; pg_cron's
 # seal and partition jobs (on the coordinator) run on every node; a

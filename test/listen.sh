@@ -38,6 +38,9 @@
 #      naboom_events, with the report committed before it (which was not
 #      heard until then), a rolled-back panic never, and with the setting
 #      off a panic only once naboom.publish_events() runs;
+#   g. naboom-listen --community follows one community's stream: a second
+#      community's report is not printed, and each community's listener
+#      prints exactly what events_since with that community gives;
 # and that the listener stops with status 0 on SIGTERM.
 #
 # Output is TAP: the plan "1..N" first, one "ok N - ..." / "not ok N - ..."
@@ -58,7 +61,7 @@ set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 BIN="${NABOOM_LISTEN_BIN:-$ROOT/tools/naboom-listen}"
 DB="${NABOOM_LISTEN_DB:-}"
-PLAN=19
+PLAN=20
 WAIT_S=8            # seconds to wait for one expected event
 QUIET_S=2           # seconds an event that must not come is given
 WAIT_BUDGET=40      # seconds all the waits for expected events may take
@@ -361,6 +364,40 @@ verdict "e: the ids printed are strictly increasing" $? show_listener
 { [ -n "$GOT" ] && [ "$GOT" = "$EXPECTED" ]; }
 verdict "e: the ids printed are exactly those events_since($MARK) gives the service: nothing lost, nothing extra" $? \
     'echo "expected: $EXPECTED"; echo "printed:  $GOT"'
+
+# ---------------------------------------------------------------- g
+# --community: a second community with a report of its own, then one
+# naboom-listen --community for each, from the same mark: each prints
+# exactly its community's events (what events_since with that community
+# gives the service), nothing of the other's, and exits at its count.
+SLUG2="${SLUG}-b"
+g_out="$(sql 2>&1 <<SQL
+SELECT slug FROM naboom_api.create_community('$SLUG2', 'Listen Town B',
+	'{"type":"Polygon","coordinates":[[[30.3,-25.2],[30.5,-25.2],[30.5,-25.0],[30.3,-25.0],[30.3,-25.2]]]}',
+	admin_ref => '$ADMIN', admin_name => 'Listen Admin') \g /dev/null
+BEGIN;
+$(claims "$ADMIN")
+SELECT code FROM naboom_api.upsert_category('$SLUG2', 'fire', 'Veld fire', 'Veldbrand', 'high') \g /dev/null
+SELECT reference FROM naboom_api.report_incident('$SLUG2', 'fire', -25.1, 30.4, 'smoke over the hill') \g /dev/null
+COMMIT;
+SELECT naboom.events_wait(10000) \g /dev/null
+SELECT coalesce((SELECT string_agg(e.id::text, ' ' ORDER BY e.id) FROM naboom_api.events_since($MARK, 1000, '$SLUG') e), '')
+	|| '|' || coalesce((SELECT string_agg(e.id::text, ' ' ORDER BY e.id) FROM naboom_api.events_since($MARK, 1000, '$SLUG2') e), '');
+SQL
+)"
+E1="${g_out%%|*}"; E2="${g_out#*|}"
+g_run() { # g_run SLUG N OUT: naboom-listen --community SLUG until N events; its exit status
+    timeout -k 2 20 "$BIN" --after "$MARK" --community "$1" --count "$2" --timeout 5 --quiet-catchup \
+        "dbname=$DB" >"$3" 2>"$3.err"
+}
+g_ids()   { sed "s/^PANIC$T//" "$1" | cut -f1 | paste -sd ' '; }
+g_comms() { sed "s/^PANIC$T//" "$1" | cut -f4 | sort -u | paste -sd ' '; }
+{ [ -n "$E1" ] && [ -n "$E2" ] &&
+  g_run "$SLUG" "$(wc -w <<<"$E1")" "$W/g1.out" && g_run "$SLUG2" "$(wc -w <<<"$E2")" "$W/g2.out" &&
+  [ "$(g_ids "$W/g1.out")" = "$E1" ] && [ "$(g_ids "$W/g2.out")" = "$E2" ] &&
+  [ "$(g_comms "$W/g1.out")" = "$SLUG" ] && [ "$(g_comms "$W/g2.out")" = "$SLUG2" ]; }
+verdict "g: naboom-listen --community prints exactly one community's events (events_since with the community), nothing of another's" $? \
+    'echo "expected: $E1 | $E2 ($g_out)"; show "$W/g1.out" "$W/g1.out.err" "$W/g2.out" "$W/g2.out.err"'
 
 # ---------------------------------------------------------------- f
 # Panics first (naboom.panic_publish): a panic's own transaction numbers

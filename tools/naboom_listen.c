@@ -11,6 +11,10 @@
  * connection) or printed twice (rows at or below the cursor are skipped).
  * A notification's payload is never read for content; only the channel and
  * the id of a naboom_panic notification are kept, to mark that event.
+ * With --community the client follows one community's stream
+ * (events_since(cursor, n, community)): the only kind a Citus cluster has,
+ * where each community's events are numbered on their own; every
+ * notification still only rings the bell.
  *
  * Output (stdout), one line per event, flushed at once:
  *
@@ -80,7 +84,7 @@
 	"pg_catalog.to_char(e.at AT TIME ZONE 'UTC', " \
 	"'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), " \
 	"e.payload::pg_catalog.text " \
-	"FROM naboom_api.events_since($1::pg_catalog.int8, $2::pg_catalog.int4) AS e " \
+	"FROM naboom_api.events_since($1::pg_catalog.int8, $2::pg_catalog.int4, $3::pg_catalog.text) AS e " \
 	"ORDER BY e.id"
 
 #define CLAIMS_SQL \
@@ -114,6 +118,7 @@ typedef enum WaitResult
 /* command line */
 static const char *optConninfo = "";
 static const char *optSub = NULL;
+static const char *optCommunity = NULL;	/* NULL: the whole stream */
 static int64_t optAfter = 0;
 static int64_t optCount = 0;	/* 0: no limit */
 static int64_t optTimeoutMs = 0;	/* 0: no limit */
@@ -556,7 +561,12 @@ DrainNotifications(PGconn *conn)
 
 	while ((notify = PQnotifies(conn)) != NULL)
 	{
-		if (strcmp(notify->relname, "naboom_panic") == 0)
+		/*
+		 * (one community's ids are not the stream's, nor, on a Citus
+		 * cluster, another community's: with --community only the topic
+		 * marks a panic)
+		 */
+		if (strcmp(notify->relname, "naboom_panic") == 0 && optCommunity == NULL)
 			NotePanicId(notify->extra);
 		any = true;
 		PQfreemem(notify);
@@ -638,7 +648,7 @@ CatchUp(PGconn *conn)
 	for (;;)
 	{
 		char		after[32];
-		const char *values[2] = {after, CATCHUP_BATCH_TEXT};
+		const char *values[3] = {after, CATCHUP_BATCH_TEXT, optCommunity};
 		int64_t		before = lastId;
 		PGresult   *res;
 		Outcome		outcome;
@@ -646,7 +656,7 @@ CatchUp(PGconn *conn)
 					i;
 
 		snprintf(after, sizeof(after), "%" PRId64, lastId);
-		outcome = RunQuery(conn, EVENTS_SQL, 2, values, &res);
+		outcome = RunQuery(conn, EVENTS_SQL, 3, values, &res);
 		if (outcome != OUT_OK)
 			return outcome;
 
@@ -741,9 +751,10 @@ StartSession(PGconn *conn)
 		return outcome;
 	PQclear(res);
 
-	Log("connected to database %s on %s:%s as %s%s%s", PQdb(conn),
+	Log("connected to database %s on %s:%s as %s%s%s%s%s", PQdb(conn),
 		PQhost(conn), PQport(conn), PQuser(conn),
-		optSub ? ", member " : "", optSub ? optSub : "");
+		optSub ? ", member " : "", optSub ? optSub : "",
+		optCommunity ? ", community " : "", optCommunity ? optCommunity : "");
 
 	outcome = CatchUp(conn);
 	if (outcome == OUT_OK && !optQuietCatchup)
@@ -863,14 +874,16 @@ static void
 Usage(FILE *out)
 {
 	fprintf(out,
-			"Usage: " PROGNAME " [--after ID] [--sub USER_REF] [--count N] [--timeout SECONDS]\n"
-			"                     [--quiet-catchup] [CONNINFO]\n"
+			"Usage: " PROGNAME " [--after ID] [--sub USER_REF] [--community SLUG] [--count N]\n"
+			"                     [--timeout SECONDS] [--quiet-catchup] [CONNINFO]\n"
 			"\n"
 			"Print naboom's events as they are committed, one line each:\n"
 			"  [PANIC<TAB>]<id><TAB><at><TAB><topic><TAB><community><TAB><reference><TAB><payload>\n"
 			"\n"
 			"  --after ID         start after this event id (default 0: all events kept)\n"
 			"  --sub USER_REF     act as this member (sets request.jwt.claims)\n"
+			"  --community SLUG   follow this community's stream only (required on a Citus\n"
+			"                     cluster, where each community's ids are its own)\n"
 			"  --count N          exit 0 after N events\n"
 			"  --timeout SECONDS  exit 3 when no event arrives for this long\n"
 			"  --quiet-catchup    do not report \"caught up N events\" on stderr\n"
@@ -956,6 +969,7 @@ ParseOptions(int argc, char **argv)
 	static const struct option longOptions[] = {
 		{"after", required_argument, NULL, 'a'},
 		{"sub", required_argument, NULL, 's'},
+		{"community", required_argument, NULL, 'm'},
 		{"count", required_argument, NULL, 'c'},
 		{"timeout", required_argument, NULL, 't'},
 		{"quiet-catchup", no_argument, NULL, 'q'},
@@ -977,6 +991,10 @@ ParseOptions(int argc, char **argv)
 				optSub = optarg;
 				ok = optarg[0] != '\0';
 				break;
+			case 'm':
+				optCommunity = optarg;
+				ok = optarg[0] != '\0';
+				break;
 			case 'c':
 				ok = ParseInt64(optarg, 1, &optCount);
 				break;
@@ -995,7 +1013,7 @@ ParseOptions(int argc, char **argv)
 		if (!ok)
 		{
 			Log("invalid value for --%s: \"%s\"",
-				c == 'a' ? "after" : c == 's' ? "sub" : c == 'c' ? "count" : "timeout",
+				c == 'a' ? "after" : c == 's' ? "sub" : c == 'm' ? "community" : c == 'c' ? "count" : "timeout",
 				optarg);
 			return false;
 		}
