@@ -42,6 +42,7 @@
 #include "access/xact.h"
 #include "catalog/pg_namespace.h"
 #include "executor/spi.h"
+#include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "storage/proc.h"
@@ -50,7 +51,6 @@
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
-#include "fmgr.h"
 
 #include "naboom.h"
 #include "citus.h"

@@ -2040,30 +2040,26 @@ LANGUAGE plpgsql STABLE AS $$
 -- Citus plans no SQL function's parameters against distributed tables.
 -- (On a single node the SQL function, which the planner inlines into the
 -- list's query, is about 9 % faster a page: both are kept.)  One statement
--- per run of the page's rows in
--- one community (the runs keep the page's order; a page is usually one
--- community's, one run), its rows filtered by that community: the planner
+-- per run of the page's rows in one community (the runs keep the page's
+-- order; a page is usually one community's, one run), its rows filtered by
+-- that community: the planner
 -- carries the constant to every table joined on community_id, so Citus
 -- sends the statement whole to the community's node (the subquery, which
 -- it cannot carry to, is filtered itself).  Whether the caller is the
 -- service is worked out here, on the coordinator.
 DECLARE
 	service boolean := actor IS NULL AND naboom.is_service();
-	distributed boolean := naboom.is_distributed();
 	total integer := coalesce(cardinality(page), 0);
 	v_comm bigint;
 	k integer := 1;
 	j integer;
 BEGIN
 	WHILE k <= total LOOP
-		j := total;
-		IF distributed THEN
-			v_comm := (page[k]).community_id;
-			j := k;
-			WHILE j < total AND (page[j + 1]).community_id = v_comm LOOP
-				j := j + 1;
-			END LOOP;
-		END IF;
+		v_comm := (page[k]).community_id;
+		j := k;
+		WHILE j < total AND (page[j + 1]).community_id = v_comm LOOP
+			j := j + 1;
+		END LOOP;
 		RETURN QUERY
 		SELECT i.reference, c.slug, i.category_code, cat.name_en, cat.name_af, i.kind::text,
 			i.title, i.description,
@@ -2081,7 +2077,7 @@ BEGIN
 			dup.reference,
 			(SELECT count(*)::integer FROM naboom.incident d
 				WHERE d.community_id = i.community_id AND d.duplicate_of = i.incident_id
-					AND (v_comm IS NULL OR d.community_id = v_comm)),
+					AND d.community_id = v_comm),
 			i.is_public, i.version, i.escalation_level,
 			i.created_at, i.acknowledged_at, i.resolved_at, i.closed_at, i.updated_at,
 			i.created_at + cat.ack_target, i.created_at + cat.resolve_target,
@@ -2108,7 +2104,7 @@ BEGIN
 		LEFT JOIN naboom.member rep ON rep.community_id = i.community_id AND rep.user_ref = i.reporter_ref
 		LEFT JOIN naboom.member asg ON asg.community_id = i.community_id AND asg.user_ref = i.assignee_ref
 		LEFT JOIN naboom.incident dup ON dup.community_id = i.community_id AND dup.incident_id = i.duplicate_of
-		WHERE v_comm IS NULL OR i.community_id = v_comm
+		WHERE i.community_id = v_comm
 		ORDER BY i.ordinality;
 		k := j + 1;
 	END LOOP;
