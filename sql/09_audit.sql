@@ -262,6 +262,26 @@ SELECT t.err($$DELETE FROM naboom.audit_seal$$);
 SELECT t.err($$UPDATE naboom.audit_seal SET row_count = 0$$);
 SELECT t.err($$TRUNCATE naboom.audit_seal$$);
 
+-- What the guard lets anyone set on a row, once, for a distributed naboom
+-- (README "Citus"): its position in its community's log, and community 0
+-- for a row without a community, which hashes as none (sealed rows still
+-- verify).  Nothing else, and neither twice.  (In a transaction that rolls
+-- back: a single node has no positions.)
+BEGIN;
+SELECT id AS bare_id, naboom.audit_row_hash(a) AS bare_hash FROM naboom.audit_log a
+WHERE community_id IS NULL AND action = 'DDL' ORDER BY id LIMIT 1 \gset
+UPDATE naboom.audit_log SET seq = 7 WHERE id = :bare_id;
+UPDATE naboom.audit_log SET community_id = 0 WHERE id = :bare_id;
+SELECT seq, community_id, naboom.audit_row_hash(a) = :'bare_hash' AS same_hash FROM naboom.audit_log a WHERE id = :bare_id;
+SELECT t.err(format($$UPDATE naboom.audit_log SET seq = 8 WHERE id = %s$$, :bare_id));
+SELECT t.err(format($$UPDATE naboom.audit_log SET seq = NULL WHERE id = %s$$, :bare_id));
+SELECT t.err(format($$UPDATE naboom.audit_log SET community_id = NULL WHERE id = %s$$, :bare_id));
+SELECT t.err($$UPDATE naboom.audit_log SET community_id = 1 WHERE community_id IS NULL$$);
+SELECT t.err($$UPDATE naboom.audit_log SET seq = 9, actor = 'someone' WHERE seq IS NULL AND actor IS NOT NULL$$);
+SELECT t.err($$UPDATE naboom.audit_seal SET community_id = 0, seq_from = 1, seq_to = 2 WHERE community_id IS NULL$$);
+SELECT problem FROM naboom.verify_audit(now() - interval '1 day', now() + interval '1 day');
+ROLLBACK;
+
 -- A seal that rolls back (its transaction aborted, or the server crashed
 -- while it ran: test/faults.sh) leaves its seal_id unused.  The chain is
 -- followed by hash and transaction range, not by id, so the hole is no

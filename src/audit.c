@@ -39,6 +39,7 @@
 #include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
+#include "replication/worker_internal.h"
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -58,6 +59,7 @@
 #include "naboom.h"
 #include "restore.h"
 #include "audit.h"
+#include "citus.h"
 #include "audit_queue.h"
 #include "identity.h"
 #include "retention_engine.h"
@@ -65,6 +67,7 @@
 
 static SPIPlanPtr InsertPlan = NULL;
 static Oid	LogOwner = InvalidOid;
+static bool LogCommunityRequired = false;	/* with LogOwner */
 static bool CallbackRegistered = false;
 
 /* One audit row, as NaboomAuditWrite hands it to InsertEntry as the owner. */
@@ -108,6 +111,11 @@ NaboomAuditLogOwner(void)
 		elog(ERROR, "cache lookup failed for relation %u", relid);
 	LogOwner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
 	ReleaseSysCache(tup);
+	/* distribute() makes community_id the log's NOT NULL distribution column */
+	tup = SearchSysCacheAttName(relid, "community_id");
+	LogCommunityRequired = HeapTupleIsValid(tup) && ((Form_pg_attribute) GETSTRUCT(tup))->attnotnull;
+	if (HeapTupleIsValid(tup))
+		ReleaseSysCache(tup);
 	return LogOwner;
 }
 /*
@@ -244,7 +252,12 @@ NaboomAuditWrite(const char *action, const char *table_name,
 {
 	NaboomAuditContext *c = NaboomAuditCurrentContext();
 	AuditRow	row;
+	static const int64 no_community = 0;
 
+	/* a distributed naboom files rows without a community under 0 (README "Citus") */
+	(void) NaboomAuditLogOwner();
+	if (community_id == NULL && LogCommunityRequired)
+		community_id = &no_community;
 	if (!c->claims_valid)
 		(void) NaboomClaimedSubject();	/* raises naboom's identity error */
 	TextArg(&row, 0, action);
@@ -276,6 +289,27 @@ RelationQualifiedName(Relation rel)
 }
 
 /*
+ * AuditedName is the name an audited table's change is filed under, or NULL
+ * when it is not audited here.  In Citus's own connections on a worker a
+ * change to a shard of a distributed table is audited under the table's name
+ * (its community's log is the same wherever the shard moves); a reference
+ * table's copy is not, nor is anything else Citus repeats there: the node
+ * where the change was made audits it once.
+ */
+static char *
+AuditedName(Relation rel)
+{
+	Oid			logical;
+
+	if (!NaboomCitusInternal())
+		return RelationQualifiedName(rel);
+	logical = NaboomCitusShardOf(RelationGetRelid(rel));
+	if (!OidIsValid(logical))
+		return NULL;
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(logical)), get_rel_name(logical));
+}
+
+/*
  * AuditStatement writes one entry for all the rows a statement inserted or
  * deleted, from its transition table: for tables whose rows come in bursts
  * (alert fan-out writes dozens per report).  row_key and new_values /
@@ -300,6 +334,10 @@ AuditStatement(TriggerData *trigdata)
 				same_i = true;
 	int			n = 0;
 
+	char	   *table = AuditedName(rel);
+
+	if (table == NULL)
+		return;
 	if (rows == NULL)
 		elog(ERROR, "naboom_audit_trigger: a statement trigger needs a transition table (REFERENCING)");
 	if (!inserted && !TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
@@ -330,7 +368,7 @@ AuditStatement(TriggerData *trigdata)
 		return;
 	appendStringInfoChar(&values, ']');
 	appendStringInfoChar(&keys, ']');
-	NaboomAuditWrite(inserted ? "INSERT" : "DELETE", RelationQualifiedName(rel),
+	NaboomAuditWrite(inserted ? "INSERT" : "DELETE", table,
 					 same_c ? &community_id : NULL, same_i ? &incident_id : NULL,
 					 keys.data, inserted ? NULL : values.data, inserted ? values.data : NULL,
 					 NULL);
@@ -361,6 +399,7 @@ naboom_audit_trigger(PG_FUNCTION_ARGS)
 	int64		incident_id;
 	bool		has_c;
 	bool		has_i;
+	char	   *table;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		elog(ERROR, "naboom_audit_trigger: not called by trigger manager");
@@ -374,6 +413,12 @@ naboom_audit_trigger(PG_FUNCTION_ARGS)
 	 */
 	if (!naboom_audit_enabled || NaboomRetentionActive || NaboomRestoring())
 		return PointerGetDatum(NULL);
+	/*
+	 * Nor are rows a logical replication worker applies: they were audited
+	 * where they were written (Citus moves shards this way too).
+	 */
+	if (MyLogicalRepWorker != NULL)
+		return PointerGetDatum(NULL);
 	if (TRIGGER_FIRED_FOR_STATEMENT(trigdata->tg_event))
 	{
 		AuditStatement(trigdata);
@@ -382,6 +427,9 @@ naboom_audit_trigger(PG_FUNCTION_ARGS)
 
 	rel = trigdata->tg_relation;
 	desc = RelationGetDescr(rel);
+	table = AuditedName(rel);
+	if (table == NULL)
+		return PointerGetDatum(NULL);
 	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
 	{
 		action = "INSERT";
@@ -411,7 +459,7 @@ naboom_audit_trigger(PG_FUNCTION_ARGS)
 	has_c = Int8Column(row, desc, "community_id", &community_id);
 	has_i = Int8Column(row, desc, "incident_id", &incident_id);
 
-	NaboomAuditWrite(action, RelationQualifiedName(rel),
+	NaboomAuditWrite(action, table,
 					 has_c ? &community_id : NULL, has_i ? &incident_id : NULL,
 					 key_json, old_json, new_json, NULL);
 	return PointerGetDatum(NULL);

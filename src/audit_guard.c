@@ -21,6 +21,7 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
 #include "catalog/namespace.h"
 #include "catalog/partition.h"
 #include "commands/event_trigger.h"
@@ -33,6 +34,7 @@
 #include "catalog/pg_type.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
+#include "utils/datum.h"
 #include "utils/json.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -41,10 +43,56 @@
 #include "restore.h"
 #include "audit.h"
 #include "audit_guard.h"
+#include "citus.h"
 #include "spi_util.h"
 
 /* Set only around naboom's own maintenance and retention code. */
 bool		NaboomAuditPrivileged = false;
+
+/*
+ * PositionOnly: whether an UPDATE of an audit row changes nothing but what
+ * anyone may change, once, on a distributed naboom (README "Citus"): its
+ * position in its community's log (seq, from NULL to a number: the
+ * coordinator's writer numbers committed rows) and, when naboom was
+ * distributed, a row without a community filed under community 0 (which
+ * hashes as none, audit_hash.c).  Every other column must stay as it was:
+ * nothing a seal covers can change this way.
+ */
+static bool
+PositionOnly(Relation rel, HeapTuple oldtup, HeapTuple newtup)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	int			seq = SPI_fnumber(desc, "seq");
+	int			community = SPI_fnumber(desc, "community_id");
+	int			a;
+
+	if (seq <= 0 || community <= 0 || SPI_fnumber(desc, "xid") <= 0)
+		return false;			/* not a row of the log (a seal) */
+	for (a = 1; a <= desc->natts; a++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, a - 1);
+		bool		old_null,
+					new_null;
+		Datum		old_value,
+					new_value;
+
+		if (att->attisdropped)
+			continue;
+		old_value = heap_getattr(oldtup, a, desc, &old_null);
+		new_value = heap_getattr(newtup, a, desc, &new_null);
+		if (old_null && new_null)
+			continue;
+		if (!old_null && !new_null &&
+			datum_image_eq(old_value, new_value, att->attbyval, att->attlen))
+			continue;
+		if (a == seq && old_null)
+			continue;
+		if (a == community && old_null && DatumGetInt64(new_value) == 0)
+			continue;
+		return false;
+	}
+	return true;
+}
 
 PG_FUNCTION_INFO_V1(naboom_audit_guard);
 
@@ -73,6 +121,10 @@ naboom_audit_guard(PG_FUNCTION_ARGS)
 			return PointerGetDatum(trigdata->tg_trigtuple);
 		return PointerGetDatum(NULL);
 	}
+
+	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) && TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) &&
+		PositionOnly(trigdata->tg_relation, trigdata->tg_trigtuple, trigdata->tg_newtuple))
+		return PointerGetDatum(trigdata->tg_newtuple);
 
 	/* A partition is named by its parent: the month is not the point. */
 	rel = trigdata->tg_relation;
@@ -196,6 +248,9 @@ AlterTableTriggers(AlterTableStmt *stmt)
 			continue;			/* naboom's own install and upgrade scripts */
 		if (WeakensProtection(cmd))
 			RefuseTriggerChange(table, command);
+		/* Citus repeating the coordinator's DDL on a shard: audited there */
+		if (NaboomCitusInternal())
+			continue;
 		/* A restore sets the audit triggers of the tables it makes ALWAYS again. */
 		if (cmd->subtype == AT_EnableAlwaysTrig && NaboomRestoreSession())
 			continue;

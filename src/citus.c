@@ -50,6 +50,7 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/inval.h"
 #include "utils/memutils.h"
 
 #include "naboom.h"
@@ -367,6 +368,172 @@ NaboomShardLocalSql(const char *sql, int64 community_id)
 				}
 			if (done)
 				continue;
+		}
+		appendStringInfoChar(&out, *p++);
+	}
+	return out.data;
+}
+
+/*
+ * NaboomCitusInternal: whether this is one of Citus's own connections (a
+ * coordinator running a task on this node), by its application_name.
+ */
+bool
+NaboomCitusInternal(void)
+{
+	const char *app = GetConfigOption("application_name", true, false);
+
+	return app != NULL && strncmp(app, "citus_internal gpid=", 20) == 0;
+}
+
+/* Shards seen by NaboomCitusShardOf, forgotten at any relcache invalidation. */
+#define SHARD_CACHE_SIZE 64
+typedef struct ShardSeen
+{
+	Oid			shard;
+	Oid			logical;		/* InvalidOid: not a shard of a distributed table */
+} ShardSeen;
+static ShardSeen ShardCache[SHARD_CACHE_SIZE];
+static int	ShardCacheUsed = 0;
+static bool ShardCallbackRegistered = false;
+
+static void
+ShardCacheReset(Datum arg, Oid relid)
+{
+	ShardCacheUsed = 0;
+}
+
+/*
+ * NaboomCitusShardOf: the distributed (hash) table whose shard relid is, or
+ * InvalidOid (a reference table's copy, a local table, a shard not placed
+ * here yet, no Citus).  One query on Citus's metadata per relation, then
+ * cached once found.
+ */
+Oid
+NaboomCitusShardOf(Oid relid)
+{
+	const char *name = get_rel_name(relid);
+	const char *digits;
+	Oid			logical = InvalidOid;
+	int			i;
+
+	if (!ShardCallbackRegistered)
+	{
+		CacheRegisterRelcacheCallback(ShardCacheReset, (Datum) 0);
+		ShardCallbackRegistered = true;
+	}
+	for (i = 0; i < ShardCacheUsed; i++)
+		if (ShardCache[i].shard == relid)
+			return ShardCache[i].logical;
+	digits = name ? strrchr(name, '_') : NULL;
+	if (digits != NULL && digits[1] != '\0' && strspn(digits + 1, "0123456789") == strlen(digits + 1) &&
+		OidIsValid(get_relname_relid("pg_dist_shard", PG_CATALOG_NAMESPACE)))
+	{
+		Oid			argtypes[1] = {INT8OID};
+		Datum		args[1] = {Int64GetDatum(strtoi64(digits + 1, NULL, 10))};
+		bool		isnull;
+
+		NaboomSpiConnect();
+		/*
+		 * A shard this node holds: not one Citus is copying here while it
+		 * moves a shard group (its placement here is made at the end), whose
+		 * rows are no change.
+		 */
+		if (SPI_execute_with_args("SELECT s.logicalrelid::pg_catalog.oid FROM pg_catalog.pg_dist_shard s"
+								  " JOIN pg_catalog.pg_dist_partition p ON p.logicalrelid OPERATOR(pg_catalog.=) s.logicalrelid"
+								  " WHERE s.shardid OPERATOR(pg_catalog.=) $1 AND p.partmethod OPERATOR(pg_catalog.=) 'h'"
+								  "  AND EXISTS (SELECT 1 FROM pg_catalog.pg_dist_placement pl"
+								  "   JOIN pg_catalog.pg_dist_local_group g ON g.groupid OPERATOR(pg_catalog.=) pl.groupid"
+								  "   WHERE pl.shardid OPERATOR(pg_catalog.=) s.shardid)",
+								  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not read Citus's shards");
+		if (SPI_processed == 1)
+			logical = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		SPI_finish();
+	}
+	/* only what holds: a shard being copied here is asked about again */
+	if (!OidIsValid(logical))
+		return logical;
+	if (ShardCacheUsed == SHARD_CACHE_SIZE)
+		ShardCacheUsed = 0;
+	ShardCache[ShardCacheUsed].shard = relid;
+	ShardCache[ShardCacheUsed].logical = logical;
+	ShardCacheUsed++;
+	return logical;
+}
+
+/*
+ * NaboomAuditLogTargets: see citus.h.
+ */
+List *
+NaboomAuditLogTargets(MemoryContext cxt)
+{
+	List	   *out = NIL;
+	MemoryContext old;
+	uint64		i;
+
+	if (!OidIsValid(get_relname_relid("pg_dist_placement", PG_CATALOG_NAMESPACE)) ||
+		SPI_execute("SELECT pg_catalog.shard_name(s.logicalrelid, s.shardid)"
+					" FROM pg_catalog.pg_dist_shard s"
+					" JOIN pg_catalog.pg_dist_placement p ON p.shardid OPERATOR(pg_catalog.=) s.shardid"
+					" JOIN pg_catalog.pg_dist_local_group g ON g.groupid OPERATOR(pg_catalog.=) p.groupid"
+					" WHERE s.logicalrelid OPERATOR(pg_catalog.=) 'naboom.audit_log'::pg_catalog.regclass"
+					" ORDER BY s.shardid", true, 0) != SPI_OK_SELECT)
+	{
+		old = MemoryContextSwitchTo(cxt);
+		out = list_make1(pstrdup("naboom.audit_log"));
+		MemoryContextSwitchTo(old);
+		return out;
+	}
+	if (SPI_processed == 0)
+	{
+		/* not distributed, or no shard of it here */
+		bool		distributed;
+
+		if (SPI_execute("SELECT 1 FROM pg_catalog.pg_dist_partition p"
+						" WHERE p.logicalrelid OPERATOR(pg_catalog.=) 'naboom.audit_log'::pg_catalog.regclass",
+						true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not read Citus's metadata");
+		distributed = SPI_processed > 0;
+		old = MemoryContextSwitchTo(cxt);
+		if (!distributed)
+			out = list_make1(pstrdup("naboom.audit_log"));
+		MemoryContextSwitchTo(old);
+		return out;
+	}
+	for (i = 0; i < SPI_processed; i++)
+	{
+		char	   *name = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+
+		old = MemoryContextSwitchTo(cxt);
+		out = lappend(out, pstrdup(name));
+		MemoryContextSwitchTo(old);
+	}
+	return out;
+}
+
+/*
+ * NaboomOnAuditTarget: see citus.h.
+ */
+char *
+NaboomOnAuditTarget(const char *sql, const char *target)
+{
+	static const char name[] = "naboom.audit_log";
+	StringInfoData out;
+	const char *p = sql;
+
+	if (strcmp(target, name) == 0)
+		return pstrdup(sql);
+	initStringInfo(&out);
+	while (*p)
+	{
+		if (strncmp(p, name, sizeof(name) - 1) == 0 &&
+			!(isalnum((unsigned char) p[sizeof(name) - 1]) || p[sizeof(name) - 1] == '_') &&
+			(p == sql || !(isalnum((unsigned char) p[-1]) || p[-1] == '_' || p[-1] == '.')))
+		{
+			appendStringInfoString(&out, target);
+			p += sizeof(name) - 1;
+			continue;
 		}
 		appendStringInfoChar(&out, *p++);
 	}

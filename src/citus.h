@@ -10,6 +10,8 @@
 #ifndef NABOOM_CITUS_H
 #define NABOOM_CITUS_H
 
+#include "nodes/pg_list.h"
+
 extern void NaboomDefineCitusSettings(void);
 
 /* The role outside SECURITY DEFINER functions, or the one carried to a worker. */
@@ -35,5 +37,26 @@ extern void NaboomCarryRequest(void);
  * query; NULL anywhere else.  Call between SPI_connect and SPI_finish.
  */
 extern char *NaboomShardLocalSql(const char *sql, int64 community_id);
+
+/* One of Citus's own connections (a coordinator's task on this node). */
+extern bool NaboomCitusInternal(void);
+
+/*
+ * The distributed (hash) table of which relid is a shard on this node, or
+ * InvalidOid: a reference table's copy, a local table, no Citus.
+ */
+extern Oid	NaboomCitusShardOf(Oid relid);
+
+/*
+ * The tables an anonymising statement on naboom.audit_log runs on here: the
+ * log itself on a single node; on a distributed naboom this node's shards of
+ * it (none on a node that holds none), each statement run locally, where
+ * naboom's own code may change audit rows (audit_guard.c).  Allocated in
+ * cxt.  Call between SPI_connect and SPI_finish.
+ */
+extern List *NaboomAuditLogTargets(MemoryContext cxt);
+
+/* sql with every naboom.audit_log replaced by target (one of the above). */
+extern char *NaboomOnAuditTarget(const char *sql, const char *target);
 
 #endif							/* NABOOM_CITUS_H */

@@ -344,6 +344,37 @@ static const char *AuditOfUsersSql =
 " FROM r WHERE a.id = r.id AND a.logged_at = r.logged_at";
 
 /*
+ * AnonymiseAuditHere runs AuditOfUsersSql on this node's part of the audit
+ * log: on a distributed naboom each of its shards here (the log is
+ * distributed by community; a node without shards of it has nothing to
+ * do), as naboom's own code.  How many rows.
+ */
+static int64
+AnonymiseAuditHere(Oid *types, Datum *values)
+{
+	List	   *targets = NaboomAuditLogTargets(CurrentMemoryContext);
+	ListCell   *lc;
+	int64		n = 0;
+
+	foreach(lc, targets)
+	{
+		PG_TRY();
+		{
+			NaboomAuditPrivileged = true;
+			NaboomExecute(NaboomOnAuditTarget(AuditOfUsersSql, (const char *) lfirst(lc)), 3, types, values,
+						  SPI_OK_UPDATE);
+		}
+		PG_FINALLY();
+		{
+			NaboomAuditPrivileged = false;
+		}
+		PG_END_TRY();
+		n += (int64) SPI_processed;
+	}
+	return n;
+}
+
+/*
  * AnonymiseThroughShards is NaboomAnonymiseMembers on a distributed
  * naboom's coordinator.  Its statements join and update several of a
  * community's tables at once, which Citus can only run on the node that
@@ -437,10 +468,7 @@ AnonymiseThroughShards(Datum communities, Datum user_refs, TimestampTz as_of, bo
 					  0, NULL, NULL, SPI_OK_SELECT);
 		values[1] = NaboomResultTransfer(0, 1);
 		values[2] = NaboomResultTransfer(0, 2);
-		NaboomAuditPrivileged = true;
-		NaboomExecute(AuditOfUsersSql, 3, types, values, SPI_OK_UPDATE);
-		NaboomAuditPrivileged = false;
-		out->audit_rows += SPI_processed;
+		out->audit_rows += AnonymiseAuditHere(types, values);
 		NaboomExecute("SELECT coalesce(pg_catalog.sum(r.result::pg_catalog.int8)"
 					  "  FILTER (WHERE r.success), 0)::pg_catalog.int8,"
 					  " pg_catalog.string_agg(r.nodename || ':' || r.nodeport || ' ' || r.result, '; ')"
@@ -467,8 +495,8 @@ PG_FUNCTION_INFO_V1(naboom_anonymise_audit_of);
 
 /*
  * naboom.anonymise_audit_of(user_refs, held_communities, held_incidents):
- * AuditOfUsersSql on this node's audit log (an erasure on a Citus cluster
- * runs it on every worker); how many rows.  Superuser only.
+ * AuditOfUsersSql on this node's shards of the audit log (an erasure on a
+ * Citus cluster runs it on every worker); how many rows.  Superuser only.
  */
 Datum
 naboom_anonymise_audit_of(PG_FUNCTION_ARGS)
@@ -489,17 +517,7 @@ naboom_anonymise_audit_of(PG_FUNCTION_ARGS)
 	values[1] = PG_GETARG_DATUM(1);
 	values[2] = PG_GETARG_DATUM(2);
 	NaboomSpiConnect();
-	PG_TRY();
-	{
-		NaboomAuditPrivileged = true;
-		NaboomExecute(AuditOfUsersSql, 3, types, values, SPI_OK_UPDATE);
-	}
-	PG_FINALLY();
-	{
-		NaboomAuditPrivileged = false;
-	}
-	PG_END_TRY();
-	n = (int64) SPI_processed;
+	n = AnonymiseAuditHere(types, values);
 	SPI_finish();
 	PG_RETURN_INT64(n);
 }

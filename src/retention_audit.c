@@ -36,10 +36,11 @@ AnonymiseAudit(Run *r, Step *s, Datum from, Datum to)
 	Datum		values[6] = {from, to, Int64GetDatum(0), Int32GetDatum(r->batch), (Datum) 0, (Datum) 0};
 	int64		total = 0;
 	bool		distributed = NaboomCitusGroup() >= 0;	/* the coordinator or a worker */
+	List	   *targets;
+	ListCell   *lc;
 
 	/*
-	 * On a distributed naboom the audit log is this node's, and the
-	 * incidents under legal hold are read first (Citus cannot join a local
+	 * On a distributed naboom the incidents under legal hold are read first (Citus cannot join a local
 	 * table's UPDATE to a distributed table); kept in the run's context,
 	 * which outlives the batches' commits.
 	 */
@@ -57,36 +58,45 @@ AnonymiseAudit(Run *r, Step *s, Datum from, Datum to)
 		MemoryContextSwitchTo(old);
 	}
 
-	for (;;)
+	/*
+	 * A distributed log is anonymised on each node for its own shards of it
+	 * (each shard by itself), where naboom's own code may change audit rows.
+	 */
+	targets = NaboomAuditLogTargets(r->cxt);
+	foreach(lc, targets)
 	{
-		bool		isnull;
-		Datum		last;
+		values[2] = Int64GetDatum(0);
+		for (;;)
+		{
+			bool		isnull;
+			Datum		last;
 
-		NaboomAuditPrivileged = true;
-		NaboomExecute(psprintf("WITH b AS (SELECT a.id, a.logged_at FROM naboom.audit_log a"
-							   "  WHERE a.logged_at > $1 AND a.logged_at <= $2 AND a.personal_digest IS NULL AND a.id > $3"
-							   "  ORDER BY a.id LIMIT $4),"
-							   " u AS (UPDATE naboom.audit_log a SET" NABOOM_AUDIT_REDACT_SET
-							   "  FROM b WHERE a.id = b.id AND a.logged_at = b.logged_at AND a.personal_digest IS NULL"
-							   "   AND NOT EXISTS (%s)"
-							   "  RETURNING 1)"
-							   " SELECT (SELECT max(b.id) FROM b), (SELECT count(*) FROM u)",
-							   distributed ?
-							   "SELECT 1 FROM ROWS FROM (pg_catalog.unnest($5::pg_catalog.int8[]),"
-							   " pg_catalog.unnest($6::pg_catalog.int8[])) AS h(c, i)"
-							   " WHERE h.c = a.community_id AND h.i = a.incident_id" :
-							   "SELECT 1 FROM naboom.incident h WHERE h.community_id = a.community_id"
-							   " AND h.incident_id = a.incident_id AND h.legal_hold"),
-					  distributed ? 6 : 4, types, values, SPI_OK_SELECT);
-		NaboomAuditPrivileged = false;
-		last = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-		if (isnull)
-			break;
-		total += NaboomResultInt8(0, 2);
-		s->batches++;
-		values[2] = last;
-		SPI_freetuptable(SPI_tuptable);
-		RetentionCommit(r);
+			NaboomAuditPrivileged = true;
+			NaboomExecute(NaboomOnAuditTarget(psprintf("WITH b AS (SELECT a.id, a.logged_at FROM naboom.audit_log a"
+								   "  WHERE a.logged_at > $1 AND a.logged_at <= $2 AND a.personal_digest IS NULL AND a.id > $3"
+								   "  ORDER BY a.id LIMIT $4),"
+								   " u AS (UPDATE naboom.audit_log a SET" NABOOM_AUDIT_REDACT_SET
+								   "  FROM b WHERE a.id = b.id AND a.logged_at = b.logged_at AND a.personal_digest IS NULL"
+								   "   AND NOT EXISTS (%s)"
+								   "  RETURNING 1)"
+								   " SELECT (SELECT max(b.id) FROM b), (SELECT count(*) FROM u)",
+								   distributed ?
+								   "SELECT 1 FROM ROWS FROM (pg_catalog.unnest($5::pg_catalog.int8[]),"
+								   " pg_catalog.unnest($6::pg_catalog.int8[])) AS h(c, i)"
+								   " WHERE h.c = a.community_id AND h.i = a.incident_id" :
+								   "SELECT 1 FROM naboom.incident h WHERE h.community_id = a.community_id"
+								   " AND h.incident_id = a.incident_id AND h.legal_hold"), (const char *) lfirst(lc)),
+						  distributed ? 6 : 4, types, values, SPI_OK_SELECT);
+			NaboomAuditPrivileged = false;
+			last = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+			if (isnull)
+				break;
+			total += NaboomResultInt8(0, 2);
+			s->batches++;
+			values[2] = last;
+			SPI_freetuptable(SPI_tuptable);
+			RetentionCommit(r);
+		}
 	}
 	return total;
 }
@@ -112,25 +122,33 @@ DropAuditMonth(Run *r, const char *name, Datum from, Datum to)
 	NaboomExecute(psprintf("SELECT count(*) FROM %s", qname), 0, NULL, NULL, SPI_OK_SELECT);
 	rows = NaboomResultInt8(0, 1);
 	values[0] = to;
-	NaboomExecute("SELECT max(s.seal_id), count(*) FROM naboom.audit_seal s WHERE s.seal_id < coalesce("
-			" (SELECT min(x.seal_id) FROM naboom.audit_seal x WHERE x.last_logged_at >= $1),"
-			" (SELECT max(x.seal_id) + 1 FROM naboom.audit_seal x))", 1, types, values, SPI_OK_SELECT);
+	/*
+	 * (Only a single node's chain, by transaction range, is retired with its
+	 * months.  A distributed naboom keeps its communities' seals, and
+	 * verify_audit counts their rows of dropped months as expired.)
+	 */
+	NaboomExecute("SELECT max(s.seal_id), count(*) FROM naboom.audit_seal s WHERE s.community_id IS NULL"
+			" AND s.seal_id < coalesce("
+			" (SELECT min(x.seal_id) FROM naboom.audit_seal x WHERE x.community_id IS NULL AND x.last_logged_at >= $1),"
+			" (SELECT max(x.seal_id) + 1 FROM naboom.audit_seal x WHERE x.community_id IS NULL))",
+			1, types, values, SPI_OK_SELECT);
 	last = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	retired = NaboomResultInt8(0, 2);
 	values[1] = CStringGetTextDatum(name);
 	values[2] = isnull ? Int64GetDatum(0) : last;
-	NaboomExecute(psprintf("INSERT INTO naboom.audit_seal_expired (seal_id, partition, ids)"
-					 " SELECT s.seal_id, $2, array_agg(u.id ORDER BY u.id)"
-					 " FROM naboom.audit_seal s CROSS JOIN LATERAL pg_catalog.unnest(s.ids) u(id)"
-					 " WHERE s.seal_id > $3 AND s.first_logged_at < $1"
-					 "  AND EXISTS (SELECT 1 FROM %s a WHERE a.id = u.id)"
-					 " GROUP BY s.seal_id", qname), 3, types, values, SPI_OK_INSERT);
+	if (NaboomCitusGroup() < 0)
+		NaboomExecute(psprintf("INSERT INTO naboom.audit_seal_expired (seal_id, partition, ids)"
+						 " SELECT s.seal_id, $2, array_agg(u.id ORDER BY u.id)"
+						 " FROM naboom.audit_seal s CROSS JOIN LATERAL pg_catalog.unnest(s.ids) u(id)"
+						 " WHERE s.seal_id > $3 AND s.first_logged_at < $1"
+						 "  AND EXISTS (SELECT 1 FROM %s a WHERE a.id = u.id)"
+						 " GROUP BY s.seal_id", qname), 3, types, values, SPI_OK_INSERT);
 	values[3] = from;
 	values[4] = Int64GetDatum(r->run_id);
 	values[5] = Int64GetDatum(rows);
 	NaboomAuditPrivileged = true;
 	NaboomExecute("WITH anchor AS (SELECT s.seal_id, s.seal_hash, s.xid_to FROM naboom.audit_seal s WHERE s.seal_id = $3),"
-			" gone AS (DELETE FROM naboom.audit_seal s WHERE s.seal_id <= $3 RETURNING 1)"
+			" gone AS (DELETE FROM naboom.audit_seal s WHERE s.community_id IS NULL AND s.seal_id <= $3 RETURNING 1)"
 			" INSERT INTO naboom.audit_expiry (partition, month_from, month_to, run_id, rows, seals_retired,"
 			"  anchor_seal_id, anchor_hash, anchor_xid_to)"
 			" SELECT $2, $4, $1, $5, $6, (SELECT count(*) FROM gone),"
@@ -282,11 +300,18 @@ AnonymiseDue(Run *r)
 void
 NaboomRetainAudit(Run *r)
 {
+	/*
+	 * A Citus worker's run anonymises its own shards of the audit log; the
+	 * months (partitions of the distributed log) and the tables are the
+	 * coordinator's.
+	 */
+	if (NaboomCitusGroup() > 0)
+	{
+		AnonymiseDue(r);
+		return;
+	}
 	DropMonths(r);
 	AnonymiseDue(r);
-	/* a Citus worker's run is for its own audit log; the tables are the coordinator's */
-	if (NaboomCitusGroup() > 0)
-		return;
 	DeleteOld(r, "naboom.event",
 			  "SELECT count(*) FROM naboom.event e WHERE e.created_at <= $1 - " AUDIT_KEEP " AND e.seq IS NOT NULL"
 			  " AND NOT " HELD("e.community_id", "e.incident_id"),

@@ -54,7 +54,7 @@ typedef struct Step
  * personal fields is kept so its format-2 seal hash is unchanged.
  */
 #define NABOOM_AUDIT_REDACT_SET \
-	" personal_digest = coalesce(a.personal_digest, naboom.audit_personal_digest(a))," \
+	" personal_digest = coalesce(a.personal_digest, naboom.audit_personal_digest(ROW(a.*)::naboom.audit_log))," \
 	" row_key = naboom.audit_redact_json(a.row_key)," \
 	" old_values = naboom.audit_redact_json(a.old_values)," \
 	" new_values = naboom.audit_redact_json(a.new_values)," \

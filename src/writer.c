@@ -55,6 +55,7 @@
 #include "utils/snapmgr.h"
 
 #include "audit_queue.h"
+#include "citus.h"
 #include "events.h"
 #include "spi_util.h"
 #include "writer.h"
@@ -440,6 +441,53 @@ WriterPublish(void)
 }
 
 /*
+ * WriterNumberAudit gives the committed audit rows of a distributed
+ * naboom's communities their positions (naboom.number_audit), on the
+ * coordinator, in its own transaction; elsewhere it does nothing.  An error
+ * costs a log line: the rows keep no position until the next wake-up.
+ */
+static void
+WriterNumberAudit(void)
+{
+	PG_TRY();
+	{
+		bool		coordinator = false;
+
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		if (OidIsValid(get_extension_oid("naboom", true)))
+		{
+			NaboomSpiConnect();
+			coordinator = NaboomCitusGroup() == 0 &&
+				SPI_execute("SELECT 1 FROM pg_catalog.pg_proc p WHERE p.proname OPERATOR(pg_catalog.=) 'number_audit'"
+							" AND p.pronamespace OPERATOR(pg_catalog.=) 'naboom'::pg_catalog.regnamespace",
+							true, 0) == SPI_OK_SELECT && SPI_processed == 1;
+			if (coordinator)
+			{
+				pgstat_report_activity(STATE_RUNNING, "naboom: numbering audit rows");
+				if (SPI_execute("SELECT naboom.number_audit()", false, 0) != SPI_OK_SELECT)
+					elog(ERROR, "could not number the audit rows");
+			}
+			SPI_finish();
+		}
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+		pgstat_report_activity(STATE_IDLE, NULL);
+	}
+	PG_CATCH();
+	{
+		HOLD_INTERRUPTS();
+		EmitErrorReport();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		pgstat_report_activity(STATE_IDLE, NULL);
+		RESUME_INTERRUPTS();
+	}
+	PG_END_TRY();
+}
+
+/*
  * naboom_audit_writer_main is the writer's entry point.  It publishes its
  * latch so that producers can wake it, then waits and drains until
  * SIGTERM; a last drain writes what was queued during shutdown.  It exits
@@ -484,9 +532,11 @@ naboom_audit_writer_main(Datum main_arg)
 
 		AuditDrain(batch);
 		WriterPublish();
+		WriterNumberAudit();
 	}
 
 	AuditDrain(batch);
 	WriterPublish();
+	WriterNumberAudit();
 	proc_exit(1);
 }

@@ -36,7 +36,8 @@
 #  12. the queue, the feeds, my lists, offline sync of one community
 #  13. the event stream per community (1..n, every topic, events_since,
 #      naboom-listen --community)
-#  14. the audit on every node (seal, verify, community/incident audit, cron)
+#  14. the audit by community (positions, each community's chain, verify,
+#      a row changed on a worker found, community/incident audit, cron)
 #  15. a retention dry run
 #  16. export and erasure (the shard, every node's audit log)
 #  17. reports/s through the coordinator beside a single node (figures only)
@@ -456,25 +457,64 @@ verdict "through the coordinator: the queue, the feed paged, the public's feed, 
   [ "$got" = "$(seq -s ' ' 1 "$n")" ] ) >"$W/events.log" 2>&1
 verdict "the event stream per community: every event of the story numbered 1..n in its community, events_since(community =>) and naboom-listen --community; without one: naboom.community_required" $? 'cat "$W/events.log" "$W/nocommunity.out"; grep -h ERROR "$W"/*.log | tail -4'
 
-# 14. the audit: each node keeps, seals and verifies its own log; pg_cron's
-# seal and partition jobs (on the coordinator) run on every node; a
-# community's audit through community_audit and incident_audit comes from
-# the logs of every node (the writes sit in the worker's), naming the actors
+# 14. the audit, distributed by community: pg_cron's seal job (on the
+# coordinator) seals each community's chain; every row has its position, a
+# community's 1..n with no gap, its rows on its worker; verify_audit on the
+# coordinator verifies every chain, and finds a row changed on a worker's
+# shard (then verifies again once it is put back); community_audit and
+# incident_audit read the community's log by position, paged without a gap
+atport() { local p="$1"; shift; timeout -k 2 120 "$BINDIR/psql" -X -q -At -v ON_ERROR_STOP=1 -h "$W" -p "$p" -U postgres -d postgres "$@"; }
 ( svc -c "SET citus.enable_ddl_propagation = off" -c "CREATE EXTENSION IF NOT EXISTS pg_cron" -c "SELECT count(*) FROM naboom.schedule_jobs()" >/dev/null &&
-  svc -c "SELECT command FROM cron.job WHERE jobname = 'naboom-seal-audit'" | grep -q 'on_every_node' &&
-  sleep 1 && svc -c "SELECT count(*) FROM naboom.on_every_node('SELECT row_count FROM naboom.seal_audit()', true)" | grep -qx 3 &&
-  svc -c "SELECT node || ' ' || problem || ' ' || detail FROM naboom.verify_audit_everywhere(now() - interval '1 day', now() + interval '1 minute')" >"$W/verify.out" &&
-  cat "$W/verify.out" && [ "$(grep -c ' verified ' "$W/verify.out")" = 3 ] && [ "$(wc -l <"$W/verify.out")" = 3 ] &&
+  [ "$(svc -c "SELECT command FROM cron.job WHERE jobname = 'naboom-seal-audit'")" = 'SELECT naboom.seal_audit()' ] &&
+  sleep 1 && svc -c "SELECT naboom.seal_audit()" >/dev/null &&
+  svc -c "SELECT community_id || ' ' || count(*) || ' ' || min(seq) || ' ' || max(seq) || ' ' || count(DISTINCT seq) FROM naboom.audit_log WHERE seq IS NOT NULL GROUP BY community_id ORDER BY community_id" >"$W/positions" &&
+  echo "positions (community rows min max distinct):" && cat "$W/positions" &&
+  awk '$3 != 1 || $2 != $4 || $2 != $5 {bad = 1} END {exit bad}' "$W/positions" &&
+  chains=$(svc -c "SELECT count(DISTINCT community_id) FROM naboom.audit_seal WHERE community_id IS NOT NULL") &&
+  echo "chains of seals: $chains" && [ "$chains" -ge 3 ] &&
+  for T in $A $B; do
+      c=$(svc -c "SELECT community_id FROM naboom.community WHERE slug = 'town-$T'") &&
+      p=$(awk -v t="$T" '$1 == t {print $2}' "$W/nodes") &&
+      shard=$(svc -c "SELECT shard_name('naboom.audit_log', get_shard_id_for_distribution_column('naboom.audit_log', $c))") &&
+      total=$(svc -c "SELECT count(*) FROM naboom.audit_log WHERE community_id = $c") &&
+      here=$(atport "$p" -c "SELECT count(*) FROM $shard WHERE community_id = $c") &&
+      echo "town-$T: $total audit rows, $here of them in $shard on its worker (port $p)" &&
+      [ "$total" -gt 10 ] && [ "$here" = "$total" ] || exit 1
+  done &&
+  svc -c "SELECT problem || ' ' || detail FROM naboom.verify_audit(now() - interval '1 day', now() + interval '1 minute')" >"$W/verify.out" &&
+  cat "$W/verify.out" && [ "$(wc -l <"$W/verify.out")" = 1 ] && grep -q '^verified .* 0 problems' "$W/verify.out" &&
+  # a superuser on town A's worker changes a sealed row behind the guard's back
+  c=$(svc -c "SELECT community_id FROM naboom.community WHERE slug = 'town-$A'") &&
+  shard=$(svc -c "SELECT shard_name('naboom.audit_log', get_shard_id_for_distribution_column('naboom.audit_log', $c))") &&
+  tamper() {
+      atport "$PA" -c "BEGIN" -c "ALTER EVENT TRIGGER naboom_audit_ddl DISABLE" \
+        -c "DO \$\$ DECLARE t record; BEGIN FOR t IN SELECT x.tgrelid::regclass AS rel, x.tgname FROM pg_trigger x WHERE x.tgname LIKE 'audit_append_only%' AND x.tgparentid = 0 AND NOT EXISTS (SELECT 1 FROM pg_dist_partition p WHERE p.logicalrelid = x.tgrelid) LOOP EXECUTE format('ALTER TABLE %s DISABLE TRIGGER %I', t.rel, t.tgname); END LOOP; END \$\$" \
+        -c "UPDATE $shard SET db_role = $1 WHERE community_id = $c AND seq = 2" \
+        -c "DO \$\$ DECLARE t record; BEGIN FOR t IN SELECT x.tgrelid::regclass AS rel, x.tgname FROM pg_trigger x WHERE x.tgname LIKE 'audit_append_only%' AND x.tgparentid = 0 AND NOT EXISTS (SELECT 1 FROM pg_dist_partition p WHERE p.logicalrelid = x.tgrelid) LOOP EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER %I', t.rel, t.tgname); END LOOP; END \$\$" \
+        -c "ALTER EVENT TRIGGER naboom_audit_ddl ENABLE ALWAYS" -c "COMMIT"
+  } &&
+  was=$(atport "$PA" -c "SELECT db_role FROM $shard WHERE community_id = $c AND seq = 2") &&
+  tamper "'forged'" &&
+  svc -c "SELECT problem || ' ' || coalesce(audit_id::text, '-') FROM naboom.verify_audit(now() - interval '1 day', now() + interval '1 minute')" >"$W/verify2.out" &&
+  tamper "'$was'" &&
+  svc -c "SELECT problem FROM naboom.verify_audit(now() - interval '1 day', now() + interval '1 minute')" >"$W/verify3.out" &&
+  echo "after a change on the worker: $(xargs <"$W/verify2.out"); put back: $(xargs <"$W/verify3.out")" &&
+  [ "$(awk '{print $1}' "$W/verify2.out" | xargs)" = "changed broken" ] && [ "$(xargs <"$W/verify3.out")" = verified ] &&
   for T in $A $B; do
       r1=$(svc -c "SELECT i.reference FROM naboom.incident i JOIN naboom.community c USING (community_id) WHERE c.slug = 'town-$T' AND i.client_ref = 'c-1'")
       ca=$(as "admin-$T" -c "SELECT count(*) FILTER (WHERE actor = 'resp-$T' AND table_name LIKE 'naboom.incident%') || ' ' || count(*) FROM naboom_api.community_audit('town-$T', max_count => 1000)")
       ia=$(as "admin-$T" -c "SELECT count(*) FILTER (WHERE reference = '$r1') || ' ' || count(*) FILTER (WHERE actor = 'resp-$T') FROM naboom_api.incident_audit('$r1')")
-      echo "town-$T: community_audit (the responder's incident writes, all) $ca; incident_audit of $r1 (named, by the responder) $ia"
+      p1=$(as "admin-$T" -c "SELECT string_agg(id::text, ' ' ORDER BY id DESC) FROM naboom_api.community_audit('town-$T', max_count => 5)")
+      last=${p1##* }
+      p2=$(as "admin-$T" -c "SELECT string_agg(id::text, ' ' ORDER BY id DESC) FROM naboom_api.community_audit('town-$T', before_id => $last, max_count => 5)")
+      top=${p1%% *}
+      want=$(seq "$top" -1 $((top - 9)) | xargs)
+      echo "town-$T: community_audit (the responder's incident writes, all) $ca; incident_audit of $r1 (named, by the responder) $ia; two pages by position: $p1 | $p2"
       set -- $ca $ia
-      [ "$1" -ge 1 ] && [ "$2" -gt 5 ] && [ "$3" -ge 3 ] && [ "$4" -ge 1 ] || exit 1
+      [ "$1" -ge 1 ] && [ "$2" -gt 5 ] && [ "$3" -ge 3 ] && [ "$4" -ge 1 ] && [ "$p1 $p2" = "$want" ] || exit 1
   done &&
   svc -c "SELECT cron.unschedule(jobname) FROM cron.job WHERE jobname LIKE 'naboom-%'" >/dev/null ) >"$W/audit.log" 2>&1
-verdict "the audit: every node sealed and verified (3 chains), pg_cron's seal job runs on every node, community_audit and incident_audit read every node's log" $? 'cat "$W/audit.log"; grep -h ERROR "$W"/*.log | tail -4'
+verdict "the audit by community: each community's rows on its worker, numbered 1..n, its own chain sealed by pg_cron's job on the coordinator; verify_audit finds a row changed on a worker; community_audit and incident_audit paged by position" $? 'cat "$W/audit.log"; grep -h ERROR "$W"/*.log | tail -4'
 
 # 15. retention dry run on the coordinator: a run that finds what is due
 # (as of 20 years on) and changes nothing
@@ -504,8 +544,8 @@ verdict "a retention dry run through the coordinator finds what is due and chang
     echo "town-$T $u: erased (memberships, reports, audit rows) $er" && set -- $er && [ "$1" = 1 ] && [ "$2" = 1 ] && [ "$3" -ge 2 ] &&
     left=$(svc -c "SELECT count(*) FILTER (WHERE reporter_ref IS NOT NULL OR description IS NOT NULL) || ' ' || count(*) FROM naboom.incident WHERE reference = '$r'") &&
     member=$(svc -c "SELECT count(*) FROM naboom.member WHERE user_ref = '$u'") &&
-    named=$(svc -c "SELECT sum(result::bigint) FROM naboom.on_every_node('SELECT count(*) FROM naboom.audit_log WHERE actor = ''$u'' OR row_key->>''user_ref'' = ''$u''', true)") &&
-    echo "town-$T $u: report still naming them / there: $left; memberships: $member; audit rows naming them on all nodes: $named" &&
+    named=$(svc -c "SELECT count(*) FROM naboom.audit_log WHERE actor = '$u' OR row_key->>'user_ref' = '$u'") &&
+    echo "town-$T $u: report still naming them / there: $left; memberships: $member; audit rows naming them (every community's log): $named" &&
     [ "$left" = "0 1" ] && [ "$member" = 0 ] && [ "$named" = 0 ] &&
     q="quitter-$T" &&
     as "$q" -c "SELECT role FROM naboom_api.join_community('town-$T', 'Quitter $T')" >/dev/null &&
@@ -643,10 +683,10 @@ verdict "after the move: a report and its resubmit in each community (the worker
   after=$(on coord -c "SELECT count(*) FROM naboom.member") &&
   workers=$(on coord -c "SELECT rows FROM naboom.retention_result WHERE run_id = (SELECT max(run_id) FROM naboom.retention_run) AND target LIKE 'the workers%'") &&
   w_runs=$(for d in w1 w2 w3; do [ -n "${PORT[$d]:-}" ] && on "$d" -c "SELECT outcome || '/' || count(*) FILTER (WHERE x.data_class = 'audit_log') || '/' || count(*) FROM naboom.retention_run r LEFT JOIN naboom.retention_result x USING (run_id) WHERE r.run_id = (SELECT max(run_id) FROM naboom.retention_run) GROUP BY outcome"; done | sort | uniq -c | awk '{print $1 "x" $2}') &&
-  named=$(on coord -c "SELECT string_agg(result, ' ' ORDER BY node) FROM naboom.on_every_node('SELECT count(*) FROM naboom.audit_log WHERE personal_digest IS NULL AND actor IS NOT NULL AND logged_at < ''$t0''', true)") &&
-  echo "retention: $run; members anonymised $done_rows; members before $before, after $after; workers' audit runs $workers ($w_runs: outcome/audit steps/steps); audit rows still naming someone, per node: $named" &&
+  named=$(on coord -c "SELECT count(*) FROM naboom.audit_log WHERE personal_digest IS NULL AND actor IS NOT NULL AND logged_at < '$t0'") &&
+  echo "retention: $run; members anonymised $done_rows; members before $before, after $after; workers' audit runs $workers ($w_runs: outcome/audit steps/steps); audit rows still naming someone: $named" &&
   [ "$run" = "false done" ] && [ "$done_rows" -gt 0 ] && [ "$after" -lt "$before" ] &&
-  [ "$workers" = 3 ] && [ "$w_runs" = "3xdone/2/2" ] && [ "$named" = "0 0 0 0" ] &&
+  [ "$workers" = 3 ] && [ "$w_runs" = "3xdone/2/2" ] && [ "$named" = 0 ] &&
   for T in $A $B; do
       dt=$(on coord -c "SELECT coalesce(max(p.deleted_through), 0) FROM naboom.event_position p JOIN naboom.community c USING (community_id) WHERE c.slug = 'town-$T'")
       sc=$(awk -v t=$T '$1 == t {print $2}' "$W/sync_cursors")

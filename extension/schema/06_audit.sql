@@ -29,11 +29,15 @@ CREATE TABLE naboom.audit_log (
 	success boolean NOT NULL DEFAULT true,
 	detail jsonb,
 	personal_digest bytea,
+	seq bigint,
 	PRIMARY KEY (id, logged_at)
 ) PARTITION BY RANGE (logged_at);
 
 COMMENT ON COLUMN naboom.audit_log.personal_digest IS
 	'Set when the row''s personal fields were anonymised (retention after six months, or an erasure): SHA-256 of them as they were, so the seal still verifies';
+
+COMMENT ON COLUMN naboom.audit_log.seq IS
+	'On a distributed naboom (Citus): the row''s position in its community''s log, 1, 2, ... in the order rows became visible, given once after commit by the coordinator''s background writer (naboom.number_audit); the community''s seals cover ranges of it. NULL on a single node';
 
 ALTER SEQUENCE naboom.audit_log_id_seq OWNED BY naboom.audit_log.id;
 
@@ -82,11 +86,24 @@ CREATE TABLE naboom.audit_seal (
 	prev_hash bytea NOT NULL,
 	seal_hash bytea NOT NULL,
 	row_format smallint NOT NULL DEFAULT 2 CHECK (row_format IN (1, 2)),
+	community_id bigint,
+	seq_from bigint,
+	seq_to bigint,
 	CHECK (xid_from <= xid_to),
+	CONSTRAINT audit_seal_community_range CHECK ((community_id IS NULL AND seq_from IS NULL AND seq_to IS NULL)
+		OR (community_id IS NOT NULL AND seq_from >= 1 AND seq_to > seq_from)),
 	CHECK (pg_catalog.octet_length(row_hashes) = 32 * row_count)
 );
 
 CREATE INDEX audit_seal_time ON naboom.audit_seal (last_logged_at);
+
+CREATE INDEX audit_seal_community ON naboom.audit_seal (community_id, seal_id) WHERE community_id IS NOT NULL;
+
+COMMENT ON COLUMN naboom.audit_seal.community_id IS
+	'On a distributed naboom: the community whose chain this seal is part of (0: rows without a community); NULL for a seal of a single node''s log, chained by transaction range';
+
+COMMENT ON COLUMN naboom.audit_seal.seq_from IS
+	'On a distributed naboom: the first position (naboom.audit_log.seq) of the community''s log this seal covers; it covers [seq_from, seq_to), ids and row_hashes in that order';
 
 COMMENT ON TABLE naboom.audit_seal IS
 	'Seals of the audit log: each holds the ids and SHA-256 hashes of every row written by transactions with xid_from <= xid < xid_to, chained to the previous seal. Written by naboom.seal_audit';
@@ -153,7 +170,7 @@ COMMENT ON FUNCTION naboom.audit_queue_wait(integer) IS
 CREATE FUNCTION naboom.audit_row_text(a naboom.audit_log) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 	SELECT pg_catalog.concat_ws(E'\x1f', a.id, (EXTRACT(epoch FROM a.logged_at) * 1000000)::bigint,
-		a.xid, coalesce(a.community_id::text, '-'), coalesce(a.incident_id::text, '-'), a.action,
+		a.xid, coalesce(NULLIF(a.community_id, 0)::text, '-'), coalesce(a.incident_id::text, '-'), a.action,
 		coalesce(a.table_name, '-'), coalesce(a.row_key::text, '-'), coalesce(a.old_values::text, '-'),
 		coalesce(a.new_values::text, '-'), coalesce(a.actor, '-'), a.db_role, coalesce(a.client_addr, '-'),
 		coalesce(a.user_agent, '-'), coalesce(a.request_id, '-'), a.success, coalesce(a.detail::text, '-'))
@@ -171,6 +188,17 @@ $$;
 
 COMMENT ON FUNCTION naboom.audit_seal_hash(bytea, xid8, xid8, bigint[], bytea) IS
 	'The hash of a seal: SHA-256 of the previous seal''s hash, the xid range, the ids and the row hashes';
+
+CREATE FUNCTION naboom.audit_community_seal_hash(prev_hash bytea, community_id bigint, seq_from bigint, seq_to bigint,
+	ids bigint[], row_hashes bytea)
+RETURNS bytea
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+	SELECT pg_catalog.sha256(prev_hash || pg_catalog.convert_to('community ' || community_id::text || ':' || seq_from::text
+		|| ':' || seq_to::text || ':' || pg_catalog.array_to_string(ids, ','), 'UTF8') || row_hashes)
+$$;
+
+COMMENT ON FUNCTION naboom.audit_community_seal_hash(bytea, bigint, bigint, bigint, bigint[], bytea) IS
+	'The hash of a seal of a community''s chain (a distributed naboom): SHA-256 of the previous seal''s hash, the community, the range of positions, the ids and the row hashes';
 
 ------------------------------------------------------------------------------
 -- Sealing and verifying: chains of seals over committed rows, row hashes in
@@ -193,6 +221,10 @@ BEGIN
 	-- One sealer at a time; a second run has nothing to do.
 	IF NOT pg_try_advisory_xact_lock(7089066834011223041) THEN
 		RETURN NULL;
+	END IF;
+	-- A distributed naboom seals each community's chain by position.
+	IF naboom.is_distributed() THEN
+		RETURN naboom.seal_community_audit(max_rows);
 	END IF;
 	SELECT * INTO prev FROM naboom.audit_seal ORDER BY seal_id DESC LIMIT 1;
 	IF FOUND THEN
@@ -278,6 +310,11 @@ BEGIN
 	IF from_time IS NULL OR to_time IS NULL OR from_time >= to_time THEN
 		PERFORM naboom.fail('22023', 'naboom.invalid_range', 'from_time must be before to_time',
 			format('The range is [%s, %s).', from_time, to_time), 'Give a time range, e.g. the last month.');
+	END IF;
+	-- A distributed naboom verifies each community's chain by position.
+	IF naboom.is_distributed() THEN
+		RETURN QUERY SELECT * FROM naboom.verify_community_audit(from_time, to_time);
+		RETURN;
 	END IF;
 	SELECT * INTO anchor FROM naboom.audit_expiry e WHERE e.anchor_seal_id IS NOT NULL
 	ORDER BY e.anchor_seal_id DESC LIMIT 1;
@@ -396,6 +433,15 @@ $$;
 COMMENT ON FUNCTION naboom.apply_member_touch(bigint, text, timestamptz) IS
 	'Record a member''s activity that a read-only transaction queued (naboom.touch_member), at most one write a day; called by the audit writer only';
 
+CREATE FUNCTION naboom.audit_community(community_id bigint) RETURNS bigint
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+	SELECT coalesce(community_id, (SELECT 0::bigint FROM pg_catalog.pg_attribute t
+		WHERE t.attrelid = 'naboom.audit_log'::pg_catalog.regclass AND t.attname = 'community_id' AND t.attnotnull))
+$$;
+
+COMMENT ON FUNCTION naboom.audit_community(bigint) IS
+	'The community an audit row is filed under: its own, or none (NULL), which a distributed naboom files under 0 (its log''s distribution column is NOT NULL; 0 hashes as none)';
+
 CREATE FUNCTION naboom.audit_insert_queued(entry jsonb) RETURNS void
 LANGUAGE sql VOLATILE AS $$
 	-- A member's activity queued by a read-only transaction (action TOUCH)
@@ -410,7 +456,7 @@ LANGUAGE sql VOLATILE AS $$
 		actor, db_role, client_addr, user_agent, request_id, success, detail)
 	SELECT coalesce(timestamptz 'epoch' + (entry->>'logged_at_us')::bigint * interval '1 microsecond',
 			pg_catalog.clock_timestamp()),
-		CASE WHEN r.packed THEN (r.rec->>0)::bigint ELSE (entry->>'community_id')::bigint END,
+		naboom.audit_community(CASE WHEN r.packed THEN (r.rec->>0)::bigint ELSE (entry->>'community_id')::bigint END),
 		CASE WHEN r.packed THEN (r.rec->>1)::bigint ELSE (entry->>'incident_id')::bigint END,
 		entry->>'action',
 		entry->>'table_name', entry->'row_key', entry->>'actor', coalesce(entry->>'db_role', '?'),
@@ -444,6 +490,15 @@ BEGIN
 	IF months_ahead IS NULL OR months_ahead < 0 OR months_ahead > 120 THEN
 		PERFORM naboom.fail('22023', 'naboom.invalid_count', 'months_ahead must be between 0 and 120',
 			format('It is %s.', coalesce(months_ahead::text, 'NULL')), 'Use e.g. 3.');
+	END IF;
+	-- A distributed log is partitioned on the coordinator (Citus makes each
+	-- month's shards, with the month's trigger).
+	IF naboom.is_distributed() THEN
+		IF NOT naboom.is_coordinator() THEN
+			PERFORM naboom.fail('55000', 'naboom.coordinator_only', 'a distributed naboom''s audit log is partitioned on the coordinator',
+				'Citus makes the shards of each month the coordinator makes.', 'Run naboom.audit_maintain() on the coordinator.');
+		END IF;
+		PERFORM pg_catalog.set_config('citus.enable_unsafe_triggers', 'on', true);
 	END IF;
 	-- Months that already have rows in the default partition come first.
 	FOR m IN
@@ -603,10 +658,6 @@ CREATE FUNCTION naboom.audit_rows(community_id bigint, incident_id bigint, befor
 RETURNS SETOF naboom_api.audit_entry
 LANGUAGE plpgsql STABLE AS $$
 #variable_conflict use_variable
-DECLARE
-	got naboom.audit_log[];
-	ids bigint[];
-	refs text[];
 BEGIN
 	IF NOT naboom.is_distributed() THEN
 		RETURN QUERY
@@ -621,22 +672,19 @@ BEGIN
 		LIMIT max_count;
 		RETURN;
 	END IF;
-	-- On a Citus cluster each node keeps its own log: the community's rows
-	-- are in the log of every node that held its shards (and the
-	-- coordinator's), so they are read from every node, then named.
-	got := ARRAY(SELECT x FROM naboom.audit_rows_everywhere(format(
-			'a.community_id = %s AND (%L::bigint IS NULL OR a.incident_id = %L::bigint) AND (%L::bigint IS NULL OR a.id < %L::bigint)',
-			community_id, incident_id, incident_id, before_id, before_id), max_count) x
-		ORDER BY x.id DESC LIMIT max_count);
-	ids := ARRAY(SELECT DISTINCT f.incident_id FROM unnest(got) f WHERE f.incident_id IS NOT NULL);
-	SELECT coalesce(array_agg(i.incident_id), '{}'), coalesce(array_agg(i.reference), '{}') INTO ids, refs
-	FROM naboom.incident i WHERE i.community_id = community_id AND i.incident_id = ANY (ids);
-	RETURN QUERY
-	SELECT a.id, a.logged_at, a.action, a.table_name, m.reference, a.row_key, a.old_values, a.new_values,
-		a.actor, a.db_role, a.client_addr, a.user_agent, a.request_id, a.success, a.detail
-	FROM unnest(got) a
-	LEFT JOIN unnest(ids, refs) AS m(incident_id, reference) ON m.incident_id = a.incident_id
-	ORDER BY a.id DESC;
+	-- On a Citus cluster the community's log sits with its shards, in the
+	-- order of its positions (seq; rows get theirs a moment after commit):
+	-- one statement Citus routes to the community's node, then named.  An
+	-- entry's id there is its position, as an event's is in the stream.
+	RETURN QUERY EXECUTE 'SELECT a.seq, a.logged_at, a.action, a.table_name, i.reference, a.row_key, a.old_values,
+			a.new_values, a.actor, a.db_role, a.client_addr, a.user_agent, a.request_id, a.success, a.detail
+		FROM naboom.audit_log a
+		LEFT JOIN naboom.incident i ON i.community_id = $1 AND i.community_id = a.community_id
+			AND i.incident_id = a.incident_id
+		WHERE a.community_id = $1 AND a.seq IS NOT NULL AND ($2::bigint IS NULL OR a.incident_id = $2)
+			AND ($3::bigint IS NULL OR a.seq < $3)
+		ORDER BY a.seq DESC LIMIT $4'
+		USING community_id, incident_id, before_id, max_count;
 END
 $$;
 
@@ -655,16 +703,15 @@ BEGIN
 		SELECT x.* FROM naboom.audit_log x WHERE x.row_key ? 'user_ref' AND x.row_key->>'user_ref' = user_ref;
 		RETURN;
 	END IF;
-	RETURN QUERY
-	SELECT DISTINCT ON (x.id, x.logged_at) x.*
-	FROM naboom.audit_rows_everywhere(format('(a.actor = %L OR (a.row_key ? ''user_ref'' AND a.row_key->>''user_ref'' = %L))',
-		user_ref, user_ref), 1000000) x
-	ORDER BY x.id, x.logged_at;
+	-- a distributed naboom: every community's log, on every node
+	RETURN QUERY EXECUTE 'SELECT x.* FROM naboom.audit_log x WHERE x.actor = $1
+		OR (x.row_key ? ''user_ref'' AND x.row_key->>''user_ref'' = $1)
+		ORDER BY x.community_id, x.seq NULLS LAST, x.id' USING user_ref;
 END
 $$;
 
 COMMENT ON FUNCTION naboom.person_audit_rows(text) IS
-	'The audit rows by or keyed by a person (their export), from every node''s log on a distributed naboom';
+	'The audit rows by or keyed by a person (their export), from every community''s log on a distributed naboom';
 
 CREATE FUNCTION naboom_api.incident_audit(reference text, before_id bigint DEFAULT NULL, max_count integer DEFAULT 100)
 RETURNS SETOF naboom_api.audit_entry

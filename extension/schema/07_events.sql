@@ -437,10 +437,6 @@ RETURNS SETOF record
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
 	j record;
-	-- On a distributed naboom every node keeps its own audit log, sealed
-	-- and partitioned by itself: pg_cron, on the coordinator, runs those two
-	-- on every node (naboom.on_every_node); the rest runs on the coordinator.
-	everywhere boolean := naboom.is_distributed();
 BEGIN
 	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension e WHERE e.extname = 'pg_cron') THEN
 		PERFORM naboom.fail('55000', 'naboom.pg_cron_missing', 'pg_cron is not installed in this database',
@@ -453,13 +449,12 @@ BEGIN
 		SELECT * FROM (VALUES
 			('naboom-escalation', '* * * * *', 'SELECT naboom.run_escalation()'),
 			('naboom-auto-close', '*/5 * * * *', 'SELECT naboom.run_auto_close()'),
-			('naboom-seal-audit', '* * * * *', CASE WHEN everywhere
-				THEN 'SELECT count(*) FROM naboom.on_every_node(''SELECT row_count FROM naboom.seal_audit()'', true)'
-				ELSE 'SELECT naboom.seal_audit()' END),
+			-- (on a Citus cluster all of them run on the coordinator, where
+			-- pg_cron is: a distributed audit log is sealed and partitioned
+			-- there, each community's chain of seals kept there)
+			('naboom-seal-audit', '* * * * *', 'SELECT naboom.seal_audit()'),
 			('naboom-publish-events', '* * * * *', 'SELECT naboom.publish_events()'),
-			('naboom-audit-partitions', '17 3 * * *', CASE WHEN everywhere
-				THEN 'SELECT count(*) FROM naboom.on_every_node(''SELECT naboom.audit_maintain(3)'', true)'
-				ELSE 'SELECT naboom.audit_maintain(3)' END),
+			('naboom-audit-partitions', '17 3 * * *', 'SELECT naboom.audit_maintain(3)'),
 			('naboom-retention', '41 2 * * *', 'CALL naboom.run_retention(false)')) v(job, schedule, command)
 	LOOP
 		-- cron.schedule with a job name replaces that job: calling again is harmless.

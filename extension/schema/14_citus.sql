@@ -150,64 +150,274 @@ END
 $$;
 
 COMMENT ON FUNCTION naboom.on_every_node(text, boolean) IS
-	'Run a command (its first value) on this node and, on a distributed naboom, on every worker: for what each node does for itself (sealing and verifying its audit log, audit partitions). One row per node; strict: naboom.node_failed (XX000) as soon as a node fails. Superuser only';
+	'Run a command (its first value) on this node and, on a distributed naboom, on every worker: for what each node does for itself. One row per node; strict: naboom.node_failed (XX000) as soon as a node fails. Superuser only';
 
-CREATE FUNCTION naboom.audit_rows_everywhere(condition text, max_count integer)
-RETURNS SETOF naboom.audit_log
-LANGUAGE plpgsql VOLATILE AS $$
+CREATE FUNCTION naboom.is_coordinator() RETURNS boolean
+LANGUAGE plpgsql STABLE AS $$
 DECLARE
-	q text := format('SELECT a.* FROM naboom.audit_log a WHERE %s ORDER BY a.id DESC LIMIT %s', condition, max_count);
-	r record;
+	found boolean;
 BEGIN
-	-- condition is built by naboom's own functions, with format's %L.
-	RETURN QUERY EXECUTE q;
-	IF naboom.is_distributed() THEN
-		FOR r IN EXECUTE 'SELECT w.nodename || '':'' || w.nodeport AS node, w.success, w.result'
-			' FROM pg_catalog.run_command_on_workers($1) w'
-			USING format('SELECT coalesce(pg_catalog.json_agg(x), ''[]'') FROM (%s) x', q)
-		LOOP
-			IF NOT r.success THEN
-				PERFORM naboom.fail('08006', 'naboom.node_unreachable', 'a node''s audit log could not be read',
-					format('%s: %s', r.node, r.result), 'Try again when every node of the cluster answers.');
-			END IF;
-			RETURN QUERY SELECT x.* FROM pg_catalog.json_populate_recordset(NULL::naboom.audit_log, r.result::json) x;
-		END LOOP;
+	IF pg_catalog.to_regclass('pg_catalog.pg_dist_local_group') IS NULL THEN
+		RETURN true;
 	END IF;
+	EXECUTE 'SELECT coalesce((SELECT g.groupid = 0 FROM pg_catalog.pg_dist_local_group g), true)' INTO found;
+	RETURN found;
 END
 $$;
 
-COMMENT ON FUNCTION naboom.audit_rows_everywhere(text, integer) IS
-	'The audit rows that meet condition (SQL on a, built by naboom''s functions) in this node''s log and, on a distributed naboom, every worker''s: at most max_count of each node, newest first per node. Each node keeps its own log';
+COMMENT ON FUNCTION naboom.is_coordinator() IS
+	'False on a Citus worker; true on the coordinator and on a single node';
 
-CREATE FUNCTION naboom.verify_audit_everywhere(from_time timestamptz, to_time timestamptz)
-RETURNS TABLE (node text, problem text, seal_id bigint, audit_id bigint, logged_at timestamptz, detail text)
+-- Where each community's audit log stands, on the coordinator of a Citus
+-- cluster: the highest position (naboom.audit_log.seq) its rows have been
+-- given.  Numbering continues above it, so a position is never given twice,
+-- even after retention dropped the community's oldest months.  Node-local;
+-- empty and unused on a single node.
+CREATE TABLE naboom.audit_position (
+	community_id bigint PRIMARY KEY,
+	numbered_through bigint NOT NULL CHECK (numbered_through >= 0)
+);
+
+COMMENT ON TABLE naboom.audit_position IS
+	'On a Citus coordinator (naboom.distribute), the highest position each community''s audit rows have been given (naboom.number_audit); the seals of its chain cover positions up to it. Empty on a single node';
+
+REVOKE ALL ON naboom.audit_position FROM PUBLIC;
+
+SELECT pg_catalog.pg_extension_config_dump('naboom.audit_position', '');
+
+CREATE FUNCTION naboom.number_audit(max_count integer DEFAULT 10000) RETURNS bigint
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
-	r record;
+	c bigint;
+	top bigint;
+	n bigint;
+	last bigint;
+	total bigint := 0;
 BEGIN
-	FOR r IN
-		SELECT * FROM naboom.on_every_node(format(
-			'SELECT coalesce(pg_catalog.json_agg(v), ''[]'') FROM naboom.verify_audit(%L, %L) v', from_time, to_time))
-	LOOP
-		IF NOT r.success THEN
-			node := r.node;
-			problem := 'unreachable';
-			seal_id := NULL;
-			audit_id := NULL;
-			logged_at := NULL;
-			detail := r.result;
-			RETURN NEXT;
+	IF max_count IS NULL OR max_count < 1 THEN
+		PERFORM naboom.fail('22023', 'naboom.invalid_count', 'max_count must be at least 1',
+			format('It is %s.', coalesce(max_count::text, 'NULL')), 'Use e.g. 10000.');
+	END IF;
+	IF NOT naboom.is_distributed() OR NOT naboom.is_coordinator() THEN
+		RETURN 0;
+	END IF;
+	-- One numberer at a time (the background writer, seal_audit).
+	PERFORM pg_catalog.pg_advisory_xact_lock(7089066834011223043);
+	FOR c IN EXECUTE 'SELECT DISTINCT a.community_id FROM naboom.audit_log a WHERE a.seq IS NULL ORDER BY 1' LOOP
+		top := coalesce((SELECT x.numbered_through FROM naboom.audit_position x WHERE x.community_id = c), 0);
+		-- One statement Citus routes to the community's shard: its committed
+		-- rows without a position, in the order they were logged, numbered
+		-- above the highest given.  Rows of a transaction that has not
+		-- committed are not seen, and get later positions once it has.
+		EXECUTE pg_catalog.format('WITH pending AS (
+				SELECT a.id, a.logged_at FROM naboom.audit_log a WHERE a.community_id = %1$s AND a.seq IS NULL
+				ORDER BY a.logged_at, a.id LIMIT %3$s FOR UPDATE),
+			numbered AS (
+				SELECT p.id, p.logged_at, GREATEST((SELECT coalesce(max(x.seq), 0) FROM naboom.audit_log x
+						WHERE x.community_id = %1$s), %2$s) + row_number() OVER (ORDER BY p.logged_at, p.id) AS seq
+				FROM pending p),
+			u AS (UPDATE naboom.audit_log a SET seq = n.seq FROM numbered n
+				WHERE a.community_id = %1$s AND a.id = n.id AND a.logged_at = n.logged_at RETURNING a.seq)
+			SELECT count(*), max(u.seq) FROM u', c, top, max_count) INTO n, last;
+		CONTINUE WHEN n = 0;
+		INSERT INTO naboom.audit_position AS p (community_id, numbered_through) VALUES (c, last)
+			ON CONFLICT (community_id) DO UPDATE SET numbered_through = GREATEST(p.numbered_through, EXCLUDED.numbered_through);
+		total := total + n;
+	END LOOP;
+	RETURN total;
+END
+$$;
+
+COMMENT ON FUNCTION naboom.number_audit(integer) IS
+	'On the coordinator of a distributed naboom: give each community''s committed audit rows without a position (naboom.audit_log.seq) the next ones, in the order they were logged, at most max_count a community; returns how many. Run by the background writer after every wake-up and by seal_audit; 0 elsewhere';
+
+CREATE FUNCTION naboom.seal_community_audit(max_rows integer) RETURNS naboom.audit_seal
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+	p record;
+	prev naboom.audit_seal;
+	s naboom.audit_seal;
+	made naboom.audit_seal;
+	s_from bigint;
+	s_to bigint;
+	got record;
+BEGIN
+	IF NOT naboom.is_coordinator() THEN
+		PERFORM naboom.fail('55000', 'naboom.coordinator_only', 'a distributed naboom''s audit log is sealed on the coordinator',
+			'Each community''s chain of seals is kept on the coordinator.', 'Run naboom.seal_audit() on the coordinator.');
+	END IF;
+	PERFORM naboom.number_audit();
+	FOR p IN SELECT x.community_id, x.numbered_through FROM naboom.audit_position x ORDER BY x.community_id LOOP
+		prev := NULL;
+		SELECT * INTO prev FROM naboom.audit_seal z WHERE z.community_id = p.community_id ORDER BY z.seal_id DESC LIMIT 1;
+		s_from := coalesce(prev.seq_to, 1);
+		CONTINUE WHEN p.numbered_through < s_from;
+		s_to := least(p.numbered_through + 1, s_from + max_rows);
+		-- the rows at those positions, read where the community's shard is
+		EXECUTE pg_catalog.format('SELECT count(*)::integer AS n, array_agg(a.id ORDER BY a.seq) AS ids,
+				string_agg(naboom.audit_row_hash(ROW(a.*)::naboom.audit_log), ''''::bytea ORDER BY a.seq) AS hashes,
+				min(a.logged_at) AS first_at, max(a.logged_at) AS last_at, count(DISTINCT a.seq)::integer AS positions
+			FROM naboom.audit_log a WHERE a.community_id = %s AND a.seq >= %s AND a.seq < %s',
+			p.community_id, s_from, s_to) INTO got;
+		IF got.n <> s_to - s_from OR got.positions <> got.n THEN
+			-- Positions are given densely under a lock: a hole or a repeat
+			-- is a change to the log, which verify_audit reports; that
+			-- community's chain is not extended over it.
+			RAISE WARNING 'naboom audit: community % has % rows at positions % to % (expected %): not sealed',
+				p.community_id, got.n, s_from, s_to - 1, s_to - s_from;
 			CONTINUE;
 		END IF;
-		RETURN QUERY SELECT r.node, v.problem, v.seal_id, v.audit_id, v.logged_at, v.detail
-			FROM pg_catalog.json_to_recordset(r.result::json)
-				AS v(problem text, seal_id bigint, audit_id bigint, logged_at timestamptz, detail text);
+		INSERT INTO naboom.audit_seal (xid_from, xid_to, first_logged_at, last_logged_at, row_count, ids, row_hashes,
+			prev_hash, seal_hash, row_format, community_id, seq_from, seq_to)
+		VALUES ('0', '0', got.first_at, got.last_at, got.n, got.ids, got.hashes, coalesce(prev.seal_hash, '\x'::bytea),
+			naboom.audit_community_seal_hash(coalesce(prev.seal_hash, '\x'::bytea), p.community_id, s_from, s_to,
+				got.ids, got.hashes),
+			2, p.community_id, s_from, s_to)
+		RETURNING * INTO s;
+		RAISE LOG 'naboom audit seal %: community %, % rows, positions % to %, hash %', s.seal_id, s.community_id,
+			s.row_count, s_from, s_to - 1, pg_catalog.encode(s.seal_hash, 'hex');
+		made := s;
 	END LOOP;
+	RETURN made;
 END
 $$;
 
-COMMENT ON FUNCTION naboom.verify_audit_everywhere(timestamptz, timestamptz) IS
-	'naboom.verify_audit on this node and, on a distributed naboom, on every worker (each node seals and verifies its own chain): its rows, each with the node; a node that does not answer is a problem (unreachable). Superuser only';
+COMMENT ON FUNCTION naboom.seal_community_audit(integer) IS
+	'naboom.seal_audit on a distributed naboom (coordinator only): number what is new, then seal each community''s rows since its last seal (at most max_rows a community) into that community''s chain; returns the last seal made, or NULL';
+
+CREATE FUNCTION naboom.verify_community_audit(from_time timestamptz, to_time timestamptz,
+	OUT problem text, OUT seal_id bigint, OUT audit_id bigint, OUT logged_at timestamptz, OUT detail text)
+RETURNS SETOF record
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_column
+DECLARE
+	s naboom.audit_seal;
+	before naboom.audit_seal;
+	r record;
+	now_rows record;
+	n_rows bigint := 0;
+	n_seals integer := 0;
+	n_problems integer := 0;
+	n_unsealed bigint := 0;
+	n_expired bigint := 0;
+	n_anonymised_v1 bigint := 0;
+	-- rows of dropped months are gone with them (retention)
+	expired_before timestamptz := (SELECT max(e.month_to) FROM naboom.audit_expiry e);
+	k bigint;
+BEGIN
+	IF NOT naboom.is_coordinator() THEN
+		PERFORM naboom.fail('55000', 'naboom.coordinator_only', 'a distributed naboom''s audit log is verified on the coordinator',
+			'Each community''s chain of seals is kept on the coordinator.', 'Run naboom.verify_audit() on the coordinator.');
+	END IF;
+	-- Seals made before distribute() (community_id NULL: the single node's
+	-- chain, by transaction range), then each community's chain (by position).
+	FOR s IN
+		SELECT * FROM naboom.audit_seal x WHERE x.last_logged_at >= from_time AND x.first_logged_at < to_time
+		ORDER BY x.community_id NULLS FIRST, x.seal_id
+	LOOP
+		n_seals := n_seals + 1;
+		n_rows := n_rows + s.row_count;
+		IF pg_catalog.octet_length(s.row_hashes) <> 32 * pg_catalog.cardinality(s.ids)
+			OR s.seal_hash IS DISTINCT FROM (CASE WHEN s.community_id IS NULL
+				THEN naboom.audit_seal_hash(s.prev_hash, s.xid_from, s.xid_to, s.ids, s.row_hashes)
+				ELSE naboom.audit_community_seal_hash(s.prev_hash, s.community_id, s.seq_from, s.seq_to, s.ids, s.row_hashes) END)
+			OR (s.community_id IS NOT NULL AND pg_catalog.cardinality(s.ids) <> s.seq_to - s.seq_from) THEN
+			n_problems := n_problems + 1;
+			RETURN QUERY SELECT 'seal_changed', s.seal_id, NULL::bigint, s.sealed_at,
+				'The seal''s fields no longer hash to its seal_hash.';
+		END IF;
+		-- Each seal names the hash of the one before in its chain and starts
+		-- where that one ended; a community's first starts at position 1.
+		before := NULL;
+		SELECT * INTO before FROM naboom.audit_seal x
+		WHERE x.community_id IS NOT DISTINCT FROM s.community_id AND x.seal_id < s.seal_id
+		ORDER BY x.seal_id DESC LIMIT 1;
+		IF (s.community_id IS NOT NULL AND (CASE WHEN before.seal_id IS NULL
+					THEN s.prev_hash <> '\x'::bytea OR s.seq_from <> 1
+					ELSE before.seal_hash <> s.prev_hash OR before.seq_to <> s.seq_from END))
+			OR (s.community_id IS NULL AND before.seal_id IS NOT NULL
+				AND (before.seal_hash <> s.prev_hash OR before.xid_to <> s.xid_from)) THEN
+			n_problems := n_problems + 1;
+			RETURN QUERY SELECT 'chain_broken', s.seal_id, NULL::bigint, s.sealed_at,
+				format('The seal before %s (community %s) is missing or changed.', s.seal_id,
+					coalesce(s.community_id::text, 'none'));
+		END IF;
+		-- The sealed rows as they are now: a community's positions from its
+		-- shard (one routed statement); an older seal's ids from every shard.
+		IF s.community_id IS NOT NULL THEN
+			EXECUTE pg_catalog.format('SELECT coalesce(array_agg(a.seq ORDER BY a.seq, a.id), ''{}'') AS pos,
+					coalesce(array_agg(a.id ORDER BY a.seq, a.id), ''{}'') AS ids,
+					coalesce(array_agg(a.logged_at ORDER BY a.seq, a.id), ''{}'') AS ats,
+					coalesce(array_agg(a.personal_digest IS NOT NULL ORDER BY a.seq, a.id), ''{}'') AS anon,
+					coalesce(array_agg(naboom.audit_row_hash(ROW(a.*)::naboom.audit_log) ORDER BY a.seq, a.id), ''{}'') AS hashes
+				FROM naboom.audit_log a WHERE a.community_id = %s AND a.seq >= %s AND a.seq < %s',
+				s.community_id, s.seq_from, s.seq_to) INTO now_rows;
+		ELSE
+			EXECUTE 'SELECT coalesce(array_agg(a.id ORDER BY a.id), ''{}'') AS pos, coalesce(array_agg(a.id ORDER BY a.id), ''{}'') AS ids,
+					coalesce(array_agg(a.logged_at ORDER BY a.id), ''{}'') AS ats,
+					coalesce(array_agg(a.personal_digest IS NOT NULL ORDER BY a.id), ''{}'') AS anon,
+					coalesce(array_agg(CASE WHEN $2 = 2 THEN naboom.audit_row_hash(ROW(a.*)::naboom.audit_log)
+						ELSE pg_catalog.sha256(pg_catalog.convert_to(naboom.audit_row_text(ROW(a.*)::naboom.audit_log), ''UTF8'')) END
+						ORDER BY a.id), ''{}'') AS hashes
+				FROM naboom.audit_log a WHERE a.id = ANY ($1)' INTO now_rows USING s.ids, s.row_format;
+		END IF;
+		FOR r IN
+			SELECT w.id AS want_id, g.id AS got_id, g.at, g.anon
+			FROM (SELECT u.id, CASE WHEN s.community_id IS NULL THEN u.id ELSE s.seq_from + u.ord - 1 END AS pos,
+					pg_catalog.substr(s.row_hashes, (u.ord::integer - 1) * 32 + 1, 32) AS h
+				FROM unnest(s.ids) WITH ORDINALITY u(id, ord)) w
+			FULL JOIN unnest(now_rows.pos, now_rows.ids, now_rows.ats, now_rows.anon, now_rows.hashes) AS g(pos, id, at, anon, h)
+				ON g.pos = w.pos AND g.id = w.id
+			WHERE w.id IS NULL OR g.id IS NULL OR g.h <> w.h
+		LOOP
+			IF r.got_id IS NULL AND expired_before IS NOT NULL AND s.first_logged_at < expired_before THEN
+				n_expired := n_expired + 1;
+			ELSIF r.got_id IS NULL THEN
+				n_problems := n_problems + 1;
+				RETURN QUERY SELECT 'removed', s.seal_id, r.want_id, NULL::timestamptz,
+					format('Row %s of seal %s is gone.', r.want_id, s.seal_id);
+			ELSIF r.want_id IS NULL THEN
+				n_problems := n_problems + 1;
+				RETURN QUERY SELECT 'inserted', s.seal_id, r.got_id, r.at,
+					format('Row %s sits at a position of seal %s (community %s) that the seal does not list.',
+						r.got_id, s.seal_id, s.community_id);
+			ELSIF r.anon AND s.row_format = 1 THEN
+				-- Format 1 hashed the personal fields themselves.
+				n_anonymised_v1 := n_anonymised_v1 + 1;
+			ELSE
+				n_problems := n_problems + 1;
+				RETURN QUERY SELECT 'changed', s.seal_id, r.got_id, r.at,
+					format('Row %s no longer matches its hash in seal %s.', r.got_id, s.seal_id);
+			END IF;
+		END LOOP;
+	END LOOP;
+	-- Rows of the range not sealed yet: without a position, or at a position
+	-- after their community's last seal.
+	EXECUTE 'SELECT count(*) FROM naboom.audit_log a WHERE a.logged_at >= $1 AND a.logged_at < $2 AND a.seq IS NULL'
+		INTO k USING from_time, to_time;
+	n_unsealed := k;
+	FOR r IN
+		SELECT p.community_id, coalesce((SELECT max(x.seq_to) FROM naboom.audit_seal x
+			WHERE x.community_id = p.community_id), 1) AS sealed_to
+		FROM naboom.audit_position p ORDER BY 1
+	LOOP
+		EXECUTE pg_catalog.format('SELECT count(*) FROM naboom.audit_log a WHERE a.community_id = %s AND a.seq >= %s
+			AND a.logged_at >= %L AND a.logged_at < %L', r.community_id, r.sealed_to, from_time, to_time) INTO k;
+		n_unsealed := n_unsealed + k;
+	END LOOP;
+	RETURN QUERY SELECT CASE WHEN n_problems = 0 THEN 'verified' ELSE 'broken' END, NULL::bigint, NULL::bigint,
+		NULL::timestamptz,
+		format('%s sealed rows in %s seals checked, %s problems; %s rows not sealed yet', n_rows, n_seals,
+			n_problems, n_unsealed)
+		|| CASE WHEN n_expired > 0 THEN format('; %s rows expired with their month', n_expired) ELSE '' END
+		|| CASE WHEN n_anonymised_v1 > 0
+			THEN format('; %s anonymised rows under format-1 seals checked for presence only', n_anonymised_v1)
+			ELSE '' END;
+END
+$$;
+
+COMMENT ON FUNCTION naboom.verify_community_audit(timestamptz, timestamptz) IS
+	'naboom.verify_audit on a distributed naboom (coordinator only): every community''s chain of seals touching [from_time, to_time) and the rows at its positions, read from the community''s shards (changed, removed, inserted at a sealed position, seal_changed, chain_broken), the seals made before distribute() by their ids, then the summary';
 
 CREATE FUNCTION naboom.distribute(shard_count integer DEFAULT NULL)
 RETURNS TABLE (table_name text, distribution text)
@@ -226,7 +436,8 @@ DECLARE
 	-- incident (the first one sets the co-location group)
 	domain_tables constant text[] := ARRAY['incident', 'area', 'member', 'category', 'incident_timeline',
 		'responder_position', 'subscription', 'alert', 'rate_counter', 'community_retention', 'legal_hold',
-		'deleted_note', 'attachment', 'authority', 'forwarding_rule', 'forwarding', 'authority_update', 'event', 'erasure_step'];
+		'deleted_note', 'attachment', 'authority', 'forwarding_rule', 'forwarding', 'authority_update', 'event', 'erasure_step',
+		'audit_log'];
 BEGIN
 	IF NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = CURRENT_USER) THEN
 		PERFORM naboom.fail('42501', 'naboom.superuser_only', 'only a superuser may distribute naboom',
@@ -291,6 +502,23 @@ BEGIN
 			'ALTER TABLE naboom.attachment DROP CONSTRAINT IF EXISTS attachment_object_key_key, ADD CONSTRAINT attachment_object_key_key UNIQUE (community_id, object_key)',
 			'ALTER TABLE naboom.legal_hold DROP CONSTRAINT IF EXISTS legal_hold_pkey, ADD CONSTRAINT legal_hold_pkey PRIMARY KEY (community_id, hold_id)',
 			'ALTER TABLE naboom.event DROP CONSTRAINT IF EXISTS event_pkey, ADD CONSTRAINT event_pkey PRIMARY KEY (community_id, event_id), DROP CONSTRAINT IF EXISTS event_seq_key, ADD CONSTRAINT event_seq_key UNIQUE (community_id, seq)'];
+		-- The audit log too is distributed by community, so that a
+		-- community's log sits with it and moves with it: rows without a
+		-- community are filed under 0 (which hashes as none, so sealed rows
+		-- still verify; the guard lets only that and a position be set), and
+		-- each community's rows get positions (seq) after commit.  The same
+		-- monthly partitions on every node first.
+		prep := prep || ARRAY(
+			SELECT pg_catalog.format('CREATE TABLE IF NOT EXISTS naboom.%I PARTITION OF naboom.audit_log %s', c.relname,
+				pg_catalog.pg_get_expr(c.relpartbound, c.oid))
+			FROM pg_catalog.pg_inherits h JOIN pg_catalog.pg_class c ON c.oid = h.inhrelid
+			WHERE h.inhparent = 'naboom.audit_log'::regclass
+				AND pg_catalog.pg_get_expr(c.relpartbound, c.oid) <> 'DEFAULT'
+			ORDER BY c.relname) || ARRAY[
+			'UPDATE naboom.audit_log SET community_id = 0 WHERE community_id IS NULL',
+			'ALTER TABLE naboom.audit_log ALTER COLUMN community_id SET DEFAULT 0, ALTER COLUMN community_id SET NOT NULL, DROP CONSTRAINT IF EXISTS audit_log_pkey, ADD CONSTRAINT audit_log_pkey PRIMARY KEY (community_id, id, logged_at)',
+			'CREATE INDEX IF NOT EXISTS audit_log_seq ON naboom.audit_log (community_id, seq)',
+			'CREATE INDEX IF NOT EXISTS audit_log_unnumbered ON naboom.audit_log (community_id) WHERE seq IS NULL'];
 		fks := pg_catalog.array_replace(fks,
 			'ALTER TABLE naboom.forwarding ADD CONSTRAINT forwarding_authority_id_fkey FOREIGN KEY (authority_id) REFERENCES naboom.authority(authority_id) ON DELETE CASCADE',
 			'ALTER TABLE naboom.forwarding ADD CONSTRAINT forwarding_authority_id_fkey FOREIGN KEY (community_id, authority_id) REFERENCES naboom.authority(community_id, authority_id) ON DELETE CASCADE');

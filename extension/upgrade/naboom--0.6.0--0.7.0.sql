@@ -759,70 +759,50 @@ END
 $$;
 
 COMMENT ON FUNCTION naboom.on_every_node(text, boolean) IS
-	'Run a command (its first value) on this node and, on a distributed naboom, on every worker: for what each node does for itself (sealing and verifying its audit log, audit partitions). One row per node; strict: naboom.node_failed (XX000) as soon as a node fails. Superuser only';
+	'Run a command (its first value) on this node and, on a distributed naboom, on every worker: for what each node does for itself. One row per node; strict: naboom.node_failed (XX000) as soon as a node fails. Superuser only';
 
-CREATE FUNCTION naboom.audit_rows_everywhere(condition text, max_count integer)
-RETURNS SETOF naboom.audit_log
-LANGUAGE plpgsql VOLATILE AS $$
-DECLARE
-	q text := format('SELECT a.* FROM naboom.audit_log a WHERE %s ORDER BY a.id DESC LIMIT %s', condition, max_count);
-	r record;
-BEGIN
-	-- condition is built by naboom's own functions, with format's %L.
-	RETURN QUERY EXECUTE q;
-	IF naboom.is_distributed() THEN
-		FOR r IN EXECUTE 'SELECT w.nodename || '':'' || w.nodeport AS node, w.success, w.result'
-			' FROM pg_catalog.run_command_on_workers($1) w'
-			USING format('SELECT coalesce(pg_catalog.json_agg(x), ''[]'') FROM (%s) x', q)
-		LOOP
-			IF NOT r.success THEN
-				PERFORM naboom.fail('08006', 'naboom.node_unreachable', 'a node''s audit log could not be read',
-					format('%s: %s', r.node, r.result), 'Try again when every node of the cluster answers.');
-			END IF;
-			RETURN QUERY SELECT x.* FROM pg_catalog.json_populate_recordset(NULL::naboom.audit_log, r.result::json) x;
-		END LOOP;
-	END IF;
-END
-$$;
+-- The audit log distributed by community on a cluster (06_audit.sql,
+-- 14_citus.sql): each row's position in its community's log (NULL on a
+-- single node), the seals of each community's chain, and where each
+-- community's numbering stands on the coordinator.
+ALTER TABLE naboom.audit_log ADD COLUMN seq bigint;
 
-COMMENT ON FUNCTION naboom.audit_rows_everywhere(text, integer) IS
-	'The audit rows that meet condition (SQL on a, built by naboom''s functions) in this node''s log and, on a distributed naboom, every worker''s: at most max_count of each node, newest first per node. Each node keeps its own log';
+COMMENT ON COLUMN naboom.audit_log.seq IS
+	'On a distributed naboom (Citus): the row''s position in its community''s log, 1, 2, ... in the order rows became visible, given once after commit by the coordinator''s background writer (naboom.number_audit); the community''s seals cover ranges of it. NULL on a single node';
 
-CREATE FUNCTION naboom.verify_audit_everywhere(from_time timestamptz, to_time timestamptz)
-RETURNS TABLE (node text, problem text, seal_id bigint, audit_id bigint, logged_at timestamptz, detail text)
-LANGUAGE plpgsql VOLATILE AS $$
-DECLARE
-	r record;
-BEGIN
-	FOR r IN
-		SELECT * FROM naboom.on_every_node(format(
-			'SELECT coalesce(pg_catalog.json_agg(v), ''[]'') FROM naboom.verify_audit(%L, %L) v', from_time, to_time))
-	LOOP
-		IF NOT r.success THEN
-			node := r.node;
-			problem := 'unreachable';
-			seal_id := NULL;
-			audit_id := NULL;
-			logged_at := NULL;
-			detail := r.result;
-			RETURN NEXT;
-			CONTINUE;
-		END IF;
-		RETURN QUERY SELECT r.node, v.problem, v.seal_id, v.audit_id, v.logged_at, v.detail
-			FROM pg_catalog.json_to_recordset(r.result::json)
-				AS v(problem text, seal_id bigint, audit_id bigint, logged_at timestamptz, detail text);
-	END LOOP;
-END
-$$;
+ALTER TABLE naboom.audit_seal ADD COLUMN community_id bigint, ADD COLUMN seq_from bigint, ADD COLUMN seq_to bigint,
+	ADD CONSTRAINT audit_seal_community_range CHECK ((community_id IS NULL AND seq_from IS NULL AND seq_to IS NULL)
+		OR (community_id IS NOT NULL AND seq_from >= 1 AND seq_to > seq_from));
 
-COMMENT ON FUNCTION naboom.verify_audit_everywhere(timestamptz, timestamptz) IS
-	'naboom.verify_audit on this node and, on a distributed naboom, on every worker (each node seals and verifies its own chain): its rows, each with the node; a node that does not answer is a problem (unreachable). Superuser only';
+CREATE INDEX audit_seal_community ON naboom.audit_seal (community_id, seal_id) WHERE community_id IS NOT NULL;
+
+COMMENT ON COLUMN naboom.audit_seal.community_id IS
+	'On a distributed naboom: the community whose chain this seal is part of (0: rows without a community); NULL for a seal of a single node''s log, chained by transaction range';
+
+COMMENT ON COLUMN naboom.audit_seal.seq_from IS
+	'On a distributed naboom: the first position (naboom.audit_log.seq) of the community''s log this seal covers; it covers [seq_from, seq_to), ids and row_hashes in that order';
+
+CREATE TABLE naboom.audit_position (
+	community_id bigint PRIMARY KEY,
+	numbered_through bigint NOT NULL CHECK (numbered_through >= 0)
+);
+
+COMMENT ON TABLE naboom.audit_position IS
+	'On a Citus coordinator (naboom.distribute), the highest position each community''s audit rows have been given (naboom.number_audit); the seals of its chain cover positions up to it. Empty on a single node';
+
+REVOKE ALL ON naboom.audit_position FROM PUBLIC;
+
+SELECT pg_catalog.pg_extension_config_dump('naboom.audit_position', '');
+
+-- functions: naboom.audit_row_text naboom.audit_community_seal_hash naboom.audit_community
+-- functions: naboom.seal_audit naboom.verify_audit naboom.audit_insert_queued
+-- functions: naboom.is_coordinator naboom.number_audit naboom.seal_community_audit naboom.verify_community_audit
 
 -- events_since takes a community: on a Citus cluster each community's stream
 -- is numbered on its own (events.c), so a cursor belongs to one community.
 DROP FUNCTION naboom_api.events_since(bigint, integer);
 -- functions: naboom_api.events_since naboom.run_escalation
--- The audit read from every node on a cluster (each keeps its own log).
+-- The audit read from its community's shards on a cluster.
 -- functions: naboom.audit_rows naboom.person_audit_rows naboom_api.export_my_data naboom.schedule_jobs
 -- functions: naboom.is_distributed naboom.distribute
 -- functions: naboom_api.upsert_area naboom_api.join_community naboom_api.set_retention
@@ -1449,6 +1429,287 @@ $$;
 COMMENT ON FUNCTION naboom_api.unread_alert_count() IS
 	'How many of the caller''s alerts are unread (in every community; cheap: a badge may poll it), and the newest alert''s id (pass it to mark_alerts_seen to mark them all seen)';
 
+CREATE OR REPLACE FUNCTION naboom.audit_row_text(a naboom.audit_log) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+	SELECT pg_catalog.concat_ws(E'\x1f', a.id, (EXTRACT(epoch FROM a.logged_at) * 1000000)::bigint,
+		a.xid, coalesce(NULLIF(a.community_id, 0)::text, '-'), coalesce(a.incident_id::text, '-'), a.action,
+		coalesce(a.table_name, '-'), coalesce(a.row_key::text, '-'), coalesce(a.old_values::text, '-'),
+		coalesce(a.new_values::text, '-'), coalesce(a.actor, '-'), a.db_role, coalesce(a.client_addr, '-'),
+		coalesce(a.user_agent, '-'), coalesce(a.request_id, '-'), a.success, coalesce(a.detail::text, '-'))
+$$;
+
+COMMENT ON FUNCTION naboom.audit_row_text(naboom.audit_log) IS
+	'The canonical text of an audit row that its seal hash covers (independent of TimeZone and DateStyle)';
+
+CREATE OR REPLACE FUNCTION naboom.audit_community_seal_hash(prev_hash bytea, community_id bigint, seq_from bigint, seq_to bigint,
+	ids bigint[], row_hashes bytea)
+RETURNS bytea
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+	SELECT pg_catalog.sha256(prev_hash || pg_catalog.convert_to('community ' || community_id::text || ':' || seq_from::text
+		|| ':' || seq_to::text || ':' || pg_catalog.array_to_string(ids, ','), 'UTF8') || row_hashes)
+$$;
+
+COMMENT ON FUNCTION naboom.audit_community_seal_hash(bytea, bigint, bigint, bigint, bigint[], bytea) IS
+	'The hash of a seal of a community''s chain (a distributed naboom): SHA-256 of the previous seal''s hash, the community, the range of positions, the ids and the row hashes';
+
+CREATE OR REPLACE FUNCTION naboom.seal_audit(max_rows integer DEFAULT 100000) RETURNS naboom.audit_seal
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+	prev naboom.audit_seal;
+	anchor naboom.audit_expiry;
+	x_from xid8 := '0';
+	x_to xid8;
+	cut xid8;
+	s naboom.audit_seal;
+BEGIN
+	IF max_rows IS NULL OR max_rows < 1 THEN
+		PERFORM naboom.fail('22023', 'naboom.invalid_count', 'max_rows must be at least 1',
+			format('It is %s.', coalesce(max_rows::text, 'NULL')), 'Use e.g. 100000.');
+	END IF;
+	-- One sealer at a time; a second run has nothing to do.
+	IF NOT pg_try_advisory_xact_lock(7089066834011223041) THEN
+		RETURN NULL;
+	END IF;
+	-- A distributed naboom seals each community's chain by position.
+	IF naboom.is_distributed() THEN
+		RETURN naboom.seal_community_audit(max_rows);
+	END IF;
+	SELECT * INTO prev FROM naboom.audit_seal ORDER BY seal_id DESC LIMIT 1;
+	IF FOUND THEN
+		x_from := prev.xid_to;
+		-- Transaction ids only go up in one cluster.  Behind the last seal,
+		-- this is a restore into a cluster whose ids start lower: new rows
+		-- would never be sealed, so say so instead of sealing nothing.
+		IF pg_current_xact_id() < prev.xid_to THEN
+			PERFORM naboom.fail('55000', 'naboom.xid_behind_seals',
+				'the audit log was sealed up to transaction ids this cluster has not reached',
+				format('The last seal (%s) ends at transaction %s; this cluster is at %s. The database was restored into another cluster.',
+					prev.seal_id, prev.xid_to, pg_current_xact_id()),
+				'Set this cluster''s transaction id epoch above the original''s with pg_resetwal -e, as README "Backup and restore" says, then seal again.');
+		END IF;
+	ELSE
+		-- Every seal retired with its months: chain to the last one.
+		SELECT * INTO anchor FROM naboom.audit_expiry e WHERE e.anchor_seal_id IS NOT NULL
+		ORDER BY e.anchor_seal_id DESC LIMIT 1;
+		IF FOUND THEN
+			x_from := anchor.anchor_xid_to;
+			prev.seal_hash := anchor.anchor_hash;
+		END IF;
+	END IF;
+	-- Every transaction below the oldest one still running has finished:
+	-- its rows are all visible now and no new row can get such an xid.
+	x_to := pg_snapshot_xmin(pg_current_snapshot());
+	-- At most about max_rows rows, never splitting a transaction's rows.
+	SELECT a.xid INTO cut FROM naboom.audit_log a WHERE a.xid >= x_from AND a.xid < x_to
+	ORDER BY a.xid OFFSET max_rows LIMIT 1;
+	IF cut IS NOT NULL THEN
+		IF cut = x_from THEN
+			SELECT min(a.xid) INTO cut FROM naboom.audit_log a WHERE a.xid > x_from AND a.xid < x_to;
+		END IF;
+		x_to := coalesce(cut, x_to);
+	END IF;
+	IF x_to <= x_from OR NOT EXISTS (SELECT 1 FROM naboom.audit_log a WHERE a.xid >= x_from AND a.xid < x_to) THEN
+		RETURN NULL;
+	END IF;
+	WITH r AS (
+		SELECT a.id, a.xid, a.logged_at, naboom.audit_row_hash(a) AS h
+		FROM naboom.audit_log a WHERE a.xid >= x_from AND a.xid < x_to
+	), agg AS (
+		SELECT count(*)::integer AS n, array_agg(r.id ORDER BY r.xid, r.id) AS ids,
+			string_agg(r.h, ''::bytea ORDER BY r.xid, r.id) AS hashes,
+			min(r.logged_at) AS first_at, max(r.logged_at) AS last_at
+		FROM r
+	)
+	INSERT INTO naboom.audit_seal (xid_from, xid_to, first_logged_at, last_logged_at, row_count, ids,
+		row_hashes, prev_hash, seal_hash, row_format)
+	SELECT x_from, x_to, agg.first_at, agg.last_at, agg.n, agg.ids, agg.hashes,
+		coalesce(prev.seal_hash, '\x'::bytea),
+		naboom.audit_seal_hash(coalesce(prev.seal_hash, '\x'::bytea), x_from, x_to, agg.ids, agg.hashes), 2
+	FROM agg
+	RETURNING * INTO s;
+	-- The chain head also goes to the server log: a copy outside the tables.
+	RAISE LOG 'naboom audit seal %: % rows, xid % to %, hash %', s.seal_id, s.row_count, x_from, x_to,
+		encode(s.seal_hash, 'hex');
+	RETURN s;
+END
+$$;
+
+COMMENT ON FUNCTION naboom.seal_audit(integer) IS
+	'Seal the audit rows of every transaction that has finished since the last seal (at most about max_rows, never splitting a transaction), format 2 (naboom.audit_row_hash). NULL if another seal_audit holds the lock or nothing is new. Run every minute by pg_cron';
+
+CREATE OR REPLACE FUNCTION naboom.verify_audit(from_time timestamptz, to_time timestamptz,
+	OUT problem text, OUT seal_id bigint, OUT audit_id bigint, OUT logged_at timestamptz, OUT detail text)
+RETURNS SETOF record
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_column
+DECLARE
+	s naboom.audit_seal;
+	before naboom.audit_seal;
+	anchor naboom.audit_expiry;
+	r record;
+	n_rows bigint := 0;
+	n_seals integer := 0;
+	n_problems integer := 0;
+	n_unsealed bigint := 0;
+	n_expired bigint := 0;
+	n_anonymised_v1 bigint := 0;
+	last_to xid8;
+BEGIN
+	IF from_time IS NULL OR to_time IS NULL OR from_time >= to_time THEN
+		PERFORM naboom.fail('22023', 'naboom.invalid_range', 'from_time must be before to_time',
+			format('The range is [%s, %s).', from_time, to_time), 'Give a time range, e.g. the last month.');
+	END IF;
+	-- A distributed naboom verifies each community's chain by position.
+	IF naboom.is_distributed() THEN
+		RETURN QUERY SELECT * FROM naboom.verify_community_audit(from_time, to_time);
+		RETURN;
+	END IF;
+	SELECT * INTO anchor FROM naboom.audit_expiry e WHERE e.anchor_seal_id IS NOT NULL
+	ORDER BY e.anchor_seal_id DESC LIMIT 1;
+	FOR s IN
+		SELECT * FROM naboom.audit_seal x WHERE x.last_logged_at >= from_time AND x.first_logged_at < to_time
+		ORDER BY x.seal_id
+	LOOP
+		n_seals := n_seals + 1;
+		n_rows := n_rows + s.row_count;
+		-- The seal itself, and its link to the one before.
+		IF s.seal_hash IS DISTINCT FROM naboom.audit_seal_hash(s.prev_hash, s.xid_from, s.xid_to, s.ids, s.row_hashes)
+			OR pg_catalog.octet_length(s.row_hashes) <> 32 * pg_catalog.cardinality(s.ids) THEN
+			n_problems := n_problems + 1;
+			RETURN QUERY SELECT 'seal_changed', s.seal_id, NULL::bigint, s.sealed_at,
+				'The seal''s fields no longer hash to its seal_hash.';
+		END IF;
+		-- The chain is followed by hash and transaction range, not by id: seal
+		-- ids come from a sequence, which skips values after a rolled-back
+		-- or crashed seal_audit.  Each seal must name the hash of the seal
+		-- before it and start where that one ended, so a removed or changed
+		-- seal still breaks the chain.
+		SELECT * INTO before FROM naboom.audit_seal x WHERE x.seal_id < s.seal_id ORDER BY x.seal_id DESC LIMIT 1;
+		IF before.seal_id IS NULL THEN
+			-- The first seal left: the start of the chain, or the seal after
+			-- the last one retired with its months.
+			IF NOT coalesce((s.prev_hash = '\x'::bytea AND s.xid_from = '0'::xid8 AND anchor.anchor_seal_id IS NULL)
+				OR (anchor.anchor_seal_id < s.seal_id AND anchor.anchor_hash = s.prev_hash
+					AND anchor.anchor_xid_to = s.xid_from), false) THEN
+				n_problems := n_problems + 1;
+				RETURN QUERY SELECT 'chain_broken', s.seal_id, NULL::bigint, s.sealed_at,
+					format('The seal before %s is missing or changed.', s.seal_id);
+			END IF;
+		ELSIF before.seal_hash <> s.prev_hash OR before.xid_to <> s.xid_from THEN
+			n_problems := n_problems + 1;
+			RETURN QUERY SELECT 'chain_broken', s.seal_id, NULL::bigint, s.sealed_at,
+				format('The seal before %s is missing or changed.', s.seal_id);
+		END IF;
+		-- Every sealed row, as it is now.
+		FOR r IN
+			SELECT u.id, u.ord, a.logged_at AS at, a.id IS NULL AS gone, a.personal_digest IS NOT NULL AS anonymised,
+				EXISTS (SELECT 1 FROM naboom.audit_seal_expired x JOIN naboom.audit_expiry e ON e.partition = x.partition
+					WHERE x.seal_id = s.seal_id AND u.id = ANY (x.ids)) AS expired
+			FROM unnest(s.ids) WITH ORDINALITY u(id, ord)
+			LEFT JOIN naboom.audit_log a ON a.id = u.id
+			WHERE a.id IS NULL OR CASE WHEN s.row_format = 1
+					THEN pg_catalog.sha256(pg_catalog.convert_to(naboom.audit_row_text(a), 'UTF8'))
+					ELSE naboom.audit_row_hash(a) END
+				<> pg_catalog.substr(s.row_hashes, (u.ord::integer - 1) * 32 + 1, 32)
+		LOOP
+			IF r.gone AND r.expired THEN
+				n_expired := n_expired + 1;
+			ELSIF NOT r.gone AND r.anonymised AND s.row_format = 1 THEN
+				-- Format 1 hashed the personal fields themselves.
+				n_anonymised_v1 := n_anonymised_v1 + 1;
+			ELSIF r.gone THEN
+				n_problems := n_problems + 1;
+				RETURN QUERY SELECT 'removed', s.seal_id, r.id, NULL::timestamptz,
+					format('Row %s of seal %s is gone.', r.id, s.seal_id);
+			ELSE
+				n_problems := n_problems + 1;
+				RETURN QUERY SELECT 'changed', s.seal_id, r.id, r.at,
+					format('Row %s no longer matches its hash in seal %s.', r.id, s.seal_id);
+			END IF;
+		END LOOP;
+		-- Rows in the seal's transactions that the seal does not list.
+		FOR r IN
+			SELECT a.id, a.logged_at AS at FROM naboom.audit_log a
+			WHERE a.xid >= s.xid_from AND a.xid < s.xid_to AND NOT (a.id = ANY (s.ids))
+		LOOP
+			n_problems := n_problems + 1;
+			RETURN QUERY SELECT 'inserted', s.seal_id, r.id, r.at,
+				format('Row %s belongs to the transactions of seal %s but was not there when it was sealed.', r.id, s.seal_id);
+		END LOOP;
+	END LOOP;
+	-- Rows of the range from transactions that no seal covers.
+	SELECT x.xid_to INTO last_to FROM naboom.audit_seal x ORDER BY x.seal_id DESC LIMIT 1;
+	last_to := coalesce(last_to, anchor.anchor_xid_to);
+	FOR r IN
+		SELECT a.id, a.logged_at AS at, a.xid FROM naboom.audit_log a
+		WHERE a.logged_at >= from_time AND a.logged_at < to_time
+			AND (last_to IS NULL OR a.xid >= last_to
+				OR NOT EXISTS (SELECT 1 FROM naboom.audit_seal x WHERE a.xid >= x.xid_from AND a.xid < x.xid_to))
+	LOOP
+		IF last_to IS NULL OR r.xid >= last_to THEN
+			n_unsealed := n_unsealed + 1;
+		ELSE
+			n_problems := n_problems + 1;
+			RETURN QUERY SELECT 'inserted', NULL::bigint, r.id, r.at,
+				format('Row %s has a transaction id below the sealed horizon but no seal covers it.', r.id);
+		END IF;
+	END LOOP;
+	RETURN QUERY SELECT CASE WHEN n_problems = 0 THEN 'verified' ELSE 'broken' END, NULL::bigint, NULL::bigint,
+		NULL::timestamptz,
+		format('%s sealed rows in %s seals checked, %s problems; %s rows not sealed yet', n_rows, n_seals,
+			n_problems, n_unsealed)
+		|| CASE WHEN n_expired > 0 THEN format('; %s rows expired with their month', n_expired) ELSE '' END
+		|| CASE WHEN n_anonymised_v1 > 0
+			THEN format('; %s anonymised rows under format-1 seals checked for presence only', n_anonymised_v1)
+			ELSE '' END;
+END
+$$;
+
+COMMENT ON FUNCTION naboom.verify_audit(timestamptz, timestamptz) IS
+	'Prove that no audit row of the seals touching [from_time, to_time) was changed, removed or inserted afterwards: one row per problem (changed, removed, inserted, seal_changed, chain_broken) with the seal and row, then a summary row (verified or broken) with the counts, the rows not sealed yet and the rows expired with a dropped month. Anonymised rows verify (format 2)';
+
+CREATE OR REPLACE FUNCTION naboom.audit_community(community_id bigint) RETURNS bigint
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+	SELECT coalesce(community_id, (SELECT 0::bigint FROM pg_catalog.pg_attribute t
+		WHERE t.attrelid = 'naboom.audit_log'::pg_catalog.regclass AND t.attname = 'community_id' AND t.attnotnull))
+$$;
+
+COMMENT ON FUNCTION naboom.audit_community(bigint) IS
+	'The community an audit row is filed under: its own, or none (NULL), which a distributed naboom files under 0 (its log''s distribution column is NOT NULL; 0 hashes as none)';
+
+CREATE OR REPLACE FUNCTION naboom.audit_insert_queued(entry jsonb) RETURNS void
+LANGUAGE sql VOLATILE AS $$
+	-- A member's activity queued by a read-only transaction (action TOUCH)
+	-- is applied, not logged.
+	SELECT naboom.apply_member_touch((entry->>'community_id')::bigint, entry->>'actor',
+		timestamptz 'epoch' + (entry->>'logged_at_us')::bigint * interval '1 microsecond')
+	WHERE entry->>'action' = 'TOUCH';
+	-- A read of many records comes packed (naboom.audit_reads): detail
+	-- {"function": f, "reads": [[community, incident, args], ...]} is one
+	-- row per record, with detail {"function": f, "args": args}.
+	INSERT INTO naboom.audit_log (logged_at, community_id, incident_id, action, table_name, row_key,
+		actor, db_role, client_addr, user_agent, request_id, success, detail)
+	SELECT coalesce(timestamptz 'epoch' + (entry->>'logged_at_us')::bigint * interval '1 microsecond',
+			pg_catalog.clock_timestamp()),
+		naboom.audit_community(CASE WHEN r.packed THEN (r.rec->>0)::bigint ELSE (entry->>'community_id')::bigint END),
+		CASE WHEN r.packed THEN (r.rec->>1)::bigint ELSE (entry->>'incident_id')::bigint END,
+		entry->>'action',
+		entry->>'table_name', entry->'row_key', entry->>'actor', coalesce(entry->>'db_role', '?'),
+		entry->>'client_addr', entry->>'user_agent', entry->>'request_id',
+		coalesce((entry->>'success')::boolean, false),
+		CASE WHEN r.packed THEN pg_catalog.jsonb_build_object('function', entry->'detail'->'function', 'args', r.rec->2)
+			ELSE entry->'detail' END
+	FROM (SELECT false AS packed, NULL::jsonb AS rec
+			WHERE pg_catalog.jsonb_typeof(entry->'detail'->'reads') IS DISTINCT FROM 'array'
+		UNION ALL
+		SELECT true, e.rec FROM pg_catalog.jsonb_array_elements(CASE WHEN pg_catalog.jsonb_typeof(entry->'detail'->'reads') = 'array'
+			THEN entry->'detail'->'reads' END) AS e(rec)) r
+	WHERE entry->>'action' IS DISTINCT FROM 'TOUCH'
+$$;
+
+COMMENT ON FUNCTION naboom.audit_insert_queued(jsonb) IS
+	'Write one entry of the audit writer''s queue (a refused attempt, a read, or a read of many records packed by audit_reads: one row each), or apply a queued member activity (action TOUCH); called by the audit writer only';
+
 CREATE OR REPLACE FUNCTION naboom.audit_maintain(months_ahead integer DEFAULT 3) RETURNS text[]
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
@@ -1461,6 +1722,15 @@ BEGIN
 	IF months_ahead IS NULL OR months_ahead < 0 OR months_ahead > 120 THEN
 		PERFORM naboom.fail('22023', 'naboom.invalid_count', 'months_ahead must be between 0 and 120',
 			format('It is %s.', coalesce(months_ahead::text, 'NULL')), 'Use e.g. 3.');
+	END IF;
+	-- A distributed log is partitioned on the coordinator (Citus makes each
+	-- month's shards, with the month's trigger).
+	IF naboom.is_distributed() THEN
+		IF NOT naboom.is_coordinator() THEN
+			PERFORM naboom.fail('55000', 'naboom.coordinator_only', 'a distributed naboom''s audit log is partitioned on the coordinator',
+				'Citus makes the shards of each month the coordinator makes.', 'Run naboom.audit_maintain() on the coordinator.');
+		END IF;
+		PERFORM pg_catalog.set_config('citus.enable_unsafe_triggers', 'on', true);
 	END IF;
 	-- Months that already have rows in the default partition come first.
 	FOR m IN
@@ -1515,10 +1785,6 @@ CREATE OR REPLACE FUNCTION naboom.audit_rows(community_id bigint, incident_id bi
 RETURNS SETOF naboom_api.audit_entry
 LANGUAGE plpgsql STABLE AS $$
 #variable_conflict use_variable
-DECLARE
-	got naboom.audit_log[];
-	ids bigint[];
-	refs text[];
 BEGIN
 	IF NOT naboom.is_distributed() THEN
 		RETURN QUERY
@@ -1533,22 +1799,19 @@ BEGIN
 		LIMIT max_count;
 		RETURN;
 	END IF;
-	-- On a Citus cluster each node keeps its own log: the community's rows
-	-- are in the log of every node that held its shards (and the
-	-- coordinator's), so they are read from every node, then named.
-	got := ARRAY(SELECT x FROM naboom.audit_rows_everywhere(format(
-			'a.community_id = %s AND (%L::bigint IS NULL OR a.incident_id = %L::bigint) AND (%L::bigint IS NULL OR a.id < %L::bigint)',
-			community_id, incident_id, incident_id, before_id, before_id), max_count) x
-		ORDER BY x.id DESC LIMIT max_count);
-	ids := ARRAY(SELECT DISTINCT f.incident_id FROM unnest(got) f WHERE f.incident_id IS NOT NULL);
-	SELECT coalesce(array_agg(i.incident_id), '{}'), coalesce(array_agg(i.reference), '{}') INTO ids, refs
-	FROM naboom.incident i WHERE i.community_id = community_id AND i.incident_id = ANY (ids);
-	RETURN QUERY
-	SELECT a.id, a.logged_at, a.action, a.table_name, m.reference, a.row_key, a.old_values, a.new_values,
-		a.actor, a.db_role, a.client_addr, a.user_agent, a.request_id, a.success, a.detail
-	FROM unnest(got) a
-	LEFT JOIN unnest(ids, refs) AS m(incident_id, reference) ON m.incident_id = a.incident_id
-	ORDER BY a.id DESC;
+	-- On a Citus cluster the community's log sits with its shards, in the
+	-- order of its positions (seq; rows get theirs a moment after commit):
+	-- one statement Citus routes to the community's node, then named.  An
+	-- entry's id there is its position, as an event's is in the stream.
+	RETURN QUERY EXECUTE 'SELECT a.seq, a.logged_at, a.action, a.table_name, i.reference, a.row_key, a.old_values,
+			a.new_values, a.actor, a.db_role, a.client_addr, a.user_agent, a.request_id, a.success, a.detail
+		FROM naboom.audit_log a
+		LEFT JOIN naboom.incident i ON i.community_id = $1 AND i.community_id = a.community_id
+			AND i.incident_id = a.incident_id
+		WHERE a.community_id = $1 AND a.seq IS NOT NULL AND ($2::bigint IS NULL OR a.incident_id = $2)
+			AND ($3::bigint IS NULL OR a.seq < $3)
+		ORDER BY a.seq DESC LIMIT $4'
+		USING community_id, incident_id, before_id, max_count;
 END
 $$;
 
@@ -1567,16 +1830,15 @@ BEGIN
 		SELECT x.* FROM naboom.audit_log x WHERE x.row_key ? 'user_ref' AND x.row_key->>'user_ref' = user_ref;
 		RETURN;
 	END IF;
-	RETURN QUERY
-	SELECT DISTINCT ON (x.id, x.logged_at) x.*
-	FROM naboom.audit_rows_everywhere(format('(a.actor = %L OR (a.row_key ? ''user_ref'' AND a.row_key->>''user_ref'' = %L))',
-		user_ref, user_ref), 1000000) x
-	ORDER BY x.id, x.logged_at;
+	-- a distributed naboom: every community's log, on every node
+	RETURN QUERY EXECUTE 'SELECT x.* FROM naboom.audit_log x WHERE x.actor = $1
+		OR (x.row_key ? ''user_ref'' AND x.row_key->>''user_ref'' = $1)
+		ORDER BY x.community_id, x.seq NULLS LAST, x.id' USING user_ref;
 END
 $$;
 
 COMMENT ON FUNCTION naboom.person_audit_rows(text) IS
-	'The audit rows by or keyed by a person (their export), from every node''s log on a distributed naboom';
+	'The audit rows by or keyed by a person (their export), from every community''s log on a distributed naboom';
 
 CREATE OR REPLACE FUNCTION naboom_api.events_since(after_id bigint DEFAULT 0, max_count integer DEFAULT 100, community text DEFAULT NULL)
 RETURNS SETOF naboom_api.event
@@ -1744,10 +2006,6 @@ RETURNS SETOF record
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
 	j record;
-	-- On a distributed naboom every node keeps its own audit log, sealed
-	-- and partitioned by itself: pg_cron, on the coordinator, runs those two
-	-- on every node (naboom.on_every_node); the rest runs on the coordinator.
-	everywhere boolean := naboom.is_distributed();
 BEGIN
 	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension e WHERE e.extname = 'pg_cron') THEN
 		PERFORM naboom.fail('55000', 'naboom.pg_cron_missing', 'pg_cron is not installed in this database',
@@ -1760,13 +2018,12 @@ BEGIN
 		SELECT * FROM (VALUES
 			('naboom-escalation', '* * * * *', 'SELECT naboom.run_escalation()'),
 			('naboom-auto-close', '*/5 * * * *', 'SELECT naboom.run_auto_close()'),
-			('naboom-seal-audit', '* * * * *', CASE WHEN everywhere
-				THEN 'SELECT count(*) FROM naboom.on_every_node(''SELECT row_count FROM naboom.seal_audit()'', true)'
-				ELSE 'SELECT naboom.seal_audit()' END),
+			-- (on a Citus cluster all of them run on the coordinator, where
+			-- pg_cron is: a distributed audit log is sealed and partitioned
+			-- there, each community's chain of seals kept there)
+			('naboom-seal-audit', '* * * * *', 'SELECT naboom.seal_audit()'),
 			('naboom-publish-events', '* * * * *', 'SELECT naboom.publish_events()'),
-			('naboom-audit-partitions', '17 3 * * *', CASE WHEN everywhere
-				THEN 'SELECT count(*) FROM naboom.on_every_node(''SELECT naboom.audit_maintain(3)'', true)'
-				ELSE 'SELECT naboom.audit_maintain(3)' END),
+			('naboom-audit-partitions', '17 3 * * *', 'SELECT naboom.audit_maintain(3)'),
 			('naboom-retention', '41 2 * * *', 'CALL naboom.run_retention(false)')) v(job, schedule, command)
 	LOOP
 		-- cron.schedule with a job name replaces that job: calling again is harmless.
@@ -4623,6 +4880,256 @@ $$;
 COMMENT ON FUNCTION naboom.is_distributed() IS
 	'True once naboom.distribute() has distributed naboom.incident on this Citus cluster';
 
+CREATE OR REPLACE FUNCTION naboom.is_coordinator() RETURNS boolean
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	found boolean;
+BEGIN
+	IF pg_catalog.to_regclass('pg_catalog.pg_dist_local_group') IS NULL THEN
+		RETURN true;
+	END IF;
+	EXECUTE 'SELECT coalesce((SELECT g.groupid = 0 FROM pg_catalog.pg_dist_local_group g), true)' INTO found;
+	RETURN found;
+END
+$$;
+
+COMMENT ON FUNCTION naboom.is_coordinator() IS
+	'False on a Citus worker; true on the coordinator and on a single node';
+
+CREATE OR REPLACE FUNCTION naboom.number_audit(max_count integer DEFAULT 10000) RETURNS bigint
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+	c bigint;
+	top bigint;
+	n bigint;
+	last bigint;
+	total bigint := 0;
+BEGIN
+	IF max_count IS NULL OR max_count < 1 THEN
+		PERFORM naboom.fail('22023', 'naboom.invalid_count', 'max_count must be at least 1',
+			format('It is %s.', coalesce(max_count::text, 'NULL')), 'Use e.g. 10000.');
+	END IF;
+	IF NOT naboom.is_distributed() OR NOT naboom.is_coordinator() THEN
+		RETURN 0;
+	END IF;
+	-- One numberer at a time (the background writer, seal_audit).
+	PERFORM pg_catalog.pg_advisory_xact_lock(7089066834011223043);
+	FOR c IN EXECUTE 'SELECT DISTINCT a.community_id FROM naboom.audit_log a WHERE a.seq IS NULL ORDER BY 1' LOOP
+		top := coalesce((SELECT x.numbered_through FROM naboom.audit_position x WHERE x.community_id = c), 0);
+		-- One statement Citus routes to the community's shard: its committed
+		-- rows without a position, in the order they were logged, numbered
+		-- above the highest given.  Rows of a transaction that has not
+		-- committed are not seen, and get later positions once it has.
+		EXECUTE pg_catalog.format('WITH pending AS (
+				SELECT a.id, a.logged_at FROM naboom.audit_log a WHERE a.community_id = %1$s AND a.seq IS NULL
+				ORDER BY a.logged_at, a.id LIMIT %3$s FOR UPDATE),
+			numbered AS (
+				SELECT p.id, p.logged_at, GREATEST((SELECT coalesce(max(x.seq), 0) FROM naboom.audit_log x
+						WHERE x.community_id = %1$s), %2$s) + row_number() OVER (ORDER BY p.logged_at, p.id) AS seq
+				FROM pending p),
+			u AS (UPDATE naboom.audit_log a SET seq = n.seq FROM numbered n
+				WHERE a.community_id = %1$s AND a.id = n.id AND a.logged_at = n.logged_at RETURNING a.seq)
+			SELECT count(*), max(u.seq) FROM u', c, top, max_count) INTO n, last;
+		CONTINUE WHEN n = 0;
+		INSERT INTO naboom.audit_position AS p (community_id, numbered_through) VALUES (c, last)
+			ON CONFLICT (community_id) DO UPDATE SET numbered_through = GREATEST(p.numbered_through, EXCLUDED.numbered_through);
+		total := total + n;
+	END LOOP;
+	RETURN total;
+END
+$$;
+
+COMMENT ON FUNCTION naboom.number_audit(integer) IS
+	'On the coordinator of a distributed naboom: give each community''s committed audit rows without a position (naboom.audit_log.seq) the next ones, in the order they were logged, at most max_count a community; returns how many. Run by the background writer after every wake-up and by seal_audit; 0 elsewhere';
+
+CREATE OR REPLACE FUNCTION naboom.seal_community_audit(max_rows integer) RETURNS naboom.audit_seal
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+	p record;
+	prev naboom.audit_seal;
+	s naboom.audit_seal;
+	made naboom.audit_seal;
+	s_from bigint;
+	s_to bigint;
+	got record;
+BEGIN
+	IF NOT naboom.is_coordinator() THEN
+		PERFORM naboom.fail('55000', 'naboom.coordinator_only', 'a distributed naboom''s audit log is sealed on the coordinator',
+			'Each community''s chain of seals is kept on the coordinator.', 'Run naboom.seal_audit() on the coordinator.');
+	END IF;
+	PERFORM naboom.number_audit();
+	FOR p IN SELECT x.community_id, x.numbered_through FROM naboom.audit_position x ORDER BY x.community_id LOOP
+		prev := NULL;
+		SELECT * INTO prev FROM naboom.audit_seal z WHERE z.community_id = p.community_id ORDER BY z.seal_id DESC LIMIT 1;
+		s_from := coalesce(prev.seq_to, 1);
+		CONTINUE WHEN p.numbered_through < s_from;
+		s_to := least(p.numbered_through + 1, s_from + max_rows);
+		-- the rows at those positions, read where the community's shard is
+		EXECUTE pg_catalog.format('SELECT count(*)::integer AS n, array_agg(a.id ORDER BY a.seq) AS ids,
+				string_agg(naboom.audit_row_hash(ROW(a.*)::naboom.audit_log), ''''::bytea ORDER BY a.seq) AS hashes,
+				min(a.logged_at) AS first_at, max(a.logged_at) AS last_at, count(DISTINCT a.seq)::integer AS positions
+			FROM naboom.audit_log a WHERE a.community_id = %s AND a.seq >= %s AND a.seq < %s',
+			p.community_id, s_from, s_to) INTO got;
+		IF got.n <> s_to - s_from OR got.positions <> got.n THEN
+			-- Positions are given densely under a lock: a hole or a repeat
+			-- is a change to the log, which verify_audit reports; that
+			-- community's chain is not extended over it.
+			RAISE WARNING 'naboom audit: community % has % rows at positions % to % (expected %): not sealed',
+				p.community_id, got.n, s_from, s_to - 1, s_to - s_from;
+			CONTINUE;
+		END IF;
+		INSERT INTO naboom.audit_seal (xid_from, xid_to, first_logged_at, last_logged_at, row_count, ids, row_hashes,
+			prev_hash, seal_hash, row_format, community_id, seq_from, seq_to)
+		VALUES ('0', '0', got.first_at, got.last_at, got.n, got.ids, got.hashes, coalesce(prev.seal_hash, '\x'::bytea),
+			naboom.audit_community_seal_hash(coalesce(prev.seal_hash, '\x'::bytea), p.community_id, s_from, s_to,
+				got.ids, got.hashes),
+			2, p.community_id, s_from, s_to)
+		RETURNING * INTO s;
+		RAISE LOG 'naboom audit seal %: community %, % rows, positions % to %, hash %', s.seal_id, s.community_id,
+			s.row_count, s_from, s_to - 1, pg_catalog.encode(s.seal_hash, 'hex');
+		made := s;
+	END LOOP;
+	RETURN made;
+END
+$$;
+
+COMMENT ON FUNCTION naboom.seal_community_audit(integer) IS
+	'naboom.seal_audit on a distributed naboom (coordinator only): number what is new, then seal each community''s rows since its last seal (at most max_rows a community) into that community''s chain; returns the last seal made, or NULL';
+
+CREATE OR REPLACE FUNCTION naboom.verify_community_audit(from_time timestamptz, to_time timestamptz,
+	OUT problem text, OUT seal_id bigint, OUT audit_id bigint, OUT logged_at timestamptz, OUT detail text)
+RETURNS SETOF record
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_column
+DECLARE
+	s naboom.audit_seal;
+	before naboom.audit_seal;
+	r record;
+	now_rows record;
+	n_rows bigint := 0;
+	n_seals integer := 0;
+	n_problems integer := 0;
+	n_unsealed bigint := 0;
+	n_expired bigint := 0;
+	n_anonymised_v1 bigint := 0;
+	-- rows of dropped months are gone with them (retention)
+	expired_before timestamptz := (SELECT max(e.month_to) FROM naboom.audit_expiry e);
+	k bigint;
+BEGIN
+	IF NOT naboom.is_coordinator() THEN
+		PERFORM naboom.fail('55000', 'naboom.coordinator_only', 'a distributed naboom''s audit log is verified on the coordinator',
+			'Each community''s chain of seals is kept on the coordinator.', 'Run naboom.verify_audit() on the coordinator.');
+	END IF;
+	-- Seals made before distribute() (community_id NULL: the single node's
+	-- chain, by transaction range), then each community's chain (by position).
+	FOR s IN
+		SELECT * FROM naboom.audit_seal x WHERE x.last_logged_at >= from_time AND x.first_logged_at < to_time
+		ORDER BY x.community_id NULLS FIRST, x.seal_id
+	LOOP
+		n_seals := n_seals + 1;
+		n_rows := n_rows + s.row_count;
+		IF pg_catalog.octet_length(s.row_hashes) <> 32 * pg_catalog.cardinality(s.ids)
+			OR s.seal_hash IS DISTINCT FROM (CASE WHEN s.community_id IS NULL
+				THEN naboom.audit_seal_hash(s.prev_hash, s.xid_from, s.xid_to, s.ids, s.row_hashes)
+				ELSE naboom.audit_community_seal_hash(s.prev_hash, s.community_id, s.seq_from, s.seq_to, s.ids, s.row_hashes) END)
+			OR (s.community_id IS NOT NULL AND pg_catalog.cardinality(s.ids) <> s.seq_to - s.seq_from) THEN
+			n_problems := n_problems + 1;
+			RETURN QUERY SELECT 'seal_changed', s.seal_id, NULL::bigint, s.sealed_at,
+				'The seal''s fields no longer hash to its seal_hash.';
+		END IF;
+		-- Each seal names the hash of the one before in its chain and starts
+		-- where that one ended; a community's first starts at position 1.
+		before := NULL;
+		SELECT * INTO before FROM naboom.audit_seal x
+		WHERE x.community_id IS NOT DISTINCT FROM s.community_id AND x.seal_id < s.seal_id
+		ORDER BY x.seal_id DESC LIMIT 1;
+		IF (s.community_id IS NOT NULL AND (CASE WHEN before.seal_id IS NULL
+					THEN s.prev_hash <> '\x'::bytea OR s.seq_from <> 1
+					ELSE before.seal_hash <> s.prev_hash OR before.seq_to <> s.seq_from END))
+			OR (s.community_id IS NULL AND before.seal_id IS NOT NULL
+				AND (before.seal_hash <> s.prev_hash OR before.xid_to <> s.xid_from)) THEN
+			n_problems := n_problems + 1;
+			RETURN QUERY SELECT 'chain_broken', s.seal_id, NULL::bigint, s.sealed_at,
+				format('The seal before %s (community %s) is missing or changed.', s.seal_id,
+					coalesce(s.community_id::text, 'none'));
+		END IF;
+		-- The sealed rows as they are now: a community's positions from its
+		-- shard (one routed statement); an older seal's ids from every shard.
+		IF s.community_id IS NOT NULL THEN
+			EXECUTE pg_catalog.format('SELECT coalesce(array_agg(a.seq ORDER BY a.seq, a.id), ''{}'') AS pos,
+					coalesce(array_agg(a.id ORDER BY a.seq, a.id), ''{}'') AS ids,
+					coalesce(array_agg(a.logged_at ORDER BY a.seq, a.id), ''{}'') AS ats,
+					coalesce(array_agg(a.personal_digest IS NOT NULL ORDER BY a.seq, a.id), ''{}'') AS anon,
+					coalesce(array_agg(naboom.audit_row_hash(ROW(a.*)::naboom.audit_log) ORDER BY a.seq, a.id), ''{}'') AS hashes
+				FROM naboom.audit_log a WHERE a.community_id = %s AND a.seq >= %s AND a.seq < %s',
+				s.community_id, s.seq_from, s.seq_to) INTO now_rows;
+		ELSE
+			EXECUTE 'SELECT coalesce(array_agg(a.id ORDER BY a.id), ''{}'') AS pos, coalesce(array_agg(a.id ORDER BY a.id), ''{}'') AS ids,
+					coalesce(array_agg(a.logged_at ORDER BY a.id), ''{}'') AS ats,
+					coalesce(array_agg(a.personal_digest IS NOT NULL ORDER BY a.id), ''{}'') AS anon,
+					coalesce(array_agg(CASE WHEN $2 = 2 THEN naboom.audit_row_hash(ROW(a.*)::naboom.audit_log)
+						ELSE pg_catalog.sha256(pg_catalog.convert_to(naboom.audit_row_text(ROW(a.*)::naboom.audit_log), ''UTF8'')) END
+						ORDER BY a.id), ''{}'') AS hashes
+				FROM naboom.audit_log a WHERE a.id = ANY ($1)' INTO now_rows USING s.ids, s.row_format;
+		END IF;
+		FOR r IN
+			SELECT w.id AS want_id, g.id AS got_id, g.at, g.anon
+			FROM (SELECT u.id, CASE WHEN s.community_id IS NULL THEN u.id ELSE s.seq_from + u.ord - 1 END AS pos,
+					pg_catalog.substr(s.row_hashes, (u.ord::integer - 1) * 32 + 1, 32) AS h
+				FROM unnest(s.ids) WITH ORDINALITY u(id, ord)) w
+			FULL JOIN unnest(now_rows.pos, now_rows.ids, now_rows.ats, now_rows.anon, now_rows.hashes) AS g(pos, id, at, anon, h)
+				ON g.pos = w.pos AND g.id = w.id
+			WHERE w.id IS NULL OR g.id IS NULL OR g.h <> w.h
+		LOOP
+			IF r.got_id IS NULL AND expired_before IS NOT NULL AND s.first_logged_at < expired_before THEN
+				n_expired := n_expired + 1;
+			ELSIF r.got_id IS NULL THEN
+				n_problems := n_problems + 1;
+				RETURN QUERY SELECT 'removed', s.seal_id, r.want_id, NULL::timestamptz,
+					format('Row %s of seal %s is gone.', r.want_id, s.seal_id);
+			ELSIF r.want_id IS NULL THEN
+				n_problems := n_problems + 1;
+				RETURN QUERY SELECT 'inserted', s.seal_id, r.got_id, r.at,
+					format('Row %s sits at a position of seal %s (community %s) that the seal does not list.',
+						r.got_id, s.seal_id, s.community_id);
+			ELSIF r.anon AND s.row_format = 1 THEN
+				-- Format 1 hashed the personal fields themselves.
+				n_anonymised_v1 := n_anonymised_v1 + 1;
+			ELSE
+				n_problems := n_problems + 1;
+				RETURN QUERY SELECT 'changed', s.seal_id, r.got_id, r.at,
+					format('Row %s no longer matches its hash in seal %s.', r.got_id, s.seal_id);
+			END IF;
+		END LOOP;
+	END LOOP;
+	-- Rows of the range not sealed yet: without a position, or at a position
+	-- after their community's last seal.
+	EXECUTE 'SELECT count(*) FROM naboom.audit_log a WHERE a.logged_at >= $1 AND a.logged_at < $2 AND a.seq IS NULL'
+		INTO k USING from_time, to_time;
+	n_unsealed := k;
+	FOR r IN
+		SELECT p.community_id, coalesce((SELECT max(x.seq_to) FROM naboom.audit_seal x
+			WHERE x.community_id = p.community_id), 1) AS sealed_to
+		FROM naboom.audit_position p ORDER BY 1
+	LOOP
+		EXECUTE pg_catalog.format('SELECT count(*) FROM naboom.audit_log a WHERE a.community_id = %s AND a.seq >= %s
+			AND a.logged_at >= %L AND a.logged_at < %L', r.community_id, r.sealed_to, from_time, to_time) INTO k;
+		n_unsealed := n_unsealed + k;
+	END LOOP;
+	RETURN QUERY SELECT CASE WHEN n_problems = 0 THEN 'verified' ELSE 'broken' END, NULL::bigint, NULL::bigint,
+		NULL::timestamptz,
+		format('%s sealed rows in %s seals checked, %s problems; %s rows not sealed yet', n_rows, n_seals,
+			n_problems, n_unsealed)
+		|| CASE WHEN n_expired > 0 THEN format('; %s rows expired with their month', n_expired) ELSE '' END
+		|| CASE WHEN n_anonymised_v1 > 0
+			THEN format('; %s anonymised rows under format-1 seals checked for presence only', n_anonymised_v1)
+			ELSE '' END;
+END
+$$;
+
+COMMENT ON FUNCTION naboom.verify_community_audit(timestamptz, timestamptz) IS
+	'naboom.verify_audit on a distributed naboom (coordinator only): every community''s chain of seals touching [from_time, to_time) and the rows at its positions, read from the community''s shards (changed, removed, inserted at a sealed position, seal_changed, chain_broken), the seals made before distribute() by their ids, then the summary';
+
 CREATE OR REPLACE FUNCTION naboom.distribute(shard_count integer DEFAULT NULL)
 RETURNS TABLE (table_name text, distribution text)
 LANGUAGE plpgsql VOLATILE AS $$
@@ -4640,7 +5147,8 @@ DECLARE
 	-- incident (the first one sets the co-location group)
 	domain_tables constant text[] := ARRAY['incident', 'area', 'member', 'category', 'incident_timeline',
 		'responder_position', 'subscription', 'alert', 'rate_counter', 'community_retention', 'legal_hold',
-		'deleted_note', 'attachment', 'authority', 'forwarding_rule', 'forwarding', 'authority_update', 'event', 'erasure_step'];
+		'deleted_note', 'attachment', 'authority', 'forwarding_rule', 'forwarding', 'authority_update', 'event', 'erasure_step',
+		'audit_log'];
 BEGIN
 	IF NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = CURRENT_USER) THEN
 		PERFORM naboom.fail('42501', 'naboom.superuser_only', 'only a superuser may distribute naboom',
@@ -4705,6 +5213,23 @@ BEGIN
 			'ALTER TABLE naboom.attachment DROP CONSTRAINT IF EXISTS attachment_object_key_key, ADD CONSTRAINT attachment_object_key_key UNIQUE (community_id, object_key)',
 			'ALTER TABLE naboom.legal_hold DROP CONSTRAINT IF EXISTS legal_hold_pkey, ADD CONSTRAINT legal_hold_pkey PRIMARY KEY (community_id, hold_id)',
 			'ALTER TABLE naboom.event DROP CONSTRAINT IF EXISTS event_pkey, ADD CONSTRAINT event_pkey PRIMARY KEY (community_id, event_id), DROP CONSTRAINT IF EXISTS event_seq_key, ADD CONSTRAINT event_seq_key UNIQUE (community_id, seq)'];
+		-- The audit log too is distributed by community, so that a
+		-- community's log sits with it and moves with it: rows without a
+		-- community are filed under 0 (which hashes as none, so sealed rows
+		-- still verify; the guard lets only that and a position be set), and
+		-- each community's rows get positions (seq) after commit.  The same
+		-- monthly partitions on every node first.
+		prep := prep || ARRAY(
+			SELECT pg_catalog.format('CREATE TABLE IF NOT EXISTS naboom.%I PARTITION OF naboom.audit_log %s', c.relname,
+				pg_catalog.pg_get_expr(c.relpartbound, c.oid))
+			FROM pg_catalog.pg_inherits h JOIN pg_catalog.pg_class c ON c.oid = h.inhrelid
+			WHERE h.inhparent = 'naboom.audit_log'::regclass
+				AND pg_catalog.pg_get_expr(c.relpartbound, c.oid) <> 'DEFAULT'
+			ORDER BY c.relname) || ARRAY[
+			'UPDATE naboom.audit_log SET community_id = 0 WHERE community_id IS NULL',
+			'ALTER TABLE naboom.audit_log ALTER COLUMN community_id SET DEFAULT 0, ALTER COLUMN community_id SET NOT NULL, DROP CONSTRAINT IF EXISTS audit_log_pkey, ADD CONSTRAINT audit_log_pkey PRIMARY KEY (community_id, id, logged_at)',
+			'CREATE INDEX IF NOT EXISTS audit_log_seq ON naboom.audit_log (community_id, seq)',
+			'CREATE INDEX IF NOT EXISTS audit_log_unnumbered ON naboom.audit_log (community_id) WHERE seq IS NULL'];
 		fks := pg_catalog.array_replace(fks,
 			'ALTER TABLE naboom.forwarding ADD CONSTRAINT forwarding_authority_id_fkey FOREIGN KEY (authority_id) REFERENCES naboom.authority(authority_id) ON DELETE CASCADE',
 			'ALTER TABLE naboom.forwarding ADD CONSTRAINT forwarding_authority_id_fkey FOREIGN KEY (community_id, authority_id) REFERENCES naboom.authority(community_id, authority_id) ON DELETE CASCADE');
@@ -4984,8 +5509,10 @@ SELECT naboom.pin_search_paths();
 -- Issue 18, Citus (as in 14_citus.sql)
 REVOKE ALL ON FUNCTION naboom.is_distributed(), naboom.distribute(integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION naboom.erasure_step_run(), naboom.anonymise_audit_of(text[], bigint[], bigint[]) FROM PUBLIC;
-REVOKE ALL ON FUNCTION naboom.on_every_node(text, boolean), naboom.audit_rows_everywhere(text, integer),
-	naboom.verify_audit_everywhere(timestamptz, timestamptz), naboom.person_audit_rows(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION naboom.on_every_node(text, boolean), naboom.person_audit_rows(text),
+	naboom.is_coordinator(), naboom.number_audit(integer), naboom.seal_community_audit(integer),
+	naboom.verify_community_audit(timestamptz, timestamptz), naboom.audit_community(bigint),
+	naboom.audit_community_seal_hash(bytea, bigint, bigint, bigint, bigint[], bytea) FROM PUBLIC;
 REVOKE ALL ON FUNCTION naboom_api.events_since(bigint, integer, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION naboom_api.events_since(bigint, integer, text) TO naboom_user, naboom_service;
 
