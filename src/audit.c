@@ -310,14 +310,11 @@ AuditedName(Relation rel)
 }
 
 /*
- * AuditStatement writes one entry for all the rows a statement inserted or
- * deleted, from its transition table: for tables whose rows come in bursts
- * (alert fan-out writes dozens per report).  row_key and new_values /
- * old_values are then JSON arrays in the same order; community and
- * incident are filled in when all rows share them.
+ * AuditStatementRows writes the entry of a statement's rows: all of them,
+ * or (only) those of one community.
  */
 static void
-AuditStatement(TriggerData *trigdata)
+AuditStatementRows(TriggerData *trigdata, const char *table, const int64 *only)
 {
 	bool		inserted = TRIGGER_FIRED_BY_INSERT(trigdata->tg_event);
 	Tuplestorestate *rows = inserted ? trigdata->tg_newtable : trigdata->tg_oldtable;
@@ -334,15 +331,6 @@ AuditStatement(TriggerData *trigdata)
 				same_i = true;
 	int			n = 0;
 
-	char	   *table = AuditedName(rel);
-
-	if (table == NULL)
-		return;
-	if (rows == NULL)
-		elog(ERROR, "naboom_audit_trigger: a statement trigger needs a transition table (REFERENCING)");
-	if (!inserted && !TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
-		elog(ERROR, "naboom_audit_trigger: statement level is for INSERT and DELETE only");
-
 	initStringInfo(&values);
 	initStringInfo(&keys);
 	slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
@@ -350,12 +338,15 @@ AuditStatement(TriggerData *trigdata)
 	while (tuplestore_gettupleslot(rows, true, false, slot))
 	{
 		HeapTuple	tup = ExecCopySlotHeapTuple(slot);
+		bool		has_c = Int8Column(tup, desc, "community_id", &v);
 
+		if (only != NULL && (!has_c || v != *only))
+			continue;
 		appendStringInfoString(&values, n == 0 ? "[" : ",");
 		appendStringInfoString(&values, TupleToJson(tup, desc, NULL));
 		appendStringInfoString(&keys, n == 0 ? "[" : ",");
 		appendStringInfoString(&keys, key != NULL ? TupleToJson(tup, desc, key) : "null");
-		if (!Int8Column(tup, desc, "community_id", &v) || (n > 0 && v != community_id))
+		if (!has_c || (n > 0 && v != community_id))
 			same_c = false;
 		community_id = v;
 		if (!Int8Column(tup, desc, "incident_id", &v) || (n > 0 && v != incident_id))
@@ -372,6 +363,69 @@ AuditStatement(TriggerData *trigdata)
 					 same_c ? &community_id : NULL, same_i ? &incident_id : NULL,
 					 keys.data, inserted ? NULL : values.data, inserted ? values.data : NULL,
 					 NULL);
+}
+
+/*
+ * AuditStatement writes one entry for all the rows a statement inserted or
+ * deleted, from its transition table: for tables whose rows come in bursts
+ * (alert fan-out writes dozens per report).  row_key and new_values /
+ * old_values are then JSON arrays in the same order; community and
+ * incident are filled in when all rows share them.
+ */
+static void
+AuditStatement(TriggerData *trigdata)
+{
+	bool		inserted = TRIGGER_FIRED_BY_INSERT(trigdata->tg_event);
+	Tuplestorestate *rows = inserted ? trigdata->tg_newtable : trigdata->tg_oldtable;
+	Relation	rel = trigdata->tg_relation;
+	char	   *table = AuditedName(rel);
+
+	if (table == NULL)
+		return;
+	if (rows == NULL)
+		elog(ERROR, "naboom_audit_trigger: a statement trigger needs a transition table (REFERENCING)");
+	if (!inserted && !TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
+		elog(ERROR, "naboom_audit_trigger: statement level is for INSERT and DELETE only");
+
+	/*
+	 * On a Citus worker a shard holds several communities, and each
+	 * community's log sits with its own shards: a statement's rows are
+	 * written as one entry per community there.
+	 */
+	if (NaboomCitusInternal())
+	{
+		TupleDesc	desc = RelationGetDescr(rel);
+		TupleTableSlot *slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+		int64	   *seen = NULL;
+		int			nseen = 0,
+					i;
+
+		tuplestore_rescan(rows);
+		while (tuplestore_gettupleslot(rows, true, false, slot))
+		{
+			HeapTuple	tup = ExecCopySlotHeapTuple(slot);
+			int64		v;
+
+			if (!Int8Column(tup, desc, "community_id", &v))
+				continue;
+			for (i = 0; i < nseen && seen[i] != v; i++)
+				;
+			if (i == nseen)
+			{
+				seen = nseen == 0 ? palloc(sizeof(int64) * 8) :
+					(nseen % 8 == 0 ? repalloc(seen, sizeof(int64) * (nseen + 8)) : seen);
+				seen[nseen++] = v;
+			}
+		}
+		ExecDropSingleTupleTableSlot(slot);
+		if (nseen > 1)
+		{
+			for (i = 0; i < nseen; i++)
+				AuditStatementRows(trigdata, table, &seen[i]);
+			return;
+		}
+	}
+	AuditStatementRows(trigdata, table, NULL);
 }
 
 PG_FUNCTION_INFO_V1(naboom_audit_trigger);

@@ -351,7 +351,9 @@ NaboomShardLocalSql(const char *sql, int64 community_id)
 		 */
 		bool		written = (p - expanded >= 12 && strncmp(p - 12, "INSERT INTO ", 12) == 0);
 
-		if (!written && strncmp(p, "naboom.", 7) == 0 && (p == expanded || !(isalnum((unsigned char) p[-1]) || p[-1] == '_')))
+		/* (a type named after a table, ::naboom.audit_log, stays) */
+		if (!written && strncmp(p, "naboom.", 7) == 0 &&
+			(p == expanded || !(isalnum((unsigned char) p[-1]) || p[-1] == '_' || p[-1] == ':')))
 		{
 			const char *id = p + 7;
 			size_t		len = 0;
@@ -529,7 +531,7 @@ NaboomOnAuditTarget(const char *sql, const char *target)
 	{
 		if (strncmp(p, name, sizeof(name) - 1) == 0 &&
 			!(isalnum((unsigned char) p[sizeof(name) - 1]) || p[sizeof(name) - 1] == '_') &&
-			(p == sql || !(isalnum((unsigned char) p[-1]) || p[-1] == '_' || p[-1] == '.')))
+			(p == sql || !(isalnum((unsigned char) p[-1]) || p[-1] == '_' || p[-1] == '.' || p[-1] == ':')))
 		{
 			appendStringInfoString(&out, target);
 			p += sizeof(name) - 1;

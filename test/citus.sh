@@ -42,7 +42,8 @@
 #  16. export and erasure (the shard, every node's audit log)
 #  17. reports/s through the coordinator beside a single node (figures only)
 #  18. a third worker and citus_rebalance_start() under load: nothing lost
-#  19. a report after the move (the workers' sequences in ranges of their own)
+#  19. a report after the move (the workers' sequences in ranges of their own),
+#      each community's audit log on its new node, complete, verified
 #  20. a real retention run (members anonymised community by community, the
 #      workers' audit logs by runs of their own, each community's sync horizon)
 #
@@ -665,8 +666,25 @@ verdict "a third worker and citus_rebalance_start() under load: every report pgb
       r1=$(as "res-$T" -c "SELECT reference FROM naboom_api.report_incident('town-$T', 'burglary', -24.5, $lon, 'after the move', client_ref => 'c-move')") &&
       r2=$(as "res-$T" -c "SELECT reference FROM naboom_api.report_incident('town-$T', 'burglary', -24.5, $lon, 'after the move', client_ref => 'c-move')") &&
       echo "town-$T: $r1 $r2" && [ -n "$r1" ] && [ "$r1" = "$r2" ] || exit 1
-  done ) >"$W/after-move.log" 2>&1
-verdict "after the move: a report and its resubmit in each community (the workers' sequences in ranges of their own)" $? 'cat "$W/after-move.log"'
+  done &&
+  # the audit moved with its communities: each community's log complete on
+  # the node that now holds it, its positions still 1..n, one INSERT entry
+  # per incident (the rows Citus copied were not audited again), every
+  # chain verified
+  sleep 1 && svc -c "SELECT naboom.seal_audit() IS NOT NULL" >/dev/null &&
+  for T in $A $B; do
+      c=$(svc -c "SELECT community_id FROM naboom.community WHERE slug = 'town-$T'") &&
+      shard=$(svc -c "SELECT shard_name('naboom.audit_log', get_shard_id_for_distribution_column('naboom.audit_log', $c))") &&
+      p=$(svc -c "SELECT n.nodeport FROM pg_dist_placement pl JOIN pg_dist_node n USING (groupid) WHERE pl.shardid = get_shard_id_for_distribution_column('naboom.audit_log', $c)") &&
+      total=$(svc -c "SELECT count(*) || ' ' || count(DISTINCT seq) || ' ' || coalesce(max(seq), 0) FROM naboom.audit_log WHERE community_id = $c") &&
+      here=$(atport "$p" -c "SELECT count(*) FROM $shard WHERE community_id = $c") &&
+      ins=$(svc -c "SELECT (SELECT count(*) FROM naboom.audit_log WHERE community_id = $c AND table_name = 'naboom.incident' AND action = 'INSERT') || ' ' || (SELECT count(*) FROM naboom.incident WHERE community_id = $c)") &&
+      echo "town-$T after the move: audit rows, positions, highest $total; on its node (port $p) $here; incident INSERT entries / incidents $ins" &&
+      set -- $total $ins && [ "$1" = "$here" ] && [ "$1" = "$2" ] && [ "$1" = "$3" ] && [ "$4" = "$5" ] || exit 1
+  done &&
+  svc -c "SELECT problem || ' ' || detail FROM naboom.verify_audit(now() - interval '1 day', now() + interval '1 minute')" >"$W/verify-moved.out" &&
+  cat "$W/verify-moved.out" && [ "$(wc -l <"$W/verify-moved.out")" = 1 ] && grep -q '^verified .* 0 problems' "$W/verify-moved.out" ) >"$W/after-move.log" 2>&1
+verdict "after the move: a report and its resubmit in each community (the workers' sequences in ranges of their own); each community's audit log complete on its node, numbered 1..n, every chain verified" $? 'cat "$W/after-move.log"'
 
 # 20. a real retention run through the coordinator, as of 20 years on (so
 # everything is due; last, since it anonymises the test's people): its
