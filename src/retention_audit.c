@@ -169,6 +169,40 @@ DropAuditMonth(Run *r, const char *name, Datum from, Datum to)
 	return rows;
 }
 
+/*
+ * On a distributed naboom's coordinator, after a month was dropped: the
+ * month's table on every worker (Citus's shell of it there, which belongs to
+ * the extension the worker's CREATE EXTENSION made, so Citus leaves it), so
+ * that the worker's log no longer names it.  A worker that fails is told in
+ * a WARNING: a leftover shell holds no rows.
+ */
+static void
+DropWorkersMonth(const char *name)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(psprintf("naboom.%s", quote_identifier(name)))};
+	bool		isnull;
+	Datum		failed;
+
+	NaboomExecute("SELECT pg_catalog.string_agg(w.nodename || ':' || w.nodeport || ' ' || w.result, '; ')"
+				  "  FILTER (WHERE NOT w.success)"
+				  " FROM pg_catalog.run_command_on_workers(pg_catalog.format("
+				  "  'SET citus.enable_ddl_propagation TO off; DO $d$ BEGIN"
+				  "   IF pg_catalog.to_regclass(%1$L) IS NOT NULL THEN"
+				  "    IF EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = ''pg_catalog.pg_class''::pg_catalog.regclass"
+				  "     AND d.objid = pg_catalog.to_regclass(%1$L) AND d.deptype = ''e'') THEN"
+				  "     EXECUTE pg_catalog.format(''ALTER EXTENSION naboom DROP TABLE %%s'', %1$L);"
+				  "    END IF;"
+				  "    EXECUTE pg_catalog.format(''DROP TABLE %%s'', %1$L);"
+				  "   END IF; END $d$', $1)) w",
+				  1, types, values, SPI_OK_SELECT);
+	failed = NaboomResultDatum(0, 1, &isnull);
+	if (!isnull)
+		ereport(WARNING,
+				(errmsg("naboom: a dropped audit month is left on a worker"),
+				 errdetail("%s", TextDatumGetCString(failed))));
+}
+
 /* Delete rows of a log table older than the audit period, in batches. */
 static void
 DeleteOld(Run *r, const char *target, const char *count_sql, const char *delete_sql)
@@ -235,6 +269,8 @@ DropMonths(Run *r)
 		{
 			drop.rows += DropAuditMonth(r, name, from, to);
 			RetentionCommit(r);
+			if (NaboomCitusGroup() == 0)
+				DropWorkersMonth(name);
 		}
 		drop.batches++;
 	}

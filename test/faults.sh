@@ -582,7 +582,7 @@ LEFT JOIN LATERAL (SELECT * FROM naboom.audit_seal s WHERE s.seal_id < $held ORD
 WHERE n.seal_id IS NULL OR p.seal_id IS NULL OR n.prev_hash <> p.seal_hash OR n.xid_from <> p.xid_to"
 
 verify="$(sql -F ' | ' <<'SQL' 2>&1
-SELECT naboom.seal_audit() IS NOT NULL \g /dev/null
+SELECT (naboom.seal_audit()).seal_id IS NOT NULL \g /dev/null
 SELECT problem, seal_id, audit_id, detail FROM naboom.verify_audit(now() - interval '1 day', now() + interval '1 day');
 SQL
 )"

@@ -224,7 +224,7 @@ BEGIN
 	END IF;
 END
 $$;
-SELECT naboom.seal_audit() IS NOT NULL AS sealed \gset
+SELECT (naboom.seal_audit()).seal_id IS NOT NULL AS sealed \gset
 \if :sealed
 \else
 SELECT 1/0 AS seal_audit_sealed_nothing;

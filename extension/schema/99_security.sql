@@ -171,7 +171,9 @@ DECLARE
 	month regclass := pg_catalog.to_regclass('naboom.audit_log_'
 		|| pg_catalog.to_char(NEW.logged_at AT TIME ZONE 'UTC', 'YYYYMM'));
 BEGIN
-	IF month IS NULL THEN
+	-- (on a Citus worker it fires on a shard of the distributed default
+	-- partition, where a month is a shard of its own: the row stays)
+	IF month IS NULL OR TG_TABLE_NAME <> 'audit_log_default' THEN
 		RETURN NEW;
 	END IF;
 	EXECUTE pg_catalog.format('INSERT INTO %s SELECT ($1).*', month) USING NEW;

@@ -797,6 +797,7 @@ SELECT pg_catalog.pg_extension_config_dump('naboom.audit_position', '');
 -- functions: naboom.audit_row_text naboom.audit_community_seal_hash naboom.audit_community
 -- functions: naboom.seal_audit naboom.verify_audit naboom.audit_insert_queued
 -- functions: naboom.is_coordinator naboom.number_audit naboom.seal_community_audit naboom.verify_community_audit
+-- functions: naboom.audit_default_route
 
 -- events_since takes a community: on a Citus cluster each community's stream
 -- is numbered on its own (events.c), so a cursor belongs to one community.
@@ -1746,6 +1747,13 @@ BEGIN
 					AND d.logged_at < (m + interval '1 month')::timestamp AT TIME ZONE 'UTC') THEN
 			-- Rows logged before their month had a partition: the new
 			-- partition may not overlap the default's rows, so they move.
+			-- (Not on a distributed naboom, whose default partition is in
+			-- shards: that month stays in the default partition.)
+			IF naboom.is_distributed() THEN
+				RAISE WARNING 'naboom.audit_maintain: % has rows in the default partition; on a distributed naboom it gets no partition', name
+					USING HINT = 'Its rows stay in naboom.audit_log_default and retention does not drop them; the daily job makes each month''s partition three months ahead so that this does not happen.';
+				CONTINUE;
+			END IF;
 			PERFORM naboom.audit_move_default(m, name);
 		ELSE
 			EXECUTE format('CREATE TABLE naboom.%I PARTITION OF naboom.audit_log FOR VALUES FROM (%L) TO (%L)',
@@ -5324,6 +5332,25 @@ $$;
 
 COMMENT ON FUNCTION naboom.distribute(integer) IS
 	'On a Citus coordinator, distribute naboom by community: the shared tables (community, status, transition, retention_policy) as reference tables, every domain table by community_id co-located with incident, incident_reference by reference. Idempotent; superuser only; naboom.citus_missing (55000) without Citus. Returns each distributed table and how';
+
+CREATE OR REPLACE FUNCTION naboom.audit_default_route() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+	month regclass := pg_catalog.to_regclass('naboom.audit_log_'
+		|| pg_catalog.to_char(NEW.logged_at AT TIME ZONE 'UTC', 'YYYYMM'));
+BEGIN
+	-- (on a Citus worker it fires on a shard of the distributed default
+	-- partition, where a month is a shard of its own: the row stays)
+	IF month IS NULL OR TG_TABLE_NAME <> 'audit_log_default' THEN
+		RETURN NEW;
+	END IF;
+	EXECUTE pg_catalog.format('INSERT INTO %s SELECT ($1).*', month) USING NEW;
+	RETURN NULL;
+END
+$$;
+
+COMMENT ON FUNCTION naboom.audit_default_route() IS
+	'BEFORE INSERT on naboom.audit_log_default: a row written straight into the default partition (a restore loads every audit row there) whose month has a partition goes to that partition, unchanged';
 
 -- END replaced functions
 
