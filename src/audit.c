@@ -31,6 +31,7 @@
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "common/jsonapi.h"
@@ -111,11 +112,28 @@ NaboomAuditLogOwner(void)
 		elog(ERROR, "cache lookup failed for relation %u", relid);
 	LogOwner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
 	ReleaseSysCache(tup);
-	/* distribute() makes community_id the log's NOT NULL distribution column */
+	/*
+	 * distribute() makes community_id the log's NOT NULL distribution
+	 * column.  (A worker added later has the log its CREATE EXTENSION made
+	 * as Citus's shell of it: Citus's metadata says so there.)
+	 */
 	tup = SearchSysCacheAttName(relid, "community_id");
 	LogCommunityRequired = HeapTupleIsValid(tup) && ((Form_pg_attribute) GETSTRUCT(tup))->attnotnull;
 	if (HeapTupleIsValid(tup))
 		ReleaseSysCache(tup);
+	if (!LogCommunityRequired && OidIsValid(get_relname_relid("pg_dist_partition", PG_CATALOG_NAMESPACE)))
+	{
+		Oid			argtypes[1] = {OIDOID};
+		Datum		args[1] = {ObjectIdGetDatum(relid)};
+
+		NaboomSpiConnect();
+		if (SPI_execute_with_args("SELECT 1 FROM pg_catalog.pg_dist_partition p"
+								  " WHERE p.logicalrelid OPERATOR(pg_catalog.=) $1::pg_catalog.regclass",
+								  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not read Citus's metadata");
+		LogCommunityRequired = SPI_processed > 0;
+		SPI_finish();
+	}
 	return LogOwner;
 }
 /*

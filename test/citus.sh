@@ -150,8 +150,17 @@ verdict "CREATE EXTENSION naboom on the coordinator (DDL propagated to both work
 
 # 4. naboom.distribute(): reference tables, the domain tables by community_id
 # in incident's co-location group, incident_reference by reference; again:
-# nothing changes
-( on coord -c "SET client_min_messages = warning" -c "SELECT table_name || ' ' || distribution FROM naboom.distribute()" >"$W/dist1.out" &&
+# nothing changes.  The naboom it distributes has an audit log sealed on the
+# single node (rows without a community among them): every row is still
+# there afterwards, and that chain still verifies (step 14)
+( on coord -c "ALTER TABLE naboom.incident DISABLE TRIGGER incident_reach" -c "ALTER TABLE naboom.incident ENABLE TRIGGER incident_reach" &&
+  sleep 1 && on coord -c "SELECT (naboom.seal_audit()).seal_id IS NOT NULL" | grep -qx t &&
+  logged=$(on coord -c "SELECT count(*) || ' ' || count(*) FILTER (WHERE community_id IS NULL) || ' ' || max(id) FROM naboom.audit_log") &&
+  on coord -c "SET client_min_messages = warning" -c "SELECT table_name || ' ' || distribution FROM naboom.distribute()" >"$W/dist1.out" &&
+  set -- $logged &&
+  kept=$(on coord -c "SELECT count(*) || ' ' || count(*) FILTER (WHERE community_id = 0) FROM naboom.audit_log WHERE id <= $3") &&
+  echo "audit rows before distribute() (all, without a community, highest id): $logged; after (all, under community 0): $kept" &&
+  [ "$kept" = "$1 $2" ] && [ "$2" -ge 2 ] &&
   on coord -c "SET client_min_messages = warning" -c "SELECT table_name || ' ' || distribution FROM naboom.distribute()" >"$W/dist2.out" &&
   diff "$W/dist1.out" "$W/dist2.out" &&
   grep -qx 'naboom.community reference' "$W/dist1.out" && grep -qx 'naboom.status reference' "$W/dist1.out" &&
@@ -485,6 +494,8 @@ atport() { local p="$1"; shift; timeout -k 2 120 "$BINDIR/psql" -X -q -At -v ON_
   done &&
   svc -c "SELECT problem || ' ' || detail FROM naboom.verify_audit(now() - interval '1 day', now() + interval '1 minute')" >"$W/verify.out" &&
   cat "$W/verify.out" && [ "$(wc -l <"$W/verify.out")" = 1 ] && grep -q '^verified .* 0 problems' "$W/verify.out" &&
+  single=$(svc -c "SELECT count(*) FROM naboom.audit_seal WHERE community_id IS NULL") &&
+  echo "seals made on the single node before distribute(), verified by their rows' ids: $single" && [ "$single" -ge 1 ] &&
   # a superuser on town A's worker changes a sealed row behind the guard's back
   c=$(svc -c "SELECT community_id FROM naboom.community WHERE slug = 'town-$A'") &&
   shard=$(svc -c "SELECT shard_name('naboom.audit_log', get_shard_id_for_distribution_column('naboom.audit_log', $c))") &&

@@ -434,9 +434,19 @@ COMMENT ON FUNCTION naboom.apply_member_touch(bigint, text, timestamptz) IS
 	'Record a member''s activity that a read-only transaction queued (naboom.touch_member), at most one write a day; called by the audit writer only';
 
 CREATE FUNCTION naboom.audit_community(community_id bigint) RETURNS bigint
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-	SELECT coalesce(community_id, (SELECT 0::bigint FROM pg_catalog.pg_attribute t
-		WHERE t.attrelid = 'naboom.audit_log'::pg_catalog.regclass AND t.attname = 'community_id' AND t.attnotnull))
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+	IF community_id IS NOT NULL THEN
+		RETURN community_id;
+	END IF;
+	-- (a worker added after distribute() has the shell its CREATE EXTENSION
+	-- made: Citus's metadata tells there)
+	IF EXISTS (SELECT 1 FROM pg_catalog.pg_attribute t WHERE t.attrelid = 'naboom.audit_log'::pg_catalog.regclass
+			AND t.attname = 'community_id' AND t.attnotnull) OR naboom.is_distributed() THEN
+		RETURN 0;
+	END IF;
+	RETURN NULL;
+END
 $$;
 
 COMMENT ON FUNCTION naboom.audit_community(bigint) IS

@@ -353,13 +353,17 @@ BEGIN
 				FROM naboom.audit_log a WHERE a.community_id = %s AND a.seq >= %s AND a.seq < %s',
 				s.community_id, s.seq_from, s.seq_to) INTO now_rows;
 		ELSE
-			EXECUTE 'SELECT coalesce(array_agg(a.id ORDER BY a.id), ''{}'') AS pos, coalesce(array_agg(a.id ORDER BY a.id), ''{}'') AS ids,
-					coalesce(array_agg(a.logged_at ORDER BY a.id), ''{}'') AS ats,
-					coalesce(array_agg(a.personal_digest IS NOT NULL ORDER BY a.id), ''{}'') AS anon,
-					coalesce(array_agg(CASE WHEN $2 = 2 THEN naboom.audit_row_hash(ROW(a.*)::naboom.audit_log)
-						ELSE pg_catalog.sha256(pg_catalog.convert_to(naboom.audit_row_text(ROW(a.*)::naboom.audit_log), ''UTF8'')) END
-						ORDER BY a.id), ''{}'') AS hashes
-				FROM naboom.audit_log a WHERE a.id = ANY ($1)' INTO now_rows USING s.ids, s.row_format;
+			-- (the rows read on every shard, then gathered on the coordinator)
+			EXECUTE 'WITH x AS MATERIALIZED (
+					SELECT a.id, a.logged_at, a.personal_digest IS NOT NULL AS anon,
+						CASE WHEN $2 = 2 THEN naboom.audit_row_hash(ROW(a.*)::naboom.audit_log)
+							ELSE pg_catalog.sha256(pg_catalog.convert_to(naboom.audit_row_text(ROW(a.*)::naboom.audit_log), ''UTF8'')) END AS h
+					FROM naboom.audit_log a WHERE a.id = ANY ($1))
+				SELECT coalesce(array_agg(x.id ORDER BY x.id), ''{}'') AS pos, coalesce(array_agg(x.id ORDER BY x.id), ''{}'') AS ids,
+					coalesce(array_agg(x.logged_at ORDER BY x.id), ''{}'') AS ats,
+					coalesce(array_agg(x.anon ORDER BY x.id), ''{}'') AS anon,
+					coalesce(array_agg(x.h ORDER BY x.id), ''{}'') AS hashes
+				FROM x' INTO now_rows USING s.ids, s.row_format;
 		END IF;
 		FOR r IN
 			SELECT w.id AS want_id, g.id AS got_id, g.at, g.anon
