@@ -166,7 +166,8 @@ verdict "CREATE EXTENSION naboom on the coordinator (DDL propagated to both work
   grep -qx 'naboom.community reference' "$W/dist1.out" && grep -qx 'naboom.status reference' "$W/dist1.out" &&
   grep -qx 'naboom.incident by community_id' "$W/dist1.out" && grep -qx 'naboom.incident_reference by reference' "$W/dist1.out" &&
   [ "$(on coord -c "SELECT count(DISTINCT colocationid) FROM pg_dist_partition p WHERE p.logicalrelid::regclass::text LIKE 'naboom.%' AND p.partmethod = 'h' AND p.logicalrelid <> 'naboom.incident_reference'::regclass")" = 1 ] ) >"$W/dist.log" 2>&1
-verdict "naboom.distribute() twice: $(wc -l <"$W/dist1.out") tables, the same both times; domain tables co-located with incident" $? 'cat "$W/dist.log" "$W/dist1.out"'
+rc=$?  # (before the verdict's words: a command substitution there would reset $?)
+verdict "naboom.distribute() twice: $(wc -l <"$W/dist1.out") tables, the same both times; domain tables co-located with incident" $rc 'cat "$W/dist.log" "$W/dist1.out"'
 
 # 5. refused: a non-superuser; a database without Citus (naboom.citus_missing)
 ( on coord -c "CREATE ROLE citus_nobody" &&

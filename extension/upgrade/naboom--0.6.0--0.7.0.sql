@@ -5159,6 +5159,7 @@ DECLARE
 	fk record;
 	pol record;
 	w record;
+	unprepared text;
 	prep text[] := '{}';
 	fks text[] := '{}';
 	t text;
@@ -5261,13 +5262,34 @@ BEGIN
 		FOREACH t IN ARRAY prep LOOP
 			EXECUTE t;
 		END LOOP;
-		FOR w IN
-			SELECT r.nodename, r.nodeport, r.success, r.result
-			FROM run_command_on_workers('SET citus.enable_ddl_propagation TO off; ' || pg_catalog.array_to_string(prep, '; ')) r
-		LOOP
-			IF NOT w.success THEN
-				RAISE EXCEPTION 'naboom.distribute: preparing worker %:% failed: %', w.nodename, w.nodeport, w.result;
+		-- Every change is idempotent, and checked on every worker afterwards:
+		-- now and then (a few seconds after the extension was created) one
+		-- worker did not have them, though Citus reported success; it is
+		-- prepared again, up to three times.
+		FOR attempt IN 1..3 LOOP
+			FOR w IN
+				SELECT r.nodename, r.nodeport, r.success, r.result
+				FROM run_command_on_workers('SET citus.enable_ddl_propagation TO off; ' || pg_catalog.array_to_string(prep, '; ')) r
+			LOOP
+				IF NOT w.success THEN
+					RAISE EXCEPTION 'naboom.distribute: preparing worker %:% failed: %', w.nodename, w.nodeport, w.result;
+				END IF;
+			END LOOP;
+			SELECT pg_catalog.string_agg(r.nodename || ':' || r.nodeport || ' ' || r.result, '; ') INTO unprepared
+			FROM run_command_on_workers($check$
+				SELECT pg_catalog.to_regclass('naboom.audit_log_unnumbered') IS NOT NULL
+					AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint c
+						WHERE c.connamespace = 'naboom'::pg_catalog.regnamespace AND c.contype = 'f'
+							AND c.confrelid <> 'naboom.retention_run'::pg_catalog.regclass)
+			$check$) r
+			WHERE NOT (r.success AND r.result = 't');
+			EXIT WHEN unprepared IS NULL;
+			IF attempt = 3 THEN
+				PERFORM naboom.fail('XX000', 'naboom.citus_prepare', 'a worker could not be prepared for distribution',
+					unprepared, 'Check that naboom is installed on every worker, then run naboom.distribute() again.');
 			END IF;
+			RAISE WARNING 'naboom.distribute: preparing again: %', unprepared;
+			PERFORM pg_catalog.pg_sleep(1);
 		END LOOP;
 		INSERT INTO naboom.incident_reference (reference, community_id)
 			SELECT i.reference, i.community_id FROM naboom.incident i
@@ -5283,7 +5305,12 @@ BEGIN
 		END LOOP;
 		PERFORM create_distributed_table('naboom.incident_reference', 'reference', colocate_with => 'none');
 
+		-- (each dropped first, IF EXISTS: now and then a worker's shell had
+		-- its foreign key back by now, and Citus repeats the command there)
+		-- (Citus takes an ADD CONSTRAINT only as a command of its own)
 		FOREACH t IN ARRAY fks LOOP
+			EXECUTE pg_catalog.regexp_replace(t, '^ALTER TABLE (\S+) ADD CONSTRAINT (\S+) .*$',
+				'ALTER TABLE \1 DROP CONSTRAINT IF EXISTS \2');
 			EXECUTE t;
 		END LOOP;
 
