@@ -212,11 +212,21 @@ ConnectionAddress(void)
 	return DatumGetCString(DirectFunctionCall1(inet_out, d));
 }
 
+/* NaboomRequestAddress: see audit_refusal.h. */
+char *
+NaboomRequestAddress(void)
+{
+	Jsonb	   *h = ParseHeaders(SettingOrNull("request.headers"));
+	char	   *addr = ForwardedAddress(HeaderValue(h, "x-forwarded-for"), naboom_trusted_proxies);
+
+	return addr != NULL ? addr : ConnectionAddress();
+}
+
 static void
 FreeContext(void)
 {
 	char	   *fields[] = {Ctx.claims, Ctx.graphile, Ctx.headers, Ctx.actor,
-	Ctx.db_role, Ctx.client_addr, Ctx.user_agent, Ctx.request_id};
+	Ctx.db_role, Ctx.client_addr, Ctx.user_agent, Ctx.request_id, Ctx.carried_addr};
 	int			i;
 
 	for (i = 0; i < lengthof(fields); i++)
@@ -244,6 +254,7 @@ NaboomAuditCurrentContext(void)
 	bool		valid;
 	Jsonb	   *h;
 	char	   *addr;
+	char	   *carried;
 
 	/* first: carrying them sets the settings again (new strings) */
 	NaboomCarryRequest();
@@ -251,10 +262,11 @@ NaboomAuditCurrentContext(void)
 	graphile = SettingOrNull("jwt.claims.sub");
 	headers = SettingOrNull("request.headers");
 	outer = NaboomOuterUserId();
+	carried = NaboomCarriedAddress();
 
 	if (Ctx.valid && Ctx.outer_user == outer && SameString(Ctx.claims, claims) &&
 		SameString(Ctx.graphile, graphile) && SameString(Ctx.headers, headers) &&
-		Ctx.trusted_proxies == naboom_trusted_proxies)
+		Ctx.trusted_proxies == naboom_trusted_proxies && SameString(Ctx.carried_addr, carried))
 		return &Ctx;
 
 	sub = ReadSubject(&valid);
@@ -268,9 +280,19 @@ NaboomAuditCurrentContext(void)
 	Ctx.db_role = KeepString(GetUserNameFromId(outer, false), NAMEDATALEN);
 	Ctx.trusted_proxies = naboom_trusted_proxies;
 	h = ParseHeaders(headers);
-	addr = ForwardedAddress(HeaderValue(h, "x-forwarded-for"), naboom_trusted_proxies);
-	if (addr == NULL)
-		addr = ConnectionAddress();
+	/*
+	 * On a Citus worker the connection is the coordinator's: the address is
+	 * the one the coordinator worked out for its client and carried.
+	 */
+	Ctx.carried_addr = KeepString(carried, 100);
+	if (carried != NULL)
+		addr = carried;
+	else
+	{
+		addr = ForwardedAddress(HeaderValue(h, "x-forwarded-for"), naboom_trusted_proxies);
+		if (addr == NULL)
+			addr = ConnectionAddress();
+	}
 	Ctx.client_addr = KeepString(addr, 100);
 	Ctx.user_agent = KeepString(HeaderValue(h, "user-agent"), 500);
 	Ctx.request_id = KeepString(HeaderValue(h, "x-request-id"), 200);

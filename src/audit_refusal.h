@@ -36,9 +36,16 @@ typedef struct NaboomAuditContext
 	char	   *client_addr;
 	char	   *user_agent;
 	char	   *request_id;
+	char	   *carried_addr;	/* the address a Citus coordinator carried, if any */
 } NaboomAuditContext;
 
 extern NaboomAuditContext *NaboomAuditCurrentContext(void);
+
+/*
+ * The client's address as the audit records it: the x-forwarded-for address
+ * the trusted proxies saw, else the connection's (NULL over a socket).
+ */
+extern char *NaboomRequestAddress(void);
 
 /* Tell a later refusal which community and incident it is about (0: unknown). */
 extern void NaboomAuditSetSubject(int64 community_id, int64 incident_id);

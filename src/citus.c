@@ -55,12 +55,16 @@
 
 #include "naboom.h"
 #include "citus.h"
+#include "audit_refusal.h"
 #include "claims.h"
 #include "events.h"
 #include "spi_util.h"
 
 /* naboom.caller_role: the outer role, as the coordinator carried it */
 static char *naboom_caller_role = NULL;
+
+/* naboom.caller_addr: the client's address, as the coordinator carried it */
+static char *naboom_caller_addr = NULL;
 
 /* naboom.distributed: set for the database by naboom.distribute() */
 static bool naboom_distributed = false;
@@ -87,6 +91,13 @@ NaboomDefineCitusSettings(void)
 							   &naboom_caller_role,
 							   "",
 							   PGC_USERSET, GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
+							   NULL, NULL, NULL);
+	DefineCustomStringVariable("naboom.caller_addr",
+							   "On a Citus worker: the client's address as the coordinator's naboom worked it out (x-forwarded-for through the trusted proxies, else its connection's).",
+							   "Set by naboom itself with SET LOCAL (carried by Citus); honoured only where naboom.caller_role is (see NaboomOuterUserId), for the audit's client_addr.",
+							   &naboom_caller_addr,
+							   "",
+							   PGC_USERSET, GUC_NOT_IN_SAMPLE,
 							   NULL, NULL, NULL);
 	DefineCustomBoolVariable("naboom.distributed",
 							 "Whether naboom.distribute() has distributed naboom in this database (Citus).",
@@ -128,6 +139,20 @@ NaboomOuterUserId(void)
 	return GetOuterUserId();
 }
 
+/*
+ * NaboomCarriedAddress: the client's address the coordinator carried, where
+ * it is believed (as naboom.caller_role is: in Citus's own connection of a
+ * superuser), else NULL.
+ */
+char *
+NaboomCarriedAddress(void)
+{
+	if (naboom_caller_addr == NULL || naboom_caller_addr[0] == '\0' ||
+		!superuser_arg(GetSessionUserId()) || !NaboomCitusInternal())
+		return NULL;
+	return naboom_caller_addr;
+}
+
 static void
 AppendSetLocal(StringInfo cmd, const char *name, const char *value)
 {
@@ -140,7 +165,7 @@ AppendSetLocal(StringInfo cmd, const char *name, const char *value)
  * NaboomCarryRequest), inside SPI.
  */
 static void
-SetLocals(const char *mode, const char *role)
+SetLocals(const char *mode, const char *role, const char *addr)
 {
 	bool		switched;
 	int			i;
@@ -182,6 +207,14 @@ SetLocals(const char *mode, const char *role)
 		if (SPI_execute(cmd.data, false, 0) != SPI_OK_UTILITY)
 			elog(ERROR, "could not carry the caller's role to the Citus workers");
 	}
+	{
+		StringInfoData cmd;
+
+		initStringInfo(&cmd);
+		AppendSetLocal(&cmd, "naboom.caller_addr", addr != NULL ? addr : "");
+		if (SPI_execute(cmd.data, false, 0) != SPI_OK_UTILITY)
+			elog(ERROR, "could not carry the client's address to the Citus workers");
+	}
 	if (switched)
 	{
 		StringInfoData cmd;
@@ -204,6 +237,7 @@ NaboomCarryRequest(void)
 	const char *app;
 	StringInfoData key;
 	const char *role = NULL;
+	char	   *addr;
 	int			i;
 
 	if (!naboom_distributed || mode == NULL || !IsTransactionState())
@@ -225,6 +259,8 @@ NaboomCarryRequest(void)
 	if (GetUserId() != GetOuterUserId() && superuser())
 		role = GetUserNameFromId(NaboomOuterUserId(), false);
 	appendStringInfoString(&key, role ? role : "");
+	addr = NaboomRequestAddress();
+	appendStringInfo(&key, "%c%s", '\x1f', addr ? addr : "");
 
 	if (CarriedLxid == MyProc->lxid && CarriedKey != NULL && strcmp(CarriedKey, key.data) == 0)
 		return;
@@ -243,7 +279,7 @@ NaboomCarryRequest(void)
 	(*CitusDoBlockLevel)++;
 	PG_TRY();
 	{
-		SetLocals(mode, role);
+		SetLocals(mode, role, addr);
 	}
 	PG_FINALLY();
 	{

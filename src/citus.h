@@ -38,6 +38,9 @@ extern void NaboomCarryRequest(void);
  */
 extern char *NaboomShardLocalSql(const char *sql, int64 community_id);
 
+/* The client's address a Citus coordinator carried, where believed; else NULL. */
+extern char *NaboomCarriedAddress(void);
+
 /* One of Citus's own connections (a coordinator's task on this node). */
 extern bool NaboomCitusInternal(void);
 

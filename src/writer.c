@@ -53,6 +53,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
+#include "utils/timestamp.h"
 
 #include "audit_queue.h"
 #include "citus.h"
@@ -447,8 +448,19 @@ WriterPublish(void)
  * costs a log line: the rows keep no position until the next wake-up.
  */
 static void
-WriterNumberAudit(void)
+WriterNumberAudit(bool always)
 {
+	static TimestampTz last = 0;
+	TimestampTz now = GetCurrentTimestamp();
+
+	/*
+	 * At most once a poll interval: the writer is woken at every API commit
+	 * on the coordinator, and each numbering asks every shard of the log
+	 * first; positions a second late cost nothing (the seals follow them).
+	 */
+	if (!always && last != 0 && !TimestampDifferenceExceeds(last, now, (int) AUDIT_POLL_MS))
+		return;
+	last = now;
 	PG_TRY();
 	{
 		bool		coordinator = false;
@@ -532,11 +544,11 @@ naboom_audit_writer_main(Datum main_arg)
 
 		AuditDrain(batch);
 		WriterPublish();
-		WriterNumberAudit();
+		WriterNumberAudit(false);
 	}
 
 	AuditDrain(batch);
 	WriterPublish();
-	WriterNumberAudit();
+	WriterNumberAudit(true);
 	proc_exit(1);
 }
