@@ -404,26 +404,20 @@ AuditDrain(NaboomAuditSlot *batch)
 }
 
 /*
- * WriterPublish numbers and announces the events committed since the last
- * call (events.c), in its own transaction, when this database's naboom has
- * an event stream (0.4.0 and later).  An error costs nothing but a log
- * line: the events stay unpublished and the next wake-up tries again.
+ * InOwnTransaction runs work in a transaction of its own.  An error costs
+ * nothing but a log line (and forget, if given, drops kept plans): the next
+ * wake-up tries again.
  */
 static void
-WriterPublish(void)
+InOwnTransaction(void (*work) (void), void (*forget) (void))
 {
 	PG_TRY();
 	{
 		SetCurrentStatementStartTimestamp();
 		StartTransactionCommand();
 		PushActiveSnapshot(GetTransactionSnapshot());
-		if (OidIsValid(get_extension_oid("naboom", true)) &&
-			OidIsValid(get_relname_relid("event", get_namespace_oid("naboom", true))))
-		{
-			pgstat_report_activity(STATE_RUNNING, "naboom: publishing events");
-			while (NaboomPublishEvents(1000) >= 1000)
-				CHECK_FOR_INTERRUPTS();
-		}
+		if (OidIsValid(get_extension_oid("naboom", true)))
+			work();
 		PopActiveSnapshot();
 		CommitTransactionCommand();
 		pgstat_report_activity(STATE_IDLE, NULL);
@@ -434,7 +428,8 @@ WriterPublish(void)
 		EmitErrorReport();
 		FlushErrorState();
 		AbortCurrentTransaction();
-		NaboomEventsForgetPlans();
+		if (forget != NULL)
+			forget();
 		pgstat_report_activity(STATE_IDLE, NULL);
 		RESUME_INTERRUPTS();
 	}
@@ -442,10 +437,56 @@ WriterPublish(void)
 }
 
 /*
- * WriterNumberAudit gives the committed audit rows of a distributed
- * naboom's communities their positions (naboom.number_audit), on the
- * coordinator, in its own transaction; elsewhere it does nothing.  An error
- * costs a log line: the rows keep no position until the next wake-up.
+ * PublishWork numbers and announces the events committed since the last
+ * call (events.c), when this database's naboom has an event stream (0.4.0
+ * and later); the events of a failed call stay unpublished.
+ */
+static void
+PublishWork(void)
+{
+	if (!OidIsValid(get_relname_relid("event", get_namespace_oid("naboom", true))))
+		return;
+	pgstat_report_activity(STATE_RUNNING, "naboom: publishing events");
+	while (NaboomPublishEvents(1000) >= 1000)
+		CHECK_FOR_INTERRUPTS();
+}
+
+/*
+ * NumberAuditWork gives the committed audit rows of a distributed naboom's
+ * communities their positions (naboom.number_audit), on the coordinator;
+ * elsewhere it does nothing.  After a failed call the rows wait for the
+ * next.
+ */
+static void
+NumberAuditWork(void)
+{
+	bool		coordinator;
+
+	NaboomSpiConnect();
+	coordinator = NaboomCitusGroup() == 0 &&
+		SPI_execute("SELECT 1 FROM pg_catalog.pg_proc p WHERE p.proname OPERATOR(pg_catalog.=) 'number_audit'"
+					" AND p.pronamespace OPERATOR(pg_catalog.=) 'naboom'::pg_catalog.regnamespace",
+					true, 0) == SPI_OK_SELECT && SPI_processed == 1;
+	if (coordinator)
+	{
+		pgstat_report_activity(STATE_RUNNING, "naboom: numbering audit rows");
+		if (SPI_execute("SELECT naboom.number_audit()", false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not number the audit rows");
+	}
+	SPI_finish();
+}
+
+static void
+WriterPublish(void)
+{
+	InOwnTransaction(PublishWork, NaboomEventsForgetPlans);
+}
+
+/*
+ * WriterNumberAudit: NumberAuditWork at most once a poll interval (always
+ * at shutdown).  The writer is woken at every API commit on a Citus
+ * coordinator, and each numbering asks every shard of the log first;
+ * positions a second late cost nothing (the seals follow them).
  */
 static void
 WriterNumberAudit(bool always)
@@ -453,50 +494,10 @@ WriterNumberAudit(bool always)
 	static TimestampTz last = 0;
 	TimestampTz now = GetCurrentTimestamp();
 
-	/*
-	 * At most once a poll interval: the writer is woken at every API commit
-	 * on the coordinator, and each numbering asks every shard of the log
-	 * first; positions a second late cost nothing (the seals follow them).
-	 */
 	if (!always && last != 0 && !TimestampDifferenceExceeds(last, now, (int) AUDIT_POLL_MS))
 		return;
 	last = now;
-	PG_TRY();
-	{
-		bool		coordinator = false;
-
-		SetCurrentStatementStartTimestamp();
-		StartTransactionCommand();
-		PushActiveSnapshot(GetTransactionSnapshot());
-		if (OidIsValid(get_extension_oid("naboom", true)))
-		{
-			NaboomSpiConnect();
-			coordinator = NaboomCitusGroup() == 0 &&
-				SPI_execute("SELECT 1 FROM pg_catalog.pg_proc p WHERE p.proname OPERATOR(pg_catalog.=) 'number_audit'"
-							" AND p.pronamespace OPERATOR(pg_catalog.=) 'naboom'::pg_catalog.regnamespace",
-							true, 0) == SPI_OK_SELECT && SPI_processed == 1;
-			if (coordinator)
-			{
-				pgstat_report_activity(STATE_RUNNING, "naboom: numbering audit rows");
-				if (SPI_execute("SELECT naboom.number_audit()", false, 0) != SPI_OK_SELECT)
-					elog(ERROR, "could not number the audit rows");
-			}
-			SPI_finish();
-		}
-		PopActiveSnapshot();
-		CommitTransactionCommand();
-		pgstat_report_activity(STATE_IDLE, NULL);
-	}
-	PG_CATCH();
-	{
-		HOLD_INTERRUPTS();
-		EmitErrorReport();
-		FlushErrorState();
-		AbortCurrentTransaction();
-		pgstat_report_activity(STATE_IDLE, NULL);
-		RESUME_INTERRUPTS();
-	}
-	PG_END_TRY();
+	InOwnTransaction(NumberAuditWork, NULL);
 }
 
 /*
