@@ -381,9 +381,20 @@ SELECT count(*) > 20, bool_and(c.slug = 'mookgophong')
 FROM naboom_api.community_audit('mookgophong', max_count => 1000) a
 JOIN naboom.audit_log l ON l.id = a.id JOIN naboom.community c ON c.community_id = l.community_id;
 SELECT t.err($$SELECT * FROM naboom_api.community_audit('modimolle')$$);
--- The API roles cannot read or write the log directly.
+-- The API roles cannot read or write the log directly, nor number, seal or
+-- verify it.
 SET ROLE naboom_user;
 SELECT t.err($$SELECT count(*) FROM naboom.audit_log$$);
 SELECT t.err($$INSERT INTO naboom.audit_log (action, db_role) VALUES ('READ', 'x')$$);
 SELECT t.err($$SELECT naboom.verify_audit(now() - interval '1 day', now())$$);
+SELECT t.err($$SELECT naboom.number_audit()$$);
+SELECT t.err($$SELECT naboom.seal_community_audit(10)$$);
+SELECT t.err($$SELECT * FROM naboom.verify_community_audit(now() - interval '1 day', now())$$);
+SELECT t.err($$SELECT count(*) FROM naboom.audit_position$$);
 RESET ROLE;
+-- A single node gives no positions (the writer's numbering is a cluster's);
+-- a count below 1 is refused.  Every row's community is its own there.
+SELECT naboom.number_audit(), count(*) FILTER (WHERE seq IS NOT NULL) AS numbered FROM naboom.audit_log;
+SELECT t.err($$SELECT naboom.number_audit(0)$$);
+SELECT naboom.audit_community(NULL) IS NULL AS no_community, naboom.audit_community(7) AS seven,
+	naboom.is_coordinator() AS coordinator;
