@@ -473,8 +473,9 @@ verdict "the event stream per community: every event of the story numbered 1..n 
 # coordinator) seals each community's chain; every row has its position, a
 # community's 1..n with no gap, its rows on its worker; verify_audit on the
 # coordinator verifies every chain, and finds a row changed on a worker's
-# shard (then verifies again once it is put back); community_audit and
-# incident_audit read the community's log by position, paged without a gap
+# shard (then verifies again once it is put back); a worker refuses to seal,
+# verify or partition it; community_audit and incident_audit read the
+# community's log by position, paged without a gap
 atport() { local p="$1"; shift; timeout -k 2 120 "$BINDIR/psql" -X -q -At -v ON_ERROR_STOP=1 -h "$W" -p "$p" -U postgres -d postgres "$@"; }
 ( svc -c "SET citus.enable_ddl_propagation = off" -c "CREATE EXTENSION IF NOT EXISTS pg_cron" -c "SELECT count(*) FROM naboom.schedule_jobs()" >/dev/null &&
   [ "$(svc -c "SELECT command FROM cron.job WHERE jobname = 'naboom-seal-audit'")" = 'SELECT naboom.seal_audit()' ] &&
@@ -495,6 +496,12 @@ atport() { local p="$1"; shift; timeout -k 2 120 "$BINDIR/psql" -X -q -At -v ON_
   done &&
   svc -c "SELECT problem || ' ' || detail FROM naboom.verify_audit(now() - interval '1 day', now() + interval '1 minute')" >"$W/verify.out" &&
   cat "$W/verify.out" && [ "$(wc -l <"$W/verify.out")" = 1 ] && grep -q '^verified .* 0 problems' "$W/verify.out" &&
+  # a worker refuses to seal, verify or partition the log (55000 naboom.coordinator_only)
+  for q in "SELECT naboom.seal_audit()" "SELECT count(*) FROM naboom.verify_audit(now() - interval '1 day', now())" "SELECT naboom.audit_maintain(1)"; do
+      atport "$PA" -c '\set VERBOSITY verbose' -c "$q" >/dev/null 2>"$W/worker-refused.err"
+      echo "on a worker, $q: $(grep -c '^ERROR:  55000:' "$W/worker-refused.err") x 55000, $(grep -c '^DETAIL:  naboom.coordinator_only:' "$W/worker-refused.err") x naboom.coordinator_only"
+  done >"$W/worker-refused.out" &&
+  cat "$W/worker-refused.out" && [ "$(grep -c ': 1 x 55000, 1 x naboom.coordinator_only$' "$W/worker-refused.out")" = 3 ] &&
   single=$(svc -c "SELECT count(*) FROM naboom.audit_seal WHERE community_id IS NULL") &&
   echo "seals made on the single node before distribute(), verified by their rows' ids: $single" && [ "$single" -ge 1 ] &&
   # a superuser on town A's worker changes a sealed row behind the guard's back
@@ -528,7 +535,7 @@ atport() { local p="$1"; shift; timeout -k 2 120 "$BINDIR/psql" -X -q -At -v ON_
       [ "$1" -ge 1 ] && [ "$2" -gt 5 ] && [ "$3" -ge 3 ] && [ "$4" -ge 1 ] && [ "$p1 $p2" = "$want" ] || exit 1
   done &&
   svc -c "SELECT cron.unschedule(jobname) FROM cron.job WHERE jobname LIKE 'naboom-%'" >/dev/null ) >"$W/audit.log" 2>&1
-verdict "the audit by community: each community's rows on its worker, numbered 1..n, its own chain sealed by pg_cron's job on the coordinator; verify_audit finds a row changed on a worker; community_audit and incident_audit paged by position" $? 'cat "$W/audit.log"; grep -h ERROR "$W"/*.log | tail -4'
+verdict "the audit by community: each community's rows on its worker, numbered 1..n, its own chain sealed by pg_cron's job on the coordinator; verify_audit finds a row changed on a worker; a worker refuses to seal, verify or partition it; community_audit and incident_audit paged by position" $? 'cat "$W/audit.log"; grep -h ERROR "$W"/*.log | tail -4'
 
 # 15. retention dry run on the coordinator: a run that finds what is due
 # (as of 20 years on) and changes nothing

@@ -246,6 +246,10 @@ BEGIN
 		PERFORM naboom.fail('55000', 'naboom.coordinator_only', 'a distributed naboom''s audit log is sealed on the coordinator',
 			'Each community''s chain of seals is kept on the coordinator.', 'Run naboom.seal_audit() on the coordinator.');
 	END IF;
+	-- One sealer at a time (seal_audit's lock; taken already when it called).
+	IF NOT pg_catalog.pg_try_advisory_xact_lock(7089066834011223041) THEN
+		RETURN NULL;
+	END IF;
 	PERFORM naboom.number_audit();
 	FOR p IN SELECT x.community_id, x.numbered_through FROM naboom.audit_position x ORDER BY x.community_id LOOP
 		prev := NULL;

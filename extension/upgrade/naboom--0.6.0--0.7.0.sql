@@ -1702,7 +1702,8 @@ LANGUAGE sql VOLATILE AS $$
 		actor, db_role, client_addr, user_agent, request_id, success, detail)
 	SELECT coalesce(timestamptz 'epoch' + (entry->>'logged_at_us')::bigint * interval '1 microsecond',
 			pg_catalog.clock_timestamp()),
-		naboom.audit_community(CASE WHEN r.packed THEN (r.rec->>0)::bigint ELSE (entry->>'community_id')::bigint END),
+		coalesce(CASE WHEN r.packed THEN (r.rec->>0)::bigint ELSE (entry->>'community_id')::bigint END,
+			naboom.audit_community(NULL)),
 		CASE WHEN r.packed THEN (r.rec->>1)::bigint ELSE (entry->>'incident_id')::bigint END,
 		entry->>'action',
 		entry->>'table_name', entry->'row_key', entry->>'actor', coalesce(entry->>'db_role', '?'),
@@ -4974,6 +4975,10 @@ BEGIN
 	IF NOT naboom.is_coordinator() THEN
 		PERFORM naboom.fail('55000', 'naboom.coordinator_only', 'a distributed naboom''s audit log is sealed on the coordinator',
 			'Each community''s chain of seals is kept on the coordinator.', 'Run naboom.seal_audit() on the coordinator.');
+	END IF;
+	-- One sealer at a time (seal_audit's lock; taken already when it called).
+	IF NOT pg_catalog.pg_try_advisory_xact_lock(7089066834011223041) THEN
+		RETURN NULL;
 	END IF;
 	PERFORM naboom.number_audit();
 	FOR p IN SELECT x.community_id, x.numbered_through FROM naboom.audit_position x ORDER BY x.community_id LOOP
